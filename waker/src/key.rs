@@ -1,0 +1,150 @@
+//! The task key: `(runtime, slot index, generation)` packed into one `u64`.
+//!
+//! Layout, low bit first:
+//!
+//! | bits    | field      | width | meaning                                           |
+//! |---------|------------|-------|---------------------------------------------------|
+//! | 0..8    | runtime    | 8     | index of the runtime's entry in the [registry]    |
+//! | 8..32   | slot       | 24    | index of the task's slot in that runtime's slab   |
+//! | 32..64  | generation | 32    | the slot's generation when the task was spawned   |
+//!
+//! With 32 generation bits a slot must be reused 2^32 = 4,294,967,296 times before a stale
+//! key can name a live task again; even then the only effect is one spurious poll, which the
+//! `Future` contract allows. Memory safety never depends on the generation.
+//!
+//! [registry]: crate::registry
+
+use std::fmt;
+
+/// Number of bits of a [`TaskKey`] that name the runtime (its registry entry).
+pub const RUNTIME_BITS: u32 = 8;
+/// Number of bits of a [`TaskKey`] that name the slot inside the runtime's slab.
+pub const SLOT_BITS: u32 = 24;
+/// Number of bits of a [`TaskKey`] that hold the slot's generation.
+pub const GENERATION_BITS: u32 = 32;
+
+/// How many runtimes can be alive in one process at the same time.
+pub const MAX_RUNTIMES: usize = 1 << RUNTIME_BITS;
+
+const RUNTIME_SHIFT: u32 = 0;
+const SLOT_SHIFT: u32 = RUNTIME_BITS;
+const GENERATION_SHIFT: u32 = RUNTIME_BITS + SLOT_BITS;
+const RUNTIME_MASK: u64 = (1 << RUNTIME_BITS) - 1;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+
+// The key must fill the waker's data word exactly, and the brief asks for >= 32 bits of
+// generation. These assertions keep the table above honest.
+const _: () = assert!(RUNTIME_BITS + SLOT_BITS + GENERATION_BITS == u64::BITS);
+const _: () = assert!(GENERATION_BITS >= 32);
+const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<u64>());
+
+/// Index of a runtime's entry in the process-wide registry.
+///
+/// ```
+/// use genrt_waker::{RuntimeId, TaskKey};
+/// let key = TaskKey::new(RuntimeId::new(3), 10, 7);
+/// assert_eq!(key.runtime(), RuntimeId::new(3));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct RuntimeId(u8);
+
+impl RuntimeId {
+    /// Makes a runtime id from its registry index.
+    pub const fn new(index: u8) -> RuntimeId {
+        RuntimeId(index)
+    }
+
+    /// The registry index this id names.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A task's identity: which runtime, which slot, which occupant of that slot.
+///
+/// A key is a plain integer: copying it, storing it in a queue or in a waker costs nothing and
+/// keeps nothing alive.
+///
+/// ```
+/// use genrt_waker::{RuntimeId, TaskKey};
+/// let key = TaskKey::new(RuntimeId::new(1), 42, 0xdead_beef);
+/// assert_eq!(key.slot(), 42);
+/// assert_eq!(key.generation(), 0xdead_beef);
+/// assert_eq!(TaskKey::from_raw(key.into_raw()), key);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskKey(u64);
+
+impl TaskKey {
+    /// Packs a key. `slot` must be below `2^SLOT_BITS`; higher bits are discarded.
+    pub const fn new(runtime: RuntimeId, slot: u32, generation: u32) -> TaskKey {
+        TaskKey(
+            ((runtime.0 as u64) << RUNTIME_SHIFT)
+                | (((slot as u64) & SLOT_MASK) << SLOT_SHIFT)
+                | ((generation as u64) << GENERATION_SHIFT),
+        )
+    }
+
+    /// The runtime this key belongs to.
+    pub const fn runtime(self) -> RuntimeId {
+        RuntimeId(((self.0 >> RUNTIME_SHIFT) & RUNTIME_MASK) as u8)
+    }
+
+    /// The slot index inside the runtime's slab.
+    pub const fn slot(self) -> u32 {
+        ((self.0 >> SLOT_SHIFT) & SLOT_MASK) as u32
+    }
+
+    /// The generation of the slot's occupant this key names.
+    pub const fn generation(self) -> u32 {
+        (self.0 >> GENERATION_SHIFT) as u32
+    }
+
+    /// The packed representation, as stored in queues and in a waker's data word.
+    pub const fn into_raw(self) -> u64 {
+        self.0
+    }
+
+    /// Rebuilds a key from [`TaskKey::into_raw`]'s value.
+    pub const fn from_raw(raw: u64) -> TaskKey {
+        TaskKey(raw)
+    }
+}
+
+impl fmt::Debug for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskKey")
+            .field("runtime", &self.runtime().0)
+            .field("slot", &self.slot())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_at_their_extremes() {
+        let max_slot = (1u32 << SLOT_BITS) - 1;
+        for (rt, slot, gen) in [
+            (0u8, 0u32, 0u32),
+            (255, max_slot, u32::MAX),
+            (7, 1, 1 << 31),
+        ] {
+            let key = TaskKey::new(RuntimeId::new(rt), slot, gen);
+            assert_eq!(key.runtime(), RuntimeId::new(rt));
+            assert_eq!(key.slot(), slot);
+            assert_eq!(key.generation(), gen);
+        }
+    }
+
+    #[test]
+    fn fields_do_not_bleed_into_each_other() {
+        let a = TaskKey::new(RuntimeId::new(1), 5, 9);
+        assert_ne!(a, TaskKey::new(RuntimeId::new(2), 5, 9));
+        assert_ne!(a, TaskKey::new(RuntimeId::new(1), 6, 9));
+        assert_ne!(a, TaskKey::new(RuntimeId::new(1), 5, 10));
+    }
+}

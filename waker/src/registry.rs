@@ -1,0 +1,186 @@
+//! The process-wide runtime registry: maps the runtime part of a [`TaskKey`] to a live
+//! runtime, or to nothing once that runtime is gone.
+//!
+//! A waker outlives its runtime whenever someone keeps it, so a wake must find out whether
+//! the runtime still exists without touching memory that may have been freed (the bug of
+//! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each a
+//! read-write lock around an optional `Arc<dyn WakeTarget>`:
+//!
+//! 1. `register` puts the runtime's target into a free entry and hands back a
+//!    [`Registration`] holding the entry's index and generation base.
+//! 2. A wake from any thread read-locks the entry named by the key and, if a target is
+//!    there, calls it while holding the read lock.
+//! 3. Dropping the `Registration` write-locks the entry and takes the target out. The write
+//!    lock waits for every wake already inside the entry; any wake after it finds nothing.
+//!    So once `Registration::drop` returns, no wake can reach the runtime again and the
+//!    runtime may free its state.
+//!
+//! A thread that belongs to a runtime (a worker, or a thread inside `block_on`) enters a
+//! [`LocalTarget`]: wakes for that runtime issued on that thread skip the lock.
+//!
+//! Entries are reused, so each entry also remembers a generation base: a runtime that takes
+//! an entry starts its slot generations after the last generation of the runtime before it,
+//! and a waker of the old runtime does not name a task of the new one.
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::key::{RuntimeId, TaskKey, MAX_RUNTIMES};
+
+/// The part of a runtime that a key waker calls.
+pub trait WakeTarget: Send + Sync + 'static {
+    /// Wakes the task `key` names, or does nothing if the key is stale.
+    fn wake(&self, key: TaskKey);
+}
+
+struct Entry {
+    target: Option<Arc<dyn WakeTarget>>,
+    /// The generation the next runtime in this entry starts its slots at.
+    next_base: u32,
+}
+
+static REGISTRY: [RwLock<Entry>; MAX_RUNTIMES] = [const {
+    RwLock::new(Entry {
+        target: None,
+        next_base: 0,
+    })
+}; MAX_RUNTIMES];
+
+/// Where the search for a free entry starts; it rotates so that a freed entry is reused as
+/// late as possible.
+static CURSOR: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static LOCAL: RefCell<Option<(RuntimeId, Arc<dyn WakeTarget>)>> = const { RefCell::new(None) };
+}
+
+/// A runtime's entry in the registry. Dropping it unregisters the runtime and waits for
+/// wakes already in flight.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use genrt_waker::{registry, TaskKey, WakeTarget};
+///
+/// struct Count(AtomicUsize);
+/// impl WakeTarget for Count {
+///     fn wake(&self, _key: TaskKey) {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// let target = Arc::new(Count(AtomicUsize::new(0)));
+/// let registration = registry::register(target.clone()).unwrap();
+/// let waker = genrt_waker::waker(TaskKey::new(registration.id(), 0, 0));
+/// waker.wake_by_ref();
+/// drop(registration);
+/// waker.wake(); // the runtime is gone: nothing happens
+/// assert_eq!(target.0.load(Ordering::Relaxed), 1);
+/// ```
+#[derive(Debug)]
+pub struct Registration {
+    id: RuntimeId,
+    base: u32,
+    next_base: Option<u32>,
+}
+
+/// Registers a runtime. Fails when [`MAX_RUNTIMES`] runtimes are alive at once.
+pub fn register(target: Arc<dyn WakeTarget>) -> io::Result<Registration> {
+    let start = CURSOR.fetch_add(1, Ordering::Relaxed);
+    for offset in 0..MAX_RUNTIMES {
+        let index = (start + offset) % MAX_RUNTIMES;
+        let Some(mut entry) = REGISTRY[index].try_write() else {
+            continue;
+        };
+        if entry.target.is_none() {
+            entry.target = Some(target);
+            return Ok(Registration {
+                id: RuntimeId::new(index as u8),
+                base: entry.next_base,
+                next_base: None,
+            });
+        }
+    }
+    Err(io::Error::other(format!(
+        "genrt: {MAX_RUNTIMES} runtimes are already alive in this process; drop one first"
+    )))
+}
+
+impl Registration {
+    /// The runtime id every key of this runtime carries.
+    pub fn id(&self) -> RuntimeId {
+        self.id
+    }
+
+    /// The generation this runtime's fresh slots must start at.
+    pub fn generation_base(&self) -> u32 {
+        self.base
+    }
+
+    /// Tells the registry which generation the entry's next runtime must start at (see
+    /// [`Slab::next_base`](crate::Slab::next_base)). Without it, the next runtime starts
+    /// half the generation space away, which makes a collision just as unlikely.
+    pub fn set_next_base(&mut self, next_base: u32) {
+        self.next_base = Some(next_base);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut entry = REGISTRY[self.id.index()].write();
+        entry.next_base = self.next_base.unwrap_or(self.base.wrapping_add(1 << 31));
+        // Dropped outside the lock: the target's own drop may be long.
+        let target = entry.target.take();
+        drop(entry);
+        drop(target);
+    }
+}
+
+/// Makes wakes for `id` on this thread go straight to `target`, skipping the registry lock,
+/// until the returned guard is dropped. The guard restores what was entered before.
+///
+/// Only a thread that keeps the runtime alive while the guard lives (a worker thread, a
+/// thread inside `block_on`) should enter it: the guard holds a strong reference.
+pub fn enter(id: RuntimeId, target: Arc<dyn WakeTarget>) -> LocalTarget {
+    let previous = LOCAL.with(|local| local.borrow_mut().replace((id, target)));
+    LocalTarget { previous }
+}
+
+/// Guard returned by [`enter`].
+#[must_use = "the local target is left when this guard is dropped"]
+pub struct LocalTarget {
+    previous: Option<(RuntimeId, Arc<dyn WakeTarget>)>,
+}
+
+impl Drop for LocalTarget {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // `try_with`: the guard may be dropped while thread-locals are being destroyed.
+        let _ = LOCAL.try_with(|local| *local.borrow_mut() = previous);
+    }
+}
+
+/// Delivers a wake for `key`: to the thread's local target if it is the key's runtime,
+/// otherwise through the registry entry. Does nothing for a runtime that is gone.
+pub(crate) fn wake(key: TaskKey) {
+    let id = key.runtime();
+    let delivered = LOCAL
+        .try_with(|local| match local.try_borrow().as_deref() {
+            Ok(Some((local_id, target))) if *local_id == id => {
+                target.wake(key);
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if !delivered {
+        let entry = REGISTRY[id.index()].read();
+        if let Some(target) = &entry.target {
+            target.wake(key);
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The slot slab: task storage addressed by index from any thread.
+//!
+//! Slots live in pages that never move and are never freed before the slab itself: page `p`
+//! holds `32 << p` slots, so 19 pages hold 16,777,184 slots, just under the 2^24 a
+//! [`TaskKey`](crate::TaskKey) can name. A page is allocated the first time an index in it is
+//! handed out. Because slots never move, any thread may read any slot's state word at any
+//! time; that is what lets a stale waker be checked without a lock.
+//!
+//! Free slots form a lock-free stack (Treiber) threaded through `Slot::next_free`. The head
+//! word carries a tag that every push and pop increments, so a pop that read a stale
+//! `next_free` fails its compare-and-swap instead of corrupting the list (the ABA problem).
+//!
+//! Who touches a slot's value:
+//! - the thread that took the slot off the free list, until `occupy` publishes it;
+//! - the holder of the poll permission (`RUNNING`, see [`crate::state`]), through a
+//!   [`PollGuard`];
+//! - the slab's own `Drop`, which has `&mut self`.
+//!
+//! Nobody else reads or writes it, which is what the `unsafe` blocks below rely on.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use crate::key::SLOT_BITS;
+use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome};
+
+/// Slots in the first page; each later page doubles.
+const FIRST_PAGE_SLOTS: usize = 32;
+const FIRST_PAGE_SHIFT: u32 = FIRST_PAGE_SLOTS.trailing_zeros();
+/// Number of pages.
+const PAGES: usize = 19;
+/// Total number of slots a slab can hold: `32 * (2^19 - 1)`.
+pub const SLAB_CAPACITY: usize = FIRST_PAGE_SLOTS * ((1 << PAGES) - 1);
+
+const _: () = assert!(FIRST_PAGE_SLOTS.is_power_of_two());
+const _: () = assert!(SLAB_CAPACITY <= 1 << SLOT_BITS);
+const _: () = assert!(SLAB_CAPACITY < u32::MAX as usize);
+
+/// Free-list head: low 32 bits are `index + 1` (0 = empty), high 32 bits a tag.
+const EMPTY: u32 = 0;
+
+struct Slot<T> {
+    state: SlotState,
+    next_free: AtomicU32,
+    value: UnsafeCell<Option<T>>,
+}
+
+/// A fixed-address store of task values, indexed by slot and checked by generation.
+///
+/// ```
+/// use genrt_waker::{Slab, WakeOutcome};
+///
+/// let slab = Slab::new(0);
+/// let (slot, generation) = slab.insert("task").unwrap();
+/// // A freshly inserted value is scheduled: the caller queues its key.
+/// let guard = slab.start_poll(slot, generation).unwrap();
+/// assert_eq!(*guard.value(), "task");
+/// assert_eq!(guard.complete(), "task");
+/// // The slot's generation moved on: the old key is stale.
+/// assert_eq!(slab.wake(slot, generation), WakeOutcome::Stale);
+/// ```
+pub struct Slab<T> {
+    pages: [OnceLock<Box<[Slot<T>]>>; PAGES],
+    /// Slots below this index have been handed out at least once.
+    next_unused: AtomicU32,
+    free_head: AtomicU64,
+    /// The generation every fresh slot starts at.
+    base: u32,
+}
+
+// SAFETY: a slot's value is only ever accessed by one thread at a time (see the module docs),
+// exactly like a `Mutex<T>`, so sharing the slab needs the values to be `Send` and no more.
+unsafe impl<T: Send> Sync for Slab<T> {}
+// SAFETY: moving the slab moves the values with it.
+unsafe impl<T: Send> Send for Slab<T> {}
+
+impl<T> Slab<T> {
+    /// An empty slab whose fresh slots start at generation `base`.
+    ///
+    /// A runtime takes `base` from its registry entry so that its keys do not repeat the
+    /// generations of the runtime that used the entry before it.
+    pub fn new(base: u32) -> Slab<T> {
+        Slab {
+            pages: [const { OnceLock::new() }; PAGES],
+            next_unused: AtomicU32::new(0),
+            free_head: AtomicU64::new(EMPTY as u64),
+            base,
+        }
+    }
+
+    /// Stores `value` in a free slot and marks it scheduled. Returns the slot index and the
+    /// generation of the new occupant, or gives `value` back when all
+    /// [`SLAB_CAPACITY`] slots are taken.
+    pub fn insert(&self, value: T) -> Result<(u32, u32), T> {
+        let Some(index) = self.pop_free().or_else(|| self.fresh()) else {
+            return Err(value);
+        };
+        let slot = self.slot(index).expect("a slot handed out has its page");
+        // SAFETY: the slot came off the free list or was never handed out, so it is vacant and
+        // this thread is its only owner until `occupy` below publishes it (module docs).
+        unsafe { *slot.value.get() = Some(value) };
+        Ok((index, slot.state.occupy()))
+    }
+
+    /// Wakes the occupant of `slot` if its generation is `generation`.
+    pub fn wake(&self, slot: u32, generation: u32) -> WakeOutcome {
+        match self.slot(slot) {
+            Some(s) => s.state.wake(generation),
+            None => WakeOutcome::Stale,
+        }
+    }
+
+    /// Takes the poll permission of a scheduled occupant. `None` if the key is stale or the
+    /// task is not scheduled.
+    pub fn start_poll(&self, slot: u32, generation: u32) -> Option<PollGuard<'_, T>> {
+        let s = self.slot(slot)?;
+        s.state.start_poll(generation).then(|| PollGuard {
+            slab: self,
+            index: slot,
+        })
+    }
+
+    /// Takes the poll permission of an occupant that is not being polled, whatever its
+    /// scheduling state, so that it can be dropped. An occupant that is being polled is
+    /// flagged instead: its [`PollGuard::finish_pending`] reports [`AfterPoll::Cancel`].
+    ///
+    /// With `generation == None` any occupant is claimed.
+    pub fn claim(&self, slot: u32, generation: Option<u32>) -> Claim<'_, T> {
+        let Some(s) = self.slot(slot) else {
+            return Claim::Vacant;
+        };
+        match s.state.claim(generation) {
+            ClaimOutcome::Claimed(_) => Claim::Claimed(PollGuard {
+                slab: self,
+                index: slot,
+            }),
+            ClaimOutcome::MarkedRunning => Claim::MarkedRunning,
+            ClaimOutcome::Vacant => Claim::Vacant,
+        }
+    }
+
+    /// Number of slots handed out so far (occupied or free); indexes below it may be occupied.
+    pub fn high_water(&self) -> u32 {
+        self.next_unused.load(Ordering::Acquire)
+    }
+
+    /// The generation a later slab should start at so that none of this slab's keys can
+    /// name its tasks: one past the newest generation used, counted from `base`.
+    pub fn next_base(&self) -> u32 {
+        let used = self.high_water().min(SLAB_CAPACITY as u32);
+        let newest = (0..used)
+            .filter_map(|i| self.slot(i))
+            .map(|s| s.state.generation().wrapping_sub(self.base))
+            .max()
+            .unwrap_or(0);
+        self.base.wrapping_add(newest).wrapping_add(1)
+    }
+
+    /// Whether the slot holds a task right now (a racy snapshot, for metrics and tests).
+    pub fn is_occupied(&self, slot: u32) -> bool {
+        self.slot(slot).is_some_and(|s| s.state.is_occupied())
+    }
+
+    fn slot(&self, index: u32) -> Option<&Slot<T>> {
+        let (page, offset) = page_of(index)?;
+        self.pages[page].get().map(|p| &p[offset])
+    }
+
+    fn fresh(&self) -> Option<u32> {
+        let index = self.next_unused.fetch_add(1, Ordering::AcqRel);
+        if index as usize >= SLAB_CAPACITY {
+            // Undo so the counter cannot wrap after 2^32 failed attempts.
+            self.next_unused.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        let (page, _) = page_of(index)?;
+        self.pages[page].get_or_init(|| {
+            let base = self.base;
+            (0..FIRST_PAGE_SLOTS << page)
+                .map(|_| Slot {
+                    state: SlotState::vacant(base),
+                    next_free: AtomicU32::new(EMPTY),
+                    value: UnsafeCell::new(None),
+                })
+                .collect()
+        });
+        Some(index)
+    }
+
+    fn pop_free(&self) -> Option<u32> {
+        // Acquire: pairs with the Release CAS in `push_free`, so the slot's vacated state and
+        // `next_free` written before the push are visible here.
+        let mut head = self.free_head.load(Ordering::Acquire);
+        loop {
+            let top = head as u32;
+            if top == EMPTY {
+                return None;
+            }
+            let index = top - 1;
+            let next = self.slot(index)?.next_free.load(Ordering::Relaxed);
+            let new = (((head >> 32) + 1) << 32) | next as u64;
+            match self.free_head.compare_exchange_weak(
+                head,
+                new,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(index),
+                Err(actual) => head = actual,
+            }
+        }
+    }
+
+    fn push_free(&self, index: u32) {
+        let slot = self.slot(index).expect("a vacated slot has its page");
+        let mut head = self.free_head.load(Ordering::Relaxed);
+        loop {
+            slot.next_free.store(head as u32, Ordering::Relaxed);
+            let new = (((head >> 32) + 1) << 32) | (index + 1) as u64;
+            // Release: publishes `next_free` and the vacated slot. Pairs with the Acquire in
+            // `pop_free`.
+            match self.free_head.compare_exchange_weak(
+                head,
+                new,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => head = actual,
+            }
+        }
+    }
+}
+
+/// Result of [`Slab::claim`].
+pub enum Claim<'a, T> {
+    /// The caller holds the occupant; drop it through the guard.
+    Claimed(PollGuard<'a, T>),
+    /// The occupant is being polled; its poller will be told to drop it.
+    MarkedRunning,
+    /// Nothing to claim.
+    Vacant,
+}
+
+/// What [`PollGuard::finish_pending`] decided.
+pub enum AfterPoll<'a, T> {
+    /// The task is idle until woken.
+    Idle,
+    /// The task was woken during its poll and is scheduled again: queue its key.
+    Reschedule,
+    /// Shutdown wants the task dropped: the guard is handed back to do it.
+    Cancel(PollGuard<'a, T>),
+}
+
+/// The poll permission of one occupied slot.
+///
+/// While a guard exists no other thread touches the slot's value. Dropping a guard without
+/// calling [`finish_pending`](PollGuard::finish_pending) or [`complete`](PollGuard::complete)
+/// completes the slot (the value is dropped), so a panic cannot leave a slot stuck.
+pub struct PollGuard<'a, T> {
+    slab: &'a Slab<T>,
+    index: u32,
+}
+
+impl<'a, T> PollGuard<'a, T> {
+    /// The occupant's value.
+    pub fn value(&self) -> &T {
+        let slot = self.slot();
+        // SAFETY: the guard holds the poll permission (`RUNNING`), so no other thread writes
+        // the value while this borrow, tied to `&self`, lives (module docs).
+        let value = unsafe { &*slot.value.get() };
+        value.as_ref().expect("an occupied slot holds a value")
+    }
+
+    /// The slot index this guard holds.
+    pub fn slot_index(&self) -> u32 {
+        self.index
+    }
+
+    /// Ends a poll that returned `Pending`.
+    pub fn finish_pending(self) -> AfterPoll<'a, T> {
+        match self.slot().state.finish_pending() {
+            FinishOutcome::Idle => {
+                std::mem::forget(self);
+                AfterPoll::Idle
+            }
+            FinishOutcome::Reschedule => {
+                std::mem::forget(self);
+                AfterPoll::Reschedule
+            }
+            FinishOutcome::Cancel => AfterPoll::Cancel(self),
+        }
+    }
+
+    /// Removes the occupant, frees the slot with its generation bumped, and returns the value
+    /// so the caller can drop it outside any critical section.
+    pub fn complete(self) -> T {
+        let value = self.take();
+        std::mem::forget(self);
+        value
+    }
+
+    fn take(&self) -> T {
+        let slot = self.slot();
+        // SAFETY: the guard holds the poll permission, so this thread alone touches the value;
+        // `vacate` below happens after the take, so the next owner sees an empty cell.
+        let value = unsafe { (*slot.value.get()).take() };
+        slot.state.vacate();
+        self.slab.push_free(self.index);
+        value.expect("an occupied slot holds a value")
+    }
+
+    fn slot(&self) -> &'a Slot<T> {
+        self.slab
+            .slot(self.index)
+            .expect("a guarded slot has its page")
+    }
+}
+
+impl<T> Drop for PollGuard<'_, T> {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+/// Maps a slot index to `(page, offset)`; `None` past the capacity.
+fn page_of(index: u32) -> Option<(usize, usize)> {
+    if index as usize >= SLAB_CAPACITY {
+        return None;
+    }
+    let shifted = index as usize + FIRST_PAGE_SLOTS;
+    let page = (usize::BITS - 1 - shifted.leading_zeros() - FIRST_PAGE_SHIFT) as usize;
+    Some((page, shifted - (FIRST_PAGE_SLOTS << page)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn pages_tile_the_index_space() {
+        assert_eq!(page_of(0), Some((0, 0)));
+        assert_eq!(page_of(31), Some((0, 31)));
+        assert_eq!(page_of(32), Some((1, 0)));
+        assert_eq!(page_of(95), Some((1, 63)));
+        assert_eq!(page_of(96), Some((2, 0)));
+        let last = SLAB_CAPACITY as u32 - 1;
+        assert_eq!(
+            page_of(last),
+            Some((PAGES - 1, (FIRST_PAGE_SLOTS << (PAGES - 1)) - 1))
+        );
+        assert_eq!(page_of(last + 1), None);
+    }
+
+    #[test]
+    fn freed_slots_are_reused_with_a_new_generation() {
+        let slab = Slab::new(100);
+        let (a, ga) = slab.insert(1).unwrap();
+        assert_eq!(ga, 100);
+        slab.start_poll(a, ga).unwrap().complete();
+        let (b, gb) = slab.insert(2).unwrap();
+        assert_eq!(a, b, "the freed slot is reused first");
+        assert_eq!(gb, 101);
+        assert_eq!(slab.wake(a, ga), WakeOutcome::Stale);
+        assert!(slab.start_poll(a, ga).is_none());
+        assert_eq!(slab.high_water(), 1);
+        assert_eq!(slab.next_base(), 102);
+    }
+
+    #[test]
+    fn dropping_a_guard_frees_the_slot_and_the_value() {
+        let slab = Slab::new(0);
+        let value = Arc::new(());
+        let (s, g) = slab.insert(value.clone()).unwrap();
+        drop(slab.start_poll(s, g).unwrap());
+        assert_eq!(Arc::strong_count(&value), 1);
+        assert!(!slab.is_occupied(s));
+    }
+
+    #[test]
+    fn dropping_the_slab_drops_its_values() {
+        let value = Arc::new(());
+        {
+            let slab = Slab::new(0);
+            for _ in 0..100 {
+                slab.insert(value.clone()).unwrap();
+            }
+            assert_eq!(Arc::strong_count(&value), 101);
+        }
+        assert_eq!(Arc::strong_count(&value), 1);
+    }
+
+    #[test]
+    fn claim_respects_running_holders() {
+        let slab = Slab::new(0);
+        let (s, g) = slab.insert(5).unwrap();
+        let guard = slab.start_poll(s, g).unwrap();
+        assert!(matches!(slab.claim(s, None), Claim::MarkedRunning));
+        match guard.finish_pending() {
+            AfterPoll::Cancel(guard) => assert_eq!(guard.complete(), 5),
+            _ => panic!("a flagged task must be cancelled"),
+        }
+        assert!(matches!(slab.claim(s, None), Claim::Vacant));
+    }
+
+    #[test]
+    fn concurrent_insert_and_complete_keep_every_value_once() {
+        let slab = Arc::new(Slab::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let slab = slab.clone();
+                std::thread::spawn(move || {
+                    let mut sum = 0u64;
+                    for i in 0..if cfg!(miri) { 50 } else { 20_000 } {
+                        let v = (t * 1_000_000 + i) as u64;
+                        let (s, g) = slab.insert(v).unwrap();
+                        sum += slab.start_poll(s, g).unwrap().complete();
+                        sum -= v;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 0);
+        }
+        assert!(slab.high_water() <= 4 * 2, "slots are recycled, not leaked");
+    }
+}

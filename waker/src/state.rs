@@ -1,0 +1,300 @@
+//! The per-slot state word. This module is the only code that reads or writes it.
+//!
+//! Layout of the `u64`, low bit first:
+//!
+//! | bits   | name         | invariant while set                                               |
+//! |--------|--------------|-------------------------------------------------------------------|
+//! | 0..32  | generation   | the generation of the occupant, or of the next occupant if vacant |
+//! | 32     | `OCCUPIED`   | the slot holds a task; keys with this generation are live          |
+//! | 33     | `SCHEDULED`  | exactly one copy of the key sits in a run queue (or is about to)   |
+//! | 34     | `RUNNING`    | one thread holds the poll permission: it alone touches the value   |
+//! | 35     | `NOTIFIED`   | woken while `RUNNING`: the poller must schedule it again           |
+//! | 36     | `CANCELLED`  | shutdown asked the `RUNNING` holder to drop the task when done     |
+//!
+//! Transitions (every one is a single compare-and-swap in [`SlotState::transition`]):
+//!
+//! 1. `occupy`: vacant → `OCCUPIED | SCHEDULED` with a new generation (only the slot's owner).
+//! 2. `wake(g)`: if the generation is not `g` or the slot is vacant: stale, no change.
+//!    Idle → `SCHEDULED` (the caller queues the key). `RUNNING` → `+NOTIFIED`.
+//!    Already `SCHEDULED` or `NOTIFIED`: no change.
+//! 3. `start_poll(g)`: `SCHEDULED` → `RUNNING`.
+//! 4. `finish_pending`: `RUNNING` → idle, or → `SCHEDULED` if `NOTIFIED`, or stays `RUNNING`
+//!    and reports cancellation if `CANCELLED`.
+//! 5. `claim`: any occupied, non-`RUNNING` state → `RUNNING` (shutdown takes the task);
+//!    `RUNNING` → `+CANCELLED`.
+//! 6. `vacate(next)`: `RUNNING` → vacant with the next generation (only the `RUNNING` holder).
+//!
+//! Because `SCHEDULED` is set by exactly one successful CAS and cleared only by `start_poll`,
+//! a key is never in the queues twice; because `RUNNING` is set only from a non-`RUNNING`
+//! state, a task is never polled by two threads at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const GENERATION_MASK: u64 = u32::MAX as u64;
+const OCCUPIED: u64 = 1 << 32;
+const SCHEDULED: u64 = 1 << 33;
+const RUNNING: u64 = 1 << 34;
+const NOTIFIED: u64 = 1 << 35;
+const CANCELLED: u64 = 1 << 36;
+
+// Flags live above the generation and do not overlap each other.
+const _: () = assert!(OCCUPIED > GENERATION_MASK);
+const _: () = assert!((OCCUPIED | SCHEDULED | RUNNING | NOTIFIED | CANCELLED).count_ones() == 5);
+
+/// What a wake did to the slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[must_use]
+pub enum WakeOutcome {
+    /// The task went from idle to scheduled: the caller must push its key to a run queue.
+    Schedule,
+    /// The task was already scheduled or is being polled; nothing more to do.
+    Coalesced,
+    /// The key's generation does not name the slot's occupant: the wake did nothing.
+    Stale,
+}
+
+/// What ending a `Pending` poll did to the slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[must_use]
+pub(crate) enum FinishOutcome {
+    /// Nobody woke the task during the poll; it is idle now.
+    Idle,
+    /// The task was woken during its poll; it is scheduled again and must be queued.
+    Reschedule,
+    /// Shutdown asked for the task: the poller still holds it and must drop it.
+    Cancel,
+}
+
+/// What shutdown's `claim` found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[must_use]
+pub(crate) enum ClaimOutcome {
+    /// The caller now holds the poll permission of the occupant with this generation.
+    Claimed(u32),
+    /// Another thread is polling; it was told to drop the task when its poll returns.
+    MarkedRunning,
+    /// Nothing to claim (vacant, or a different generation than asked for).
+    Vacant,
+}
+
+#[derive(Clone, Copy)]
+struct Snapshot(u64);
+
+impl Snapshot {
+    fn generation(self) -> u32 {
+        (self.0 & GENERATION_MASK) as u32
+    }
+    fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+    fn with(self, flag: u64) -> Snapshot {
+        Snapshot(self.0 | flag)
+    }
+    fn without(self, flag: u64) -> Snapshot {
+        Snapshot(self.0 & !flag)
+    }
+    fn is_live(self, generation: u32) -> bool {
+        self.has(OCCUPIED) && self.generation() == generation
+    }
+}
+
+/// The atomic state word of one slab slot.
+pub(crate) struct SlotState(AtomicU64);
+
+impl SlotState {
+    /// A vacant slot whose first occupant will get `generation`.
+    pub(crate) fn vacant(generation: u32) -> SlotState {
+        SlotState(AtomicU64::new(generation as u64))
+    }
+
+    /// The generation stored in the word (occupant's, or next occupant's if vacant).
+    pub(crate) fn generation(&self) -> u32 {
+        Snapshot(self.0.load(Ordering::Relaxed)).generation()
+    }
+
+    /// Whether the slot currently holds a task.
+    pub(crate) fn is_occupied(&self) -> bool {
+        Snapshot(self.0.load(Ordering::Relaxed)).has(OCCUPIED)
+    }
+
+    /// Transition 1. Returns the occupant's generation. The caller must own the vacant slot
+    /// (it came off the free list or was never used) and must have written the value.
+    pub(crate) fn occupy(&self) -> u32 {
+        let generation = self.generation();
+        // Release: publishes the value written by the caller. Pairs with the Acquire of the
+        // CAS in `start_poll` / `claim` that gains the right to read it.
+        self.0
+            .store(generation as u64 | OCCUPIED | SCHEDULED, Ordering::Release);
+        generation
+    }
+
+    /// Transition 2.
+    pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
+        let mut outcome = WakeOutcome::Stale;
+        self.transition(|s| {
+            if !s.is_live(generation) {
+                outcome = WakeOutcome::Stale;
+                None
+            } else if s.has(RUNNING) {
+                outcome = WakeOutcome::Coalesced;
+                (!s.has(NOTIFIED)).then(|| s.with(NOTIFIED))
+            } else if s.has(SCHEDULED) {
+                outcome = WakeOutcome::Coalesced;
+                None
+            } else {
+                outcome = WakeOutcome::Schedule;
+                Some(s.with(SCHEDULED))
+            }
+        });
+        outcome
+    }
+
+    /// Transition 3. `true` when the caller now holds the poll permission.
+    pub(crate) fn start_poll(&self, generation: u32) -> bool {
+        self.transition(|s| {
+            (s.is_live(generation) && s.has(SCHEDULED) && !s.has(RUNNING))
+                .then(|| s.without(SCHEDULED).with(RUNNING))
+        })
+    }
+
+    /// Transition 4. Only the `RUNNING` holder calls this.
+    pub(crate) fn finish_pending(&self) -> FinishOutcome {
+        let mut outcome = FinishOutcome::Idle;
+        self.transition(|s| {
+            debug_assert!(s.has(RUNNING) && s.has(OCCUPIED));
+            if s.has(CANCELLED) {
+                outcome = FinishOutcome::Cancel;
+                None
+            } else if s.has(NOTIFIED) {
+                outcome = FinishOutcome::Reschedule;
+                Some(s.without(RUNNING | NOTIFIED).with(SCHEDULED))
+            } else {
+                outcome = FinishOutcome::Idle;
+                Some(s.without(RUNNING))
+            }
+        });
+        outcome
+    }
+
+    /// Transition 5. With `Some(g)`, only the occupant of generation `g` is claimed.
+    pub(crate) fn claim(&self, generation: Option<u32>) -> ClaimOutcome {
+        let mut outcome = ClaimOutcome::Vacant;
+        self.transition(|s| {
+            let wanted = generation.is_none_or(|g| g == s.generation());
+            if !s.has(OCCUPIED) || !wanted {
+                outcome = ClaimOutcome::Vacant;
+                None
+            } else if s.has(RUNNING) {
+                outcome = ClaimOutcome::MarkedRunning;
+                (!s.has(CANCELLED)).then(|| s.with(CANCELLED))
+            } else {
+                outcome = ClaimOutcome::Claimed(s.generation());
+                Some(s.without(SCHEDULED | NOTIFIED).with(RUNNING))
+            }
+        });
+        outcome
+    }
+
+    /// Transition 6. Only the `RUNNING` holder calls this, after taking the value out.
+    pub(crate) fn vacate(&self) {
+        let next = self.generation().wrapping_add(1);
+        // Release: the value was taken out before this store. Pairs with the Acquire in the
+        // slab's free-list pop through the push that follows, and with `claim`'s Acquire.
+        self.0.store(next as u64, Ordering::Release);
+    }
+
+    /// Applies `f` in one CAS loop. `f` returns the new state, or `None` to leave the word
+    /// as it is. Returns whether a new state was stored.
+    fn transition(&self, mut f: impl FnMut(Snapshot) -> Option<Snapshot>) -> bool {
+        // Acquire on load and success: the state a transition reads was published by a
+        // Release in `occupy`, `vacate` or another transition; AcqRel on success so that a
+        // waker's writes before `wake` are visible to the poller that observes its flag.
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            let Some(next) = f(Snapshot(current)) else {
+                return false;
+            };
+            match self
+                .0
+                .compare_exchange_weak(current, next.0, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occupied(generation: u32) -> SlotState {
+        let s = SlotState::vacant(generation);
+        assert_eq!(s.occupy(), generation);
+        s
+    }
+
+    #[test]
+    fn a_wake_while_scheduled_is_coalesced() {
+        let s = occupied(4);
+        assert_eq!(s.wake(4), WakeOutcome::Coalesced);
+        assert!(s.start_poll(4));
+        assert!(!s.start_poll(4), "poll permission is exclusive");
+        assert_eq!(s.finish_pending(), FinishOutcome::Idle);
+        assert_eq!(s.wake(4), WakeOutcome::Schedule);
+        assert_eq!(s.wake(4), WakeOutcome::Coalesced);
+    }
+
+    #[test]
+    fn a_wake_during_poll_reschedules_once() {
+        let s = occupied(0);
+        assert!(s.start_poll(0));
+        assert_eq!(s.wake(0), WakeOutcome::Coalesced);
+        assert_eq!(s.wake(0), WakeOutcome::Coalesced);
+        assert_eq!(s.finish_pending(), FinishOutcome::Reschedule);
+        assert!(s.start_poll(0));
+        assert_eq!(s.finish_pending(), FinishOutcome::Idle);
+    }
+
+    #[test]
+    fn stale_generations_and_vacant_slots_ignore_wakes() {
+        let s = occupied(9);
+        assert_eq!(s.wake(8), WakeOutcome::Stale);
+        assert!(s.start_poll(9));
+        s.vacate();
+        assert!(!s.is_occupied());
+        assert_eq!(s.generation(), 10);
+        assert_eq!(s.wake(9), WakeOutcome::Stale);
+        assert_eq!(s.wake(10), WakeOutcome::Stale, "vacant slot");
+        assert_eq!(s.occupy(), 10);
+        assert_eq!(
+            s.wake(9),
+            WakeOutcome::Stale,
+            "the old key never names the new occupant"
+        );
+    }
+
+    #[test]
+    fn claim_takes_idle_tasks_and_flags_running_ones() {
+        let s = occupied(1);
+        assert_eq!(s.claim(Some(2)), ClaimOutcome::Vacant);
+        assert_eq!(s.claim(None), ClaimOutcome::Claimed(1));
+        assert!(!s.start_poll(1), "a claimed task cannot be polled");
+        s.vacate();
+
+        let s = occupied(3);
+        assert!(s.start_poll(3));
+        assert_eq!(s.claim(None), ClaimOutcome::MarkedRunning);
+        assert_eq!(s.wake(3), WakeOutcome::Coalesced);
+        assert_eq!(s.finish_pending(), FinishOutcome::Cancel);
+    }
+
+    #[test]
+    fn generation_wraps_around() {
+        let s = occupied(u32::MAX);
+        assert!(s.start_poll(u32::MAX));
+        s.vacate();
+        assert_eq!(s.generation(), 0);
+    }
+}
