@@ -1,1 +1,44 @@
-//! placeholder
+//! genrt: a multi-threaded work-stealing async runtime whose wakers are generation-tagged
+//! keys.
+//!
+//! A genrt waker encodes `(runtime, slot index, generation)` instead of owning its task. A
+//! waker left behind in a pending request can therefore never keep a future alive: once the
+//! task ends or the runtime drops, the waker is a harmless no-op holding zero bytes. That
+//! removes by construction the `Arc<Task> -> future -> request -> Waker -> Arc<Task>` cycle
+//! that leaked every suspended future in Crux (redbadger/crux #268).
+//!
+//! ```
+//! let rt = genrt::Builder::new().worker_threads(2).build()?;
+//! let handle = rt.spawn(async {
+//!     let child = genrt::spawn(async { 20 });
+//!     genrt::yield_now().await;
+//!     child.await.unwrap() + 22
+//! });
+//! assert_eq!(rt.block_on(handle).unwrap(), 42);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Crates: `genrt-waker` (keys, slab, waker, registry) <- `genrt-scheduler` (workers,
+//! queues, parking, shutdown) <- `genrt` (this API). See ARCHITECTURE.md in the repository.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod handle;
+mod runtime;
+mod task;
+mod yield_now;
+
+pub use handle::{spawn, Handle, TryCurrentError};
+pub use runtime::{Builder, Runtime};
+pub use task::join::{JoinError, JoinHandle};
+pub use yield_now::yield_now;
+
+/// A snapshot of a runtime's counters, from [`Runtime::metrics`] or [`Handle::metrics`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let m: genrt::RuntimeMetrics = rt.metrics();
+/// assert_eq!(m.live_tasks, 0);
+/// ```
+pub use genrt_scheduler::Metrics as RuntimeMetrics;

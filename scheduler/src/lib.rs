@@ -1,1 +1,293 @@
-//! placeholder
+//! Worker threads, work-stealing queues, parking and shutdown of the genrt runtime.
+//!
+//! A [`Scheduler`] owns N worker threads. Each has a crossbeam-deque [`Worker`] of task keys
+//! (plain `u64`s: scheduling allocates nothing) and steals batches from the others when it
+//! runs dry; threads that are not workers queue into a shared [`Injector`]. Tasks live in the
+//! `genrt-waker` slab; a waker is a key, so nothing here counts references to tasks.
+//!
+//! Module map:
+//! - `shared`: the state every thread of a runtime sees; spawn and wake.
+//! - `worker`: the run loop, the LIFO slot, fairness, stealing.
+//! - `idle`: parking, with the no-lost-wake-up proof in `idle/README.md`.
+//! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
+//! - `context`: the thread-local "which runtime am I in".
+//!
+//! # Shutdown protocol
+//!
+//! [`Scheduler::shutdown`], also run by `Drop`:
+//!
+//! 1. set `closed` (SeqCst): later spawns are cancelled on the spot;
+//! 2. unpark every worker; each leaves its loop after its current poll;
+//! 3. join the workers, up to the timeout; a worker that is the current thread (the runtime
+//!    is dropped from inside one of its own tasks) is not waited for;
+//! 4. sweep the slab: every task not being polled is claimed and cancelled (its future
+//!    dropped, its join handle told); a task being polled by a worker not joined in step 3 is
+//!    flagged, and that worker cancels it when its poll returns;
+//! 5. unregister from the registry, handing on the next generation base: from now on a wake
+//!    from any thread finds nothing.
+//!
+//! [`Worker`]: crossbeam_deque::Worker
+//! [`Injector`]: crossbeam_deque::Injector
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod context;
+mod idle;
+mod metrics;
+mod shared;
+mod task;
+mod worker;
+
+use std::io;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::Worker;
+use genrt_waker::{registry, Claim, Registration};
+
+pub use genrt_waker::{key_of_waker, waker, TaskKey, SLAB_CAPACITY};
+pub use metrics::Metrics;
+pub use task::{Task, TaskRef};
+
+use crate::context::Current;
+use crate::metrics::Event;
+use crate::shared::Shared;
+use crate::worker::Local;
+
+/// How to start a [`Scheduler`].
+///
+/// ```
+/// let config = genrt_scheduler::Config::new(2);
+/// assert_eq!(config.workers, 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Number of worker threads; at least 1.
+    pub workers: usize,
+    /// Name given to every worker thread.
+    pub thread_name: String,
+    /// Stack size of worker threads; `None` keeps the standard library's default.
+    pub stack_size: Option<usize>,
+}
+
+impl Config {
+    /// `workers` threads named `genrt-worker` with the default stack size.
+    pub fn new(workers: usize) -> Config {
+        Config {
+            workers,
+            thread_name: "genrt-worker".to_string(),
+            stack_size: None,
+        }
+    }
+}
+
+/// The owner of a running set of workers. Dropping it shuts them down.
+///
+/// ```
+/// use genrt_scheduler::{Config, Scheduler};
+/// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+/// assert_eq!(scheduler.handle().metrics().workers, 1);
+/// drop(scheduler); // joins the worker
+/// ```
+pub struct Scheduler {
+    shared: Arc<Shared>,
+    registration: Option<Registration>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Scheduler {
+    /// Registers a runtime and starts its workers.
+    pub fn start(config: Config) -> io::Result<Scheduler> {
+        if config.workers == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "genrt: worker_threads must be at least 1",
+            ));
+        }
+        let deques: Vec<Worker<TaskKey>> =
+            (0..config.workers).map(|_| Worker::new_fifo()).collect();
+        let stealers = deques.iter().map(Worker::stealer).collect();
+        let (shared, registration) =
+            registry::register(|id, base| Arc::new(Shared::new(id, base, stealers)))?;
+        let mut scheduler = Scheduler {
+            shared,
+            registration: Some(registration),
+            threads: Vec::with_capacity(config.workers),
+        };
+        for (index, deque) in deques.into_iter().enumerate() {
+            let shared = scheduler.shared.clone();
+            let local = Local::new(index, deque);
+            let mut builder = thread::Builder::new().name(config.thread_name.clone());
+            if let Some(size) = config.stack_size {
+                builder = builder.stack_size(size);
+            }
+            let spawned = builder.spawn(move || {
+                let exit = ExitSignal(shared.clone());
+                worker::run(shared, local);
+                drop(exit);
+            });
+            match spawned {
+                Ok(handle) => scheduler.threads.push(handle),
+                // Dropping `scheduler` shuts down the workers already started.
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(scheduler)
+    }
+
+    /// A handle to spawn onto this scheduler from anywhere.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Shuts down (see the crate docs for the protocol). Waits at most `timeout` for worker
+    /// threads to finish their current poll (`None`: as long as it takes). Returns whether
+    /// every worker thread had exited. Calling it again does nothing and returns `true`.
+    pub fn shutdown(&mut self, timeout: Option<Duration>) -> bool {
+        let Some(mut registration) = self.registration.take() else {
+            return true;
+        };
+        let shared = &self.shared;
+        shared.close();
+        shared.idle.unpark_all();
+
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let on_own_worker = context::local_worker(shared).is_some();
+        let waiting_for = self.threads.len() - usize::from(on_own_worker);
+        let all_exited = wait_for_exits(shared, waiting_for, deadline);
+        for handle in self.threads.drain(..) {
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+            // Otherwise detached: a worker stuck in a poll, or this very thread. It cancels
+            // its task when the poll returns (step 4) and exits.
+        }
+
+        for slot in 0..shared.slab.high_water() {
+            if let Claim::Claimed(guard) = shared.slab.claim(slot, None) {
+                task::cancel(guard);
+                shared.count(None, Event::Completed);
+            }
+        }
+
+        registration.set_next_base(shared.slab.next_base());
+        drop(registration);
+        all_exited && !on_own_worker
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// Waits until `count` workers have exited or the deadline passes.
+fn wait_for_exits(shared: &Shared, count: usize, deadline: Option<Instant>) -> bool {
+    let mut exited = shared.exited.lock();
+    while *exited < count {
+        match deadline {
+            None => shared.exited_cv.wait(&mut exited),
+            Some(deadline) => {
+                if shared
+                    .exited_cv
+                    .wait_until(&mut exited, deadline)
+                    .timed_out()
+                {
+                    return *exited >= count;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Counts a worker thread as exited when dropped, even if the worker unwinds.
+struct ExitSignal(Arc<Shared>);
+
+impl Drop for ExitSignal {
+    fn drop(&mut self) {
+        *self.0.exited.lock() += 1;
+        self.0.exited_cv.notify_all();
+    }
+}
+
+/// A cheap, cloneable reference to a scheduler, usable from any thread.
+///
+/// A handle keeps the scheduler's memory (not its tasks) alive; after shutdown, spawning
+/// through it cancels the task at once.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The scheduler of the current thread: a worker, or a thread inside [`Handle::enter`].
+    pub fn current() -> Option<Handle> {
+        context::current().map(|shared| Handle { shared })
+    }
+
+    /// Spawns a task. Returns its key, or `None` if the scheduler is shut down, in which case
+    /// the task was cancelled (its `shutdown` ran) before this returned.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime already holds [`SLAB_CAPACITY`] live tasks.
+    pub fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
+        self.shared.spawn(task)
+    }
+
+    /// Whether the scheduler has shut down.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// A snapshot of the scheduler's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.shared.metrics()
+    }
+
+    /// Makes this thread belong to the scheduler until the guard is dropped, as
+    /// `block_on` needs: `Handle::current` finds it, spawns go to the injector and wakes skip
+    /// the registry lock.
+    ///
+    /// # Panics
+    ///
+    /// If this thread is already a worker of any genrt runtime or inside another `enter`:
+    /// blocking there would stall a worker or deadlock.
+    pub fn enter(&self) -> EnterGuard {
+        match context::current_kind() {
+            Current::None => {}
+            Current::Worker => panic!(
+                "genrt: cannot block_on inside a runtime worker thread: it would stall the \
+                 worker and may deadlock; .await the future instead, or spawn it"
+            ),
+            Current::BlockOn => panic!(
+                "genrt: cannot block_on while this thread is already inside block_on; \
+                 .await the future instead"
+            ),
+        }
+        let context = context::enter(self.shared.clone(), None);
+        let wakes = registry::enter(self.shared.id, self.shared.clone());
+        EnterGuard {
+            _wakes: wakes,
+            _context: context,
+        }
+    }
+
+    /// Whether two handles refer to the same scheduler.
+    pub fn ptr_eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+/// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped.
+#[must_use = "the context is left when the guard is dropped"]
+pub struct EnterGuard {
+    _wakes: registry::LocalTarget,
+    _context: context::ContextGuard,
+}

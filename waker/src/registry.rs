@@ -73,8 +73,8 @@ thread_local! {
 ///     }
 /// }
 ///
-/// let target = Arc::new(Count(AtomicUsize::new(0)));
-/// let registration = registry::register(target.clone()).unwrap();
+/// let (target, registration) =
+///     registry::register(|_id, _base| Arc::new(Count(AtomicUsize::new(0)))).unwrap();
 /// let waker = genrt_waker::waker(TaskKey::new(registration.id(), 0, 0));
 /// waker.wake_by_ref();
 /// drop(registration);
@@ -88,8 +88,14 @@ pub struct Registration {
     next_base: Option<u32>,
 }
 
-/// Registers a runtime. Fails when [`MAX_RUNTIMES`] runtimes are alive at once.
-pub fn register(target: Arc<dyn WakeTarget>) -> io::Result<Registration> {
+/// Registers a runtime. `make` builds the runtime's wake target from the id and the
+/// generation base of the entry it gets; it runs while that entry is locked, so no wake can
+/// reach the target before `register` returns.
+///
+/// Fails when [`MAX_RUNTIMES`] runtimes are alive at once.
+pub fn register<T: WakeTarget>(
+    make: impl FnOnce(RuntimeId, u32) -> Arc<T>,
+) -> io::Result<(Arc<T>, Registration)> {
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
     for offset in 0..MAX_RUNTIMES {
         let index = (start + offset) % MAX_RUNTIMES;
@@ -97,12 +103,16 @@ pub fn register(target: Arc<dyn WakeTarget>) -> io::Result<Registration> {
             continue;
         };
         if entry.target.is_none() {
-            entry.target = Some(target);
-            return Ok(Registration {
-                id: RuntimeId::new(index as u8),
-                base: entry.next_base,
+            let id = RuntimeId::new(index as u8);
+            let base = entry.next_base;
+            let target = make(id, base);
+            entry.target = Some(target.clone());
+            let registration = Registration {
+                id,
+                base,
                 next_base: None,
-            });
+            };
+            return Ok((target, registration));
         }
     }
     Err(io::Error::other(format!(

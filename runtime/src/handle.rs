@@ -1,0 +1,175 @@
+//! [`Handle`], the free function [`spawn`], and the `futures_task::Spawn` implementation.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_task::{FutureObj, Spawn, SpawnError};
+
+use crate::task::cell::TaskCell;
+use crate::task::join::JoinHandle;
+use crate::RuntimeMetrics;
+
+/// A cloneable, thread-safe reference to a runtime, for spawning from anywhere.
+///
+/// A handle does not keep the runtime running: once the [`Runtime`](crate::Runtime) is dropped,
+/// a task spawned through a handle is cancelled at once and its join handle resolves to a
+/// cancelled [`JoinError`](crate::JoinError).
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let handle = rt.handle();
+/// let task = std::thread::spawn(move || handle.spawn(async { 5 }))
+///     .join()
+///     .unwrap();
+/// assert_eq!(rt.block_on(task).unwrap(), 5);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: genrt_scheduler::Handle,
+}
+
+impl Handle {
+    /// Spawns `future` onto the runtime and returns its [`JoinHandle`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let join = rt.handle().spawn(async { "done" });
+    /// assert_eq!(rt.block_on(join).unwrap(), "done");
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let cell = Arc::new(TaskCell::new(future));
+        let mut join = JoinHandle::new(cell.clone());
+        join.set_key(self.inner.spawn(cell));
+        join
+    }
+
+    /// The handle of the runtime this code runs in.
+    ///
+    /// # Panics
+    ///
+    /// Outside a task or `block_on` of a genrt runtime; use [`Handle::try_current`] to ask.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let join = genrt::Handle::current().spawn(async { 1 });
+    ///     assert_eq!(join.await.unwrap(), 1);
+    /// });
+    /// ```
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The handle of the runtime this code runs in, or an error outside any runtime.
+    ///
+    /// ```
+    /// assert!(genrt::Handle::try_current().is_err());
+    /// ```
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        genrt_scheduler::Handle::current()
+            .map(|inner| Handle { inner })
+            .ok_or(TryCurrentError(()))
+    }
+
+    /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().workers, 2);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.inner.metrics()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("closed", &self.inner.is_closed())
+            .finish()
+    }
+}
+
+/// Spawns with `futures`' executor-agnostic trait. After shutdown it returns
+/// [`SpawnError::shutdown`] instead of spawning.
+///
+/// ```
+/// use futures::task::SpawnExt;
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// SpawnExt::spawn(&rt.handle(), async move { tx.send(9).unwrap() }).unwrap();
+/// assert_eq!(rx.recv().unwrap(), 9);
+/// ```
+impl Spawn for Handle {
+    fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), SpawnError> {
+        self.status()?;
+        drop(self.spawn(future));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), SpawnError> {
+        if self.inner.is_closed() {
+            Err(SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Spawns `future` onto the current runtime.
+///
+/// # Panics
+///
+/// Outside a task or `block_on` of a genrt runtime, with a message saying so; use
+/// [`Handle::spawn`] from other threads.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let sum = rt.block_on(async {
+///     let a = genrt::spawn(async { 1 });
+///     let b = genrt::spawn(async { 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match Handle::try_current() {
+        Ok(handle) => handle.spawn(future),
+        Err(_) => panic!(
+            "genrt::spawn called outside a genrt runtime: call it from inside a task or \
+             Runtime::block_on, or spawn through a genrt::Handle"
+        ),
+    }
+}
+
+/// The error of [`Handle::try_current`]: this thread is not inside a genrt runtime.
+///
+/// ```
+/// let err = genrt::Handle::try_current().unwrap_err();
+/// assert!(err.to_string().contains("outside a genrt runtime"));
+/// ```
+#[derive(Debug)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "genrt::Handle::current() called outside a genrt runtime: call it from inside a \
+             task or Runtime::block_on, or pass a Handle along",
+        )
+    }
+}
+
+impl std::error::Error for TryCurrentError {}

@@ -1,0 +1,219 @@
+//! [`Runtime`] and [`Builder`].
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use genrt_scheduler::{Config, Scheduler};
+
+use crate::handle::Handle;
+use crate::task::join::JoinHandle;
+use crate::RuntimeMetrics;
+
+/// A multi-threaded work-stealing runtime.
+///
+/// Dropping it shuts it down: every task is cancelled and every future dropped before
+/// `drop` returns, including futures whose wakers are still held elsewhere (those wakers
+/// become no-ops that keep nothing alive); worker threads are joined; join handles of
+/// unfinished tasks resolve to a cancelled [`JoinError`](crate::JoinError).
+///
+/// Dropped from inside one of its own tasks, the runtime cannot wait for the worker it is
+/// running on, nor drop the future that is running the drop: it shuts down everything else,
+/// joins the other workers and returns; that worker drops the running task's future as soon
+/// as its poll returns, then exits. Nothing deadlocks.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     genrt::spawn(async { 41 + 1 }).await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    scheduler: Scheduler,
+}
+
+impl Runtime {
+    /// A runtime with one worker thread per CPU (`num_cpus::get()`).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// assert_eq!(rt.metrics().workers, num_cpus::get());
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Spawns `future` onto the runtime; see [`Handle::spawn`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let h = rt.spawn(async { 1 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 1);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime as the current
+    /// one: [`genrt::spawn`](crate::spawn) and [`Handle::current`] work inside it. Spawned
+    /// tasks run on the worker threads.
+    ///
+    /// # Panics
+    ///
+    /// On a worker thread of any genrt runtime (it would stall that worker), or when this
+    /// thread is already inside `block_on`. `.await` the future there instead.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { 7 }), 7);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = self.handle.inner.enter();
+        let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            // A wake before this park leaves the token set, so it is not lost; a spurious
+            // return only costs one more poll.
+            thread::park();
+        }
+    }
+
+    /// A handle to this runtime.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// assert_eq!(rt.block_on(handle.spawn(async { 3 })).unwrap(), 3);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let m = rt.metrics();
+    /// assert_eq!((m.spawned, m.completed, m.live_tasks), (1, 1, 0));
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for worker threads to finish the
+    /// poll they are in. Every task that is not being polled is cancelled and its future
+    /// dropped before this returns; a worker stuck in a long poll is left behind, and drops
+    /// its task when that poll returns. Returns whether every worker thread had exited.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let pending = rt.spawn(std::future::pending::<()>());
+    /// assert!(rt.shutdown_timeout(Duration::from_secs(10)));
+    /// assert!(futures::executor::block_on(pending).unwrap_err().is_cancelled());
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
+        self.scheduler.shutdown(Some(timeout))
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("metrics", &self.metrics())
+            .finish()
+    }
+}
+
+/// Wakes a thread blocked in [`Runtime::block_on`].
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = genrt::Builder::new()
+///     .worker_threads(2)
+///     .thread_name("genrt-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.metrics().workers, 2);
+///
+/// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// A builder with one worker per CPU, threads named `genrt-worker`.
+    pub fn new() -> Builder {
+        Builder {
+            config: Config::new(num_cpus::get()),
+        }
+    }
+
+    /// Sets the number of worker threads. Zero is refused by [`Builder::build`].
+    pub fn worker_threads(&mut self, count: usize) -> &mut Builder {
+        self.config.workers = count;
+        self
+    }
+
+    /// Sets the name of every worker thread.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.config.thread_name = name.into();
+        self
+    }
+
+    /// Sets the stack size of worker threads, in bytes.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.config.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the runtime. Fails with `InvalidInput` for zero workers, and with the
+    /// operating system's error if a thread cannot be started or if 256 genrt runtimes are
+    /// already alive in this process.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let scheduler = Scheduler::start(self.config.clone())?;
+        Ok(Runtime {
+            handle: Handle {
+                inner: scheduler.handle(),
+            },
+            scheduler,
+        })
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}

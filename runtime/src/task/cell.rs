@@ -1,0 +1,178 @@
+//! The task cell: one allocation per task holding the future, the abort flag and the join
+//! state. The scheduler keeps an `Arc<dyn Task>` to it in its slab; the task's
+//! [`JoinHandle`](crate::JoinHandle) keeps an `Arc<dyn Join<T>>` to the same cell.
+//!
+//! Who touches what:
+//! - `future`: only inside [`Task::poll`] and [`Task::shutdown`], whose callers hold the slot's
+//!   poll permission, so never two threads at once. This is the `unsafe` of this module.
+//! - `abort`: set by [`Join::request_abort`] (any thread), read before each poll. This module
+//!   owns it.
+//! - `join`: under its mutex, from the poller (to finish) and the join handle.
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use genrt_scheduler::Task;
+use parking_lot::Mutex;
+
+use crate::task::join::{Join, JoinError};
+
+pub(crate) struct TaskCell<F: Future> {
+    future: UnsafeCell<Option<F>>,
+    abort: AtomicBool,
+    join: Mutex<JoinState<F::Output>>,
+}
+
+struct JoinState<T> {
+    /// The task's result, until the join handle takes it.
+    result: Option<Result<T, JoinError>>,
+    finished: bool,
+    /// Whether a join handle still wants the result.
+    handle_alive: bool,
+    waker: Option<Waker>,
+}
+
+// SAFETY: `future` is only touched by the holder of the slot's poll permission (module docs),
+// one thread at a time, which needs `F: Send` and nothing more, as for a `Mutex<F>`. The
+// result crosses threads through the mutex, which needs `F::Output: Send`.
+unsafe impl<F> Sync for TaskCell<F>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+}
+
+impl<F> TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    pub(crate) fn new(future: F) -> TaskCell<F> {
+        TaskCell {
+            future: UnsafeCell::new(Some(future)),
+            abort: AtomicBool::new(false),
+            join: Mutex::new(JoinState {
+                result: None,
+                finished: false,
+                handle_alive: true,
+                waker: None,
+            }),
+        }
+    }
+
+    /// Drops the future in place. A panic in its `Drop` is caught: the future counts as
+    /// dropped (Rust finishes dropping its fields while unwinding) and the slot holds `None`.
+    fn drop_future(slot: &mut Option<F>) {
+        let _ = catch_unwind(AssertUnwindSafe(|| *slot = None));
+    }
+
+    /// Records the result and wakes the join handle, with no lock held while waking.
+    fn finish(&self, result: Result<F::Output, JoinError>) {
+        let (waker, unwanted) = {
+            let mut join = self.join.lock();
+            join.finished = true;
+            let unwanted = if join.handle_alive {
+                join.result = Some(result);
+                None
+            } else {
+                Some(result)
+            };
+            (join.waker.take(), unwanted)
+        };
+        // A result nobody will read is dropped here, outside the lock.
+        drop(unwanted);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F> Task for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the caller holds the poll permission (`Task::poll`'s contract), so this is
+        // the only live reference to the future.
+        let slot = unsafe { &mut *self.future.get() };
+        let Some(future) = slot.as_mut() else {
+            return Poll::Ready(()); // already finished; cannot happen under the contract
+        };
+        // Acquire: pairs with the Release store in `request_abort`.
+        if self.abort.load(Ordering::Acquire) {
+            Self::drop_future(slot);
+            self.finish(Err(JoinError::cancelled()));
+            return Poll::Ready(());
+        }
+        // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
+        // moves, and it is only ever dropped in place (`drop_future`, or the cell's drop).
+        let future = unsafe { Pin::new_unchecked(future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                Self::drop_future(slot);
+                self.finish(Ok(output));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                Self::drop_future(slot);
+                self.finish(Err(JoinError::panic(payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+
+    unsafe fn shutdown(&self) {
+        // SAFETY: as in `poll`, the caller holds the poll permission.
+        let slot = unsafe { &mut *self.future.get() };
+        if slot.is_some() {
+            Self::drop_future(slot);
+            self.finish(Err(JoinError::cancelled()));
+        }
+    }
+}
+
+impl<F> Join<F::Output> for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        let mut join = self.join.lock();
+        if let Some(result) = join.result.take() {
+            return Poll::Ready(result);
+        }
+        assert!(
+            !join.finished,
+            "genrt: a JoinHandle was polled after it returned its result"
+        );
+        match &join.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => join.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    fn request_abort(&self) {
+        // Release: pairs with the Acquire load in `poll`.
+        self.abort.store(true, Ordering::Release);
+    }
+
+    fn is_finished(&self) -> bool {
+        self.join.lock().finished
+    }
+
+    fn detach(&self) {
+        let (result, waker) = {
+            let mut join = self.join.lock();
+            join.handle_alive = false;
+            (join.result.take(), join.waker.take())
+        };
+        drop((result, waker));
+    }
+}

@@ -1,0 +1,201 @@
+//! [`JoinHandle`] and [`JoinError`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use genrt_scheduler::TaskKey;
+use parking_lot::Mutex;
+
+/// The join handle's view of a task cell.
+pub(crate) trait Join<T>: Send + Sync {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    fn request_abort(&self);
+    fn is_finished(&self) -> bool;
+    fn detach(&self);
+}
+
+/// An owned permission to await a spawned task's result.
+///
+/// A `JoinHandle<T>` is a future of `Result<T, JoinError>`. Dropping it detaches the task,
+/// which keeps running; its result is then dropped when it finishes.
+///
+/// The handle keeps the task's cell (its result slot) allocated, never the runtime: after the
+/// runtime is dropped, the handle of an unfinished task resolves to a cancelled
+/// [`JoinError`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let handle: genrt::JoinHandle<u32> = rt.spawn(async { 6 * 7 });
+/// assert_eq!(rt.block_on(handle).unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    cell: Arc<dyn Join<T>>,
+    key: Option<TaskKey>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(cell: Arc<dyn Join<T>>) -> JoinHandle<T> {
+        JoinHandle { cell, key: None }
+    }
+
+    pub(crate) fn set_key(&mut self, key: Option<TaskKey>) {
+        self.key = key;
+    }
+
+    /// Cancels the task. Its future is dropped the next time a worker would poll it (at once
+    /// if it is idle), and the handle resolves to a [`JoinError`] with
+    /// [`is_cancelled`](JoinError::is_cancelled), unless the task finished first.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort(&self) {
+        self.cell.request_abort();
+        if let Some(key) = self.key {
+            // A key waker: a no-op if the task already finished or the runtime is gone.
+            genrt_scheduler::waker(key).wake();
+        }
+    }
+
+    /// Whether the task has finished: completed, panicked or been cancelled.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async {});
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_finished()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.cell.poll_join(cx)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.cell.detach();
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("key", &self.key)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task did not produce its value: it was cancelled, or it panicked.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // The mutex makes the payload `Sync`, so `JoinError` can travel in `io::Error`.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
+    /// The task was cancelled: aborted, or its runtime shut down before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, to resume it with [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled rather than panicked; see [`JoinError::try_into_panic`].
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("genrt: JoinError::into_panic called on a cancelled task's error; check is_panic() first")
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload.into_inner()),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(payload) => match panic_message(&**payload.lock()) {
+                Some(message) => write!(f, "task panicked with message {message:?}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(payload) => match panic_message(&**payload.lock()) {
+                Some(message) => write!(f, "JoinError::Panic({message:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(err: JoinError) -> std::io::Error {
+        std::io::Error::other(err)
+    }
+}

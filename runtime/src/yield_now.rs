@@ -1,0 +1,41 @@
+//! [`yield_now`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Gives other tasks a turn: the current task goes to the back of its worker's queue.
+///
+/// A task that loops on `yield_now` cannot starve other tasks.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// rt.block_on(rt.spawn(async {
+///     for _ in 0..3 {
+///         genrt::yield_now().await;
+///     }
+/// }))
+/// .unwrap();
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // A wake during the task's own poll marks it NOTIFIED; the worker requeues it at the
+        // back of its deque once this poll returns.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

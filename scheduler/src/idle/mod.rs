@@ -1,0 +1,200 @@
+//! Parking and waking idle workers. The protocol and the proof that it loses no wake-up are
+//! in `README.md` beside this file; read it before changing anything here.
+//!
+//! This module owns the words `searching` and `sleeping`.
+
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+
+pub(crate) struct Idle {
+    workers: usize,
+    searching: AtomicUsize,
+    sleeping: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    parkers: Box<[Parker]>,
+}
+
+struct Parker {
+    notified: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl Idle {
+    pub(crate) fn new(workers: usize) -> Idle {
+        Idle {
+            workers,
+            searching: AtomicUsize::new(0),
+            sleeping: AtomicUsize::new(0),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            parkers: (0..workers)
+                .map(|_| Parker {
+                    notified: Mutex::new(false),
+                    condvar: Condvar::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Push, steps 2-4: called after work was pushed to any queue.
+    pub(crate) fn notify_one(&self) {
+        // SeqCst fence F_P: orders the push before the reads below against the parking
+        // worker's fence F_W in `park` (README, "Why no wake-up is lost").
+        fence(Ordering::SeqCst);
+        if self.searching.load(Ordering::SeqCst) != 0 || self.sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut sleepers = self.sleepers.lock();
+        if self.searching.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        let Some(worker) = sleepers.pop() else {
+            return;
+        };
+        self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        drop(sleepers);
+        self.parkers[worker].unpark();
+    }
+
+    /// Search: become a searcher if fewer than half of the workers search.
+    pub(crate) fn try_begin_search(&self) -> bool {
+        let searching = self.searching.load(Ordering::SeqCst);
+        if 2 * searching >= self.workers {
+            return false;
+        }
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searcher found work. Returns whether it was the last searcher; the caller then
+    /// notifies one more worker.
+    pub(crate) fn end_search(&self) -> bool {
+        self.searching.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    /// Park, steps 1-3. Returns `false` if the worker must not sleep because `has_work`
+    /// found work after registration; the worker is then searching.
+    pub(crate) fn prepare_park(
+        &self,
+        worker: usize,
+        was_searching: bool,
+        has_work: impl FnOnce() -> bool,
+    ) -> bool {
+        {
+            let mut sleepers = self.sleepers.lock();
+            sleepers.push(worker);
+            self.sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        if was_searching {
+            self.searching.fetch_sub(1, Ordering::SeqCst);
+        }
+        // SeqCst fence F_W: pairs with F_P in `notify_one` (README).
+        fence(Ordering::SeqCst);
+        if self.searching.load(Ordering::SeqCst) == 0 && has_work() {
+            self.leave_sleepers(worker);
+            return false;
+        }
+        true
+    }
+
+    /// Park, step 4: waits for the worker's token, then makes sure it is a searcher.
+    pub(crate) fn park(&self, worker: usize) {
+        self.parkers[worker].park();
+        self.leave_sleepers(worker);
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(crate) fn unpark_all(&self) {
+        for parker in self.parkers.iter() {
+            parker.unpark();
+        }
+    }
+
+    /// Moves `worker` from *registered* to *searching* if it is still registered. If a
+    /// notifier already popped it, the notifier did the move and a token is on its way.
+    fn leave_sleepers(&self, worker: usize) {
+        let mut sleepers = self.sleepers.lock();
+        if let Some(i) = sleepers.iter().position(|&w| w == worker) {
+            sleepers.swap_remove(i);
+            self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            self.searching.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Parker {
+    fn park(&self) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            self.condvar.wait(&mut notified);
+        }
+        *notified = false;
+    }
+
+    fn unpark(&self) {
+        *self.notified.lock() = true;
+        self.condvar.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_notify_wakes_a_registered_worker_once() {
+        let idle = Idle::new(2);
+        assert!(idle.prepare_park(0, false, || false));
+        idle.notify_one();
+        idle.park(0); // returns: the token was set before the wait
+        assert_eq!(idle.searching.load(Ordering::SeqCst), 1);
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 0);
+        // A second notify while a searcher exists wakes nobody.
+        assert!(idle.prepare_park(1, false, || false));
+        idle.notify_one();
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn parking_with_work_pending_is_cancelled() {
+        let idle = Idle::new(1);
+        assert!(idle.try_begin_search());
+        assert!(!idle.prepare_park(0, true, || true));
+        assert_eq!(
+            idle.searching.load(Ordering::SeqCst),
+            1,
+            "back to searching"
+        );
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn at_most_half_of_the_workers_search() {
+        let idle = Idle::new(4);
+        assert!(idle.try_begin_search());
+        assert!(idle.try_begin_search());
+        assert!(!idle.try_begin_search());
+        assert!(!idle.end_search());
+        assert!(idle.end_search());
+    }
+
+    #[test]
+    fn a_worker_woken_from_another_thread_returns() {
+        let idle = Arc::new(Idle::new(1));
+        let done = Arc::new(AtomicBool::new(false));
+        assert!(idle.prepare_park(0, false, || false));
+        let t = {
+            let (idle, done) = (idle.clone(), done.clone());
+            std::thread::spawn(move || {
+                idle.park(0);
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        idle.notify_one();
+        t.join().unwrap();
+        assert!(done.load(Ordering::SeqCst));
+    }
+}

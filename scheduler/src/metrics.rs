@@ -1,0 +1,78 @@
+//! Runtime counters. Each worker writes only its own cache line; threads that are not
+//! workers share one. A snapshot sums them with Relaxed loads, so it is exact once the
+//! runtime is quiet and approximate while tasks run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a runtime's counters.
+///
+/// ```
+/// let metrics = genrt_scheduler::Metrics::default();
+/// assert_eq!(metrics.live_tasks, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Number of worker threads.
+    pub workers: usize,
+    /// Tasks spawned and not yet finished (`spawned - completed`).
+    pub live_tasks: u64,
+    /// Tasks ever spawned.
+    pub spawned: u64,
+    /// Tasks that left the runtime: finished, panicked, aborted or cancelled at shutdown.
+    pub completed: u64,
+    /// Successful steals of a batch of tasks from another worker.
+    pub steals: u64,
+    /// Wakes whose key no longer named a live task, while the runtime was alive.
+    pub stale_wakes: u64,
+    /// Times a worker went to sleep for lack of work.
+    pub parks: u64,
+}
+
+#[derive(Default)]
+#[repr(align(128))] // one counter set per cache line pair: no false sharing between workers
+pub(crate) struct Counters {
+    spawned: AtomicU64,
+    completed: AtomicU64,
+    steals: AtomicU64,
+    stale_wakes: AtomicU64,
+    parks: AtomicU64,
+}
+
+/// Which counter to bump.
+#[derive(Clone, Copy)]
+pub(crate) enum Event {
+    Spawned,
+    Completed,
+    Steal,
+    StaleWake,
+    Park,
+}
+
+impl Counters {
+    pub(crate) fn add(&self, event: Event) {
+        let counter = match event {
+            Event::Spawned => &self.spawned,
+            Event::Completed => &self.completed,
+            Event::Steal => &self.steals,
+            Event::StaleWake => &self.stale_wakes,
+            Event::Park => &self.parks,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) fn snapshot<'a>(workers: usize, all: impl Iterator<Item = &'a Counters>) -> Metrics {
+    let mut m = Metrics {
+        workers,
+        ..Metrics::default()
+    };
+    for c in all {
+        m.spawned += c.spawned.load(Ordering::Relaxed);
+        m.completed += c.completed.load(Ordering::Relaxed);
+        m.steals += c.steals.load(Ordering::Relaxed);
+        m.stale_wakes += c.stale_wakes.load(Ordering::Relaxed);
+        m.parks += c.parks.load(Ordering::Relaxed);
+    }
+    m.live_tasks = m.spawned.saturating_sub(m.completed);
+    m
+}

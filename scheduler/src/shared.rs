@@ -1,0 +1,145 @@
+//! State shared by the workers of one runtime and by every handle to it: the slab, the
+//! queues, the idle workers, the counters. This module owns the `closed` flag.
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_deque::{Injector, Steal, Stealer};
+use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, WakeTarget, SLAB_CAPACITY};
+use parking_lot::{Condvar, Mutex};
+
+use crate::context;
+use crate::idle::Idle;
+use crate::metrics::{self, Counters, Event, Metrics};
+use crate::task::{self, TaskRef};
+use crate::worker::Local;
+
+pub(crate) struct Shared {
+    pub(crate) id: RuntimeId,
+    pub(crate) slab: Slab<TaskRef>,
+    pub(crate) injector: Injector<TaskKey>,
+    pub(crate) stealers: Box<[Stealer<TaskKey>]>,
+    pub(crate) idle: Idle,
+    /// Set once, by shutdown. SeqCst: spawn's re-check and shutdown's sweep form a Dekker
+    /// pair (see `spawn`).
+    closed: AtomicBool,
+    /// Counters of each worker, then one set for all other threads.
+    counters: Box<[Counters]>,
+    /// Number of worker threads that have left their loop, for `shutdown_timeout`.
+    pub(crate) exited: Mutex<usize>,
+    pub(crate) exited_cv: Condvar,
+}
+
+impl Shared {
+    pub(crate) fn new(id: RuntimeId, base: u32, stealers: Box<[Stealer<TaskKey>]>) -> Shared {
+        let workers = stealers.len();
+        Shared {
+            id,
+            slab: Slab::new(base),
+            injector: Injector::new(),
+            stealers,
+            idle: Idle::new(workers),
+            closed: AtomicBool::new(false),
+            counters: (0..=workers).map(|_| Counters::default()).collect(),
+            exited: Mutex::new(0),
+            exited_cv: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Shutdown, step 1.
+    pub(crate) fn close(&self) {
+        // SeqCst: pairs with the SeqCst fence in `spawn` (see there).
+        self.closed.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    pub(crate) fn count(&self, local: Option<&Local>, event: Event) {
+        let index = local.map_or(self.workers(), Local::index);
+        self.counters[index].add(event);
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        metrics::snapshot(self.workers(), self.counters.iter())
+    }
+
+    /// Spawn protocol:
+    /// 1. if closed, cancel the task at once;
+    /// 2. insert it into the slab (scheduled);
+    /// 3. re-check `closed` after a SeqCst fence: shutdown stores `closed`, fences, then
+    ///    sweeps the slab, so either the sweep sees this slot or this check sees `closed`
+    ///    and cancels the task itself (the slot's CAS decides who);
+    /// 4. queue the key: the local deque on a worker of this runtime, else the injector.
+    pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef) -> Option<TaskKey> {
+        if self.is_closed() {
+            task::cancel_unqueued(task);
+            return None;
+        }
+        let (slot, generation) = match self.slab.insert(task) {
+            Ok(placed) => placed,
+            Err(_task) => panic!(
+                "genrt: this runtime already holds {SLAB_CAPACITY} live tasks, its limit; \
+                 wait for some to finish before spawning more"
+            ),
+        };
+        let key = TaskKey::new(self.id, slot, generation);
+        let local = context::local_worker(self);
+        self.count(local.as_deref(), Event::Spawned);
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            if let Claim::Claimed(guard) = self.slab.claim(slot, Some(generation)) {
+                task::cancel(guard);
+                self.count(local.as_deref(), Event::Completed);
+            }
+            return Some(key);
+        }
+        match local {
+            Some(local) => local.push_back(self, key),
+            None => self.push_remote(key),
+        }
+        Some(key)
+    }
+
+    /// Queues a key from a thread that is not a worker of this runtime.
+    pub(crate) fn push_remote(&self, key: TaskKey) {
+        self.injector.push(key);
+        self.idle.notify_one();
+    }
+
+    /// Whether any queue other workers can see holds work (the park re-check).
+    pub(crate) fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Moves a batch from the injector into `local`'s deque and returns one key.
+    pub(crate) fn steal_injector(&self, local: &Local) -> Option<TaskKey> {
+        loop {
+            match self.injector.steal_batch_and_pop(local.deque()) {
+                Steal::Success(key) => return Some(key),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+}
+
+impl WakeTarget for Shared {
+    fn wake(&self, key: TaskKey) {
+        let local = context::local_worker(self);
+        match self.slab.wake(key.slot(), key.generation()) {
+            WakeOutcome::Schedule => match local {
+                Some(local) => local.push_lifo(self, key),
+                None => self.push_remote(key),
+            },
+            WakeOutcome::Coalesced => {}
+            WakeOutcome::Stale => self.count(local.as_deref(), Event::StaleWake),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! A worker thread: its local queues and its run loop.
+//!
+//! # Where a key goes
+//!
+//! | event                                  | queue                                         |
+//! |----------------------------------------|-----------------------------------------------|
+//! | spawn on a worker                      | back of that worker's deque                   |
+//! | wake on a worker (of an idle task)     | the worker's LIFO slot; a displaced key goes to the back of the deque |
+//! | task woken during its own poll (yield) | back of the deque                             |
+//! | spawn or wake on any other thread      | the injector                                  |
+//!
+//! # Picking the next task (`next_task`)
+//!
+//! 1. Every [`INJECTOR_INTERVAL`]th tick, the injector first, so foreign work is never starved
+//!    by a busy local queue.
+//! 2. The LIFO slot, unless [`LIFO_POLL_CAP`] LIFO polls ran in a row; then the LIFO key goes
+//!    to the back of the deque, so two tasks waking each other cannot starve the rest.
+//! 3. The front of the deque (FIFO), then the injector.
+//! 4. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
+//!    park (see `idle/README.md`).
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crossbeam_deque::{Steal, Worker};
+use genrt_waker::{registry, AfterPoll, TaskKey};
+
+use crate::context;
+use crate::metrics::Event;
+use crate::shared::Shared;
+use crate::task;
+
+/// The injector is checked first on every 61st tick. 61 is Tokio's `global_queue_interval`
+/// default: a prime, so it does not beat against periodic task patterns.
+pub(crate) const INJECTOR_INTERVAL: u32 = 61;
+
+/// At most this many LIFO-slot polls in a row (Tokio's `MAX_LIFO_POLLS_PER_TICK`, PR #5712).
+pub(crate) const LIFO_POLL_CAP: u32 = 3;
+
+/// Worker-local state, reachable from the thread-local context.
+pub(crate) struct Local {
+    index: usize,
+    deque: Worker<TaskKey>,
+    lifo: Cell<Option<TaskKey>>,
+}
+
+impl Local {
+    pub(crate) fn new(index: usize, deque: Worker<TaskKey>) -> Local {
+        Local {
+            index,
+            deque,
+            lifo: Cell::new(None),
+        }
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn deque(&self) -> &Worker<TaskKey> {
+        &self.deque
+    }
+
+    /// Spawns and yields: back of the deque, visible to thieves.
+    pub(crate) fn push_back(&self, shared: &Shared, key: TaskKey) {
+        self.deque.push(key);
+        shared.idle.notify_one();
+    }
+
+    /// Wakes: the LIFO slot, for message-passing latency.
+    pub(crate) fn push_lifo(&self, shared: &Shared, key: TaskKey) {
+        if let Some(displaced) = self.lifo.replace(Some(key)) {
+            self.push_back(shared, displaced);
+        }
+    }
+}
+
+/// The loop-local part of a worker.
+struct Core {
+    tick: u32,
+    lifo_polls: u32,
+    searching: bool,
+    rng: u64,
+}
+
+/// Body of worker thread `local.index()`.
+pub(crate) fn run(shared: Arc<Shared>, local: Local) {
+    let local = std::rc::Rc::new(local);
+    let _context = context::enter(shared.clone(), Some(local.clone()));
+    let _wakes = registry::enter(shared.id, shared.clone());
+    let mut core = Core {
+        tick: 0,
+        lifo_polls: 0,
+        searching: false,
+        rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
+    };
+    while !shared.is_closed() {
+        if let Some(key) = core.next_task(&shared, &local) {
+            core.found_work(&shared);
+            run_task(&shared, &local, key);
+            continue;
+        }
+        if let Some(key) = core.search(&shared, &local) {
+            core.found_work(&shared);
+            run_task(&shared, &local, key);
+            continue;
+        }
+        core.park(&shared, &local);
+    }
+    // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
+}
+
+impl Core {
+    fn next_task(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % INJECTOR_INTERVAL == 0 {
+            if let Some(key) = shared.steal_injector(local) {
+                self.lifo_polls = 0;
+                return Some(key);
+            }
+        }
+        if let Some(key) = local.lifo.take() {
+            if self.lifo_polls < LIFO_POLL_CAP {
+                self.lifo_polls += 1;
+                return Some(key);
+            }
+            local.push_back(shared, key);
+        }
+        self.lifo_polls = 0;
+        local.deque.pop().or_else(|| shared.steal_injector(local))
+    }
+
+    fn search(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
+        if !self.searching {
+            if !shared.idle.try_begin_search() {
+                return None;
+            }
+            self.searching = true;
+        }
+        let workers = shared.stealers.len();
+        // Two rounds: a `Retry` means a race with another thief, worth one more look.
+        for _ in 0..2 {
+            let mut retry = false;
+            let start = self.next_random() as usize % workers;
+            for i in 0..workers {
+                let victim = (start + i) % workers;
+                if victim == local.index() {
+                    continue;
+                }
+                match shared.stealers[victim].steal_batch_and_pop(&local.deque) {
+                    Steal::Success(key) => {
+                        shared.count(Some(local), Event::Steal);
+                        return Some(key);
+                    }
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if let Some(key) = shared.steal_injector(local) {
+                return Some(key);
+            }
+            if !retry {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Leaves the searching state after finding work; the last searcher wakes another worker
+    /// because the batch it took may hold more than it can run alone.
+    fn found_work(&mut self, shared: &Shared) {
+        if self.searching {
+            self.searching = false;
+            if shared.idle.end_search() {
+                shared.idle.notify_one();
+            }
+        }
+    }
+
+    fn park(&mut self, shared: &Shared, local: &Local) {
+        let was_searching = std::mem::replace(&mut self.searching, true);
+        if !shared
+            .idle
+            .prepare_park(local.index(), was_searching, || shared.has_visible_work())
+        {
+            return;
+        }
+        if shared.is_closed() {
+            return;
+        }
+        shared.count(Some(local), Event::Park);
+        shared.idle.park(local.index());
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64: enough to spread victims; not for anything else.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+}
+
+/// Polls the task `key` names once, if the key is still current.
+fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
+    let Some(guard) = shared.slab.start_poll(key.slot(), key.generation()) else {
+        return; // cancelled by shutdown while queued
+    };
+    let waker = genrt_waker::waker(key);
+    let mut cx = Context::from_waker(&waker);
+    match task::poll(&guard, &mut cx) {
+        Poll::Ready(()) => {
+            drop(guard.complete());
+            shared.count(Some(local), Event::Completed);
+        }
+        Poll::Pending => match guard.finish_pending() {
+            AfterPoll::Idle => {}
+            AfterPoll::Reschedule => local.push_back(shared, key),
+            AfterPoll::Cancel(guard) => {
+                task::cancel(guard);
+                shared.count(Some(local), Event::Completed);
+            }
+        },
+    }
+}
