@@ -26,6 +26,7 @@
 
 mod handle;
 mod runtime;
+pub mod shell;
 mod task;
 mod yield_now;
 

@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use genrt_scheduler::{Config, Scheduler};
 
@@ -106,14 +106,80 @@ impl Runtime {
 
     /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
     ///
+    /// A worker updates the counters right after a task's poll returns, which can be just
+    /// after the task's join handle saw its result; [`Runtime::settle`] first for exact
+    /// figures.
+    ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
     /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// rt.settle();
     /// let m = rt.metrics();
     /// assert_eq!((m.spawned, m.completed, m.live_tasks), (1, 1, 0));
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle.metrics()
+    }
+
+    /// Blocks the calling thread until the runtime has settled: no task is queued or running,
+    /// every live task is suspended (waiting for a wake) or finished.
+    ///
+    /// This is how a synchronous host drives the runtime, the way Crux's core does: push an
+    /// event, spawn the update, `settle`, then collect every effect the tasks emitted. With
+    /// no foreign thread waking tasks, the outcome is deterministic.
+    ///
+    /// The guarantee: when `settle` returns, there was an instant during the call at which no
+    /// task of this runtime was queued or running. It waits for every task spawned or woken
+    /// before the call, and for everything those tasks spawn or wake in turn, transitively. A
+    /// wake from a foreign thread (a shell resolving a request) that happens *during* the
+    /// call may land on either side of that instant: if it lands before, `settle` waits for
+    /// the woken task too; if after, `settle` may already have returned and the task runs
+    /// later. Call `settle` again after such wakes to take them in.
+    ///
+    /// A task that never suspends (it loops on [`yield_now`](crate::yield_now), say) keeps
+    /// the runtime busy forever, and `settle` then never returns; use
+    /// [`Runtime::try_settle`] when that can happen.
+    ///
+    /// # Panics
+    ///
+    /// On a worker thread of any genrt runtime (a task calling it would wait for itself).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let done = done.clone();
+    ///     rt.spawn(async move {
+    ///         genrt::spawn(async move { done.fetch_add(1, Ordering::SeqCst) });
+    ///     });
+    /// }
+    /// rt.settle();
+    /// assert_eq!(done.load(Ordering::SeqCst), 10);
+    /// ```
+    pub fn settle(&self) {
+        self.handle.inner.settle(None);
+    }
+
+    /// Like [`Runtime::settle`], giving up after `timeout`. Returns whether the runtime
+    /// settled in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let busy = rt.spawn(async {
+    ///     loop {
+    ///         genrt::yield_now().await;
+    ///     }
+    /// });
+    /// assert!(!rt.try_settle(Duration::from_millis(20)));
+    /// busy.abort();
+    /// assert!(rt.try_settle(Duration::from_secs(30)));
+    /// ```
+    pub fn try_settle(&self, timeout: Duration) -> bool {
+        self.handle.inner.settle(Some(Instant::now() + timeout))
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for worker threads to finish the
@@ -122,7 +188,7 @@ impl Runtime {
     /// its task when that poll returns. Returns whether every worker thread had exited.
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// let rt = genrt::Runtime::new().unwrap();
     /// let pending = rt.spawn(std::future::pending::<()>());
     /// assert!(rt.shutdown_timeout(Duration::from_secs(10)));

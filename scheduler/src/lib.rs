@@ -32,6 +32,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod activity;
 mod context;
 mod idle;
 mod metrics;
@@ -277,6 +278,24 @@ impl Handle {
             _wakes: wakes,
             _context: context,
         }
+    }
+
+    /// Blocks until no task is queued or running, or until `deadline`; returns whether that
+    /// happened. See `genrt::Runtime::settle` for the exact guarantee.
+    ///
+    /// # Panics
+    ///
+    /// On a worker thread of any genrt runtime: the worker's own task would never stop
+    /// running, so the wait could never end.
+    pub fn settle(&self, deadline: Option<Instant>) -> bool {
+        if matches!(context::current_kind(), Current::Worker) {
+            panic!(
+                "genrt: cannot settle a runtime from inside a runtime worker thread: the task \
+                 calling it is running, so the runtime can never settle; call settle from the \
+                 host thread"
+            );
+        }
+        self.shared.activity.wait(deadline)
     }
 
     /// Whether two handles refer to the same scheduler.

@@ -8,6 +8,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, WakeTarget, SLAB_CAPACITY};
 use parking_lot::{Condvar, Mutex};
 
+use crate::activity::Activity;
 use crate::context;
 use crate::idle::Idle;
 use crate::metrics::{self, Counters, Event, Metrics};
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) injector: Injector<TaskKey>,
     pub(crate) stealers: Box<[Stealer<TaskKey>]>,
     pub(crate) idle: Idle,
+    /// Tasks queued or running, for `settle`.
+    pub(crate) activity: Activity,
     /// Set once, by shutdown. SeqCst: spawn's re-check and shutdown's sweep form a Dekker
     /// pair (see `spawn`).
     closed: AtomicBool,
@@ -39,6 +42,7 @@ impl Shared {
             injector: Injector::new(),
             stealers,
             idle: Idle::new(workers),
+            activity: Activity::new(),
             closed: AtomicBool::new(false),
             counters: (0..=workers).map(|_| Counters::default()).collect(),
             exited: Mutex::new(0),
@@ -76,7 +80,8 @@ impl Shared {
     /// 3. re-check `closed` after a SeqCst fence: shutdown stores `closed`, fences, then
     ///    sweeps the slab, so either the sweep sees this slot or this check sees `closed`
     ///    and cancels the task itself (the slot's CAS decides who);
-    /// 4. queue the key: the local deque on a worker of this runtime, else the injector.
+    /// 4. count it as active (see `activity`), then queue the key: the local deque on a
+    ///    worker of this runtime, else the injector.
     pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef) -> Option<TaskKey> {
         if self.is_closed() {
             task::cancel_unqueued(task);
@@ -100,6 +105,7 @@ impl Shared {
             }
             return Some(key);
         }
+        self.activity.begin();
         match local {
             Some(local) => local.push_back(self, key),
             None => self.push_remote(key),
@@ -134,10 +140,13 @@ impl WakeTarget for Shared {
     fn wake(&self, key: TaskKey) {
         let local = context::local_worker(self);
         match self.slab.wake(key.slot(), key.generation()) {
-            WakeOutcome::Schedule => match local {
-                Some(local) => local.push_lifo(self, key),
-                None => self.push_remote(key),
-            },
+            WakeOutcome::Schedule => {
+                self.activity.begin();
+                match local {
+                    Some(local) => local.push_lifo(self, key),
+                    None => self.push_remote(key),
+                }
+            }
             WakeOutcome::Coalesced => {}
             WakeOutcome::Stale => self.count(local.as_deref(), Event::StaleWake),
         }

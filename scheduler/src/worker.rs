@@ -213,13 +213,16 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
         Poll::Ready(()) => {
             drop(guard.complete());
             shared.count(Some(local), Event::Completed);
+            shared.activity.end();
         }
         Poll::Pending => match guard.finish_pending() {
-            AfterPoll::Idle => {}
+            AfterPoll::Idle => shared.activity.end(),
+            // Still scheduled: still counted as active.
             AfterPoll::Reschedule => local.push_back(shared, key),
             AfterPoll::Cancel(guard) => {
                 task::cancel(guard);
                 shared.count(Some(local), Event::Completed);
+                shared.activity.end();
             }
         },
     }

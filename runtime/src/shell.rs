@@ -1,0 +1,428 @@
+//! Shell requests: a task asks the outside world (a UI thread, an I/O pool, a test) for a
+//! value and suspends until it is resolved.
+//!
+//! This is the pattern that leaked in Crux (redbadger/crux #268): the pending request stores
+//! the waiting task's waker, and with an owning waker that closes the cycle
+//! `task -> future -> request -> waker -> task`. Here the stored waker is a genrt key: it
+//! keeps nothing alive. Once the waiting task is gone (finished, aborted, cancelled, its
+//! runtime dropped), its future and with it the [`ShellRequest`] are dropped, and a late
+//! [`Resolver::resolve`] hands the value back instead of waking anything.
+//!
+//! ```
+//! let rt = genrt::Runtime::new().unwrap();
+//! let (request, resolver) = genrt::shell::request::<u32>();
+//! let task = rt.spawn(async move { request.await.unwrap() * 2 });
+//! // The shell, on any thread, performs the effect and resolves it.
+//! std::thread::spawn(move || resolver.resolve(21).unwrap()).join().unwrap();
+//! assert_eq!(rt.block_on(task).unwrap(), 42);
+//! ```
+//!
+//! Each request is one allocation: the state both halves share. No lock is held while a
+//! waker is woken.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::Mutex;
+
+/// Makes a one-shot request: the [`ShellRequest`] goes to the task that awaits the value,
+/// the [`Resolver`] to whoever produces it.
+pub fn request<T: Send + 'static>() -> (ShellRequest<T>, Resolver<T>) {
+    let shared = Arc::new(Mutex::new(OnceState {
+        value: None,
+        waker: None,
+        request_alive: true,
+        resolver_alive: true,
+    }));
+    (
+        ShellRequest {
+            shared: shared.clone(),
+        },
+        Resolver { shared },
+    )
+}
+
+struct OnceState<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+    request_alive: bool,
+    resolver_alive: bool,
+}
+
+/// The waiting half of a one-shot request: a future of `Result<T, Abandoned>`.
+///
+/// It completes with `Ok(value)` once resolved, or with `Err(Abandoned)` if the
+/// [`Resolver`] is dropped unresolved. Dropping it (with its task) tells the resolver that
+/// nobody is waiting any more.
+#[must_use = "a request does nothing unless awaited"]
+pub struct ShellRequest<T> {
+    shared: Arc<Mutex<OnceState<T>>>,
+}
+
+impl<T> Future for ShellRequest<T> {
+    type Output = Result<T, Abandoned>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.shared.lock();
+        if let Some(value) = state.value.take() {
+            return Poll::Ready(Ok(value));
+        }
+        if !state.resolver_alive {
+            return Poll::Ready(Err(Abandoned(())));
+        }
+        match &state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for ShellRequest<T> {
+    fn drop(&mut self) {
+        let (value, waker) = {
+            let mut state = self.shared.lock();
+            state.request_alive = false;
+            (state.value.take(), state.waker.take())
+        };
+        drop((value, waker));
+    }
+}
+
+impl<T> fmt::Debug for ShellRequest<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("ShellRequest")
+            .field("resolved", &state.value.is_some())
+            .field("resolver_alive", &state.resolver_alive)
+            .finish()
+    }
+}
+
+/// The producing half of a one-shot request. `Send`: resolve it from any thread.
+///
+/// Dropping it unresolved completes the request with [`Abandoned`].
+pub struct Resolver<T> {
+    shared: Arc<Mutex<OnceState<T>>>,
+}
+
+impl<T> Resolver<T> {
+    /// Delivers `value` and wakes the waiting task with its own (key) waker.
+    ///
+    /// Returns `Err(value)` when nobody waits any more: the request was dropped because its
+    /// task finished, was aborted or cancelled, or its runtime was dropped. That is never a
+    /// panic and wakes nothing.
+    ///
+    /// ```
+    /// let (request, resolver) = genrt::shell::request::<String>();
+    /// drop(request); // the task that held it was cancelled
+    /// assert_eq!(resolver.resolve("late".into()), Err("late".to_string()));
+    /// ```
+    pub fn resolve(self, value: T) -> Result<(), T> {
+        let waker = {
+            let mut state = self.shared.lock();
+            if !state.request_alive {
+                return Err(value);
+            }
+            state.value = Some(value);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether the request was dropped, so resolving it would hand the value back. A shell
+    /// can check it to skip work nobody waits for.
+    ///
+    /// ```
+    /// let (request, resolver) = genrt::shell::request::<()>();
+    /// assert!(!resolver.is_cancelled());
+    /// drop(request);
+    /// assert!(resolver.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        !self.shared.lock().request_alive
+    }
+}
+
+impl<T> Drop for Resolver<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.resolver_alive = false;
+            if state.value.is_none() {
+                state.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Resolver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolver")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// The error of a [`ShellRequest`] whose [`Resolver`] was dropped without resolving it.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (request, resolver) = genrt::shell::request::<u8>();
+/// drop(resolver);
+/// assert!(rt.block_on(request).is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Abandoned(());
+
+impl fmt::Debug for Abandoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Abandoned")
+    }
+}
+
+impl fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the shell dropped the resolver without resolving the request")
+    }
+}
+
+impl std::error::Error for Abandoned {}
+
+/// Makes a many-value request (Crux's `stream_from_shell`): the [`ShellStream`] receives,
+/// the [`StreamResolver`] sends. The stream ends (`None`) once the resolver is dropped and
+/// every sent value was received.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (mut stream, resolver) = genrt::shell::stream::<u32>();
+/// let sum = rt.spawn(async move {
+///     let mut sum = 0;
+///     while let Some(v) = stream.next().await {
+///         sum += v;
+///     }
+///     sum
+/// });
+/// for v in 1..=4 {
+///     resolver.send(v).unwrap();
+/// }
+/// drop(resolver);
+/// assert_eq!(rt.block_on(sum).unwrap(), 10);
+/// ```
+pub fn stream<T: Send + 'static>() -> (ShellStream<T>, StreamResolver<T>) {
+    let shared = Arc::new(Mutex::new(StreamState {
+        queue: VecDeque::new(),
+        waker: None,
+        receiver_alive: true,
+        sender_alive: true,
+    }));
+    (
+        ShellStream {
+            shared: shared.clone(),
+        },
+        StreamResolver { shared },
+    )
+}
+
+struct StreamState<T> {
+    queue: VecDeque<T>,
+    waker: Option<Waker>,
+    receiver_alive: bool,
+    sender_alive: bool,
+}
+
+/// The receiving half of a many-value request.
+pub struct ShellStream<T> {
+    shared: Arc<Mutex<StreamState<T>>>,
+}
+
+impl<T> ShellStream<T> {
+    /// The next value, or `None` once the resolver is dropped and nothing is left.
+    pub async fn next(&mut self) -> Option<T> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The polling form of [`ShellStream::next`], for hand-written futures and stream
+    /// adapters.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = self.shared.lock();
+        if let Some(value) = state.queue.pop_front() {
+            return Poll::Ready(Some(value));
+        }
+        if !state.sender_alive {
+            return Poll::Ready(None);
+        }
+        match &state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for ShellStream<T> {
+    fn drop(&mut self) {
+        let (queue, waker) = {
+            let mut state = self.shared.lock();
+            state.receiver_alive = false;
+            (std::mem::take(&mut state.queue), state.waker.take())
+        };
+        drop((queue, waker));
+    }
+}
+
+impl<T> fmt::Debug for ShellStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("ShellStream")
+            .field("buffered", &state.queue.len())
+            .field("sender_alive", &state.sender_alive)
+            .finish()
+    }
+}
+
+/// The sending half of a many-value request. `Send`: send from any thread.
+pub struct StreamResolver<T> {
+    shared: Arc<Mutex<StreamState<T>>>,
+}
+
+impl<T> StreamResolver<T> {
+    /// Delivers one value and wakes the receiving task. Returns `Err(value)` once the
+    /// [`ShellStream`] is dropped (its task finished, was aborted or cancelled, or its
+    /// runtime was dropped).
+    ///
+    /// ```
+    /// let (stream, resolver) = genrt::shell::stream::<u8>();
+    /// assert_eq!(resolver.send(1), Ok(()));
+    /// drop(stream);
+    /// assert_eq!(resolver.send(2), Err(2));
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), T> {
+        let waker = {
+            let mut state = self.shared.lock();
+            if !state.receiver_alive {
+                return Err(value);
+            }
+            state.queue.push_back(value);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether the receiving stream was dropped.
+    pub fn is_cancelled(&self) -> bool {
+        !self.shared.lock().receiver_alive
+    }
+}
+
+impl<T> Drop for StreamResolver<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.sender_alive = false;
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for StreamResolver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamResolver")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll_once<F: Future + Unpin>(f: &mut F, wakes: &Arc<CountWakes>) -> Poll<F::Output> {
+        let waker = Waker::from(wakes.clone());
+        Pin::new(f).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn resolve_before_the_first_poll_is_kept() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let (mut request, resolver) = request::<u8>();
+        resolver.resolve(3).unwrap();
+        assert_eq!(poll_once(&mut request, &wakes), Poll::Ready(Ok(3)));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn dropping_the_resolver_wakes_and_abandons() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let (mut request, resolver) = request::<u8>();
+        assert_eq!(poll_once(&mut request, &wakes), Poll::Pending);
+        drop(resolver);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poll_once(&mut request, &wakes),
+            Poll::Ready(Err(Abandoned(())))
+        );
+    }
+
+    #[test]
+    fn a_resolved_value_is_not_lost_when_the_resolver_drops() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let (mut request, resolver) = request::<u8>();
+        assert_eq!(poll_once(&mut request, &wakes), Poll::Pending);
+        resolver.resolve(9).unwrap(); // consumes and drops the resolver
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "one wake, not two");
+        assert_eq!(poll_once(&mut request, &wakes), Poll::Ready(Ok(9)));
+    }
+
+    #[test]
+    fn a_dropped_request_drops_an_unread_value() {
+        let value = Arc::new(());
+        let (request, resolver) = request::<Arc<()>>();
+        resolver.resolve(value.clone()).unwrap();
+        drop(request);
+        assert_eq!(Arc::strong_count(&value), 1);
+    }
+
+    #[test]
+    fn stream_delivers_in_order_then_ends() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (mut stream, resolver) = stream::<u8>();
+        assert_eq!(stream.poll_next(&mut cx), Poll::Pending);
+        resolver.send(1).unwrap();
+        resolver.send(2).unwrap();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        drop(resolver);
+        assert_eq!(stream.poll_next(&mut cx), Poll::Ready(Some(1)));
+        assert_eq!(stream.poll_next(&mut cx), Poll::Ready(Some(2)));
+        assert_eq!(stream.poll_next(&mut cx), Poll::Ready(None));
+    }
+}
