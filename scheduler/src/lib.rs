@@ -160,12 +160,16 @@ impl Scheduler {
         let on_own_worker = context::local_worker(shared).is_some();
         let waiting_for = self.threads.len() - usize::from(on_own_worker);
         let all_exited = wait_for_exits(shared, waiting_for, deadline);
+        let current = thread::current().id();
         for handle in self.threads.drain(..) {
-            if handle.is_finished() {
+            // A worker that signalled its exit may still be dropping its thread-locals (its
+            // `Arc<Shared>` among them): join it, so that once shutdown returns the runtime's
+            // memory is freed. That join is bounded: the worker has left its loop.
+            if handle.thread().id() != current && (all_exited || handle.is_finished()) {
                 let _ = handle.join();
             }
-            // Otherwise detached: a worker stuck in a poll, or this very thread. It cancels
-            // its task when the poll returns (step 4) and exits.
+            // Otherwise detached: a worker stuck in a poll past the timeout, or this very
+            // thread. It cancels its task when the poll returns (step 4) and exits.
         }
 
         for slot in 0..shared.slab.high_water() {
