@@ -80,8 +80,8 @@ impl Shared {
     /// 3. re-check `closed` after a SeqCst fence: shutdown stores `closed`, fences, then
     ///    sweeps the slab, so either the sweep sees this slot or this check sees `closed`
     ///    and cancels the task itself (the slot's CAS decides who);
-    /// 4. count it as active (see `activity`), then queue the key: the local deque on a
-    ///    worker of this runtime, else the injector.
+    /// 4. count it as active (see `activity`), then queue the key: the LIFO slot on a worker
+    ///    of this runtime (the task it displaces goes to the deque), else the injector.
     pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef) -> Option<TaskKey> {
         if self.is_closed() {
             task::cancel_unqueued(task);
@@ -107,7 +107,7 @@ impl Shared {
         }
         self.activity.begin();
         match local {
-            Some(local) => local.push_back(self, key),
+            Some(local) => local.push_lifo(self, key),
             None => self.push_remote(key),
         }
         Some(key)

@@ -2,12 +2,16 @@
 //!
 //! # Where a key goes
 //!
-//! | event                                  | queue                                         |
-//! |----------------------------------------|-----------------------------------------------|
-//! | spawn on a worker                      | back of that worker's deque                   |
-//! | wake on a worker (of an idle task)     | the worker's LIFO slot; a displaced key goes to the back of the deque |
-//! | task woken during its own poll (yield) | back of the deque                             |
-//! | spawn or wake on any other thread      | the injector                                  |
+//! | event                                       | queue                                    |
+//! |---------------------------------------------|------------------------------------------|
+//! | spawn or wake (of an idle task) on a worker | the worker's LIFO slot; a displaced key goes to the back of the deque |
+//! | task woken during its own poll (yield)      | back of the deque                        |
+//! | spawn or wake on any other thread           | the injector                             |
+//!
+//! Only a push to the deque or the injector notifies an idle worker: a key in the LIFO slot
+//! runs right after the current poll on this worker, so waking another worker for it would
+//! only move it across cores (a chain of spawns would bounce between threads). A displaced
+//! key does notify, which is how a task spawning many children spreads them.
 //!
 //! # Picking the next task (`next_task`)
 //!
@@ -62,13 +66,13 @@ impl Local {
         &self.deque
     }
 
-    /// Spawns and yields: back of the deque, visible to thieves.
+    /// Yields and displaced LIFO keys: back of the deque, visible to thieves.
     pub(crate) fn push_back(&self, shared: &Shared, key: TaskKey) {
         self.deque.push(key);
         shared.idle.notify_one();
     }
 
-    /// Wakes: the LIFO slot, for message-passing latency.
+    /// Spawns and wakes: the LIFO slot, for message-passing latency.
     pub(crate) fn push_lifo(&self, shared: &Shared, key: TaskKey) {
         if let Some(displaced) = self.lifo.replace(Some(key)) {
             self.push_back(shared, displaced);
