@@ -160,7 +160,8 @@ fn wake_and_resolve(thread_index: usize) -> Tally {
         match item {
             Held::Waker(waker) => {
                 waker.wake_by_ref();
-                waker.clone().wake();
+                let copy = waker.clone();
+                copy.wake();
                 waker.wake();
                 tally.wakes += 3;
             }
