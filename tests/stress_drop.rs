@@ -13,13 +13,13 @@ mod common;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use accounting::{bounded, report, Baseline, Progress};
+use accounting::{assert_dropped_once, bounded, drop_counts, report, Baseline, DropOnce, Progress};
 use genrt::shell::{self, Resolver};
 
 /// Runtimes built and dropped, one after the other.
@@ -43,18 +43,6 @@ const WORKERS: usize = 2;
 const LIMIT: Duration = Duration::from_secs(600);
 /// The longest a runtime may take to settle after its spawns.
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
-
-/// Counts the drop of the future it sits in, in its own cell of a per-round array.
-struct DropOnce {
-    drops: Arc<[AtomicU8]>,
-    index: usize,
-}
-
-impl Drop for DropOnce {
-    fn drop(&mut self) {
-        self.drops[self.index].fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// Pends forever; on its first poll it leaves a clone of its waker in `held`.
 struct ParkWaker {
@@ -151,17 +139,14 @@ fn wake_during_the_drop(
 fn round(round: usize, tasks: usize, p: &Progress, totals: &mut Totals) {
     p.at("building the runtime", round);
     let rt = common::runtime(WORKERS);
-    let drops: Arc<[AtomicU8]> = (0..tasks).map(|_| AtomicU8::new(0)).collect();
+    let drops = drop_counts(tasks);
     let held = Arc::new(Mutex::new(Vec::with_capacity(tasks)));
     let mut resolvers: Vec<Vec<Resolver<Box<usize>>>> = (0..WAKERS).map(|_| Vec::new()).collect();
     let mut kept = Vec::new();
 
     p.at("spawning", round);
     for index in 0..tasks {
-        let guard = DropOnce {
-            drops: drops.clone(),
-            index,
-        };
+        let guard = DropOnce::new(&drops, index);
         let join = if index % REQUEST_EVERY == 0 {
             let (request, resolver) = shell::request::<Box<usize>>();
             resolvers[(index / REQUEST_EVERY) % WAKERS].push(resolver);
@@ -224,13 +209,7 @@ fn round(round: usize, tasks: usize, p: &Progress, totals: &mut Totals) {
     assert_eq!(tally.delivered + tally.handed_back, requests);
 
     p.at("checking the drops", round);
-    for (index, count) in drops.iter().enumerate() {
-        let count = count.load(Ordering::SeqCst);
-        assert_eq!(
-            count, 1,
-            "round {round}: task {index}'s future was dropped {count} times, not once"
-        );
-    }
+    assert_dropped_once(&drops, 0..tasks, format_args!("round {round}"));
     assert_eq!(
         Arc::strong_count(&held),
         1,

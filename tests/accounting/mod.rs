@@ -17,7 +17,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt;
 use std::io::Write;
 use std::panic::{self, resume_unwind, PanicHookInfo};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -95,9 +95,8 @@ impl Baseline {
     /// Quiesces the process (see [`quiesce`]) and records its live bytes and threads.
     pub fn take() -> Baseline {
         let threads = thread_count();
-        quiesce(threads);
         Baseline {
-            bytes: live_bytes(),
+            bytes: quiesce(threads),
             threads,
         }
     }
@@ -105,8 +104,7 @@ impl Baseline {
     /// Quiesces the process and fails unless live bytes are back at the baseline exactly.
     #[track_caller]
     pub fn check(&self, what: fmt::Arguments<'_>) {
-        quiesce(self.threads);
-        let now = live_bytes();
+        let now = quiesce(self.threads);
         assert!(
             now == self.bytes,
             "live bytes after {what} ({now}) differ from the baseline ({}) by {} bytes",
@@ -123,20 +121,16 @@ pub fn thread_count() -> Option<usize> {
         .map(|dir| dir.count())
 }
 
-/// Brings the process to a state where live bytes can be compared, as `tests/memory.rs`
-/// does:
+/// Brings the process to a state where live bytes can be compared, and returns them:
 ///
 /// 1. waits until the process has no more threads than `threads`: threads a round started
 ///    (its runtime's workers, its foreign threads) have exited and freed their thread-locals;
 /// 2. waits until the test harness's main thread sleeps (it allocates a little right after
 ///    it starts a test);
-/// 3. lets crossbeam-epoch (under crossbeam-deque, the runtime's queues) run the deferred
-///    frees it collects lazily: an exited thread's epoch record and its last bag of garbage,
-///    and a grown deque's old buffer, stay allocated until some thread pins the epoch and
-///    collects. A fixed number of pin-and-flush rounds brings its global queue back to the
-///    same state every time.
+/// 3. drains crossbeam-epoch (under crossbeam-deque, the runtime's queues) and reads the live
+///    bytes at a point of its cycle that does not depend on the round; see [`drain_epoch`].
 #[track_caller]
-pub fn quiesce(threads: Option<usize>) {
+pub fn quiesce(threads: Option<usize>) -> isize {
     let deadline = Instant::now() + QUIESCE_LIMIT;
     if let Some(threads) = threads {
         while thread_count().is_some_and(|now| now > threads) {
@@ -155,9 +149,56 @@ pub fn quiesce(threads: Option<usize>) {
         );
         thread::sleep(Duration::from_millis(1));
     }
-    for _ in 0..64 {
+    drain_epoch()
+}
+
+/// Pin-and-flush rounds per window of [`drain_epoch`].
+const EPOCH_WINDOW: usize = 16;
+/// Most windows [`drain_epoch`] spends draining: 4,096 flushes, each collecting up to 8 bags.
+const EPOCH_DRAIN_WINDOWS: usize = 256;
+/// crossbeam-epoch 0.9's `Local::PINNINGS_BETWEEN_COLLECT`: every 128th pin of a thread also
+/// collects.
+const EPOCH_PINS_BETWEEN_COLLECTS: usize = 128;
+
+/// Runs crossbeam-epoch's deferred frees until only its own perpetual garbage is left, and
+/// returns the live bytes at the low point of that garbage's cycle.
+///
+/// An exited thread's epoch record and its last bag of garbage, and a grown deque's old
+/// buffer, stay allocated until some thread pins the epoch and collects. Each flush of this
+/// thread pushes its bag of garbage to the global queue and pops up to 8 expired bags; but
+/// each pop defers the free of the queue's old head node (2,072 bytes) into this thread's
+/// bag, so one node is always in flight, and live bytes never settle on one value. Once the
+/// backlog is gone they cycle: one flush in two pushes a bag, and the extra collect of
+/// every 128th pin only shifts the phase (before the first such collect after a backlog,
+/// every flush pushes one, a level one node higher). Measured with a counting allocator, as
+/// printed flush by flush while writing these tests. So:
+///
+/// 1. flush in windows of 16 until a window's lowest live bytes equal the previous one's:
+///    the backlog is drained;
+/// 2. 128 more flushes, so that an extra collect has happened since: the cycle is the
+///    one-in-two one;
+/// 3. return the lowest live bytes over one more window, the cycle's low point.
+pub fn drain_epoch() -> isize {
+    let window = || {
+        let mut lowest = isize::MAX;
+        for _ in 0..EPOCH_WINDOW {
+            crossbeam_epoch::pin().flush();
+            lowest = lowest.min(live_bytes());
+        }
+        lowest
+    };
+    let mut previous = window();
+    for _ in 0..EPOCH_DRAIN_WINDOWS {
+        let lowest = window();
+        if lowest == previous {
+            break;
+        }
+        previous = lowest;
+    }
+    for _ in 0..EPOCH_PINS_BETWEEN_COLLECTS {
         crossbeam_epoch::pin().flush();
     }
+    window()
 }
 
 /// Whether the process's main thread is asleep, if this is not the main thread and the
@@ -302,4 +343,74 @@ impl Drop for QuietPanics {
 /// and `eprint!`, so that a passing stress test still shows its totals.
 pub fn report(line: fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drop accounting.
+// ---------------------------------------------------------------------------------------------
+
+/// One drop counter per future of a round.
+pub type DropCounts = Arc<[AtomicU8]>;
+
+/// `n` drop counters, all zero.
+pub fn drop_counts(n: usize) -> DropCounts {
+    (0..n).map(|_| AtomicU8::new(0)).collect()
+}
+
+/// Counts the drop of the future it sits in, in cell `index` of a [`DropCounts`].
+pub struct DropOnce {
+    pub counts: DropCounts,
+    pub index: usize,
+}
+
+impl DropOnce {
+    pub fn new(counts: &DropCounts, index: usize) -> DropOnce {
+        DropOnce {
+            counts: counts.clone(),
+            index,
+        }
+    }
+}
+
+impl Drop for DropOnce {
+    fn drop(&mut self) {
+        self.counts[self.index].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Fails unless every counter in `range` is exactly 1: each of those futures was dropped, and
+/// only once.
+#[track_caller]
+pub fn assert_dropped_once(
+    counts: &DropCounts,
+    range: std::ops::Range<usize>,
+    what: fmt::Arguments<'_>,
+) {
+    for index in range {
+        let count = counts[index].load(Ordering::SeqCst);
+        assert!(
+            count == 1,
+            "{what}: future {index} was dropped {count} times, not once"
+        );
+    }
+}
+
+/// Fails if a counter in `range` is above 1, and returns how many are at 1: futures that may
+/// or may not have been created, each dropped at most once.
+#[track_caller]
+pub fn count_dropped_at_most_once(
+    counts: &DropCounts,
+    range: std::ops::Range<usize>,
+    what: fmt::Arguments<'_>,
+) -> usize {
+    let mut dropped = 0;
+    for index in range {
+        let count = counts[index].load(Ordering::SeqCst);
+        assert!(
+            count <= 1,
+            "{what}: future {index} was dropped {count} times"
+        );
+        dropped += usize::from(count);
+    }
+    dropped
 }
