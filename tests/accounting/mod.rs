@@ -282,8 +282,9 @@ pub const fn size(full: usize, debug: usize) -> usize {
 // Intentional panics and reports.
 // ---------------------------------------------------------------------------------------------
 
-/// Put this in the message of every panic a test causes on purpose: [`quiet_panics`] keeps
-/// those out of the log.
+/// Start the message of every panic a test causes on purpose with this: [`quiet_panics`]
+/// keeps those out of the log. (A prefix, not a substring: an assertion that prints an
+/// intentional panic's message must still show.)
 pub const INTENTIONAL: &str = "intentional panic";
 
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
@@ -294,7 +295,7 @@ static PREVIOUS_HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// Restores the previous panic hook when dropped.
 pub struct QuietPanics(());
 
-/// Installs a panic hook that says nothing for panics whose message contains
+/// Installs a panic hook that says nothing for panics whose message starts with
 /// [`INTENTIONAL`] and hands every other panic to the hook it replaces, so a failing
 /// assertion still prints. The guard puts the previous hook back.
 pub fn quiet_panics() -> QuietPanics {
@@ -308,7 +309,7 @@ pub fn quiet_panics() -> QuietPanics {
             .downcast_ref::<&str>()
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-        if message.is_some_and(|m| m.contains(INTENTIONAL)) {
+        if message.is_some_and(|m| m.starts_with(INTENTIONAL)) {
             return;
         }
         if let Some(previous) = PREVIOUS_HOOK
