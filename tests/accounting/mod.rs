@@ -268,16 +268,6 @@ pub fn bounded(name: &'static str, limit: Duration, body: impl FnOnce(&Progress)
     }
 }
 
-/// `full` in an optimised build, `debug` in a debug build: the sizes a stress scenario
-/// runs at. `cargo test --release --test stress_...` runs the full sizes.
-pub const fn size(full: usize, debug: usize) -> usize {
-    if cfg!(debug_assertions) {
-        debug
-    } else {
-        full
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Intentional panics and reports.
 // ---------------------------------------------------------------------------------------------
