@@ -16,7 +16,12 @@
 //! 4. from 4 threads, wake every held waker (by reference and by value, from clones) and
 //!    resolve every resolver. Every `resolve` and `send` must hand its value back, as
 //!    `Err(value)`: nobody waits any more;
-//! 5. empty `HELD` and exit.
+//! 5. empty `HELD`;
+//! 6. once more with 300 tasks on a second runtime, but this time the 4 threads wake and
+//!    resolve *while* the runtime drops: a resolve may reach its task or hand its value back,
+//!    and every resolve issued after the drop returned must hand it back. This is the race
+//!    that async-executor got wrong (a use-after-free on wake during drop, #163); valgrind
+//!    checks every access it makes.
 //!
 //! The program exits with status 1 if a check fails (it panics, and `main` reports it);
 //! valgrind adds its own exit status 1 for an invalid read or write, or for memory definitely
@@ -25,8 +30,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
@@ -41,6 +46,15 @@ const LATE: usize = 100;
 const KEEP_EVERY: usize = 10;
 /// Threads that wake and resolve after the drop.
 const THREADS: usize = 4;
+/// Tasks of the runtime in step 6, whose drop races the wakes and resolves.
+const RACING: usize = 300;
+/// Most passes a thread of step 6 makes over its share: a bound on the work. The drop ends
+/// the passes sooner.
+const RACING_PASSES: usize = 10_000;
+/// A thread of step 6 resolves one of its resolvers every this many passes, so that the
+/// resolves spread over the drop (a drop takes some 100 to 1,000 passes, natively and under
+/// valgrind alike).
+const RESOLVE_EVERY: usize = 8;
 /// How long `settle` may take before the program gives up; generous, as valgrind runs
 /// the program some 50 times slower.
 const SETTLE_LIMIT: Duration = Duration::from_secs(300);
@@ -106,16 +120,16 @@ impl Future for ParkWaker {
     }
 }
 
+/// Waits for one value (only step 6 delivers any before its runtime drops).
 async fn await_request(owned: Owned, request: ShellRequest<Payload>) {
     let _owned = owned;
     let _ = request.await;
-    unreachable!("the request is never resolved while the runtime lives");
 }
 
+/// Waits for one value (only step 6 delivers any before its runtime drops).
 async fn await_stream(owned: Owned, mut stream: ShellStream<Payload>) {
     let _owned = owned;
     let _ = stream.next().await;
-    unreachable!("nothing is sent while the runtime lives");
 }
 
 async fn await_parked(owned: Owned) {
@@ -268,8 +282,126 @@ fn run() {
     );
 }
 
+/// One thread of step 6: pass after pass over its share, waking every waker and resolving one
+/// resolver every [`RESOLVE_EVERY`] passes, until a pass starts after the drop returned; then
+/// everything left.
+/// Returns (wakes, resolves delivered, resolves handed back).
+fn race_share(share: Vec<Held>, start: &Barrier, dropped: &AtomicBool) -> (usize, usize, usize) {
+    let (wakers, mut resolvers): (Vec<Held>, Vec<Held>) = share
+        .into_iter()
+        .partition(|item| matches!(item, Held::Waker(_)));
+    let (mut wakes, mut delivered, mut handed_back) = (0, 0, 0);
+    start.wait();
+    for pass in 0..RACING_PASSES {
+        let after_drop = dropped.load(Ordering::SeqCst);
+        for item in &wakers {
+            if let Held::Waker(waker) = item {
+                waker.wake_by_ref();
+                wakes += 1;
+            }
+        }
+        let take = if after_drop {
+            resolvers.len()
+        } else {
+            usize::from(pass % RESOLVE_EVERY == 0)
+        };
+        for item in resolvers.drain(..take.min(resolvers.len())) {
+            let value: Payload = Box::new([0; 4]);
+            let accepted = match item {
+                Held::Resolver(resolver) => resolver.resolve(value).is_ok(),
+                Held::Stream(resolver) => resolver.send(value).is_ok(),
+                Held::Waker(_) => unreachable!("partitioned out"),
+            };
+            assert!(
+                !(accepted && after_drop),
+                "a resolve issued after the runtime's drop returned was accepted"
+            );
+            if accepted {
+                delivered += 1;
+            } else {
+                handed_back += 1;
+            }
+        }
+        if after_drop {
+            break;
+        }
+    }
+    // Resolvers left if the drop outlasted every pass.
+    for item in resolvers {
+        let value: Payload = Box::new([0; 4]);
+        let accepted = match item {
+            Held::Resolver(resolver) => resolver.resolve(value).is_ok(),
+            Held::Stream(resolver) => resolver.send(value).is_ok(),
+            Held::Waker(_) => unreachable!("partitioned out"),
+        };
+        if accepted {
+            delivered += 1;
+        } else {
+            handed_back += 1;
+        }
+    }
+    (wakes, delivered, handed_back)
+}
+
+/// Step 6: wakes and resolves from 4 threads racing the drop of a second runtime.
+fn race_the_drop() {
+    let dropped_before = DROPPED.load(Ordering::SeqCst);
+    let rt = genrt::Builder::new()
+        .worker_threads(2)
+        .build()
+        .expect("the second runtime starts");
+    for i in 0..RACING {
+        drop(spawn_pending(&rt, i));
+    }
+    assert!(
+        rt.try_settle(SETTLE_LIMIT),
+        "the second runtime did not settle within {SETTLE_LIMIT:?}"
+    );
+    let mut shares: Vec<Vec<Held>> = (0..THREADS).map(|_| Vec::new()).collect();
+    for (i, item) in std::mem::take(&mut *held()).into_iter().enumerate() {
+        shares[i % THREADS].push(item);
+    }
+    let start = Arc::new(Barrier::new(THREADS + 1));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let (start, dropped) = (start.clone(), dropped.clone());
+            thread::spawn(move || race_share(share, &start, &dropped))
+        })
+        .collect();
+    start.wait();
+    drop(rt);
+    dropped.store(true, Ordering::SeqCst);
+    let (mut wakes, mut delivered, mut handed_back) = (0, 0, 0);
+    for thread in threads {
+        let (w, d, h) = thread.join().expect("a racing thread's check failed");
+        wakes += w;
+        delivered += d;
+        handed_back += h;
+    }
+    assert_eq!(
+        DROPPED.load(Ordering::SeqCst) - dropped_before,
+        RACING,
+        "every future of the second runtime was dropped once"
+    );
+    assert_eq!(
+        delivered + handed_back,
+        (0..RACING).filter(|i| i % 3 != 2).count()
+    );
+    assert!(held().is_empty(), "no future outlived the second runtime");
+    drop(std::mem::take(&mut *held()));
+    println!(
+        "valgrind_drop: {RACING} futures dropped while {THREADS} threads woke ({wakes} wakes) \
+         and resolved ({delivered} delivered, {handed_back} handed back)"
+    );
+}
+
 fn main() -> ExitCode {
-    match std::panic::catch_unwind(run) {
+    match std::panic::catch_unwind(|| {
+        run();
+        race_the_drop();
+    }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => {
             eprintln!("valgrind_drop: a check failed (see the panic above)");
