@@ -24,9 +24,7 @@
 //!
 //! Every wait is bounded: anything stuck for 30 s panics with a message saying what.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,66 +42,14 @@ const STREAM_VALUES: u64 = 3;
 const TIMER_PRUNE_AT: usize = 256;
 
 // ---------------------------------------------------------------------------------------
-// A counting global allocator: live bytes, process-wide.
+// A counting global allocator: live bytes, process-wide, and the quiescing a live-byte
+// comparison needs (shared with the tests).
 // ---------------------------------------------------------------------------------------
 
-/// Wraps the system allocator and counts the bytes currently allocated.
-struct Counting;
+#[path = "../tests/support/counting.rs"]
+mod counting;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
-// adds a counter update on an atomic, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc_zeroed`'s
-        // contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from `System`,
-        // with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`, and the caller
-        // upholds `GlobalAlloc::realloc`'s contract for `new_size`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Bytes currently allocated by the whole process.
-fn live_bytes() -> isize {
-    // Every thread whose allocations matter here is idle or joined when this is read, and the
-    // joins and lock hand-overs order its updates before the read.
-    LIVE_BYTES.load(Ordering::SeqCst)
-}
+use counting::{live_bytes, Baseline};
 
 // ---------------------------------------------------------------------------------------
 // The app: events, effects, the model, the update function.
@@ -563,21 +509,6 @@ fn core_with_requests_in_flight(
     core
 }
 
-/// Frees the memory that crossbeam-epoch has deferred.
-///
-/// The scheduler's queues are crossbeam-deque queues, which free some memory through
-/// crossbeam-epoch: the old buffer of a deque that grew, and the record of each thread that
-/// used a deque and exited. That memory is freed later, by whichever thread next advances the
-/// global epoch, so how much of it is pending at a given instant depends on the timing of
-/// unrelated threads. Pinning and flushing from this thread, with no other thread pinned,
-/// advances the epoch and frees everything pending; doing it before each reading puts the
-/// collector in the same state (nothing pending) for both.
-fn collect_epoch_garbage() {
-    for _ in 0..64 {
-        crossbeam_epoch::pin().flush();
-    }
-}
-
 /// Creates and drops a core the way the measurement does, so that process-wide state that is
 /// allocated once (the standard library's, the allocator's, the thread registry's) exists
 /// before the baseline is taken.
@@ -605,8 +536,10 @@ fn drop_runtime_with_requests_in_flight(workers: usize) -> DropReport {
 
     // What the measurement keeps across the check is allocated before the baseline.
     let mut held: Vec<(u32, Resolver<u64>)> = Vec::with_capacity(IN_FLIGHT);
-    collect_epoch_garbage();
-    let baseline = live_bytes();
+    // The scheduler's queues free some memory late, through crossbeam-epoch (a grown deque's
+    // old buffer, the record of each exited worker): both readings quiesce the process the
+    // same way, waiting for the dropped runtime's threads and draining those deferred frees.
+    let baseline = Baseline::take();
 
     let core = core_with_requests_in_flight(workers, IN_FLIGHT, &mut held);
     let live_tasks_before_drop = core.live_tasks();
@@ -618,7 +551,7 @@ fn drop_runtime_with_requests_in_flight(workers: usize) -> DropReport {
     // Every suspended future holds a clone of the core's context; this probe sees whether
     // any of them survives the drop. (A `Weak` allocates nothing.)
     let model_probe: Weak<Mutex<Model>> = Arc::downgrade(&core.cx.model);
-    let bytes_in_flight = live_bytes() - baseline;
+    let bytes_in_flight = live_bytes() - baseline.bytes();
 
     let started = Instant::now();
     drop(core); // drops the runtime: every suspended task is cancelled, its future dropped
@@ -630,7 +563,7 @@ fn drop_runtime_with_requests_in_flight(workers: usize) -> DropReport {
         model_probe.strong_count()
     );
     drop(model_probe);
-    let bytes_after_drop = live_bytes() - baseline;
+    let bytes_after_drop = live_bytes() - baseline.bytes();
 
     // The shell answers late: every request is gone, so each value comes back.
     let mut late_resolves = 0;
@@ -645,9 +578,8 @@ fn drop_runtime_with_requests_in_flight(workers: usize) -> DropReport {
         }
     }
     // `held` is empty and keeps the capacity it had at the baseline.
-    let bytes_before_epoch_collection = live_bytes() - baseline;
-    collect_epoch_garbage();
-    let bytes_retained = live_bytes() - baseline;
+    let bytes_before_epoch_collection = live_bytes() - baseline.bytes();
+    let bytes_retained = baseline.measure() - baseline.bytes();
     drop(held);
 
     DropReport {

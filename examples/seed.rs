@@ -19,11 +19,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
@@ -35,86 +33,16 @@ const TASKS: usize = 10_000;
 const WAKING_THREADS: usize = 4;
 /// Longest any wait in this program may take before it gives up with a panic.
 const DEADLINE: Duration = Duration::from_secs(5);
-/// How long live bytes must hold still before a measurement counts as settled.
-const QUIET: Duration = Duration::from_millis(20);
 
 // ---------------------------------------------------------------------------------------------
-// A counting allocator.
+// A counting allocator: live bytes and allocations, process-wide and per thread, and the
+// quiescing a live-byte comparison needs (shared with the tests).
 // ---------------------------------------------------------------------------------------------
 
-/// Wraps the system allocator and counts live bytes and allocations, and allocations per
-/// thread.
-struct Counting;
+#[path = "../tests/support/counting.rs"]
+mod counting;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    // `const` and a `Cell<usize>`: no lazy initialisation and no destructor to register, so
-    // touching it from inside the allocator never allocates.
-    static THREAD_ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn record_allocation(bytes: usize) {
-    LIVE_BYTES.fetch_add(bytes as isize, Ordering::SeqCst);
-    ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-    let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
-// addition is bookkeeping on atomics and a destructor-less thread-local, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            record_allocation(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            record_allocation(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            // Counted as freeing the old block and allocating the new one.
-            LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
-            record_allocation(new_size);
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.load(Ordering::SeqCst)
-}
-
-fn allocations() -> usize {
-    ALLOCATIONS.load(Ordering::SeqCst)
-}
-
-/// Allocations made so far by the calling thread.
-fn thread_allocations() -> usize {
-    THREAD_ALLOCATIONS.with(Cell::get)
-}
+use counting::{allocations, live_bytes, thread_allocations, Baseline};
 
 /// Prints a number with thousands separators: `10,000`.
 struct Grouped(isize);
@@ -188,47 +116,6 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
             "timed out after {DEADLINE:?} waiting until {what}"
         );
         thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Lets crossbeam-epoch run the frees it deferred, until live bytes stop changing.
-///
-/// genrt's queues are crossbeam-deque's, which frees some memory lazily through
-/// crossbeam-epoch, chiefly the ~2 KiB record each thread registers there: it outlives its
-/// thread until another thread advances the epoch. That memory is bounded (a few records, not
-/// a per-task amount) and no waker reaches it, but it makes a byte count taken right after a
-/// runtime drops depend on luck, so both ends of the measurement settle it. This is the same
-/// crossbeam-epoch as crossbeam-deque's (one 0.9 in the lock file, one global collector).
-fn settle_deferred_frees() {
-    let mut last = live_bytes();
-    for _ in 0..64 {
-        for _ in 0..256 {
-            crossbeam_epoch::pin().flush();
-        }
-        let now = live_bytes();
-        if now == last {
-            return;
-        }
-        last = now;
-    }
-}
-
-/// Waits until live bytes hold still for [`QUIET`], settling deferred frees in between; at
-/// most [`DEADLINE`]. Besides crossbeam-epoch's frees, this waits out anything else still on
-/// its way out, so that nothing freed late shifts a measurement.
-fn quiesce() {
-    let deadline = Instant::now() + DEADLINE;
-    settle_deferred_frees();
-    let mut last = live_bytes();
-    let mut still_since = Instant::now();
-    while still_since.elapsed() < QUIET && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(1));
-        settle_deferred_frees();
-        let now = live_bytes();
-        if now != last {
-            last = now;
-            still_since = Instant::now();
-        }
     }
 }
 
@@ -369,8 +256,7 @@ fn genrt_many_tasks() -> Retention {
     let slots = new_slots(TASKS);
     STORED.store(0, Ordering::SeqCst);
 
-    quiesce();
-    let baseline = live_bytes();
+    let baseline = Baseline::take();
     let allocations_before = allocations();
     let rt = genrt_runtime();
     for slot in &slots {
@@ -378,13 +264,13 @@ fn genrt_many_tasks() -> Retention {
         drop(rt.spawn(pending_task(counter.clone(), slot.clone())));
     }
     wait_for_stored(TASKS);
-    let spawned = live_bytes() - baseline;
+    let spawned = live_bytes() - baseline.bytes();
     let task_allocations = allocations() - allocations_before;
     assert_eq!(Arc::strong_count(&counter), TASKS + 1);
     println!(
         "    live bytes: baseline {}, +{} with {N} pending tasks \
          ({} bytes and {:.2} allocations per pending task, runtime included)",
-        Grouped(baseline),
+        Grouped(baseline.bytes()),
         Grouped(spawned),
         spawned / TASKS as isize,
         task_allocations as f64 / TASKS as f64
@@ -392,9 +278,8 @@ fn genrt_many_tasks() -> Retention {
 
     drop(rt);
     let counter_after_drop = Arc::strong_count(&counter);
-    let unsettled = live_bytes() - baseline;
-    quiesce();
-    let retained = live_bytes() - baseline;
+    let unsettled = live_bytes() - baseline.bytes();
+    let retained = baseline.measure() - baseline.bytes();
     let held = slots.iter().filter(|slot| lock(slot).is_some()).count();
     println!(
         "    after the runtime dropped, with {} stale wakers still held: \

@@ -27,21 +27,15 @@ use std::future::{pending, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use common::{
-    drop_runtime, panic_message, recv, runtime, take_waker, wait_for, wait_until, waker_slot,
-    CountPolls, DropCounter, Watchdog,
+    drop_runtime, panic_message, recv, runtime, serial, take_waker, wait_for, wait_until,
+    waker_slot, CountPolls, DropCounter, Watchdog,
 };
 use futures::task::{noop_waker, Spawn};
 use genrt_waker::{key_of_waker, TaskKey, MAX_RUNTIMES};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 fn key(waker: &Waker) -> TaskKey {
     key_of_waker(waker).expect("a waker handed out by genrt is a genrt key waker")

@@ -9,81 +9,32 @@
 //! Every test body runs under [`bounded`]: a hang (a `settle` that never returns) fails the
 //! test with the last step reached. Nothing here measures time.
 
+mod common;
+
 use std::future::Future;
-use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use common::{runtime, Progress, DEADLINE};
 use genrt::shell::{self, Resolver};
-use genrt::{Builder, JoinError, Runtime};
+use genrt::JoinError;
 
-/// How long a test body may run before it counts as hung.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The step a test body last reached, reported if it hangs.
-#[derive(Clone, Default)]
-struct Progress(Arc<Mutex<String>>);
-
-impl Progress {
-    fn at(&self, step: impl Into<String>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = step.into();
-    }
-
-    fn last(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-/// Runs `body` on its own thread and fails the test if it does not finish within
-/// [`DEADLINE`] (the hung thread is left behind). A panic in `body` fails the test as is.
+/// [`common::bounded`], naming the likely culprit of a hang in this file.
 #[track_caller]
 fn bounded(name: &str, body: impl FnOnce(&Progress) + Send + 'static) {
-    let progress = Progress::default();
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = {
-        let progress = progress.clone();
-        thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                body(&progress);
-                let _ = tx.send(());
-            })
-            .expect("the test thread starts")
-    };
-    match rx.recv_timeout(DEADLINE) {
-        Ok(()) => thread.join().expect("the body finished"),
-        Err(RecvTimeoutError::Timeout) => panic!(
-            "{name}: hung for {DEADLINE:?} (a settle that never returns?); last step reached: \
-             {:?}",
-            progress.last()
-        ),
-        Err(RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the body sends before it returns"),
-        },
-    }
+    common::bounded_suspecting(name, Some("a settle that never returns?"), body);
 }
 
-fn runtime(workers: usize) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .build()
-        .expect("the runtime starts")
-}
-
-/// The message of a panic payload, if it is a string.
+/// The message of a task's panic, failing unless the task panicked with a string.
 fn panic_message(err: JoinError) -> String {
     assert!(err.is_panic(), "expected a panic, got {err:?}");
     let payload = err.into_panic();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
+    common::panic_message(&*payload)
         .expect("a string panic message")
+        .to_string()
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;

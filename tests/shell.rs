@@ -5,79 +5,18 @@
 //! Every test body runs under [`bounded`]: a hang fails the test with the last step reached
 //! instead of stalling the suite. Nothing here measures time.
 
+mod common;
+
 use std::future::{poll_fn, Future};
-use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier, Mutex};
 use std::task::Poll;
 use std::thread;
-use std::time::Duration;
 
+use common::{bounded, runtime, settle};
 use futures::future::{select, Either};
 use genrt::shell::{self, Resolver};
-use genrt::{Builder, Runtime};
-
-/// How long a test body may run before it counts as hung.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The step a test body last reached, reported if it hangs.
-#[derive(Clone, Default)]
-struct Progress(Arc<Mutex<String>>);
-
-impl Progress {
-    fn at(&self, step: impl Into<String>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = step.into();
-    }
-
-    fn last(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-/// Runs `body` on its own thread and fails the test if it does not finish within
-/// [`DEADLINE`] (the hung thread is left behind). A panic in `body` fails the test as is.
-#[track_caller]
-fn bounded(name: &str, body: impl FnOnce(&Progress) + Send + 'static) {
-    let progress = Progress::default();
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = {
-        let progress = progress.clone();
-        thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                body(&progress);
-                let _ = tx.send(());
-            })
-            .expect("the test thread starts")
-    };
-    match rx.recv_timeout(DEADLINE) {
-        Ok(()) => thread.join().expect("the body finished"),
-        Err(RecvTimeoutError::Timeout) => panic!(
-            "{name}: hung for {DEADLINE:?}; last step reached: {:?}",
-            progress.last()
-        ),
-        Err(RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the body sends before it returns"),
-        },
-    }
-}
-
-fn runtime(workers: usize) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .build()
-        .expect("the runtime starts")
-}
-
-/// Waits until every task is suspended or finished (`Runtime::settle`). The body's bound
-/// turns a hang into a failure naming `what`.
-fn settle(rt: &Runtime, progress: &Progress, what: &str) {
-    progress.at(format!("settling: {what}"));
-    rt.settle();
-}
 
 /// A value whose drops are counted per id: it shows that a value is dropped exactly once,
 /// wherever it ends up (received, handed back, or dropped inside a dropped request).

@@ -12,18 +12,16 @@
 mod accounting;
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::thread;
-use std::time::Duration;
 
 use accounting::{
     assert_dropped_once, bounded, drop_counts, report, Baseline, DropCounts, DropOnce, Progress,
+    LIMIT, SETTLE_LIMIT, WORKERS,
 };
-use common::wait_for;
+use common::{wait_for, ParkWaker};
 use genrt::shell::{self, Resolver};
 use genrt::JoinHandle;
 
@@ -42,12 +40,6 @@ const BUSY_EVERY: usize = 200;
 /// Foreign threads aborting; a task on the runtime aborts too, so handles are split in
 /// `ABORTERS + 1` shares and each share is aborted by two aborters.
 const ABORTERS: usize = 3;
-/// Workers per runtime: the CI machine has 2 cores.
-const WORKERS: usize = 2;
-/// The watchdog's limit for the whole scenario; it only turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(600);
-/// The longest a runtime may take to settle.
-const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the whole scenario did, for the report.
 #[derive(Default)]
@@ -57,24 +49,6 @@ struct Totals {
     aborts: usize,
     wakes: usize,
     handed_back: usize,
-}
-
-/// Pends forever; on its first poll it leaves a clone of its waker in `held`.
-struct ParkWaker {
-    held: Arc<Mutex<Vec<Waker>>>,
-    parked: bool,
-}
-
-impl Future for ParkWaker {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.parked {
-            self.parked = true;
-            self.held.lock().unwrap().push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
 }
 
 /// Everything a round spawns.

@@ -11,15 +11,16 @@
 mod accounting;
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::thread;
-use std::time::Duration;
 
-use accounting::{assert_dropped_once, bounded, drop_counts, report, Baseline, DropOnce, Progress};
+use accounting::{
+    assert_dropped_once, bounded, drop_counts, report, Baseline, DropOnce, Progress, LIMIT,
+    SETTLE_LIMIT, WORKERS,
+};
+use common::ParkWaker;
 use genrt::shell::{self, Resolver};
 
 /// Runtimes built and dropped, one after the other.
@@ -37,30 +38,6 @@ const KEEP_EVERY: usize = 100;
 const MAX_PASSES: usize = 1_000;
 /// Resolves one foreign thread issues per pass, so that they spread over the drop.
 const RESOLVES_PER_PASS: usize = 8;
-/// Workers per runtime: the CI machine has 2 cores.
-const WORKERS: usize = 2;
-/// The watchdog's limit for the whole scenario; it only turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(600);
-/// The longest a runtime may take to settle after its spawns.
-const SETTLE_LIMIT: Duration = Duration::from_secs(60);
-
-/// Pends forever; on its first poll it leaves a clone of its waker in `held`.
-struct ParkWaker {
-    held: Arc<Mutex<Vec<Waker>>>,
-    parked: bool,
-}
-
-impl Future for ParkWaker {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.parked {
-            self.parked = true;
-            self.held.lock().unwrap().push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
 
 /// What one foreign thread did in one round.
 #[derive(Default)]

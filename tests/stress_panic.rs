@@ -20,11 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll};
 use std::thread;
-use std::time::Duration;
 
 use accounting::{
     assert_dropped_once, bounded, count_dropped_at_most_once, drop_counts, quiet_panics, report,
-    Baseline, DropOnce, Progress, INTENTIONAL,
+    Baseline, DropOnce, Progress, INTENTIONAL, LIMIT, SETTLE_LIMIT, WORKERS,
 };
 use common::{panic_message, wait_for};
 
@@ -38,12 +37,6 @@ const SPAWNERS: usize = 4;
 const DROP_ROUNDS: usize = 10;
 /// Tasks in each of those rounds.
 const DROP_TASKS: usize = 10_000;
-/// Workers per runtime: the CI machine has 2 cores.
-const WORKERS: usize = 2;
-/// The watchdog's limit for the whole scenario; it only turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(600);
-/// The longest a runtime may take to settle after a storm.
-const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the whole scenario did, for the report.
 #[derive(Default)]

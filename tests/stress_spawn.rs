@@ -14,11 +14,10 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Duration;
 
 use accounting::{
     assert_dropped_once, bounded, count_dropped_at_most_once, drop_counts, report, Baseline,
-    DropOnce, Progress,
+    DropOnce, Progress, LIMIT, SETTLE_LIMIT, WORKERS,
 };
 use common::{wait_for, wait_until};
 
@@ -32,12 +31,6 @@ const LIVE_PER_THREAD: usize = 10_000;
 const RACE_ROUNDS: usize = 20;
 /// Spawns per foreign thread in each of those rounds.
 const RACE_PER_THREAD: usize = 2_500;
-/// Workers per runtime: the CI machine has 2 cores.
-const WORKERS: usize = 2;
-/// The watchdog's limit for the whole scenario; it only turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(600);
-/// The longest a runtime may take to settle after a storm.
-const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 /// What a parent returns when its child was cancelled (only around a drop).
 const CHILD_CANCELLED: usize = usize::MAX;
 

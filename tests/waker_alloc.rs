@@ -1,75 +1,18 @@
 //! A genrt waker is a key in a word: cloning, dropping and waking a stale one allocate
 //! nothing. Allocations are counted per thread by a counting global allocator, so other
-//! threads (workers, the test harness) cannot disturb the count.
+//! threads (workers, the test harness) cannot disturb the count. The tests still take
+//! `serial()`, so that a later test here that counts globally can join them safely.
 
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::mpsc;
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use common::{drop_runtime, recv, runtime, wait_for};
-
-/// Wraps the system allocator and counts allocations made by each thread.
-struct Counting;
-
-thread_local! {
-    // `const` and `Cell<usize>`: no lazy initialisation and no destructor, so touching it
-    // from inside the allocator never allocates.
-    static THREAD_ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn record_allocation() {
-    let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
-// adds bookkeeping on a destructor-less thread-local, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record_allocation();
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record_allocation();
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc_zeroed`'s
-        // contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record_allocation();
-        // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// The counter is per thread, but the tests of this file still run one at a time so that a
-/// later test that counts globally can join them safely.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn thread_allocations() -> usize {
-    THREAD_ALLOCATIONS.with(Cell::get)
-}
+use common::{drop_runtime, recv, runtime, serial, wait_for};
+use counting::thread_allocations;
 
 /// Spawns a task that hands out its waker on each of its two polls and returns both.
 fn two_wakers_of_one_task(rt: &genrt::Runtime) -> (Waker, Waker) {

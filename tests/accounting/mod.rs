@@ -1,8 +1,12 @@
-//! Shared by the stress tests (`tests/stress_*.rs`): a counting global allocator and the
-//! quiescing needed before comparing live bytes ([`Baseline`]), a watchdog that runs a
-//! scenario on its own thread and fails with the last step it reached ([`bounded`]), a panic
-//! hook that keeps intentional panics out of the log ([`quiet_panics`]), and a way to print
-//! totals past the test harness's output capture ([`report`]).
+//! Shared by the stress tests (`tests/stress_*.rs`): the counting global allocator and the
+//! quiescing needed before comparing live bytes ([`Baseline`], from `tests/support/counting.rs`),
+//! the settings the stress tests share ([`WORKERS`], [`LIMIT`], [`SETTLE_LIMIT`]), a watchdog
+//! that runs a scenario on its own thread and fails with the last step it reached
+//! ([`bounded`]), a panic hook that keeps intentional panics out of the log ([`quiet_panics`]),
+//! and a way to print totals past the test harness's output capture ([`report`]).
+//!
+//! A stress binary declares `mod common;` next to `mod accounting;`: this module builds on
+//! `tests/common/mod.rs`.
 //!
 //! Each stress binary includes this module once, so it has one counting allocator, and holds
 //! a single `#[test]` that runs its scenarios one after the other: the test harness allocates
@@ -13,207 +17,31 @@
 
 #![allow(dead_code)] // each stress binary uses a different subset
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt;
 use std::io::Write;
-use std::panic::{self, resume_unwind, PanicHookInfo};
-use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
+use std::panic::{self, PanicHookInfo};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::common::{on_own_thread, panic_message};
 
 // ---------------------------------------------------------------------------------------------
-// The counting allocator.
+// The counting allocator, baselines and settings.
 // ---------------------------------------------------------------------------------------------
 
-/// Wraps the system allocator and counts live bytes.
-pub struct Counting;
+#[path = "../support/counting.rs"]
+mod counting;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+pub use counting::Baseline;
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
-// adds bookkeeping on an atomic, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::SeqCst);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc_zeroed`'s
-        // contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::SeqCst);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from `System`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::SeqCst);
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Bytes allocated and not yet freed, process-wide.
-pub fn live_bytes() -> isize {
-    LIVE_BYTES.load(Ordering::SeqCst)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Baselines.
-// ---------------------------------------------------------------------------------------------
-
-/// How long quiescing may wait for threads to exit before the test fails.
-const QUIESCE_LIMIT: Duration = Duration::from_secs(60);
-
-/// Live bytes and thread count at a point where everything a scenario keeps for its whole run
-/// is allocated; [`Baseline::check`] compares against it after each round.
-pub struct Baseline {
-    bytes: isize,
-    threads: Option<usize>,
-}
-
-impl Baseline {
-    /// Quiesces the process (see [`quiesce`]) and records its live bytes and threads.
-    pub fn take() -> Baseline {
-        let threads = thread_count();
-        Baseline {
-            bytes: quiesce(threads),
-            threads,
-        }
-    }
-
-    /// Quiesces the process and fails unless live bytes are back at the baseline exactly.
-    #[track_caller]
-    pub fn check(&self, what: fmt::Arguments<'_>) {
-        let now = quiesce(self.threads);
-        assert!(
-            now == self.bytes,
-            "live bytes after {what} ({now}) differ from the baseline ({}) by {} bytes",
-            self.bytes,
-            now - self.bytes
-        );
-    }
-}
-
-/// Number of threads of this process, where the platform tells.
-pub fn thread_count() -> Option<usize> {
-    std::fs::read_dir("/proc/self/task")
-        .ok()
-        .map(|dir| dir.count())
-}
-
-/// Brings the process to a state where live bytes can be compared, and returns them:
-///
-/// 1. waits until the process has no more threads than `threads`: threads a round started
-///    (its runtime's workers, its foreign threads) have exited and freed their thread-locals;
-/// 2. waits until the test harness's main thread sleeps (it allocates a little right after
-///    it starts a test);
-/// 3. drains crossbeam-epoch (under crossbeam-deque, the runtime's queues) and reads the live
-///    bytes at a point of its cycle that does not depend on the round; see [`drain_epoch`].
-#[track_caller]
-pub fn quiesce(threads: Option<usize>) -> isize {
-    let deadline = Instant::now() + QUIESCE_LIMIT;
-    if let Some(threads) = threads {
-        while thread_count().is_some_and(|now| now > threads) {
-            assert!(
-                Instant::now() < deadline,
-                "threads of the last round did not exit within {QUIESCE_LIMIT:?}: {:?} now, {threads} at the baseline",
-                thread_count()
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
-    while !main_thread_sleeps().unwrap_or(true) {
-        assert!(
-            Instant::now() < deadline,
-            "the test harness's main thread did not go to sleep within {QUIESCE_LIMIT:?}"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-    drain_epoch()
-}
-
-/// Pin-and-flush rounds per window of [`drain_epoch`].
-const EPOCH_WINDOW: usize = 16;
-/// Most windows [`drain_epoch`] spends draining: 4,096 flushes, each collecting up to 8 bags.
-const EPOCH_DRAIN_WINDOWS: usize = 256;
-/// crossbeam-epoch 0.9's `Local::PINNINGS_BETWEEN_COLLECT`: every 128th pin of a thread also
-/// collects.
-const EPOCH_PINS_BETWEEN_COLLECTS: usize = 128;
-
-/// Runs crossbeam-epoch's deferred frees until only its own perpetual garbage is left, and
-/// returns the live bytes at the low point of that garbage's cycle.
-///
-/// An exited thread's epoch record and its last bag of garbage, and a grown deque's old
-/// buffer, stay allocated until some thread pins the epoch and collects. Each flush of this
-/// thread pushes its bag of garbage to the global queue and pops up to 8 expired bags; but
-/// each pop defers the free of the queue's old head node (2,072 bytes) into this thread's
-/// bag, so one node is always in flight, and live bytes never settle on one value. Once the
-/// backlog is gone they cycle: one flush in two pushes a bag, and the extra collect of
-/// every 128th pin only shifts the phase (before the first such collect after a backlog,
-/// every flush pushes one, a level one node higher). Measured with a counting allocator, as
-/// printed flush by flush while writing these tests. So:
-///
-/// 1. flush in windows of 16 until a window's lowest live bytes equal the previous one's:
-///    the backlog is drained;
-/// 2. 128 more flushes, so that an extra collect has happened since: the cycle is the
-///    one-in-two one;
-/// 3. return the lowest live bytes over one more window, the cycle's low point.
-pub fn drain_epoch() -> isize {
-    let window = || {
-        let mut lowest = isize::MAX;
-        for _ in 0..EPOCH_WINDOW {
-            crossbeam_epoch::pin().flush();
-            lowest = lowest.min(live_bytes());
-        }
-        lowest
-    };
-    let mut previous = window();
-    for _ in 0..EPOCH_DRAIN_WINDOWS {
-        let lowest = window();
-        if lowest == previous {
-            break;
-        }
-        previous = lowest;
-    }
-    for _ in 0..EPOCH_PINS_BETWEEN_COLLECTS {
-        crossbeam_epoch::pin().flush();
-    }
-    window()
-}
-
-/// Whether the process's main thread is asleep, if this is not the main thread and the
-/// platform tells (Linux `/proc`).
-fn main_thread_sleeps() -> Option<bool> {
-    let pid = std::process::id();
-    let this = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    if this.split_whitespace().next()? == pid.to_string() {
-        return None; // the test runs on the main thread itself
-    }
-    let main = std::fs::read_to_string(format!("/proc/self/task/{pid}/stat")).ok()?;
-    // "tid (name) state ...": the name may hold spaces and parentheses.
-    let state = main[main.rfind(')')? + 1..].split_whitespace().next()?;
-    Some(state == "S")
-}
+/// Workers per runtime: the CI machine has 2 cores.
+pub const WORKERS: usize = 2;
+/// The watchdog's limit for a whole scenario; it only turns a hang into a failure.
+pub const LIMIT: Duration = Duration::from_secs(600);
+/// The longest a runtime may take to settle after a storm.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // The watchdog.
@@ -244,28 +72,18 @@ impl fmt::Display for Progress {
 #[track_caller]
 pub fn bounded(name: &'static str, limit: Duration, body: impl FnOnce(&Progress) + Send + 'static) {
     let progress = Progress::default();
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = {
-        let progress = progress.clone();
-        thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                body(&progress);
-                let _ = tx.send(());
-            })
-            .expect("the scenario's thread starts")
-    };
-    match rx.recv_timeout(limit) {
-        Ok(()) => thread.join().expect("the scenario finished"),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-            "{name}: still running after {limit:?} (a deadlock or a lost wake-up?); last step \
-             reached: {progress}"
-        ),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the body sends before it returns"),
+    let reached = progress.clone();
+    on_own_thread(
+        Some(name),
+        limit,
+        move || body(&progress),
+        || {
+            format!(
+                "{name}: still running after {limit:?} (a deadlock or a lost wake-up?); last step \
+             reached: {reached}"
+            )
         },
-    }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,12 +112,7 @@ pub fn quiet_panics() -> QuietPanics {
         .write()
         .unwrap_or_else(PoisonError::into_inner) = Some(previous);
     panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-        if message.is_some_and(|m| m.starts_with(INTENTIONAL)) {
+        if panic_message(info.payload()).is_some_and(|m| m.starts_with(INTENTIONAL)) {
             return;
         }
         if let Some(previous) = PREVIOUS_HOOK
