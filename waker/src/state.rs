@@ -28,7 +28,7 @@
 //! a key is never in the queues twice; because `RUNNING` is set only from a non-`RUNNING`
 //! state, a task is never polled by two threads at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 
 const GENERATION_MASK: u64 = u32::MAX as u64;
 const OCCUPIED: u64 = 1 << 32;
@@ -225,7 +225,7 @@ impl SlotState {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
