@@ -25,6 +25,7 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod handle;
+mod loom;
 mod runtime;
 pub mod shell;
 mod task;

@@ -17,10 +17,10 @@
 //! own wakes happen while it is counted as running), so it is concurrent with the settle and
 //! may land on either side of it; see the guarantee on `Handle::settle`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 
 #[repr(align(128))] // every worker updates `active`: keep it off other hot words' lines
 pub(crate) struct Activity {
@@ -90,7 +90,7 @@ impl Activity {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -105,6 +105,11 @@ pub mod sync {
             Mutex(loom::sync::Mutex::new(value))
         }
 
+        /// The value, consuming the mutex.
+        pub fn into_inner(self) -> T {
+            self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+        }
+
         /// Locks it. loom's poisoning is ignored, as `parking_lot` has none.
         #[track_caller]
         pub fn lock(&self) -> MutexGuard<'_, T> {
