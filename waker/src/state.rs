@@ -123,8 +123,7 @@ impl SlotState {
         let generation = self.generation();
         // Release: publishes the value written by the caller. Pairs with the Acquire of the
         // CAS in `start_poll` / `claim` that gains the right to read it.
-        self.0
-            .store(generation as u64 | OCCUPIED | SCHEDULED, Ordering::Release);
+        self.store(generation as u64 | OCCUPIED | SCHEDULED, Ordering::Release);
         generation
     }
 
@@ -200,7 +199,19 @@ impl SlotState {
         let next = self.generation().wrapping_add(1);
         // Release: the value was taken out before this store. Pairs with the Acquire in the
         // slab's free-list pop through the push that follows, and with `claim`'s Acquire.
-        self.0.store(next as u64, Ordering::Release);
+        self.store(next as u64, Ordering::Release);
+    }
+
+    /// Stores a whole new state: a plain store in a normal build. Under loom it is a swap with
+    /// the same ordering, which means the same here (the old value is not needed): loom does
+    /// not yet keep a read-modify-write atomic against a concurrent plain store
+    /// (tokio-rs/loom#254), so it would let a `transition` racing this store read the value
+    /// the store replaced, an execution the memory model forbids.
+    fn store(&self, state: u64, order: Ordering) {
+        #[cfg(not(loom))]
+        self.0.store(state, order);
+        #[cfg(loom)]
+        let _ = self.0.swap(state, order);
     }
 
     /// Applies `f` in one CAS loop. `f` returns the new state, or `None` to leave the word
