@@ -16,7 +16,9 @@
 //! 1. `occupy`: vacant → `OCCUPIED | SCHEDULED` with a new generation (only the slot's owner).
 //! 2. `wake(g)`: if the generation is not `g` or the slot is vacant: stale, no change.
 //!    Idle → `SCHEDULED` (the caller queues the key). `RUNNING` → `+NOTIFIED`.
-//!    Already `SCHEDULED` or `NOTIFIED`: no change.
+//!    Already `SCHEDULED` or `NOTIFIED`: the same state, still written back by the CAS, so
+//!    that the waker's writes before the wake happen-before the poll it counts on (see
+//!    [`SlotState::wake`]).
 //! 3. `start_poll(g)`: `SCHEDULED` → `RUNNING`.
 //! 4. `finish_pending`: `RUNNING` → idle, or → `SCHEDULED` if `NOTIFIED`, or stays `RUNNING`
 //!    and reports cancellation if `CANCELLED`.
@@ -128,6 +130,18 @@ impl SlotState {
     }
 
     /// Transition 2.
+    ///
+    /// A wake coalesced with an earlier one (the task is `SCHEDULED`, or `RUNNING` and
+    /// already `NOTIFIED`) still writes the word back unchanged. Without that store the waker
+    /// would only read the word, and nothing would order its own writes before the wake (the
+    /// value it hands the task) before the poll that the earlier wake queued: the poller's
+    /// `start_poll` or `finish_pending` could read the word before the wake did and the
+    /// waker's value before it was written (store buffering, allowed by the memory model and
+    /// by x86). That poll would miss the value and leave the task idle, and the wake would
+    /// be lost. With the store, the poller's read-modify-write either comes first in the
+    /// word's order, and the wake then sees `RUNNING` and sets `NOTIFIED`, or comes later and
+    /// acquires the waker's writes. async-task does the same. Found by the loom model
+    /// `wake_races_poll_and_complete` (waker/tests/loom_slot.rs).
     pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
         let mut outcome = WakeOutcome::Stale;
         self.transition(|s| {
@@ -136,10 +150,12 @@ impl SlotState {
                 None
             } else if s.has(RUNNING) {
                 outcome = WakeOutcome::Coalesced;
-                (!s.has(NOTIFIED)).then(|| s.with(NOTIFIED))
+                // Unchanged if already NOTIFIED, and still stored (see above).
+                Some(s.with(NOTIFIED))
             } else if s.has(SCHEDULED) {
                 outcome = WakeOutcome::Coalesced;
-                None
+                // Unchanged, and still stored (see above).
+                Some(s)
             } else {
                 outcome = WakeOutcome::Schedule;
                 Some(s.with(SCHEDULED))
@@ -218,8 +234,9 @@ impl SlotState {
     /// as it is. Returns whether a new state was stored.
     fn transition(&self, mut f: impl FnMut(Snapshot) -> Option<Snapshot>) -> bool {
         // Acquire on load and success: the state a transition reads was published by a
-        // Release in `occupy`, `vacate` or another transition; AcqRel on success so that a
-        // waker's writes before `wake` are visible to the poller that observes its flag.
+        // Release in `occupy`, `vacate` or another transition. AcqRel on success: the Release
+        // half makes a waker's writes before `wake` visible to the poller whose `start_poll`
+        // or `finish_pending` (the Acquire half) reads the word after it.
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let Some(next) = f(Snapshot(current)) else {
