@@ -37,6 +37,8 @@ mod context;
 mod idle;
 #[doc(hidden)]
 pub mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod metrics;
 mod queue;
 mod shared;

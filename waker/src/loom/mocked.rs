@@ -12,6 +12,16 @@ pub mod sync {
         pub use loom::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
+
+        /// A `fence(SeqCst)`, placed right after a `SeqCst` access whose single total order
+        /// the code relies on (a Dekker pair: each side writes one word, then reads the
+        /// other's). loom treats `SeqCst` accesses as `AcqRel` (loom's README, "Unsupported
+        /// features"; tokio-rs/loom#180), which lets both sides read stale values, an
+        /// outcome the real `SeqCst` accesses forbid; it does model `SeqCst` fences, and a
+        /// fence on each side forbids that outcome too. Compiles to nothing in a normal build.
+        pub fn loom_only_seq_cst_fence() {
+            fence(Ordering::SeqCst);
+        }
     }
 
     /// An `Arc` whose count loom sees: a standard `Arc` holds the value (so it can be

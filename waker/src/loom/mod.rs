@@ -23,6 +23,13 @@
 //!   both builds.
 //! - statics holding loom types need `lazy_static!` (loom's types have no `const`
 //!   constructors and live for one execution).
+//! - loom treats `SeqCst` accesses as `AcqRel`. Where code relies on the single total order
+//!   of `SeqCst` accesses without a fence (a Dekker pair), it calls
+//!   `sync::atomic::loom_only_seq_cst_fence()` after the access: nothing normally, a
+//!   `SeqCst` fence (which loom does model) under loom.
+//! - loom does not yet keep a read-modify-write atomic against a concurrent plain store
+//!   (tokio-rs/loom#254); the one word that mixes the two, a slot's state, stores with a
+//!   swap under loom (see `state.rs`).
 //!
 //! This module is public only so that `genrt-scheduler` and `genrt` can share it; it is not
 //! part of genrt's API.

@@ -12,6 +12,10 @@ pub mod sync {
         pub use std::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
+
+        /// Nothing in a normal build; a `fence(SeqCst)` under loom (see `mocked.rs`).
+        #[inline(always)]
+        pub fn loom_only_seq_cst_fence() {}
     }
 }
 
