@@ -26,6 +26,8 @@
 
 mod handle;
 mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod runtime;
 pub mod shell;
 mod task;
