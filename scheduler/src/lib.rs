@@ -11,6 +11,8 @@
 //! - `idle`: parking, with the no-lost-wake-up proof in `idle/README.md`.
 //! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
 //! - `context`: the thread-local "which runtime am I in".
+//! - `queue`: the run queues (crossbeam-deque's, or loom-visible stand-ins under `cfg(loom)`).
+//! - `loom`: the loom shim shared with `genrt-waker` (std and `parking_lot` normally).
 //!
 //! # Shutdown protocol
 //!
