@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use futures_task::{FutureObj, Spawn, SpawnError};
+use genrt_scheduler::Task;
 
+use crate::loom::sync::Arc;
+use crate::loom::unsize_arc;
 use crate::task::cell::TaskCell;
-use crate::task::join::JoinHandle;
+use crate::task::join::{Join, JoinHandle};
 use crate::RuntimeMetrics;
 
 /// A cloneable, thread-safe reference to a runtime, for spawning from anywhere.
@@ -43,8 +45,8 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let cell = Arc::new(TaskCell::new(future));
-        let mut join = JoinHandle::new(cell.clone());
-        join.set_key(self.inner.spawn(cell));
+        let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
+        join.set_key(self.inner.spawn(unsize_arc!(cell => dyn Task)));
         join
     }
 

@@ -25,6 +25,9 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod handle;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod runtime;
 pub mod shell;
 mod task;

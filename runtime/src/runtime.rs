@@ -4,14 +4,13 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use genrt_scheduler::{Config, Scheduler};
 
 use crate::handle::Handle;
+use crate::loom::thread::{self, Thread};
 use crate::task::join::JoinHandle;
 use crate::RuntimeMetrics;
 
@@ -80,7 +79,8 @@ impl Runtime {
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = self.handle.inner.enter();
-        let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+        // A standard `Arc`, which `Waker::from` needs; it holds only a thread handle.
+        let waker = Waker::from(std::sync::Arc::new(ThreadWaker(thread::current())));
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
@@ -211,11 +211,11 @@ impl fmt::Debug for Runtime {
 struct ThreadWaker(Thread);
 
 impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.0.unpark();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         self.0.unpark();
     }
 }

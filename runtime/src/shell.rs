@@ -24,10 +24,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
+use crate::loom::sync::{Arc, Mutex};
 
 /// Makes a one-shot request: the [`ShellRequest`] goes to the task that awaits the value,
 /// the [`Resolver`] to whoever produces it.
@@ -351,10 +350,11 @@ impl<T> fmt::Debug for StreamResolver<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
     use std::task::Wake;
 
     struct CountWakes(AtomicUsize);

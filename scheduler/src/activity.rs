@@ -17,10 +17,10 @@
 //! own wakes happen while it is counted as running), so it is concurrent with the settle and
 //! may land on either side of it; see the guarantee on `Handle::settle`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::loom::sync::atomic::{loom_only_seq_cst_fence, AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 
 #[repr(align(128))] // every worker updates `active`: keep it off other hot words' lines
 pub(crate) struct Activity {
@@ -49,9 +49,10 @@ impl Activity {
 
     /// A task stopped being scheduled or running.
     pub(crate) fn end(&self) {
-        if self.active.fetch_sub(1, Ordering::SeqCst) == 1
-            && self.waiters.load(Ordering::SeqCst) != 0
-        {
+        let last = self.active.fetch_sub(1, Ordering::SeqCst) == 1;
+        // The Dekker pair with `wait`, for loom's sake (its `SeqCst` accesses are `AcqRel`).
+        loom_only_seq_cst_fence();
+        if last && self.waiters.load(Ordering::SeqCst) != 0 {
             // Taking the lock orders this notify after a waiter that read `active != 0` has
             // started waiting (it holds the lock from its read until `wait` releases it).
             let _guard = self.lock.lock();
@@ -66,6 +67,8 @@ impl Activity {
         // SeqCst: the increment is ordered before the read of `active`, so an `end` that
         // brings `active` to 0 after that read sees the waiter (pairs with `end`).
         self.waiters.fetch_add(1, Ordering::SeqCst);
+        // The Dekker pair with `end`, for loom's sake (its `SeqCst` accesses are `AcqRel`).
+        loom_only_seq_cst_fence();
         let settled = loop {
             if self.active.load(Ordering::SeqCst) == 0 {
                 break true;
@@ -84,13 +87,13 @@ impl Activity {
     }
 
     /// The current count (racy; for tests and debugging).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn active(&self) -> usize {
         self.active.load(Ordering::SeqCst)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
+use crate::loom::sync::Arc;
 use crate::shared::Shared;
 use crate::worker::Local;
 
@@ -14,7 +14,7 @@ struct Context {
     worker: Option<Rc<Local>>,
 }
 
-thread_local! {
+crate::loom::thread_local! {
     static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 

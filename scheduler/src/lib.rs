@@ -11,6 +11,8 @@
 //! - `idle`: parking, with the no-lost-wake-up proof in `idle/README.md`.
 //! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
 //! - `context`: the thread-local "which runtime am I in".
+//! - `queue`: the run queues (crossbeam-deque's, or loom-visible stand-ins under `cfg(loom)`).
+//! - `loom`: the loom shim shared with `genrt-waker` (std and `parking_lot` normally).
 //!
 //! # Shutdown protocol
 //!
@@ -35,17 +37,19 @@
 mod activity;
 mod context;
 mod idle;
+#[doc(hidden)]
+pub mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod metrics;
+mod queue;
 mod shared;
 mod task;
 mod worker;
 
 use std::io;
-use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::Worker;
 use genrt_waker::{registry, Claim, Registration};
 
 pub use genrt_waker::{key_of_waker, waker, TaskKey, SLAB_CAPACITY};
@@ -53,7 +57,10 @@ pub use metrics::Metrics;
 pub use task::{Task, TaskRef};
 
 use crate::context::Current;
+use crate::loom::sync::Arc;
+use crate::loom::thread;
 use crate::metrics::Event;
+use crate::queue::Worker;
 use crate::shared::Shared;
 use crate::worker::Local;
 
@@ -148,6 +155,9 @@ impl Scheduler {
     /// Shuts down (see the crate docs for the protocol). Waits at most `timeout` for worker
     /// threads to finish their current poll (`None`: as long as it takes). Returns whether
     /// every worker thread had exited. Calling it again does nothing and returns `true`.
+    ///
+    /// Under `cfg(loom)` the timeout is treated as none: loom has no clock, so the wait ends
+    /// only when every worker has exited (and a worker that never does is a loom deadlock).
     pub fn shutdown(&mut self, timeout: Option<Duration>) -> bool {
         let Some(mut registration) = self.registration.take() else {
             return true;
@@ -277,7 +287,10 @@ impl Handle {
             ),
         }
         let context = context::enter(self.shared.clone(), None);
-        let wakes = registry::enter(self.shared.id, self.shared.clone());
+        let wakes = registry::enter(
+            self.shared.id,
+            crate::loom::unsize_arc!(self.shared.clone() => dyn genrt_waker::WakeTarget),
+        );
         EnterGuard {
             _wakes: wakes,
             _context: context,

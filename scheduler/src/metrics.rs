@@ -2,7 +2,7 @@
 //! workers share one. A snapshot sums them with Relaxed loads, so it is exact once the
 //! runtime is quiet and approximate while tasks run.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a runtime's counters.
 ///

@@ -1,17 +1,15 @@
 //! State shared by the workers of one runtime and by every handle to it: the slab, the
 //! queues, the idle workers, the counters. This module owns the `closed` flag.
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::Arc;
-
-use crossbeam_deque::{Injector, Steal, Stealer};
 use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, WakeTarget, SLAB_CAPACITY};
-use parking_lot::{Condvar, Mutex};
 
 use crate::activity::Activity;
 use crate::context;
 use crate::idle::Idle;
+use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 use crate::metrics::{self, Counters, Event, Metrics};
+use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
 use crate::worker::Local;
 
@@ -82,7 +80,7 @@ impl Shared {
     ///    and cancels the task itself (the slot's CAS decides who);
     /// 4. count it as active (see `activity`), then queue the key: the LIFO slot on a worker
     ///    of this runtime (the task it displaces goes to the deque), else the injector.
-    pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef) -> Option<TaskKey> {
+    pub(crate) fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
         if self.is_closed() {
             task::cancel_unqueued(task);
             return None;

@@ -1,10 +1,11 @@
 //! The scheduler's view of a task, and the only place that calls its `unsafe` methods.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genrt_waker::PollGuard;
+
+use crate::loom::sync::Arc;
 
 /// A spawned unit of work as the scheduler sees it: something to poll and something to drop.
 ///

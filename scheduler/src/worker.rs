@@ -24,14 +24,15 @@
 //!    park (see `idle/README.md`).
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crossbeam_deque::{Steal, Worker};
-use genrt_waker::{registry, AfterPoll, TaskKey};
+use genrt_waker::{registry, AfterPoll, TaskKey, WakeTarget};
 
 use crate::context;
+use crate::loom::sync::Arc;
+use crate::loom::unsize_arc;
 use crate::metrics::Event;
+use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::task;
 
@@ -92,7 +93,7 @@ struct Core {
 pub(crate) fn run(shared: Arc<Shared>, local: Local) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Some(local.clone()));
-    let _wakes = registry::enter(shared.id, shared.clone());
+    let _wakes = registry::enter(shared.id, unsize_arc!(shared.clone() => dyn WakeTarget));
     let mut core = Core {
         tick: 0,
         lifo_polls: 0,

@@ -121,7 +121,7 @@ impl fmt::Debug for TaskKey {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

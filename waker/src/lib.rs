@@ -15,6 +15,8 @@
 compile_error!("genrt packs a 64-bit task key into a waker's data word and needs 64-bit pointers");
 
 mod key;
+#[doc(hidden)]
+pub mod loom;
 pub mod registry;
 mod slab;
 mod state;

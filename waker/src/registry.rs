@@ -24,12 +24,10 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use parking_lot::RwLock;
 
 use crate::key::{RuntimeId, TaskKey, MAX_RUNTIMES};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, RwLock};
 
 /// The part of a runtime that a key waker calls.
 pub trait WakeTarget: Send + Sync + 'static {
@@ -43,18 +41,38 @@ struct Entry {
     next_base: u32,
 }
 
-static REGISTRY: [RwLock<Entry>; MAX_RUNTIMES] = [const {
+/// Number of entries: one per runtime id. Under loom, 4: each entry is a modelled lock, and a
+/// model never has more than a couple of runtimes alive.
+const ENTRIES: usize = if cfg!(loom) { 4 } else { MAX_RUNTIMES };
+
+const _: () = assert!(ENTRIES <= MAX_RUNTIMES);
+
+#[cfg(not(loom))]
+static REGISTRY: [RwLock<Entry>; ENTRIES] = [const {
     RwLock::new(Entry {
         target: None,
         next_base: 0,
     })
-}; MAX_RUNTIMES];
+}; ENTRIES];
 
 /// Where the search for a free entry starts; it rotates so that a freed entry is reused as
 /// late as possible.
+#[cfg(not(loom))]
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
+// loom's types have no `const` constructors and live for one execution of a model.
+#[cfg(loom)]
+crate::loom::lazy_static! {
+    static ref REGISTRY: [RwLock<Entry>; ENTRIES] = std::array::from_fn(|_| {
+        RwLock::new(Entry {
+            target: None,
+            next_base: 0,
+        })
+    });
+    static ref CURSOR: AtomicUsize = AtomicUsize::new(0);
+}
+
+crate::loom::thread_local! {
     static LOCAL: RefCell<Option<(RuntimeId, Arc<dyn WakeTarget>)>> = const { RefCell::new(None) };
 }
 
@@ -97,8 +115,8 @@ pub fn register<T: WakeTarget>(
     make: impl FnOnce(RuntimeId, u32) -> Arc<T>,
 ) -> io::Result<(Arc<T>, Registration)> {
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
-    for offset in 0..MAX_RUNTIMES {
-        let index = (start + offset) % MAX_RUNTIMES;
+    for offset in 0..ENTRIES {
+        let index = (start + offset) % ENTRIES;
         let Some(mut entry) = REGISTRY[index].try_write() else {
             continue;
         };
@@ -106,7 +124,7 @@ pub fn register<T: WakeTarget>(
             let id = RuntimeId::new(index as u8);
             let base = entry.next_base;
             let target = make(id, base);
-            entry.target = Some(target.clone());
+            entry.target = Some(crate::loom::unsize_arc!(target.clone() => dyn WakeTarget));
             let registration = Registration {
                 id,
                 base,
@@ -116,7 +134,7 @@ pub fn register<T: WakeTarget>(
         }
     }
     Err(io::Error::other(format!(
-        "genrt: {MAX_RUNTIMES} runtimes are already alive in this process; drop one first"
+        "genrt: {ENTRIES} runtimes are already alive in this process; drop one first"
     )))
 }
 
@@ -188,7 +206,11 @@ pub(crate) fn wake(key: TaskKey) {
         })
         .unwrap_or(false);
     if !delivered {
-        let entry = REGISTRY[id.index()].read();
+        // An id past the table (only possible under loom's smaller table) names no runtime.
+        let Some(entry) = REGISTRY.get(id.index()) else {
+            return;
+        };
+        let entry = entry.read();
         if let Some(target) = &entry.target {
             target.wake(key);
         }

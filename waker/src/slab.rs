@@ -3,8 +3,10 @@
 //! Slots live in pages that never move and are never freed before the slab itself: page `p`
 //! holds `32 << p` slots, so 19 pages hold 16,777,184 slots, just under the 2^24 a
 //! [`TaskKey`](crate::TaskKey) can name. A page is allocated the first time an index in it is
-//! handed out. Because slots never move, any thread may read any slot's state word at any
-//! time; that is what lets a stale waker be checked without a lock.
+//! handed out, and published with one compare-and-swap of the page's pointer from null: the
+//! thread that loses the race frees its own copy and uses the winner's. Because slots never
+//! move, any thread may read any slot's state word at any time; that is what lets a stale
+//! waker be checked without a lock.
 //!
 //! Free slots form a lock-free stack (Treiber) threaded through `Slot::next_free`. The head
 //! word carries a tag that every push and pop increments, so a pop that read a stale
@@ -18,19 +20,21 @@
 //!
 //! Nobody else reads or writes it, which is what the `unsafe` blocks below rely on.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::marker::PhantomData;
+use std::ptr;
 
 use crate::key::SLOT_BITS;
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome};
 
-/// Slots in the first page; each later page doubles.
-const FIRST_PAGE_SLOTS: usize = 32;
+/// Slots in the first page; each later page doubles. Under loom, 2: every slot is a handful of
+/// modelled objects, and two slots are enough for a model to reuse one while using another.
+const FIRST_PAGE_SLOTS: usize = if cfg!(loom) { 2 } else { 32 };
 const FIRST_PAGE_SHIFT: u32 = FIRST_PAGE_SLOTS.trailing_zeros();
 /// Number of pages.
 const PAGES: usize = 19;
-/// Total number of slots a slab can hold: `32 * (2^19 - 1)`.
+/// Total number of slots a slab can hold: `32 * (2^19 - 1)` (under loom, `2 * (2^19 - 1)`).
 pub const SLAB_CAPACITY: usize = FIRST_PAGE_SLOTS * ((1 << PAGES) - 1);
 
 const _: () = assert!(FIRST_PAGE_SLOTS.is_power_of_two());
@@ -61,12 +65,16 @@ struct Slot<T> {
 /// assert_eq!(slab.wake(slot, generation), WakeOutcome::Stale);
 /// ```
 pub struct Slab<T> {
-    pages: [OnceLock<Box<[Slot<T>]>>; PAGES],
+    /// Page `p`: null until installed, then the first of `page_len(p)` slots allocated as a
+    /// `Box<[Slot<T>]>` by `install_page`, owned by the slab and freed only by its `Drop`.
+    pages: [AtomicPtr<Slot<T>>; PAGES],
     /// Slots below this index have been handed out at least once.
     next_unused: AtomicU32,
     free_head: AtomicU64,
     /// The generation every fresh slot starts at.
     base: u32,
+    /// The slab owns its slots (and so their values) through the raw page pointers.
+    _owns: PhantomData<Box<[Slot<T>]>>,
 }
 
 // SAFETY: a slot's value is only ever accessed by one thread at a time (see the module docs),
@@ -82,10 +90,11 @@ impl<T> Slab<T> {
     /// generations of the runtime that used the entry before it.
     pub fn new(base: u32) -> Slab<T> {
         Slab {
-            pages: [const { OnceLock::new() }; PAGES],
+            pages: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             next_unused: AtomicU32::new(0),
             free_head: AtomicU64::new(EMPTY as u64),
             base,
+            _owns: PhantomData,
         }
     }
 
@@ -97,9 +106,12 @@ impl<T> Slab<T> {
             return Err(value);
         };
         let slot = self.slot(index).expect("a slot handed out has its page");
-        // SAFETY: the slot came off the free list or was never handed out, so it is vacant and
-        // this thread is its only owner until `occupy` below publishes it (module docs).
-        unsafe { *slot.value.get() = Some(value) };
+        slot.value.with_mut(|cell| {
+            // SAFETY: the slot came off the free list or was never handed out, so it is vacant
+            // and this thread is its only owner until `occupy` below publishes it (module
+            // docs); `cell` points into a live page.
+            unsafe { *cell = Some(value) }
+        });
         Ok((index, slot.state.occupy()))
     }
 
@@ -164,7 +176,45 @@ impl<T> Slab<T> {
 
     fn slot(&self, index: u32) -> Option<&Slot<T>> {
         let (page, offset) = page_of(index)?;
-        self.pages[page].get().map(|p| &p[offset])
+        // Acquire: pairs with the Release of the compare-and-swap in `install_page`, so the
+        // slots' initialisation is visible before any of them is read.
+        let first = self.pages[page].load(Ordering::Acquire);
+        if first.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null page pointer was installed by `install_page` from a
+        // `Box<[Slot<T>]>` of `page_len(page)` slots, initialised before the Release that the
+        // load above acquired. The page never moves and is freed only by `Drop`, which needs
+        // `&mut self`, so it outlives the returned `&Slot` tied to `&self`. `page_of`
+        // guarantees `offset < page_len(page)`, so the pointer stays inside the page.
+        Some(unsafe { &*first.add(offset) })
+    }
+
+    /// Allocates page `page` unless another thread already has, and returns once it is
+    /// installed.
+    fn install_page(&self, page: usize) {
+        let len = page_len(page);
+        let base = self.base;
+        let slots: Box<[Slot<T>]> = (0..len)
+            .map(|_| Slot {
+                state: SlotState::vacant(base),
+                next_free: AtomicU32::new(EMPTY),
+                value: UnsafeCell::new(None),
+            })
+            .collect();
+        let fresh = Box::into_raw(slots).cast::<Slot<T>>();
+        // Release on success: publishes the initialised slots; pairs with the Acquire load in
+        // `slot`. Relaxed on failure: this thread reads nothing through the winner's pointer
+        // here, and any later read goes through `slot`'s Acquire.
+        if self.pages[page]
+            .compare_exchange(ptr::null_mut(), fresh, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: `fresh` came from `Box::into_raw` of a boxed slice of `len` slots just
+            // above, and the failed compare-and-swap means it was never published, so this
+            // thread still owns it alone.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, len)) });
+        }
     }
 
     fn fresh(&self) -> Option<u32> {
@@ -175,16 +225,10 @@ impl<T> Slab<T> {
             return None;
         }
         let (page, _) = page_of(index)?;
-        self.pages[page].get_or_init(|| {
-            let base = self.base;
-            (0..FIRST_PAGE_SLOTS << page)
-                .map(|_| Slot {
-                    state: SlotState::vacant(base),
-                    next_free: AtomicU32::new(EMPTY),
-                    value: UnsafeCell::new(None),
-                })
-                .collect()
-        });
+        // Acquire: as in `slot` (a page seen here is used by `insert` right after).
+        if self.pages[page].load(Ordering::Acquire).is_null() {
+            self.install_page(page);
+        }
         Some(index)
     }
 
@@ -233,6 +277,25 @@ impl<T> Slab<T> {
     }
 }
 
+impl<T> Drop for Slab<T> {
+    fn drop(&mut self) {
+        for (page, first) in self.pages.iter().enumerate() {
+            // Relaxed: `&mut self` means every other thread's use of the slab already
+            // happened-before this drop (through whatever handed over the ownership).
+            let first = first.load(Ordering::Relaxed);
+            if !first.is_null() {
+                // SAFETY: a non-null page pointer came from `Box::into_raw` of a boxed slice
+                // of `page_len(page)` slots in `install_page`; nobody else can reach it any
+                // more (`&mut self`), and it is freed exactly once, here. Dropping the slots
+                // drops the values still in them.
+                drop(unsafe {
+                    Box::from_raw(ptr::slice_from_raw_parts_mut(first, page_len(page)))
+                });
+            }
+        }
+    }
+}
+
 /// Result of [`Slab::claim`].
 pub enum Claim<'a, T> {
     /// The caller holds the occupant; drop it through the guard.
@@ -266,10 +329,13 @@ pub struct PollGuard<'a, T> {
 impl<'a, T> PollGuard<'a, T> {
     /// The occupant's value.
     pub fn value(&self) -> &T {
-        let slot = self.slot();
-        // SAFETY: the guard holds the poll permission (`RUNNING`), so no other thread writes
-        // the value while this borrow, tied to `&self`, lives (module docs).
-        let value = unsafe { &*slot.value.get() };
+        let value = self.slot().value.with(|cell| {
+            // SAFETY: the guard holds the poll permission (`RUNNING`), so no other thread
+            // writes the value while this borrow, tied to `&self`, lives (module docs); the
+            // guard's own `take` runs only in `complete(self)` and `drop`, which the borrow
+            // checker keeps from overlapping this borrow.
+            unsafe { &*cell }
+        });
         value.as_ref().expect("an occupied slot holds a value")
     }
 
@@ -303,9 +369,12 @@ impl<'a, T> PollGuard<'a, T> {
 
     fn take(&self) -> T {
         let slot = self.slot();
-        // SAFETY: the guard holds the poll permission, so this thread alone touches the value;
-        // `vacate` below happens after the take, so the next owner sees an empty cell.
-        let value = unsafe { (*slot.value.get()).take() };
+        let value = slot.value.with_mut(|cell| {
+            // SAFETY: the guard holds the poll permission, so this thread alone touches the
+            // value; `vacate` below happens after the take, so the next owner sees an empty
+            // cell.
+            unsafe { (*cell).take() }
+        });
         slot.state.vacate();
         self.slab.push_free(self.index);
         value.expect("an occupied slot holds a value")
@@ -324,6 +393,11 @@ impl<T> Drop for PollGuard<'_, T> {
     }
 }
 
+/// Number of slots in page `page`.
+const fn page_len(page: usize) -> usize {
+    FIRST_PAGE_SLOTS << page
+}
+
 /// Maps a slot index to `(page, offset)`; `None` past the capacity.
 fn page_of(index: u32) -> Option<(usize, usize)> {
     if index as usize >= SLAB_CAPACITY {
@@ -331,10 +405,10 @@ fn page_of(index: u32) -> Option<(usize, usize)> {
     }
     let shifted = index as usize + FIRST_PAGE_SLOTS;
     let page = (usize::BITS - 1 - shifted.leading_zeros() - FIRST_PAGE_SHIFT) as usize;
-    Some((page, shifted - (FIRST_PAGE_SLOTS << page)))
+    Some((page, shifted - page_len(page)))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

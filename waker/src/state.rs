@@ -16,7 +16,9 @@
 //! 1. `occupy`: vacant → `OCCUPIED | SCHEDULED` with a new generation (only the slot's owner).
 //! 2. `wake(g)`: if the generation is not `g` or the slot is vacant: stale, no change.
 //!    Idle → `SCHEDULED` (the caller queues the key). `RUNNING` → `+NOTIFIED`.
-//!    Already `SCHEDULED` or `NOTIFIED`: no change.
+//!    Already `SCHEDULED` or `NOTIFIED`: the same state, still written back by the CAS, so
+//!    that the waker's writes before the wake happen-before the poll it counts on (see
+//!    [`SlotState::wake`]).
 //! 3. `start_poll(g)`: `SCHEDULED` → `RUNNING`.
 //! 4. `finish_pending`: `RUNNING` → idle, or → `SCHEDULED` if `NOTIFIED`, or stays `RUNNING`
 //!    and reports cancellation if `CANCELLED`.
@@ -28,7 +30,7 @@
 //! a key is never in the queues twice; because `RUNNING` is set only from a non-`RUNNING`
 //! state, a task is never polled by two threads at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 
 const GENERATION_MASK: u64 = u32::MAX as u64;
 const OCCUPIED: u64 = 1 << 32;
@@ -123,12 +125,23 @@ impl SlotState {
         let generation = self.generation();
         // Release: publishes the value written by the caller. Pairs with the Acquire of the
         // CAS in `start_poll` / `claim` that gains the right to read it.
-        self.0
-            .store(generation as u64 | OCCUPIED | SCHEDULED, Ordering::Release);
+        self.store(generation as u64 | OCCUPIED | SCHEDULED, Ordering::Release);
         generation
     }
 
     /// Transition 2.
+    ///
+    /// A wake coalesced with an earlier one (the task is `SCHEDULED`, or `RUNNING` and
+    /// already `NOTIFIED`) still writes the word back unchanged. Without that store the waker
+    /// would only read the word, and nothing would order its own writes before the wake (the
+    /// value it hands the task) before the poll that the earlier wake queued: the poller's
+    /// `start_poll` or `finish_pending` could read the word before the wake did and the
+    /// waker's value before it was written (store buffering, allowed by the memory model and
+    /// by x86). That poll would miss the value and leave the task idle, and the wake would
+    /// be lost. With the store, the poller's read-modify-write either comes first in the
+    /// word's order, and the wake then sees `RUNNING` and sets `NOTIFIED`, or comes later and
+    /// acquires the waker's writes. async-task does the same. Found by the loom model
+    /// `wake_races_poll_and_complete` (waker/tests/loom_slot.rs).
     pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
         let mut outcome = WakeOutcome::Stale;
         self.transition(|s| {
@@ -137,10 +150,12 @@ impl SlotState {
                 None
             } else if s.has(RUNNING) {
                 outcome = WakeOutcome::Coalesced;
-                (!s.has(NOTIFIED)).then(|| s.with(NOTIFIED))
+                // Unchanged if already NOTIFIED, and still stored (see above).
+                Some(s.with(NOTIFIED))
             } else if s.has(SCHEDULED) {
                 outcome = WakeOutcome::Coalesced;
-                None
+                // Unchanged, and still stored (see above).
+                Some(s)
             } else {
                 outcome = WakeOutcome::Schedule;
                 Some(s.with(SCHEDULED))
@@ -200,15 +215,28 @@ impl SlotState {
         let next = self.generation().wrapping_add(1);
         // Release: the value was taken out before this store. Pairs with the Acquire in the
         // slab's free-list pop through the push that follows, and with `claim`'s Acquire.
-        self.0.store(next as u64, Ordering::Release);
+        self.store(next as u64, Ordering::Release);
+    }
+
+    /// Stores a whole new state: a plain store in a normal build. Under loom it is a swap with
+    /// the same ordering, which means the same here (the old value is not needed): loom does
+    /// not yet keep a read-modify-write atomic against a concurrent plain store
+    /// (tokio-rs/loom#254), so it would let a `transition` racing this store read the value
+    /// the store replaced, an execution the memory model forbids.
+    fn store(&self, state: u64, order: Ordering) {
+        #[cfg(not(loom))]
+        self.0.store(state, order);
+        #[cfg(loom)]
+        let _ = self.0.swap(state, order);
     }
 
     /// Applies `f` in one CAS loop. `f` returns the new state, or `None` to leave the word
     /// as it is. Returns whether a new state was stored.
     fn transition(&self, mut f: impl FnMut(Snapshot) -> Option<Snapshot>) -> bool {
         // Acquire on load and success: the state a transition reads was published by a
-        // Release in `occupy`, `vacate` or another transition; AcqRel on success so that a
-        // waker's writes before `wake` are visible to the poller that observes its flag.
+        // Release in `occupy`, `vacate` or another transition. AcqRel on success: the Release
+        // half makes a waker's writes before `wake` visible to the poller whose `start_poll`
+        // or `finish_pending` (the Acquire half) reads the word after it.
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let Some(next) = f(Snapshot(current)) else {
@@ -225,7 +253,7 @@ impl SlotState {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -9,16 +9,16 @@
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
 
-use std::cell::UnsafeCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use genrt_scheduler::Task;
-use parking_lot::Mutex;
 
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Mutex;
 use crate::task::join::{Join, JoinError};
 
 pub(crate) struct TaskCell<F: Future> {
@@ -97,43 +97,47 @@ where
     F::Output: Send + 'static,
 {
     unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: the caller holds the poll permission (`Task::poll`'s contract), so this is
-        // the only live reference to the future.
-        let slot = unsafe { &mut *self.future.get() };
-        let Some(future) = slot.as_mut() else {
-            return Poll::Ready(()); // already finished; cannot happen under the contract
-        };
-        // Acquire: pairs with the Release store in `request_abort`.
-        if self.abort.load(Ordering::Acquire) {
-            Self::drop_future(slot);
-            self.finish(Err(JoinError::cancelled()));
-            return Poll::Ready(());
-        }
-        // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
-        // moves, and it is only ever dropped in place (`drop_future`, or the cell's drop).
-        let future = unsafe { Pin::new_unchecked(future) };
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
+        self.future.with_mut(|slot| {
+            // SAFETY: the caller holds the poll permission (`Task::poll`'s contract), so this
+            // is the only live reference to the future.
+            let slot = unsafe { &mut *slot };
+            let Some(future) = slot.as_mut() else {
+                return Poll::Ready(()); // already finished; cannot happen under the contract
+            };
+            // Acquire: pairs with the Release store in `request_abort`.
+            if self.abort.load(Ordering::Acquire) {
                 Self::drop_future(slot);
-                self.finish(Ok(output));
-                Poll::Ready(())
+                self.finish(Err(JoinError::cancelled()));
+                return Poll::Ready(());
             }
-            Err(payload) => {
-                Self::drop_future(slot);
-                self.finish(Err(JoinError::panic(payload)));
-                Poll::Ready(())
+            // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
+            // moves, and it is only ever dropped in place (`drop_future`, or the cell's drop).
+            let future = unsafe { Pin::new_unchecked(future) };
+            match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(output)) => {
+                    Self::drop_future(slot);
+                    self.finish(Ok(output));
+                    Poll::Ready(())
+                }
+                Err(payload) => {
+                    Self::drop_future(slot);
+                    self.finish(Err(JoinError::panic(payload)));
+                    Poll::Ready(())
+                }
             }
-        }
+        })
     }
 
     unsafe fn shutdown(&self) {
-        // SAFETY: as in `poll`, the caller holds the poll permission.
-        let slot = unsafe { &mut *self.future.get() };
-        if slot.is_some() {
-            Self::drop_future(slot);
-            self.finish(Err(JoinError::cancelled()));
-        }
+        self.future.with_mut(|slot| {
+            // SAFETY: as in `poll`, the caller holds the poll permission.
+            let slot = unsafe { &mut *slot };
+            if slot.is_some() {
+                Self::drop_future(slot);
+                self.finish(Err(JoinError::cancelled()));
+            }
+        })
     }
 }
 

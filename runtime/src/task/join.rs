@@ -4,11 +4,11 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genrt_scheduler::TaskKey;
-use parking_lot::Mutex;
+
+use crate::loom::sync::{Arc, Mutex};
 
 /// The join handle's view of a task cell.
 pub(crate) trait Join<T>: Send + Sync {

@@ -3,9 +3,8 @@
 //!
 //! This module owns the words `searching` and `sleeping`.
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
-
-use parking_lot::{Condvar, Mutex};
+use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 
 pub(crate) struct Idle {
     workers: usize,
@@ -138,7 +137,7 @@ impl Parker {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
