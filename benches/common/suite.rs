@@ -1,0 +1,221 @@
+//! Every timed benchmark with its contenders, as both the criterion benches and the main job
+//! see them. The first contender of each benchmark is the reference (genrt) that ratios are
+//! taken against.
+
+use super::arc_task::ArcTaskExecutor;
+use super::genrt_rt::Genrt;
+use super::pool_rt::Pool;
+use super::smol_rt::Smol;
+use super::tokio_rt::Tokio;
+use super::workloads::{self as w, Instance};
+use super::Contender;
+
+/// A contender in one benchmark: its name and how to set it up.
+pub struct Entry {
+    /// The name in tables.
+    pub name: String,
+    /// Builds the contender and the workload's fixtures.
+    pub make: Box<dyn Fn() -> Instance>,
+}
+
+/// A timed benchmark.
+pub struct Benchmark {
+    /// `group/name`, e.g. `tokio_suite/yield_many`.
+    pub name: String,
+    /// Operations per iteration: figures are shown per operation.
+    pub ops_per_iter: u64,
+    /// What an operation is ("iter", "op", "task").
+    pub op: &'static str,
+    /// The contenders, reference first.
+    pub contenders: Vec<Entry>,
+}
+
+/// A workload for one contender type.
+type Make = fn(usize) -> Instance;
+
+fn entry(name: &str, workers: usize, make: Make) -> Entry {
+    Entry {
+        name: name.to_string(),
+        make: Box::new(move || make(workers)),
+    }
+}
+
+/// The contenders of a runtime benchmark: all five, or for an A/A run genrt twice.
+macro_rules! runtimes {
+    ($workers:expr, $aa:expr, $work:ident) => {
+        runtimes!($workers, $aa, $work, [Tokio, Smol, Pool, ArcTaskExecutor])
+    };
+    ($workers:expr, $aa:expr, $work:ident, [$($other:ty),*]) => {
+        if $aa {
+            vec![
+                entry("genrt-A", $workers, w::$work::<Genrt>),
+                entry("genrt-B", $workers, w::$work::<Genrt>),
+            ]
+        } else {
+            vec![
+                entry(Genrt::NAME, $workers, w::$work::<Genrt>),
+                $(entry(<$other>::NAME, $workers, w::$work::<$other>),)*
+            ]
+        }
+    };
+}
+
+fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>) -> Benchmark {
+    Benchmark {
+        name: name.to_string(),
+        ops_per_iter,
+        op,
+        contenders,
+    }
+}
+
+fn scale<const TASKS: usize>(workers: usize, aa: bool) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, w::spawn_scale::<Genrt, TASKS>),
+            entry("genrt-B", workers, w::spawn_scale::<Genrt, TASKS>),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, w::spawn_scale::<Genrt, TASKS>),
+            entry(Tokio::NAME, workers, w::spawn_scale::<Tokio, TASKS>),
+        ]
+    };
+    bench(
+        &format!("scale/spawn_{TASKS}"),
+        TASKS as u64,
+        "task",
+        contenders,
+    )
+}
+
+fn effects<const REQUESTS: usize>(workers: usize, aa: bool) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, w::effects_genrt::<REQUESTS>),
+            entry("genrt-B", workers, w::effects_genrt::<REQUESTS>),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, w::effects_genrt::<REQUESTS>),
+            entry("crux_core", workers, w::effects_crux::<REQUESTS>),
+            entry(Tokio::NAME, workers, w::effects_tokio::<REQUESTS>),
+        ]
+    };
+    bench(
+        &format!("effects/round_trip_{REQUESTS}"),
+        1,
+        "iter",
+        contenders,
+    )
+}
+
+/// Every timed benchmark, for `workers` worker threads; `aa` makes each one genrt against
+/// genrt.
+pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
+    let ops = w::WAKER_OPS;
+    vec![
+        bench(
+            "tokio_suite/spawn_many_local_task",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_local_task),
+        ),
+        bench(
+            "tokio_suite/spawn_many_local_block_on",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_local_block_on),
+        ),
+        bench(
+            "tokio_suite/spawn_many_remote_idle",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_remote_idle),
+        ),
+        bench(
+            "tokio_suite/spawn_many_remote_busy1",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_remote_busy1),
+        ),
+        bench(
+            "tokio_suite/spawn_many_remote_busy2",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_remote_busy2),
+        ),
+        bench(
+            "tokio_suite/yield_many",
+            1,
+            "iter",
+            runtimes!(workers, aa, yield_many),
+        ),
+        bench(
+            "tokio_suite/ping_pong",
+            1,
+            "iter",
+            runtimes!(workers, aa, ping_pong),
+        ),
+        bench(
+            "tokio_suite/chained_spawn",
+            1,
+            "iter",
+            runtimes!(workers, aa, chained_spawn),
+        ),
+        bench(
+            "wakers/clone_drop",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_clone_drop),
+        ),
+        bench(
+            "wakers/wake_by_ref_pending",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_wake_by_ref),
+        ),
+        bench(
+            "wakers/stale_wake",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_stale_wake),
+        ),
+        bench(
+            "wakers/will_wake",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_will_wake),
+        ),
+        effects::<1>(workers, aa),
+        effects::<16>(workers, aa),
+        scale::<1_000>(workers, aa),
+        scale::<10_000>(workers, aa),
+        scale::<100_000>(workers, aa),
+        scale::<1_000_000>(workers, aa),
+    ]
+}
+
+/// A memory scenario for one contender type: `(workers, tasks)` to its figures.
+pub type MemoryRun = fn(usize, usize) -> super::memory::MemoryFigures;
+
+/// The contenders of the memory scenarios: the five runtimes, or genrt twice for `aa`.
+pub fn memory(aa: bool) -> Vec<(String, MemoryRun)> {
+    use super::memory::pending_tasks;
+    if aa {
+        return vec![
+            ("genrt-A".to_string(), pending_tasks::<Genrt> as MemoryRun),
+            ("genrt-B".to_string(), pending_tasks::<Genrt>),
+        ];
+    }
+    vec![
+        (Genrt::NAME.to_string(), pending_tasks::<Genrt> as MemoryRun),
+        (Tokio::NAME.to_string(), pending_tasks::<Tokio>),
+        (Smol::NAME.to_string(), pending_tasks::<Smol>),
+        (Pool::NAME.to_string(), pending_tasks::<Pool>),
+        (
+            ArcTaskExecutor::NAME.to_string(),
+            pending_tasks::<ArcTaskExecutor>,
+        ),
+    ]
+}
