@@ -32,6 +32,8 @@ pub const PENDING_TASKS: usize = 100_000;
 pub const LEAK_TASKS: usize = 10_000;
 /// Tasks in the unmeasured warm-up run that initialises lazily built statics.
 const WARMUP_TASKS: usize = 64;
+/// How long to wait for a dropped runtime's threads to be gone.
+const THREAD_EXIT_WAIT: Duration = Duration::from_secs(2);
 /// How long to wait for every task's first poll before giving up.
 const SUSPEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -93,8 +95,25 @@ pub fn pending_tasks<C: Contender>(workers: usize, tasks: usize) -> MemoryFigure
     scenario::<C>(workers, tasks)
 }
 
+/// Runs crossbeam-epoch's deferred frees that are due. genrt's deques (crossbeam-deque)
+/// free their old buffers through the global epoch collector, later and on whichever thread
+/// pins next; without this a reading can include another runtime's buffers, or miss this
+/// one's. With every worker joined, this thread is the only participant, so repeated pins
+/// advance the epoch and each flush collects a few bags.
+fn collect_deferred_frees() {
+    for _ in 0..256 {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
+/// Live bytes once deferred frees have run.
+fn settled_live_bytes() -> isize {
+    collect_deferred_frees();
+    live_bytes()
+}
+
 fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
-    let begin = live_bytes();
+    let begin = settled_live_bytes();
     let suspended = Arc::new(AtomicUsize::new(0));
     let mut requests = Vec::with_capacity(tasks);
     let mut held = Vec::with_capacity(tasks);
@@ -107,8 +126,9 @@ fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
             counted: false,
         });
     }
-    let before_runtime = live_bytes();
+    let before_runtime = settled_live_bytes();
 
+    let threads_before = super::threads::live_threads().unwrap_or(0);
     let rt = C::build(workers);
     let spawner = rt.spawner();
     let before_spawn = live_bytes();
@@ -128,11 +148,13 @@ fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
     let all_pending = live_bytes();
     drop(spawner);
     let threads_left = rt.shutdown();
-    let after_drop = live_bytes();
+    // Threads that never exit (futures' ThreadPool with pending tasks) are not waited for.
+    super::threads::wait_for_at_most(threads_before + threads_left, THREAD_EXIT_WAIT);
+    let after_drop = settled_live_bytes();
     drop(held);
     drop(requests);
     drop(suspended);
-    let after_all = live_bytes();
+    let after_all = settled_live_bytes();
 
     MemoryFigures {
         tasks,

@@ -2,8 +2,8 @@
 //! anything, so every rule here is deliberate:
 //!
 //! 1. **One runtime alive at a time.** An idle runtime's workers spin and park on the same
-//!    cores and skew whatever runs next. A contender is built, warmed up, timed and dropped
-//!    (its threads joined) before the next one is built.
+//!    cores and skew whatever runs next. A contender is built, warmed up, timed and dropped,
+//!    and the process's thread count is back to what it was, before the next one is built.
 //! 2. **Rounds in ABBA order.** Each round visits every contender once; even rounds go
 //!    forwards through the list, odd rounds backwards (`A B C | C B A | A B C ...`), so a
 //!    slow drift of the machine (another job starting, thermal state) does not favour
@@ -23,6 +23,10 @@
 use std::time::{Duration, Instant};
 
 use super::suite::Benchmark;
+use super::threads;
+
+/// How long to wait after a contender's drop for its threads to be gone (rule 1).
+const THREAD_EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// How much to measure.
 #[derive(Clone, Debug)]
@@ -110,6 +114,8 @@ pub struct Outcome {
     pub samples: Vec<Samples>,
     /// Wall time the benchmark took.
     pub wall: Duration,
+    /// The benchmark's notes (why a contender is missing).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -181,6 +187,8 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
         };
         for c in order {
             let entry = &bench.contenders[c];
+            let _watch = Watchdog::arm(&bench.name, &entry.name);
+            let threads_before = threads::live_threads().unwrap_or(0);
             let mut instance = (entry.make)();
             // Warm-up, which in the first round also calibrates.
             let warm_start = Instant::now();
@@ -211,6 +219,14 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
                 samples[c].rounds[round].push(ns);
             }
             drop(instance);
+            let lingering = threads::wait_for_at_most(threads_before, THREAD_EXIT_WAIT);
+            if lingering > 0 {
+                progress(&format!(
+                    "  note: {lingering} thread(s) of {} still running {} s after its drop",
+                    entry.name,
+                    THREAD_EXIT_WAIT.as_secs()
+                ));
+            }
             let last = median(&samples[c].rounds[round]) / bench.ops_per_iter as f64;
             progress(&format!(
                 "  round {}/{rounds} {:<16} {}/{}",
@@ -228,6 +244,42 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
         op: bench.op,
         samples,
         wall: started.elapsed(),
+        notes: bench.notes.clone(),
+    }
+}
+
+/// How long one contender may take in one round before the run is declared hung.
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+/// Aborts the process with a message if a contender's round outlives [`HANG_LIMIT`]: a
+/// contender that livelocks must not leave the run hanging silently, and its threads cannot
+/// be reclaimed to go on measuring fairly. The watching thread sleeps in between.
+struct Watchdog {
+    done: std::sync::mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    fn arm(bench: &str, contender: &str) -> Watchdog {
+        let (done, stopped) = std::sync::mpsc::channel::<()>();
+        let what = format!("{bench} / {contender}");
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(HANG_LIMIT)
+            {
+                eprintln!(
+                    "error: {what} did not finish a round in {} s; aborting the run",
+                    HANG_LIMIT.as_secs()
+                );
+                std::process::exit(2);
+            }
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.done.send(());
     }
 }
 

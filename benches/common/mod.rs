@@ -13,6 +13,7 @@
 //! - [`method`]: build, warm up, time, drop; ABBA rounds; medians and pairwise ratios.
 //! - [`alloc`] and [`memory`]: the counting allocator and the memory scenarios.
 //! - [`report`]: the markdown table, `results.json` and `chart.svg`.
+//! - [`threads`]: waiting until a dropped runtime's threads are really gone.
 //!
 //! Each binary uses only part of this library, hence the `dead_code` allowance below.
 
@@ -29,6 +30,7 @@ pub mod pool_rt;
 pub mod report;
 pub mod smol_rt;
 pub mod suite;
+pub mod threads;
 pub mod tokio_rt;
 pub mod workloads;
 

@@ -111,9 +111,10 @@ impl Report {
         out
     }
 
-    /// Lines of notes derived from the figures: the scale flatness of genrt.
+    /// Lines of notes: why a contender is missing somewhere, and the scale flatness of
+    /// genrt (derived from the figures).
     pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self.outcomes.iter().flat_map(|o| o.notes.clone()).collect();
         let scale: Vec<&Outcome> = self
             .outcomes
             .iter()

@@ -28,6 +28,8 @@ pub struct Benchmark {
     pub op: &'static str,
     /// The contenders, reference first.
     pub contenders: Vec<Entry>,
+    /// Why a contender is missing, if one is.
+    pub notes: Vec<String>,
 }
 
 /// A workload for one contender type.
@@ -66,6 +68,7 @@ fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>
         ops_per_iter,
         op,
         contenders,
+        notes: Vec::new(),
     }
 }
 
@@ -110,6 +113,12 @@ fn effects<const REQUESTS: usize>(workers: usize, aa: bool) -> Benchmark {
     )
 }
 
+/// Why futures' ThreadPool sits out `spawn_many_remote_busy1`.
+const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a ThreadPool task \
+     woken during its own poll is polled again at once on the same worker (its UnparkMutex \
+     REPOLL state), so a yield does not yield; the 2 x N yielding background tasks then hold \
+     every worker forever and the spawned tasks never run (the benchmark never finishes).";
+
 /// Every timed benchmark, for `workers` worker threads; `aa` makes each one genrt against
 /// genrt.
 pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
@@ -133,12 +142,24 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
             "iter",
             runtimes!(workers, aa, spawn_many_remote_idle),
         ),
-        bench(
-            "tokio_suite/spawn_many_remote_busy1",
-            1,
-            "iter",
-            runtimes!(workers, aa, spawn_many_remote_busy1),
-        ),
+        Benchmark {
+            notes: if aa {
+                Vec::new()
+            } else {
+                vec![BUSY1_POOL.to_string()]
+            },
+            ..bench(
+                "tokio_suite/spawn_many_remote_busy1",
+                1,
+                "iter",
+                runtimes!(
+                    workers,
+                    aa,
+                    spawn_many_remote_busy1,
+                    [Tokio, Smol, ArcTaskExecutor]
+                ),
+            )
+        },
         bench(
             "tokio_suite/spawn_many_remote_busy2",
             1,
