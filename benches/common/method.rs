@@ -8,9 +8,13 @@
 //!    forwards through the list, odd rounds backwards (`A B C | C B A | A B C ...`), so a
 //!    slow drift of the machine (another job starting, thermal state) does not favour
 //!    whoever always runs first.
-//! 3. **Fixed work per sample.** The first round calibrates, per contender, how many
-//!    iterations make a sample of about [`Plan::sample_target`]; later rounds reuse that
-//!    count. A sample is `Instant` around those whole iterations, divided by their number.
+//! 3. **Short samples of fixed work.** The reference's first warm-up calibrates how many
+//!    iterations make a sample of about [`Plan::sample_target`]; every contender and every
+//!    round uses that count, so every sample is the same work and the same statistic. A
+//!    sample is `Instant` around those whole iterations, divided by their number. Samples
+//!    are short (a few ms) and many: on a loaded machine the scheduler preempts the
+//!    benchmark every few ms, and the median of many short samples is the speed between
+//!    preemptions, where long samples would average in a varying number of them.
 //! 4. **Medians, and ratios within round pairs.** Each contender's figure is the median of
 //!    all its samples. Besides the ratio of medians, the reference (the first contender,
 //!    genrt) is compared with each other contender inside each pair of rounds (2k, 2k+1): the
@@ -31,13 +35,18 @@ const THREAD_EXIT_WAIT: Duration = Duration::from_secs(2);
 /// How much to measure.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Rounds (made even: ratios are taken per pair of rounds).
-    pub rounds: usize,
+    /// The fewest rounds (made even: ratios are taken per pair of rounds).
+    pub min_rounds: usize,
+    /// The most rounds.
+    pub max_rounds: usize,
+    /// Wall time one benchmark should take: after the first round, the number of rounds is
+    /// what fits in it, within `min_rounds..=max_rounds`.
+    pub bench_budget: Duration,
     /// Samples per contender per round, at most.
     pub samples: usize,
     /// Target duration of one sample.
     pub sample_target: Duration,
-    /// Warm-up per contender per round, after building it.
+    /// Warm-up per contender per round, after building it (at least one iteration).
     pub warmup: Duration,
     /// Time one contender may take in one round; slow contenders take fewer samples (never
     /// fewer than [`MIN_SAMPLES`]).
@@ -51,22 +60,26 @@ impl Plan {
     /// The default plan of the main job.
     pub fn full() -> Plan {
         Plan {
-            rounds: 6,
-            samples: 5,
-            sample_target: Duration::from_millis(20),
-            warmup: Duration::from_millis(30),
-            round_budget: Duration::from_millis(400),
+            min_rounds: 4,
+            max_rounds: 24,
+            bench_budget: Duration::from_secs(7),
+            samples: 12,
+            sample_target: Duration::from_millis(2),
+            warmup: Duration::from_millis(10),
+            round_budget: Duration::from_millis(150),
         }
     }
 
     /// A shorter plan (`--quick`).
     pub fn quick() -> Plan {
         Plan {
-            rounds: 2,
-            samples: 3,
-            sample_target: Duration::from_millis(10),
-            warmup: Duration::from_millis(10),
-            round_budget: Duration::from_millis(150),
+            min_rounds: 2,
+            max_rounds: 6,
+            bench_budget: Duration::from_secs(2),
+            samples: 6,
+            sample_target: Duration::from_millis(2),
+            warmup: Duration::from_millis(5),
+            round_budget: Duration::from_millis(60),
         }
     }
 }
@@ -156,17 +169,32 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// Per contender, what calibration decided.
-#[derive(Clone, Copy)]
-struct Calibration {
-    iters: u64,
-    samples: usize,
+/// A steady-state estimate of one iteration's time from the warm-up's iteration times. The
+/// first iteration after a build is slower (the runtime grows its storage), so it is left
+/// out when there are others.
+fn per_iter_estimate(times: &[f64]) -> f64 {
+    let steady = if times.len() > 1 { &times[1..] } else { times };
+    median(steady).max(1.0)
 }
 
-/// Measures `bench` by `plan`. `progress` receives a line per contender-round.
+/// Iterations per sample for the whole benchmark, from the reference contender's first
+/// warm-up: enough for a sample of about `sample_target`. Every contender uses the same
+/// count, so every sample is the same work and the same statistic.
+fn iters_per_sample(per_iter: f64, plan: &Plan) -> u64 {
+    (plan.sample_target.as_nanos() as f64 / per_iter)
+        .round()
+        .max(1.0) as u64
+}
+
+/// Samples per round for one contender: as many as fit in `round_budget`.
+fn samples_per_round(per_iter: f64, iters: u64, plan: &Plan) -> usize {
+    let fit = (plan.round_budget.as_nanos() as f64 / (iters as f64 * per_iter)).floor() as usize;
+    fit.clamp(MIN_SAMPLES, plan.samples.max(MIN_SAMPLES))
+}
+
+/// Measures `bench` by `plan`. `progress` receives a line per round.
 pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -> Outcome {
     let started = Instant::now();
-    let rounds = plan.rounds.max(2).next_multiple_of(2);
     let n = bench.contenders.len();
     let mut samples: Vec<Samples> = bench
         .contenders
@@ -174,49 +202,54 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
         .map(|c| Samples {
             contender: c.name.clone(),
             iters_per_sample: 0,
-            rounds: vec![Vec::new(); rounds],
+            rounds: Vec::new(),
         })
         .collect();
-    let mut calibration: Vec<Option<Calibration>> = vec![None; n];
+    let mut iters: Option<u64> = None;
+    let mut sample_counts: Vec<Option<usize>> = vec![None; n];
+    let min_rounds = plan.min_rounds.max(2).next_multiple_of(2);
+    let mut rounds = min_rounds;
 
-    for round in 0..rounds {
+    let mut round = 0;
+    while round < rounds {
+        let round_start = Instant::now();
         let order: Vec<usize> = if round % 2 == 0 {
             (0..n).collect()
         } else {
             (0..n).rev().collect()
         };
+        let mut line = format!("  round {:>2}:", round + 1);
         for c in order {
             let entry = &bench.contenders[c];
             let _watch = Watchdog::arm(&bench.name, &entry.name);
             let threads_before = threads::live_threads().unwrap_or(0);
             let mut instance = (entry.make)();
-            // Warm-up, which in the first round also calibrates.
+            let mut warm = Vec::new();
             let warm_start = Instant::now();
-            let mut warm_iters = 0u64;
-            while warm_iters < 1 || warm_start.elapsed() < plan.warmup {
+            loop {
+                let t = Instant::now();
                 instance.iterate();
-                warm_iters += 1;
-            }
-            let cal = *calibration[c].get_or_insert_with(|| {
-                let per_iter = warm_start.elapsed().as_secs_f64() / warm_iters as f64;
-                let iters = (plan.sample_target.as_secs_f64() / per_iter)
-                    .round()
-                    .max(1.0);
-                let sample = iters * per_iter;
-                let fit = (plan.round_budget.as_secs_f64() / sample).floor() as usize;
-                Calibration {
-                    iters: iters as u64,
-                    samples: fit.clamp(MIN_SAMPLES, plan.samples.max(MIN_SAMPLES)),
+                warm.push(t.elapsed().as_nanos() as f64);
+                let spent = warm_start.elapsed();
+                // At least one iteration and the warm-up time; a second one when it is cheap,
+                // so calibration can leave out the first.
+                if spent >= plan.warmup && (warm.len() >= 2 || spent >= plan.round_budget / 4)
+                {
+                    break;
                 }
-            });
-            samples[c].iters_per_sample = cal.iters;
-            for _ in 0..cal.samples {
+            }
+            let per_iter = per_iter_estimate(&warm);
+            let iters = *iters.get_or_insert_with(|| iters_per_sample(per_iter, plan));
+            let count = *sample_counts[c]
+                .get_or_insert_with(|| samples_per_round(per_iter, iters, plan));
+            samples[c].iters_per_sample = iters;
+            let mut these = Vec::with_capacity(count);
+            for _ in 0..count {
                 let start = Instant::now();
-                for _ in 0..cal.iters {
+                for _ in 0..iters {
                     instance.iterate();
                 }
-                let ns = start.elapsed().as_nanos() as f64 / cal.iters as f64;
-                samples[c].rounds[round].push(ns);
+                these.push(start.elapsed().as_nanos() as f64 / iters as f64);
             }
             drop(instance);
             let lingering = threads::wait_for_at_most(threads_before, THREAD_EXIT_WAIT);
@@ -227,15 +260,18 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
                     THREAD_EXIT_WAIT.as_secs()
                 ));
             }
-            let last = median(&samples[c].rounds[round]) / bench.ops_per_iter as f64;
-            progress(&format!(
-                "  round {}/{rounds} {:<16} {}/{}",
-                round + 1,
-                entry.name,
-                format_ns(last),
-                bench.op
-            ));
+            let shown = median(&these) / bench.ops_per_iter as f64;
+            line.push_str(&format!(" {} {}/{}", entry.name, format_ns(shown), bench.op));
+            samples[c].rounds.push(these);
         }
+        if round == 0 {
+            // What fits in the budget, judged by the first round (which also calibrated).
+            let per_round = round_start.elapsed().as_secs_f64().max(1e-3);
+            let fit = (plan.bench_budget.as_secs_f64() / per_round).floor() as usize;
+            rounds = (fit / 2 * 2).clamp(min_rounds, plan.max_rounds.max(min_rounds));
+        }
+        progress(&line);
+        round += 1;
     }
 
     Outcome {

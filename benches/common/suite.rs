@@ -30,6 +30,9 @@ pub struct Benchmark {
     pub contenders: Vec<Entry>,
     /// Why a contender is missing, if one is.
     pub notes: Vec<String>,
+    /// A multiple of the plan's per-benchmark budget, for benchmarks whose single iteration
+    /// is long (so one sample is long and noisy) and that need more rounds than the rest.
+    pub budget_factor: f64,
 }
 
 /// A workload for one contender type.
@@ -69,6 +72,7 @@ fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>
         op,
         contenders,
         notes: Vec::new(),
+        budget_factor: 1.0,
     }
 }
 

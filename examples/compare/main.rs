@@ -118,10 +118,11 @@ fn main() -> ExitCode {
         .collect();
     let run_memory = wanted("memory/bytes_per_pending_task") || wanted("memory/after_drop");
     eprintln!(
-        "compare: {} workers, {} plan ({} rounds, up to {} samples of ~{} ms), {} timed benchmarks{}{}",
+        "compare: {} workers, {} plan ({}-{} rounds, up to {} samples of ~{} ms), {} timed benchmarks{}{}",
         options.workers,
         if options.quick { "quick" } else { "full" },
-        plan.rounds,
+        plan.min_rounds,
+        plan.max_rounds,
         plan.samples,
         plan.sample_target.as_millis(),
         benches.len(),
