@@ -233,15 +233,14 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
                 let spent = warm_start.elapsed();
                 // At least one iteration and the warm-up time; a second one when it is cheap,
                 // so calibration can leave out the first.
-                if spent >= plan.warmup && (warm.len() >= 2 || spent >= plan.round_budget / 4)
-                {
+                if spent >= plan.warmup && (warm.len() >= 2 || spent >= plan.round_budget / 4) {
                     break;
                 }
             }
             let per_iter = per_iter_estimate(&warm);
             let iters = *iters.get_or_insert_with(|| iters_per_sample(per_iter, plan));
-            let count = *sample_counts[c]
-                .get_or_insert_with(|| samples_per_round(per_iter, iters, plan));
+            let count =
+                *sample_counts[c].get_or_insert_with(|| samples_per_round(per_iter, iters, plan));
             samples[c].iters_per_sample = iters;
             let mut these = Vec::with_capacity(count);
             for _ in 0..count {
@@ -255,19 +254,26 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
             let lingering = threads::wait_for_at_most(threads_before, THREAD_EXIT_WAIT);
             if lingering > 0 {
                 progress(&format!(
-                    "  note: {lingering} thread(s) of {} still running {} s after its drop",
+                    "  note: {lingering} thread(s) more than before {} was built, {} s after its drop; threads now: {:?}",
                     entry.name,
-                    THREAD_EXIT_WAIT.as_secs()
+                    THREAD_EXIT_WAIT.as_secs(),
+                    threads::thread_names()
                 ));
             }
             let shown = median(&these) / bench.ops_per_iter as f64;
-            line.push_str(&format!(" {} {}/{}", entry.name, format_ns(shown), bench.op));
+            line.push_str(&format!(
+                " {} {}/{}",
+                entry.name,
+                format_ns(shown),
+                bench.op
+            ));
             samples[c].rounds.push(these);
         }
         if round == 0 {
             // What fits in the budget, judged by the first round (which also calibrated).
             let per_round = round_start.elapsed().as_secs_f64().max(1e-3);
-            let fit = (plan.bench_budget.as_secs_f64() / per_round).floor() as usize;
+            let budget = plan.bench_budget.as_secs_f64() * bench.budget_factor;
+            let fit = (budget / per_round).floor() as usize;
             rounds = (fit / 2 * 2).clamp(min_rounds, plan.max_rounds.max(min_rounds));
         }
         progress(&line);
@@ -289,33 +295,46 @@ pub const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// Aborts the process with a message if a contender's round outlives [`HANG_LIMIT`]: a
 /// contender that livelocks must not leave the run hanging silently, and its threads cannot
-/// be reclaimed to go on measuring fairly. The watching thread sleeps in between.
-struct Watchdog {
-    done: std::sync::mpsc::Sender<()>,
-}
+/// be reclaimed to go on measuring fairly. One watching thread serves the whole run; it
+/// wakes once a second, and it exists before the first thread count is taken, so it never
+/// looks like a thread a contender left behind.
+struct Watchdog(());
+
+/// What the watching thread watches: the round under way and its deadline.
+static WATCHED: std::sync::Mutex<Option<(Instant, String)>> = std::sync::Mutex::new(None);
 
 impl Watchdog {
     fn arm(bench: &str, contender: &str) -> Watchdog {
-        let (done, stopped) = std::sync::mpsc::channel::<()>();
-        let what = format!("{bench} / {contender}");
-        std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stopped.recv_timeout(HANG_LIMIT)
-            {
-                eprintln!(
-                    "error: {what} did not finish a round in {} s; aborting the run",
-                    HANG_LIMIT.as_secs()
-                );
-                std::process::exit(2);
-            }
+        static STARTED: std::sync::Once = std::sync::Once::new();
+        STARTED.call_once(|| {
+            std::thread::Builder::new()
+                .name("bench-watchdog".into())
+                .spawn(|| loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some((deadline, what)) = &*watched {
+                        if Instant::now() > *deadline {
+                            eprintln!(
+                                "error: {what} did not finish a round in {} s; aborting the run",
+                                HANG_LIMIT.as_secs()
+                            );
+                            std::process::exit(2);
+                        }
+                    }
+                })
+                .expect("the watchdog thread should start");
         });
-        Watchdog { done }
+        *WATCHED.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+            Instant::now() + HANG_LIMIT,
+            format!("{bench} / {contender}"),
+        ));
+        Watchdog(())
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        let _ = self.done.send(());
+        *WATCHED.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

@@ -16,6 +16,18 @@ pub fn live_threads() -> Option<usize> {
         .map(|dir| dir.count())
 }
 
+/// The names of this process's threads (Linux), for messages about threads that linger.
+pub fn thread_names() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let path = entry.ok()?.path().join("comm");
+        Some(std::fs::read_to_string(path).ok()?.trim().to_string())
+    })
+    .collect()
+}
+
 /// Waits until this process has at most `count` threads, or `timeout` passed. Returns the
 /// number of threads above `count` that remain (0 when it could not count).
 pub fn wait_for_at_most(count: usize, timeout: Duration) -> usize {
