@@ -13,6 +13,7 @@
 //! - [`method`]: build, warm up, time, drop; ABBA rounds; medians and pairwise ratios.
 //! - [`alloc`] and [`memory`]: the counting allocator and the memory scenarios.
 //! - [`report`]: the markdown table, `results.json` and `chart.svg`.
+//! - [`criterion_glue`]: the same benchmarks under criterion, for `cargo bench`.
 //! - [`threads`]: waiting until a dropped runtime's threads are really gone.
 //!
 //! Each binary uses only part of this library, hence the `dead_code` allowance below.
@@ -22,6 +23,7 @@
 pub mod alloc;
 pub mod arc_task;
 pub mod contender;
+pub mod criterion_glue;
 pub mod crux_app;
 pub mod genrt_rt;
 pub mod memory;
