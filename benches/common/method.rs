@@ -39,17 +39,19 @@ pub struct Plan {
     pub min_rounds: usize,
     /// The most rounds.
     pub max_rounds: usize,
-    /// Wall time one benchmark should take: after the first round, the number of rounds is
-    /// what fits in it, within `min_rounds..=max_rounds`.
-    pub bench_budget: Duration,
+    /// Wall time per contender in one benchmark: after the first round, the number of rounds
+    /// is what fits in this times the number of contenders, within
+    /// `min_rounds..=max_rounds`. Per contender, so an A/A run gets as many rounds as a full
+    /// comparison would.
+    pub contender_budget: Duration,
     /// Samples per contender per round, at most.
     pub samples: usize,
     /// Target duration of one sample.
     pub sample_target: Duration,
     /// Warm-up per contender per round, after building it (at least one iteration).
     pub warmup: Duration,
-    /// Time one contender may take in one round; slow contenders take fewer samples (never
-    /// fewer than [`MIN_SAMPLES`]).
+    /// Measuring time of one contender in one round; slow contenders take fewer samples
+    /// (never fewer than [`MIN_SAMPLES`]).
     pub round_budget: Duration,
 }
 
@@ -61,10 +63,10 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             min_rounds: 4,
-            max_rounds: 24,
-            bench_budget: Duration::from_secs(7),
+            max_rounds: 30,
+            contender_budget: Duration::from_millis(1700),
             samples: 12,
-            sample_target: Duration::from_millis(2),
+            sample_target: Duration::from_millis(8),
             warmup: Duration::from_millis(10),
             round_budget: Duration::from_millis(150),
         }
@@ -74,12 +76,12 @@ impl Plan {
     pub fn quick() -> Plan {
         Plan {
             min_rounds: 2,
-            max_rounds: 6,
-            bench_budget: Duration::from_secs(2),
+            max_rounds: 8,
+            contender_budget: Duration::from_millis(300),
             samples: 6,
             sample_target: Duration::from_millis(2),
             warmup: Duration::from_millis(5),
-            round_budget: Duration::from_millis(60),
+            round_budget: Duration::from_millis(40),
         }
     }
 }
@@ -231,9 +233,9 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
                 instance.iterate();
                 warm.push(t.elapsed().as_nanos() as f64);
                 let spent = warm_start.elapsed();
-                // At least one iteration and the warm-up time; a second one when it is cheap,
-                // so calibration can leave out the first.
-                if spent >= plan.warmup && (warm.len() >= 2 || spent >= plan.round_budget / 4) {
+                // At least one iteration (the first after a build grows the runtime's storage)
+                // and the warm-up time.
+                if spent >= plan.warmup {
                     break;
                 }
             }
@@ -272,7 +274,7 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
         if round == 0 {
             // What fits in the budget, judged by the first round (which also calibrated).
             let per_round = round_start.elapsed().as_secs_f64().max(1e-3);
-            let budget = plan.bench_budget.as_secs_f64() * bench.budget_factor;
+            let budget = plan.contender_budget.as_secs_f64() * n as f64 * bench.budget_factor;
             let fit = (budget / per_round).floor() as usize;
             rounds = (fit / 2 * 2).clamp(min_rounds, plan.max_rounds.max(min_rounds));
         }
