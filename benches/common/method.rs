@@ -53,10 +53,13 @@ pub struct Plan {
     /// Measuring time of one contender in one round; slow contenders take fewer samples
     /// (never fewer than [`MIN_SAMPLES`]).
     pub round_budget: Duration,
+    /// Wall time for all timed benchmarks of a run together. The main job shrinks (never
+    /// grows) each benchmark's budget so that the ones left fit in what remains.
+    pub run_budget: Duration,
 }
 
 /// The fewest samples a contender takes per round.
-pub const MIN_SAMPLES: usize = 2;
+pub const MIN_SAMPLES: usize = 1;
 
 impl Plan {
     /// The default plan of the main job.
@@ -64,11 +67,12 @@ impl Plan {
         Plan {
             min_rounds: 4,
             max_rounds: 30,
-            contender_budget: Duration::from_millis(1700),
+            contender_budget: Duration::from_millis(1600),
             samples: 12,
             sample_target: Duration::from_millis(8),
             warmup: Duration::from_millis(10),
             round_budget: Duration::from_millis(150),
+            run_budget: Duration::from_secs(140),
         }
     }
 
@@ -82,6 +86,7 @@ impl Plan {
             sample_target: Duration::from_millis(2),
             warmup: Duration::from_millis(5),
             round_budget: Duration::from_millis(40),
+            run_budget: Duration::from_secs(40),
         }
     }
 }
@@ -194,8 +199,21 @@ fn samples_per_round(per_iter: f64, iters: u64, plan: &Plan) -> usize {
     fit.clamp(MIN_SAMPLES, plan.samples.max(MIN_SAMPLES))
 }
 
-/// Measures `bench` by `plan`. `progress` receives a line per round.
-pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -> Outcome {
+/// The wall time `bench` should take by `plan`: the contender budget times the number of
+/// contenders times the benchmark's budget factor.
+pub fn nominal_budget(bench: &Benchmark, plan: &Plan) -> Duration {
+    plan.contender_budget
+        .mul_f64(bench.contenders.len() as f64 * bench.budget_factor)
+}
+
+/// Measures `bench` by `plan` in about `budget` of wall time (see [`nominal_budget`]).
+/// `progress` receives a line per round.
+pub fn measure(
+    bench: &Benchmark,
+    plan: &Plan,
+    budget: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Outcome {
     let started = Instant::now();
     let n = bench.contenders.len();
     let mut samples: Vec<Samples> = bench
@@ -274,8 +292,7 @@ pub fn measure(bench: &Benchmark, plan: &Plan, progress: &mut dyn FnMut(&str)) -
         if round == 0 {
             // What fits in the budget, judged by the first round (which also calibrated).
             let per_round = round_start.elapsed().as_secs_f64().max(1e-3);
-            let budget = plan.contender_budget.as_secs_f64() * n as f64 * bench.budget_factor;
-            let fit = (budget / per_round).floor() as usize;
+            let fit = (budget.as_secs_f64() / per_round).floor() as usize;
             rounds = (fit / 2 * 2).clamp(min_rounds, plan.max_rounds.max(min_rounds));
         }
         progress(&line);

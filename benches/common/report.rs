@@ -153,14 +153,15 @@ impl Report {
         let _ = writeln!(out, "  \"wall_s\": {:.3},", self.wall_s);
         let _ = writeln!(
             out,
-            "  \"plan\": {{\"min_rounds\": {}, \"max_rounds\": {}, \"contender_budget_s\": {}, \"samples\": {}, \"sample_target_ms\": {}, \"warmup_ms\": {}, \"round_budget_ms\": {}}},",
+            "  \"plan\": {{\"min_rounds\": {}, \"max_rounds\": {}, \"contender_budget_s\": {}, \"samples\": {}, \"sample_target_ms\": {}, \"warmup_ms\": {}, \"round_budget_ms\": {}, \"run_budget_s\": {}}},",
             self.plan.min_rounds,
             self.plan.max_rounds,
             self.plan.contender_budget.as_secs_f64(),
             self.plan.samples,
             self.plan.sample_target.as_millis(),
             self.plan.warmup.as_millis(),
-            self.plan.round_budget.as_millis()
+            self.plan.round_budget.as_millis(),
+            self.plan.run_budget.as_secs_f64()
         );
         let _ = writeln!(out, "  \"benchmarks\": [");
         for (bi, o) in self.outcomes.iter().enumerate() {

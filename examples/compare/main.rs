@@ -132,14 +132,25 @@ fn main() -> ExitCode {
 
     let mut outcomes = Vec::new();
     let total = benches.len();
+    let nominal: Vec<_> = benches
+        .iter()
+        .map(|b| method::nominal_budget(b, &plan))
+        .collect();
+    let timed_start = Instant::now();
     for (i, bench) in benches.iter().enumerate() {
+        // Shrink (never grow) this benchmark's budget so the ones left fit in the run budget.
+        let left = plan.run_budget.saturating_sub(timed_start.elapsed());
+        let wanted: std::time::Duration = nominal[i..].iter().sum();
+        let share = (left.as_secs_f64() / wanted.as_secs_f64().max(1e-9)).min(1.0);
+        let budget = nominal[i].mul_f64(share);
         eprintln!(
-            "[{:>3.0}s] ({}/{total}) {}",
+            "[{:>3.0}s] ({}/{total}) {} (budget {:.1} s)",
             started.elapsed().as_secs_f64(),
             i + 1,
-            bench.name
+            bench.name,
+            budget.as_secs_f64()
         );
-        let outcome = method::measure(bench, &plan, &mut |line| eprintln!("{line}"));
+        let outcome = method::measure(bench, &plan, budget, &mut |line| eprintln!("{line}"));
         let summary: Vec<String> = (1..outcome.samples.len())
             .map(|c| {
                 format!(
