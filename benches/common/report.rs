@@ -262,9 +262,29 @@ impl Report {
         )
     }
 
-    /// Writes `results.json` and `chart.svg` into `dir`.
+    /// The table with its notes and a line saying how the run was made, as a markdown
+    /// document to paste from (so no figure is ever typed by hand).
+    pub fn document(&self) -> String {
+        let mut out = format!(
+            "{} workers, {} plan{}, {}, started at Unix time {}, wall time {:.1} s\n\n",
+            self.workers,
+            self.mode,
+            if self.aa { ", A/A run" } else { "" },
+            self.machine,
+            self.started_unix,
+            self.wall_s
+        );
+        out.push_str(&self.markdown());
+        for note in self.notes() {
+            let _ = write!(out, "\n{note}\n");
+        }
+        out
+    }
+
+    /// Writes `results.md`, `results.json` and `chart.svg` into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("results.md"), self.document())?;
         std::fs::write(dir.join("results.json"), self.json())?;
         std::fs::write(dir.join("chart.svg"), self.svg())?;
         Ok(())

@@ -5,8 +5,9 @@
 //! cargo run --release --example compare [-- --workers N] [--quick] [--filter SUBSTRING] [--aa]
 //! ```
 //!
-//! Progress goes to stderr, the markdown table to stdout, and `results.json` and `chart.svg`
-//! to `target/compare/`. The method is described in `benches/common/method.rs`.
+//! Progress goes to stderr, the markdown table to stdout, and `results.md` (the table with
+//! its notes), `results.json` (every sample) and `chart.svg` (the ratios) to
+//! `target/compare/`. The method is described in `benches/common/method.rs`.
 
 #[path = "../../benches/common/mod.rs"]
 mod common;
@@ -217,7 +218,8 @@ fn main() -> ExitCode {
     match report.write(&options.out) {
         Ok(()) => {
             eprintln!(
-                "wrote {} and {}",
+                "wrote {}, {} and {}",
+                options.out.join("results.md").display(),
                 options.out.join("results.json").display(),
                 options.out.join("chart.svg").display()
             );
