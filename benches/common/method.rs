@@ -66,12 +66,12 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             min_rounds: 4,
-            max_rounds: 30,
+            max_rounds: 80,
             contender_budget: Duration::from_millis(1600),
-            samples: 12,
+            samples: 4,
             sample_target: Duration::from_millis(8),
-            warmup: Duration::from_millis(10),
-            round_budget: Duration::from_millis(150),
+            warmup: Duration::from_millis(5),
+            round_budget: Duration::from_millis(32),
             run_budget: Duration::from_secs(140),
         }
     }
