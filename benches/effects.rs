@@ -6,6 +6,7 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+/// The `effects/` benchmarks.
 fn effects(c: &mut Criterion) {
     common::criterion_glue::run_group(c, "effects/");
 }

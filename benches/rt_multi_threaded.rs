@@ -6,10 +6,12 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+/// The `tokio_suite/` benchmarks.
 fn tokio_suite(c: &mut Criterion) {
     common::criterion_glue::run_group(c, "tokio_suite/");
 }
 
+/// The `scale/` benchmarks.
 fn scale(c: &mut Criterion) {
     common::criterion_glue::run_group(c, "scale/");
 }

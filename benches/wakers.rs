@@ -5,6 +5,7 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+/// The `wakers/` benchmarks.
 fn wakers(c: &mut Criterion) {
     common::criterion_glue::run_group(c, "wakers/");
 }

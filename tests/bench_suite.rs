@@ -35,6 +35,7 @@ fn median_of_odd_and_even_counts() {
     assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
 }
 
+/// Samples of one contender, one iteration each.
 fn samples(name: &str, rounds: Vec<Vec<f64>>) -> Samples {
     Samples {
         contender: name.into(),
@@ -43,6 +44,7 @@ fn samples(name: &str, rounds: Vec<Vec<f64>>) -> Samples {
     }
 }
 
+/// A two-contender outcome with hand-checkable figures.
 fn outcome() -> Outcome {
     Outcome {
         bench: "group/bench".into(),

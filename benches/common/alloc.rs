@@ -15,7 +15,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 
+/// Whether allocations are counted now.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed while counting was on.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 /// The system allocator, counting live bytes while counting is on.

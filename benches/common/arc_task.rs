@@ -94,6 +94,8 @@ impl ReadyQueue {
     }
 }
 
+/// A worker thread: pop a task, take its future out, poll it with the task's own waker,
+/// put it back if still pending; until the queue is closed.
 fn work(queue: Arc<ReadyQueue>) {
     while let Some(task) = queue.pop() {
         let mut slot = task.future.lock().unwrap_or_else(|e| e.into_inner());

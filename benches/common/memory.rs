@@ -112,6 +112,8 @@ fn settled_live_bytes() -> isize {
     live_bytes()
 }
 
+/// One measured run: create the requests and their holders, build, spawn, wait until every
+/// task is suspended, drop the runtime, drop the holders; read live bytes at each step.
 fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
     let begin = settled_live_bytes();
     let suspended = Arc::new(AtomicUsize::new(0));

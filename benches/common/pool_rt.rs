@@ -121,6 +121,7 @@ thread_local! {
     static EXIT_GUARD: RefCell<Option<ExitGuard>> = const { RefCell::new(None) };
 }
 
+/// Counts its thread as exited when the thread-local holding it is destroyed.
 struct ExitGuard(Arc<ExitLatch>);
 
 impl Drop for ExitGuard {

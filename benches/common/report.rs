@@ -43,6 +43,7 @@ pub struct Report {
     pub memory: Vec<MemoryRow>,
 }
 
+/// A ratio as a table cell.
 fn ratio_cell(r: f64) -> String {
     format!("{r:.2}")
 }
@@ -294,6 +295,7 @@ impl Report {
 /// The chart's log2 range: ratios are clamped to `[2^-LOG_RANGE, 2^LOG_RANGE]`.
 const LOG_RANGE: f64 = 5.0;
 
+/// The SVG of labelled ratio bars: log2 scale, 1 in the middle, green below 1, red above.
 fn chart(bars: &[(String, f64)], title: &str) -> String {
     let label_w = 460.0;
     let plot_w = 520.0;
@@ -359,12 +361,14 @@ fn chart(bars: &[(String, f64)], title: &str) -> String {
     s
 }
 
+/// `text` escaped for SVG text content.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
+/// `text` as a JSON string literal.
 fn quote(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
@@ -381,6 +385,7 @@ fn quote(text: &str) -> String {
     out
 }
 
+/// A JSON number, or `null` when not finite.
 fn num(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.4}")
@@ -389,6 +394,7 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A JSON array of numbers.
 fn list(xs: &[f64]) -> String {
     let items: Vec<String> = xs.iter().map(|x| num(*x)).collect();
     format!("[{}]", items.join(", "))

@@ -38,6 +38,7 @@ pub struct Benchmark {
 /// A workload for one contender type.
 type Make = fn(usize) -> Instance;
 
+/// A contender named `name` whose instances run `make` with `workers` worker threads.
 fn entry(name: &str, workers: usize, make: Make) -> Entry {
     Entry {
         name: name.to_string(),
@@ -65,6 +66,7 @@ macro_rules! runtimes {
     };
 }
 
+/// A benchmark with no notes and the plan's budget.
 fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>) -> Benchmark {
     Benchmark {
         name: name.to_string(),
@@ -76,6 +78,7 @@ fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>
     }
 }
 
+/// Spawn cost at `TASKS` tasks: genrt and Tokio (genrt twice for `aa`).
 fn scale<const TASKS: usize>(workers: usize, aa: bool) -> Benchmark {
     let contenders = if aa {
         vec![
@@ -101,6 +104,8 @@ fn scale<const TASKS: usize>(workers: usize, aa: bool) -> Benchmark {
     }
 }
 
+/// The effect round trip with `REQUESTS` requests per task: genrt, crux_core and Tokio
+/// (genrt twice for `aa`).
 fn effects<const REQUESTS: usize>(workers: usize, aa: bool) -> Benchmark {
     let contenders = if aa {
         vec![

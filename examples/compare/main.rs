@@ -24,6 +24,7 @@ use common::report::{MemoryRow, Report};
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
+/// The `--help` text.
 const USAGE: &str = "\
 usage: cargo run --release --example compare -- [options]
 
@@ -35,6 +36,7 @@ usage: cargo run --release --example compare -- [options]
   --out DIR          where results.json and chart.svg go (default target/compare)
 ";
 
+/// The command line, parsed.
 struct Options {
     workers: usize,
     quick: bool,
@@ -43,6 +45,7 @@ struct Options {
     out: PathBuf,
 }
 
+/// Parses the command line; `Err("")` asks for the usage text.
 fn parse() -> Result<Options, String> {
     let mut options = Options {
         workers: 2,
@@ -73,6 +76,7 @@ fn parse() -> Result<Options, String> {
     Ok(options)
 }
 
+/// The CPU model and the number of logical CPUs, for the report.
 fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
