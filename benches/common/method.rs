@@ -8,18 +8,24 @@
 //!    forwards through the list, odd rounds backwards (`A B C | C B A | A B C ...`), so a
 //!    slow drift of the machine (another job starting, thermal state) does not favour
 //!    whoever always runs first.
-//! 3. **Short samples of fixed work.** The reference's first warm-up calibrates how many
-//!    iterations make a sample of about [`Plan::sample_target`]; every contender and every
-//!    round uses that count, so every sample is the same work and the same statistic. A
-//!    sample is `Instant` around those whole iterations, divided by their number. Samples
-//!    are short (a few ms) and many: on a loaded machine the scheduler preempts the
-//!    benchmark every few ms, and the median of many short samples is the speed between
-//!    preemptions, where long samples would average in a varying number of them.
-//! 4. **Medians, and ratios within round pairs.** Each contender's figure is the median of
+//! 3. **Samples of fixed work.** The reference's first warm-up calibrates how many
+//!    iterations make a sample of about [`Plan::sample_target`] (8 ms); every contender and
+//!    every round uses that count, so every sample is the same work and the same statistic.
+//!    A sample is `Instant` around those whole iterations, divided by their number. Several
+//!    iterations per sample average out workloads whose single iterations are bimodal
+//!    (spawning 10,000 tasks takes 3 or 8 ms, depending on the allocator's state).
+//! 4. **Many short rounds.** On a loaded machine the speed the benchmark gets changes in
+//!    steps (a compile job starts on the sibling hyperthread, the scheduler shares a core)
+//!    that last about as long as a round. A round is short (a 5 ms warm-up and at most
+//!    four samples per contender), so the two rounds of a pair usually share the machine's
+//!    state, and there are many pairs: the number of rounds is what fits in the benchmark's
+//!    budget, up to [`Plan::max_rounds`].
+//! 5. **Medians, and ratios within round pairs.** Each contender's figure is the median of
 //!    all its samples. Besides the ratio of medians, the reference (the first contender,
 //!    genrt) is compared with each other contender inside each pair of rounds (2k, 2k+1): the
 //!    ratio of their medians in that pair. The median of those pairwise ratios is the
-//!    figure least moved by load that comes and goes between rounds.
+//!    figure least moved by load that comes and goes between rounds; a pair caught by a
+//!    change of the machine's state is an outlier the median ignores.
 //!
 //! An A/A run (genrt against itself under two names) checks the method: its ratios must sit
 //! within 0.95-1.05.
