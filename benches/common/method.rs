@@ -9,8 +9,9 @@
 //!    slow drift of the machine (another job starting, thermal state) does not favour
 //!    whoever always runs first.
 //! 3. **Samples of fixed work.** The reference's first warm-up calibrates how many
-//!    iterations make a sample of about [`Plan::sample_target`] (8 ms); every contender and
-//!    every round uses that count, so every sample is the same work and the same statistic.
+//!    iterations make a sample of about [`Plan::sample_target`] (8 ms) and how many samples
+//!    a round takes; every contender and every round uses those counts, so every sample is
+//!    the same work and every round the same statistic.
 //!    A sample is `Instant` around those whole iterations, divided by their number. Several
 //!    iterations per sample average out workloads whose single iterations are bimodal
 //!    (spawning 10,000 tasks takes 3 or 8 ms, depending on the allocator's state).
@@ -199,7 +200,10 @@ fn iters_per_sample(per_iter: f64, plan: &Plan) -> u64 {
         .max(1.0) as u64
 }
 
-/// Samples per round for one contender: as many as fit in `round_budget`.
+/// Samples per round for the whole benchmark, from the reference contender's first warm-up:
+/// as many as fit in `round_budget`. Every contender takes the same number: samples early in
+/// a round tend to be slower (the runtime is still warming), so a contender with fewer
+/// samples would get a higher median.
 fn samples_per_round(per_iter: f64, iters: u64, plan: &Plan) -> usize {
     let fit = (plan.round_budget.as_nanos() as f64 / (iters as f64 * per_iter)).floor() as usize;
     fit.clamp(MIN_SAMPLES, plan.samples.max(MIN_SAMPLES))
@@ -232,7 +236,7 @@ pub fn measure(
         })
         .collect();
     let mut iters: Option<u64> = None;
-    let mut sample_counts: Vec<Option<usize>> = vec![None; n];
+    let mut sample_count: Option<usize> = None;
     let min_rounds = plan.min_rounds.max(2).next_multiple_of(2);
     let mut rounds = min_rounds;
 
@@ -266,7 +270,7 @@ pub fn measure(
             let per_iter = per_iter_estimate(&warm);
             let iters = *iters.get_or_insert_with(|| iters_per_sample(per_iter, plan));
             let count =
-                *sample_counts[c].get_or_insert_with(|| samples_per_round(per_iter, iters, plan));
+                *sample_count.get_or_insert_with(|| samples_per_round(per_iter, iters, plan));
             samples[c].iters_per_sample = iters;
             let mut these = Vec::with_capacity(count);
             for _ in 0..count {
