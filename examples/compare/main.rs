@@ -33,7 +33,8 @@ usage: cargo run --release --example compare -- [options]
   --filter SUBSTRING only benchmarks whose name contains SUBSTRING (e.g. tokio_suite,
                      wakers, effects, scale, memory, yield_many)
   --aa               A/A run: genrt against genrt under two names, to check the method
-  --out DIR          where results.json and chart.svg go (default target/compare)
+  --out DIR          where results.md, results.json and chart.svg go (default
+                     target/compare, target/compare/aa for --aa)
 ";
 
 /// The command line, parsed.
@@ -52,8 +53,9 @@ fn parse() -> Result<Options, String> {
         quick: false,
         filter: None,
         aa: false,
-        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compare"),
+        out: PathBuf::new(),
     };
+    let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -68,11 +70,18 @@ fn parse() -> Result<Options, String> {
             "--quick" => options.quick = true,
             "--aa" => options.aa = true,
             "--filter" => options.filter = Some(args.next().ok_or("--filter needs a substring")?),
-            "--out" => options.out = args.next().ok_or("--out needs a directory")?.into(),
+            "--out" => out = Some(args.next().ok_or("--out needs a directory")?.into()),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
     }
+    // An A/A run goes beside the comparison, not over it.
+    let default = if options.aa {
+        "target/compare/aa"
+    } else {
+        "target/compare"
+    };
+    options.out = out.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default));
     Ok(options)
 }
 
