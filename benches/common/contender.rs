@@ -1,0 +1,83 @@
+//! The interface every runtime under test implements, so each workload is written once.
+//!
+//! A [`Contender`] is a running runtime with a fixed worker count. Its [`Spawner`] is a cheap,
+//! cloneable handle that tasks capture to spawn more tasks, from any thread. Dropping a
+//! contender shuts it down **and waits for its worker threads**, so that when the next
+//! contender is measured no thread of this one is left spinning or parking on the same cores.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A runtime under test, built with `workers` worker threads.
+///
+/// Contract for implementors: `Drop` stops the runtime and joins (or, where the runtime
+/// cannot be joined, waits for) every worker thread before it returns.
+pub trait Contender: Sized + 'static {
+    /// The handle tasks capture to spawn more tasks.
+    type Spawner: Spawner;
+
+    /// The contender's name in tables and charts.
+    const NAME: &'static str;
+
+    /// Starts the runtime with `workers` worker threads.
+    fn build(workers: usize) -> Self;
+
+    /// A spawning handle to this runtime.
+    fn spawner(&self) -> Self::Spawner;
+
+    /// Runs `future` to completion on the calling thread, which is not a worker: tasks it
+    /// spawns run on the worker threads. Blocking inside the future (as Tokio's own benches
+    /// do with `std::sync::mpsc::Receiver::recv`) is allowed.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+
+    /// Shuts the runtime down as `Drop` does and returns how many worker threads are still
+    /// running afterwards (0 for every contender that joins its threads).
+    fn shutdown(self) -> usize {
+        drop(self);
+        0
+    }
+}
+
+/// A cloneable, thread-safe spawning handle of a [`Contender`].
+pub trait Spawner: Clone + Send + Sync + 'static {
+    /// The join future of a task with output `T`.
+    type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
+
+    /// Spawns `future`; the returned future resolves to its output (it panics if the task
+    /// failed, which no workload expects). For some contenders dropping it cancels the task;
+    /// workloads always await it.
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Spawns `future` and forgets it: it runs to completion with nobody awaiting it.
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// The runtime's way for a task to give others a turn: its native `yield_now` where it
+    /// has one, else [`YieldNow`].
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// A runtime-neutral `yield_now`: wakes its own task and returns `Pending` once. Used by the
+/// contenders that have no native one (async-executor's own, in futures-lite, is the same).
+#[derive(Debug, Default)]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
