@@ -145,7 +145,11 @@ mod mocked {
             self.queue.is_empty()
         }
 
-        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+        pub(crate) fn steal_batch_with_limit_and_pop(
+            &self,
+            dest: &Worker<T>,
+            _limit: usize,
+        ) -> Steal<T> {
             self.queue.steal_half(dest)
         }
     }

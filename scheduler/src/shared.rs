@@ -13,6 +13,11 @@ use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
 use crate::worker::Local;
 
+/// Most keys one worker moves from the injector to its deque at a time. crossbeam's default
+/// batch is 32; a larger one drains a burst of foreign spawns in fewer injector checks, and
+/// the keys moved stay stealable by the other workers.
+const INJECTOR_BATCH: usize = 128;
+
 pub(crate) struct Shared {
     pub(crate) id: RuntimeId,
     pub(crate) slab: Slab<TaskRef>,
@@ -125,7 +130,10 @@ impl Shared {
     /// Moves a batch from the injector into `local`'s deque and returns one key.
     pub(crate) fn steal_injector(&self, local: &Local) -> Option<TaskKey> {
         loop {
-            match self.injector.steal_batch_and_pop(local.deque()) {
+            match self
+                .injector
+                .steal_batch_with_limit_and_pop(local.deque(), INJECTOR_BATCH)
+            {
                 Steal::Success(key) => return Some(key),
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),

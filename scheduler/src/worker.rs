@@ -5,7 +5,7 @@
 //! | event                                       | queue                                    |
 //! |---------------------------------------------|------------------------------------------|
 //! | spawn or wake (of an idle task) on a worker | the worker's LIFO slot; a displaced key goes to the back of the deque |
-//! | task woken during its own poll (yield)      | back of the deque                        |
+//! | task woken during its own poll (yield)      | the worker's deferred list               |
 //! | spawn or wake on any other thread           | the injector                             |
 //!
 //! Only a push to the deque or the injector notifies an idle worker: a key in the LIFO slot
@@ -20,10 +20,16 @@
 //! 2. The LIFO slot, unless [`LIFO_POLL_CAP`] LIFO polls ran in a row; then the LIFO key goes
 //!    to the back of the deque, so two tasks waking each other cannot starve the rest.
 //! 3. The front of the deque (FIFO), then the injector.
-//! 4. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
+//! 4. The deferred list: every task that yielded (woke itself during its poll) since the
+//!    last time, moved to the back of the deque in yield order. A yielding task therefore
+//!    waits until the deque and the injector are drained once: a task looping on
+//!    `yield_now` gets one poll per round and cannot hold the injector back, even when every
+//!    task of the deque yields (Tokio's `defer` list plays the same part). Moving them to the
+//!    deque makes them stealable and notifies an idle worker.
+//! 5. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
 //!    park (see `idle/README.md`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};
 
 use genrt_waker::{registry, AfterPoll, TaskKey, WakeTarget};
@@ -36,9 +42,12 @@ use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::task;
 
-/// The injector is checked first on every 61st tick. 61 is Tokio's `global_queue_interval`
-/// default: a prime, so it does not beat against periodic task patterns.
-pub(crate) const INJECTOR_INTERVAL: u32 = 61;
+/// The injector is checked first on every 13th tick. Tokio checks its global queue every 61
+/// ticks because that queue is behind a mutex; crossbeam's injector is lock-free and an empty
+/// one costs two loads, so genrt can afford to look more often, which keeps foreign work from
+/// waiting behind a worker whose queue never empties (a chain of spawns, tasks that stall).
+/// A prime, so it does not beat against periodic task patterns.
+pub(crate) const INJECTOR_INTERVAL: u32 = 13;
 
 /// At most this many LIFO-slot polls in a row (Tokio's `MAX_LIFO_POLLS_PER_TICK`, PR #5712).
 pub(crate) const LIFO_POLL_CAP: u32 = 3;
@@ -48,6 +57,8 @@ pub(crate) struct Local {
     index: usize,
     deque: Worker<TaskKey>,
     lifo: Cell<Option<TaskKey>>,
+    /// Tasks woken during their own poll, run after the deque and the injector (step 4).
+    deferred: RefCell<Vec<TaskKey>>,
 }
 
 impl Local {
@@ -56,6 +67,7 @@ impl Local {
             index,
             deque,
             lifo: Cell::new(None),
+            deferred: RefCell::new(Vec::new()),
         }
     }
 
@@ -67,10 +79,29 @@ impl Local {
         &self.deque
     }
 
-    /// Yields and displaced LIFO keys: back of the deque, visible to thieves.
+    /// Displaced LIFO keys and deferred yields: back of the deque, visible to thieves.
     pub(crate) fn push_back(&self, shared: &Shared, key: TaskKey) {
         self.deque.push(key);
         shared.idle.notify_one();
+    }
+
+    /// Yields: kept aside until the deque and the injector were looked at (step 4).
+    pub(crate) fn defer(&self, key: TaskKey) {
+        self.deferred.borrow_mut().push(key);
+    }
+
+    /// Moves the deferred keys to the back of the deque and pops the first of them.
+    fn take_deferred(&self, shared: &Shared) -> Option<TaskKey> {
+        let mut deferred = self.deferred.borrow_mut();
+        if deferred.is_empty() {
+            return None;
+        }
+        for key in deferred.drain(..) {
+            self.deque.push(key);
+        }
+        drop(deferred);
+        shared.idle.notify_one();
+        self.deque.pop()
     }
 
     /// Spawns and wakes: the LIFO slot, for message-passing latency.
@@ -133,7 +164,11 @@ impl Core {
             local.push_back(shared, key);
         }
         self.lifo_polls = 0;
-        local.deque.pop().or_else(|| shared.steal_injector(local))
+        local
+            .deque
+            .pop()
+            .or_else(|| shared.steal_injector(local))
+            .or_else(|| local.take_deferred(shared))
     }
 
     fn search(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
@@ -223,7 +258,7 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
         Poll::Pending => match guard.finish_pending() {
             AfterPoll::Idle => shared.activity.end(),
             // Still scheduled: still counted as active.
-            AfterPoll::Reschedule => local.push_back(shared, key),
+            AfterPoll::Reschedule => local.defer(key),
             AfterPoll::Cancel(guard) => {
                 task::cancel(guard);
                 shared.count(Some(local), Event::Completed);
