@@ -8,9 +8,10 @@
 //! move, any thread may read any slot's state word at any time; that is what lets a stale
 //! waker be checked without a lock.
 //!
-//! Free slots form a lock-free stack (Treiber) threaded through `Slot::next_free`. The head
+//! Free slots form a lock-free stack (Treiber) threaded through the link bits of vacant slots'
+//! state words (`SlotState::set_link`). The head
 //! word carries a tag that every push and pop increments, so a pop that read a stale
-//! `next_free` fails its compare-and-swap instead of corrupting the list (the ABA problem).
+//! link fails its compare-and-swap instead of corrupting the list (the ABA problem).
 //!
 //! Who touches a slot's value:
 //! - the thread that took the slot off the free list, until `occupy` publishes it;
@@ -26,7 +27,7 @@ use std::ptr;
 use crate::key::SLOT_BITS;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
-use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome};
+use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome, LINK_BITS};
 
 /// Slots in the first page; each later page doubles. Under loom, 2: every slot is a handful of
 /// modelled objects, and two slots are enough for a model to reuse one while using another.
@@ -40,13 +41,14 @@ pub const SLAB_CAPACITY: usize = FIRST_PAGE_SLOTS * ((1 << PAGES) - 1);
 const _: () = assert!(FIRST_PAGE_SLOTS.is_power_of_two());
 const _: () = assert!(SLAB_CAPACITY <= 1 << SLOT_BITS);
 const _: () = assert!(SLAB_CAPACITY < u32::MAX as usize);
+// A free-list link is `index + 1` in the vacant state word's link bits.
+const _: () = assert!(SLAB_CAPACITY < 1 << LINK_BITS);
 
 /// Free-list head: low 32 bits are `index + 1` (0 = empty), high 32 bits a tag.
 const EMPTY: u32 = 0;
 
 struct Slot<T> {
     state: SlotState,
-    next_free: AtomicU32,
     value: UnsafeCell<Option<T>>,
 }
 
@@ -198,7 +200,6 @@ impl<T> Slab<T> {
         let slots: Box<[Slot<T>]> = (0..len)
             .map(|_| Slot {
                 state: SlotState::vacant(base),
-                next_free: AtomicU32::new(EMPTY),
                 value: UnsafeCell::new(None),
             })
             .collect();
@@ -234,7 +235,7 @@ impl<T> Slab<T> {
 
     fn pop_free(&self) -> Option<u32> {
         // Acquire: pairs with the Release CAS in `push_free`, so the slot's vacated state and
-        // `next_free` written before the push are visible here.
+        // link written before the push are visible here.
         let mut head = self.free_head.load(Ordering::Acquire);
         loop {
             let top = head as u32;
@@ -242,7 +243,7 @@ impl<T> Slab<T> {
                 return None;
             }
             let index = top - 1;
-            let next = self.slot(index)?.next_free.load(Ordering::Relaxed);
+            let next = self.slot(index)?.state.link();
             let new = (((head >> 32) + 1) << 32) | next as u64;
             match self.free_head.compare_exchange_weak(
                 head,
@@ -260,9 +261,9 @@ impl<T> Slab<T> {
         let slot = self.slot(index).expect("a vacated slot has its page");
         let mut head = self.free_head.load(Ordering::Relaxed);
         loop {
-            slot.next_free.store(head as u32, Ordering::Relaxed);
+            slot.state.set_link(head as u32);
             let new = (((head >> 32) + 1) << 32) | (index + 1) as u64;
-            // Release: publishes `next_free` and the vacated slot. Pairs with the Acquire in
+            // Release: publishes the link and the vacated slot. Pairs with the Acquire in
             // `pop_free`.
             match self.free_head.compare_exchange_weak(
                 head,

@@ -10,6 +10,7 @@
 //! | 34     | `RUNNING`    | one thread holds the poll permission: it alone touches the value   |
 //! | 35     | `NOTIFIED`   | woken while `RUNNING`: the poller must schedule it again           |
 //! | 36     | `CANCELLED`  | shutdown asked the `RUNNING` holder to drop the task when done     |
+//! | 40..64 | link         | vacant slots only: the slab's free-list link (next index + 1)     |
 //!
 //! Transitions (every one is a single compare-and-swap in [`SlotState::transition`]):
 //!
@@ -25,6 +26,10 @@
 //! 5. `claim`: any occupied, non-`RUNNING` state → `RUNNING` (shutdown takes the task);
 //!    `RUNNING` → `+CANCELLED`.
 //! 6. `vacate(next)`: `RUNNING` → vacant with the next generation (only the `RUNNING` holder).
+//! 7. `set_link`: vacant → vacant with a free-list link (only the thread pushing the slot on
+//!    the free list; no transition above writes a vacant word, so nobody else can race it).
+//!
+//! Keeping the link in the word instead of a field of its own saves 8 bytes per slot.
 //!
 //! Because `SCHEDULED` is set by exactly one successful CAS and cleared only by `start_poll`,
 //! a key is never in the queues twice; because `RUNNING` is set only from a non-`RUNNING`
@@ -39,7 +44,15 @@ const RUNNING: u64 = 1 << 34;
 const NOTIFIED: u64 = 1 << 35;
 const CANCELLED: u64 = 1 << 36;
 
-// Flags live above the generation and do not overlap each other.
+/// Where a vacant word keeps its free-list link, and how wide it is.
+const LINK_SHIFT: u32 = 40;
+/// Bits of the free-list link: enough for any slot index + 1 (checked in `slab.rs`).
+pub(crate) const LINK_BITS: u32 = 24;
+const LINK_MASK: u64 = (1 << LINK_BITS) - 1;
+
+// Flags live above the generation and below the link, and do not overlap each other.
+const _: () = assert!(CANCELLED < 1 << LINK_SHIFT);
+const _: () = assert!(LINK_SHIFT + LINK_BITS == u64::BITS);
 const _: () = assert!(OCCUPIED > GENERATION_MASK);
 const _: () = assert!((OCCUPIED | SCHEDULED | RUNNING | NOTIFIED | CANCELLED).count_ones() == 5);
 
@@ -216,6 +229,23 @@ impl SlotState {
         // Release: the value was taken out before this store. Pairs with the Acquire in the
         // slab's free-list pop through the push that follows, and with `claim`'s Acquire.
         self.store(next as u64, Ordering::Release);
+    }
+
+    /// Transition 7: records the free-list link of a vacant slot. Relaxed: the free-list push
+    /// that follows publishes it (the Release CAS on the head in `slab.rs`).
+    pub(crate) fn set_link(&self, link: u32) {
+        debug_assert!(!self.is_occupied() && u64::from(link) <= LINK_MASK);
+        let generation = self.generation() as u64;
+        self.store(
+            generation | (u64::from(link) << LINK_SHIFT),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The free-list link of a vacant slot. Read by a free-list pop that may race the slot's
+    /// reuse: then the value is meaningless, and the pop's CAS on the tagged head fails.
+    pub(crate) fn link(&self) -> u32 {
+        ((self.0.load(Ordering::Relaxed) >> LINK_SHIFT) & LINK_MASK) as u32
     }
 
     /// Stores a whole new state: a plain store in a normal build. Under loom it is a swap with

@@ -115,8 +115,9 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    // The mutex makes the payload `Sync`, so `JoinError` can travel in `io::Error`.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    // The mutex makes the payload `Sync`, so `JoinError` can travel in `io::Error`; the box
+    // keeps `JoinError` one word, which every task cell's result slot pays for.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -128,7 +129,7 @@ impl JoinError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 
