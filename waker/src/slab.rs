@@ -184,11 +184,9 @@ impl<T> Slab<T> {
         if first.is_null() {
             return None;
         }
-        // SAFETY: a non-null page pointer was installed by `install_page` from a
-        // `Box<[Slot<T>]>` of `page_len(page)` slots, initialised before the Release that the
-        // load above acquired. The page never moves and is freed only by `Drop`, which needs
-        // `&mut self`, so it outlives the returned `&Slot` tied to `&self`. `page_of`
-        // guarantees `offset < page_len(page)`, so the pointer stays inside the page.
+        // SAFETY: `first` came from `install_page`: a `Box<[Slot<T>]>` of `page_len(page)`
+        // initialised slots (acquired above), never moved, freed only by `Drop` (`&mut self`),
+        // so it outlives this `&self` borrow; `page_of` keeps `offset < page_len(page)`.
         Some(unsafe { &*first.add(offset) })
     }
 
