@@ -240,6 +240,11 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with one worker per CPU, threads named `genrt-worker`.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().build().unwrap();
+    /// assert_eq!(rt.metrics().workers, num_cpus::get());
+    /// ```
     pub fn new() -> Builder {
         Builder {
             config: Config::new(num_cpus::get()),
@@ -247,18 +252,36 @@ impl Builder {
     }
 
     /// Sets the number of worker threads. Zero is refused by [`Builder::build`].
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.metrics().workers, 3);
+    /// ```
     pub fn worker_threads(&mut self, count: usize) -> &mut Builder {
         self.config.workers = count;
         self
     }
 
     /// Sets the name of every worker thread.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().thread_name("effects").build().unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().map(str::to_owned)
+    /// }));
+    /// assert_eq!(name.unwrap().as_deref(), Some("effects"));
+    /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.config.thread_name = name.into();
         self
     }
 
     /// Sets the stack size of worker threads, in bytes.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().thread_stack_size(4 << 20).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
     pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
         self.config.stack_size = Some(bytes);
         self
@@ -267,6 +290,11 @@ impl Builder {
     /// Starts the runtime. Fails with `InvalidInput` for zero workers, and with the
     /// operating system's error if a thread cannot be started or if 256 genrt runtimes are
     /// already alive in this process.
+    ///
+    /// ```
+    /// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("worker_threads must be at least 1"));
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let scheduler = Scheduler::start(self.config.clone())?;
         Ok(Runtime {

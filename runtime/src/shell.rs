@@ -30,6 +30,13 @@ use crate::loom::sync::{Arc, Mutex};
 
 /// Makes a one-shot request: the [`ShellRequest`] goes to the task that awaits the value,
 /// the [`Resolver`] to whoever produces it.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (request, resolver) = genrt::shell::request::<&str>();
+/// resolver.resolve("early").unwrap(); // resolving before the first poll is fine
+/// assert_eq!(rt.block_on(rt.spawn(request)).unwrap(), Ok("early"));
+/// ```
 pub fn request<T: Send + 'static>() -> (ShellRequest<T>, Resolver<T>) {
     let shared = Arc::new(Mutex::new(OnceState {
         value: None,
@@ -57,6 +64,14 @@ struct OnceState<T> {
 /// It completes with `Ok(value)` once resolved, or with `Err(Abandoned)` if the
 /// [`Resolver`] is dropped unresolved. Dropping it (with its task) tells the resolver that
 /// nobody is waiting any more.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (request, resolver) = genrt::shell::request::<u8>();
+/// let task = rt.spawn(async move { request.await });
+/// std::thread::spawn(move || resolver.resolve(7)).join().unwrap().unwrap();
+/// assert_eq!(rt.block_on(task).unwrap(), Ok(7));
+/// ```
 #[must_use = "a request does nothing unless awaited"]
 pub struct ShellRequest<T> {
     shared: Arc<Mutex<OnceState<T>>>,
@@ -105,6 +120,14 @@ impl<T> fmt::Debug for ShellRequest<T> {
 /// The producing half of a one-shot request. `Send`: resolve it from any thread.
 ///
 /// Dropping it unresolved completes the request with [`Abandoned`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (request, resolver) = genrt::shell::request::<u8>();
+/// let task = rt.spawn(request);
+/// drop(resolver); // the shell gave up
+/// assert!(rt.block_on(task).unwrap().is_err());
+/// ```
 pub struct Resolver<T> {
     shared: Arc<Mutex<OnceState<T>>>,
 }
@@ -243,18 +266,55 @@ struct StreamState<T> {
 }
 
 /// The receiving half of a many-value request.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (mut stream, resolver) = genrt::shell::stream::<char>();
+/// std::thread::spawn(move || {
+///     for c in ['o', 'k'] {
+///         resolver.send(c).unwrap();
+///     }
+/// });
+/// let word = rt.block_on(rt.spawn(async move {
+///     let mut word = String::new();
+///     while let Some(c) = stream.next().await {
+///         word.push(c);
+///     }
+///     word
+/// }));
+/// assert_eq!(word.unwrap(), "ok");
+/// ```
 pub struct ShellStream<T> {
     shared: Arc<Mutex<StreamState<T>>>,
 }
 
 impl<T> ShellStream<T> {
     /// The next value, or `None` once the resolver is dropped and nothing is left.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (mut stream, resolver) = genrt::shell::stream::<u8>();
+    /// resolver.send(1).unwrap();
+    /// drop(resolver);
+    /// rt.block_on(async {
+    ///     assert_eq!(stream.next().await, Some(1));
+    ///     assert_eq!(stream.next().await, None);
+    /// });
+    /// ```
     pub async fn next(&mut self) -> Option<T> {
         poll_fn(|cx| self.poll_next(cx)).await
     }
 
     /// The polling form of [`ShellStream::next`], for hand-written futures and stream
     /// adapters.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (mut stream, resolver) = genrt::shell::stream::<u8>();
+    /// resolver.send(5).unwrap();
+    /// assert_eq!(rt.block_on(poll_fn(|cx| stream.poll_next(cx))), Some(5));
+    /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut state = self.shared.lock();
         if let Some(value) = state.queue.pop_front() {
@@ -292,7 +352,15 @@ impl<T> fmt::Debug for ShellStream<T> {
     }
 }
 
-/// The sending half of a many-value request. `Send`: send from any thread.
+/// The sending half of a many-value request. `Send`: send from any thread. Dropping it ends
+/// the stream.
+///
+/// ```
+/// let (stream, resolver) = genrt::shell::stream::<u8>();
+/// assert!(!resolver.is_cancelled());
+/// drop(stream);
+/// assert!(resolver.is_cancelled());
+/// ```
 pub struct StreamResolver<T> {
     shared: Arc<Mutex<StreamState<T>>>,
 }
@@ -324,6 +392,13 @@ impl<T> StreamResolver<T> {
     }
 
     /// Whether the receiving stream was dropped.
+    ///
+    /// ```
+    /// let (stream, resolver) = genrt::shell::stream::<()>();
+    /// drop(stream);
+    /// assert!(resolver.is_cancelled());
+    /// assert_eq!(resolver.send(()), Err(()));
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         !self.shared.lock().receiver_alive
     }

@@ -134,11 +134,25 @@ impl JoinError {
     }
 
     /// The task was cancelled: aborted, or its runtime shut down before it finished.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// drop(rt);
+    /// let err = futures::executor::block_on(handle).unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// The task panicked.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let err = rt.block_on(rt.spawn(async { panic!("oops") })).unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -154,6 +168,14 @@ impl JoinError {
     }
 
     /// The panic payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = rt.block_on(handle).unwrap_err();
+    /// assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload.into_inner()),
