@@ -15,19 +15,37 @@
 //!
 //! # Picking the next task (`next_task`)
 //!
-//! 1. Every [`INJECTOR_INTERVAL`]th tick, the injector first, so foreign work is never starved
+//! 1. Every [`DEFERRED_INTERVAL`]th tick, the deferred list (below) moves to the back of the
+//!    deque, so a task that yielded is never held back for longer than that by tasks that
+//!    keep the queues busy (two tasks waking each other forever, a stream of foreign spawns).
+//! 2. Every [`INJECTOR_INTERVAL`]th tick, the injector first, so foreign work is never starved
 //!    by a busy local queue.
-//! 2. The LIFO slot, unless [`LIFO_POLL_CAP`] LIFO polls ran in a row; then the LIFO key goes
+//! 3. The LIFO slot, unless [`LIFO_POLL_CAP`] LIFO polls ran in a row; then the LIFO key goes
 //!    to the back of the deque, so two tasks waking each other cannot starve the rest.
-//! 3. The front of the deque (FIFO), then the injector.
-//! 4. The deferred list: every task that yielded (woke itself during its poll) since the
+//! 4. The front of the deque (FIFO), then the injector.
+//! 5. The deferred list: every task that yielded (woke itself during its poll) since the
 //!    last time, moved to the back of the deque in yield order. A yielding task therefore
-//!    waits until the deque and the injector are drained once: a task looping on
-//!    `yield_now` gets one poll per round and cannot hold the injector back, even when every
-//!    task of the deque yields (Tokio's `defer` list plays the same part). Moving them to the
-//!    deque makes them stealable and notifies an idle worker.
-//! 5. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
+//!    waits until the deque and the injector are drained once, or until step 1, whichever
+//!    comes first: a task looping on `yield_now` gets one poll per round and cannot hold the
+//!    injector back, even when every task of the deque yields (Tokio's `defer` list plays the
+//!    same part, woken every 61 ticks). Moving them to the deque makes them stealable and
+//!    notifies an idle worker.
+//! 6. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
 //!    park (see `idle/README.md`).
+//!
+//! # Fairness
+//!
+//! Every key queued on a worker is polled within a bounded number of that worker's polls,
+//! whatever the other tasks do. A key in the LIFO slot runs within two ticks (the next one,
+//! or the one after an injector tick), unless it is moved to the deque. A key in the deferred
+//! list reaches the deque within [`DEFERRED_INTERVAL`] ticks. The deque is FIFO and at least
+//! one tick in every `LIFO_POLL_CAP + 2` pops it (at most `LIFO_POLL_CAP` LIFO polls and one
+//! injector poll come between two pops), so a key at position `p` runs within
+//! `p * (LIFO_POLL_CAP + 2)` ticks; `p` is at most the number of tasks queued on the worker,
+//! because a task's key is in at most one queue at a time (the slot's SCHEDULED bit). A key
+//! in the injector is taken within [`INJECTOR_INTERVAL`] ticks of reaching its front, by any
+//! worker. A thief may move a key to another worker's deque, which only restarts the same
+//! bound there.
 
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};
@@ -49,6 +67,13 @@ use crate::task;
 /// A prime, so it does not beat against periodic task patterns.
 pub(crate) const INJECTOR_INTERVAL: u32 = 13;
 
+/// The deferred list moves to the deque every 61st tick: Tokio wakes its deferred tasks
+/// (yields) at its maintenance tick, every 61 ticks (`event_interval`). Often enough to bound
+/// a yielding task's wait, rarely enough that tasks looping on `yield_now` around a slow
+/// poll (Tokio's `spawn_many_remote_busy1`) do not crowd out the queued work. A prime, and
+/// not a multiple of [`INJECTOR_INTERVAL`].
+pub(crate) const DEFERRED_INTERVAL: u32 = 61;
+
 /// At most this many LIFO-slot polls in a row (Tokio's `MAX_LIFO_POLLS_PER_TICK`, PR #5712).
 pub(crate) const LIFO_POLL_CAP: u32 = 3;
 
@@ -57,7 +82,8 @@ pub(crate) struct Local {
     index: usize,
     deque: Worker<TaskKey>,
     lifo: Cell<Option<TaskKey>>,
-    /// Tasks woken during their own poll, run after the deque and the injector (step 4).
+    /// Tasks woken during their own poll, run after the deque and the injector (step 5), or
+    /// moved to the deque by step 1.
     deferred: RefCell<Vec<TaskKey>>,
 }
 
@@ -85,23 +111,34 @@ impl Local {
         shared.idle.notify_one();
     }
 
-    /// Yields: kept aside until the deque and the injector were looked at (step 4).
+    /// Yields: kept aside until the deque and the injector were looked at (step 5), or until
+    /// step 1 moves them to the deque.
     pub(crate) fn defer(&self, key: TaskKey) {
         self.deferred.borrow_mut().push(key);
     }
 
-    /// Moves the deferred keys to the back of the deque and pops the first of them.
-    fn take_deferred(&self, shared: &Shared) -> Option<TaskKey> {
+    /// Moves the deferred keys to the back of the deque, in yield order, where other workers
+    /// can steal them. Returns whether there were any.
+    fn flush_deferred(&self, shared: &Shared) -> bool {
         let mut deferred = self.deferred.borrow_mut();
         if deferred.is_empty() {
-            return None;
+            return false;
         }
         for key in deferred.drain(..) {
             self.deque.push(key);
         }
         drop(deferred);
         shared.idle.notify_one();
-        self.deque.pop()
+        true
+    }
+
+    /// Moves the deferred keys to the back of the deque and pops the first of them.
+    fn take_deferred(&self, shared: &Shared) -> Option<TaskKey> {
+        if self.flush_deferred(shared) {
+            self.deque.pop()
+        } else {
+            None
+        }
     }
 
     /// Spawns and wakes: the LIFO slot, for message-passing latency.
@@ -150,9 +187,13 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local) {
 impl Core {
     fn next_task(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
         self.tick = self.tick.wrapping_add(1);
+        if self.tick % DEFERRED_INTERVAL == 0 {
+            local.flush_deferred(shared);
+        }
         if self.tick % INJECTOR_INTERVAL == 0 {
+            // `lifo_polls` is not reset here: the cap bounds the LIFO polls between two pops
+            // of the deque whatever the injector ticks do, as the fairness bound assumes.
             if let Some(key) = shared.steal_injector(local) {
-                self.lifo_polls = 0;
                 return Some(key);
             }
         }
