@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use genrt_scheduler::{Config, Scheduler};
 
 use crate::handle::Handle;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::thread::{self, Thread};
 use crate::task::join::JoinHandle;
 use crate::RuntimeMetrics;
@@ -56,6 +57,7 @@ impl Runtime {
     /// let h = rt.spawn(async { 1 });
     /// assert_eq!(rt.block_on(h).unwrap(), 1);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -77,19 +79,22 @@ impl Runtime {
     /// let rt = genrt::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(async { 7 }), 7);
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = self.handle.inner.enter();
-        // A standard `Arc`, which `Waker::from` needs; it holds only a thread handle.
-        let waker = Waker::from(std::sync::Arc::new(ThreadWaker(thread::current())));
+        // A standard `Arc`, which `Waker::from` needs; it holds a thread handle and a flag.
+        let signal = std::sync::Arc::new(BlockOnSignal {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        });
+        let waker = Waker::from(signal.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
-            // A wake before this park leaves the token set, so it is not lost; a spurious
-            // return only costs one more poll.
-            thread::park();
+            signal.wait();
         }
     }
 
@@ -159,6 +164,7 @@ impl Runtime {
     /// rt.settle();
     /// assert_eq!(done.load(Ordering::SeqCst), 10);
     /// ```
+    #[track_caller]
     pub fn settle(&self) {
         self.handle.inner.settle(None);
     }
@@ -178,6 +184,7 @@ impl Runtime {
     /// busy.abort();
     /// assert!(rt.try_settle(Duration::from_secs(30)));
     /// ```
+    #[track_caller]
     pub fn try_settle(&self, timeout: Duration) -> bool {
         self.handle.inner.settle(Some(Instant::now() + timeout))
     }
@@ -208,15 +215,40 @@ impl fmt::Debug for Runtime {
 }
 
 /// Wakes a thread blocked in [`Runtime::block_on`].
-struct ThreadWaker(Thread);
+///
+/// The thread's park token alone cannot carry a wake: code inside the future may park the
+/// thread itself (`std::sync::mpsc::Receiver::recv`, `std::thread::scope`, a lock) and
+/// consume the token that a wake left, and `block_on` would then park with nothing left to
+/// end the park. So a wake also sets `woken`, and `block_on` parks only while `woken` is
+/// clear: a wake whose token was consumed is still seen.
+struct BlockOnSignal {
+    thread: Thread,
+    woken: AtomicBool,
+}
 
-impl Wake for ThreadWaker {
+impl BlockOnSignal {
+    /// Returns once a wake happened since the last return, parking until then.
+    fn wait(&self) {
+        // Acquire: pairs with the Release swap in `wake_by_ref`, so what a waker wrote before
+        // its wake is visible to the poll that follows.
+        while !self.woken.swap(false, Ordering::Acquire) {
+            // A spurious return (a token left by an earlier wake) only re-checks the flag.
+            thread::park();
+        }
+    }
+}
+
+impl Wake for BlockOnSignal {
     fn wake(self: std::sync::Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.unpark();
+        // Release: pairs with the Acquire swap in `wait`. Only the wake that sets the flag
+        // unparks: while it is set, `wait` does not park without clearing it first.
+        if !self.woken.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
     }
 }
 
