@@ -113,13 +113,14 @@ fn a_future_whose_drop_panics_does_not_stop_the_others_from_being_dropped() {
     let drops = Arc::new(AtomicUsize::new(0));
     let panicked = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
+    let mut bomb_task = None;
     for i in 0..OTHERS {
         if i == OTHERS / 2 {
             let bomb = PanicOnDrop {
                 dropped: panicked.clone(),
             };
             let mut pending = Pending::new(&polled, &Arc::new(AtomicUsize::new(0)));
-            tasks.push(rt.spawn(async move {
+            bomb_task = Some(rt.spawn(async move {
                 let _bomb = bomb;
                 (&mut pending).await;
             }));
@@ -144,6 +145,11 @@ fn a_future_whose_drop_panics_does_not_stop_the_others_from_being_dropped() {
     for task in tasks {
         assert!(wait_for("a join handle", task).unwrap_err().is_cancelled());
     }
+    // As in Tokio: the task whose future panicked in its drop reports that panic.
+    let bomb_task = bomb_task.expect("the bomb was spawned");
+    assert!(wait_for("the bomb's join handle", bomb_task)
+        .unwrap_err()
+        .is_panic());
 }
 
 #[test]

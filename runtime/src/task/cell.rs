@@ -9,6 +9,7 @@
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
 
+use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -64,10 +65,21 @@ where
         }
     }
 
-    /// Drops the future in place. A panic in its `Drop` is caught: the future counts as
-    /// dropped (Rust finishes dropping its fields while unwinding) and the slot holds `None`.
-    fn drop_future(slot: &mut Option<F>) {
-        let _ = catch_unwind(AssertUnwindSafe(|| *slot = None));
+    /// Drops the future in place. A panic in its `Drop` is caught and returned: the future
+    /// counts as dropped (Rust finishes dropping its fields while unwinding) and the slot
+    /// holds `None`.
+    fn drop_future(slot: &mut Option<F>) -> Result<(), Box<dyn Any + Send>> {
+        catch_unwind(AssertUnwindSafe(|| *slot = None))
+    }
+
+    /// Drops the future of a task that is cancelled (aborted or shut down) and reports the
+    /// outcome: cancelled, or, as in Tokio, a panic if the future's `Drop` panicked.
+    fn cancel_future(&self, slot: &mut Option<F>) {
+        let error = match Self::drop_future(slot) {
+            Ok(()) => JoinError::cancelled(),
+            Err(payload) => JoinError::panic(payload),
+        };
+        self.finish(Err(error));
     }
 
     /// Records the result and wakes the join handle, with no lock held while waking.
@@ -84,9 +96,21 @@ where
             (join.waker.take(), unwanted)
         };
         // A result nobody will read is dropped here, outside the lock.
-        drop(unwanted);
+        drop_quietly(unwanted);
         if let Some(waker) = waker {
             waker.wake();
+        }
+    }
+}
+
+/// Drops `value` on a user's behalf (an output or a panic payload nobody will read, a
+/// future's `Drop` panic): a panic in its `Drop` is caught and discarded, so it never unwinds
+/// into a worker or into code that merely dropped a [`JoinHandle`](crate::JoinHandle). A
+/// panic payload whose own `Drop` panics too is leaked instead of dropped.
+fn drop_quietly<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(nested);
         }
     }
 }
@@ -106,8 +130,7 @@ where
             };
             // Acquire: pairs with the Release store in `request_abort`.
             if self.abort.load(Ordering::Acquire) {
-                Self::drop_future(slot);
-                self.finish(Err(JoinError::cancelled()));
+                self.cancel_future(slot);
                 return Poll::Ready(());
             }
             // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
@@ -115,13 +138,15 @@ where
             let future = unsafe { Pin::new_unchecked(future) };
             match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                 Ok(Poll::Pending) => Poll::Pending,
+                // The task has its result; a panic in the future's `Drop` after that is
+                // dropped (Tokio ignores it too).
                 Ok(Poll::Ready(output)) => {
-                    Self::drop_future(slot);
+                    drop_quietly(Self::drop_future(slot));
                     self.finish(Ok(output));
                     Poll::Ready(())
                 }
                 Err(payload) => {
-                    Self::drop_future(slot);
+                    drop_quietly(Self::drop_future(slot));
                     self.finish(Err(JoinError::panic(payload)));
                     Poll::Ready(())
                 }
@@ -134,8 +159,7 @@ where
             // SAFETY: as in `poll`, the caller holds the poll permission.
             let slot = unsafe { &mut *slot };
             if slot.is_some() {
-                Self::drop_future(slot);
-                self.finish(Err(JoinError::cancelled()));
+                self.cancel_future(slot);
             }
         })
     }
@@ -177,6 +201,9 @@ where
             join.handle_alive = false;
             (join.result.take(), join.waker.take())
         };
-        drop((result, waker));
+        // Dropping the handle drops a result nobody took; a panic in its `Drop` must not
+        // reach the code that dropped the handle.
+        drop_quietly(result);
+        drop(waker);
     }
 }
