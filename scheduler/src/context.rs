@@ -18,15 +18,17 @@ crate::loom::thread_local! {
     static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 
-/// Leaves the context when dropped.
+/// Leaves the context when dropped, putting back the one it replaced.
 #[must_use = "the context is left when the guard is dropped"]
 pub(crate) struct ContextGuard {
+    previous: Option<Context>,
     _not_send: std::marker::PhantomData<Rc<()>>,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        let _ = CONTEXT.try_with(|c| c.borrow_mut().take());
+        let previous = self.previous.take();
+        let _ = CONTEXT.try_with(|c| *c.borrow_mut() = previous);
     }
 }
 
@@ -49,17 +51,30 @@ pub(crate) fn current_kind() -> Current {
         .unwrap_or(Current::None)
 }
 
-/// Enters `shared`'s context on this thread. The caller has checked that the thread is in
-/// no context yet.
+/// Enters `shared`'s context on this thread until the guard is dropped. Workers and
+/// `block_on` check first that the thread is in no context; shutdown enters its runtime's
+/// context over whatever the thread is in (see [`enter_for_shutdown`]).
 pub(crate) fn enter(shared: Arc<Shared>, worker: Option<Rc<Local>>) -> ContextGuard {
-    CONTEXT.with(|c| {
-        let mut c = c.borrow_mut();
-        debug_assert!(c.is_none(), "nested runtime context");
-        *c = Some(Context { shared, worker });
-    });
+    let previous = CONTEXT.with(|c| c.borrow_mut().replace(Context { shared, worker }));
     ContextGuard {
+        previous,
         _not_send: std::marker::PhantomData,
     }
+}
+
+/// Makes `shared` the current runtime while shutdown drops its tasks' futures, so that
+/// cleanup code in a `Drop` finds it with `Handle::current` (a spawn there is cancelled at
+/// once: the runtime is closed). `None` if the thread is already in `shared`'s context (a
+/// worker dropping its own runtime) or its thread-locals are gone (thread exit).
+pub(crate) fn enter_for_shutdown(shared: &Arc<Shared>) -> Option<ContextGuard> {
+    let inside = CONTEXT
+        .try_with(|c| {
+            c.borrow()
+                .as_ref()
+                .is_some_and(|c| Arc::ptr_eq(&c.shared, shared))
+        })
+        .ok()?;
+    (!inside).then(|| enter(shared.clone(), None))
 }
 
 /// The runtime this thread is in, if any.

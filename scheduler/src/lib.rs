@@ -22,8 +22,9 @@
 //! 2. unpark every worker; each leaves its loop after its current poll;
 //! 3. join the workers, up to the timeout; a worker that is the current thread (the runtime
 //!    is dropped from inside one of its own tasks) is not waited for;
-//! 4. sweep the slab: every task not being polled is claimed and cancelled (its future
-//!    dropped, its join handle told); a task being polled by a worker not joined in step 3 is
+//! 4. sweep the slab, with this runtime as the thread's current one (cleanup code in a
+//!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
+//!    being polled is claimed and cancelled (its future dropped, its join handle told); a task being polled by a worker not joined in step 3 is
 //!    flagged, and that worker cancels it when its poll returns;
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing.
@@ -182,6 +183,7 @@ impl Scheduler {
             // thread. It cancels its task when the poll returns (step 4) and exits.
         }
 
+        let _context = context::enter_for_shutdown(shared);
         for slot in 0..shared.slab.high_water() {
             if let Claim::Claimed(guard) = shared.slab.claim(slot, None) {
                 task::cancel(guard);
@@ -252,6 +254,7 @@ impl Handle {
     /// # Panics
     ///
     /// If the runtime already holds [`SLAB_CAPACITY`] live tasks.
+    #[track_caller]
     pub fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
         self.shared.spawn(task)
     }
@@ -274,6 +277,7 @@ impl Handle {
     ///
     /// If this thread is already a worker of any genrt runtime or inside another `enter`:
     /// blocking there would stall a worker or deadlock.
+    #[track_caller]
     pub fn enter(&self) -> EnterGuard {
         match context::current_kind() {
             Current::None => {}
@@ -304,6 +308,7 @@ impl Handle {
     ///
     /// On a worker thread of any genrt runtime: the worker's own task would never stop
     /// running, so the wait could never end.
+    #[track_caller]
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
         if matches!(context::current_kind(), Current::Worker) {
             panic!(
