@@ -39,6 +39,7 @@ impl Handle {
     /// let join = rt.handle().spawn(async { "done" });
     /// assert_eq!(rt.block_on(join).unwrap(), "done");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -63,6 +64,7 @@ impl Handle {
     ///     assert_eq!(join.await.unwrap(), 1);
     /// });
     /// ```
+    #[track_caller]
     pub fn current() -> Handle {
         match Handle::try_current() {
             Ok(handle) => handle,
@@ -142,6 +144,7 @@ impl Spawn for Handle {
 /// });
 /// assert_eq!(sum, 3);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,

@@ -85,6 +85,7 @@ impl Shared {
     ///    and cancels the task itself (the slot's CAS decides who);
     /// 4. count it as active (see `activity`), then queue the key: the LIFO slot on a worker
     ///    of this runtime (the task it displaces goes to the deque), else the injector.
+    #[track_caller]
     pub(crate) fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
         if self.is_closed() {
             task::cancel_unqueued(task);
