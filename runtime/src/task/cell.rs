@@ -8,6 +8,11 @@
 //! - `abort`: set by [`Join::request_abort`] (any thread), read before each poll. This module
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
+//!
+//! Whatever this module drops on a user's behalf (the future, an output or a panic payload
+//! nobody will read) is dropped under `catch_unwind`: a panic in a `Drop` never unwinds into a
+//! worker or into the code that dropped a join handle. A cancelled future whose `Drop` panics
+//! makes its task report that panic, as in Tokio.
 
 use std::any::Any;
 use std::future::Future;
