@@ -242,3 +242,75 @@ pub(crate) fn wake(key: TaskKey) {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::vtable::waker;
+
+    struct Count {
+        context: WakeContext,
+        wakes: AtomicUsize,
+    }
+
+    impl WakeTarget for Count {
+        fn wake(&self, _key: TaskKey) {
+            self.wakes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn register_count() -> (Arc<Count>, Registration) {
+        register(|context, _base| {
+            Arc::new(Count {
+                context,
+                wakes: AtomicUsize::new(0),
+            })
+        })
+        .expect("a free registry entry")
+    }
+
+    #[test]
+    fn an_entered_thread_wakes_its_local_target_until_the_guard_drops() {
+        let (registered, _registration) = register_count();
+        let (local, _other) = register_count();
+        let key = TaskKey::new(registered.context.id(), 1, 1);
+
+        // Only to tell the two paths apart: a runtime enters its own target.
+        let guard = registered.context.enter(local.clone());
+        waker(key).wake();
+        assert_eq!(local.wakes.load(Ordering::Relaxed), 1, "the local path");
+        assert_eq!(registered.wakes.load(Ordering::Relaxed), 0);
+
+        let nested = registered.context.enter(registered.clone());
+        waker(key).wake();
+        assert_eq!(registered.wakes.load(Ordering::Relaxed), 1);
+        drop(nested);
+        waker(key).wake();
+        assert_eq!(
+            local.wakes.load(Ordering::Relaxed),
+            2,
+            "the outer entry is back"
+        );
+
+        drop(guard);
+        waker(key).wake();
+        assert_eq!(
+            registered.wakes.load(Ordering::Relaxed),
+            2,
+            "the registry path"
+        );
+        assert_eq!(local.wakes.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_wake_for_another_runtime_ignores_the_entered_one() {
+        let (entered, _registration) = register_count();
+        let (other, _other_registration) = register_count();
+        let _guard = entered.context.enter(entered.clone());
+        waker(TaskKey::new(other.context.id(), 0, 0)).wake();
+        assert_eq!(other.wakes.load(Ordering::Relaxed), 1);
+        assert_eq!(entered.wakes.load(Ordering::Relaxed), 0);
+    }
+}
