@@ -2,8 +2,11 @@
 # Runs every loom model of genrt (see "How we know" in ARCHITECTURE.md).
 #
 # Under `--cfg loom` every atomic, cell, Arc, lock, thread and thread-local of the three
-# crates is loom's (see waker/src/loom/), and loom explores the interleavings of each model
-# up to LOOM_MAX_PREEMPTIONS preemptions (default 2). The build goes to target/loom so that
+# crates is loom's (each crate's private src/loom.rs), and loom explores the interleavings of
+# each model up to LOOM_MAX_PREEMPTIONS preemptions (default 2). Every crate keeps its models
+# in the same place: src/loom_models.rs lists them, one module per subject under
+# src/loom_models/, compiled only under cfg(all(test, loom)); so each crate's models are its
+# library tests whose path starts with `loom_models`. The build goes to target/loom so that
 # it does not invalidate the normal one. Release mode: loom is slow in debug builds.
 #
 # Usage: scripts/loom.sh            (LOOM_MAX_PREEMPTIONS=3 scripts/loom.sh for a deeper run)
@@ -24,17 +27,12 @@ run() {
 start=$SECONDS
 
 # genrt-waker: the slot state machine (real Slab and SlotState) and the registry path.
-run cargo test --release --target-dir "$target_dir" -p genrt-waker \
-    --test loom_slot --test loom_registry
-
-# genrt-scheduler: parking with two real workers and a foreign waker (src/loom_models.rs).
-run cargo test --release --target-dir "$target_dir" -p genrt-scheduler --lib loom_models
-
-# genrt: task cell and join handle (src/loom_models.rs), shell requests and streams, and a
-# whole runtime dropped while a shell resolves.
-run cargo test --release --target-dir "$target_dir" -p genrt --lib loom_models
-run cargo test --release --target-dir "$target_dir" -p genrt \
-    --test loom_shell --test loom_runtime
+# genrt-scheduler: parking with two real workers and a foreign waker.
+# genrt: task cell and join handle, shell requests and streams, and a whole runtime dropped
+# while a shell resolves.
+for crate in genrt-waker genrt-scheduler genrt; do
+    run cargo test --release --target-dir "$target_dir" -p "$crate" --lib loom_models
+done
 
 printf '\n==> loom: every model passed with LOOM_MAX_PREEMPTIONS=%s (%ss)\n' \
     "$LOOM_MAX_PREEMPTIONS" "$((SECONDS - start))"

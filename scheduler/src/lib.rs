@@ -12,7 +12,9 @@
 //! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
 //! - `context`: the thread-local "which runtime am I in".
 //! - `queue`: the run queues (crossbeam-deque's, or loom-visible stand-ins under `cfg(loom)`).
-//! - `loom`: the loom shim shared with `genrt-waker` (std and `parking_lot` normally).
+//! - `loom`: this crate's loom shim (std and `parking_lot` normally, loom under `cfg(loom)`).
+//! - `loom_models`: the loom models (`cfg(all(test, loom))`), one module per subject under
+//!   `loom_models/`.
 //!
 //! # Shutdown protocol
 //!
@@ -38,8 +40,7 @@
 mod activity;
 mod context;
 mod idle;
-#[doc(hidden)]
-pub mod loom;
+mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;
 mod metrics;
@@ -51,11 +52,12 @@ mod worker;
 use std::io;
 use std::time::{Duration, Instant};
 
-use genrt_waker::{registry, Claim, Registration};
+use genrt_waker::registry::{self, Registration, WakeContextGuard};
+use genrt_waker::Claim;
 
-pub use genrt_waker::{key_of_waker, waker, TaskKey, SLAB_CAPACITY};
+pub use genrt_waker::{waker, TaskKey};
 pub use metrics::Metrics;
-pub use task::{Task, TaskRef};
+pub use task::Task;
 
 use crate::context::Current;
 use crate::loom::sync::Arc;
@@ -119,7 +121,7 @@ impl Scheduler {
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) =
-            registry::register(|id, base| Arc::new(Shared::new(id, base, stealers)))?;
+            registry::register(|context, base| Arc::new(Shared::new(context, base, stealers)))?;
         let mut scheduler = Scheduler {
             shared,
             registration: Some(registration),
@@ -253,9 +255,10 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If the runtime already holds [`SLAB_CAPACITY`] live tasks.
+    /// If the runtime already holds as many live tasks as its slab has slots (about 16.7
+    /// million).
     #[track_caller]
-    pub fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
+    pub fn spawn(&self, task: Arc<dyn Task>) -> Option<TaskKey> {
         self.shared.spawn(task)
     }
 
@@ -291,10 +294,7 @@ impl Handle {
             ),
         }
         let context = context::enter(self.shared.clone(), None);
-        let wakes = registry::enter(
-            self.shared.id,
-            crate::loom::unsize_arc!(self.shared.clone() => dyn genrt_waker::WakeTarget),
-        );
+        let wakes = Shared::enter_wakes(&self.shared);
         EnterGuard {
             _wakes: wakes,
             _context: context,
@@ -319,16 +319,11 @@ impl Handle {
         }
         self.shared.activity.wait(deadline)
     }
-
-    /// Whether two handles refer to the same scheduler.
-    pub fn ptr_eq(&self, other: &Handle) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
 }
 
 /// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped.
 #[must_use = "the context is left when the guard is dropped"]
 pub struct EnterGuard {
-    _wakes: registry::LocalTarget,
+    _wakes: WakeContextGuard,
     _context: context::ContextGuard,
 }

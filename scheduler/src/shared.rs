@@ -1,13 +1,15 @@
 //! State shared by the workers of one runtime and by every handle to it: the slab, the
 //! queues, the idle workers, the counters. This module owns the `closed` flag.
 
-use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, WakeTarget, SLAB_CAPACITY};
+use genrt_waker::registry::{WakeContext, WakeContextGuard, WakeTarget};
+use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
 
 use crate::activity::Activity;
 use crate::context;
 use crate::idle::Idle;
 use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
-use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::loom::unsize_arc;
 use crate::metrics::{self, Counters, Event, Metrics};
 use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
@@ -20,6 +22,8 @@ const INJECTOR_BATCH: usize = 128;
 
 pub(crate) struct Shared {
     pub(crate) id: RuntimeId,
+    /// The right to enter this runtime's wake context, from its registration.
+    wake_context: WakeContext,
     pub(crate) slab: Slab<TaskRef>,
     pub(crate) injector: Injector<TaskKey>,
     pub(crate) stealers: Box<[Stealer<TaskKey>]>,
@@ -37,10 +41,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(id: RuntimeId, base: u32, stealers: Box<[Stealer<TaskKey>]>) -> Shared {
+    pub(crate) fn new(
+        wake_context: WakeContext,
+        base: u32,
+        stealers: Box<[Stealer<TaskKey>]>,
+    ) -> Shared {
         let workers = stealers.len();
         Shared {
-            id,
+            id: wake_context.id(),
+            wake_context,
             slab: Slab::new(base),
             injector: Injector::new(),
             stealers,
@@ -51,6 +60,13 @@ impl Shared {
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }
+    }
+
+    /// Makes wakes for this runtime on this thread (a worker, or a thread inside
+    /// `block_on`) skip the registry lock until the guard is dropped.
+    pub(crate) fn enter_wakes(this: &Arc<Shared>) -> WakeContextGuard {
+        this.wake_context
+            .enter(unsize_arc!(this.clone() => dyn WakeTarget))
     }
 
     pub(crate) fn workers(&self) -> usize {

@@ -34,7 +34,7 @@ pub trait Task: Send + Sync + 'static {
 }
 
 /// How the slab stores a task.
-pub type TaskRef = Arc<dyn Task>;
+pub(crate) type TaskRef = Arc<dyn Task>;
 
 /// Polls the task held by `guard`. A panic that escapes the task (a broken `Task`
 /// implementation) ends the task instead of the worker thread.

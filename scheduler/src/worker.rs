@@ -50,11 +50,10 @@
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};
 
-use genrt_waker::{registry, AfterPoll, TaskKey, WakeTarget};
+use genrt_waker::{AfterPoll, TaskKey};
 
 use crate::context;
 use crate::loom::sync::Arc;
-use crate::loom::unsize_arc;
 use crate::metrics::Event;
 use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
@@ -161,7 +160,7 @@ struct Core {
 pub(crate) fn run(shared: Arc<Shared>, local: Local) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Some(local.clone()));
-    let _wakes = registry::enter(shared.id, unsize_arc!(shared.clone() => dyn WakeTarget));
+    let _wakes = Shared::enter_wakes(&shared);
     let mut core = Core {
         tick: 0,
         lifo_polls: 0,

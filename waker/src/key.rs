@@ -17,11 +17,11 @@
 use std::fmt;
 
 /// Number of bits of a [`TaskKey`] that name the runtime (its registry entry).
-pub const RUNTIME_BITS: u32 = 8;
+pub(crate) const RUNTIME_BITS: u32 = 8;
 /// Number of bits of a [`TaskKey`] that name the slot inside the runtime's slab.
-pub const SLOT_BITS: u32 = 24;
+pub(crate) const SLOT_BITS: u32 = 24;
 /// Number of bits of a [`TaskKey`] that hold the slot's generation.
-pub const GENERATION_BITS: u32 = 32;
+pub(crate) const GENERATION_BITS: u32 = 32;
 
 /// How many runtimes can be alive in one process at the same time.
 pub const MAX_RUNTIMES: usize = 1 << RUNTIME_BITS;
@@ -38,24 +38,20 @@ const _: () = assert!(RUNTIME_BITS + SLOT_BITS + GENERATION_BITS == u64::BITS);
 const _: () = assert!(GENERATION_BITS >= 32);
 const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<u64>());
 
-/// Index of a runtime's entry in the process-wide registry.
-///
-/// ```
-/// use genrt_waker::{RuntimeId, TaskKey};
-/// let key = TaskKey::new(RuntimeId::new(3), 10, 7);
-/// assert_eq!(key.runtime(), RuntimeId::new(3));
-/// ```
+/// Index of a runtime's entry in the process-wide registry: the runtime part of a
+/// [`TaskKey`]. A runtime learns its id from its
+/// [`WakeContext`](crate::registry::WakeContext).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct RuntimeId(u8);
 
 impl RuntimeId {
     /// Makes a runtime id from its registry index.
-    pub const fn new(index: u8) -> RuntimeId {
+    pub(crate) const fn new(index: u8) -> RuntimeId {
         RuntimeId(index)
     }
 
     /// The registry index this id names.
-    pub const fn index(self) -> usize {
+    pub(crate) const fn index(self) -> usize {
         self.0 as usize
     }
 }
@@ -64,14 +60,6 @@ impl RuntimeId {
 ///
 /// A key is a plain integer: copying it, storing it in a queue or in a waker costs nothing and
 /// keeps nothing alive.
-///
-/// ```
-/// use genrt_waker::{RuntimeId, TaskKey};
-/// let key = TaskKey::new(RuntimeId::new(1), 42, 0xdead_beef);
-/// assert_eq!(key.slot(), 42);
-/// assert_eq!(key.generation(), 0xdead_beef);
-/// assert_eq!(TaskKey::from_raw(key.into_raw()), key);
-/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskKey(u64);
 
@@ -100,13 +88,13 @@ impl TaskKey {
         (self.0 >> GENERATION_SHIFT) as u32
     }
 
-    /// The packed representation, as stored in queues and in a waker's data word.
-    pub const fn into_raw(self) -> u64 {
+    /// The packed representation, as stored in a waker's data word.
+    pub(crate) const fn into_raw(self) -> u64 {
         self.0
     }
 
     /// Rebuilds a key from [`TaskKey::into_raw`]'s value.
-    pub const fn from_raw(raw: u64) -> TaskKey {
+    pub(crate) const fn from_raw(raw: u64) -> TaskKey {
         TaskKey(raw)
     }
 }
@@ -137,6 +125,7 @@ mod tests {
             assert_eq!(key.runtime(), RuntimeId::new(rt));
             assert_eq!(key.slot(), slot);
             assert_eq!(key.generation(), gen);
+            assert_eq!(TaskKey::from_raw(key.into_raw()), key);
         }
     }
 

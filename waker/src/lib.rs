@@ -15,15 +15,15 @@
 compile_error!("genrt packs a 64-bit task key into a waker's data word and needs 64-bit pointers");
 
 mod key;
-#[doc(hidden)]
-pub mod loom;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 pub mod registry;
 mod slab;
 mod state;
 mod vtable;
 
-pub use key::{RuntimeId, TaskKey, GENERATION_BITS, MAX_RUNTIMES, RUNTIME_BITS, SLOT_BITS};
-pub use registry::{Registration, WakeTarget};
+pub use key::{RuntimeId, TaskKey, MAX_RUNTIMES};
 pub use slab::{AfterPoll, Claim, PollGuard, Slab, SLAB_CAPACITY};
 pub use state::WakeOutcome;
 pub use vtable::{key_of_waker, waker};

@@ -6,8 +6,9 @@
 //! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each a
 //! read-write lock around an optional `Arc<dyn WakeTarget>`:
 //!
-//! 1. `register` puts the runtime's target into a free entry and hands back a
-//!    [`Registration`] holding the entry's index and generation base.
+//! 1. [`register`] puts the runtime's target into a free entry and hands back a
+//!    [`Registration`] holding the entry's index and generation base, and hands the runtime
+//!    (through the target it builds) the entry's [`WakeContext`].
 //! 2. A wake from any thread read-locks the entry named by the key and, if a target is
 //!    there, calls it while holding the read lock.
 //! 3. Dropping the `Registration` write-locks the entry and takes the target out. The write
@@ -15,8 +16,15 @@
 //!    So once `Registration::drop` returns, no wake can reach the runtime again and the
 //!    runtime may free its state.
 //!
-//! A thread that belongs to a runtime (a worker, or a thread inside `block_on`) enters a
-//! [`LocalTarget`]: wakes for that runtime issued on that thread skip the lock.
+//! # Local targets
+//!
+//! A thread that belongs to a runtime (a worker, or a thread inside `block_on`) enters the
+//! runtime's wake context with [`WakeContext::enter`]: wakes for that runtime issued on that
+//! thread then go straight to the target in a thread-local, skipping the lock. Whoever enters
+//! a runtime id decides where that thread's wakes for it go, so entering takes the
+//! [`WakeContext`], which only `register` makes, once per registration, and hands to the
+//! runtime it registers: code outside that runtime cannot redirect its wakes. The check
+//! costs nothing on the wake path, which reads the thread-local exactly as before.
 //!
 //! Entries are reused, so each entry also remembers a generation base: a runtime that takes
 //! an entry starts its slot generations after the last generation of the runtime before it,
@@ -82,22 +90,28 @@ crate::loom::thread_local! {
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use genrt_waker::{registry, TaskKey, WakeTarget};
+/// use genrt_waker::registry::{self, WakeContext, WakeTarget};
+/// use genrt_waker::TaskKey;
 ///
-/// struct Count(AtomicUsize);
-/// impl WakeTarget for Count {
+/// struct Runtime {
+///     context: WakeContext,
+///     wakes: AtomicUsize,
+/// }
+/// impl WakeTarget for Runtime {
 ///     fn wake(&self, _key: TaskKey) {
-///         self.0.fetch_add(1, Ordering::Relaxed);
+///         self.wakes.fetch_add(1, Ordering::Relaxed);
 ///     }
 /// }
 ///
-/// let (target, registration) =
-///     registry::register(|_id, _base| Arc::new(Count(AtomicUsize::new(0)))).unwrap();
-/// let waker = genrt_waker::waker(TaskKey::new(registration.id(), 0, 0));
+/// let (runtime, registration) = registry::register(|context, _base| {
+///     Arc::new(Runtime { context, wakes: AtomicUsize::new(0) })
+/// })
+/// .unwrap();
+/// let waker = genrt_waker::waker(TaskKey::new(runtime.context.id(), 0, 0));
 /// waker.wake_by_ref();
 /// drop(registration);
 /// waker.wake(); // the runtime is gone: nothing happens
-/// assert_eq!(target.0.load(Ordering::Relaxed), 1);
+/// assert_eq!(runtime.wakes.load(Ordering::Relaxed), 1);
 /// ```
 #[derive(Debug)]
 pub struct Registration {
@@ -106,13 +120,14 @@ pub struct Registration {
     next_base: Option<u32>,
 }
 
-/// Registers a runtime. `make` builds the runtime's wake target from the id and the
-/// generation base of the entry it gets; it runs while that entry is locked, so no wake can
-/// reach the target before `register` returns.
+/// Registers a runtime. `make` builds the runtime's wake target from the entry it gets: the
+/// entry's [`WakeContext`] (which names the runtime id its keys carry; keep it to enter the
+/// context later) and the generation its fresh slots must start at. `make` runs while that
+/// entry is locked, so no wake can reach the target before `register` returns.
 ///
 /// Fails when [`MAX_RUNTIMES`] runtimes are alive at once.
 pub fn register<T: WakeTarget>(
-    make: impl FnOnce(RuntimeId, u32) -> Arc<T>,
+    make: impl FnOnce(WakeContext, u32) -> Arc<T>,
 ) -> io::Result<(Arc<T>, Registration)> {
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
     for offset in 0..ENTRIES {
@@ -123,7 +138,7 @@ pub fn register<T: WakeTarget>(
         if entry.target.is_none() {
             let id = RuntimeId::new(index as u8);
             let base = entry.next_base;
-            let target = make(id, base);
+            let target = make(WakeContext { id }, base);
             entry.target = Some(crate::loom::unsize_arc!(target.clone() => dyn WakeTarget));
             let registration = Registration {
                 id,
@@ -139,16 +154,6 @@ pub fn register<T: WakeTarget>(
 }
 
 impl Registration {
-    /// The runtime id every key of this runtime carries.
-    pub fn id(&self) -> RuntimeId {
-        self.id
-    }
-
-    /// The generation this runtime's fresh slots must start at.
-    pub fn generation_base(&self) -> u32 {
-        self.base
-    }
-
     /// Tells the registry which generation the entry's next runtime must start at (see
     /// [`Slab::next_base`](crate::Slab::next_base)). Without it, the next runtime starts
     /// half the generation space away, which makes a collision just as unlikely.
@@ -168,23 +173,44 @@ impl Drop for Registration {
     }
 }
 
-/// Makes wakes for `id` on this thread go straight to `target`, skipping the registry lock,
-/// until the returned guard is dropped. The guard restores what was entered before.
+/// The right to enter one runtime's wake context on a thread (see [`WakeContext::enter`]).
 ///
-/// Only a thread that keeps the runtime alive while the guard lives (a worker thread, a
-/// thread inside `block_on`) should enter it: the guard holds a strong reference.
-pub fn enter(id: RuntimeId, target: Arc<dyn WakeTarget>) -> LocalTarget {
-    let previous = LOCAL.with(|local| local.borrow_mut().replace((id, target)));
-    LocalTarget { previous }
+/// Only [`register`] makes one, once per registration, and hands it to the runtime it
+/// registers; it cannot be built or cloned anywhere else. So code outside a runtime cannot
+/// redirect that runtime's wakes on any thread.
+#[derive(Debug)]
+pub struct WakeContext {
+    id: RuntimeId,
 }
 
-/// Guard returned by [`enter`].
-#[must_use = "the local target is left when this guard is dropped"]
-pub struct LocalTarget {
+impl WakeContext {
+    /// The runtime id every key of the registered runtime carries.
+    pub fn id(&self) -> RuntimeId {
+        self.id
+    }
+
+    /// Makes wakes for this runtime on this thread go straight to `target`, skipping the
+    /// registry lock, until the returned guard is dropped. The guard restores what was
+    /// entered before.
+    ///
+    /// `target` should be the target this runtime registered: wakes issued on this thread go
+    /// to it whether or not it is. Only a thread that keeps the runtime registered while the
+    /// guard lives (a worker thread, a thread inside `block_on`) should enter it: the guard
+    /// holds a strong reference, and a registry entry freed under it may be taken by another
+    /// runtime, whose wakes on this thread would then reach `target`.
+    pub fn enter(&self, target: Arc<dyn WakeTarget>) -> WakeContextGuard {
+        let previous = LOCAL.with(|local| local.borrow_mut().replace((self.id, target)));
+        WakeContextGuard { previous }
+    }
+}
+
+/// Guard returned by [`WakeContext::enter`].
+#[must_use = "the wake context is left when this guard is dropped"]
+pub struct WakeContextGuard {
     previous: Option<(RuntimeId, Arc<dyn WakeTarget>)>,
 }
 
-impl Drop for LocalTarget {
+impl Drop for WakeContextGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         // `try_with`: the guard may be dropped while thread-locals are being destroyed.
@@ -214,5 +240,77 @@ pub(crate) fn wake(key: TaskKey) {
         if let Some(target) = &entry.target {
             target.wake(key);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::vtable::waker;
+
+    struct Count {
+        context: WakeContext,
+        wakes: AtomicUsize,
+    }
+
+    impl WakeTarget for Count {
+        fn wake(&self, _key: TaskKey) {
+            self.wakes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn register_count() -> (Arc<Count>, Registration) {
+        register(|context, _base| {
+            Arc::new(Count {
+                context,
+                wakes: AtomicUsize::new(0),
+            })
+        })
+        .expect("a free registry entry")
+    }
+
+    #[test]
+    fn an_entered_thread_wakes_its_local_target_until_the_guard_drops() {
+        let (registered, _registration) = register_count();
+        let (local, _other) = register_count();
+        let key = TaskKey::new(registered.context.id(), 1, 1);
+
+        // Only to tell the two paths apart: a runtime enters its own target.
+        let guard = registered.context.enter(local.clone());
+        waker(key).wake();
+        assert_eq!(local.wakes.load(Ordering::Relaxed), 1, "the local path");
+        assert_eq!(registered.wakes.load(Ordering::Relaxed), 0);
+
+        let nested = registered.context.enter(registered.clone());
+        waker(key).wake();
+        assert_eq!(registered.wakes.load(Ordering::Relaxed), 1);
+        drop(nested);
+        waker(key).wake();
+        assert_eq!(
+            local.wakes.load(Ordering::Relaxed),
+            2,
+            "the outer entry is back"
+        );
+
+        drop(guard);
+        waker(key).wake();
+        assert_eq!(
+            registered.wakes.load(Ordering::Relaxed),
+            2,
+            "the registry path"
+        );
+        assert_eq!(local.wakes.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_wake_for_another_runtime_ignores_the_entered_one() {
+        let (entered, _registration) = register_count();
+        let (other, _other_registration) = register_count();
+        let _guard = entered.context.enter(entered.clone());
+        waker(TaskKey::new(other.context.id(), 0, 0)).wake();
+        assert_eq!(other.wakes.load(Ordering::Relaxed), 1);
+        assert_eq!(entered.wakes.load(Ordering::Relaxed), 0);
     }
 }

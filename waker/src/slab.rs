@@ -171,8 +171,9 @@ impl<T> Slab<T> {
         self.base.wrapping_add(newest).wrapping_add(1)
     }
 
-    /// Whether the slot holds a task right now (a racy snapshot, for metrics and tests).
-    pub fn is_occupied(&self, slot: u32) -> bool {
+    /// Whether the slot holds a task right now (a racy snapshot, for tests).
+    #[cfg(test)]
+    pub(crate) fn is_occupied(&self, slot: u32) -> bool {
         self.slot(slot).is_some_and(|s| s.state.is_occupied())
     }
 
@@ -336,11 +337,6 @@ impl<'a, T> PollGuard<'a, T> {
             unsafe { &*cell }
         });
         value.as_ref().expect("an occupied slot holds a value")
-    }
-
-    /// The slot index this guard holds.
-    pub fn slot_index(&self) -> u32 {
-        self.index
     }
 
     /// Ends a poll that returned `Pending`.

@@ -154,7 +154,7 @@ impl SlotState {
     /// be lost. With the store, the poller's read-modify-write either comes first in the
     /// word's order, and the wake then sees `RUNNING` and sets `NOTIFIED`, or comes later and
     /// acquires the waker's writes. async-task does the same. Found by the loom model
-    /// `wake_races_poll_and_complete` (waker/tests/loom_slot.rs).
+    /// `wake_races_poll_and_complete` (`src/loom_models/slot.rs`).
     pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
         let mut outcome = WakeOutcome::Stale;
         self.transition(|s| {

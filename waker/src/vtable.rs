@@ -34,18 +34,8 @@ fn wake(data: *const ()) {
 
 fn drop(_data: *const ()) {}
 
-/// Makes the waker for `key`. It allocates nothing and owns nothing.
-///
-/// ```
-/// use genrt_waker::{waker, RuntimeId, TaskKey};
-///
-/// let key = TaskKey::new(RuntimeId::new(0), 3, 1);
-/// let a = waker(key);
-/// let b = a.clone();
-/// assert!(a.will_wake(&b));
-/// assert!(!a.will_wake(&waker(TaskKey::new(RuntimeId::new(0), 3, 2))));
-/// assert_eq!(genrt_waker::key_of_waker(&b), Some(key));
-/// ```
+/// Makes the waker for `key`. It allocates nothing and owns nothing; two wakers of the same
+/// key [`will_wake`](Waker::will_wake) each other.
 pub fn waker(key: TaskKey) -> Waker {
     // SAFETY: every function of VTABLE upholds the RawWaker contract: the data word is a
     // plain integer that is never dereferenced, clone returns a RawWaker with the same data
@@ -54,7 +44,23 @@ pub fn waker(key: TaskKey) -> Waker {
     unsafe { Waker::from_raw(raw(key)) }
 }
 
-/// The key inside `waker` if it is a genrt key waker.
+/// The key inside `waker` if it is a genrt key waker (`None` for any other waker).
 pub fn key_of_waker(waker: &Waker) -> Option<TaskKey> {
     ptr::eq(waker.vtable(), &VTABLE).then(|| key_of(waker.data()))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::key::RuntimeId;
+
+    #[test]
+    fn wakers_of_one_key_will_wake_each_other_and_carry_it() {
+        let key = TaskKey::new(RuntimeId::new(0), 3, 1);
+        let a = waker(key);
+        let b = a.clone();
+        assert!(a.will_wake(&b));
+        assert!(!a.will_wake(&waker(TaskKey::new(RuntimeId::new(0), 3, 2))));
+        assert_eq!(key_of_waker(&b), Some(key));
+    }
 }

@@ -1,21 +1,19 @@
 //! Loom model of a whole runtime: a shell resolving a request while the runtime drops (the
-//! registry path from the outside, async-executor #163 and compio #489 are this race). Run by
-//! `scripts/loom.sh`.
+//! registry path from the outside, async-executor #163 and compio #489 are this race).
 //!
 //! The real `Runtime` with one worker thread (a loom thread running the real loop), the real
 //! registry and key waker, and a shell thread. The task's future and the value each hold a
 //! loom `Arc`: if the runtime's drop left the future alive (the leak of Crux #268), or a
 //! value were neither delivered, dropped with the request, nor handed back, the model fails
 //! as a leak; a wake-up lost or a worker never joined fails it as a deadlock.
-#![cfg(loom)]
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use loom::future::block_on;
-use loom::sync::Arc;
-use loom::thread;
+use ::loom::future::block_on;
+use ::loom::sync::Arc;
+use ::loom::thread;
 
 /// A value handed from the shell to the task.
 struct Value(#[allow(dead_code)] Arc<()>);
@@ -41,12 +39,12 @@ impl<F: Future> Future for Tracked<F> {
 /// reports it), the value is dropped exactly once, and the worker thread is joined.
 #[test]
 fn shell_resolve_races_runtime_drop() {
-    loom::model(|| {
-        let rt = genrt::Builder::new()
+    ::loom::model(|| {
+        let rt = crate::Builder::new()
             .worker_threads(1)
             .build()
             .expect("a runtime");
-        let (request, resolver) = genrt::shell::request::<Value>();
+        let (request, resolver) = crate::shell::request::<Value>();
         let task = rt.spawn(Tracked {
             future: Box::pin(async move { request.await.is_ok() }),
             _track: Arc::new(()),

@@ -1,18 +1,17 @@
 //! Loom models of shell requests and streams (runtime/src/shell.rs): resolve vs cancel (the
-//! request dropped with its task) vs drop of the resolver (run by `scripts/loom.sh`).
+//! request dropped with its task) vs drop of the resolver.
 //!
 //! The task side awaits with loom's `block_on`, whose waker loom sees: a wake that is lost
 //! leaves it blocked, and loom reports a deadlock. Every value holds a loom `Arc`, so a value
 //! (or a stored waker) that neither side ever drops fails the model as a leak.
-#![cfg(loom)]
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
 
-use loom::future::block_on;
-use loom::sync::Arc;
-use loom::thread;
+use ::loom::future::block_on;
+use ::loom::sync::Arc;
+use ::loom::thread;
 
 /// A value handed from the shell to a task.
 #[derive(Debug)]
@@ -36,8 +35,8 @@ fn poll_once<F: Future + Unpin>(future: &mut F) -> bool {
 /// was already waiting.
 #[test]
 fn resolve_races_await() {
-    loom::model(|| {
-        let (request, resolver) = genrt::shell::request::<Value>();
+    ::loom::model(|| {
+        let (request, resolver) = crate::shell::request::<Value>();
         let shell = thread::spawn(move || resolver.resolve(Value::new(7)).expect("awaited"));
         let value = block_on(request).expect("resolved, not abandoned");
         assert_eq!(value.0, 7);
@@ -51,8 +50,8 @@ fn resolve_races_await() {
 /// stored waker too.
 #[test]
 fn resolve_races_cancel() {
-    loom::model(|| {
-        let (mut request, resolver) = genrt::shell::request::<Value>();
+    ::loom::model(|| {
+        let (mut request, resolver) = crate::shell::request::<Value>();
         assert!(poll_once(&mut request));
         let shell = thread::spawn(move || {
             if let Err(value) = resolver.resolve(Value::new(7)) {
@@ -68,8 +67,8 @@ fn resolve_races_cancel() {
 /// sees `Abandoned`.
 #[test]
 fn resolver_drop_races_await() {
-    loom::model(|| {
-        let (request, resolver) = genrt::shell::request::<Value>();
+    ::loom::model(|| {
+        let (request, resolver) = crate::shell::request::<Value>();
         let shell = thread::spawn(move || drop(resolver));
         assert!(block_on(request).is_err(), "abandoned");
         shell.join().unwrap();
@@ -80,8 +79,8 @@ fn resolver_drop_races_await() {
 /// stored waker is dropped, nothing leaks.
 #[test]
 fn resolver_drop_races_cancel() {
-    loom::model(|| {
-        let (mut request, resolver) = genrt::shell::request::<Value>();
+    ::loom::model(|| {
+        let (mut request, resolver) = crate::shell::request::<Value>();
         assert!(poll_once(&mut request));
         let shell = thread::spawn(move || drop(resolver));
         drop(request);
@@ -93,8 +92,8 @@ fn resolver_drop_races_cancel() {
 /// The task gets both, in order, then the end of the stream; it is woken whenever it waits.
 #[test]
 fn stream_send_and_close_race_receive() {
-    loom::model(|| {
-        let (mut stream, resolver) = genrt::shell::stream::<Value>();
+    ::loom::model(|| {
+        let (mut stream, resolver) = crate::shell::stream::<Value>();
         let shell = thread::spawn(move || {
             resolver.send(Value::new(1)).expect("receiving");
             resolver.send(Value::new(2)).expect("receiving");
@@ -115,8 +114,8 @@ fn stream_send_and_close_race_receive() {
 /// either queued and dropped with the stream, or handed back to the shell.
 #[test]
 fn stream_send_races_cancel() {
-    loom::model(|| {
-        let (mut stream, resolver) = genrt::shell::stream::<Value>();
+    ::loom::model(|| {
+        let (mut stream, resolver) = crate::shell::stream::<Value>();
         let pending = block_on(poll_fn(|cx| Poll::Ready(stream.poll_next(cx).is_pending())));
         assert!(pending);
         let shell = thread::spawn(move || {

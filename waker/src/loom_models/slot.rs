@@ -1,19 +1,19 @@
 //! Loom models of one slab slot's state machine: wake vs poll vs complete vs slot reuse vs
-//! stale wake, on the real `Slab` and `SlotState` (run by `scripts/loom.sh`).
+//! stale wake, on the real `Slab` and `SlotState`.
 //!
 //! Each task is a `Task`: a loom `UnsafeCell` standing for its future, which every poll
 //! writes, so two polls that are not ordered by the slot's poll permission fail the model as a
 //! data race; and a loom `Arc`, so a task that is never dropped fails the model as a leak.
 //! The "run queue" is a loom mutex around a list of keys; pushing a key that is already queued
 //! fails the model.
-#![cfg(loom)]
 
-use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicBool, Ordering};
-use loom::sync::{Arc, Mutex};
-use loom::thread;
+use ::loom::cell::UnsafeCell;
+use ::loom::sync::atomic::{AtomicBool, Ordering};
+use ::loom::sync::{Arc, Mutex};
+use ::loom::thread;
 
-use genrt_waker::{AfterPoll, Claim, Slab, WakeOutcome};
+use crate::slab::{AfterPoll, Claim, Slab};
+use crate::state::WakeOutcome;
 
 /// A task: its "future" (a poll count only the poll-permission holder touches) and a leak
 /// tracker.
@@ -90,7 +90,7 @@ fn drain(slab: &Slab<Task>, queue: &Queue, ready: &AtomicBool) {
 /// polls never overlap, and the task is dropped.
 #[test]
 fn wake_races_poll_and_complete() {
-    loom::model(|| {
+    ::loom::model(|| {
         let slab = Arc::new(Slab::new(0));
         let queue = Arc::new(Queue::default());
         let ready = Arc::new(AtomicBool::new(false));
@@ -129,7 +129,7 @@ fn wake_races_poll_and_complete() {
 /// its own key), and every task is dropped.
 #[test]
 fn stale_wake_races_completion_and_reuse() {
-    loom::model(|| {
+    ::loom::model(|| {
         let slab = Arc::new(Slab::new(0));
         let old = slab.insert(Task::new()).ok().expect("room");
         // The old task ran once and is idle, waiting for a wake.
@@ -184,7 +184,7 @@ fn stale_wake_races_completion_and_reuse() {
 /// values never mix, and every task is dropped once.
 #[test]
 fn concurrent_insert_poll_complete_and_reuse() {
-    loom::model(|| {
+    ::loom::model(|| {
         let slab = Arc::new(Slab::new(0));
         let cycle = |slab: &Slab<Task>| {
             for _ in 0..2 {
@@ -212,7 +212,7 @@ fn concurrent_insert_poll_complete_and_reuse() {
 /// overlap it, and it is not leaked.
 #[test]
 fn claim_races_poll() {
-    loom::model(|| {
+    ::loom::model(|| {
         let slab = Arc::new(Slab::new(0));
         let key = slab.insert(Task::new()).ok().expect("room");
 

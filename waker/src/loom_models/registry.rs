@@ -1,16 +1,17 @@
 //! Loom models of the registry path: a key waker woken from other threads while its runtime
 //! unregisters and drops (async-executor #163 is this race). The real registry, the real
-//! `waker(key)` and a `WakeTarget` standing in for the runtime (run by `scripts/loom.sh`).
+//! `waker(key)` and a `WakeTarget` standing in for the runtime.
 //!
 //! The target holds a loom `Arc`, so a target that the registry never lets go fails the model
 //! as a leak; it also asserts, on every wake, that the runtime has not finished unregistering.
-#![cfg(loom)]
 
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use loom::sync::Arc;
-use loom::thread;
+use ::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use ::loom::sync::Arc;
+use ::loom::thread;
 
-use genrt_waker::{registry, waker, TaskKey, WakeTarget};
+use crate::key::{RuntimeId, TaskKey};
+use crate::registry::{self, Registration, WakeContext, WakeTarget};
+use crate::vtable::waker;
 
 /// What the runtime and the wakers saw.
 #[derive(Default)]
@@ -23,6 +24,7 @@ struct Log {
 
 /// The runtime's wake target.
 struct Runtime {
+    context: WakeContext,
     log: Arc<Log>,
     _track: Arc<()>,
 }
@@ -48,14 +50,10 @@ impl Drop for Runtime {
     }
 }
 
-fn register(
-    log: &Arc<Log>,
-) -> (
-    genrt_waker::loom::sync::Arc<Runtime>,
-    registry::Registration,
-) {
-    registry::register(|_id, _base| {
-        genrt_waker::loom::sync::Arc::new(Runtime {
+fn register(log: &Arc<Log>) -> (Arc<Runtime>, Registration) {
+    registry::register(|context, _base| {
+        Arc::new(Runtime {
+            context,
             log: log.clone(),
             _track: Arc::new(()),
         })
@@ -70,10 +68,10 @@ fn register(
 /// dropped; nothing leaks.
 #[test]
 fn wakes_race_unregister_and_drop() {
-    loom::model(|| {
+    ::loom::model(|| {
         let log = Arc::new(Log::default());
         let (runtime, registration) = register(&log);
-        let key = TaskKey::new(registration.id(), 7, 3);
+        let key = TaskKey::new(runtime.context.id(), 7, 3);
         let stored = waker(key);
 
         let wakers: Vec<_> = [stored.clone(), stored]
@@ -112,14 +110,14 @@ fn wakes_race_unregister_and_drop() {
 /// complete target; after the runtime is gone, a late wake is a no-op.
 #[test]
 fn wake_races_register_then_late_wake_is_a_noop() {
-    loom::model(|| {
+    ::loom::model(|| {
         let log = Arc::new(Log::default());
         // The first registration of this execution takes entry 0 (the cursor starts there).
-        let key = TaskKey::new(genrt_waker::RuntimeId::new(0), 7, 3);
+        let key = TaskKey::new(RuntimeId::new(0), 7, 3);
         let early = thread::spawn(move || waker(key).wake());
 
         let (runtime, registration) = register(&log);
-        assert_eq!(registration.id(), key.runtime());
+        assert_eq!(runtime.context.id(), key.runtime());
         early.join().unwrap();
         assert!(log.wakes.load(Ordering::SeqCst) <= 1);
 

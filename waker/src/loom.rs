@@ -1,0 +1,183 @@
+//! This crate's loom shim: the concurrency primitives it is built from, swappable for loom's
+//! model-checked ones.
+//!
+//! Every atomic, `UnsafeCell`, `Arc`, lock and thread-local of `genrt-waker` comes from here.
+//! In a normal build these are the standard library's and `parking_lot`'s own types,
+//! re-exported as they are: the shim costs nothing. Under `RUSTFLAGS="--cfg loom"` they are
+//! loom's, behind the same API, so that loom can explore the interleavings of the real code
+//! (see `src/loom_models.rs`, `scripts/loom.sh` and the "How we know" section of
+//! ARCHITECTURE.md).
+//!
+//! # One shim per crate
+//!
+//! Each genrt crate has its own private `src/loom.rs`, the same std/loom switch cut down to
+//! what that crate uses; none is part of any crate's API. The one type that crosses crate
+//! boundaries is `Arc` (a runtime registers an `Arc` of its wake target here, and `genrt`
+//! hands its task cells to `genrt-scheduler` as `Arc<dyn Task>`), and every shim names the
+//! same one: `std::sync::Arc` normally, `loom::sync::Arc` under loom. The shims therefore
+//! agree without sharing code. A shared crate would have had to be published with the three
+//! (a path dependency marked `publish = false` cannot be packaged), making the shim public
+//! after all.
+//!
+//! # The API
+//!
+//! `parking_lot`'s: `RwLock::read` returns a guard, `RwLock::try_write` returns an `Option`.
+//! Cells are reached with `UnsafeCell::with` and `with_mut` (loom's API), so that loom sees
+//! each access. Thread-locals are declared with [`thread_local!`] (with a `const { .. }`
+//! initialiser in both builds), and an `Arc<T>` becomes an `Arc<dyn Trait>` with
+//! [`unsize_arc!`].
+//!
+//! # Differences under loom, each forced by what loom can model
+//!
+//! - loom's `Arc` cannot be unsized by a coercion (`CoerceUnsized` is unstable);
+//!   `unsize_arc!` takes it apart with `into_raw` and puts it back together as the unsized
+//!   type with `from_raw`, which loom tracks by address, so the count carries over.
+//! - statics holding loom types need `lazy_static!` (loom's types have no `const`
+//!   constructors and live for one execution).
+//! - loom's `thread_local!` takes no `const { .. }` initialiser; this crate's macro unwraps it.
+//! - loom does not yet keep a read-modify-write atomic against a concurrent plain store
+//!   (tokio-rs/loom#254); the one word that mixes the two, a slot's state, stores with a
+//!   swap under loom (see `state.rs`).
+
+/// Locks, `Arc` and atomics.
+pub(crate) mod sync {
+    #[cfg(loom)]
+    pub(crate) use self::mocked::RwLock;
+    #[cfg(loom)]
+    pub(crate) use loom::sync::Arc;
+    #[cfg(not(loom))]
+    pub(crate) use parking_lot::RwLock;
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::Arc;
+
+    /// Atomics.
+    pub(crate) mod atomic {
+        #[cfg(loom)]
+        pub(crate) use loom::sync::atomic::{
+            AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        };
+        #[cfg(not(loom))]
+        pub(crate) use std::sync::atomic::{
+            AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        };
+    }
+
+    #[cfg(loom)]
+    mod mocked {
+        use std::sync::PoisonError;
+
+        pub(crate) use loom::sync::{RwLockReadGuard, RwLockWriteGuard};
+
+        /// loom's `RwLock` with `parking_lot`'s API.
+        #[derive(Debug)]
+        pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+        impl<T> RwLock<T> {
+            /// A lock holding `value`.
+            pub(crate) fn new(value: T) -> RwLock<T> {
+                RwLock(loom::sync::RwLock::new(value))
+            }
+
+            /// Shared access. loom's poisoning is ignored, as `parking_lot` has none.
+            #[track_caller]
+            pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+                self.0.read().unwrap_or_else(PoisonError::into_inner)
+            }
+
+            /// Exclusive access.
+            #[track_caller]
+            pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+                self.0.write().unwrap_or_else(PoisonError::into_inner)
+            }
+
+            /// Exclusive access if nobody holds the lock.
+            #[track_caller]
+            pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+                self.0.try_write().ok()
+            }
+        }
+    }
+}
+
+/// `UnsafeCell` with loom's closure API.
+pub(crate) mod cell {
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+
+    /// `std::cell::UnsafeCell` behind loom's `with` / `with_mut`, which compile to a plain
+    /// pointer access.
+    #[cfg(not(loom))]
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        /// A cell holding `value`.
+        #[inline(always)]
+        pub(crate) const fn new(value: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+    }
+
+    #[cfg(not(loom))]
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Calls `f` with a pointer for reading the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Calls `f` with a pointer for writing the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(loom)]
+pub(crate) use loom::lazy_static;
+
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+/// loom's `thread_local!`, which takes no `const { .. }` initialiser: this one accepts and
+/// unwraps it, so declarations read the same in both builds. One declaration per invocation.
+#[cfg(loom)]
+macro_rules! loom_thread_local {
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr } $(;)?) => {
+        ::loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
+    };
+}
+// Under another name: a macro called `thread_local` would clash with the built-in attribute.
+#[cfg(loom)]
+pub(crate) use loom_thread_local as thread_local;
+
+/// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
+/// allocation. A plain unsizing coercion in a normal build.
+#[cfg(not(loom))]
+macro_rules! unsize_arc {
+    ($arc:expr => $target:ty) => {{
+        let unsized_arc: $crate::loom::sync::Arc<$target> = $arc;
+        unsized_arc
+    }};
+}
+
+/// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
+/// allocation. Under loom the `Arc` is turned into its raw pointer, the pointer is coerced
+/// (only an unsizing coercion compiles here: no `as`), and loom's `from_raw` finds the
+/// allocation's count by address.
+#[cfg(loom)]
+macro_rules! unsize_arc {
+    ($arc:expr => $target:ty) => {{
+        let raw = ::loom::sync::Arc::into_raw($arc);
+        let unsized_raw: *const $target = raw;
+        // SAFETY: `unsized_raw` is the pointer `into_raw` just returned, unsized in place: the
+        // same allocation and address, with the metadata of the value's own type, which is
+        // what `Arc::from_raw` asks of a pointer of an unsized type. `into_raw` kept the
+        // reference it consumed, and `from_raw` takes it over, so the count is unchanged.
+        unsafe { ::loom::sync::Arc::from_raw(unsized_raw) }
+    }};
+}
+pub(crate) use unsize_arc;
