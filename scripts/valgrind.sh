@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs examples/valgrind_drop.rs under valgrind: a runtime dropped with 1,100 pending tasks
-# whose wakers and resolvers sit in a static, then woken and resolved from 4 threads; then a
+# Runs benches/src/bin/valgrind_drop.rs (a binary of genrt-benches) under valgrind: a runtime
+# dropped with 1,100 pending tasks whose wakers and resolvers sit in a static, then woken and resolved from 4 threads; then a
 # second runtime of 300 tasks dropped while 4 threads wake and resolve.
 #
 # Fails (exit status 1) on any invalid read or write, on memory definitely or indirectly
@@ -27,8 +27,8 @@ valgrind --version
 
 # A debug build: full debug info for valgrind's stack traces, and the same artifacts
 # `cargo test` builds.
-cargo build --example valgrind_drop
-binary=target/debug/examples/valgrind_drop
+cargo build -p genrt-benches --bin valgrind_drop
+binary="${CARGO_TARGET_DIR:-target}/debug/valgrind_drop"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,22 @@
+//! Tokio's `benches/rt_multi_threaded.rs` suite, and spawn cost at scale, for every
+//! contender: `cargo bench -p genrt-benches --bench rt_multi_threaded`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use genrt_benches::criterion_glue;
+
+/// The `tokio_suite/` benchmarks.
+fn tokio_suite(c: &mut Criterion) {
+    criterion_glue::run_group(c, "tokio_suite/");
+}
+
+/// The `scale/` benchmarks.
+fn scale(c: &mut Criterion) {
+    criterion_glue::run_group(c, "scale/");
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion_glue::config();
+    targets = tokio_suite, scale
+}
+criterion_main!(benches);

@@ -1,0 +1,61 @@
+//! genrt as a [`Contender`]: `genrt::Builder::new().worker_threads(N)`, default settings.
+
+use std::future::Future;
+
+use futures::future::Map;
+use futures::FutureExt;
+
+use crate::{Contender, Spawner};
+
+/// A genrt runtime under test. Dropping it drops the [`genrt::Runtime`], which cancels every
+/// task and joins the worker threads before returning.
+pub struct Genrt {
+    rt: genrt::Runtime,
+}
+
+impl Contender for Genrt {
+    type Spawner = genrt::Handle;
+    const NAME: &'static str = "genrt";
+
+    fn build(workers: usize) -> Genrt {
+        let rt = genrt::Builder::new()
+            .worker_threads(workers)
+            .build()
+            .expect("genrt runtime should start");
+        Genrt { rt }
+    }
+
+    fn spawner(&self) -> genrt::Handle {
+        self.rt.handle()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+}
+
+// `Handle::spawn` from a worker thread of the same runtime pushes to that worker's local
+// deque, from any other thread to the injector: the same paths `genrt::spawn` takes.
+impl Spawner for genrt::Handle {
+    type Join<T: Send + 'static> = Map<genrt::JoinHandle<T>, fn(Result<T, genrt::JoinError>) -> T>;
+
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        genrt::Handle::spawn(self, future).map(|r| r.expect("genrt task failed"))
+    }
+
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping a genrt JoinHandle detaches the task.
+        drop(genrt::Handle::spawn(self, future));
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        genrt::yield_now()
+    }
+}

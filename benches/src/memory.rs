@@ -1,0 +1,168 @@
+//! The memory scenarios, measured with the counting allocator of `support`
+//! ([`support::counting`]), which the binary must install and have counting.
+//!
+//! Each task awaits a request that is never resolved. The request stores the task's waker in
+//! a slot that is also held outside the runtime (by a shell that never answers), the way a
+//! pending shell request keeps its waker: `task -> future -> request slot -> waker`. Three
+//! figures:
+//!
+//! - **bytes per pending task**: live bytes added by spawning the tasks, once all of them
+//!   are suspended, divided by their number. The slots and the futures' own fields are
+//!   created before the first reading and are the same for every contender, so this is
+//!   what the runtime spends per task (its task record, slab or queue share, the future's
+//!   space inside its allocation).
+//! - **retained after drop**: the runtime is dropped while the held wakers are still alive;
+//!   live bytes above the reading taken before the runtime was built. A key waker keeps
+//!   nothing; an owning waker keeps its task's allocation (and what that references).
+//! - **leaked**: the held wakers are dropped too; live bytes above the reading taken before
+//!   anything was created. Only a cycle through the waker survives this: the Arc<Task>
+//!   executor's `Arc<Task> -> future -> slot -> Waker -> Arc<Task>`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use support::counting::{live_bytes, thread_count};
+
+use crate::Contender;
+
+/// Tasks in the bytes-per-pending-task scenario.
+pub const PENDING_TASKS: usize = 100_000;
+/// Tasks in the leak scenario.
+pub const LEAK_TASKS: usize = 10_000;
+/// Tasks in the unmeasured warm-up run that initialises lazily built statics.
+const WARMUP_TASKS: usize = 64;
+/// How long to wait for a dropped runtime's threads to be gone.
+const THREAD_EXIT_WAIT: Duration = Duration::from_secs(2);
+/// How long to wait for every task's first poll before giving up.
+const SUSPEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The figures of one memory scenario for one contender.
+#[derive(Clone, Debug)]
+pub struct MemoryFigures {
+    /// Tasks spawned.
+    pub tasks: usize,
+    /// Live bytes per pending task.
+    pub bytes_per_task: f64,
+    /// Live bytes left after the runtime was dropped, held wakers still alive.
+    pub retained_bytes: isize,
+    /// Live bytes left after the held wakers were dropped as well.
+    pub leaked_bytes: isize,
+    /// Worker threads still running after the runtime was dropped (the futures ThreadPool's
+    /// workers stay while any pending task holds a clone of the pool).
+    pub threads_left: usize,
+}
+
+/// The slot a pending request and its outside holder share.
+struct WakerSlot(Mutex<Option<Waker>>);
+
+/// A request that is never resolved: stores its task's waker in the shared slot and counts
+/// its task as suspended on the first poll.
+struct NeverResolved {
+    slot: Arc<WakerSlot>,
+    suspended: Arc<AtomicUsize>,
+    counted: bool,
+}
+
+impl Future for NeverResolved {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        {
+            let mut waker = self.slot.0.lock().unwrap_or_else(|e| e.into_inner());
+            match &*waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+        }
+        if !self.counted {
+            self.counted = true;
+            self.suspended.fetch_add(1, SeqCst);
+        }
+        Poll::Pending
+    }
+}
+
+/// Runs the scenario for `C` with `tasks` pending tasks. Counting must be on
+/// (not [paused](support::counting::pause)).
+pub fn pending_tasks<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
+    // Unmeasured: lazily built statics (thread-locals of this thread, registries, ...) are
+    // created here, not inside the measured run.
+    scenario::<C>(workers, WARMUP_TASKS);
+    scenario::<C>(workers, tasks)
+}
+
+/// Runs crossbeam-epoch's deferred frees that are due. genrt's deques (crossbeam-deque)
+/// free their old buffers through the global epoch collector, later and on whichever thread
+/// pins next; without this a reading can include another runtime's buffers, or miss this
+/// one's. With every worker joined, this thread is the only participant, so repeated pins
+/// advance the epoch and each flush collects a few bags.
+fn collect_deferred_frees() {
+    for _ in 0..256 {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
+/// Live bytes once deferred frees have run.
+fn settled_live_bytes() -> isize {
+    collect_deferred_frees();
+    live_bytes()
+}
+
+/// One measured run: create the requests and their holders, build, spawn, wait until every
+/// task is suspended, drop the runtime, drop the holders; read live bytes at each step.
+fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
+    let begin = settled_live_bytes();
+    let suspended = Arc::new(AtomicUsize::new(0));
+    let mut requests = Vec::with_capacity(tasks);
+    let mut held = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        let slot = Arc::new(WakerSlot(Mutex::new(None)));
+        held.push(slot.clone());
+        requests.push(NeverResolved {
+            slot,
+            suspended: suspended.clone(),
+            counted: false,
+        });
+    }
+    let before_runtime = settled_live_bytes();
+
+    let threads_before = thread_count().unwrap_or(0);
+    let rt = C::build(workers);
+    let spawner = rt.spawner();
+    let before_spawn = live_bytes();
+    for request in requests.drain(..) {
+        crate::Spawner::spawn_detached(&spawner, request);
+    }
+    let deadline = Instant::now() + SUSPEND_TIMEOUT;
+    while suspended.load(SeqCst) < tasks {
+        assert!(
+            Instant::now() < deadline,
+            "{}: only {} of {tasks} tasks suspended",
+            C::NAME,
+            suspended.load(SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let all_pending = live_bytes();
+    drop(spawner);
+    let threads_left = rt.shutdown();
+    // Threads that never exit (futures' ThreadPool with pending tasks) are not waited for.
+    crate::threads::wait_for_at_most(threads_before + threads_left, THREAD_EXIT_WAIT);
+    let after_drop = settled_live_bytes();
+    drop(held);
+    drop(requests);
+    drop(suspended);
+    let after_all = settled_live_bytes();
+
+    MemoryFigures {
+        tasks,
+        bytes_per_task: (all_pending - before_spawn) as f64 / tasks as f64,
+        retained_bytes: after_drop - before_runtime,
+        leaked_bytes: after_all - begin,
+        threads_left,
+    }
+}

@@ -1,0 +1,258 @@
+//! Every timed benchmark with its contenders, as both the criterion benches and the main job
+//! see them. The first contender of each benchmark is the reference (genrt) that ratios are
+//! taken against.
+
+use crate::arc_task::ArcTaskExecutor;
+use crate::genrt_rt::Genrt;
+use crate::pool_rt::Pool;
+use crate::smol_rt::Smol;
+use crate::tokio_rt::Tokio;
+use crate::workloads::{self as w, Instance};
+use crate::Contender;
+
+/// A contender in one benchmark: its name and how to set it up.
+pub struct Entry {
+    /// The name in tables.
+    pub name: String,
+    /// Builds the contender and the workload's fixtures.
+    pub make: Box<dyn Fn() -> Instance>,
+}
+
+/// A timed benchmark.
+pub struct Benchmark {
+    /// `group/name`, e.g. `tokio_suite/yield_many`.
+    pub name: String,
+    /// Operations per iteration: figures are shown per operation.
+    pub ops_per_iter: u64,
+    /// What an operation is ("iter", "op", "task").
+    pub op: &'static str,
+    /// The contenders, reference first.
+    pub contenders: Vec<Entry>,
+    /// Why a contender is missing, if one is.
+    pub notes: Vec<String>,
+    /// A multiple of the plan's per-benchmark budget, for benchmarks whose single iteration
+    /// is long (so one sample is long and noisy) and that need more rounds than the rest.
+    pub budget_factor: f64,
+}
+
+/// A workload for one contender type.
+type Make = fn(usize) -> Instance;
+
+/// A contender named `name` whose instances run `make` with `workers` worker threads.
+fn entry(name: &str, workers: usize, make: Make) -> Entry {
+    Entry {
+        name: name.to_string(),
+        make: Box::new(move || make(workers)),
+    }
+}
+
+/// The contenders of a runtime benchmark: all five, or for an A/A run genrt twice.
+macro_rules! runtimes {
+    ($workers:expr, $aa:expr, $work:ident) => {
+        runtimes!($workers, $aa, $work, [Tokio, Smol, Pool, ArcTaskExecutor])
+    };
+    ($workers:expr, $aa:expr, $work:ident, [$($other:ty),*]) => {
+        if $aa {
+            vec![
+                entry("genrt-A", $workers, w::$work::<Genrt>),
+                entry("genrt-B", $workers, w::$work::<Genrt>),
+            ]
+        } else {
+            vec![
+                entry(Genrt::NAME, $workers, w::$work::<Genrt>),
+                $(entry(<$other>::NAME, $workers, w::$work::<$other>),)*
+            ]
+        }
+    };
+}
+
+/// A benchmark with no notes and the plan's budget.
+fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>) -> Benchmark {
+    Benchmark {
+        name: name.to_string(),
+        ops_per_iter,
+        op,
+        contenders,
+        notes: Vec::new(),
+        budget_factor: 1.0,
+    }
+}
+
+/// Spawn cost at `TASKS` tasks: genrt and Tokio (genrt twice for `aa`).
+fn scale<const TASKS: usize>(workers: usize, aa: bool) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, w::spawn_scale::<Genrt, TASKS>),
+            entry("genrt-B", workers, w::spawn_scale::<Genrt, TASKS>),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, w::spawn_scale::<Genrt, TASKS>),
+            entry(Tokio::NAME, workers, w::spawn_scale::<Tokio, TASKS>),
+        ]
+    };
+    Benchmark {
+        // One iteration of the two largest sizes takes 50 ms to 1 s, so one sample is long
+        // and noisy: give them more rounds than the rest.
+        budget_factor: if TASKS >= 100_000 { 3.0 } else { 1.0 },
+        ..bench(
+            &format!("scale/spawn_{TASKS}"),
+            TASKS as u64,
+            "task",
+            contenders,
+        )
+    }
+}
+
+/// The effect round trip with `REQUESTS` requests per task: genrt, crux_core and Tokio
+/// (genrt twice for `aa`).
+fn effects<const REQUESTS: usize>(workers: usize, aa: bool) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, w::effects_genrt::<REQUESTS>),
+            entry("genrt-B", workers, w::effects_genrt::<REQUESTS>),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, w::effects_genrt::<REQUESTS>),
+            entry("crux_core", workers, w::effects_crux::<REQUESTS>),
+            entry(Tokio::NAME, workers, w::effects_tokio::<REQUESTS>),
+        ]
+    };
+    bench(
+        &format!("effects/round_trip_{REQUESTS}"),
+        1,
+        "iter",
+        contenders,
+    )
+}
+
+/// Why futures' ThreadPool sits out `spawn_many_remote_busy1`.
+const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a ThreadPool task \
+     woken during its own poll is polled again at once on the same worker (its UnparkMutex \
+     REPOLL state), so a yield does not yield; the 2 x N yielding background tasks then hold \
+     every worker forever and the spawned tasks never run (the benchmark never finishes).";
+
+/// Every timed benchmark, for `workers` worker threads; `aa` makes each one genrt against
+/// genrt.
+pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
+    let ops = w::WAKER_OPS;
+    vec![
+        bench(
+            "tokio_suite/spawn_many_local_task",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_local_task),
+        ),
+        bench(
+            "tokio_suite/spawn_many_local_block_on",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_local_block_on),
+        ),
+        bench(
+            "tokio_suite/spawn_many_remote_idle",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_remote_idle),
+        ),
+        Benchmark {
+            notes: if aa {
+                Vec::new()
+            } else {
+                vec![BUSY1_POOL.to_string()]
+            },
+            // An iteration takes ~100 ms on genrt and its stalls make it load-sensitive.
+            budget_factor: 3.0,
+            ..bench(
+                "tokio_suite/spawn_many_remote_busy1",
+                1,
+                "iter",
+                runtimes!(
+                    workers,
+                    aa,
+                    spawn_many_remote_busy1,
+                    [Tokio, Smol, ArcTaskExecutor]
+                ),
+            )
+        },
+        bench(
+            "tokio_suite/spawn_many_remote_busy2",
+            1,
+            "iter",
+            runtimes!(workers, aa, spawn_many_remote_busy2),
+        ),
+        bench(
+            "tokio_suite/yield_many",
+            1,
+            "iter",
+            runtimes!(workers, aa, yield_many),
+        ),
+        bench(
+            "tokio_suite/ping_pong",
+            1,
+            "iter",
+            runtimes!(workers, aa, ping_pong),
+        ),
+        bench(
+            "tokio_suite/chained_spawn",
+            1,
+            "iter",
+            runtimes!(workers, aa, chained_spawn),
+        ),
+        bench(
+            "wakers/clone_drop",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_clone_drop),
+        ),
+        bench(
+            "wakers/wake_by_ref_pending",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_wake_by_ref),
+        ),
+        bench(
+            "wakers/stale_wake",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_stale_wake),
+        ),
+        bench(
+            "wakers/will_wake",
+            ops,
+            "op",
+            runtimes!(workers, aa, waker_will_wake),
+        ),
+        effects::<1>(workers, aa),
+        effects::<16>(workers, aa),
+        scale::<1_000>(workers, aa),
+        scale::<10_000>(workers, aa),
+        scale::<100_000>(workers, aa),
+        scale::<1_000_000>(workers, aa),
+    ]
+}
+
+/// A memory scenario for one contender type: `(workers, tasks)` to its figures.
+pub type MemoryRun = fn(usize, usize) -> crate::memory::MemoryFigures;
+
+/// The contenders of the memory scenarios: the five runtimes, or genrt twice for `aa`.
+pub fn memory(aa: bool) -> Vec<(String, MemoryRun)> {
+    use crate::memory::pending_tasks;
+    if aa {
+        return vec![
+            ("genrt-A".to_string(), pending_tasks::<Genrt> as MemoryRun),
+            ("genrt-B".to_string(), pending_tasks::<Genrt>),
+        ];
+    }
+    vec![
+        (Genrt::NAME.to_string(), pending_tasks::<Genrt> as MemoryRun),
+        (Tokio::NAME.to_string(), pending_tasks::<Tokio>),
+        (Smol::NAME.to_string(), pending_tasks::<Smol>),
+        (Pool::NAME.to_string(), pending_tasks::<Pool>),
+        (
+            ArcTaskExecutor::NAME.to_string(),
+            pending_tasks::<ArcTaskExecutor>,
+        ),
+    ]
+}

@@ -1,0 +1,613 @@
+//! What is measured. Every workload is a function `fn(workers) -> Instance`, generic over the
+//! [`Contender`], that builds the runtime and its fixtures (not timed) and returns an
+//! [`Instance`] whose `iterate` is one timed iteration. Dropping the instance tears the
+//! fixtures down and then drops the runtime.
+//!
+//! Parameters follow Tokio's `benches/rt_multi_threaded.rs` (NUM_SPAWN 10,000, stalls of
+//! 10 µs, 200 tasks x 1,000 yields, 1,000 ping-pongs, a chain of 1,000 spawns, busy2 with
+//! 1,000 spawns) so figures can be read next to Tokio's.
+
+use std::future::{poll_fn, Future};
+use std::hint::black_box;
+use std::rc::Rc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{mpsc, Arc};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::crux_app::{self, RoundTripApp};
+use crate::genrt_rt::Genrt;
+use crate::tokio_rt::Tokio;
+use crate::{Contender, Spawner};
+
+/// Spawns in `spawn_many_*` and `spawn_many_remote_busy1` (Tokio's `NUM_SPAWN`).
+pub const NUM_SPAWN: usize = 10_000;
+/// Spawns in `spawn_many_remote_busy2` (Tokio's value for that bench).
+pub const BUSY2_SPAWN: usize = 1_000;
+/// How long a background task of the `remote_busy` benches stalls (Tokio's `STALL_DUR`).
+pub const STALL: Duration = Duration::from_micros(10);
+/// Tasks in `yield_many`.
+pub const YIELD_TASKS: usize = 200;
+/// Yields per task in `yield_many`.
+pub const NUM_YIELD: usize = 1_000;
+/// Rounds in `ping_pong`.
+pub const NUM_PINGS: usize = 1_000;
+/// Length of the spawn chain in `chained_spawn`.
+pub const CHAIN: usize = 1_000;
+/// Waker operations per iteration of the waker benches.
+pub const WAKER_OPS: u64 = 10_000;
+/// Tasks per iteration of the effect round trip.
+pub const EFFECT_TASKS: usize = 100;
+/// The value every shell resolves requests with.
+const ANSWER: u64 = 42;
+
+/// One contender set up for one workload: `iterate` runs one timed iteration.
+///
+/// Drop order: the iteration closure first (its fixtures' guards stop background tasks and
+/// release pending ones), then the runtime, which joins its threads.
+pub struct Instance {
+    iterate: Box<dyn FnMut()>,
+    /// Never read: held only so that it drops after `iterate`.
+    _runtime: Rc<dyn std::any::Any>,
+}
+
+impl Instance {
+    /// An instance over `runtime`, which the closure may share through its own `Rc` clone.
+    pub fn new<R: 'static>(runtime: Rc<R>, iterate: impl FnMut() + 'static) -> Instance {
+        Instance {
+            iterate: Box::new(iterate),
+            _runtime: runtime,
+        }
+    }
+
+    /// Runs one iteration.
+    pub fn iterate(&mut self) {
+        (self.iterate)();
+    }
+}
+
+/// Sets a flag when dropped: how instances stop their background tasks before the runtime
+/// goes.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// Busy-waits for [`STALL`], yielding the thread, as Tokio's `stall()` does.
+fn stall() {
+    let start = Instant::now();
+    while start.elapsed() < STALL {
+        std::thread::yield_now();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokio's suite
+// ---------------------------------------------------------------------------------------
+
+/// `spawn_many_local` from inside a task: one task spawns [`NUM_SPAWN`] tasks (its worker's
+/// local queue), each decrements a counter; the last one signals the waiting caller.
+pub fn spawn_many_local_task<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let spawner = rt.spawner();
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    Instance::new(rt, move || {
+        rem.store(NUM_SPAWN, Relaxed);
+        let (inner, tx, rem) = (spawner.clone(), tx.clone(), rem.clone());
+        spawner.spawn_detached(async move {
+            for _ in 0..NUM_SPAWN {
+                let (tx, rem) = (tx.clone(), rem.clone());
+                inner.spawn_detached(async move {
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                });
+            }
+        });
+        rx.recv().unwrap();
+    })
+}
+
+/// `spawn_many_local` as Tokio writes it: [`NUM_SPAWN`] spawns from inside `block_on`, which
+/// is not a worker thread, then a blocking wait inside the same `block_on`.
+pub fn spawn_many_local_block_on<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    Instance::new(rt, move || {
+        rem.store(NUM_SPAWN, Relaxed);
+        this.block_on(async {
+            for _ in 0..NUM_SPAWN {
+                let (tx, rem) = (tx.clone(), rem.clone());
+                spawner.spawn_detached(async move {
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                });
+            }
+            rx.recv().unwrap();
+        });
+    })
+}
+
+/// `spawn_many_remote_idle`: [`NUM_SPAWN`] spawns from outside the runtime, then `block_on`
+/// joins them all.
+pub fn spawn_many_remote_idle<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let mut handles = Vec::with_capacity(NUM_SPAWN);
+    Instance::new(rt, move || {
+        for _ in 0..NUM_SPAWN {
+            handles.push(spawner.spawn(async {}));
+        }
+        this.block_on(async {
+            for handle in handles.drain(..) {
+                handle.await;
+            }
+        });
+    })
+}
+
+/// `spawn_many_remote_busy1`: as `remote_idle` while 2 x N background tasks loop on
+/// `yield_now` and a 10 µs stall.
+pub fn spawn_many_remote_busy1<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let stop = Arc::new(AtomicBool::new(false));
+    for _ in 0..2 * workers {
+        let stop = stop.clone();
+        spawner.spawn_detached(async move {
+            while !stop.load(Relaxed) {
+                <C::Spawner as Spawner>::yield_now().await;
+                stall();
+            }
+        });
+    }
+    let guard = StopOnDrop(stop);
+    let mut handles = Vec::with_capacity(NUM_SPAWN);
+    Instance::new(rt, move || {
+        let _ = &guard;
+        for _ in 0..NUM_SPAWN {
+            handles.push(spawner.spawn(async {}));
+        }
+        this.block_on(async {
+            for handle in handles.drain(..) {
+                handle.await;
+            }
+        });
+    })
+}
+
+/// One link of `remote_busy2`'s background chains: stall, then spawn the next link.
+fn busy_chain<S: Spawner>(spawner: S, stop: Arc<AtomicBool>) {
+    let next = spawner.clone();
+    spawner.spawn_detached(async move {
+        if !stop.load(Relaxed) {
+            stall();
+            busy_chain(next, stop);
+        }
+    });
+}
+
+/// `spawn_many_remote_busy2`: [`BUSY2_SPAWN`] remote spawns and a join while N background
+/// chains keep spawning tasks that stall 10 µs each.
+pub fn spawn_many_remote_busy2<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let stop = Arc::new(AtomicBool::new(false));
+    for _ in 0..workers {
+        let (inner, stop) = (spawner.clone(), stop.clone());
+        spawner.spawn_detached(async move { busy_chain(inner, stop) });
+    }
+    let guard = StopOnDrop(stop);
+    let mut handles = Vec::with_capacity(BUSY2_SPAWN);
+    Instance::new(rt, move || {
+        let _ = &guard;
+        for _ in 0..BUSY2_SPAWN {
+            handles.push(spawner.spawn(async {}));
+        }
+        this.block_on(async {
+            for handle in handles.drain(..) {
+                handle.await;
+            }
+        });
+    })
+}
+
+/// `yield_many`: [`YIELD_TASKS`] tasks spawned from outside each yield [`NUM_YIELD`] times.
+pub fn yield_many<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let spawner = rt.spawner();
+    let (tx, rx) = mpsc::sync_channel(YIELD_TASKS);
+    Instance::new(rt, move || {
+        for _ in 0..YIELD_TASKS {
+            let tx = tx.clone();
+            spawner.spawn_detached(async move {
+                for _ in 0..NUM_YIELD {
+                    <C::Spawner as Spawner>::yield_now().await;
+                }
+                tx.send(()).unwrap();
+            });
+        }
+        for _ in 0..YIELD_TASKS {
+            rx.recv().unwrap();
+        }
+    })
+}
+
+/// `ping_pong`: a task spawns [`NUM_PINGS`] tasks; each spawns a partner and exchanges two
+/// `tokio::sync::oneshot` messages with it (the same channel for every contender).
+pub fn ping_pong<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    Instance::new(rt, move || {
+        rem.store(NUM_PINGS, Relaxed);
+        let (outer, done_tx, rem) = (spawner.clone(), done_tx.clone(), rem.clone());
+        this.block_on(async {
+            spawner.spawn_detached(async move {
+                for _ in 0..NUM_PINGS {
+                    let (inner, done_tx, rem) = (outer.clone(), done_tx.clone(), rem.clone());
+                    outer.spawn_detached(async move {
+                        let (tx1, rx1) = oneshot::channel::<()>();
+                        let (tx2, rx2) = oneshot::channel::<()>();
+                        inner.spawn_detached(async move {
+                            rx1.await.unwrap();
+                            tx2.send(()).unwrap();
+                        });
+                        tx1.send(()).unwrap();
+                        rx2.await.unwrap();
+                        if rem.fetch_sub(1, Relaxed) == 1 {
+                            done_tx.send(()).unwrap();
+                        }
+                    });
+                }
+            });
+            done_rx.recv().unwrap();
+        });
+    })
+}
+
+/// One link of `chained_spawn`: spawn the next link, or signal at the end.
+fn chain<S: Spawner>(spawner: S, done: mpsc::SyncSender<()>, n: usize) {
+    if n == 0 {
+        done.send(()).unwrap();
+    } else {
+        let next = spawner.clone();
+        spawner.spawn_detached(async move { chain(next, done, n - 1) });
+    }
+}
+
+/// `chained_spawn`: a chain of [`CHAIN`] tasks, each spawning the next.
+pub fn chained_spawn<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    Instance::new(rt, move || {
+        let (inner, done_tx) = (spawner.clone(), done_tx.clone());
+        this.block_on(async {
+            spawner.spawn_detached(async move { chain(inner, done_tx, CHAIN) });
+            done_rx.recv().unwrap();
+        });
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Wakers
+// ---------------------------------------------------------------------------------------
+
+/// A real task waker, taken from inside a task of the contender.
+struct Probe {
+    waker: Waker,
+    polls: Arc<AtomicUsize>,
+    release: Arc<AtomicBool>,
+}
+
+impl Probe {
+    /// Spawns a task that hands out its waker on its first poll, counts its polls, and stays
+    /// pending until released (`finish_now`: it finishes on its second poll, leaving a stale
+    /// waker). Waits for the task to have finished in that case.
+    fn spawn<C: Contender>(rt: &C, finish_now: bool) -> Probe {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(AtomicBool::new(finish_now));
+        let (tx, rx) = mpsc::channel();
+        let (task_polls, task_release) = (polls.clone(), release.clone());
+        let mut tx = Some(tx);
+        let task = poll_fn(move |cx| {
+            task_polls.fetch_add(1, SeqCst);
+            if let Some(tx) = tx.take() {
+                tx.send(cx.waker().clone()).unwrap();
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if task_release.load(SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        });
+        if finish_now {
+            let join = rt.spawner().spawn(task);
+            rt.block_on(join);
+        } else {
+            rt.spawner().spawn_detached(task);
+        }
+        let waker = rx.recv().unwrap();
+        Probe {
+            waker,
+            polls,
+            release,
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        // Let a pending task finish, so it releases whatever it holds of its runtime.
+        self.release.store(true, SeqCst);
+        self.waker.wake_by_ref();
+    }
+}
+
+/// `clone` then `drop` of a pending task's waker, [`WAKER_OPS`] times per iteration.
+pub fn waker_clone_drop<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, false);
+    Instance::new(rt, move || {
+        for _ in 0..WAKER_OPS {
+            drop(black_box(probe.waker.clone()));
+        }
+    })
+}
+
+/// `wake_by_ref` of a pending task from a foreign thread, [`WAKER_OPS`] times per iteration,
+/// then a wait until the task has been polled after the last one. Most calls find the task
+/// already scheduled; the Arc<Task> executor queues every one of them.
+pub fn waker_wake_by_ref<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, false);
+    Instance::new(rt, move || {
+        for _ in 0..WAKER_OPS {
+            probe.waker.wake_by_ref();
+        }
+        let seen = probe.polls.load(SeqCst);
+        probe.waker.wake_by_ref();
+        while probe.polls.load(SeqCst) == seen {
+            std::thread::yield_now();
+        }
+    })
+}
+
+/// `wake_by_ref` of a stale waker (its task has finished), [`WAKER_OPS`] times per
+/// iteration. `wake_by_ref` rather than `wake` so no clone is timed with it.
+pub fn waker_stale_wake<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, true);
+    Instance::new(rt, move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&probe.waker).wake_by_ref();
+        }
+    })
+}
+
+/// `Waker::will_wake` between two clones of a task's waker, [`WAKER_OPS`] times per
+/// iteration.
+pub fn waker_will_wake<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, false);
+    let other = probe.waker.clone();
+    Instance::new(rt, move || {
+        for _ in 0..WAKER_OPS {
+            assert!(black_box(&probe.waker).will_wake(black_box(&other)));
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Effects: spawn -> shell request -> resolved on a shell thread -> task completes
+// ---------------------------------------------------------------------------------------
+
+/// A one-shot request a task awaits and a shell thread resolves.
+pub trait ShellChannel: 'static {
+    /// The awaiting half.
+    type Request: Future<Output = u64> + Send + 'static;
+    /// The resolving half, sent to the shell thread.
+    type Resolver: Send + 'static;
+    /// A new request.
+    fn pair() -> (Self::Request, Self::Resolver);
+    /// Resolves on the shell thread.
+    fn resolve(resolver: Self::Resolver, value: u64);
+}
+
+/// genrt's own shell requests (`genrt::shell::request`).
+pub struct GenrtShell;
+
+impl ShellChannel for GenrtShell {
+    type Request = futures::future::Map<
+        genrt::shell::ShellRequest<u64>,
+        fn(Result<u64, genrt::shell::Abandoned>) -> u64,
+    >;
+    type Resolver = genrt::shell::Resolver<u64>;
+
+    fn pair() -> (Self::Request, Self::Resolver) {
+        use futures::FutureExt;
+        let (request, resolver) = genrt::shell::request::<u64>();
+        let unwrap: fn(Result<u64, genrt::shell::Abandoned>) -> u64 =
+            |r| r.expect("the shell resolves every request");
+        (request.map(unwrap), resolver)
+    }
+
+    fn resolve(resolver: Self::Resolver, value: u64) {
+        resolver
+            .resolve(value)
+            .expect("the task awaits its request");
+    }
+}
+
+/// A `tokio::sync::oneshot` channel standing in for a shell request on Tokio.
+pub struct TokioOneshot;
+
+impl ShellChannel for TokioOneshot {
+    type Request = futures::future::Map<
+        oneshot::Receiver<u64>,
+        fn(Result<u64, oneshot::error::RecvError>) -> u64,
+    >;
+    type Resolver = oneshot::Sender<u64>;
+
+    fn pair() -> (Self::Request, Self::Resolver) {
+        use futures::FutureExt;
+        let (tx, rx) = oneshot::channel::<u64>();
+        let unwrap: fn(Result<u64, oneshot::error::RecvError>) -> u64 =
+            |r| r.expect("the shell resolves every request");
+        (rx.map(unwrap), tx)
+    }
+
+    fn resolve(resolver: Self::Resolver, value: u64) {
+        resolver.send(value).expect("the task awaits its request");
+    }
+}
+
+/// A shell thread that resolves each resolver it receives at once. Dropping it closes the
+/// channel and joins the thread.
+struct ShellThread<R: Send + 'static> {
+    requests: Option<mpsc::Sender<R>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<R: Send + 'static> ShellThread<R> {
+    fn start(mut resolve: impl FnMut(R) + Send + 'static) -> ShellThread<R> {
+        let (tx, rx) = mpsc::channel::<R>();
+        let thread = std::thread::Builder::new()
+            .name("shell".into())
+            .spawn(move || {
+                for resolver in rx {
+                    resolve(resolver);
+                }
+            })
+            .expect("shell thread should start");
+        ShellThread {
+            requests: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn sender(&self) -> mpsc::Sender<R> {
+        self.requests.clone().expect("open until drop")
+    }
+}
+
+impl<R: Send + 'static> Drop for ShellThread<R> {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The round trip on a runtime: [`EFFECT_TASKS`] tasks spawned from the caller, each making
+/// `REQUESTS` requests one after the other, each resolved by the shell thread.
+pub fn effects_runtime<C: Contender, K: ShellChannel, const REQUESTS: usize>(
+    workers: usize,
+) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let spawner = rt.spawner();
+    let shell = ShellThread::<K::Resolver>::start(|r| K::resolve(r, ANSWER));
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    Instance::new(rt, move || {
+        rem.store(EFFECT_TASKS, Relaxed);
+        for _ in 0..EFFECT_TASKS {
+            let (to_shell, done_tx, rem) = (shell.sender(), done_tx.clone(), rem.clone());
+            spawner.spawn_detached(async move {
+                for _ in 0..REQUESTS {
+                    let (request, resolver) = K::pair();
+                    to_shell.send(resolver).unwrap();
+                    assert_eq!(request.await, ANSWER);
+                }
+                if rem.fetch_sub(1, Relaxed) == 1 {
+                    done_tx.send(()).unwrap();
+                }
+            });
+        }
+        done_rx.recv().unwrap();
+    })
+}
+
+/// The round trip on genrt with `genrt::shell::request`.
+pub fn effects_genrt<const REQUESTS: usize>(workers: usize) -> Instance {
+    effects_runtime::<Genrt, GenrtShell, REQUESTS>(workers)
+}
+
+/// The round trip on Tokio with `tokio::sync::oneshot`.
+pub fn effects_tokio<const REQUESTS: usize>(workers: usize) -> Instance {
+    effects_runtime::<Tokio, TokioOneshot, REQUESTS>(workers)
+}
+
+/// The round trip on crux_core: the caller sends [`EFFECT_TASKS`] events through
+/// `Core::process_event`; each starts a command making `REQUESTS` `request_from_shell`
+/// requests in a row; the shell thread resolves each through `Core::resolve`, which runs the
+/// command on that thread (crux_core has no threads of its own: `workers` is unused).
+pub fn effects_crux<const REQUESTS: usize>(_workers: usize) -> Instance {
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    let core = Arc::new(crux_app::core(RoundTripApp::new(
+        REQUESTS,
+        rem.clone(),
+        done_tx,
+    )));
+    let shell_core = core.clone();
+    let shell = ShellThread::<crux_app::Effect>::start(move |effect| {
+        crux_app::resolve_all(&shell_core, effect, ANSWER);
+    });
+    let this = core.clone();
+    Instance::new(Rc::new(core), move || {
+        rem.store(EFFECT_TASKS, Relaxed);
+        let to_shell = shell.sender();
+        for _ in 0..EFFECT_TASKS {
+            for effect in this.process_event(crux_app::Event::Run) {
+                to_shell.send(effect).unwrap();
+            }
+        }
+        done_rx.recv().unwrap();
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Scale
+// ---------------------------------------------------------------------------------------
+
+/// Spawn cost at scale: a task spawns `TASKS` empty tasks (its worker's local queue), keeps
+/// every join handle, then awaits them all. Divided by `TASKS` it is the cost per task.
+pub fn spawn_scale<C: Contender, const TASKS: usize>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    Instance::new(rt, move || {
+        let inner = spawner.clone();
+        this.block_on(spawner.spawn(async move {
+            let mut handles = Vec::with_capacity(TASKS);
+            for _ in 0..TASKS {
+                handles.push(inner.spawn(async {}));
+            }
+            for handle in handles {
+                handle.await;
+            }
+        }));
+    })
+}

@@ -1,0 +1,102 @@
+//! The comparison suite works: every benchmark's workload runs for every contender, and the
+//! method's arithmetic is right. No timing is asserted anywhere.
+
+use std::time::Duration;
+
+use genrt_benches::method::{self, median, Outcome, Samples};
+use genrt_benches::report::Report;
+use genrt_benches::suite;
+
+/// Every timed benchmark, every contender: build, two iterations, drop. The largest scale
+/// size is left out (the same code as the others with a bigger constant, and slow unoptimised).
+#[test]
+fn every_workload_runs_for_every_contender() {
+    for aa in [false, true] {
+        for bench in suite::timed(2, aa) {
+            if bench.name == "scale/spawn_1000000" {
+                continue;
+            }
+            for entry in &bench.contenders {
+                let mut instance = (entry.make)();
+                instance.iterate();
+                instance.iterate();
+                drop(instance);
+                eprintln!("ok: {} / {}", bench.name, entry.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn median_of_odd_and_even_counts() {
+    assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+    assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+}
+
+/// Samples of one contender, one iteration each.
+fn samples(name: &str, rounds: Vec<Vec<f64>>) -> Samples {
+    Samples {
+        contender: name.into(),
+        iters_per_sample: 1,
+        rounds,
+    }
+}
+
+/// A two-contender outcome with hand-checkable figures.
+fn outcome() -> Outcome {
+    Outcome {
+        bench: "group/bench".into(),
+        ops_per_iter: 10,
+        op: "op",
+        samples: vec![
+            samples(
+                "genrt",
+                vec![vec![10.0, 12.0], vec![11.0], vec![20.0], vec![22.0]],
+            ),
+            samples(
+                "other",
+                vec![vec![20.0], vec![22.0, 24.0], vec![20.0], vec![20.0]],
+            ),
+        ],
+        wall: Duration::from_secs(1),
+        notes: vec!["a note".into()],
+    }
+}
+
+#[test]
+fn ratios_are_taken_within_round_pairs() {
+    let o = outcome();
+    // Pair 0: genrt median of [10, 12, 11] = 11, other median of [20, 22, 24] = 22.
+    // Pair 1: genrt median of [20, 22] = 21, other 20.
+    assert_eq!(o.pairwise_ratios(1), vec![0.5, 21.0 / 20.0]);
+    assert_eq!(o.pairwise_ratio(1), (0.5 + 1.05) / 2.0);
+    // All samples: genrt median of [10, 12, 11, 20, 22] = 12, other of [20, 22, 24, 20, 20]
+    // = 20.
+    assert_eq!(o.ratio_of_medians(1), 0.6);
+    assert_eq!(o.median_per_op(0), 1.2);
+}
+
+#[test]
+fn report_renders_table_json_and_chart() {
+    let report = Report {
+        workers: 2,
+        plan: method::Plan::quick(),
+        mode: "quick",
+        aa: false,
+        filter: None,
+        machine: "test \"machine\"".into(),
+        started_unix: 0,
+        wall_s: 1.0,
+        outcomes: vec![outcome()],
+        memory: Vec::new(),
+    };
+    let table = report.markdown();
+    assert!(table.contains("| group/bench | genrt | 1.20 ns/op | ref | ref | |"));
+    assert!(table.contains("| group/bench | other | 2.00 ns/op | 0.60 |"));
+    let json = report.json();
+    assert!(json.contains("\"machine\": \"test \\\"machine\\\"\""));
+    assert!(json.contains("\"notes\": [\"a note\"]"));
+    let svg = report.svg();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("group/bench vs other"));
+}
