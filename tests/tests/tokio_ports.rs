@@ -2,8 +2,6 @@
 //! their semantics apply to genrt, translated to genrt's API. Each names the Tokio test it
 //! ports. Every wait is bounded.
 
-mod common;
-
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -15,7 +13,7 @@ use std::thread;
 use futures::channel::mpsc as channel;
 use futures::StreamExt;
 
-use common::{drop_runtime, runtime, within_deadline};
+use support::{drop_runtime, runtime, Watchdog};
 
 /// `rt_common::ping_pong_saturation`: 100 pairs of tasks ping-pong over channels to saturate
 /// the runtime; a task that yields five times must still finish; then the pairs stop.
@@ -25,7 +23,7 @@ fn ping_pong_saturation() {
     for workers in [1, 2, 4] {
         let rt = runtime(workers);
         let running = Arc::new(AtomicBool::new(true));
-        let rt = within_deadline("ping_pong_saturation", move || {
+        let rt = Watchdog::new("ping_pong_saturation").run(move || {
             rt.block_on(async {
                 let (spawned_tx, mut spawned_rx) = channel::unbounded::<()>();
                 let mut tasks = Vec::new();
@@ -103,7 +101,7 @@ thread_local! {
 fn wake_from_thread_local_destructor() {
     for by_ref in [true, false] {
         let (send, recv) = mpsc::channel();
-        within_deadline("a runtime on a thread of its own", move || {
+        Watchdog::new("a runtime on a thread of its own").run(move || {
             thread::spawn(move || {
                 let rt = runtime(1);
                 rt.block_on(rt.spawn(poll_fn(move |cx| {
@@ -120,7 +118,7 @@ fn wake_from_thread_local_destructor() {
             .join()
             .unwrap();
         });
-        assert!(common::recv(&recv, "the thread-local's destructor"));
+        assert!(support::recv(&recv, "the thread-local's destructor"));
     }
 }
 
@@ -131,7 +129,7 @@ fn runtime_in_thread_local() {
     thread_local! {
         static R: RefCell<Option<genrt::Runtime>> = const { RefCell::new(None) };
     }
-    within_deadline("a thread whose thread-local holds a runtime", || {
+    Watchdog::new("a thread whose thread-local holds a runtime").run(|| {
         thread::spawn(|| {
             R.with(|cell| *cell.borrow_mut() = Some(runtime(1)));
             let rt = runtime(1);
@@ -188,8 +186,8 @@ fn wake_during_shutdown() {
         let b = rt.spawn(f2);
         rt.settle();
         drop_runtime(rt);
-        assert!(common::wait_for("a", a).unwrap_err().is_cancelled());
-        assert!(common::wait_for("b", b).unwrap_err().is_cancelled());
+        assert!(support::wait_for("a", a).unwrap_err().is_cancelled());
+        assert!(support::wait_for("b", b).unwrap_err().is_cancelled());
     }
 }
 
@@ -198,12 +196,12 @@ fn wake_during_shutdown() {
 #[test]
 fn create_rt_in_block_on() {
     let rt1 = runtime(1);
-    let rt1 = within_deadline("a runtime made inside block_on", move || {
+    let rt1 = Watchdog::new("a runtime made inside block_on").run(move || {
         let value = rt1.block_on(async {
             let rt2 = runtime(1);
             let handle = rt2.spawn(async { 7 });
             // Not `rt2.block_on`: this thread is inside rt1's block_on.
-            let value = common::wait_for("a task of the inner runtime", handle).unwrap();
+            let value = support::wait_for("a task of the inner runtime", handle).unwrap();
             drop(rt2);
             value
         });
