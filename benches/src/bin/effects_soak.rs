@@ -19,7 +19,7 @@
 //! counting global allocator shows that no byte is retained.
 //!
 //! ```text
-//! cargo run --release -p genrt-benches --bin effects [-- --workers N --shell-threads N --events N]
+//! cargo run --release -p genrt-benches --bin effects_soak [-- --workers N --shell-threads N --events N]
 //! ```
 //!
 //! Every wait is bounded: anything stuck for 30 s panics with a message saying what.

@@ -6,7 +6,7 @@
 //! executor frees nothing. genrt's waker is a key that owns nothing, so the same scenario
 //! frees every byte.
 //!
-//! Run it with `cargo run --release -p genrt-benches --bin seed`. It prints what it verified and panics
+//! Run it with `cargo run --release -p genrt-benches --bin seed_check`. It prints what it verified and panics
 //! (exit status 101) if genrt keeps the counter alive or retains a single byte.
 //!
 //! Steps:
