@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every loom model of genrt (see "How we know" in ARCHITECTURE.md).
+# Runs every loom model of genrt (see TESTING.md).
 #
 # Under `--cfg loom` every atomic, cell, Arc, lock, thread and thread-local of the three
 # crates is loom's (each crate's private src/loom.rs), and loom explores the interleavings of

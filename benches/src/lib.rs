@@ -2,7 +2,7 @@
 //! method and the report. The criterion benches (`benches/*.rs`), the main job (the `compare`
 //! binary) and the suite's tests (`tests/*.rs`) all use it, so every figure comes from
 //! exactly the same code. The crate also holds the self-checking programs CI runs (the
-//! `seed`, `effects` and `valgrind_drop` binaries).
+//! `seed_check`, `effects_soak` and `valgrind_drop` binaries, and the `seed` example).
 //!
 //! Map:
 //! - `contender`: the one interface every runtime under test implements ([`Contender`] and

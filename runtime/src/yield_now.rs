@@ -33,8 +33,9 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        // A wake during the task's own poll marks it NOTIFIED; the worker requeues it at the
-        // back of its deque once this poll returns.
+        // A wake during the task's own poll marks it NOTIFIED; once this poll returns, the
+        // worker puts it on its deferred list, which reaches the back of its deque within a
+        // bounded number of ticks (see genrt-scheduler's `worker` module).
         cx.waker().wake_by_ref();
         Poll::Pending
     }

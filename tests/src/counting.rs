@@ -1,6 +1,6 @@
 //! The counting allocator, and the quiescing a live-byte comparison needs: shared by every
-//! binary that measures memory (`tests/memory.rs`, `tests/waker_alloc.rs`, the stress tests,
-//! and the suite's `compare`, `seed`, `effects` and memory benchmark).
+//! binary that measures memory (`tests/tests/memory.rs`, `tests/tests/waker_alloc.rs`, the stress tests,
+//! and the suite's `compare`, `seed_check`, `effects_soak` and memory benchmark).
 //!
 //! [`CountingAlloc`] is a type, not an allocator in use: a binary that wants the figures
 //! installs it itself,
@@ -209,7 +209,7 @@ pub fn thread_count() -> Option<usize> {
 /// 1. waits until the process has no more threads than `threads` (the count at the baseline):
 ///    threads started since (a runtime's workers, foreign threads) have exited and freed their
 ///    thread-locals. `Runtime`'s drop joins its workers, so this normally holds at once; that
-///    the drop really waits is tested in `tests/shutdown.rs`
+///    the drop really waits is tested in `tests/tests/shutdown.rs`
 ///    (`dropping_the_runtime_joins_its_worker_threads`), so that a regression there is
 ///    reported by that test rather than as a flaky byte count;
 /// 2. waits until the test harness's main thread sleeps: after starting a test it makes a few

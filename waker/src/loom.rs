@@ -5,8 +5,7 @@
 //! In a normal build these are the standard library's and `parking_lot`'s own types,
 //! re-exported as they are: the shim costs nothing. Under `RUSTFLAGS="--cfg loom"` they are
 //! loom's, behind the same API, so that loom can explore the interleavings of the real code
-//! (see `src/loom_models.rs`, `scripts/loom.sh` and the "How we know" section of
-//! ARCHITECTURE.md).
+//! (see `src/loom_models.rs`, `scripts/loom.sh` and TESTING.md).
 //!
 //! # One shim per crate
 //!

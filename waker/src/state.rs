@@ -14,7 +14,8 @@
 //!
 //! Transitions (every one is a single compare-and-swap in [`SlotState::transition`]):
 //!
-//! 1. `occupy`: vacant → `OCCUPIED | SCHEDULED` with a new generation (only the slot's owner).
+//! 1. `occupy`: vacant → `OCCUPIED | SCHEDULED`, keeping the generation that `vacate` (or the
+//!    slab's base) left in the word, one past the previous occupant's (only the slot's owner).
 //! 2. `wake(g)`: if the generation is not `g` or the slot is vacant: stale, no change.
 //!    Idle → `SCHEDULED` (the caller queues the key). `RUNNING` → `+NOTIFIED`.
 //!    Already `SCHEDULED` or `NOTIFIED`: the same state, still written back by the CAS, so
