@@ -24,7 +24,6 @@ use futures::future::{BoxFuture, Map};
 use futures::task::{waker_ref, ArcWake};
 use futures::FutureExt;
 
-use crate::contender::YieldNow;
 use crate::{Contender, Spawner};
 
 /// A task: its future (absent once finished) and the way back to the ready queue.
@@ -192,6 +191,6 @@ impl Spawner for ArcTaskSpawner {
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
-        YieldNow::default()
+        genrt::yield_now()
     }
 }

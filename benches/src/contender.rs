@@ -6,8 +6,6 @@
 //! contender is measured no thread of this one is left spinning or parking on the same cores.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// A runtime under test, built with `workers` worker threads.
 ///
@@ -58,26 +56,7 @@ pub trait Spawner: Clone + Send + Sync + 'static {
         F: Future<Output = ()> + Send + 'static;
 
     /// The runtime's way for a task to give others a turn: its native `yield_now` where it
-    /// has one, else [`YieldNow`].
+    /// has one. The others use `genrt::yield_now`, which is runtime-neutral (it wakes its own
+    /// task and returns `Pending` once, as futures-lite's, async-executor's own, does).
     fn yield_now() -> impl Future<Output = ()> + Send + 'static;
-}
-
-/// A runtime-neutral `yield_now`: wakes its own task and returns `Pending` once. Used by the
-/// contenders that have no native one (async-executor's own, in futures-lite, is the same).
-#[derive(Debug, Default)]
-pub struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }

@@ -14,7 +14,6 @@ use futures::future::RemoteHandle;
 use futures::task::SpawnExt;
 use futures_executor::ThreadPool;
 
-use crate::contender::YieldNow;
 use crate::{Contender, Spawner};
 
 /// How long a drop waits for the pool's workers to exit. They do not exit while a pending
@@ -105,7 +104,7 @@ impl Spawner for ThreadPool {
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
-        YieldNow::default()
+        genrt::yield_now()
     }
 }
 

@@ -15,7 +15,6 @@ use std::thread::JoinHandle;
 use async_executor::Executor;
 use futures::channel::oneshot;
 
-use crate::contender::YieldNow;
 use crate::{Contender, Spawner};
 
 /// An async-executor with its runner threads. Dropping it stops and joins the runners, then
@@ -96,6 +95,6 @@ impl Spawner for SmolSpawner {
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
-        YieldNow::default()
+        genrt::yield_now()
     }
 }
