@@ -35,6 +35,15 @@ pub trait Contender: Sized + 'static {
         drop(self);
         0
     }
+
+    /// Drops the runtime while wakers of its tasks are still held elsewhere (the
+    /// `stale_wake_dropped` benchmark), without waiting for worker threads that those wakers
+    /// keep alive. The same as `Drop` for every contender whose workers exit regardless;
+    /// futures' ThreadPool overrides it (a waker holds a clone of the pool, so its workers exit
+    /// only once the waker is dropped, and the method then waits for them).
+    fn drop_runtime(self) {
+        drop(self);
+    }
 }
 
 /// A cloneable, thread-safe spawning handle of a [`Contender`].

@@ -72,6 +72,12 @@ impl Contender for Pool {
     fn shutdown(mut self) -> usize {
         self.stop(SHUTDOWN_WAIT)
     }
+
+    fn drop_runtime(mut self) {
+        // Drops this handle of the pool without waiting: the held waker keeps a clone, so the
+        // workers stay (parked) until it goes; `Drop` then finds no pool to stop.
+        self.pool = None;
+    }
 }
 
 impl Drop for Pool {

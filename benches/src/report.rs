@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::memory::MemoryFigures;
 use crate::method::{format_ns, Outcome, Plan};
+use crate::suite::FLOOR;
 
 /// One contender's memory figures: the bytes-per-task run and the leak run.
 #[derive(Clone, Debug)]
@@ -116,6 +117,18 @@ impl Report {
     /// genrt (derived from the figures).
     pub fn notes(&self) -> Vec<String> {
         let mut notes: Vec<String> = self.outcomes.iter().flat_map(|o| o.notes.clone()).collect();
+        let floor = self
+            .outcomes
+            .iter()
+            .any(|o| o.samples.iter().any(|s| s.contender == FLOOR));
+        if floor {
+            notes.push(format!(
+                "{FLOOR}: a no-op waker with a static vtable, timed by the same loop: the limit of \
+                 any waker. Against it, the ratio is how many times the limit the reference pays. \
+                 Two-thread rows (_2t): time per operation per thread, both threads started \
+                 together and timed until both are done."
+            ));
+        }
         let scale: Vec<&Outcome> = self
             .outcomes
             .iter()
@@ -282,14 +295,136 @@ impl Report {
         out
     }
 
-    /// Writes `results.md`, `results.json` and `chart.svg` into `dir`.
+    /// The timed results as tab-separated lines, one per benchmark and contender, after a
+    /// header: `benchmark, op, contender, median_ns_per_op, ratio_of_medians, pairwise_ratio`
+    /// (the reference's ratios are `ref`). What `scripts/scaling.sh` reads back
+    /// ([`scaling_table`]), so that it needs nothing but the toolchain.
+    pub fn tsv(&self) -> String {
+        let mut out = String::from(
+            "benchmark\top\tcontender\tmedian_ns_per_op\tratio_of_medians\tpairwise_ratio\n",
+        );
+        for o in &self.outcomes {
+            for (i, s) in o.samples.iter().enumerate() {
+                let (ratio, pairwise) = if i == 0 {
+                    ("ref".to_string(), "ref".to_string())
+                } else {
+                    (num(o.ratio_of_medians(i)), num(o.pairwise_ratio(i)))
+                };
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{ratio}\t{pairwise}",
+                    o.bench,
+                    o.op,
+                    s.contender,
+                    num(o.median_per_op(i))
+                );
+            }
+        }
+        out
+    }
+
+    /// Writes `results.md`, `results.json`, `results.tsv` and `chart.svg` into `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("results.md"), self.document())?;
         std::fs::write(dir.join("results.json"), self.json())?;
+        std::fs::write(dir.join("results.tsv"), self.tsv())?;
         std::fs::write(dir.join("chart.svg"), self.svg())?;
         Ok(())
     }
+}
+
+/// One line of a `results.tsv`.
+struct TsvRow {
+    bench: String,
+    op: String,
+    contender: String,
+    median_ns: f64,
+    pairwise: Option<f64>,
+}
+
+/// Parses a `results.tsv` written by [`Report::tsv`].
+fn parse_tsv(text: &str) -> Result<Vec<TsvRow>, String> {
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [bench, op, contender, median, _ratio, pairwise] = fields[..] else {
+            return Err(format!("line {}: expected 6 fields: {line}", n + 1));
+        };
+        let median_ns = median
+            .parse()
+            .map_err(|_| format!("line {}: not a number: {median}", n + 1))?;
+        rows.push(TsvRow {
+            bench: bench.into(),
+            op: op.into(),
+            contender: contender.into(),
+            median_ns,
+            pairwise: pairwise.parse().ok(),
+        });
+    }
+    Ok(rows)
+}
+
+/// One markdown table from several runs of `compare` at different worker counts: per
+/// benchmark and worker count, the reference's median and the median of its pairwise ratios
+/// to each contender (a column per contender, empty where a contender does not run that
+/// benchmark). `runs` holds each run's worker count and the text of its `results.tsv`.
+pub fn scaling_table(runs: &[(usize, String)]) -> Result<String, String> {
+    let mut parsed = Vec::new();
+    for (workers, text) in runs {
+        parsed.push((*workers, parse_tsv(text)?));
+    }
+    // Benchmarks and contenders in order of first appearance; the reference is the first
+    // contender of each benchmark.
+    let mut benches: Vec<String> = Vec::new();
+    let mut reference = String::new();
+    let mut contenders: Vec<String> = Vec::new();
+    for (_, rows) in &parsed {
+        for row in rows {
+            if !benches.contains(&row.bench) {
+                benches.push(row.bench.clone());
+            }
+            if row.pairwise.is_none() {
+                if reference.is_empty() {
+                    reference = row.contender.clone();
+                }
+            } else if !contenders.contains(&row.contender) {
+                contenders.push(row.contender.clone());
+            }
+        }
+    }
+    let mut out = String::new();
+    let _ = write!(out, "| benchmark | workers | {reference} median |");
+    for c in &contenders {
+        let _ = write!(out, " {reference}/{c} |");
+    }
+    out.push_str("\n|---|---:|---:|");
+    out.push_str(&"---:|".repeat(contenders.len()));
+    out.push('\n');
+    for bench in &benches {
+        for (workers, rows) in &parsed {
+            let these: Vec<&TsvRow> = rows.iter().filter(|r| &r.bench == bench).collect();
+            let Some(reference_row) = these.iter().find(|r| r.pairwise.is_none()) else {
+                continue;
+            };
+            let _ = write!(
+                out,
+                "| {bench} | {workers} | {}/{} |",
+                format_ns(reference_row.median_ns),
+                reference_row.op
+            );
+            for c in &contenders {
+                match these.iter().find(|r| &r.contender == c).and_then(|r| r.pairwise) {
+                    Some(ratio) => {
+                        let _ = write!(out, " {} |", ratio_cell(ratio));
+                    }
+                    None => out.push_str(" |"),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }
 
 /// The chart's log2 range: ratios are clamped to `[2^-LOG_RANGE, 2^LOG_RANGE]`.

@@ -78,6 +78,20 @@ fn bench(name: &str, ops_per_iter: u64, op: &'static str, contenders: Vec<Entry>
     }
 }
 
+/// The name of the floor contender of the waker benchmarks: a no-op waker with a static
+/// vtable, the limit of any waker (`workloads::floor_waker`). No other benchmark has it.
+pub const FLOOR: &str = "floor";
+
+/// A waker benchmark: the given runtimes' entries and, last, the floor running `floor` (not
+/// in an A/A run, which compares genrt with itself only). Figures are per operation
+/// ([`w::WAKER_OPS`] per iteration); in the two-thread rows, per operation per thread.
+fn waker_bench(name: &str, mut contenders: Vec<Entry>, floor: Make, aa: bool) -> Benchmark {
+    if !aa {
+        contenders.push(entry(FLOOR, 0, floor));
+    }
+    bench(name, w::WAKER_OPS, "op", contenders)
+}
+
 /// Spawn cost at `TASKS` tasks: genrt and Tokio (genrt twice for `aa`).
 fn scale<const TASKS: usize>(workers: usize, aa: bool) -> Benchmark {
     let contenders = if aa {
@@ -136,7 +150,6 @@ const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a Thre
 /// Every timed benchmark, for `workers` worker threads; `aa` makes each one genrt against
 /// genrt.
 pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
-    let ops = w::WAKER_OPS;
     vec![
         bench(
             "tokio_suite/spawn_many_local_task",
@@ -200,29 +213,53 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
             "iter",
             runtimes!(workers, aa, chained_spawn),
         ),
-        bench(
+        waker_bench(
             "wakers/clone_drop",
-            ops,
-            "op",
             runtimes!(workers, aa, waker_clone_drop),
+            w::floor_clone_drop,
+            aa,
         ),
-        bench(
+        waker_bench(
+            "wakers/clone_drop_2t",
+            runtimes!(workers, aa, waker_clone_drop_2t),
+            w::floor_clone_drop_2t,
+            aa,
+        ),
+        waker_bench(
             "wakers/wake_by_ref_pending",
-            ops,
-            "op",
             runtimes!(workers, aa, waker_wake_by_ref),
+            w::floor_wake,
+            aa,
         ),
-        bench(
+        waker_bench(
+            "wakers/coalesced_wake_2t",
+            runtimes!(workers, aa, waker_coalesced_wake_2t),
+            w::floor_wake_2t,
+            aa,
+        ),
+        waker_bench(
+            "wakers/wake_distinct_2t",
+            runtimes!(workers, aa, waker_wake_distinct_2t),
+            w::floor_wake_2t,
+            aa,
+        ),
+        waker_bench(
             "wakers/stale_wake",
-            ops,
-            "op",
             runtimes!(workers, aa, waker_stale_wake),
+            w::floor_wake,
+            aa,
         ),
-        bench(
+        waker_bench(
+            "wakers/stale_wake_dropped",
+            runtimes!(workers, aa, waker_stale_wake_dropped),
+            w::floor_wake,
+            aa,
+        ),
+        waker_bench(
             "wakers/will_wake",
-            ops,
-            "op",
             runtimes!(workers, aa, waker_will_wake),
+            w::floor_will_wake,
+            aa,
         ),
         effects::<1>(workers, aa),
         effects::<16>(workers, aa),

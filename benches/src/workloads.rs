@@ -10,10 +10,10 @@
 use std::future::{poll_fn, Future};
 use std::hint::black_box;
 use std::rc::Rc;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{mpsc, Arc};
-use std::task::{Poll, Waker};
+use std::task::{Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -356,6 +356,18 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// Wakes the pending task once more and waits until it has been polled after that wake,
+    /// so that no queued wake of one iteration runs into the next.
+    fn wake_and_wait_for_poll(&self) {
+        let seen = self.polls.load(SeqCst);
+        self.waker.wake_by_ref();
+        while self.polls.load(SeqCst) == seen {
+            std::thread::yield_now();
+        }
+    }
+}
+
 impl Drop for Probe {
     fn drop(&mut self) {
         // Let a pending task finish, so it releases whatever it holds of its runtime.
@@ -385,11 +397,7 @@ pub fn waker_wake_by_ref<C: Contender>(workers: usize) -> Instance {
         for _ in 0..WAKER_OPS {
             probe.waker.wake_by_ref();
         }
-        let seen = probe.polls.load(SeqCst);
-        probe.waker.wake_by_ref();
-        while probe.polls.load(SeqCst) == seen {
-            std::thread::yield_now();
-        }
+        probe.wake_and_wait_for_poll();
     })
 }
 
@@ -416,6 +424,287 @@ pub fn waker_will_wake<C: Contender>(workers: usize) -> Instance {
             assert!(black_box(&probe.waker).will_wake(black_box(&other)));
         }
     })
+}
+
+/// `wake_by_ref` of a stale waker whose runtime itself has been dropped, from a foreign
+/// thread, [`WAKER_OPS`] times per iteration. The task finished first (as in `stale_wake`),
+/// then the runtime was dropped ([`Contender::drop_runtime`]) while its waker stayed held;
+/// only the waker is left when timing starts.
+pub fn waker_stale_wake_dropped<C: Contender>(workers: usize) -> Instance {
+    let rt = C::build(workers);
+    let probe = Probe::spawn(&rt, true);
+    rt.drop_runtime();
+    Instance::new(Rc::new(()), move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&probe.waker).wake_by_ref();
+        }
+    })
+}
+
+/// `wake_by_ref` of one pending task from two foreign threads at once (the calling thread and
+/// a [`Partner`]), [`WAKER_OPS`] times on each per iteration; most wakes find the task already
+/// scheduled and coalesce. Timed: from the start signal until both threads are done, then one
+/// more wake and a wait until the task has been polled after it (as in `wake_by_ref_pending`).
+/// Divided by [`WAKER_OPS`], the time per wake per thread.
+pub fn waker_coalesced_wake_2t<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, false);
+    let theirs = probe.waker.clone();
+    let mut partner = Partner::start(move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&theirs).wake_by_ref();
+        }
+    });
+    Instance::new(rt, move || {
+        partner.together(|| {
+            for _ in 0..WAKER_OPS {
+                black_box(&probe.waker).wake_by_ref();
+            }
+        });
+        probe.wake_and_wait_for_poll();
+    })
+}
+
+/// `clone` then `drop` of one pending task's waker on two threads at once (the calling thread
+/// and a [`Partner`], each with its own clone of the waker), [`WAKER_OPS`] times on each per
+/// iteration. Timed: from the start signal until both threads are done; divided by
+/// [`WAKER_OPS`], the time per clone+drop per thread. An owning waker's reference count is
+/// one cache line that both threads write.
+pub fn waker_clone_drop_2t<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let probe = Probe::spawn(&*rt, false);
+    let theirs = probe.waker.clone();
+    let mut partner = Partner::start(move || {
+        for _ in 0..WAKER_OPS {
+            drop(black_box(black_box(&theirs).clone()));
+        }
+    });
+    Instance::new(rt, move || {
+        partner.together(|| {
+            for _ in 0..WAKER_OPS {
+                drop(black_box(black_box(&probe.waker).clone()));
+            }
+        });
+    })
+}
+
+/// `wake_by_ref` from two foreign threads at once, each of its own pending task (the calling
+/// thread wakes one, a [`Partner`] the other), [`WAKER_OPS`] times on each per iteration.
+/// Timed: from the start signal until both threads are done, then one more wake of each task
+/// and a wait until both have been polled after it. Divided by [`WAKER_OPS`], the time per
+/// wake per thread. Nothing is shared between the two but the runtime.
+pub fn waker_wake_distinct_2t<C: Contender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let mine = Probe::spawn(&*rt, false);
+    let other = Probe::spawn(&*rt, false);
+    let theirs = other.waker.clone();
+    let mut partner = Partner::start(move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&theirs).wake_by_ref();
+        }
+    });
+    Instance::new(rt, move || {
+        partner.together(|| {
+            for _ in 0..WAKER_OPS {
+                black_box(&mine.waker).wake_by_ref();
+            }
+        });
+        mine.wake_and_wait_for_poll();
+        other.wake_and_wait_for_poll();
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The floor: a no-op waker, the limit of any waker
+// ---------------------------------------------------------------------------------------
+
+/// The floor's vtable: every entry does nothing; `clone` returns the same no-op waker.
+static FLOOR_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(floor_clone, floor_noop, floor_noop, floor_noop);
+
+fn floor_clone(_data: *const ()) -> RawWaker {
+    RawWaker::new(std::ptr::null(), &FLOOR_VTABLE)
+}
+
+fn floor_noop(_data: *const ()) {}
+
+/// A no-op waker with a static vtable: what any waker operation costs at the least (the
+/// indirect call through the vtable and nothing behind it). Every waker row times it with the
+/// same loop as the runtimes' wakers, through `black_box`, so the call is not inlined away.
+pub fn floor_waker() -> Waker {
+    // SAFETY: the vtable's functions ignore the data pointer and never touch memory, so every
+    // contract of `RawWakerVTable` (thread safety, clone returning an equivalent waker) holds.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &FLOOR_VTABLE)) }
+}
+
+/// The floor of `clone_drop`: clone and drop the no-op waker.
+pub fn floor_clone_drop(_workers: usize) -> Instance {
+    let waker = floor_waker();
+    Instance::new(Rc::new(()), move || {
+        for _ in 0..WAKER_OPS {
+            drop(black_box(black_box(&waker).clone()));
+        }
+    })
+}
+
+/// The floor of the single-thread wakes (`wake_by_ref_pending`, `stale_wake`,
+/// `stale_wake_dropped`): `wake_by_ref` of the no-op waker; there is no task to wait for.
+pub fn floor_wake(_workers: usize) -> Instance {
+    let waker = floor_waker();
+    Instance::new(Rc::new(()), move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&waker).wake_by_ref();
+        }
+    })
+}
+
+/// The floor of `will_wake`.
+pub fn floor_will_wake(_workers: usize) -> Instance {
+    let waker = floor_waker();
+    let other = waker.clone();
+    Instance::new(Rc::new(()), move || {
+        for _ in 0..WAKER_OPS {
+            assert!(black_box(&waker).will_wake(black_box(&other)));
+        }
+    })
+}
+
+/// The floor of the two-thread wakes (`coalesced_wake_2t`, `wake_distinct_2t`): both
+/// threads `wake_by_ref` the no-op waker, started and stopped together as there.
+pub fn floor_wake_2t(_workers: usize) -> Instance {
+    let waker = floor_waker();
+    let theirs = waker.clone();
+    let mut partner = Partner::start(move || {
+        for _ in 0..WAKER_OPS {
+            black_box(&theirs).wake_by_ref();
+        }
+    });
+    Instance::new(Rc::new(()), move || {
+        partner.together(|| {
+            for _ in 0..WAKER_OPS {
+                black_box(&waker).wake_by_ref();
+            }
+        });
+    })
+}
+
+/// The floor of `clone_drop_2t`.
+pub fn floor_clone_drop_2t(_workers: usize) -> Instance {
+    let waker = floor_waker();
+    let theirs = waker.clone();
+    let mut partner = Partner::start(move || {
+        for _ in 0..WAKER_OPS {
+            drop(black_box(black_box(&theirs).clone()));
+        }
+    });
+    Instance::new(Rc::new(()), move || {
+        partner.together(|| {
+            for _ in 0..WAKER_OPS {
+                drop(black_box(black_box(&waker).clone()));
+            }
+        });
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Two threads at once
+// ---------------------------------------------------------------------------------------
+
+/// Spins before a waiting thread starts yielding its core: a handoff between two running
+/// threads takes well under a microsecond, an iteration of a two-thread row 20 µs or more.
+const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+
+/// Waits until `ready` returns true: spins, then yields the thread between looks (on a
+/// loaded two-core machine the other thread may need this core).
+fn wait_until(mut ready: impl FnMut() -> bool) {
+    let mut spins = 0u32;
+    while !ready() {
+        if spins < SPINS_BEFORE_YIELD {
+            spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// The partner thread's side of a [`Partner`]: the round it was asked to run, that it
+/// started it, that it finished it.
+#[derive(Default)]
+struct PartnerState {
+    /// The round asked for (0: none yet).
+    go: AtomicU64,
+    /// The last round the partner started.
+    started: AtomicU64,
+    /// The last round the partner finished.
+    done: AtomicU64,
+    /// Set once, when the partner should exit.
+    stop: AtomicBool,
+}
+
+/// A second foreign thread that runs its work together with the calling thread: a
+/// two-party barrier at the start (the caller asks for a round, the partner announces that
+/// it has started it, and only then does the caller start its own share), and at the end
+/// the caller waits until the partner's share is done too. Both wait by spinning, so they
+/// start within a cache-line transfer of each other. Dropping it stops and joins the
+/// thread, so no thread outlives the instance (the method's rule 1).
+struct Partner {
+    state: Arc<PartnerState>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    round: u64,
+}
+
+impl Partner {
+    /// Starts the partner thread; `work` is its share of each round.
+    fn start(mut work: impl FnMut() + Send + 'static) -> Partner {
+        let state = Arc::new(PartnerState::default());
+        let theirs = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("bench-partner".into())
+            .spawn(move || {
+                let mut last = 0;
+                loop {
+                    let mut round = 0;
+                    wait_until(|| {
+                        round = theirs.go.load(Acquire);
+                        round != last || theirs.stop.load(Acquire)
+                    });
+                    if round == last {
+                        return;
+                    }
+                    last = round;
+                    theirs.started.store(round, Release);
+                    work();
+                    theirs.done.store(round, Release);
+                }
+            })
+            .expect("the partner thread should start");
+        Partner {
+            state,
+            thread: Some(thread),
+            round: 0,
+        }
+    }
+
+    /// Runs one round: `mine` on this thread and the partner's work on its thread, started
+    /// together; returns when both are done.
+    fn together(&mut self, mine: impl FnOnce()) {
+        self.round += 1;
+        let round = self.round;
+        self.state.go.store(round, Release);
+        wait_until(|| self.state.started.load(Acquire) == round);
+        mine();
+        wait_until(|| self.state.done.load(Acquire) == round);
+    }
+}
+
+impl Drop for Partner {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

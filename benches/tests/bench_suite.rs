@@ -27,6 +27,49 @@ fn every_workload_runs_for_every_contender() {
     }
 }
 
+/// The waker rows, each with the five runtimes and the floor last; the floor in no other row
+/// and in no A/A run. (Each of these runs for each contender in the test above.)
+#[test]
+fn waker_rows_have_every_contender_and_the_floor() {
+    let runtimes = [
+        "genrt",
+        "tokio",
+        "async-executor",
+        "futures-pool",
+        "arc-task",
+        suite::FLOOR,
+    ];
+    let benches = suite::timed(2, false);
+    for name in [
+        "wakers/clone_drop",
+        "wakers/clone_drop_2t",
+        "wakers/wake_by_ref_pending",
+        "wakers/coalesced_wake_2t",
+        "wakers/wake_distinct_2t",
+        "wakers/stale_wake",
+        "wakers/stale_wake_dropped",
+        "wakers/will_wake",
+    ] {
+        let bench = benches
+            .iter()
+            .find(|b| b.name == name)
+            .unwrap_or_else(|| panic!("no benchmark {name}"));
+        let names: Vec<&str> = bench.contenders.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, runtimes, "{name}");
+    }
+    for bench in &benches {
+        let has_floor = bench.contenders.iter().any(|e| e.name == suite::FLOOR);
+        assert_eq!(has_floor, bench.name.starts_with("wakers/"), "{}", bench.name);
+    }
+    for bench in suite::timed(2, true) {
+        assert!(
+            bench.contenders.iter().all(|e| e.name != suite::FLOOR),
+            "{}",
+            bench.name
+        );
+    }
+}
+
 #[test]
 fn median_of_odd_and_even_counts() {
     assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Progress goes to stderr, the markdown table to stdout, and `results.md` (the table with
-//! its notes), `results.json` (every sample) and `chart.svg` (the ratios) to
+//! its notes), `results.json` (every sample), `results.tsv` (medians and ratios, one line per
+//! benchmark and contender, for `scripts/scaling.sh`) and `chart.svg` (the ratios) to
 //! `target/compare/` at the workspace root. The method is described in `benches/src/method.rs`.
 
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ usage: cargo run --release -p genrt-benches --bin compare -- [options]
   --filter SUBSTRING only benchmarks whose name contains SUBSTRING (e.g. tokio_suite,
                      wakers, effects, scale, memory, yield_many)
   --aa               A/A run: genrt against genrt under two names, to check the method
-  --out DIR          where results.md, results.json and chart.svg go (default
+  --out DIR          where results.md, results.json, results.tsv and chart.svg go (default
                      target/compare, target/compare/aa for --aa)
 ";
 
@@ -240,9 +241,10 @@ fn main() -> ExitCode {
     match report.write(&options.out) {
         Ok(()) => {
             eprintln!(
-                "wrote {}, {} and {}",
+                "wrote {}, {}, {} and {}",
                 options.out.join("results.md").display(),
                 options.out.join("results.json").display(),
+                options.out.join("results.tsv").display(),
                 options.out.join("chart.svg").display()
             );
             ExitCode::SUCCESS
