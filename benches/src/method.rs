@@ -79,7 +79,7 @@ impl Plan {
             sample_target: Duration::from_millis(8),
             warmup: Duration::from_millis(5),
             round_budget: Duration::from_millis(32),
-            run_budget: Duration::from_secs(140),
+            run_budget: Duration::from_secs(170),
         }
     }
 

@@ -414,7 +414,11 @@ pub fn scaling_table(runs: &[(usize, String)]) -> Result<String, String> {
                 reference_row.op
             );
             for c in &contenders {
-                match these.iter().find(|r| &r.contender == c).and_then(|r| r.pairwise) {
+                match these
+                    .iter()
+                    .find(|r| &r.contender == c)
+                    .and_then(|r| r.pairwise)
+                {
                     Some(ratio) => {
                         let _ = write!(out, " {} |", ratio_cell(ratio));
                     }

@@ -59,7 +59,12 @@ fn waker_rows_have_every_contender_and_the_floor() {
     }
     for bench in &benches {
         let has_floor = bench.contenders.iter().any(|e| e.name == suite::FLOOR);
-        assert_eq!(has_floor, bench.name.starts_with("wakers/"), "{}", bench.name);
+        assert_eq!(
+            has_floor,
+            bench.name.starts_with("wakers/"),
+            "{}",
+            bench.name
+        );
     }
     for bench in suite::timed(2, true) {
         assert!(
