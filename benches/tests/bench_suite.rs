@@ -148,3 +148,26 @@ fn report_renders_table_json_and_chart() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("group/bench vs other"));
 }
+
+#[test]
+fn scaling_table_joins_runs() {
+    let run = |genrt: f64, ratio: f64| {
+        format!(
+            "benchmark\top\tcontender\tmedian_ns_per_op\tratio_of_medians\tpairwise_ratio\n\
+             wakers/x\top\tgenrt\t{genrt}\tref\tref\n\
+             wakers/x\top\ttokio\t2.0\t{ratio}\t{ratio}\n\
+             wakers/x\top\tfloor\t1.0\t3.0\t3.0\n\
+             effects/y\titer\tgenrt\t1000.0\tref\tref\n\
+             effects/y\titer\tcrux_core\t2000.0\t0.5\t0.5\n"
+        )
+    };
+    let table = genrt_benches::report::scaling_table(&[(2, run(3.0, 1.5)), (4, run(4.0, 2.0))])
+        .expect("well-formed runs");
+    assert!(table.starts_with(
+        "| benchmark | workers | genrt median | genrt/tokio | genrt/floor | genrt/crux_core |"
+    ));
+    assert!(table.contains("| wakers/x | 2 | 3.00 ns/op | 1.50 | 3.00 | |"));
+    assert!(table.contains("| wakers/x | 4 | 4.00 ns/op | 2.00 | 3.00 | |"));
+    assert!(table.contains("| effects/y | 4 | 1.00 µs/iter | | | 0.50 |"));
+    assert!(genrt_benches::report::scaling_table(&[(2, "header\nbad line".into())]).is_err());
+}
