@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use support::counting::{live_bytes, thread_count};
+use support::counting::{live_bytes, quiesce, thread_count};
 
 use crate::Contender;
 
@@ -95,21 +95,13 @@ pub fn pending_tasks<C: Contender>(workers: usize, tasks: usize) -> MemoryFigure
     scenario::<C>(workers, tasks)
 }
 
-/// Runs crossbeam-epoch's deferred frees that are due. genrt's deques (crossbeam-deque)
-/// free their old buffers through the global epoch collector, later and on whichever thread
-/// pins next; without this a reading can include another runtime's buffers, or miss this
-/// one's. With every worker joined, this thread is the only participant, so repeated pins
-/// advance the epoch and each flush collects a few bags.
-fn collect_deferred_frees() {
-    for _ in 0..256 {
-        crossbeam_epoch::pin().flush();
-    }
-}
-
-/// Live bytes once deferred frees have run.
+/// Live bytes at a point that does not depend on what ran before: `support`'s quiescing
+/// (it grows parking_lot's table of parked threads once, so that the runtime's workers
+/// parking for the first time cannot grow it during a scenario, and drains crossbeam-epoch,
+/// whose collector frees genrt's old deque buffers later and on whichever thread pins next,
+/// to the low point of its cycle). The same reading the tests' exact comparisons use.
 fn settled_live_bytes() -> isize {
-    collect_deferred_frees();
-    live_bytes()
+    quiesce(None)
 }
 
 /// One measured run: create the requests and their holders, build, spawn, wait until every
