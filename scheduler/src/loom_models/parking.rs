@@ -16,7 +16,7 @@
 use std::task::{Context, Poll};
 
 use genrt_waker::registry::{self, Registration, WakeTarget};
-use genrt_waker::{TaskKey, WakeOutcome};
+use genrt_waker::{Claim, TaskKey, WakeOutcome};
 
 use crate::activity;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
@@ -193,5 +193,52 @@ fn settle_races_foreign_wake_and_worker_going_idle() {
         workers.settle();
         assert_stale(&workers.shared, key);
         workers.stop();
+    });
+}
+
+/// A foreign spawn racing shutdown (close, unpark and join the worker, then sweep the slab, as
+/// `Scheduler::shutdown` does): spawn's one fence `F_S` serves its `closed` re-check, the
+/// Dekker pair with shutdown's store and fence (`Shared::spawn`, step 4), as well as its
+/// notification. Whatever the interleaving, the task is not left in the slab after both
+/// finish: the sweep claimed it, or the spawn saw `closed` and cancelled it, or a worker ran it.
+#[test]
+fn foreign_spawn_races_shutdown() {
+    ::loom::model(|| {
+        let workers = Workers::start(1);
+        let shared = workers.shared.clone();
+        let task = ChannelTask::new(true);
+        let spawner = {
+            let (shared, task) = (shared.clone(), task.clone());
+            ::loom::thread::spawn(move || {
+                let task: TaskRef = unsize_arc!(task => dyn Task);
+                shared.spawn(task)
+            })
+        };
+        // Shutdown, steps 1-4 (`Scheduler::shutdown`): close, unpark and join the worker,
+        // sweep.
+        let Workers {
+            shared: _,
+            registration,
+            threads,
+        } = workers;
+        shared.close();
+        shared.idle.unpark_all();
+        for thread in threads {
+            thread.join().expect("a worker panicked");
+        }
+        for slot in 0..shared.slab.high_water() {
+            if let Claim::Claimed(guard) = shared.slab.claim(slot, None) {
+                crate::task::cancel(guard);
+            }
+        }
+        // Only after the sweep: a late spawn must have cancelled its task itself.
+        let _ = spawner.join().unwrap();
+        for slot in 0..shared.slab.high_water() {
+            assert!(
+                matches!(shared.slab.claim(slot, None), Claim::Vacant),
+                "a task spawned while shutting down outlived the sweep"
+            );
+        }
+        drop(registration);
     });
 }
