@@ -1,125 +1,47 @@
-//! Counting tasks that are queued or running, so a host can wait until none is
-//! ([`Handle::settle`](crate::Handle::settle)). This module owns the words `active` and
-//! `waiters`.
+//! `settle`: waiting until no task of the runtime is queued or running
+//! ([`Handle::settle`](crate::Handle::settle)). Nothing here is written on any per-task path:
+//! the settled state is derived from the idle workers (`idle`, whose `README.md`, "Settle",
+//! has the protocol and the proof), and this module only states the rule and reads it.
 //!
-//! `active` counts the tasks whose slot state has `SCHEDULED` or `RUNNING`:
+//! # The rule
 //!
-//! - `+1` after a spawn inserts a task and after a wake moves a task from idle to
-//!   `SCHEDULED`, in both cases before its key is pushed to a queue;
-//! - `-1` after a poll leaves the task idle (`Pending`, not woken during the poll), or after
-//!   the task is completed or cancelled by its worker. A task woken during its own poll stays
-//!   counted.
+//! The runtime is settled at an instant when, under the `sleepers` lock of `idle`, **no worker
+//! is present** (each is registered to sleep, not started yet, or exited) **and the injector
+//! is empty** (or the runtime is closed: its workers leave and shutdown drops what is left).
 //!
-//! Because the increment happens before the push, and the decrement after the pop, the poll
-//! and the transition back to idle, the count never goes below the number of queued or
-//! running tasks except in the instant between a wake's compare-and-swap and its increment.
-//! A wake in that instant was issued by a thread other than a task of this runtime (a task's
-//! own wakes happen while it is counted as running), so it is concurrent with the settle and
-//! may land on either side of it; see the guarantee on `Handle::settle`.
+//! # Why that means "nothing queued or running"
+//!
+//! **Invariant:** only a present worker runs a task or holds keys in its local queues (LIFO
+//! slot, deque, deferred list). A worker registers only after `next_task` and `search` came
+//! back empty: its LIFO slot and deferred list were emptied and its deque popped dry, and no
+//! other thread pushes to them. A registered worker pushes nothing and polls nothing until it
+//! leaves `registered`, which takes the `sleepers` lock; so while `settle` holds that lock,
+//! the set of present workers cannot grow. Every other key is in the injector, or is being
+//! pushed by a thread outside the runtime's workers (a foreign spawn or wake between its
+//! compare-and-swap and its push), which is concurrent with the `settle` and may land on
+//! either side of it, as `Runtime::settle` documents.
+//!
+//! A task's own spawns and wakes go to its worker's local queues, so its worker stays present
+//! until they have run, transitively; a foreign push that returned before `settle` was called
+//! is in the injector, or was taken from it by a worker that is present, or that registered
+//! again after running it (under the lock, so `settle` sees that worker's work).
+//!
+//! # What replaced the activity count
+//!
+//! The count of queued or running tasks (one `SeqCst` read-modify-write of one runtime-wide
+//! word per schedule, per poll that left a task idle and per completion) is gone. The
+//! invariant above replaces it; its cost is on the idle path only (a field check under the
+//! lock a parking worker takes anyway). Foreign threads need no accounting at all: their keys
+//! are in the injector, which `settle` reads.
 
 use std::time::Instant;
 
-use crate::loom::sync::atomic::{loom_only_seq_cst_fence, AtomicUsize, Ordering};
-use crate::loom::sync::{Condvar, Mutex};
+use crate::shared::Shared;
 
-#[repr(align(128))] // every worker updates `active`: keep it off other hot words' lines
-pub(crate) struct Activity {
-    active: AtomicUsize,
-    waiters: AtomicUsize,
-    lock: Mutex<()>,
-    settled: Condvar,
-}
-
-impl Activity {
-    pub(crate) fn new() -> Activity {
-        Activity {
-            active: AtomicUsize::new(0),
-            waiters: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            settled: Condvar::new(),
-        }
-    }
-
-    /// A task became scheduled.
-    pub(crate) fn begin(&self) {
-        // SeqCst (with `end` and `wait`): a settle that reads 0 must not miss a task that a
-        // running task scheduled before it ended; all three use one total order.
-        self.active.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// A task stopped being scheduled or running.
-    pub(crate) fn end(&self) {
-        let last = self.active.fetch_sub(1, Ordering::SeqCst) == 1;
-        // The Dekker pair with `wait`, for loom's sake (its `SeqCst` accesses are `AcqRel`).
-        loom_only_seq_cst_fence();
-        if last && self.waiters.load(Ordering::SeqCst) != 0 {
-            // Taking the lock orders this notify after a waiter that read `active != 0` has
-            // started waiting (it holds the lock from its read until `wait` releases it).
-            let _guard = self.lock.lock();
-            self.settled.notify_all();
-        }
-    }
-
-    /// Waits until no task is queued or running, or until `deadline`. Returns whether the
-    /// runtime settled.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
-        let mut guard = self.lock.lock();
-        // SeqCst: the increment is ordered before the read of `active`, so an `end` that
-        // brings `active` to 0 after that read sees the waiter (pairs with `end`).
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        // The Dekker pair with `end`, for loom's sake (its `SeqCst` accesses are `AcqRel`).
-        loom_only_seq_cst_fence();
-        let settled = loop {
-            if self.active.load(Ordering::SeqCst) == 0 {
-                break true;
-            }
-            match deadline {
-                None => self.settled.wait(&mut guard),
-                Some(deadline) => {
-                    if self.settled.wait_until(&mut guard, deadline).timed_out() {
-                        break self.active.load(Ordering::SeqCst) == 0;
-                    }
-                }
-            }
-        };
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        settled
-    }
-
-    /// The current count (racy; for tests and debugging).
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn active(&self) -> usize {
-        self.active.load(Ordering::SeqCst)
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    #[test]
-    fn wait_returns_at_once_when_idle_and_times_out_when_busy() {
-        let a = Activity::new();
-        assert!(a.wait(None));
-        a.begin();
-        assert!(!a.wait(Some(Instant::now() + Duration::from_millis(10))));
-        a.end();
-        assert_eq!(a.active(), 0);
-        assert!(a.wait(Some(Instant::now())));
-    }
-
-    #[test]
-    fn the_last_end_wakes_a_waiter() {
-        let a = Arc::new(Activity::new());
-        a.begin();
-        let waiter = {
-            let a = a.clone();
-            std::thread::spawn(move || a.wait(None))
-        };
-        // Whether the waiter is already waiting or not, it must return.
-        a.end();
-        assert!(waiter.join().unwrap());
-    }
+/// Waits until the runtime is settled (the rule above), or until `deadline`. Returns whether
+/// it settled.
+pub(crate) fn settle(shared: &Shared, deadline: Option<Instant>) -> bool {
+    shared.idle.wait_settled(deadline, || {
+        shared.injector.is_empty() || shared.is_closed()
+    })
 }

@@ -9,6 +9,7 @@
 //! - `shared`: the state every thread of a runtime sees; spawn and wake.
 //! - `worker`: the run loop, the LIFO slot, fairness, stealing.
 //! - `idle`: parking, with the no-lost-wake-up proof in `idle/README.md`.
+//! - `activity`: `settle`, derived from the idle workers (no per-task accounting).
 //! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
 //! - `context`: the thread-local "which runtime am I in".
 //! - `queue`: the run queues (crossbeam-deque's, or loom-visible stand-ins under `cfg(loom)`).
@@ -317,7 +318,7 @@ impl Handle {
                  host thread"
             );
         }
-        self.shared.activity.wait(deadline)
+        activity::settle(&self.shared, deadline)
     }
 }
 

@@ -9,10 +9,11 @@
 //! - loom has no clock: a timed wait waits until notified, as if the deadline were never
 //!   reached. Code that passes a deadline gets "no timeout" semantics, and a wait that nobody
 //!   ends is reported by loom as a deadlock.
-//! - loom treats `SeqCst` accesses as `AcqRel`. Where code relies on the single total order
-//!   of `SeqCst` accesses without a fence (a Dekker pair), it calls
-//!   `sync::atomic::loom_only_seq_cst_fence()` after the access: nothing normally, a
-//!   `SeqCst` fence (which loom does model) under loom.
+//! - loom treats `SeqCst` accesses as `AcqRel` (loom's README, "Unsupported features";
+//!   tokio-rs/loom#180); it does model `SeqCst` fences. So every Dekker pair in this crate
+//!   (spawn's and park's, `idle/README.md`; the closed check with shutdown, `shared.rs`)
+//!   puts a `fence(SeqCst)` on each side, never relying on the total order of `SeqCst`
+//!   accesses alone. (The settle count that needed a loom-only fence is gone: `activity.rs`.)
 //! - a loom thread's `JoinHandle::is_finished` always says `false` (loom cannot tell without
 //!   blocking).
 
@@ -33,18 +34,6 @@ pub(crate) mod sync {
         pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
         #[cfg(not(loom))]
         pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-
-        /// A `fence(SeqCst)`, placed right after a `SeqCst` access whose single total order
-        /// the code relies on (a Dekker pair: each side writes one word, then reads the
-        /// other's). loom treats `SeqCst` accesses as `AcqRel` (loom's README, "Unsupported
-        /// features"; tokio-rs/loom#180), which lets both sides read stale values, an
-        /// outcome the real `SeqCst` accesses forbid; it does model `SeqCst` fences, and a
-        /// fence on each side forbids that outcome too. Compiles to nothing in a normal build.
-        #[inline(always)]
-        pub(crate) fn loom_only_seq_cst_fence() {
-            #[cfg(loom)]
-            fence(Ordering::SeqCst);
-        }
     }
 
     #[cfg(loom)]

@@ -4,7 +4,6 @@
 use genrt_waker::registry::{WakeContext, WakeContextGuard, WakeTarget};
 use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
 
-use crate::activity::Activity;
 use crate::context;
 use crate::idle::Idle;
 use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
@@ -27,9 +26,8 @@ pub(crate) struct Shared {
     pub(crate) slab: Slab<TaskRef>,
     pub(crate) injector: Injector<TaskKey>,
     pub(crate) stealers: Box<[Stealer<TaskKey>]>,
+    /// Idle workers; also what `settle` waits on (`activity`).
     pub(crate) idle: Idle,
-    /// Tasks queued or running, for `settle`.
-    pub(crate) activity: Activity,
     /// Set once, by shutdown. SeqCst: spawn's re-check and shutdown's sweep form a Dekker
     /// pair (see `spawn`).
     closed: AtomicBool,
@@ -54,7 +52,6 @@ impl Shared {
             injector: Injector::new(),
             stealers,
             idle: Idle::new(workers),
-            activity: Activity::new(),
             closed: AtomicBool::new(false),
             counters: (0..=workers).map(|_| Counters::default()).collect(),
             exited: Mutex::new(0),
@@ -96,11 +93,24 @@ impl Shared {
     /// Spawn protocol:
     /// 1. if closed, cancel the task at once;
     /// 2. insert it into the slab (scheduled);
-    /// 3. re-check `closed` after a SeqCst fence: shutdown stores `closed`, fences, then
-    ///    sweeps the slab, so either the sweep sees this slot or this check sees `closed`
-    ///    and cancels the task itself (the slot's CAS decides who);
-    /// 4. count it as active (see `activity`), then queue the key: the LIFO slot on a worker
-    ///    of this runtime (the task it displaces goes to the deque), else the injector.
+    /// 3. queue the key: the LIFO slot on a worker of this runtime (the task it displaces goes
+    ///    to the deque), else the injector;
+    /// 4. one `SeqCst` fence, `F_S`, then re-check `closed`: shutdown stores `closed`,
+    ///    fences, then sweeps the slab, so either the sweep sees this slot or this check sees
+    ///    `closed` and cancels the task itself (the slot's CAS decides who; a key already
+    ///    queued is a plain integer that then names nothing, and a worker that took it first
+    ///    holds the poll permission and cancels or completes the task itself, as for any task
+    ///    running when shutdown sweeps);
+    /// 5. if the key went where other workers look (the injector, or a displaced key in the
+    ///    deque), notify an idle worker, with `F_S` as the push's fence `F_P`
+    ///    (`idle/README.md`).
+    ///
+    /// `F_S` serves both Dekker pairs, the closed check's with shutdown and the push's with
+    /// parking, because in both this thread's write comes before the fence (the slot's
+    /// `occupy`, then the push) and its reads after it (`closed`, then `searching` and
+    /// `sleeping`); an extra read between the fence and the other pair's reads changes
+    /// neither argument. Before, the closed check had a fence of its own ahead of the push,
+    /// and the notification another one after it.
     #[track_caller]
     pub(crate) fn spawn(&self, task: TaskRef) -> Option<TaskKey> {
         if self.is_closed() {
@@ -117,6 +127,15 @@ impl Shared {
         let key = TaskKey::new(self.id, slot, generation);
         let local = context::local_worker(self);
         self.count(local.as_deref(), Event::Spawned);
+        let visible = match local.as_deref() {
+            Some(local) => local.push_lifo_unnotified(key),
+            None => {
+                self.injector.push(key);
+                true
+            }
+        };
+        // F_S: pairs with the SeqCst fence in `close` (the closed check) and with F_W in
+        // `Idle::prepare_park` (the notification), see step 4.
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
             if let Claim::Claimed(guard) = self.slab.claim(slot, Some(generation)) {
@@ -125,10 +144,8 @@ impl Shared {
             }
             return Some(key);
         }
-        self.activity.begin();
-        match local {
-            Some(local) => local.push_lifo(self, key),
-            None => self.push_remote(key),
+        if visible {
+            self.idle.notify_one_after_fence();
         }
         Some(key)
     }
@@ -163,13 +180,10 @@ impl WakeTarget for Shared {
     fn wake(&self, key: TaskKey) {
         let local = context::local_worker(self);
         match self.slab.wake(key.slot(), key.generation()) {
-            WakeOutcome::Schedule => {
-                self.activity.begin();
-                match local {
-                    Some(local) => local.push_lifo(self, key),
-                    None => self.push_remote(key),
-                }
-            }
+            WakeOutcome::Schedule => match local {
+                Some(local) => local.push_lifo(self, key),
+                None => self.push_remote(key),
+            },
             WakeOutcome::Coalesced => {}
             WakeOutcome::Stale => self.count(local.as_deref(), Event::StaleWake),
         }

@@ -146,6 +146,18 @@ impl Local {
             self.push_back(shared, displaced);
         }
     }
+
+    /// [`Local::push_lifo`] without the notification: returns whether a key was displaced
+    /// to the deque, in which case the caller must notify an idle worker (push, steps 2-4).
+    pub(crate) fn push_lifo_unnotified(&self, key: TaskKey) -> bool {
+        match self.lifo.replace(Some(key)) {
+            Some(displaced) => {
+                self.deque.push(displaced);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The loop-local part of a worker.
@@ -161,6 +173,7 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Some(local.clone()));
     let _wakes = Shared::enter_wakes(&shared);
+    let _presence = shared.idle.enter_loop(local.index());
     let mut core = Core {
         tick: 0,
         lifo_polls: 0,
@@ -293,16 +306,13 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
         Poll::Ready(()) => {
             drop(guard.complete());
             shared.count(Some(local), Event::Completed);
-            shared.activity.end();
         }
         Poll::Pending => match guard.finish_pending() {
-            AfterPoll::Idle => shared.activity.end(),
-            // Still scheduled: still counted as active.
+            AfterPoll::Idle => {}
             AfterPoll::Reschedule => local.defer(key),
             AfterPoll::Cancel(guard) => {
                 task::cancel(guard);
                 shared.count(Some(local), Event::Completed);
-                shared.activity.end();
             }
         },
     }

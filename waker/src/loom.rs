@@ -53,11 +53,11 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         #[cfg(loom)]
         pub(crate) use loom::sync::atomic::{
-            AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+            fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
         #[cfg(not(loom))]
         pub(crate) use std::sync::atomic::{
-            AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+            fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
     }
 

@@ -18,10 +18,11 @@
 //!    slab's base) left in the word, one past the previous occupant's (only the slot's owner).
 //! 2. `wake(g)`: if the generation is not `g` or the slot is vacant: stale, no change.
 //!    Idle → `SCHEDULED` (the caller queues the key). `RUNNING` → `+NOTIFIED`.
-//!    Already `SCHEDULED` or `NOTIFIED`: the same state, still written back by the CAS, so
-//!    that the waker's writes before the wake happen-before the poll it counts on (see
-//!    [`SlotState::wake`]).
-//! 3. `start_poll(g)`: `SCHEDULED` → `RUNNING`.
+//!    Already `SCHEDULED`, or `RUNNING | NOTIFIED`: coalesced, and **nothing is written**:
+//!    the wake is published by a `SeqCst` fence and a reload instead (see "Coalesced wakes"
+//!    below).
+//! 3. `start_poll(g)`: `SCHEDULED` → `RUNNING`, followed by a `SeqCst` fence before the
+//!    caller touches the task.
 //! 4. `finish_pending`: `RUNNING` → idle, or → `SCHEDULED` if `NOTIFIED`, or stays `RUNNING`
 //!    and reports cancellation if `CANCELLED`.
 //! 5. `claim`: any occupied, non-`RUNNING` state → `RUNNING` (shutdown takes the task);
@@ -35,8 +36,49 @@
 //! Because `SCHEDULED` is set by exactly one successful CAS and cleared only by `start_poll`,
 //! a key is never in the queues twice; because `RUNNING` is set only from a non-`RUNNING`
 //! state, a task is never polled by two threads at once.
+//!
+//! # Coalesced wakes: published by two fences, not by a write
+//!
+//! A wake that finds the task `SCHEDULED` (not `RUNNING`), or `RUNNING | NOTIFIED`, has
+//! nothing to change: a poll is already owed. What it must still ensure is that this owed
+//! poll sees what the waker wrote before waking (the value it hands the task, typically a
+//! channel's state). Reading the word alone does not ensure it: the poller's claim could be
+//! ordered before the read while the poller's reads of the channel miss the waker's writes
+//! (store buffering; allowed by the memory model and by x86). The old fix wrote the word back
+//! with a CAS, a write to a line that every waker and the poller share. Instead:
+//!
+//! - **waker** (`wake`): writes its value; loads the word; if the wake coalesces, issues
+//!   `fence(SeqCst)` (`F_W`) and reloads the word. The same value: coalesced, nothing
+//!   written. A different value: the transition is decided again from it (it may now need
+//!   the CAS that schedules or notifies).
+//! - **poller** (`start_poll`): its CAS `C` takes `SCHEDULED` → `RUNNING`, then
+//!   `fence(SeqCst)` (`F_P`), and only then reads the task (polls the future).
+//!
+//! *Why no wake is lost.* Let the wake coalesce: its reload `R` read the value of some write
+//! `w` of the word, and that value is live with `SCHEDULED` and not `RUNNING`, or `RUNNING |
+//! NOTIFIED`. From either, the next poll of the task begins with a `start_poll` CAS `C'`
+//! that comes after `w` in the word's modification order (from `RUNNING | NOTIFIED`,
+//! `finish_pending` first turns the notification into `SCHEDULED` and requeues the key), or
+//! the task is claimed by shutdown or abort and never polled again, which loses nothing. The
+//! `SeqCst` fences `F_W` and `F_P'` (the one after `C'`) are totally ordered:
+//!
+//! - if `F_P'` came first, `R` (after `F_W`) would see `C'` or a later write (C++
+//!   `[atomics.order]`: a write before one `SeqCst` fence is seen by a read after a later
+//!   one), not `w`, which precedes `C'`. So this case does not happen; had `R` seen `C'`,
+//!   the value would differ and the waker would have taken the CAS path.
+//! - so `F_W` comes first, and by the same rule every read of the poll after `F_P'` sees the
+//!   waker's atomic writes before `F_W` (or later ones): the channel's flag, or the unlock of
+//!   its mutex, whose Release then hands over the rest.
+//!
+//! Only `start_poll` needs the fence. `finish_pending`'s `NOTIFIED` → `SCHEDULED` does not:
+//! the poller reads nothing of the task after it, and the poll it owes starts with a
+//! `start_poll` of its own. `claim` does not: the claimer drops the task, never polls it.
+//! A wake that takes the CAS path (idle → `SCHEDULED`, `RUNNING` → `+NOTIFIED`) still
+//! publishes through the CAS's Release, acquired by the poller's `start_poll` or
+//! `finish_pending`. A stale wake only reads. Loom: `wake_races_poll_and_complete` and
+//! `coalesced_wakes_are_published_by_fences` (`src/loom_models/slot.rs`).
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{fence, AtomicU64, Ordering};
 
 const GENERATION_MASK: u64 = u32::MAX as u64;
 const OCCUPIED: u64 = 1 << 32;
@@ -143,47 +185,61 @@ impl SlotState {
         generation
     }
 
-    /// Transition 2.
-    ///
-    /// A wake coalesced with an earlier one (the task is `SCHEDULED`, or `RUNNING` and
-    /// already `NOTIFIED`) still writes the word back unchanged. Without that store the waker
-    /// would only read the word, and nothing would order its own writes before the wake (the
-    /// value it hands the task) before the poll that the earlier wake queued: the poller's
-    /// `start_poll` or `finish_pending` could read the word before the wake did and the
-    /// waker's value before it was written (store buffering, allowed by the memory model and
-    /// by x86). That poll would miss the value and leave the task idle, and the wake would
-    /// be lost. With the store, the poller's read-modify-write either comes first in the
-    /// word's order, and the wake then sees `RUNNING` and sets `NOTIFIED`, or comes later and
-    /// acquires the waker's writes. async-task does the same. Found by the loom model
-    /// `wake_races_poll_and_complete` (`src/loom_models/slot.rs`).
+    /// Transition 2. A coalesced wake writes nothing; it is published by a `SeqCst` fence
+    /// and a reload (module docs, "Coalesced wakes").
     pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
-        let mut outcome = WakeOutcome::Stale;
-        self.transition(|s| {
-            if !s.is_live(generation) {
-                outcome = WakeOutcome::Stale;
-                None
-            } else if s.has(RUNNING) {
-                outcome = WakeOutcome::Coalesced;
-                // Unchanged if already NOTIFIED, and still stored (see above).
-                Some(s.with(NOTIFIED))
-            } else if s.has(SCHEDULED) {
-                outcome = WakeOutcome::Coalesced;
-                // Unchanged, and still stored (see above).
-                Some(s)
-            } else {
-                outcome = WakeOutcome::Schedule;
-                Some(s.with(SCHEDULED))
+        // Acquire: as `transition`'s first load.
+        let mut current = Snapshot(self.0.load(Ordering::Acquire));
+        loop {
+            if !current.is_live(generation) {
+                return WakeOutcome::Stale;
             }
-        });
-        outcome
+            let (next, outcome) = if current.has(RUNNING) {
+                (current.with(NOTIFIED), WakeOutcome::Coalesced)
+            } else if current.has(SCHEDULED) {
+                (current, WakeOutcome::Coalesced)
+            } else {
+                (current.with(SCHEDULED), WakeOutcome::Schedule)
+            };
+            if next.0 == current.0 {
+                // A poll is owed already. F_W: pairs with F_P in `start_poll`; the reload
+                // after it either still reads `current` (then that poll's fence comes after
+                // this one and the poll sees this thread's writes) or reads a newer state,
+                // decided again.
+                fence(Ordering::SeqCst);
+                let again = self.0.load(Ordering::Acquire);
+                if again == current.0 {
+                    return WakeOutcome::Coalesced;
+                }
+                current = Snapshot(again);
+                continue;
+            }
+            // AcqRel: the Release half hands the waker's writes to the poller whose
+            // `start_poll` or `finish_pending` (the Acquire half) reads this write.
+            match self.0.compare_exchange_weak(
+                current.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return outcome,
+                Err(actual) => current = Snapshot(actual),
+            }
+        }
     }
 
     /// Transition 3. `true` when the caller now holds the poll permission.
     pub(crate) fn start_poll(&self, generation: u32) -> bool {
-        self.transition(|s| {
+        let claimed = self.transition(|s| {
             (s.is_live(generation) && s.has(SCHEDULED) && !s.has(RUNNING))
                 .then(|| s.without(SCHEDULED).with(RUNNING))
-        })
+        });
+        if claimed {
+            // F_P: pairs with F_W in `wake`. A waker whose coalesced wake counts on this poll
+            // fenced before this fence, so the poll's reads see what it wrote (module docs).
+            fence(Ordering::SeqCst);
+        }
+        claimed
     }
 
     /// Transition 4. Only the `RUNNING` holder calls this.
@@ -265,9 +321,9 @@ impl SlotState {
     /// as it is. Returns whether a new state was stored.
     fn transition(&self, mut f: impl FnMut(Snapshot) -> Option<Snapshot>) -> bool {
         // Acquire on load and success: the state a transition reads was published by a
-        // Release in `occupy`, `vacate` or another transition. AcqRel on success: the Release
-        // half makes a waker's writes before `wake` visible to the poller whose `start_poll`
-        // or `finish_pending` (the Acquire half) reads the word after it.
+        // Release in `occupy`, `vacate`, `wake` or another transition. AcqRel on success: the
+        // Release half publishes what the caller did before (a poll, for `finish_pending`) to
+        // the next thread whose transition reads the word (the Acquire half).
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let Some(next) = f(Snapshot(current)) else {

@@ -1,7 +1,11 @@
-//! Parking and waking idle workers. The protocol and the proof that it loses no wake-up are
-//! in `README.md` beside this file; read it before changing anything here.
+//! Parking and waking idle workers, and waiting until every worker is idle (`settle`). The
+//! protocol and the proofs that it loses no wake-up, and that a settle sees a quiet instant,
+//! are in `README.md` beside this file; read it before changing anything here.
 //!
-//! This module owns the words `searching` and `sleeping`.
+//! This module owns the words `searching` and `sleeping`, and the `sleepers` lock with what it
+//! guards.
+
+use std::time::Instant;
 
 use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::loom::sync::{Condvar, Mutex};
@@ -10,8 +14,29 @@ pub(crate) struct Idle {
     workers: usize,
     searching: AtomicUsize,
     sleeping: AtomicUsize,
-    sleepers: Mutex<Vec<usize>>,
+    sleepers: Mutex<Sleepers>,
+    /// Signalled, under the `sleepers` lock, when the last worker becomes idle while a settle
+    /// waits (README, "Settle").
+    settled: Condvar,
     parkers: Box<[Parker]>,
+}
+
+/// What the `sleepers` lock guards. Every worker is in `registered`, counted in `absent`, or
+/// *present* (in its loop, not registered); only a present worker runs tasks or holds keys.
+struct Sleepers {
+    /// Workers registered to sleep (README, "Park").
+    registered: Vec<usize>,
+    /// Workers not in their run loop: not started yet, or exited. Starts at `workers`.
+    absent: usize,
+    /// Threads inside [`Idle::wait_settled`].
+    settle_waiters: usize,
+}
+
+impl Sleepers {
+    /// No worker is present: none runs a task or holds a key in its local queues.
+    fn all_idle(&self, workers: usize) -> bool {
+        self.registered.len() + self.absent == workers
+    }
 }
 
 struct Parker {
@@ -25,7 +50,12 @@ impl Idle {
             workers,
             searching: AtomicUsize::new(0),
             sleeping: AtomicUsize::new(0),
-            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            sleepers: Mutex::new(Sleepers {
+                registered: Vec::with_capacity(workers),
+                absent: workers,
+                settle_waiters: 0,
+            }),
+            settled: Condvar::new(),
             parkers: (0..workers)
                 .map(|_| Parker {
                     notified: Mutex::new(false),
@@ -40,6 +70,12 @@ impl Idle {
         // SeqCst fence F_P: orders the push before the reads below against the parking
         // worker's fence F_W in `park` (README, "Why no wake-up is lost").
         fence(Ordering::SeqCst);
+        self.notify_one_after_fence();
+    }
+
+    /// Push, steps 3-4, for a caller that issued F_P itself: a `fence(SeqCst)` after its
+    /// push and before this call (`Shared::spawn` shares it with its `closed` check).
+    pub(crate) fn notify_one_after_fence(&self) {
         if self.searching.load(Ordering::SeqCst) != 0 || self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -47,7 +83,7 @@ impl Idle {
         if self.searching.load(Ordering::SeqCst) != 0 {
             return;
         }
-        let Some(worker) = sleepers.pop() else {
+        let Some(worker) = sleepers.registered.pop() else {
             return;
         };
         self.sleeping.fetch_sub(1, Ordering::SeqCst);
@@ -82,8 +118,9 @@ impl Idle {
     ) -> bool {
         {
             let mut sleepers = self.sleepers.lock();
-            sleepers.push(worker);
+            sleepers.registered.push(worker);
             self.sleeping.fetch_add(1, Ordering::SeqCst);
+            self.signal_if_settled(&sleepers);
         }
         if was_searching {
             self.searching.fetch_sub(1, Ordering::SeqCst);
@@ -91,7 +128,12 @@ impl Idle {
         // SeqCst fence F_W: pairs with F_P in `notify_one` (README).
         fence(Ordering::SeqCst);
         if self.searching.load(Ordering::SeqCst) == 0 && has_work() {
-            self.leave_sleepers(worker);
+            if !self.leave_sleepers(worker) {
+                // A notifier popped this worker and is about to hand it a token: take it now,
+                // so that no stale token makes the worker leave `registered` later without a
+                // push (README, "Settle": the idle set is stable).
+                self.parkers[worker].park();
+            }
             return false;
         }
         true
@@ -110,15 +152,79 @@ impl Idle {
         }
     }
 
-    /// Moves `worker` from *registered* to *searching* if it is still registered. If a
-    /// notifier already popped it, the notifier did the move and a token is on its way.
-    fn leave_sleepers(&self, worker: usize) {
+    /// Moves `worker` from *registered* to *searching* if it is still registered, and says
+    /// whether it was. If a notifier already popped it, the notifier did the move and a
+    /// token is on its way.
+    fn leave_sleepers(&self, worker: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
-        if let Some(i) = sleepers.iter().position(|&w| w == worker) {
-            sleepers.swap_remove(i);
-            self.sleeping.fetch_sub(1, Ordering::SeqCst);
-            self.searching.fetch_add(1, Ordering::SeqCst);
+        let Some(i) = sleepers.registered.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        sleepers.registered.swap_remove(i);
+        self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// Worker `worker` enters its run loop: it stops being absent until the returned guard
+    /// drops (when the worker leaves the loop, or unwinds).
+    pub(crate) fn enter_loop(&self, worker: usize) -> Presence<'_> {
+        self.sleepers.lock().absent -= 1;
+        Presence { idle: self, worker }
+    }
+
+    /// Settle: waits until no worker is present and `quiet()` holds (read under the
+    /// `sleepers` lock), or until `deadline`. Returns whether that happened (README,
+    /// "Settle").
+    pub(crate) fn wait_settled(&self, deadline: Option<Instant>, quiet: impl Fn() -> bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        sleepers.settle_waiters += 1;
+        let settled = loop {
+            if sleepers.all_idle(self.workers) && quiet() {
+                break true;
+            }
+            match deadline {
+                None => self.settled.wait(&mut sleepers),
+                Some(deadline) => {
+                    if self.settled.wait_until(&mut sleepers, deadline).timed_out() {
+                        break sleepers.all_idle(self.workers) && quiet();
+                    }
+                }
+            }
+        };
+        sleepers.settle_waiters -= 1;
+        settled
+    }
+
+    /// Called under the `sleepers` lock after a worker stopped being present: wakes the
+    /// settle waiters if it was the last one. A waiter that finds `quiet` false waits for
+    /// the next time (README, "Settle").
+    fn signal_if_settled(&self, sleepers: &Sleepers) {
+        if sleepers.settle_waiters != 0 && sleepers.all_idle(self.workers) {
+            self.settled.notify_all();
         }
+    }
+}
+
+/// A worker in its run loop (see [`Idle::enter_loop`]).
+#[must_use = "the worker counts as absent again when the guard drops"]
+pub(crate) struct Presence<'a> {
+    idle: &'a Idle,
+    worker: usize,
+}
+
+impl Drop for Presence<'_> {
+    fn drop(&mut self) {
+        let idle = self.idle;
+        let mut sleepers = idle.sleepers.lock();
+        // A worker that saw `closed` right after registering leaves without unregistering:
+        // count it once, as absent.
+        if let Some(i) = sleepers.registered.iter().position(|&w| w == self.worker) {
+            sleepers.registered.swap_remove(i);
+            idle.sleeping.fetch_sub(1, Ordering::SeqCst);
+        }
+        sleepers.absent += 1;
+        idle.signal_if_settled(&sleepers);
     }
 }
 

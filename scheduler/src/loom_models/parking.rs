@@ -1,21 +1,24 @@
 //! Loom models of parking: no wake-up is lost with two workers and a foreign waker.
 //!
 //! The workers are the real run loop (`worker::run`: next task, search, park through the
-//! real `Idle` of `idle/mod.rs`), over the real `Shared` (slab, activity count, `closed`) and
-//! the loom stand-ins of the run queues (`queue.rs`). The main thread is the foreign thread:
-//! it spawns and wakes through the same entry points as any thread outside the runtime
-//! (`Shared::spawn`, the `WakeTarget::wake` that the registry calls), and waits with the
-//! activity count, as `Runtime::settle` does. If the protocol ever loses a wake-up, a key sits
-//! in the injector while both workers sleep and the main thread waits for it to run: every
-//! thread is blocked, and loom fails the model with a deadlock.
+//! real `Idle` of `idle/mod.rs`), over the real `Shared` (slab, `closed`) and the loom
+//! stand-ins of the run queues (`queue.rs`). The main thread is the foreign thread: it spawns
+//! and wakes through the same entry points as any thread outside the runtime
+//! (`Shared::spawn`, the `WakeTarget::wake` that the registry calls), and waits with the real
+//! `activity::settle`, as `Runtime::settle` does. If the protocol ever loses a wake-up, a key
+//! sits in the injector while both workers sleep and the main thread waits for it to run:
+//! every thread is blocked, and loom fails the model with a deadlock. If a settle returned
+//! while a task spawned or woken before it was still queued or running, the poll counts the
+//! models check after it would be short.
 //!
 //! The task holds a loom `Arc`, so a task the runtime never drops fails the model as a leak.
 
 use std::task::{Context, Poll};
 
 use genrt_waker::registry::{self, Registration, WakeTarget};
-use genrt_waker::{TaskKey, WakeOutcome};
+use genrt_waker::{Claim, TaskKey, WakeOutcome};
 
+use crate::activity;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::loom::thread;
@@ -56,8 +59,8 @@ impl Task for ChannelTask {
     unsafe fn shutdown(&self) {}
 }
 
-/// A runtime of two workers running the real loop, registered as `Scheduler::start` does;
-/// `stop` shuts them down, joins them and unregisters.
+/// A runtime of `count` workers running the real loop, registered as `Scheduler::start`
+/// does; `stop` shuts them down, joins them and unregisters.
 struct Workers {
     shared: Arc<Shared>,
     registration: Registration,
@@ -65,8 +68,8 @@ struct Workers {
 }
 
 impl Workers {
-    fn start() -> Workers {
-        let deques: Vec<Worker<TaskKey>> = (0..2).map(|_| Worker::new_fifo()).collect();
+    fn start(count: usize) -> Workers {
+        let deques: Vec<Worker<TaskKey>> = (0..count).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) =
             registry::register(|context, base| Arc::new(Shared::new(context, base, stealers)))
@@ -90,7 +93,7 @@ impl Workers {
 
     /// Waits until no task is queued or running (`Runtime::settle`).
     fn settle(&self) {
-        assert!(self.shared.activity.wait(None));
+        assert!(activity::settle(&self.shared, None));
     }
 
     /// Shutdown, steps 1, 2 and 3.
@@ -124,7 +127,7 @@ fn assert_stale(shared: &Shared, key: TaskKey) {
 #[test]
 fn foreign_wake_while_workers_park() {
     ::loom::model(|| {
-        let workers = Workers::start();
+        let workers = Workers::start(2);
         let task = ChannelTask::new(false);
         let key = spawn(&workers.shared, &task);
         // The first poll returns Pending and the task goes idle; the workers head for sleep.
@@ -151,12 +154,91 @@ fn foreign_wake_while_workers_park() {
 #[test]
 fn foreign_spawn_while_workers_park() {
     ::loom::model(|| {
-        let workers = Workers::start();
+        let workers = Workers::start(2);
         let task = ChannelTask::new(true);
         let key = spawn(&workers.shared, &task);
         workers.settle();
         assert_eq!(task.polls.load(Ordering::Relaxed), 1);
         assert_stale(&workers.shared, key);
         workers.stop();
+    });
+}
+
+/// A settle racing a foreign wake while the runtime's worker goes idle after the task's first
+/// poll: the settle returns (it is not left waiting by a wake-up it missed), whichever side of
+/// it the wake lands on; and a settle after the wake (the waker thread joined) waits for the
+/// woken task, which completes. One worker, so that the waker and the main thread fit in
+/// loom's bound.
+#[test]
+fn settle_races_foreign_wake_and_worker_going_idle() {
+    ::loom::model(|| {
+        let workers = Workers::start(1);
+        let task = ChannelTask::new(false);
+        let key = spawn(&workers.shared, &task);
+        let waker = {
+            let (shared, task) = (workers.shared.clone(), task.clone());
+            ::loom::thread::spawn(move || {
+                *task.ready.lock() = true;
+                WakeTarget::wake(&*shared, key);
+            })
+        };
+        // Racing: the first poll, the worker's search and park, and the wake.
+        workers.settle();
+        let polls = task.polls.load(Ordering::Relaxed);
+        assert!(
+            (1..=2).contains(&polls),
+            "the task spawned before the settle was polled ({polls} polls)"
+        );
+        waker.join().unwrap();
+        workers.settle();
+        assert_stale(&workers.shared, key);
+        workers.stop();
+    });
+}
+
+/// A foreign spawn racing shutdown (close, unpark and join the worker, then sweep the slab, as
+/// `Scheduler::shutdown` does): spawn's one fence `F_S` serves its `closed` re-check, the
+/// Dekker pair with shutdown's store and fence (`Shared::spawn`, step 4), as well as its
+/// notification. Whatever the interleaving, the task is not left in the slab after both
+/// finish: the sweep claimed it, or the spawn saw `closed` and cancelled it, or a worker ran it.
+#[test]
+fn foreign_spawn_races_shutdown() {
+    ::loom::model(|| {
+        let workers = Workers::start(1);
+        let shared = workers.shared.clone();
+        let task = ChannelTask::new(true);
+        let spawner = {
+            let (shared, task) = (shared.clone(), task.clone());
+            ::loom::thread::spawn(move || {
+                let task: TaskRef = unsize_arc!(task => dyn Task);
+                shared.spawn(task)
+            })
+        };
+        // Shutdown, steps 1-4 (`Scheduler::shutdown`): close, unpark and join the worker,
+        // sweep.
+        let Workers {
+            shared: _,
+            registration,
+            threads,
+        } = workers;
+        shared.close();
+        shared.idle.unpark_all();
+        for thread in threads {
+            thread.join().expect("a worker panicked");
+        }
+        for slot in 0..shared.slab.high_water() {
+            if let Claim::Claimed(guard) = shared.slab.claim(slot, None) {
+                crate::task::cancel(guard);
+            }
+        }
+        // Only after the sweep: a late spawn must have cancelled its task itself.
+        let _ = spawner.join().unwrap();
+        for slot in 0..shared.slab.high_water() {
+            assert!(
+                matches!(shared.slab.claim(slot, None), Claim::Vacant),
+                "a task spawned while shutting down outlived the sweep"
+            );
+        }
+        drop(registration);
     });
 }

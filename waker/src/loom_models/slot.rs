@@ -124,6 +124,82 @@ fn wake_races_poll_and_complete() {
     });
 }
 
+/// Wakes `key`, queueing it if the wake scheduled it.
+fn wake(slab: &Slab<Task>, queue: &Queue, key: (u32, u32)) {
+    match slab.wake(key.0, key.1) {
+        WakeOutcome::Schedule => queue.push(key),
+        WakeOutcome::Coalesced | WakeOutcome::Stale => {}
+    }
+}
+
+/// Runs every queued key; a task completes once a poll reads `value` (`Relaxed`: only the
+/// wake protocol orders the waker's write before this read).
+fn poll_until_done(slab: &Slab<Task>, queue: &Queue, value: &AtomicBool) {
+    while let Some((slot, generation)) = queue.pop() {
+        let Some(guard) = slab.start_poll(slot, generation) else {
+            continue;
+        };
+        guard.value().poll();
+        if value.load(Ordering::Relaxed) {
+            drop(guard.complete());
+            continue;
+        }
+        match guard.finish_pending() {
+            AfterPoll::Idle => {}
+            AfterPoll::Reschedule => queue.push((slot, generation)),
+            AfterPoll::Cancel(_) => panic!("nobody cancels in this model"),
+        }
+    }
+}
+
+/// The fence-published coalesced wake (`state.rs`, "Coalesced wakes"). The task is queued;
+/// a worker drains the queue while two wakers wake it: the first only wakes, the second
+/// first writes the value the task waits for. Each wake may coalesce with the queued key (the
+/// task `SCHEDULED`) or with the other's notification (`RUNNING | NOTIFIED`), or schedule or
+/// notify with its CAS. Whatever happens, the value is not lost: some poll after the second
+/// wake reads it and the task completes; the key is never queued twice.
+///
+/// The value is an atomic written and read `Relaxed`: nothing but the wake protocol orders
+/// the waker's write before the poll's read. (loom models a `SeqCst` fence as synchronising
+/// with every earlier one, stronger than C++'s rule, which orders only atomic accesses;
+/// hence an atomic value, not a plain cell: the model then checks no more than the C++
+/// rule gives.)
+#[test]
+fn coalesced_wakes_are_published_by_fences() {
+    ::loom::model(|| {
+        let slab = Arc::new(Slab::new(0));
+        let queue = Arc::new(Queue::default());
+        let value = Arc::new(AtomicBool::new(false));
+        let key = slab.insert(Task::new()).ok().expect("room");
+        queue.push(key);
+
+        let bare_waker = {
+            let (slab, queue) = (slab.clone(), queue.clone());
+            thread::spawn(move || wake(&slab, &queue, key))
+        };
+        let value_waker = {
+            let (slab, queue, value) = (slab.clone(), queue.clone(), value.clone());
+            thread::spawn(move || {
+                value.store(true, Ordering::Relaxed);
+                wake(&slab, &queue, key);
+            })
+        };
+        let worker = {
+            let (slab, queue, value) = (slab.clone(), queue.clone(), value.clone());
+            thread::spawn(move || poll_until_done(&slab, &queue, &value))
+        };
+        bare_waker.join().unwrap();
+        value_waker.join().unwrap();
+        worker.join().unwrap();
+        poll_until_done(&slab, &queue, &value);
+
+        assert!(
+            !slab.is_occupied(key.0),
+            "the coalesced wake was lost: no poll saw the value"
+        );
+    });
+}
+
 /// A stale wake racing the completion of the slot's task and the reuse of the slot by a new
 /// task: the old key never schedules the new occupant (which is polled exactly once, from
 /// its own key), and every task is dropped.
