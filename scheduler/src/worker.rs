@@ -160,7 +160,6 @@ struct Core {
 pub(crate) fn run(shared: Arc<Shared>, local: Local) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Some(local.clone()));
-    let _wakes = Shared::enter_wakes(&shared);
     let mut core = Core {
         tick: 0,
         lifo_polls: 0,
