@@ -4,7 +4,7 @@
 //! every waker in the pool over and over, and drop their runtime while the other threads keep
 //! waking its keys: wakes of live tasks, of finished ones, of runtimes being dropped, of
 //! runtimes gone, and of entries taken again by another runtime. 10 million wakes in all in
-//! release (a twentieth in debug builds).
+//! release (a fifth in debug builds).
 //!
 //! Nothing may crash, and live bytes must be back at the baseline once the pool is emptied:
 //! the registry's wake records are static, and a waker retains nothing.
@@ -26,12 +26,12 @@ static ALLOC: CountingAlloc = CountingAlloc;
 const THREADS: usize = 4;
 /// Wakes in all, over every thread and round: 10 million in release.
 const WAKES: usize = if cfg!(debug_assertions) {
-    500_000
+    2_000_000
 } else {
     10_000_000
 };
 /// Runtimes each thread builds and drops.
-const ROUNDS: usize = if cfg!(debug_assertions) { 10 } else { 50 };
+const ROUNDS: usize = if cfg!(debug_assertions) { 20 } else { 50 };
 /// Tasks per runtime; every other one finishes on its first poll.
 const TASKS: usize = 8;
 /// Wakers kept in the shared pool: the latest ones, from every thread's runtimes.
@@ -138,7 +138,7 @@ fn register_wake_unregister_storms_from_four_threads_crash_nothing_and_free_ever
             // A small storm first, so that lazily allocated process-wide state exists before
             // the baseline; then the pool is emptied.
             p.at("warm-up storm");
-            storm_all(&pool, 1, THREADS * 1_000);
+            storm_all(&pool, 4, THREADS * 40_000);
             *pool.wakers.lock().unwrap() = Vec::new();
             let baseline = Baseline::take();
 
@@ -150,7 +150,25 @@ fn register_wake_unregister_storms_from_four_threads_crash_nothing_and_free_ever
 
             p.at("comparing live bytes");
             *pool.wakers.lock().unwrap() = Vec::new();
-            baseline.check(format_args!("{wakes} wakes"));
+            // crossbeam-epoch (under the runtimes' deques) frees the record of an exited thread
+            // only when a later pin's collection walks past it, which a drain does not always
+            // do: if the bytes are off, a small storm (fresh threads pinning) and another
+            // look, a few times; one look must land on the baseline exactly, so a leak that
+            // grows with the storm still fails.
+            let mut now = baseline.measure();
+            for _ in 0..4 {
+                if now == baseline.bytes() {
+                    break;
+                }
+                storm_all(&pool, 1, THREADS * 1_000);
+                *pool.wakers.lock().unwrap() = Vec::new();
+                now = baseline.measure();
+            }
+            assert_eq!(
+                now,
+                baseline.bytes(),
+                "live bytes after {wakes} wakes differ from the baseline"
+            );
             report(format_args!(
                 "stress_registry: {THREADS} threads, {} runtimes, {wakes} wakes in {elapsed:?}",
                 THREADS * ROUNDS
