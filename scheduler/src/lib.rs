@@ -53,7 +53,7 @@ mod worker;
 use std::io;
 use std::time::{Duration, Instant};
 
-use genrt_waker::registry::{self, Registration, WakeContextGuard};
+use genrt_waker::registry::{self, Registration};
 use genrt_waker::Claim;
 
 pub use genrt_waker::{waker, TaskKey};
@@ -294,11 +294,8 @@ impl Handle {
                  .await the future instead"
             ),
         }
-        let context = context::enter(self.shared.clone(), None);
-        let wakes = Shared::enter_wakes(&self.shared);
         EnterGuard {
-            _wakes: wakes,
-            _context: context,
+            _context: context::enter(self.shared.clone(), None),
         }
     }
 
@@ -325,6 +322,5 @@ impl Handle {
 /// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped.
 #[must_use = "the context is left when the guard is dropped"]
 pub struct EnterGuard {
-    _wakes: WakeContextGuard,
     _context: context::ContextGuard,
 }

@@ -1,5 +1,6 @@
-//! This crate's loom shim: atomics, `Arc`, locks, condition variables, threads and
-//! thread-locals from std and `parking_lot` normally, from loom under `cfg(loom)`.
+//! This crate's loom shim: atomics, `Arc`, locks, condition variables and threads from std
+//! and `parking_lot` normally, from loom under `cfg(loom)`. (No thread-locals: the thread's
+//! runtime context is `genrt-waker`'s one thread-local, see `context.rs`.)
 //!
 //! The same std/loom switch as `genrt-waker`'s own `src/loom.rs` (whose docs explain the
 //! scheme: one private shim per crate, all naming the same `Arc`), cut down to what this
@@ -209,21 +210,6 @@ pub(crate) mod thread {
         }
     }
 }
-
-#[cfg(not(loom))]
-pub(crate) use std::thread_local;
-
-/// loom's `thread_local!`, which takes no `const { .. }` initialiser: this one accepts and
-/// unwraps it, so declarations read the same in both builds. One declaration per invocation.
-#[cfg(loom)]
-macro_rules! loom_thread_local {
-    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr } $(;)?) => {
-        ::loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
-    };
-}
-// Under another name: a macro called `thread_local` would clash with the built-in attribute.
-#[cfg(loom)]
-pub(crate) use loom_thread_local as thread_local;
 
 /// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
 /// allocation. A plain unsizing coercion in a normal build.

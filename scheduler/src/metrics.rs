@@ -22,7 +22,8 @@ pub struct Metrics {
     pub completed: u64,
     /// Successful steals of a batch of tasks from another worker.
     pub steals: u64,
-    /// Wakes whose key no longer named a live task, while the runtime was alive.
+    /// Wakes whose key no longer named a live task, while the runtime was alive. Counted by
+    /// each waking thread in its own record of the waker registry, summed on read.
     pub stale_wakes: u64,
     /// Times a worker went to sleep for lack of work.
     pub parks: u64,
@@ -34,7 +35,6 @@ pub(crate) struct Counters {
     spawned: AtomicU64,
     completed: AtomicU64,
     steals: AtomicU64,
-    stale_wakes: AtomicU64,
     parks: AtomicU64,
 }
 
@@ -44,7 +44,6 @@ pub(crate) enum Event {
     Spawned,
     Completed,
     Steal,
-    StaleWake,
     Park,
 }
 
@@ -54,7 +53,6 @@ impl Counters {
             Event::Spawned => &self.spawned,
             Event::Completed => &self.completed,
             Event::Steal => &self.steals,
-            Event::StaleWake => &self.stale_wakes,
             Event::Park => &self.parks,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -70,7 +68,6 @@ pub(crate) fn snapshot<'a>(workers: usize, all: impl Iterator<Item = &'a Counter
         m.spawned += c.spawned.load(Ordering::Relaxed);
         m.completed += c.completed.load(Ordering::Relaxed);
         m.steals += c.steals.load(Ordering::Relaxed);
-        m.stale_wakes += c.stale_wakes.load(Ordering::Relaxed);
         m.parks += c.parks.load(Ordering::Relaxed);
     }
     m.live_tasks = m.spawned.saturating_sub(m.completed);

@@ -1,14 +1,15 @@
 //! State shared by the workers of one runtime and by every handle to it: the slab, the
 //! queues, the idle workers, the counters. This module owns the `closed` flag.
 
-use genrt_waker::registry::{WakeContext, WakeContextGuard, WakeTarget};
+use std::any::Any;
+
+use genrt_waker::registry::{WakeContext, WakeTarget};
 use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
 
 use crate::context;
 use crate::idle::Idle;
 use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
-use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::loom::unsize_arc;
+use crate::loom::sync::{Condvar, Mutex};
 use crate::metrics::{self, Counters, Event, Metrics};
 use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
@@ -59,11 +60,9 @@ impl Shared {
         }
     }
 
-    /// Makes wakes for this runtime on this thread (a worker, or a thread inside
-    /// `block_on`) skip the registry lock until the guard is dropped.
-    pub(crate) fn enter_wakes(this: &Arc<Shared>) -> WakeContextGuard {
-        this.wake_context
-            .enter(unsize_arc!(this.clone() => dyn WakeTarget))
+    /// The right to enter this runtime's context on a thread (see `context::enter`).
+    pub(crate) fn wake_context(&self) -> &WakeContext {
+        &self.wake_context
     }
 
     pub(crate) fn workers(&self) -> usize {
@@ -87,7 +86,10 @@ impl Shared {
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
-        metrics::snapshot(self.workers(), self.counters.iter())
+        let mut metrics = metrics::snapshot(self.workers(), self.counters.iter());
+        // Counted by the registry in each waking thread's own record.
+        metrics.stale_wakes = self.wake_context.stale_wakes();
+        metrics
     }
 
     /// Spawn protocol:
@@ -177,15 +179,17 @@ impl Shared {
 }
 
 impl WakeTarget for Shared {
-    fn wake(&self, key: TaskKey) {
-        let local = context::local_worker(self);
-        match self.slab.wake(key.slot(), key.generation()) {
-            WakeOutcome::Schedule => match local {
+    /// A stale or coalesced wake writes nothing here (the registry counts stale ones in the
+    /// waking thread's record); `context` is the thread's `context::Context` when the wake
+    /// comes from inside this runtime's context.
+    fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome {
+        let outcome = self.slab.wake(key.slot(), key.generation());
+        if outcome == WakeOutcome::Schedule {
+            match context::worker_in(context, self) {
                 Some(local) => local.push_lifo(self, key),
                 None => self.push_remote(key),
-            },
-            WakeOutcome::Coalesced => {}
-            WakeOutcome::Stale => self.count(local.as_deref(), Event::StaleWake),
+            }
         }
+        outcome
     }
 }

@@ -172,7 +172,6 @@ struct Core {
 pub(crate) fn run(shared: Arc<Shared>, local: Local) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Some(local.clone()));
-    let _wakes = Shared::enter_wakes(&shared);
     let _presence = shared.idle.enter_loop(local.index());
     let mut core = Core {
         tick: 0,

@@ -1,8 +1,8 @@
 //! This crate's loom shim: the concurrency primitives it is built from, swappable for loom's
 //! model-checked ones.
 //!
-//! Every atomic, `UnsafeCell`, `Arc`, lock and thread-local of `genrt-waker` comes from here.
-//! In a normal build these are the standard library's and `parking_lot`'s own types,
+//! Every atomic, fence, `UnsafeCell`, `Arc`, spin-wait and thread-local of `genrt-waker` comes from here.
+//! In a normal build these are the standard library's own types,
 //! re-exported as they are: the shim costs nothing. Under `RUSTFLAGS="--cfg loom"` they are
 //! loom's, behind the same API, so that loom can explore the interleavings of the real code
 //! (see `src/loom_models.rs`, `scripts/loom.sh` and TESTING.md).
@@ -20,7 +20,6 @@
 //!
 //! # The API
 //!
-//! `parking_lot`'s: `RwLock::read` returns a guard, `RwLock::try_write` returns an `Option`.
 //! Cells are reached with `UnsafeCell::with` and `with_mut` (loom's API), so that loom sees
 //! each access. Thread-locals are declared with [`thread_local!`] (with a `const { .. }`
 //! initialiser in both builds), and an `Arc<T>` becomes an `Arc<dyn Trait>` with
@@ -41,11 +40,7 @@
 /// Locks, `Arc` and atomics.
 pub(crate) mod sync {
     #[cfg(loom)]
-    pub(crate) use self::mocked::RwLock;
-    #[cfg(loom)]
     pub(crate) use loom::sync::Arc;
-    #[cfg(not(loom))]
-    pub(crate) use parking_lot::RwLock;
     #[cfg(not(loom))]
     pub(crate) use std::sync::Arc;
 
@@ -53,48 +48,34 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         #[cfg(loom)]
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
         #[cfg(not(loom))]
         pub(crate) use std::sync::atomic::{
-            fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
     }
+}
 
-    #[cfg(loom)]
-    mod mocked {
-        use std::sync::PoisonError;
+/// Waiting in a spin loop: a CPU hint, then giving the core away. Under loom both are
+/// `loom::thread::yield_now`, which loom needs in every spin loop to explore past it.
+pub(crate) mod spin {
+    /// One turn of a busy wait.
+    #[inline]
+    pub(crate) fn spin_loop() {
+        #[cfg(not(loom))]
+        std::hint::spin_loop();
+        #[cfg(loom)]
+        loom::thread::yield_now();
+    }
 
-        pub(crate) use loom::sync::{RwLockReadGuard, RwLockWriteGuard};
-
-        /// loom's `RwLock` with `parking_lot`'s API.
-        #[derive(Debug)]
-        pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
-
-        impl<T> RwLock<T> {
-            /// A lock holding `value`.
-            pub(crate) fn new(value: T) -> RwLock<T> {
-                RwLock(loom::sync::RwLock::new(value))
-            }
-
-            /// Shared access. loom's poisoning is ignored, as `parking_lot` has none.
-            #[track_caller]
-            pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
-                self.0.read().unwrap_or_else(PoisonError::into_inner)
-            }
-
-            /// Exclusive access.
-            #[track_caller]
-            pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
-                self.0.write().unwrap_or_else(PoisonError::into_inner)
-            }
-
-            /// Exclusive access if nobody holds the lock.
-            #[track_caller]
-            pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-                self.0.try_write().ok()
-            }
-        }
+    /// Gives the rest of the time slice away.
+    #[inline]
+    pub(crate) fn yield_now() {
+        #[cfg(not(loom))]
+        std::thread::yield_now();
+        #[cfg(loom)]
+        loom::thread::yield_now();
     }
 }
 

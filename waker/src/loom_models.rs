@@ -7,7 +7,8 @@
 //!
 //! - `slot`: one slab slot's state machine (wake, poll, complete, claim, reuse).
 //! - `registry`: key wakers woken from other threads while their runtime registers,
-//!   unregisters and drops.
+//!   unregisters and drops, while their entry is re-registered, and while the unregistering
+//!   thread waits for them.
 
 mod registry;
 mod slot;

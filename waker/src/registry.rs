@@ -1,67 +1,251 @@
 //! The process-wide runtime registry: maps the runtime part of a [`TaskKey`] to a live
-//! runtime, or to nothing once that runtime is gone.
+//! runtime, or to nothing once that runtime is gone; and the one thread-local that says which
+//! runtime (and, for the runtime's own use, which worker) the current thread belongs to.
 //!
 //! A waker outlives its runtime whenever someone keeps it, so a wake must find out whether
 //! the runtime still exists without touching memory that may have been freed (the bug of
-//! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each a
-//! read-write lock around an optional `Arc<dyn WakeTarget>`:
+//! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each an
+//! `AtomicPtr` to the runtime's boxed `Arc<dyn WakeTarget>` (null: no runtime), and a static
+//! pool of per-thread *wake records* (hazard records, Michael 2004, keyed by entry instead of
+//! by pointer). Records are never freed: a record is claimed by a thread on its first foreign
+//! wake and handed back when the thread exits, for the next thread to reuse.
 //!
-//! 1. [`register`] puts the runtime's target into a free entry and hands back a
-//!    [`Registration`] holding the entry's index and generation base, and hands the runtime
-//!    (through the target it builds) the entry's [`WakeContext`].
-//! 2. A wake from any thread read-locks the entry named by the key and, if a target is
-//!    there, calls it while holding the read lock.
-//! 3. Dropping the `Registration` write-locks the entry and takes the target out. The write
-//!    lock waits for every wake already inside the entry; any wake after it finds nothing.
-//!    So once `Registration::drop` returns, no wake can reach the runtime again and the
-//!    runtime may free its state.
+//! # The protocol
 //!
-//! # Local targets
+//! Each entry has three words: `taken` (a registration holds the entry), `target` (the
+//! pointer a wake follows) and `next_base` (the generation handoff). Each record has
+//! `announce` (0, or 1 + the index of the entry a wake of its thread is inside) and `in_use`.
+//!
+//! Registering (`register`):
+//!
+//! 1. CAS the entry's `taken` from false to true (Acquire: pairs with step U5's Release, so
+//!    the previous runtime's unregistering, its `next_base` and the stale counts of its wakes
+//!    happen-before this runtime's start);
+//! 2. read `next_base`, build the target, box its `Arc` and store the box's pointer into
+//!    `target` (Release: pairs with the Acquire load of W3, so a wake that finds the pointer
+//!    sees a complete target).
+//!
+//! Waking through the registry (`wake_through_entry`, from a thread outside the key's
+//! runtime, with the thread's record `r`):
+//!
+//! - W1. store `1 + index` into `r.announce` (Release: pairs with U3's Acquire load, see the
+//!   proof);
+//! - W2. a SeqCst fence (pairs with U2's);
+//! - W3. load `target` (Acquire); if non-null, call the target's `wake`;
+//! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load).
+//!
+//! Unregistering (`Registration::drop`):
+//!
+//! - U1. swap `target` to null (Acquire: pairs with register's Release, as this thread frees
+//!   the box);
+//! - U2. a SeqCst fence (pairs with W2's);
+//! - U3. for every record: load `announce` (Acquire) until it has been seen once not holding
+//!   `1 + index` (spin, then yield: a wake in its window runs the runtime's `wake`, a few
+//!   atomics, and never user code);
+//! - U4. store `next_base`;
+//! - U5. store false into `taken` (Release: pairs with step 1's Acquire);
+//! - U6. drop the box, and with it the registry's reference to the target.
+//!
+//! # Proof sketch
+//!
+//! *No wake uses a target after U6.* Take a wake that found the old pointer `p` at W3. Its W3
+//! load did not read U1's null, so it precedes U1 in `target`'s modification order; if U2
+//! came before W2 in the SeqCst order, W3 (after W2) would have to read U1 or later (the
+//! fence rule of C++20 [atomics.order]), so W2 precedes U2. By the same rule, U3's load of
+//! that record (after U2) reads W1's store or a later one in `announce`'s order. W1's value
+//! holds the index, so U3 keeps loading until it reads a later value: W4's 0, or the W1 of a
+//! later wake of the same thread. Both are Release stores that follow this wake's use of `p`
+//! in the thread's program order, so U3's Acquire load synchronises with it, and the use
+//! happens-before U4, U5 and U6. A wake that found null does nothing; a wake that found
+//! another pointer found a later registration's (below).
+//!
+//! *No wake of a runtime reaches it after its `Registration::drop` returns*: a wake that
+//! reads `target` after U1 reads null, or the pointer of a later registration of the entry,
+//! which is published (step 2) only after U5: never the old runtime.
+//!
+//! *Re-registration.* A wake that read the old pointer finishes (W4) before U3 lets go, so
+//! before U5 frees the entry and before any re-registration can publish a new pointer. A wake
+//! that reads the new pointer is protected by its own announcement against the new runtime's
+//! unregistering, by the argument above; it carries a key of the old runtime, whose
+//! generation lies below the new runtime's base (the handoff in U4 and step 1), so the new
+//! runtime treats it as stale.
+//!
+//! *Records.* Each record is written only by the thread that claimed it (`in_use`, a CAS with
+//! Acquire, handed back with a Release store, so the next owner continues after the last);
+//! writers and metrics only read records. A record sits on a cache line of its own, so a
+//! stale wake (a finished task's key: W1-W4 and the runtime's generation check, which only
+//! reads the slot; or a dropped runtime's key: W1-W4 alone) writes no cache line that another
+//! thread writes. The `target` word is written only by register and unregister.
+//!
+//! *Leaks.* A record is static and a target is held only by its entry (until U6) and by
+//! threads inside the runtime's context: a waker itself holds nothing, so a stale waker
+//! retains 0 bytes, before and after its runtime is gone.
+//!
+//! # Records beyond the pool
+//!
+//! The pool holds [`RECORDS`] records. A thread claims one for good on its first wake through
+//! the registry; a thread that finds them all taken (or whose thread-locals are already being
+//! destroyed) borrows one of the [`SPARE_RECORDS`] spare ones for the length of one wake,
+//! which is the same protocol with a CAS on a shared line: correct, only slower.
+//!
+//! # The thread context
 //!
 //! A thread that belongs to a runtime (a worker, or a thread inside `block_on`) enters the
-//! runtime's wake context with [`WakeContext::enter`]: wakes for that runtime issued on that
-//! thread then go straight to the target in a thread-local, skipping the lock. Whoever enters
-//! a runtime id decides where that thread's wakes for it go, so entering takes the
+//! runtime's context with [`WakeContext::enter`]: wakes for that runtime issued on that
+//! thread then go straight to the target in this module's thread-local, skipping the entry,
+//! and carry the runtime's own per-thread context (an `Rc<dyn Any>` the runtime made, which
+//! it alone can name and downcast; the scheduler keeps its worker there). Whoever enters a
+//! runtime id decides where that thread's wakes for it go, so entering takes the
 //! [`WakeContext`], which only `register` makes, once per registration, and hands to the
-//! runtime it registers: code outside that runtime cannot redirect its wakes. The check
-//! costs nothing on the wake path, which reads the thread-local exactly as before.
+//! runtime it registers: code outside that runtime cannot redirect its wakes, and cannot
+//! forge the per-thread context (its type is private to the runtime). This is the process's
+//! one "which runtime is this thread in" thread-local; [`current_context`] reads it.
+//!
+//! # Stale-wake counts
+//!
+//! A wake that the target reports [`WakeOutcome::Stale`] is counted in the waking thread's
+//! record, one counter per entry, written by that thread alone. A runtime's count
+//! ([`WakeContext::stale_wakes`]) is the sum over all records for its entry, less that sum when
+//! it registered (exact there: step 1's Acquire). Counts are made inside the W1-W4 window or
+//! by threads inside the runtime's context, so they are complete once the runtime is quiet.
 //!
 //! Entries are reused, so each entry also remembers a generation base: a runtime that takes
 //! an entry starts its slot generations after the last generation of the runtime before it,
 //! and a waker of the old runtime does not name a task of the new one.
 
-use std::cell::RefCell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::io;
+use std::ptr;
+use std::rc::Rc;
 
 use crate::key::{RuntimeId, TaskKey, MAX_RUNTIMES};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, RwLock};
+use crate::loom::spin;
+use crate::loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
+use crate::loom::sync::Arc;
+use crate::state::WakeOutcome;
 
 /// The part of a runtime that a key waker calls.
 pub trait WakeTarget: Send + Sync + 'static {
-    /// Wakes the task `key` names, or does nothing if the key is stale.
-    fn wake(&self, key: TaskKey);
+    /// Wakes the task `key` names, or does nothing if the key is stale, and says which.
+    /// `context` is the per-thread context the runtime entered on this thread with
+    /// [`WakeContext::enter`] when the wake comes from inside the runtime's context, `None`
+    /// when it comes through the registry. It must not wake other key wakers.
+    fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome;
 }
 
-struct Entry {
-    target: Option<Arc<dyn WakeTarget>>,
-    /// The generation the next runtime in this entry starts its slots at.
-    next_base: u32,
-}
+/// Number of entries: one per runtime id. Under loom, 2: a model never has more than a couple
+/// of runtimes alive, and a model of re-registration fills both.
+const ENTRIES: usize = if cfg!(loom) { 2 } else { MAX_RUNTIMES };
 
-/// Number of entries: one per runtime id. Under loom, 4: each entry is a modelled lock, and a
-/// model never has more than a couple of runtimes alive.
-const ENTRIES: usize = if cfg!(loom) { 4 } else { MAX_RUNTIMES };
+/// Records a thread may claim for as long as it lives: threads waking keys through the
+/// registry at the same time, beyond which wakes borrow spare records. Under loom, 2.
+pub const RECORDS: usize = if cfg!(loom) { 2 } else { 256 };
+
+/// Records borrowed for one wake at a time (see "Records beyond the pool"). Under loom, 1.
+pub const SPARE_RECORDS: usize = if cfg!(loom) { 1 } else { 16 };
 
 const _: () = assert!(ENTRIES <= MAX_RUNTIMES);
 
+/// `announce` of a record whose thread is inside no wake.
+const IDLE: usize = 0;
+
+/// Spins of U3 on one record before it starts yielding: a wake window is a few dozen
+/// nanoseconds, a spin a few.
+const SPINS_BEFORE_YIELD: u32 = 64;
+
+/// One registry entry, on a cache line of its own (wakes of different runtimes do not share
+/// one; 128 bytes, as adjacent-line prefetchers pair lines).
+#[repr(align(128))]
+struct Entry {
+    /// Whether a registration holds this entry. Written by `register` (CAS) and U5.
+    taken: AtomicBool,
+    /// The runtime's boxed target, or null. Written by `register` step 2 and U1 only.
+    target: AtomicPtr<Arc<dyn WakeTarget>>,
+    /// The generation the next runtime in this entry starts its slots at; written only by the
+    /// holder of `taken`.
+    next_base: AtomicU32,
+}
+
+impl Entry {
+    #[cfg(loom)]
+    fn new() -> Entry {
+        Entry {
+            taken: AtomicBool::new(false),
+            target: AtomicPtr::new(ptr::null_mut()),
+            next_base: AtomicU32::new(0),
+        }
+    }
+}
+
+/// One thread's wake record: its announcement on a cache line of its own, then its stale-wake
+/// counters. Written only by the thread that holds `in_use`.
+#[repr(align(128))]
+struct Record {
+    /// `IDLE`, or 1 + the index of the entry a wake of the owner is inside (W1, W4).
+    announce: AtomicUsize,
+    /// Whether a thread holds this record.
+    in_use: AtomicBool,
+    /// Stale wakes counted by this record's owners, per entry. Each is bumped with a load and
+    /// a store: only the owner writes it.
+    stale: Counters,
+}
+
+#[repr(align(128))]
+struct Counters([AtomicU64; ENTRIES]);
+
+impl Record {
+    #[cfg(loom)]
+    fn new() -> Record {
+        Record {
+            announce: AtomicUsize::new(IDLE),
+            in_use: AtomicBool::new(false),
+            stale: Counters(std::array::from_fn(|_| AtomicU64::new(0))),
+        }
+    }
+
+    /// Claims the record if nobody holds it.
+    fn try_claim(&self) -> bool {
+        // Acquire: pairs with the Release in `release`, so this owner's counter updates
+        // follow the last owner's.
+        !self.in_use.load(Ordering::Relaxed)
+            && self
+                .in_use
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn release(&self) {
+        // Release: pairs with the Acquire in `try_claim`. A swap, not a store: the word also
+        // takes CASes, and loom does not order a plain store against them (tokio-rs/loom#254).
+        self.in_use.swap(false, Ordering::Release);
+    }
+
+    fn count_stale(&self, index: usize) {
+        let counter = &self.stale.0[index];
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
 #[cfg(not(loom))]
-static REGISTRY: [RwLock<Entry>; ENTRIES] = [const {
-    RwLock::new(Entry {
-        target: None,
-        next_base: 0,
-    })
+static REGISTRY: [Entry; ENTRIES] = [const {
+    Entry {
+        taken: AtomicBool::new(false),
+        target: AtomicPtr::new(ptr::null_mut()),
+        next_base: AtomicU32::new(0),
+    }
 }; ENTRIES];
+
+#[cfg(not(loom))]
+static RECORD_POOL: [Record; RECORDS + SPARE_RECORDS] = [const {
+    Record {
+        announce: AtomicUsize::new(IDLE),
+        in_use: AtomicBool::new(false),
+        stale: Counters([const { AtomicU64::new(0) }; ENTRIES]),
+    }
+}; RECORDS + SPARE_RECORDS];
 
 /// Where the search for a free entry starts; it rotates so that a freed entry is reused as
 /// late as possible.
@@ -71,35 +255,99 @@ static CURSOR: AtomicUsize = AtomicUsize::new(0);
 // loom's types have no `const` constructors and live for one execution of a model.
 #[cfg(loom)]
 crate::loom::lazy_static! {
-    static ref REGISTRY: [RwLock<Entry>; ENTRIES] = std::array::from_fn(|_| {
-        RwLock::new(Entry {
-            target: None,
-            next_base: 0,
-        })
-    });
+    static ref REGISTRY: [Entry; ENTRIES] = std::array::from_fn(|_| Entry::new());
+    static ref RECORD_POOL: [Record; RECORDS + SPARE_RECORDS] =
+        std::array::from_fn(|_| Record::new());
     static ref CURSOR: AtomicUsize = AtomicUsize::new(0);
 }
 
+/// What [`WakeContext::enter`] put in the thread-local.
+struct Entered {
+    id: RuntimeId,
+    target: Arc<dyn WakeTarget>,
+    context: Rc<dyn Any>,
+}
+
+/// The thread's record, once it looked for one.
+#[derive(Clone, Copy)]
+enum Held {
+    /// Not looked for yet.
+    None,
+    /// Claimed for the thread's lifetime.
+    Record(&'static Record),
+    /// The pool was full: every wake borrows a spare record.
+    PoolFull,
+}
+
+/// This thread's state: the runtime context it is in, and its wake record.
+struct ThreadState {
+    entered: RefCell<Option<Entered>>,
+    record: Cell<Held>,
+}
+
+impl ThreadState {
+    /// The thread's record, claiming one on first use; `None` if the pool is full.
+    fn record(&self) -> Option<&'static Record> {
+        match self.record.get() {
+            Held::Record(record) => Some(record),
+            Held::PoolFull => None,
+            Held::None => {
+                let found = RECORD_POOL[..RECORDS].iter().find(|r| r.try_claim());
+                self.record.set(found.map_or(Held::PoolFull, Held::Record));
+                found
+            }
+        }
+    }
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        if let Held::Record(record) = self.record.get() {
+            record.release();
+        }
+    }
+}
+
 crate::loom::thread_local! {
-    static LOCAL: RefCell<Option<(RuntimeId, Arc<dyn WakeTarget>)>> = const { RefCell::new(None) };
+    static THREAD: ThreadState = const {
+        ThreadState {
+            entered: RefCell::new(None),
+            record: Cell::new(Held::None),
+        }
+    };
+}
+
+/// Runs `f` with a spare record, waiting for one to come free (each is held for one wake).
+fn with_spare_record<R>(f: impl FnOnce(&Record) -> R) -> R {
+    let spares = &RECORD_POOL[RECORDS..];
+    loop {
+        if let Some(record) = spares.iter().find(|r| r.try_claim()) {
+            let result = f(record);
+            record.release();
+            return result;
+        }
+        spin::yield_now();
+    }
 }
 
 /// A runtime's entry in the registry. Dropping it unregisters the runtime and waits for
 /// wakes already in flight.
 ///
 /// ```
+/// use std::any::Any;
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use genrt_waker::registry::{self, WakeContext, WakeTarget};
-/// use genrt_waker::TaskKey;
+/// use genrt_waker::{TaskKey, WakeOutcome};
 ///
 /// struct Runtime {
 ///     context: WakeContext,
 ///     wakes: AtomicUsize,
 /// }
 /// impl WakeTarget for Runtime {
-///     fn wake(&self, _key: TaskKey) {
+///     fn wake(&self, _key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
 ///         self.wakes.fetch_add(1, Ordering::Relaxed);
+///         WakeOutcome::Schedule
 ///     }
 /// }
 ///
@@ -122,8 +370,8 @@ pub struct Registration {
 
 /// Registers a runtime. `make` builds the runtime's wake target from the entry it gets: the
 /// entry's [`WakeContext`] (which names the runtime id its keys carry; keep it to enter the
-/// context later) and the generation its fresh slots must start at. `make` runs while that
-/// entry is locked, so no wake can reach the target before `register` returns.
+/// context later) and the generation its fresh slots must start at. Wakes reach the target
+/// only once `make` has returned.
 ///
 /// Fails when [`MAX_RUNTIMES`] runtimes are alive at once.
 pub fn register<T: WakeTarget>(
@@ -132,21 +380,42 @@ pub fn register<T: WakeTarget>(
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
     for offset in 0..ENTRIES {
         let index = (start + offset) % ENTRIES;
-        let Some(mut entry) = REGISTRY[index].try_write() else {
+        let entry = &REGISTRY[index];
+        // Step 1. Acquire: pairs with the Release of U5.
+        if entry.taken.load(Ordering::Relaxed)
+            || entry
+                .taken
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
             continue;
-        };
-        if entry.target.is_none() {
-            let id = RuntimeId::new(index as u8);
-            let base = entry.next_base;
-            let target = make(WakeContext { id }, base);
-            entry.target = Some(crate::loom::unsize_arc!(target.clone() => dyn WakeTarget));
-            let registration = Registration {
-                id,
-                base,
-                next_base: None,
-            };
-            return Ok((target, registration));
         }
+        // Hands the entry back if `make` panics.
+        struct Unwinding<'a>(&'a Entry);
+        impl Drop for Unwinding<'_> {
+            fn drop(&mut self) {
+                // Release: pairs with step 1's Acquire, as U5.
+                self.0.taken.swap(false, Ordering::Release);
+            }
+        }
+        let unwinding = Unwinding(entry);
+        let id = RuntimeId::new(index as u8);
+        let base = entry.next_base.load(Ordering::Relaxed);
+        let context = WakeContext {
+            id,
+            stale_base: stale_total(index),
+        };
+        let target = make(context, base);
+        std::mem::forget(unwinding);
+        let boxed = Box::new(crate::loom::unsize_arc!(target.clone() => dyn WakeTarget));
+        // Step 2. Release: pairs with the Acquire load of W3.
+        entry.target.store(Box::into_raw(boxed), Ordering::Release);
+        let registration = Registration {
+            id,
+            base,
+            next_base: None,
+        };
+        return Ok((target, registration));
     }
     Err(io::Error::other(format!(
         "genrt: {ENTRIES} runtimes are already alive in this process; drop one first"
@@ -164,13 +433,47 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut entry = REGISTRY[self.id.index()].write();
-        entry.next_base = self.next_base.unwrap_or(self.base.wrapping_add(1 << 31));
-        // Dropped outside the lock: the target's own drop may be long.
-        let target = entry.target.take();
-        drop(entry);
-        drop(target);
+        let index = self.id.index();
+        let entry = &REGISTRY[index];
+        // U1. Acquire: pairs with register's Release store; this thread frees the box.
+        let boxed = entry.target.swap(ptr::null_mut(), Ordering::Acquire);
+        // U2: pairs with W2's fence (see the proof in the module docs).
+        fence(Ordering::SeqCst);
+        // U3.
+        let busy = index + 1;
+        for record in RECORD_POOL.iter() {
+            let mut spins = 0u32;
+            // Acquire: pairs with the Release stores of W4 and W1.
+            while record.announce.load(Ordering::Acquire) == busy {
+                if spins < SPINS_BEFORE_YIELD {
+                    spins += 1;
+                    spin::spin_loop();
+                } else {
+                    spin::yield_now();
+                }
+            }
+        }
+        // U4.
+        let next_base = self.next_base.unwrap_or(self.base.wrapping_add(1 << 31));
+        entry.next_base.store(next_base, Ordering::Relaxed);
+        // U5. Release: pairs with register's Acquire CAS (step 1). A swap: see `release`.
+        entry.taken.swap(false, Ordering::Release);
+        // U6.
+        if !boxed.is_null() {
+            // SAFETY: `boxed` came from `Box::into_raw` in `register` (step 2) and U1 took it
+            // out of the entry, so no later wake can load it; U3 waited for every wake that
+            // loaded it before U1 (module docs, proof sketch). So this is its only owner.
+            drop(unsafe { Box::from_raw(boxed) });
+        }
     }
+}
+
+/// The sum of every record's stale-wake counter for entry `index`.
+fn stale_total(index: usize) -> u64 {
+    RECORD_POOL
+        .iter()
+        .map(|r| r.stale.0[index].load(Ordering::Relaxed))
+        .fold(0, u64::wrapping_add)
 }
 
 /// The right to enter one runtime's wake context on a thread (see [`WakeContext::enter`]).
@@ -181,6 +484,8 @@ impl Drop for Registration {
 #[derive(Debug)]
 pub struct WakeContext {
     id: RuntimeId,
+    /// The entry's stale-wake total when this runtime registered.
+    stale_base: u64,
 }
 
 impl WakeContext {
@@ -189,17 +494,29 @@ impl WakeContext {
         self.id
     }
 
-    /// Makes wakes for this runtime on this thread go straight to `target`, skipping the
-    /// registry lock, until the returned guard is dropped. The guard restores what was
-    /// entered before.
+    /// Wakes of this runtime's keys that its target reported stale, on any thread, since it
+    /// registered: exact once the runtime is quiet, approximate while wakes run.
+    pub fn stale_wakes(&self) -> u64 {
+        stale_total(self.id.index()).wrapping_sub(self.stale_base)
+    }
+
+    /// Makes this thread belong to this runtime until the returned guard is dropped: wakes for
+    /// this runtime on this thread go straight to `target`, skipping the registry, with
+    /// `context` (see [`WakeTarget::wake`]), and [`current_context`] returns `context`. The
+    /// guard restores what was entered before.
     ///
     /// `target` should be the target this runtime registered: wakes issued on this thread go
     /// to it whether or not it is. Only a thread that keeps the runtime registered while the
     /// guard lives (a worker thread, a thread inside `block_on`) should enter it: the guard
     /// holds a strong reference, and a registry entry freed under it may be taken by another
     /// runtime, whose wakes on this thread would then reach `target`.
-    pub fn enter(&self, target: Arc<dyn WakeTarget>) -> WakeContextGuard {
-        let previous = LOCAL.with(|local| local.borrow_mut().replace((self.id, target)));
+    pub fn enter(&self, target: Arc<dyn WakeTarget>, context: Rc<dyn Any>) -> WakeContextGuard {
+        let entered = Entered {
+            id: self.id,
+            target,
+            context,
+        };
+        let previous = THREAD.with(|thread| thread.entered.borrow_mut().replace(entered));
         WakeContextGuard { previous }
     }
 }
@@ -207,40 +524,86 @@ impl WakeContext {
 /// Guard returned by [`WakeContext::enter`].
 #[must_use = "the wake context is left when this guard is dropped"]
 pub struct WakeContextGuard {
-    previous: Option<(RuntimeId, Arc<dyn WakeTarget>)>,
+    previous: Option<Entered>,
 }
 
 impl Drop for WakeContextGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         // `try_with`: the guard may be dropped while thread-locals are being destroyed.
-        let _ = LOCAL.try_with(|local| *local.borrow_mut() = previous);
+        let _ = THREAD.try_with(|thread| *thread.entered.borrow_mut() = previous);
     }
+}
+
+/// Calls `f` with the per-thread context the current thread entered (see
+/// [`WakeContext::enter`]), `None` if it is in no runtime's context. Returns `None` without
+/// calling `f` if this thread's thread-locals are already destroyed. `f` must not enter or
+/// leave a context.
+pub fn current_context<R>(f: impl FnOnce(Option<&dyn Any>) -> R) -> Option<R> {
+    THREAD
+        .try_with(|thread| match thread.entered.try_borrow() {
+            Ok(entered) => f(entered.as_ref().map(|e| &*e.context)),
+            Err(_) => f(None),
+        })
+        .ok()
 }
 
 /// Delivers a wake for `key`: to the thread's local target if it is the key's runtime,
 /// otherwise through the registry entry. Does nothing for a runtime that is gone.
 pub(crate) fn wake(key: TaskKey) {
     let id = key.runtime();
-    let delivered = LOCAL
-        .try_with(|local| match local.try_borrow().as_deref() {
-            Ok(Some((local_id, target))) if *local_id == id => {
-                target.wake(key);
-                true
+    let delivered = THREAD.try_with(|thread| {
+        if let Ok(entered) = thread.entered.try_borrow() {
+            if let Some(entered) = entered.as_ref().filter(|e| e.id == id) {
+                let outcome = entered.target.wake(key, Some(&*entered.context));
+                if outcome == WakeOutcome::Stale {
+                    match thread.record() {
+                        Some(record) => record.count_stale(id.index()),
+                        None => with_spare_record(|record| record.count_stale(id.index())),
+                    }
+                }
+                return;
             }
-            _ => false,
-        })
-        .unwrap_or(false);
-    if !delivered {
-        // An id past the table (only possible under loom's smaller table) names no runtime.
-        let Some(entry) = REGISTRY.get(id.index()) else {
-            return;
-        };
-        let entry = entry.read();
-        if let Some(target) = &entry.target {
-            target.wake(key);
+        }
+        match thread.record() {
+            // A record already inside a wake (a target that woke a key waker, against
+            // `WakeTarget::wake`'s rule) is not reused: its announcement protects that wake.
+            Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
+                wake_through_entry(record, key)
+            }
+            _ => with_spare_record(|record| wake_through_entry(record, key)),
+        }
+    });
+    if delivered.is_err() {
+        // The thread's thread-locals are being destroyed.
+        with_spare_record(|record| wake_through_entry(record, key));
+    }
+}
+
+/// Steps W1 to W4 of the protocol, with `record` held by this thread.
+fn wake_through_entry(record: &Record, key: TaskKey) {
+    let index = key.runtime().index();
+    // An id past the table (only possible under loom's smaller table) names no runtime.
+    let Some(entry) = REGISTRY.get(index) else {
+        return;
+    };
+    // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
+    // also sees the end of this thread's previous one).
+    record.announce.store(index + 1, Ordering::Release);
+    // W2: pairs with U2's fence.
+    fence(Ordering::SeqCst);
+    // W3. Acquire: pairs with register's Release store (step 2).
+    let target = entry.target.load(Ordering::Acquire);
+    // SAFETY: a non-null `target` is a live box from `register` (step 2): U1 takes it out of
+    // the entry and U3 waits, before U6 frees it, until this record no longer announces the
+    // entry, which W4 below does only after this last use (proof in the module docs).
+    if let Some(target) = unsafe { target.as_ref() } {
+        if target.wake(key, None) == WakeOutcome::Stale {
+            record.count_stale(index);
         }
     }
+    // W4. Release: pairs with U3's Acquire load.
+    record.announce.store(IDLE, Ordering::Release);
 }
 
 #[cfg(all(test, not(loom)))]
@@ -253,37 +616,48 @@ mod tests {
     struct Count {
         context: WakeContext,
         wakes: AtomicUsize,
+        stale: bool,
     }
 
     impl WakeTarget for Count {
-        fn wake(&self, _key: TaskKey) {
+        fn wake(&self, _key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
             self.wakes.fetch_add(1, Ordering::Relaxed);
+            if self.stale {
+                WakeOutcome::Stale
+            } else {
+                WakeOutcome::Schedule
+            }
         }
     }
 
-    fn register_count() -> (Arc<Count>, Registration) {
+    fn register_count(stale: bool) -> (Arc<Count>, Registration) {
         register(|context, _base| {
             Arc::new(Count {
                 context,
                 wakes: AtomicUsize::new(0),
+                stale,
             })
         })
         .expect("a free registry entry")
     }
 
+    fn enter(context: &WakeContext, target: &Arc<Count>) -> WakeContextGuard {
+        context.enter(target.clone(), Rc::new(()))
+    }
+
     #[test]
     fn an_entered_thread_wakes_its_local_target_until_the_guard_drops() {
-        let (registered, _registration) = register_count();
-        let (local, _other) = register_count();
+        let (registered, _registration) = register_count(false);
+        let (local, _other) = register_count(false);
         let key = TaskKey::new(registered.context.id(), 1, 1);
 
         // Only to tell the two paths apart: a runtime enters its own target.
-        let guard = registered.context.enter(local.clone());
+        let guard = enter(&registered.context, &local);
         waker(key).wake();
         assert_eq!(local.wakes.load(Ordering::Relaxed), 1, "the local path");
         assert_eq!(registered.wakes.load(Ordering::Relaxed), 0);
 
-        let nested = registered.context.enter(registered.clone());
+        let nested = enter(&registered.context, &registered);
         waker(key).wake();
         assert_eq!(registered.wakes.load(Ordering::Relaxed), 1);
         drop(nested);
@@ -306,11 +680,42 @@ mod tests {
 
     #[test]
     fn a_wake_for_another_runtime_ignores_the_entered_one() {
-        let (entered, _registration) = register_count();
-        let (other, _other_registration) = register_count();
-        let _guard = entered.context.enter(entered.clone());
+        let (entered, _registration) = register_count(false);
+        let (other, _other_registration) = register_count(false);
+        let _guard = enter(&entered.context, &entered);
         waker(TaskKey::new(other.context.id(), 0, 0)).wake();
         assert_eq!(other.wakes.load(Ordering::Relaxed), 1);
         assert_eq!(entered.wakes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_entered_context_is_what_the_runtime_put_there() {
+        let (runtime, _registration) = register_count(false);
+        assert_eq!(current_context(|c| c.is_none()), Some(true));
+        let guard = runtime.context.enter(runtime.clone(), Rc::new(7u32));
+        assert_eq!(
+            current_context(|c| c.and_then(|c| c.downcast_ref::<u32>()).copied()),
+            Some(Some(7))
+        );
+        drop(guard);
+        assert_eq!(current_context(|c| c.is_none()), Some(true));
+    }
+
+    #[test]
+    fn stale_wakes_are_counted_per_runtime_on_both_paths_and_from_other_threads() {
+        let (runtime, registration) = register_count(true);
+        let key = TaskKey::new(runtime.context.id(), 0, 0);
+        waker(key).wake();
+        std::thread::spawn(move || waker(key).wake_by_ref())
+            .join()
+            .unwrap();
+        let guard = enter(&runtime.context, &runtime);
+        waker(key).wake();
+        drop(guard);
+        assert_eq!(runtime.context.stale_wakes(), 3);
+        drop(registration);
+        waker(key).wake();
+        assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3, "gone: not called");
+        assert_eq!(runtime.context.stale_wakes(), 3, "nor counted");
     }
 }

@@ -136,7 +136,7 @@ fn foreign_wake_while_workers_park() {
 
         // The foreign waker: fill the channel, wake the key (what the registry delivers).
         *task.ready.lock() = true;
-        WakeTarget::wake(&*workers.shared, key);
+        let _ = WakeTarget::wake(&*workers.shared, key, None);
         workers.settle();
         assert_eq!(
             task.polls.load(Ordering::Relaxed),

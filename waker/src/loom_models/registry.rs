@@ -1,16 +1,25 @@
-//! Loom models of the registry path: a key waker woken from other threads while its runtime
-//! unregisters and drops (async-executor #163 is this race). The real registry, the real
-//! `waker(key)` and a `WakeTarget` standing in for the runtime.
+//! Loom models of the registry protocol (`registry.rs`, steps W1-W4 and U1-U6): a key waker
+//! woken from other threads while its runtime unregisters and drops (async-executor #163 is
+//! this race), while its entry is taken again by another runtime, and while it is still inside
+//! the runtime's `wake` when the unregistering thread reaches its wait. The real registry, the
+//! real `waker(key)` and a `WakeTarget` standing in for the runtime. The real code's fences
+//! are SeqCst fences, which loom models.
 //!
 //! The target holds a loom `Arc`, so a target that the registry never lets go fails the model
-//! as a leak; it also asserts, on every wake, that the runtime has not finished unregistering.
+//! as a leak; it asserts, on every wake, that the runtime has not finished unregistering; and
+//! every wake reads a loom cell that the runtime writes once its registration is
+//! dropped, so a wake still running after `Registration::drop` returned is a data race.
 
+use std::any::Any;
+
+use ::loom::cell::UnsafeCell;
 use ::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use ::loom::sync::Arc;
 use ::loom::thread;
 
 use crate::key::{RuntimeId, TaskKey};
 use crate::registry::{self, Registration, WakeContext, WakeTarget};
+use crate::state::WakeOutcome;
 use crate::vtable::waker;
 
 /// What the runtime and the wakers saw.
@@ -20,6 +29,32 @@ struct Log {
     unregistered: AtomicBool,
     wakes: AtomicUsize,
     target_dropped: AtomicBool,
+    /// Read by every wake (`look`), written by the runtime after unregistering (`touch`).
+    touched: UnsafeCell<u32>,
+}
+
+// SAFETY: `touched` is only reached through `look` and `touch`, which loom checks for races:
+// sharing it is what the models test.
+unsafe impl Sync for Log {}
+
+impl Log {
+    /// A read loom checks against `touch`: a wake's.
+    fn look(&self) {
+        self.touched.with(|touched| {
+            // SAFETY: none needed beyond the model's claim: the registry orders every wake
+            // before the end of `Registration::drop`; if it did not, loom reports the race.
+            let _ = unsafe { *touched };
+        });
+    }
+
+    /// A write loom checks against `look`: the runtime's, once unregistered.
+    fn touch(&self) {
+        self.touched.with_mut(|touched| {
+            // SAFETY: none needed beyond the model's claim: the registry orders every wake
+            // before the end of `Registration::drop`; if it did not, loom reports the race.
+            unsafe { *touched += 1 }
+        });
+    }
 }
 
 /// The runtime's wake target.
@@ -30,7 +65,7 @@ struct Runtime {
 }
 
 impl WakeTarget for Runtime {
-    fn wake(&self, key: TaskKey) {
+    fn wake(&self, key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
         assert_eq!(
             (key.slot(), key.generation()),
             (7, 3),
@@ -40,7 +75,9 @@ impl WakeTarget for Runtime {
             !self.log.unregistered.load(Ordering::SeqCst),
             "a wake reached the runtime after its registration was dropped"
         );
+        self.log.look();
         self.log.wakes.fetch_add(1, Ordering::SeqCst);
+        WakeOutcome::Schedule
     }
 }
 
@@ -92,6 +129,7 @@ fn wakes_race_unregister_and_drop() {
         // The runtime drops: unregister, then its own handle goes.
         drop(registration);
         log.unregistered.store(true, Ordering::SeqCst);
+        log.touch();
         drop(runtime);
 
         for w in wakers {
@@ -126,6 +164,68 @@ fn wake_races_register_then_late_wake_is_a_noop() {
         let late = thread::spawn(move || waker(key).wake());
         drop(runtime);
         late.join().unwrap();
+        assert!(log.target_dropped.load(Ordering::SeqCst));
+    });
+}
+
+/// A wake racing the re-registration of its entry by another runtime (W3 reading the old
+/// pointer, null, or the new one): the old runtime is reached only before its registration is
+/// dropped, the new one at most once, the old target is freed, nothing leaks. Loom's table
+/// has 2 entries: the second registration takes entry 1, and once it is freed, the third
+/// finds only entry 1 free.
+#[test]
+fn wake_races_reregistration_of_its_entry() {
+    ::loom::model(|| {
+        let filler_log = Arc::new(Log::default());
+        let (filler, filler_registration) = register(&filler_log);
+        let old_log = Arc::new(Log::default());
+        let (old, old_registration) = register(&old_log);
+        let key = TaskKey::new(old.context.id(), 7, 3);
+        let waking = thread::spawn(move || waker(key).wake());
+
+        drop(old_registration);
+        old_log.unregistered.store(true, Ordering::SeqCst);
+        old_log.touch();
+        drop(old);
+        let new_log = Arc::new(Log::default());
+        let (new, new_registration) = register(&new_log);
+        assert_eq!(new.context.id(), key.runtime(), "the entry is reused");
+
+        waking.join().unwrap();
+        let wakes = old_log.wakes.load(Ordering::SeqCst) + new_log.wakes.load(Ordering::SeqCst);
+        assert!(wakes <= 1, "one wake delivered {wakes} times");
+        assert!(old_log.target_dropped.load(Ordering::SeqCst));
+
+        drop(new_registration);
+        drop(new);
+        drop(filler_registration);
+        drop(filler);
+        assert!(new_log.target_dropped.load(Ordering::SeqCst));
+        assert!(filler_log.target_dropped.load(Ordering::SeqCst));
+    });
+}
+
+/// The unregistering thread reaches its wait (U3) while a waker is inside the runtime's
+/// `wake`, between W3 and W4, on each of two threads (one with a record of the pool, one that
+/// may borrow the spare): `Registration::drop` returns only after both wakes are done, which
+/// the cell written by every wake and by the runtime afterwards checks (a race otherwise).
+#[test]
+fn unregister_waits_for_busy_wakers() {
+    ::loom::model(|| {
+        let log = Arc::new(Log::default());
+        let (runtime, registration) = register(&log);
+        let key = TaskKey::new(runtime.context.id(), 7, 3);
+        let wakers: Vec<_> = (0..2)
+            .map(|_| thread::spawn(move || waker(key).wake_by_ref()))
+            .collect();
+
+        drop(registration);
+        log.unregistered.store(true, Ordering::SeqCst);
+        log.touch();
+        drop(runtime);
+        for w in wakers {
+            w.join().unwrap();
+        }
         assert!(log.target_dropped.load(Ordering::SeqCst));
     });
 }
