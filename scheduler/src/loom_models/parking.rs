@@ -179,7 +179,7 @@ fn settle_races_foreign_wake_and_worker_going_idle() {
             let (shared, task) = (workers.shared.clone(), task.clone());
             ::loom::thread::spawn(move || {
                 *task.ready.lock() = true;
-                WakeTarget::wake(&*shared, key);
+                WakeTarget::wake(&*shared, key, None);
             })
         };
         // Racing: the first poll, the worker's search and park, and the wake.
