@@ -8,6 +8,7 @@ use genrt_scheduler::Task;
 
 use crate::loom::sync::Arc;
 use crate::loom::unsize_arc;
+use crate::task::abort::{Abort, AbortHandle};
 use crate::task::cell::TaskCell;
 use crate::task::join::{Join, JoinHandle};
 use crate::RuntimeMetrics;
@@ -49,6 +50,22 @@ impl Handle {
         let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
         join.set_key(self.inner.spawn(unsize_arc!(cell => dyn Task)));
         join
+    }
+
+    /// [`Handle::spawn`], also returning an [`AbortHandle`] made from the same cell at no
+    /// extra allocation (for [`JoinSet`](crate::JoinSet)).
+    #[track_caller]
+    pub(crate) fn spawn_abortable<F>(&self, future: F) -> (JoinHandle<F::Output>, AbortHandle)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let cell = Arc::new(TaskCell::new(future));
+        let abort = unsize_arc!(cell.clone() => dyn Abort);
+        let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
+        let key = self.inner.spawn(unsize_arc!(cell => dyn Task));
+        join.set_key(key);
+        (join, AbortHandle::new(abort, key))
     }
 
     /// The handle of the runtime this code runs in.

@@ -35,7 +35,9 @@ mod yield_now;
 
 pub use handle::{spawn, Handle, TryCurrentError};
 pub use runtime::{Builder, Runtime};
+pub use task::abort::AbortHandle;
 pub use task::join::{JoinError, JoinHandle};
+pub use task::join_set::JoinSet;
 pub use yield_now::yield_now;
 
 /// A snapshot of a runtime's counters, from [`Runtime::metrics`] or [`Handle::metrics`].

@@ -47,6 +47,11 @@ fn misuse_panics_point_at_the_callers_line() {
     let at = panic_location(|| drop(genrt::Handle::current()));
     assert_eq!(at, expected, "Handle::current outside a runtime");
 
+    let mut set = genrt::JoinSet::<()>::new();
+    let expected = next_line();
+    let at = panic_location(|| drop(set.spawn(async {})));
+    assert_eq!(at, expected, "JoinSet::spawn outside a runtime");
+
     let rt = runtime(1);
     let handle = rt.spawn(std::future::pending::<()>());
     handle.abort();

@@ -5,7 +5,7 @@
 //! Who touches what:
 //! - `future`: only inside [`Task::poll`] and [`Task::shutdown`], whose callers hold the slot's
 //!   poll permission, so never two threads at once. This is the `unsafe` of this module.
-//! - `abort`: set by [`Join::request_abort`] (any thread), read before each poll. This module
+//! - `abort`: set by [`Abort::request_abort`] (any thread), read before each poll. This module
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
 //!
@@ -25,6 +25,7 @@ use genrt_scheduler::Task;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::Mutex;
+use crate::task::abort::Abort;
 use crate::task::join::{Join, JoinError};
 
 pub(crate) struct TaskCell<F: Future> {
@@ -191,15 +192,6 @@ where
         Poll::Pending
     }
 
-    fn request_abort(&self) {
-        // Release: pairs with the Acquire load in `poll`.
-        self.abort.store(true, Ordering::Release);
-    }
-
-    fn is_finished(&self) -> bool {
-        self.join.lock().finished
-    }
-
     fn detach(&self) {
         let (result, waker) = {
             let mut join = self.join.lock();
@@ -210,5 +202,20 @@ where
         // reach the code that dropped the handle.
         drop_quietly(result);
         drop(waker);
+    }
+}
+
+impl<F> Abort for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn request_abort(&self) {
+        // Release: pairs with the Acquire load in `poll`.
+        self.abort.store(true, Ordering::Release);
+    }
+
+    fn is_finished(&self) -> bool {
+        self.join.lock().finished
     }
 }

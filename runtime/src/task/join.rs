@@ -9,12 +9,12 @@ use std::task::{Context, Poll};
 use genrt_scheduler::TaskKey;
 
 use crate::loom::sync::{Arc, Mutex};
+use crate::loom::unsize_arc;
+use crate::task::abort::{self, Abort, AbortHandle};
 
 /// The join handle's view of a task cell.
-pub(crate) trait Join<T>: Send + Sync {
+pub(crate) trait Join<T>: Abort {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    fn request_abort(&self);
-    fn is_finished(&self) -> bool;
     fn detach(&self);
 }
 
@@ -57,11 +57,31 @@ impl<T> JoinHandle<T> {
     /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn abort(&self) {
-        self.cell.request_abort();
-        if let Some(key) = self.key {
-            // A key waker: a no-op if the task already finished or the runtime is gone.
-            genrt_scheduler::waker(key).wake();
-        }
+        abort::abort(&*self.cell, self.key);
+    }
+
+    /// An [`AbortHandle`] for this task: cancels it like [`JoinHandle::abort`], from any
+    /// thread, without the right to its result. Detaching (dropping) the join handle does not
+    /// affect it.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let join = rt.spawn(std::future::pending::<()>());
+    /// let abort = join.abort_handle();
+    /// assert!(!abort.is_finished());
+    /// abort.abort();
+    /// assert!(rt.block_on(join).unwrap_err().is_cancelled());
+    /// assert!(abort.is_finished());
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        T: 'static,
+    {
+        // One small allocation: `Arc<dyn Join<T>>` cannot become `Arc<dyn Abort>` without
+        // trait upcasting (Rust 1.86, above this crate's MSRV). `JoinSet` does not pay it: it
+        // takes both views of the cell at spawn time (`Handle::spawn_abortable`).
+        let cell = Arc::new(JoinAbort(self.cell.clone()));
+        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key)
     }
 
     /// Whether the task has finished: completed, panicked or been cancelled.
@@ -75,6 +95,19 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.is_finished()
+    }
+}
+
+/// A join handle's cell seen as `dyn Abort`, for [`JoinHandle::abort_handle`].
+struct JoinAbort<T>(Arc<dyn Join<T>>);
+
+impl<T> Abort for JoinAbort<T> {
+    fn request_abort(&self) {
+        self.0.request_abort();
+    }
+
+    fn is_finished(&self) -> bool {
+        self.0.is_finished()
     }
 }
 

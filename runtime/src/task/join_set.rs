@@ -1,0 +1,439 @@
+//! [`JoinSet`]: a group of tasks whose results are taken in completion order.
+//!
+//! # The ready list
+//!
+//! `join_next` costs O(1) per completed task: it never scans the set. The members live in a
+//! slab (`slots`, a `Vec` with a free list of vacant indices), and the set shares one
+//! [`ReadyList`] with the members' cells: a `Mutex<VecDeque<usize>>` of slot indices that may
+//! be ready, plus the waker of whoever last awaited the set.
+//!
+//! Each slot index `i` has one waker for life, `wakers[i]`, an [`EntryWaker`] whose wake
+//! pushes `i` onto the ready list and wakes the set's waker. A member's join handle is only
+//! ever polled with its slot's waker, so the task cell stores `wakers[i]`, and the cell's
+//! completion wakes it. The entry waker holds the ready list, never a task or the set: it is
+//! not an owning path back to anything that could keep a task alive.
+//!
+//! Protocol:
+//! 1. Spawn: the task is spawned, its join handle goes into a vacant slot `i`, and `i` is
+//!    pushed onto the ready list at once (the handle has not been polled, so no waker is
+//!    registered yet). No allocation but the task's own once `wakers[i]` exists.
+//! 2. Join (`poll_join_next`): pop an index; a vacant slot's index is stale and skipped. Poll
+//!    that slot's handle with `wakers[i]`: `Ready` takes the result and frees the slot;
+//!    `Pending` (a spurious entry) has now registered `wakers[i]` in the cell, so the member is
+//!    accounted for again, and the next index is popped. When the list is empty the caller's
+//!    waker is stored under the same lock and the poll returns `Pending` (or `None` when the
+//!    set is empty).
+//! 3. Completion: the cell records the result and takes its registered waker under its own
+//!    lock, then wakes it: `i` is pushed and the set's waker taken and woken, under the ready
+//!    list's lock.
+//!
+//! **Invariant:** every member is at all times on the ready list, or its cell holds
+//! `wakers[i]`. Step 1 puts it on the list; a pop either returns its result or registers
+//! (step 2); the cell's registration and its completion are ordered by the cell's lock, so a
+//! completion after a registration wakes `wakers[i]` and pushes `i`. Hence no completion is
+//! lost, and as the set's waker is stored and taken under the ready list's lock, no wake-up of
+//! the set is lost either.
+//!
+//! Stale and duplicate indices are harmless: a vacant slot is skipped, and polling a pending
+//! member again only re-registers the same waker (`will_wake`, no clone). Each push answers one
+//! registration, so the list holds at most about twice as many indices as spawns and pops
+//! made. A spurious wake of the set just polls an empty list again, and a set moved between
+//! tasks stores the latest poller's waker.
+//!
+//! Dropping the set aborts every member and drops the join handles, which takes the entry
+//! wakers back out of the cells: the ready list is freed with the set.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+// `std::task::Wake` needs std's `Arc`; the set is not modelled under loom.
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::handle::Handle;
+use crate::loom::sync::Mutex;
+use crate::task::abort::AbortHandle;
+use crate::task::join::{JoinError, JoinHandle};
+
+/// A set of tasks on genrt runtimes, joined in the order they complete.
+///
+/// Spawn into it with [`spawn`](JoinSet::spawn) or [`spawn_on`](JoinSet::spawn_on), take
+/// results with [`join_next`](JoinSet::join_next) as they come in. Each finished task costs
+/// `join_next` O(1): the set keeps a ready list fed by the tasks' completions instead of
+/// scanning its members (see the module source for the design).
+///
+/// Dropping the set aborts every task still in it.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let sum = rt.block_on(async {
+///     let mut set = genrt::JoinSet::new();
+///     for i in 0..10u32 {
+///         set.spawn(async move { i });
+///     }
+///     let mut sum = 0;
+///     while let Some(result) = set.join_next().await {
+///         sum += result.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 45);
+/// ```
+pub struct JoinSet<T> {
+    /// The members; `None` for a vacant slot, whose index is on `free`.
+    slots: Vec<Option<JoinHandle<T>>>,
+    /// Vacant indices of `slots`, reused last-in first-out.
+    free: Vec<usize>,
+    /// `wakers[i]` pushes `i` onto `ready`; kept for the set's life, so a reused slot
+    /// allocates nothing.
+    wakers: Vec<Waker>,
+    /// How many slots are occupied.
+    len: usize,
+    ready: Arc<ReadyList>,
+}
+
+impl<T> JoinSet<T> {
+    /// An empty set.
+    ///
+    /// ```
+    /// let set = genrt::JoinSet::<u32>::new();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            slots: Vec::new(),
+            free: Vec::new(),
+            wakers: Vec::new(),
+            len: 0,
+            ready: Arc::new(ReadyList {
+                state: Mutex::new(ReadyState {
+                    indices: VecDeque::new(),
+                    waker: None,
+                }),
+            }),
+        }
+    }
+
+    /// How many tasks are in the set: spawned and not yet joined, finished or not.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_on(async {}, &rt.handle());
+    /// assert_eq!(set.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the set has no tasks.
+    ///
+    /// ```
+    /// let set = genrt::JoinSet::<()>::default();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Waits for one of the tasks to finish and returns its result: tasks come out in the
+    /// order they complete. `None` once the set is empty.
+    ///
+    /// Cancel-safe: dropping the returned future before it completes loses no result.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     set.spawn(async { "done" });
+    ///     assert_eq!(set.join_next().await.unwrap().unwrap(), "done");
+    ///     assert!(set.join_next().await.is_none());
+    /// });
+    /// ```
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    /// Polls for one finished task: `Ready(Some(result))`, `Ready(None)` if the set is empty,
+    /// or `Pending`, in which case `cx`'s waker is woken when a task finishes. The waker of
+    /// the latest call is the one woken.
+    ///
+    /// ```
+    /// use std::task::Poll;
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::<u8>::new();
+    /// let first = rt.block_on(std::future::poll_fn(|cx| match set.poll_join_next(cx) {
+    ///     Poll::Ready(none) => Poll::Ready(none),
+    ///     Poll::Pending => unreachable!("an empty set is ready"),
+    /// }));
+    /// assert!(first.is_none());
+    /// ```
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        loop {
+            let index = {
+                let mut ready = self.ready.state.lock();
+                match ready.indices.pop_front() {
+                    Some(index) => index,
+                    None if self.len == 0 => return Poll::Ready(None),
+                    None => {
+                        match &ready.waker {
+                            Some(waker) if waker.will_wake(cx.waker()) => {}
+                            _ => ready.waker = Some(cx.waker().clone()),
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            };
+            if let Some(result) = self.poll_slot(index) {
+                return Poll::Ready(Some(result));
+            }
+        }
+    }
+
+    /// Takes the result of a task that has finished, without waiting: `None` if none has
+    /// (or the set is empty). A task that finished a moment ago may show up on a later call:
+    /// its completion reaches the set just after it is marked finished.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::new();
+    /// assert!(set.try_join_next().is_none());
+    /// set.spawn_on(async { 3 }, &rt.handle());
+    /// let result = loop {
+    ///     if let Some(result) = set.try_join_next() {
+    ///         break result;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// assert_eq!(result.unwrap(), 3);
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        loop {
+            let index = self.ready.state.lock().indices.pop_front()?;
+            if let Some(result) = self.poll_slot(index) {
+                return Some(result);
+            }
+        }
+    }
+
+    /// Step 2 of the protocol (module docs): polls slot `index` with its own waker. `Some`
+    /// with the result, freeing the slot; `None` for a vacant slot or a pending task, which
+    /// has then registered the slot's waker.
+    fn poll_slot(&mut self, index: usize) -> Option<Result<T, JoinError>> {
+        let handle = self.slots.get_mut(index)?.as_mut()?;
+        let mut cx = Context::from_waker(&self.wakers[index]);
+        match Pin::new(handle).poll(&mut cx) {
+            Poll::Pending => None,
+            Poll::Ready(result) => {
+                self.slots[index] = None;
+                self.free.push(index);
+                self.len -= 1;
+                Some(result)
+            }
+        }
+    }
+
+    /// Aborts every task in the set, as [`AbortHandle::abort`] does. The tasks stay in the
+    /// set until joined: their results come out of [`join_next`](JoinSet::join_next), as
+    /// cancelled errors unless they finished first.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     set.spawn(std::future::pending::<()>());
+    ///     set.abort_all();
+    ///     assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_all(&mut self) {
+        for handle in self.slots.iter().flatten() {
+            handle.abort();
+        }
+    }
+
+    /// Aborts every task, then waits until all have finished, dropping their results. The
+    /// set is empty afterwards.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     set.spawn(std::future::pending::<()>());
+    ///     set.shutdown().await;
+    ///     assert!(set.is_empty());
+    /// });
+    /// ```
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+
+    /// Waits for every task and returns their values, in the order they completed.
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked, its panic is resumed here; if a task was cancelled, this panics
+    /// saying so. Either way the tasks still in the set are aborted (the set is dropped). Use
+    /// [`join_next`](JoinSet::join_next) to handle failures one by one.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut values = rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     for i in 0..3u32 {
+    ///         set.spawn(async move { i * 10 });
+    ///     }
+    ///     set.join_all().await
+    /// });
+    /// values.sort();
+    /// assert_eq!(values, [0, 10, 20]);
+    /// ```
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut values = Vec::with_capacity(self.len);
+        while let Some(result) = self.join_next().await {
+            match result {
+                Ok(value) => values.push(value),
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(err) => panic!(
+                    "genrt::JoinSet::join_all: a task did not finish ({err}); use \
+                     JoinSet::join_next to handle cancelled tasks"
+                ),
+            }
+        }
+        values
+    }
+
+    /// Puts a freshly spawned task's handle into a slot and onto the ready list (step 1).
+    fn insert(&mut self, handle: JoinHandle<T>) {
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.slots[index] = Some(handle);
+                index
+            }
+            None => {
+                let index = self.slots.len();
+                self.slots.push(Some(handle));
+                self.wakers.push(Waker::from(Arc::new(EntryWaker {
+                    ready: self.ready.clone(),
+                    index,
+                })));
+                index
+            }
+        };
+        self.len += 1;
+        self.ready.state.lock().indices.push_back(index);
+    }
+}
+
+impl<T: Send + 'static> JoinSet<T> {
+    /// Spawns `future` onto the current runtime as a member of the set, and returns an
+    /// [`AbortHandle`] for it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a task or `block_on` of a genrt runtime, with a message saying so; use
+    /// [`JoinSet::spawn_on`] from other threads.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     let abort = set.spawn(std::future::pending::<()>());
+    ///     abort.abort();
+    ///     assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        match Handle::try_current() {
+            Ok(handle) => self.spawn_on(future, &handle),
+            Err(_) => panic!(
+                "genrt::JoinSet::spawn called outside a genrt runtime: call it from inside a \
+                 task or Runtime::block_on, or use JoinSet::spawn_on with a genrt::Handle"
+            ),
+        }
+    }
+
+    /// Spawns `future` onto the runtime of `handle` as a member of the set, and returns an
+    /// [`AbortHandle`] for it. Works from any thread. As with [`Handle::spawn`], a task
+    /// spawned onto a runtime that is gone is cancelled at once.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_on(async { 1 }, &rt.handle());
+    /// let one = futures::executor::block_on(set.join_next()).unwrap().unwrap();
+    /// assert_eq!(one, 1);
+    /// ```
+    #[track_caller]
+    pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let (join, abort) = handle.spawn_abortable(future);
+        self.insert(join);
+        abort
+    }
+}
+
+impl<T> Default for JoinSet<T> {
+    fn default() -> JoinSet<T> {
+        JoinSet::new()
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        self.abort_all();
+        // The join handles drop with `slots` and detach, taking the entry wakers back out of
+        // the cells.
+    }
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet").field("len", &self.len).finish()
+    }
+}
+
+/// What the set and its members' entry wakers share.
+struct ReadyList {
+    state: Mutex<ReadyState>,
+}
+
+struct ReadyState {
+    /// Slot indices whose task may have finished; may hold stale or repeated indices.
+    indices: VecDeque<usize>,
+    /// The waker of the latest `poll_join_next` that returned `Pending`; taken by the first
+    /// push after it.
+    waker: Option<Waker>,
+}
+
+/// The waker a member's join handle is polled with: step 3 of the protocol.
+struct EntryWaker {
+    ready: Arc<ReadyList>,
+    index: usize,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waker = {
+            let mut state = self.ready.state.lock();
+            state.indices.push_back(self.index);
+            state.waker.take()
+        };
+        // Woken outside the lock: the set's task may be polled on this very thread.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
