@@ -28,8 +28,8 @@ start=$SECONDS
 
 # genrt-waker: the slot state machine (real Slab and SlotState) and the registry path.
 # genrt-scheduler: parking with two real workers and a foreign waker.
-# genrt: task cell and join handle, shell requests and streams, and a whole runtime dropped
-# while a shell resolves.
+# genrt: task cell and join handle, a JoinSet's ready list, shell requests and streams, and a
+# whole runtime dropped while a shell resolves.
 for crate in genrt-waker genrt-scheduler genrt; do
     run cargo test --release --target-dir "$target_dir" -p "$crate" --lib loom_models
 done

@@ -7,9 +7,11 @@
 //!
 //! - `task`: a task's cell and its join handle (completion, abort, drop of the handle,
 //!   shutdown).
+//! - `join_set`: a `JoinSet`'s ready list (completions racing `join_next`).
 //! - `shell`: shell requests and streams (resolve, cancel, drop of the resolver).
 //! - `runtime`: a whole runtime dropped while a shell resolves a request.
 
+mod join_set;
 mod runtime;
 mod shell;
 mod task;

@@ -23,16 +23,16 @@ use crate::task::cell::TaskCell;
 use crate::task::join::{Join, JoinHandle};
 
 /// A task's output: a number and a leak tracker.
-struct Output(u32, #[allow(dead_code)] ::loom::sync::Arc<()>);
+pub(super) struct Output(pub(super) u32, #[allow(dead_code)] ::loom::sync::Arc<()>);
 
 /// A future that is `Pending` for its first `pending_polls` polls, then `Ready(Output(42))`.
-struct Work {
+pub(super) struct Work {
     pending_polls: u32,
     _track: ::loom::sync::Arc<()>,
 }
 
 impl Work {
-    fn new(pending_polls: u32) -> Work {
+    pub(super) fn new(pending_polls: u32) -> Work {
         Work {
             pending_polls,
             _track: ::loom::sync::Arc::new(()),
@@ -54,14 +54,14 @@ impl Future for Work {
 }
 
 /// What `Handle::spawn` builds: the cell, as the slab holds it, and the join handle.
-fn spawn(work: Work) -> (Arc<TaskCell<Work>>, JoinHandle<Output>) {
+pub(super) fn spawn(work: Work) -> (Arc<TaskCell<Work>>, JoinHandle<Output>) {
     let cell = Arc::new(TaskCell::new(work));
     let join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<Output>));
     (cell, join)
 }
 
 /// One poll by the holder of the task's poll permission.
-fn poll(cell: &TaskCell<Work>) -> Poll<()> {
+pub(super) fn poll(cell: &TaskCell<Work>) -> Poll<()> {
     let mut cx = Context::from_waker(noop_waker_ref());
     // SAFETY: the calling thread is the model's only poller, and each model stops calling
     // `poll` and `shutdown` once one of them returned `Ready` or ran: the poll permission.

@@ -306,7 +306,7 @@ impl<T> JoinSet<T> {
     }
 
     /// Puts a freshly spawned task's handle into a slot and onto the ready list (step 1).
-    fn insert(&mut self, handle: JoinHandle<T>) {
+    pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
         let index = match self.free.pop() {
             Some(index) => {
                 self.slots[index] = Some(handle);
