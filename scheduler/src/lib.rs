@@ -30,7 +30,23 @@
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a task being polled by a worker not joined in step 3 is
 //!    flagged, and that worker cancels it when its poll returns;
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
-//!    from any thread finds nothing.
+//!    from any thread finds nothing. If a thread that is not a worker is still in the
+//!    runtime's context (`Handle::enter`, `block_on` through a handle), unregistering waits
+//!    for the last of them to leave (`Shared::hold_registration`): the registry's thread
+//!    context routes wakes by runtime id, which must not go to a new runtime meanwhile.
+//!
+//! # Closing from inside (`Config::shutdown_on_panic`)
+//!
+//! A task's panic is reported by the thread that caught it, a worker in the middle of a poll
+//! ([`Handle::task_panicked`]), which must not wait for anything (not for itself):
+//!
+//! 1. set `panicked` (Release), then `closed` as in step 1 above; wake every close watcher
+//!    (the threads in `block_on`, which then panic); unpark every worker;
+//! 2. each worker leaves its loop after its current poll and, seeing `panicked`, sweeps the
+//!    slab as in step 4 (claims are compare-and-swaps, so sweeps running at once cancel each
+//!    task once) before its stop hook and its exit; spawns from now on are cancelled;
+//! 3. the runtime's eventual drop runs the whole protocol above, which finds the workers
+//!    exited and the slab empty, and unregisters.
 //!
 //! [`Worker`]: crossbeam_deque::Worker
 //! [`Injector`]: crossbeam_deque::Injector
