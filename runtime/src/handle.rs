@@ -6,6 +6,7 @@ use std::future::Future;
 use futures_task::{FutureObj, Spawn, SpawnError};
 use genrt_scheduler::Task;
 
+use crate::enter::EnterGuard;
 use crate::loom::sync::Arc;
 use crate::loom::unsize_arc;
 use crate::task::abort::{Abort, AbortHandle};
@@ -72,7 +73,8 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// Outside a task or `block_on` of a genrt runtime; use [`Handle::try_current`] to ask.
+    /// Outside a task, `block_on` or [`enter`](Handle::enter) guard of a genrt runtime; use
+    /// [`Handle::try_current`] to ask.
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
@@ -98,6 +100,65 @@ impl Handle {
         genrt_scheduler::Handle::current()
             .map(|inner| Handle { inner })
             .ok_or(TryCurrentError(()))
+    }
+
+    /// Makes this handle's runtime the current one on this thread until the guard is
+    /// dropped: [`genrt::spawn`](crate::spawn) and [`Handle::current`] find it (as the
+    /// current runtime). Works on any thread, a worker of another runtime included; enters
+    /// nest, each guard putting back, when dropped, the context it covered (drop them in
+    /// reverse order: one dropped out of order panics).
+    ///
+    /// Entering does not block anything, so [`Handle::block_on`] inside the guard works, as
+    /// in Tokio (on a thread that may block: not a worker).
+    ///
+    /// # Panics
+    ///
+    /// If the [`Runtime`](crate::Runtime) was already dropped: there is nothing to enter.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let answer = std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     let join = genrt::spawn(async { 6 * 7 });
+    ///     genrt::Handle::current().block_on(join).unwrap()
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(answer, 42);
+    /// ```
+    #[track_caller]
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard::new(self.inner.enter())
+    }
+
+    /// Runs `future` to completion on the current thread, with this handle's runtime as the
+    /// current one; the same as [`Runtime::block_on`](crate::Runtime::block_on) (one
+    /// implementation), callable from any thread that is not a worker, also inside an
+    /// [`enter`](Handle::enter) guard of this or another runtime.
+    ///
+    /// If the runtime is dropped (on another thread) while this runs, the future is still
+    /// driven to completion here; what it spawns is cancelled.
+    ///
+    /// # Panics
+    ///
+    /// On a worker thread of any genrt runtime (it would stall that worker), or when this
+    /// thread is already inside `block_on`: `.await` the future there instead. If the
+    /// runtime was already dropped. When a task panics under
+    /// [`UnhandledPanic::ShutdownRuntime`](crate::UnhandledPanic::ShutdownRuntime), with a
+    /// message saying that a task panicked.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let out = std::thread::spawn(move || handle.block_on(async { genrt::spawn(async { 3 }).await }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(out.unwrap(), 3);
+    /// ```
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        crate::block_on::block_on(self, future)
     }
 
     /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
@@ -170,8 +231,8 @@ where
     match Handle::try_current() {
         Ok(handle) => handle.spawn(future),
         Err(_) => panic!(
-            "genrt::spawn called outside a genrt runtime: call it from inside a task or \
-             Runtime::block_on, or spawn through a genrt::Handle"
+            "genrt::spawn called outside a genrt runtime: call it from inside a task, \
+             Runtime::block_on or an enter guard, or spawn through a genrt::Handle"
         ),
     }
 }
@@ -189,7 +250,7 @@ impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "genrt::Handle::current() called outside a genrt runtime: call it from inside a \
-             task or Runtime::block_on, or pass a Handle along",
+             task, Runtime::block_on or an enter guard, or pass a Handle along",
         )
     }
 }

@@ -24,6 +24,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod block_on;
+mod enter;
 mod handle;
 mod loom;
 #[cfg(all(test, loom))]
@@ -33,8 +35,9 @@ pub mod shell;
 mod task;
 mod yield_now;
 
+pub use enter::EnterGuard;
 pub use handle::{spawn, Handle, TryCurrentError};
-pub use runtime::{Builder, Runtime};
+pub use runtime::{Builder, Runtime, UnhandledPanic};
 pub use task::abort::AbortHandle;
 pub use task::join::{JoinError, JoinHandle};
 pub use task::join_set::JoinSet;

@@ -3,15 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use genrt_scheduler::{Config, Scheduler};
 
+use crate::enter::EnterGuard;
 use crate::handle::Handle;
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::thread::{self, Thread};
 use crate::task::join::JoinHandle;
 use crate::RuntimeMetrics;
 
@@ -68,12 +65,15 @@ impl Runtime {
 
     /// Runs `future` to completion on the current thread, with this runtime as the current
     /// one: [`genrt::spawn`](crate::spawn) and [`Handle::current`] work inside it. Spawned
-    /// tasks run on the worker threads.
+    /// tasks run on the worker threads. The same as [`Handle::block_on`]; see there for what
+    /// it does inside an [`enter`](Runtime::enter) guard and on a runtime shut down by a
+    /// panic.
     ///
     /// # Panics
     ///
     /// On a worker thread of any genrt runtime (it would stall that worker), or when this
-    /// thread is already inside `block_on`. `.await` the future there instead.
+    /// thread is already inside `block_on`. `.await` the future there instead. Also when a
+    /// task panics under [`UnhandledPanic::ShutdownRuntime`].
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
@@ -81,21 +81,22 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = self.handle.inner.enter();
-        // A standard `Arc`, which `Waker::from` needs; it holds a thread handle and a flag.
-        let signal = std::sync::Arc::new(BlockOnSignal {
-            thread: thread::current(),
-            woken: AtomicBool::new(false),
-        });
-        let waker = Waker::from(signal.clone());
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-            signal.wait();
-        }
+        crate::block_on::block_on(&self.handle, future)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is dropped: see
+    /// [`Handle::enter`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let join = {
+    ///     let _guard = rt.enter();
+    ///     genrt::spawn(async { "spawned from a plain thread" })
+    /// };
+    /// assert_eq!(rt.block_on(join).unwrap(), "spawned from a plain thread");
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
     }
 
     /// A handle to this runtime.
@@ -214,44 +215,6 @@ impl fmt::Debug for Runtime {
     }
 }
 
-/// Wakes a thread blocked in [`Runtime::block_on`].
-///
-/// The thread's park token alone cannot carry a wake: code inside the future may park the
-/// thread itself (`std::sync::mpsc::Receiver::recv`, `std::thread::scope`, a lock) and
-/// consume the token that a wake left, and `block_on` would then park with nothing left to
-/// end the park. So a wake also sets `woken`, and `block_on` parks only while `woken` is
-/// clear: a wake whose token was consumed is still seen.
-struct BlockOnSignal {
-    thread: Thread,
-    woken: AtomicBool,
-}
-
-impl BlockOnSignal {
-    /// Returns once a wake happened since the last return, parking until then.
-    fn wait(&self) {
-        // Acquire: pairs with the Release swap in `wake_by_ref`, so what a waker wrote before
-        // its wake is visible to the poll that follows.
-        while !self.woken.swap(false, Ordering::Acquire) {
-            // A spurious return (a token left by an earlier wake) only re-checks the flag.
-            thread::park();
-        }
-    }
-}
-
-impl Wake for BlockOnSignal {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        // Release: pairs with the Acquire swap in `wait`. Only the wake that sets the flag
-        // unparks: while it is set, `wait` does not park without clearing it first.
-        if !self.woken.swap(true, Ordering::Release) {
-            self.thread.unpark();
-        }
-    }
-}
-
 /// Configures and builds a [`Runtime`].
 ///
 /// ```
@@ -319,6 +282,84 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on every worker thread when it starts, before its first poll, inside the
+    /// runtime's context (so [`Handle::current`] works there). When genrt gets a blocking
+    /// pool, the hook will run on its threads too. A panic in `f` is caught and ignored (the
+    /// panic hook reports it): the worker runs anyway.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         assert!(genrt::Handle::try_current().is_ok());
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // joins the workers, so both have started
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_start = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every worker thread after its last poll, just before it exits, inside the
+    /// runtime's context; also when it exits because the runtime shuts down (dropping the
+    /// runtime waits for it, except on a worker the runtime is dropped from). When genrt gets
+    /// a blocking pool, the hook will run on its threads too. A panic in `f` is caught and
+    /// ignored (the panic hook reports it).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let counter = stopped.clone();
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(3)
+    ///     .on_thread_stop(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 0);
+    /// drop(rt);
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 3);
+    /// ```
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_stop = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// What a panic in a task's poll does to the runtime; see [`UnhandledPanic`]. The
+    /// default, [`UnhandledPanic::Ignore`], only reports the panic through the task's
+    /// [`JoinHandle`].
+    ///
+    /// ```
+    /// use genrt::UnhandledPanic;
+    /// let rt = genrt::Builder::new()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
+    pub fn unhandled_panic(&mut self, policy: UnhandledPanic) -> &mut Builder {
+        self.config.shutdown_on_panic = matches!(policy, UnhandledPanic::ShutdownRuntime);
+        self
+    }
+
     /// Starts the runtime. Fails with `InvalidInput` for zero workers, and with the
     /// operating system's error if a thread cannot be started or if 256 genrt runtimes are
     /// already alive in this process.
@@ -336,6 +377,52 @@ impl Builder {
             scheduler,
         })
     }
+}
+
+/// What a runtime does when a task's poll panics; set with [`Builder::unhandled_panic`].
+///
+/// ```
+/// assert_eq!(genrt::UnhandledPanic::default(), genrt::UnhandledPanic::Ignore);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// The panic is the task's result: its [`JoinHandle`] reports it
+    /// ([`JoinError::is_panic`](crate::JoinError::is_panic)) and nothing else happens.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new()
+    ///     .unhandled_panic(genrt::UnhandledPanic::Ignore)
+    ///     .build()
+    ///     .unwrap();
+    /// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
+    #[default]
+    Ignore,
+    /// The first panic shuts the runtime down promptly, from the worker that caught it
+    /// (nothing waits there, so nothing deadlocks): the panicking task's handle reports the
+    /// panic; every other task is cancelled by the workers as they leave their loops (its
+    /// handle reports cancelled); later spawns are cancelled at once; every `block_on` in
+    /// progress on the runtime, and any later one, panics with a message saying a task
+    /// panicked. Dropping the runtime afterwards finishes the shutdown as usual.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(1)
+    ///     .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// let pending = rt.spawn(std::future::pending::<()>());
+    /// let boom = rt.spawn(async { panic!("boom") });
+    /// let err = futures::executor::block_on(boom).unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert!(futures::executor::block_on(pending).unwrap_err().is_cancelled());
+    /// let late = rt.spawn(async {});
+    /// assert!(futures::executor::block_on(late).unwrap_err().is_cancelled());
+    /// ```
+    ShutdownRuntime,
 }
 
 impl Default for Builder {

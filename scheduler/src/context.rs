@@ -20,14 +20,58 @@ use crate::worker::Local;
 /// What this crate keeps in the thread's runtime context.
 struct Context {
     shared: Arc<Shared>,
-    /// `Some` on a worker thread of `shared`.
+    /// `Some` on a worker thread of `shared` (also inside an `enter` of `shared` there).
     worker: Option<Rc<Local>>,
+    /// The thread facts that every nested context inherits from the one it covers.
+    flags: Flags,
+}
+
+/// Facts about the thread that outlive a nested `enter`: a worker that enters another
+/// runtime is still a worker, and a thread inside `block_on` is still blocking there.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Flags {
+    /// The `Shared` (as an address, only compared) whose worker this thread is, if any.
+    worker_of: Option<usize>,
+    /// Whether the thread is inside `block_on` (of any runtime).
+    in_block_on: bool,
+    /// How many contexts are entered on this thread, this one included: an `EnterGuard`
+    /// checks on drop that it leaves the innermost one.
+    pub(crate) depth: usize,
+}
+
+impl Flags {
+    /// Whether this thread is a worker thread of any genrt runtime.
+    pub(crate) fn on_worker(&self) -> bool {
+        self.worker_of.is_some()
+    }
+
+    pub(crate) fn in_block_on(&self) -> bool {
+        self.in_block_on
+    }
+}
+
+/// How a context is entered.
+pub(crate) enum Entry {
+    /// A worker's run loop, for its whole life.
+    Worker(Rc<Local>),
+    /// `block_on`: the caller checked that the thread is neither a worker nor blocking.
+    BlockOn,
+    /// `Handle::enter` or shutdown: only makes the runtime current. Entering the runtime the
+    /// thread is a worker of keeps the worker's queues.
+    Enter,
 }
 
 /// Leaves the context when dropped, putting back the one it replaced.
 #[must_use = "the context is left when the guard is dropped"]
 pub(crate) struct ContextGuard {
-    _entered: WakeContextGuard,
+    entered: WakeContextGuard,
+}
+
+impl ContextGuard {
+    /// Leaves without putting back the covered context (see `WakeContextGuard::discard`).
+    pub(crate) fn discard(self) {
+        self.entered.discard();
+    }
 }
 
 /// Calls `f` with this crate's context of the current thread, if it is in one; `None` if the
@@ -36,38 +80,47 @@ fn with<R>(f: impl FnOnce(Option<&Context>) -> R) -> Option<R> {
     registry::current_context(|context| f(context.and_then(|c| c.downcast_ref::<Context>())))
 }
 
-/// What kind of runtime context, if any, the current thread is in.
-pub(crate) enum Current {
-    None,
-    BlockOn,
-    Worker,
-}
-
-pub(crate) fn current_kind() -> Current {
-    with(|c| match c {
-        None => Current::None,
-        Some(Context { worker: None, .. }) => Current::BlockOn,
-        Some(Context {
-            worker: Some(_), ..
-        }) => Current::Worker,
-    })
-    .unwrap_or(Current::None)
+/// The current thread's [`Flags`] (all clear outside any context).
+pub(crate) fn flags() -> Flags {
+    with(|c| c.map(|c| c.flags)).flatten().unwrap_or_default()
 }
 
 /// Enters `shared`'s context on this thread until the guard is dropped: `current` finds it,
 /// and wakes for it skip the registry. Workers and `block_on` check first that the thread is
-/// in no context; shutdown enters its runtime's context over whatever the thread is in (see
-/// [`enter_for_shutdown`]).
-pub(crate) fn enter(shared: Arc<Shared>, worker: Option<Rc<Local>>) -> ContextGuard {
+/// in no conflicting context; `Handle::enter` and shutdown enter over whatever the thread is
+/// in (see [`enter_for_shutdown`]).
+pub(crate) fn enter(shared: Arc<Shared>, entry: Entry) -> ContextGuard {
+    let (outer, outer_worker) = with(|c| match c {
+        Some(c) if Arc::ptr_eq(&c.shared, &shared) => (c.flags, c.worker.clone()),
+        Some(c) => (c.flags, None),
+        None => (Flags::default(), None),
+    })
+    .unwrap_or_default();
+    let mut flags = Flags {
+        depth: outer.depth + 1,
+        ..outer
+    };
+    let worker = match entry {
+        Entry::Worker(local) => {
+            flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
+            Some(local)
+        }
+        Entry::BlockOn => {
+            flags.in_block_on = true;
+            None
+        }
+        Entry::Enter => outer_worker,
+    };
     let target = unsize_arc!(shared.clone() => dyn WakeTarget);
     let entered = shared.wake_context().enter(
         target,
         Rc::new(Context {
             shared: shared.clone(),
             worker,
+            flags,
         }),
     );
-    ContextGuard { _entered: entered }
+    ContextGuard { entered }
 }
 
 /// Makes `shared` the current runtime while shutdown drops its tasks' futures, so that
@@ -76,12 +129,18 @@ pub(crate) fn enter(shared: Arc<Shared>, worker: Option<Rc<Local>>) -> ContextGu
 /// worker dropping its own runtime) or its thread-locals are gone (thread exit).
 pub(crate) fn enter_for_shutdown(shared: &Arc<Shared>) -> Option<ContextGuard> {
     let inside = with(|c| c.is_some_and(|c| Arc::ptr_eq(&c.shared, shared)))?;
-    (!inside).then(|| enter(shared.clone(), None))
+    (!inside).then(|| enter(shared.clone(), Entry::Enter))
 }
 
 /// The runtime this thread is in, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
     with(|c| c.map(|c| c.shared.clone())).flatten()
+}
+
+/// Whether this thread is a worker thread of `shared`, even inside an `enter` of another
+/// runtime.
+pub(crate) fn is_worker_of(shared: &Shared) -> bool {
+    flags().worker_of == Some(shared as *const Shared as usize)
 }
 
 /// The worker-local state if this thread is a worker of `shared`.
@@ -99,6 +158,7 @@ pub(crate) fn worker_in<'a>(
         Context {
             shared: s,
             worker: Some(local),
+            ..
         } if std::ptr::eq(Arc::as_ptr(s), shared) => Some(local),
         _ => None,
     }

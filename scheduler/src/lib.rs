@@ -30,7 +30,23 @@
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a task being polled by a worker not joined in step 3 is
 //!    flagged, and that worker cancels it when its poll returns;
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
-//!    from any thread finds nothing.
+//!    from any thread finds nothing. If a thread that is not a worker is still in the
+//!    runtime's context (`Handle::enter`, `block_on` through a handle), unregistering waits
+//!    for the last of them to leave (`Shared::hold_registration`): the registry's thread
+//!    context routes wakes by runtime id, which must not go to a new runtime meanwhile.
+//!
+//! # Closing from inside (`Config::shutdown_on_panic`)
+//!
+//! A task's panic is reported by the thread that caught it, a worker in the middle of a poll
+//! ([`Handle::task_panicked`]), which must not wait for anything (not for itself):
+//!
+//! 1. set `panicked` (Release), then `closed` as in step 1 above; wake every close watcher
+//!    (the threads in `block_on`, which then panic); unpark every worker;
+//! 2. each worker leaves its loop after its current poll and, seeing `panicked`, sweeps the
+//!    slab as in step 4 (claims are compare-and-swaps, so sweeps running at once cancel each
+//!    task once) before its stop hook and its exit; spawns from now on are cancelled;
+//! 3. the runtime's eventual drop runs the whole protocol above, which finds the workers
+//!    exited and the slab empty, and unregisters.
 //!
 //! [`Worker`]: crossbeam_deque::Worker
 //! [`Injector`]: crossbeam_deque::Injector
@@ -50,20 +66,20 @@ mod shared;
 mod task;
 mod worker;
 
+use std::fmt;
 use std::io;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use genrt_waker::registry::{self, Registration};
-use genrt_waker::Claim;
 
 pub use genrt_waker::{waker, TaskKey};
 pub use metrics::Metrics;
 pub use task::Task;
 
-use crate::context::Current;
+use crate::context::Entry;
 use crate::loom::sync::Arc;
 use crate::loom::thread;
-use crate::metrics::Event;
 use crate::queue::Worker;
 use crate::shared::Shared;
 use crate::worker::Local;
@@ -74,7 +90,7 @@ use crate::worker::Local;
 /// let config = genrt_scheduler::Config::new(2);
 /// assert_eq!(config.workers, 2);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Number of worker threads; at least 1.
     pub workers: usize,
@@ -82,16 +98,45 @@ pub struct Config {
     pub thread_name: String,
     /// Stack size of worker threads; `None` keeps the standard library's default.
     pub stack_size: Option<usize>,
+    /// Run on every worker thread before its first poll, inside the runtime's context.
+    pub on_thread_start: Option<ThreadHook>,
+    /// Run on every worker thread after its last poll, before it exits (also on shutdown),
+    /// inside the runtime's context.
+    pub on_thread_stop: Option<ThreadHook>,
+    /// Whether the first panic of a task's poll closes the runtime (see
+    /// [`Handle::task_panicked`]).
+    pub shutdown_on_panic: bool,
 }
 
+/// A thread start or stop hook (see [`Config::on_thread_start`]). A panic in a hook is caught
+/// and dropped, so the worker still runs (or still exits cleanly).
+pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync + 'static>;
+
 impl Config {
-    /// `workers` threads named `genrt-worker` with the default stack size.
+    /// `workers` threads named `genrt-worker` with the default stack size, no hooks, panics
+    /// ignored.
     pub fn new(workers: usize) -> Config {
         Config {
             workers,
             thread_name: "genrt-worker".to_string(),
             stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            shutdown_on_panic: false,
         }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .field("stack_size", &self.stack_size)
+            .field("on_thread_start", &self.on_thread_start.is_some())
+            .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("shutdown_on_panic", &self.shutdown_on_panic)
+            .finish()
     }
 }
 
@@ -121,8 +166,14 @@ impl Scheduler {
         let deques: Vec<Worker<TaskKey>> =
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
-        let (shared, registration) =
-            registry::register(|context, base| Arc::new(Shared::new(context, base, stealers)))?;
+        let (shared, registration) = registry::register(|context, base| {
+            Arc::new(Shared::new(
+                context,
+                base,
+                stealers,
+                config.shutdown_on_panic,
+            ))
+        })?;
         let mut scheduler = Scheduler {
             shared,
             registration: Some(registration),
@@ -131,13 +182,17 @@ impl Scheduler {
         for (index, deque) in deques.into_iter().enumerate() {
             let shared = scheduler.shared.clone();
             let local = Local::new(index, deque);
+            let hooks = worker::Hooks {
+                start: config.on_thread_start.clone(),
+                stop: config.on_thread_stop.clone(),
+            };
             let mut builder = thread::Builder::new().name(config.thread_name.clone());
             if let Some(size) = config.stack_size {
                 builder = builder.stack_size(size);
             }
             let spawned = builder.spawn(move || {
                 let exit = ExitSignal(shared.clone());
-                worker::run(shared, local);
+                worker::run(shared, local, hooks);
                 drop(exit);
             });
             match spawned {
@@ -171,7 +226,7 @@ impl Scheduler {
         shared.idle.unpark_all();
 
         let deadline = timeout.map(|t| Instant::now() + t);
-        let on_own_worker = context::local_worker(shared).is_some();
+        let on_own_worker = context::is_worker_of(shared);
         let waiting_for = self.threads.len() - usize::from(on_own_worker);
         let all_exited = wait_for_exits(shared, waiting_for, deadline);
         let current = thread::current().id();
@@ -187,15 +242,10 @@ impl Scheduler {
         }
 
         let _context = context::enter_for_shutdown(shared);
-        for slot in 0..shared.slab.high_water() {
-            if let Claim::Claimed(guard) = shared.slab.claim(slot, None) {
-                task::cancel(guard);
-                shared.count(None, Event::Completed);
-            }
-        }
+        shared.sweep(None);
 
         registration.set_next_base(shared.slab.next_base());
-        drop(registration);
+        shared.unregister(registration);
         all_exited && !on_own_worker
     }
 }
@@ -273,29 +323,91 @@ impl Handle {
         self.shared.metrics()
     }
 
-    /// Makes this thread belong to the scheduler until the guard is dropped, as
-    /// `block_on` needs: `Handle::current` finds it, spawns go to the injector and wakes skip
-    /// the registry lock.
+    /// Makes this scheduler the thread's current one until the guard is dropped:
+    /// `Handle::current` finds it and wakes for it skip the registry. Nests over any context
+    /// (a worker's, a `block_on`'s, another `enter`'s); a worker entering its own runtime
+    /// keeps its local queues.
     ///
     /// # Panics
     ///
-    /// If this thread is already a worker of any genrt runtime or inside another `enter`:
-    /// blocking there would stall a worker or deadlock.
+    /// When the guard is dropped while a context entered after it is still current (guards
+    /// dropped out of order), unless the thread is already panicking.
     #[track_caller]
     pub fn enter(&self) -> EnterGuard {
-        match context::current_kind() {
-            Current::None => {}
-            Current::Worker => panic!(
+        self.enter_with(Entry::Enter)
+    }
+
+    /// [`Handle::enter`] for `block_on`: also marks the thread as blocking, so that a nested
+    /// `block_on` of any runtime is refused.
+    ///
+    /// # Panics
+    ///
+    /// If this thread is a worker of any genrt runtime (even inside an `enter`) or already
+    /// inside `block_on`: blocking there would stall a worker or deadlock.
+    #[track_caller]
+    pub fn enter_block_on(&self) -> EnterGuard {
+        let flags = context::flags();
+        if flags.on_worker() {
+            panic!(
                 "genrt: cannot block_on inside a runtime worker thread: it would stall the \
                  worker and may deadlock; .await the future instead, or spawn it"
-            ),
-            Current::BlockOn => panic!(
+            );
+        }
+        if flags.in_block_on() {
+            panic!(
                 "genrt: cannot block_on while this thread is already inside block_on; \
                  .await the future instead"
-            ),
+            );
         }
+        self.enter_with(Entry::BlockOn)
+    }
+
+    /// Enters with a hold on the registration (see `Shared::hold_registration`), except on
+    /// this runtime's own worker, which keeps it registered anyway.
+    #[track_caller]
+    fn enter_with(&self, entry: Entry) -> EnterGuard {
+        let hold = if context::is_worker_of(&self.shared) {
+            None
+        } else if self.shared.hold_registration() {
+            Some(self.shared.clone())
+        } else {
+            panic!(
+                "genrt: cannot enter a runtime that has been dropped (its Runtime value is \
+                 gone, so there is nothing to run on); keep the Runtime alive while entering \
+                 it through a Handle"
+            )
+        };
+        let context = context::enter(self.shared.clone(), entry);
         EnterGuard {
-            _context: context::enter(self.shared.clone(), None),
+            depth: context::flags().depth,
+            context: Some(context),
+            hold,
+        }
+    }
+
+    /// Reports that a task's poll panicked; call it from the thread that caught the panic.
+    /// Under [`Config::shutdown_on_panic`] the first report closes the scheduler from inside:
+    /// `closed` is set, the threads watching for the close ([`Handle::watch_close`]) are
+    /// woken, every worker leaves its loop after its current poll and cancels every task that
+    /// is not being polled. Nothing waits, so it is safe in the middle of a poll. Otherwise
+    /// it does nothing.
+    pub fn task_panicked(&self) {
+        self.shared.close_on_panic();
+    }
+
+    /// Whether the scheduler was closed by [`Handle::task_panicked`].
+    pub fn is_panicked(&self) -> bool {
+        self.shared.is_panicked()
+    }
+
+    /// Wakes `waker` when the scheduler closes, until the returned guard is dropped. Check
+    /// [`Handle::is_closed`] after this returns: a close that happened before is not
+    /// reported.
+    pub fn watch_close(&self, waker: Waker) -> CloseWatch {
+        let id = self.shared.watch_close(waker);
+        CloseWatch {
+            shared: self.shared.clone(),
+            id,
         }
     }
 
@@ -308,7 +420,7 @@ impl Handle {
     /// running, so the wait could never end.
     #[track_caller]
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
-        if matches!(context::current_kind(), Current::Worker) {
+        if context::flags().on_worker() {
             panic!(
                 "genrt: cannot settle a runtime from inside a runtime worker thread: the task \
                  calling it is running, so the runtime can never settle; call settle from the \
@@ -319,8 +431,54 @@ impl Handle {
     }
 }
 
-/// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped.
+/// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped, putting back
+/// the one it covered.
 #[must_use = "the context is left when the guard is dropped"]
 pub struct EnterGuard {
-    _context: context::ContextGuard,
+    /// The context depth this guard entered, checked on drop.
+    depth: usize,
+    context: Option<context::ContextGuard>,
+    /// The runtime whose registration this guard holds (see `Shared::hold_registration`).
+    hold: Option<Arc<Shared>>,
+}
+
+impl Drop for EnterGuard {
+    /// Guards must be dropped innermost first. One dropped while guards entered after it are
+    /// still alive (the current depth is above its own) puts back what it covered, leaving
+    /// those; one whose covered context was already left that way (the depth is below its
+    /// own) leaves the thread's context as it is. Either way the thread ends up in a context
+    /// entered before, never in one already left, and can enter again.
+    fn drop(&mut self) {
+        let current = context::flags().depth;
+        if let Some(context) = self.context.take() {
+            if current >= self.depth {
+                drop(context);
+            } else {
+                context.discard();
+            }
+        }
+        if let Some(shared) = self.hold.take() {
+            shared.release_hold();
+        }
+        if current != self.depth && !std::thread::panicking() {
+            panic!(
+                "genrt: EnterGuard values dropped out of order: guards returned by \
+                 Runtime::enter and Handle::enter must be dropped in the reverse order of \
+                 their creation"
+            );
+        }
+    }
+}
+
+/// Returned by [`Handle::watch_close`]; stops watching when dropped.
+#[must_use = "the watch ends when the guard is dropped"]
+pub struct CloseWatch {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for CloseWatch {
+    fn drop(&mut self) {
+        self.shared.unwatch_close(self.id);
+    }
 }

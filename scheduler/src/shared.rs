@@ -2,8 +2,9 @@
 //! queues, the idle workers, the counters. This module owns the `closed` flag.
 
 use std::any::Any;
+use std::task::Waker;
 
-use genrt_waker::registry::{WakeContext, WakeTarget};
+use genrt_waker::registry::{Registration, WakeContext, WakeTarget};
 use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
 
 use crate::context;
@@ -32,6 +33,18 @@ pub(crate) struct Shared {
     /// Set once, by shutdown. SeqCst: spawn's re-check and shutdown's sweep form a Dekker
     /// pair (see `spawn`).
     closed: AtomicBool,
+    /// Whether a task's panic closes the runtime (`Config::shutdown_on_panic`).
+    shutdown_on_panic: bool,
+    /// Set once, by [`Shared::close_on_panic`], before `closed`: the runtime was closed from
+    /// inside because a task panicked. Workers leaving their loop then sweep the slab, and
+    /// `block_on` panics.
+    panicked: AtomicBool,
+    /// Threads to wake when the runtime closes (`block_on`s), by watch id; see
+    /// [`Shared::watch_close`].
+    close_watchers: Mutex<CloseWatchers>,
+    /// Keeps the runtime registered while a thread outside its workers is in its context
+    /// (`enter`, `block_on`); see [`Shared::hold_registration`].
+    registration: Mutex<RegistrationHold>,
     /// Counters of each worker, then one set for all other threads.
     counters: Box<[Counters]>,
     /// Number of worker threads that have left their loop, for `shutdown_timeout`.
@@ -44,6 +57,7 @@ impl Shared {
         wake_context: WakeContext,
         base: u32,
         stealers: Box<[Stealer<TaskKey>]>,
+        shutdown_on_panic: bool,
     ) -> Shared {
         let workers = stealers.len();
         Shared {
@@ -54,6 +68,10 @@ impl Shared {
             stealers,
             idle: Idle::new(workers),
             closed: AtomicBool::new(false),
+            shutdown_on_panic,
+            panicked: AtomicBool::new(false),
+            close_watchers: Mutex::new(CloseWatchers::default()),
+            registration: Mutex::new(RegistrationHold::default()),
             counters: (0..=workers).map(|_| Counters::default()).collect(),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
@@ -73,11 +91,110 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Shutdown, step 1.
+    /// Shutdown, step 1; also wakes every thread watching for the close (`block_on`).
     pub(crate) fn close(&self) {
         // SeqCst: pairs with the SeqCst fence in `spawn` (see there).
         self.closed.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        // A watcher registered after this drain sees `closed` (the lock orders the store
+        // before its registration's unlock; it checks after registering).
+        let watchers = std::mem::take(&mut self.close_watchers.lock().wakers);
+        for (_, waker) in watchers {
+            waker.wake();
+        }
+    }
+
+    /// Whether the runtime was closed because a task panicked (`close_on_panic`).
+    pub(crate) fn is_panicked(&self) -> bool {
+        // Acquire: pairs with the Release store in `close_on_panic`.
+        self.panicked.load(Ordering::Acquire)
+    }
+
+    /// A task's poll panicked. Under `shutdown_on_panic`, closes the runtime from inside
+    /// (any thread, typically a worker in the middle of a poll), without waiting for
+    /// anything: sets `panicked` then `closed`, wakes the `block_on` threads and unparks every
+    /// worker. Each worker leaves its loop after its current poll and sweeps the slab
+    /// (`worker::run`), so every other task is cancelled promptly; the runtime's eventual
+    /// shutdown sweeps again (finding nothing) and unregisters.
+    pub(crate) fn close_on_panic(&self) {
+        if !self.shutdown_on_panic || self.panicked.swap(true, Ordering::Release) {
+            return;
+        }
+        self.close();
+        self.idle.unpark_all();
+    }
+
+    /// Registers `waker` to be woken when the runtime closes; returns the id to pass to
+    /// [`Shared::unwatch_close`]. The caller checks `is_closed` after this returns.
+    pub(crate) fn watch_close(&self, waker: Waker) -> u64 {
+        let mut watchers = self.close_watchers.lock();
+        let id = watchers.next_id;
+        watchers.next_id += 1;
+        watchers.wakers.push((id, waker));
+        id
+    }
+
+    pub(crate) fn unwatch_close(&self, id: u64) {
+        let waker = {
+            let mut watchers = self.close_watchers.lock();
+            let at = watchers.wakers.iter().position(|(w, _)| *w == id);
+            at.map(|at| watchers.wakers.swap_remove(at))
+        };
+        drop(waker); // outside the lock: a waker's drop is user code
+    }
+
+    /// Called before a thread that is not one of this runtime's workers enters its context
+    /// (`Handle::enter`, `block_on`). The registry's thread context routes this thread's
+    /// wakes by runtime id, so the id must not be handed to a new runtime while the thread
+    /// is in this one's context: shutdown's unregistering (step 5) is put off until the last
+    /// holder calls [`Shared::release_hold`]. Returns `false`, holding nothing, if the
+    /// runtime is already unregistered.
+    pub(crate) fn hold_registration(&self) -> bool {
+        let mut hold = self.registration.lock();
+        if hold.released {
+            return false;
+        }
+        hold.holders += 1;
+        true
+    }
+
+    /// Ends a [`Shared::hold_registration`]; the last one unregisters a shut-down runtime.
+    pub(crate) fn release_hold(&self) {
+        let last = {
+            let mut hold = self.registration.lock();
+            hold.holders -= 1;
+            if hold.holders == 0 {
+                hold.registration.take()
+            } else {
+                None
+            }
+        };
+        drop(last);
+    }
+
+    /// Shutdown, step 5: unregisters now, or when the last holder leaves.
+    pub(crate) fn unregister(&self, registration: Registration) {
+        let mut hold = self.registration.lock();
+        hold.released = true;
+        if hold.holders > 0 {
+            hold.registration = Some(registration);
+            return;
+        }
+        drop(hold);
+        drop(registration);
+    }
+
+    /// Shutdown, step 4 (also run by each worker leaving a runtime closed on panic): every
+    /// task not being polled is claimed and cancelled; a task being polled is flagged and its
+    /// poller cancels it when the poll returns. Claims are compare-and-swaps, so concurrent
+    /// sweeps cancel each task once.
+    pub(crate) fn sweep(&self, local: Option<&Local>) {
+        for slot in 0..self.slab.high_water() {
+            if let Claim::Claimed(guard) = self.slab.claim(slot, None) {
+                task::cancel(guard);
+                self.count(local, Event::Completed);
+            }
+        }
     }
 
     pub(crate) fn count(&self, local: Option<&Local>, event: Event) {
@@ -176,6 +293,24 @@ impl Shared {
             }
         }
     }
+}
+
+/// Who keeps the runtime registered after its shutdown (`Shared::hold_registration`).
+#[derive(Default)]
+struct RegistrationHold {
+    /// Threads outside the workers in this runtime's context.
+    holders: usize,
+    /// Set by shutdown's step 5.
+    released: bool,
+    /// Parked by shutdown while `holders > 0`.
+    registration: Option<Registration>,
+}
+
+/// The `block_on` threads waiting on a runtime, woken by its close.
+#[derive(Default)]
+struct CloseWatchers {
+    next_id: u64,
+    wakers: Vec<(u64, Waker)>,
 }
 
 impl WakeTarget for Shared {

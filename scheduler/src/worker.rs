@@ -52,12 +52,15 @@ use std::task::{Context, Poll};
 
 use genrt_waker::{AfterPoll, TaskKey};
 
-use crate::context;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::context::{self, Entry};
 use crate::loom::sync::Arc;
 use crate::metrics::Event;
 use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::task;
+use crate::ThreadHook;
 
 /// The injector is checked first on every 13th tick. Tokio checks its global queue every 61
 /// ticks because that queue is behind a mutex; crossbeam's injector is lock-free and an empty
@@ -168,10 +171,37 @@ struct Core {
     rng: u64,
 }
 
+/// The thread hooks of `Config`, run by each worker inside its context.
+pub(crate) struct Hooks {
+    pub(crate) start: Option<ThreadHook>,
+    pub(crate) stop: Option<ThreadHook>,
+}
+
+/// Runs a hook; a panic in it is caught and dropped so that it cannot take a worker down
+/// (the panic hook has already reported it).
+fn run_hook(hook: Option<&ThreadHook>) {
+    if let Some(hook) = hook {
+        let _ = catch_unwind(AssertUnwindSafe(|| hook()));
+    }
+}
+
 /// Body of worker thread `local.index()`.
-pub(crate) fn run(shared: Arc<Shared>, local: Local) {
+pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
     let local = std::rc::Rc::new(local);
-    let _context = context::enter(shared.clone(), Some(local.clone()));
+    let _context = context::enter(shared.clone(), Entry::Worker(local.clone()));
+    run_hook(hooks.start.as_ref());
+    run_loop(&shared, &local);
+    // A runtime closed from inside (a task panicked under `shutdown_on_panic`) has nobody
+    // running shutdown yet: each worker leaving the loop sweeps, so every other task is
+    // cancelled promptly (sweeps are idempotent: one claim per task).
+    if shared.is_panicked() {
+        shared.sweep(Some(&local));
+    }
+    run_hook(hooks.stop.as_ref());
+}
+
+/// The run loop, until the runtime closes.
+fn run_loop(shared: &Shared, local: &Local) {
     let _presence = shared.idle.enter_loop(local.index());
     let mut core = Core {
         tick: 0,
@@ -180,17 +210,17 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local) {
         rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
     };
     while !shared.is_closed() {
-        if let Some(key) = core.next_task(&shared, &local) {
-            core.found_work(&shared);
-            run_task(&shared, &local, key);
+        if let Some(key) = core.next_task(shared, local) {
+            core.found_work(shared);
+            run_task(shared, local, key);
             continue;
         }
-        if let Some(key) = core.search(&shared, &local) {
-            core.found_work(&shared);
-            run_task(&shared, &local, key);
+        if let Some(key) = core.search(shared, local) {
+            core.found_work(shared);
+            run_task(shared, local, key);
             continue;
         }
-        core.park(&shared, &local);
+        core.park(shared, local);
     }
     // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
 }

@@ -517,7 +517,10 @@ impl WakeContext {
             context,
         };
         let previous = THREAD.with(|thread| thread.entered.borrow_mut().replace(entered));
-        WakeContextGuard { previous }
+        WakeContextGuard {
+            previous,
+            restore: true,
+        }
     }
 }
 
@@ -525,11 +528,25 @@ impl WakeContext {
 #[must_use = "the wake context is left when this guard is dropped"]
 pub struct WakeContextGuard {
     previous: Option<Entered>,
+    /// Whether dropping puts `previous` back (cleared by [`WakeContextGuard::discard`]).
+    restore: bool,
+}
+
+impl WakeContextGuard {
+    /// Drops the guard without putting back what it replaced, leaving the thread's context
+    /// as it is now: for a guard dropped after one entered before it (out of order), whose
+    /// `previous` was already left.
+    pub fn discard(mut self) {
+        self.restore = false;
+    }
 }
 
 impl Drop for WakeContextGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
+        if !self.restore {
+            return;
+        }
         // `try_with`: the guard may be dropped while thread-locals are being destroyed.
         let _ = THREAD.try_with(|thread| *thread.entered.borrow_mut() = previous);
     }

@@ -152,6 +152,13 @@ where
                     Poll::Ready(())
                 }
                 Err(payload) => {
+                    // The panic policy, off the hot path: the runtime closes first (under
+                    // `UnhandledPanic::ShutdownRuntime`), so that whoever the result below
+                    // wakes already sees it closed; a `block_on` awaiting this very task
+                    // panics instead of returning the panic as a value.
+                    if let Some(runtime) = genrt_scheduler::Handle::current() {
+                        runtime.task_panicked();
+                    }
                     drop_quietly(Self::drop_future(slot));
                     self.finish(Err(JoinError::panic(payload)));
                     Poll::Ready(())

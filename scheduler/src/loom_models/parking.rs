@@ -71,16 +71,23 @@ impl Workers {
     fn start(count: usize) -> Workers {
         let deques: Vec<Worker<TaskKey>> = (0..count).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
-        let (shared, registration) =
-            registry::register(|context, base| Arc::new(Shared::new(context, base, stealers)))
-                .expect("a free registry entry");
+        let (shared, registration) = registry::register(|context, base| {
+            Arc::new(Shared::new(context, base, stealers, false))
+        })
+        .expect("a free registry entry");
         let threads = deques
             .into_iter()
             .enumerate()
             .map(|(index, deque)| {
                 let shared = shared.clone();
                 thread::Builder::new()
-                    .spawn(move || worker::run(shared, Local::new(index, deque)))
+                    .spawn(move || {
+                        let hooks = worker::Hooks {
+                            start: None,
+                            stop: None,
+                        };
+                        worker::run(shared, Local::new(index, deque), hooks)
+                    })
                     .expect("loom thread")
             })
             .collect();
