@@ -2,7 +2,7 @@
 //! log.
 
 use std::panic::{self, PanicHookInfo};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::thread;
 
 /// The message of a panic payload, if it is a string.
@@ -28,37 +28,51 @@ type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
 /// The hook [`quiet_panics`] replaced, called for every panic that is not intentional.
 static PREVIOUS_HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 
-/// Restores the previous panic hook when dropped.
+/// Restores the previous panic hook when the last guard is dropped.
 pub struct QuietPanics(());
+
+/// Guards alive, and whether the quiet hook is the one installed. Installing is idempotent:
+/// a second `quiet_panics` (another test, or one after a test failed while holding a guard)
+/// must not take the quiet hook itself as "the previous one", or the hook would call itself
+/// until the stack overflows.
+static STATE: Mutex<(usize, bool)> = Mutex::new((0, false));
 
 /// Installs a panic hook that says nothing for panics whose message starts with
 /// [`INTENTIONAL`] and hands every other panic to the hook it replaces, so a failing
-/// assertion still prints. The guard puts the previous hook back.
+/// assertion still prints. Guards nest; the last one dropped puts the previous hook back.
 pub fn quiet_panics() -> QuietPanics {
-    let previous = panic::take_hook();
-    *PREVIOUS_HOOK
-        .write()
-        .unwrap_or_else(PoisonError::into_inner) = Some(previous);
-    panic::set_hook(Box::new(|info| {
-        if panic_message(info.payload()).is_some_and(|m| m.starts_with(INTENTIONAL)) {
-            return;
-        }
-        if let Some(previous) = PREVIOUS_HOOK
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            previous(info);
-        }
-    }));
+    let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+    state.0 += 1;
+    if !state.1 {
+        let previous = panic::take_hook();
+        *PREVIOUS_HOOK
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(previous);
+        panic::set_hook(Box::new(|info| {
+            if panic_message(info.payload()).is_some_and(|m| m.starts_with(INTENTIONAL)) {
+                return;
+            }
+            if let Some(previous) = PREVIOUS_HOOK
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                previous(info);
+            }
+        }));
+        state.1 = true;
+    }
     QuietPanics(())
 }
 
 impl Drop for QuietPanics {
     fn drop(&mut self) {
-        if thread::panicking() {
-            // `set_hook` panics on a panicking thread. The quiet hook stays; it still hands
-            // every unintended panic to the previous hook.
+        let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 -= 1;
+        if state.0 > 0 || thread::panicking() {
+            // Still in use; or `set_hook` would panic on this panicking thread, so the quiet
+            // hook stays (it still hands every unintended panic to the previous hook) and the
+            // next `quiet_panics` finds it installed.
             return;
         }
         let previous = PREVIOUS_HOOK
@@ -68,5 +82,6 @@ impl Drop for QuietPanics {
         if let Some(previous) = previous {
             panic::set_hook(previous);
         }
+        state.1 = false;
     }
 }
