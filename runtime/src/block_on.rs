@@ -5,8 +5,9 @@
 //! 1. enter the runtime's context as a blocking thread (`enter_block_on`, which refuses a
 //!    worker thread, even inside an `enter`, and a thread already inside `block_on`); an
 //!    `enter` guard of any runtime around the call is fine, as in Tokio;
-//! 2. register the thread's [`BlockOnSignal`] waker with the runtime's close watchers, so
-//!    that a close wakes it;
+//! 2. under [`UnhandledPanic::ShutdownRuntime`], register the thread's [`BlockOnSignal`] waker
+//!    with the runtime's close watchers, so that a close wakes it (under the default policy
+//!    no close needs to interrupt `block_on`, and nothing is registered);
 //! 3. if the runtime was shut down because a task panicked
 //!    ([`UnhandledPanic::ShutdownRuntime`]), panic; then loop: poll the future; check again
 //!    (also when the poll was ready); return the output or park on the signal.
@@ -14,8 +15,8 @@
 //! A close by panic sets `panicked` before `closed` and wakes every watcher after, so a
 //! thread that checked before the close parks with its `woken` flag set by the close's wake:
 //! it polls once more, checks again and panics. A normal shutdown (the `Runtime` dropped
-//! while a `Handle::block_on` runs) also wakes it; it then goes on driving its future, whose
-//! spawns are cancelled, as in Tokio.
+//! while a `Handle::block_on` runs) leaves it driving its future, whose spawns are
+//! cancelled, as in Tokio (under that policy the close wakes it once, harmlessly).
 //!
 //! [`Runtime::block_on`]: crate::Runtime::block_on
 //! [`Handle::block_on`]: crate::Handle::block_on

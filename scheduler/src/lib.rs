@@ -403,12 +403,17 @@ impl Handle {
     /// Wakes `waker` when the scheduler closes, until the returned guard is dropped. Check
     /// [`Handle::is_closed`] after this returns: a close that happened before is not
     /// reported.
-    pub fn watch_close(&self, waker: Waker) -> CloseWatch {
-        let id = self.shared.watch_close(waker);
-        CloseWatch {
+    ///
+    /// Only a scheduler started with [`Config::shutdown_on_panic`] has watchers (`None`
+    /// otherwise): only a close from inside, by a task's panic, must interrupt a `block_on`;
+    /// any other close leaves it driving its future. So the default configuration pays no
+    /// lock per `block_on` for it.
+    pub fn watch_close(&self, waker: Waker) -> Option<CloseWatch> {
+        let id = self.shared.watch_close(waker)?;
+        Some(CloseWatch {
             shared: self.shared.clone(),
             id,
-        }
+        })
     }
 
     /// Blocks until no task is queued or running, or until `deadline`; returns whether that

@@ -125,13 +125,17 @@ impl Shared {
     }
 
     /// Registers `waker` to be woken when the runtime closes; returns the id to pass to
-    /// [`Shared::unwatch_close`]. The caller checks `is_closed` after this returns.
-    pub(crate) fn watch_close(&self, waker: Waker) -> u64 {
+    /// [`Shared::unwatch_close`]. The caller checks `is_closed` after this returns. `None`
+    /// without `shutdown_on_panic`: nobody needs to hear of a close then.
+    pub(crate) fn watch_close(&self, waker: Waker) -> Option<u64> {
+        if !self.shutdown_on_panic {
+            return None;
+        }
         let mut watchers = self.close_watchers.lock();
         let id = watchers.next_id;
         watchers.next_id += 1;
         watchers.wakers.push((id, waker));
-        id
+        Some(id)
     }
 
     pub(crate) fn unwatch_close(&self, id: u64) {
