@@ -331,4 +331,13 @@ impl WakeTarget for Shared {
         }
         outcome
     }
+
+    fn wake_fenced(&self, key: TaskKey) -> WakeOutcome {
+        // The registry's W2 fence stands for the coalesced wake's (state.rs in genrt-waker).
+        let outcome = self.slab.wake_fenced(key.slot(), key.generation());
+        if outcome == WakeOutcome::Schedule {
+            self.push_remote(key);
+        }
+        outcome
+    }
 }

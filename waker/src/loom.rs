@@ -22,14 +22,12 @@
 //!
 //! Cells are reached with `UnsafeCell::with` and `with_mut` (loom's API), so that loom sees
 //! each access. Thread-locals are declared with [`thread_local!`] (with a `const { .. }`
-//! initialiser in both builds), and an `Arc<T>` becomes an `Arc<dyn Trait>` with
-//! [`unsize_arc!`].
+//! initialiser in both builds). The registry erases its targets' types with
+//! `Arc::into_raw`/`from_raw` and a table of functions per type, which loom's `Arc` also
+//! supports, so no unsizing coercion of a loom `Arc` is needed here.
 //!
 //! # Differences under loom, each forced by what loom can model
 //!
-//! - loom's `Arc` cannot be unsized by a coercion (`CoerceUnsized` is unstable);
-//!   `unsize_arc!` takes it apart with `into_raw` and puts it back together as the unsized
-//!   type with `from_raw`, which loom tracks by address, so the count carries over.
 //! - statics holding loom types need `lazy_static!` (loom's types have no `const`
 //!   constructors and live for one execution).
 //! - loom's `thread_local!` takes no `const { .. }` initialiser; this crate's macro unwraps it.
@@ -133,31 +131,3 @@ macro_rules! loom_thread_local {
 // Under another name: a macro called `thread_local` would clash with the built-in attribute.
 #[cfg(loom)]
 pub(crate) use loom_thread_local as thread_local;
-
-/// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
-/// allocation. A plain unsizing coercion in a normal build.
-#[cfg(not(loom))]
-macro_rules! unsize_arc {
-    ($arc:expr => $target:ty) => {{
-        let unsized_arc: $crate::loom::sync::Arc<$target> = $arc;
-        unsized_arc
-    }};
-}
-
-/// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
-/// allocation. Under loom the `Arc` is turned into its raw pointer, the pointer is coerced
-/// (only an unsizing coercion compiles here: no `as`), and loom's `from_raw` finds the
-/// allocation's count by address.
-#[cfg(loom)]
-macro_rules! unsize_arc {
-    ($arc:expr => $target:ty) => {{
-        let raw = ::loom::sync::Arc::into_raw($arc);
-        let unsized_raw: *const $target = raw;
-        // SAFETY: `unsized_raw` is the pointer `into_raw` just returned, unsized in place: the
-        // same allocation and address, with the metadata of the value's own type, which is
-        // what `Arc::from_raw` asks of a pointer of an unsized type. `into_raw` kept the
-        // reference it consumed, and `from_raw` takes it over, so the count is unchanged.
-        unsafe { ::loom::sync::Arc::from_raw(unsized_raw) }
-    }};
-}
-pub(crate) use unsize_arc;

@@ -4,16 +4,18 @@
 //!
 //! A waker outlives its runtime whenever someone keeps it, so a wake must find out whether
 //! the runtime still exists without touching memory that may have been freed (the bug of
-//! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each an
-//! `AtomicPtr` to the runtime's boxed `Arc<dyn WakeTarget>` (null: no runtime), and a static
+//! async-executor #163). The registry is a static table of [`MAX_RUNTIMES`] entries, each a
+//! pointer to the runtime's target (`Arc::into_raw` of its `Arc<T>`; null: no runtime) with a
+//! static table of `T`'s calls beside it, and a static
 //! pool of per-thread *wake records* (hazard records, Michael 2004, keyed by entry instead of
 //! by pointer). Records are never freed: a record is claimed by a thread on its first foreign
 //! wake and handed back when the thread exits, for the next thread to reuse.
 //!
 //! # The protocol
 //!
-//! Each entry has three words: `taken` (a registration holds the entry), `target` (the
-//! pointer a wake follows) and `next_base` (the generation handoff). Each record has
+//! Each entry has four words: `taken` (a registration holds the entry), `target` (the
+//! pointer a wake follows), `vtable` (the calls for the target's type: stored before
+//! `target`, published with it) and `next_base` (the generation handoff). Each record has
 //! `announce` (0, or 1 + the index of the entry a wake of its thread is inside) and `in_use`.
 //!
 //! Registering (`register`):
@@ -21,9 +23,9 @@
 //! 1. CAS the entry's `taken` from false to true (Acquire: pairs with step U5's Release, so
 //!    the previous runtime's unregistering, its `next_base` and the stale counts of its wakes
 //!    happen-before this runtime's start);
-//! 2. read `next_base`, build the target, box its `Arc` and store the box's pointer into
-//!    `target` (Release: pairs with the Acquire load of W3, so a wake that finds the pointer
-//!    sees a complete target).
+//! 2. read `next_base`, build the target, store its type's vtable, then its `Arc`'s raw
+//!    pointer into `target` (Release: pairs with the Acquire load of W3, so a wake that finds
+//!    the pointer sees a complete target and the matching vtable).
 //!
 //! Waking through the registry (`wake_through_entry`, from a thread outside the key's
 //! runtime, with the thread's record `r`):
@@ -31,20 +33,21 @@
 //! - W1. store `1 + index` into `r.announce` (Release: pairs with U3's Acquire load, see the
 //!   proof);
 //! - W2. a SeqCst fence (pairs with U2's);
-//! - W3. load `target` (Acquire); if non-null, call the target's `wake`;
+//! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
+//!   vtable (W2 also serves the target as a coalesced wake's fence: `state.rs`);
 //! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load).
 //!
 //! Unregistering (`Registration::drop`):
 //!
-//! - U1. swap `target` to null (Acquire: pairs with register's Release, as this thread frees
-//!   the box);
+//! - U1. swap `target` to null (Acquire: pairs with register's Release, as this thread
+//!   releases the target);
 //! - U2. a SeqCst fence (pairs with W2's);
 //! - U3. for every record: load `announce` (Acquire) until it has been seen once not holding
 //!   `1 + index` (spin, then yield: a wake in its window runs the runtime's `wake`, a few
 //!   atomics, and never user code);
 //! - U4. store `next_base`;
 //! - U5. store false into `taken` (Release: pairs with step 1's Acquire);
-//! - U6. drop the box, and with it the registry's reference to the target.
+//! - U6. release the registry's reference to the target (through the vtable).
 //!
 //! # Proof sketch
 //!
@@ -101,6 +104,15 @@
 //! forge the per-thread context (its type is private to the runtime). This is the process's
 //! one "which runtime is this thread in" thread-local; [`current_context`] reads it.
 //!
+//! It comes in two halves. `Fast`, which every wake reads, has no destructor, so reaching it
+//! is a plain thread-local load with no registration check, and it stays readable while the
+//! thread's other thread-locals are destroyed: it holds the thread's record and a raw
+//! pointer to the innermost entered context. `Owner` owns that context (an `Rc`, replaced
+//! only together with the pointer, and dropped only after it) and hands the record back in
+//! its destructor, after pointing `Fast` at spare records. A wake on the local path marks
+//! itself in `Fast`, so a target that entered or left a context inside its `wake` (which
+//! could free the context in use) panics instead.
+//!
 //! # Stale-wake counts
 //!
 //! A wake that the target reports [`WakeOutcome::Stale`] is counted in the waking thread's
@@ -134,6 +146,14 @@ pub trait WakeTarget: Send + Sync + 'static {
     /// [`WakeContext::enter`] when the wake comes from inside the runtime's context, `None`
     /// when it comes through the registry. It must not wake other key wakers.
     fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome;
+
+    /// The wake through the registry (`context` is `None`), called right after the waking
+    /// thread's `fence(SeqCst)` (W2), with nothing written since: a target may hand that
+    /// fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a coalesced wake costs
+    /// no second fence. By default, [`WakeTarget::wake`] with no context.
+    fn wake_fenced(&self, key: TaskKey) -> WakeOutcome {
+        self.wake(key, None)
+    }
 }
 
 /// Number of entries: one per runtime id. Under loom, 2: a model never has more than a couple
@@ -162,8 +182,11 @@ const SPINS_BEFORE_YIELD: u32 = 64;
 struct Entry {
     /// Whether a registration holds this entry. Written by `register` (CAS) and U5.
     taken: AtomicBool,
-    /// The runtime's boxed target, or null. Written by `register` step 2 and U1 only.
-    target: AtomicPtr<Arc<dyn WakeTarget>>,
+    /// The runtime's target (`Arc::into_raw` of its `Arc<T>`, type-erased), or null. Written
+    /// by `register` step 2 and U1 only.
+    target: AtomicPtr<()>,
+    /// The calls for `target`'s type. Written by `register` step 2 only, before `target`.
+    vtable: AtomicPtr<TargetVtable>,
     /// The generation the next runtime in this entry starts its slots at; written only by the
     /// holder of `taken`.
     next_base: AtomicU32,
@@ -175,9 +198,51 @@ impl Entry {
         Entry {
             taken: AtomicBool::new(false),
             target: AtomicPtr::new(ptr::null_mut()),
+            vtable: AtomicPtr::new(ptr::null_mut()),
             next_base: AtomicU32::new(0),
         }
     }
+}
+
+/// The calls the registry makes on an entry's type-erased target: one static table per
+/// target type, so a wake through the entry follows one pointer to the target and makes one
+/// direct call (no box to go through, no trait object).
+struct TargetVtable {
+    /// `T::wake_fenced(key)` on the target.
+    wake: unsafe fn(*const (), TaskKey) -> WakeOutcome,
+    /// Drops the entry's reference to the target.
+    release: unsafe fn(*const ()),
+}
+
+/// The [`TargetVtable`] of `T`.
+struct VtableOf<T>(std::marker::PhantomData<T>);
+
+impl<T: WakeTarget> VtableOf<T> {
+    const VTABLE: &'static TargetVtable = &TargetVtable {
+        wake: wake_erased::<T>,
+        release: release_erased::<T>,
+    };
+}
+
+/// # Safety
+///
+/// `target` is an entry's target of type `T` that this thread may use: loaded at W3 under
+/// its announcement (module docs), so it is not released before W4.
+unsafe fn wake_erased<T: WakeTarget>(target: *const (), key: TaskKey) -> WakeOutcome {
+    // SAFETY: `target` came from `Arc::into_raw` of an `Arc<T>` (register, step 2) and is
+    // alive for this call (the caller's contract).
+    let target = unsafe { &*target.cast::<T>() };
+    target.wake_fenced(key)
+}
+
+/// # Safety
+///
+/// `target` is an entry's target of type `T` that U1 took out of the entry and U3 waited
+/// for: the entry's reference, dropped exactly once.
+unsafe fn release_erased<T: WakeTarget>(target: *const ()) {
+    // SAFETY: `target` came from `Arc::into_raw` of an `Arc<T>` in `register`, whose
+    // reference the entry held until now (the caller's contract).
+    drop(unsafe { Arc::from_raw(target.cast::<T>()) });
 }
 
 /// One thread's wake record: its announcement on a cache line of its own, then its stale-wake
@@ -234,6 +299,7 @@ static REGISTRY: [Entry; ENTRIES] = [const {
     Entry {
         taken: AtomicBool::new(false),
         target: AtomicPtr::new(ptr::null_mut()),
+        vtable: AtomicPtr::new(ptr::null_mut()),
         next_base: AtomicU32::new(0),
     }
 }; ENTRIES];
@@ -275,44 +341,98 @@ enum Held {
     None,
     /// Claimed for the thread's lifetime.
     Record(&'static Record),
-    /// The pool was full: every wake borrows a spare record.
-    PoolFull,
+    /// The pool was full, or the thread handed its record back while exiting: every wake
+    /// borrows a spare record.
+    Spare,
 }
 
-/// This thread's state: the runtime context it is in, and its wake record.
-struct ThreadState {
-    entered: RefCell<Option<Entered>>,
+/// The thread's state that every wake reads. It has no destructor, so an access is a plain
+/// thread-local load (no registration check) and it stays readable while the thread's other
+/// thread-locals are destroyed. What it points to is owned by [`Owner`].
+struct Fast {
+    /// The innermost entered context: `Rc::as_ptr` of the `Rc` in `Owner::entered`, or null.
+    /// Set only together with `Owner::entered`, before the `Rc` it replaces is dropped.
+    entered: Cell<*const Entered>,
+    /// Whether a wake on the local path is inside its target's `wake`: entering or leaving a
+    /// context meanwhile (which could drop the `Entered` that wake uses) panics instead.
+    waking: Cell<bool>,
     record: Cell<Held>,
 }
 
-impl ThreadState {
-    /// The thread's record, claiming one on first use; `None` if the pool is full.
+/// The owning half of the thread's state, touched when a context is entered or left and
+/// when the thread claims its record. Its destructor hands the record back.
+struct Owner {
+    entered: RefCell<Option<Rc<Entered>>>,
+    /// The record this thread claimed, to hand back when it exits.
+    claimed: Cell<Option<&'static Record>>,
+}
+
+impl Fast {
+    /// The thread's record, claiming one on first use; `None` if it must borrow a spare one.
     fn record(&self) -> Option<&'static Record> {
         match self.record.get() {
             Held::Record(record) => Some(record),
-            Held::PoolFull => None,
-            Held::None => {
-                let found = RECORD_POOL[..RECORDS].iter().find(|r| r.try_claim());
-                self.record.set(found.map_or(Held::PoolFull, Held::Record));
-                found
-            }
+            Held::Spare => None,
+            Held::None => self.claim_record(),
         }
+    }
+
+    #[cold]
+    fn claim_record(&self) -> Option<&'static Record> {
+        // The record is claimed through `Owner`, whose destructor hands it back; a thread
+        // whose `Owner` is already destroyed borrows spares from now on.
+        let claimed = OWNER.try_with(|owner| {
+            let found = RECORD_POOL[..RECORDS].iter().find(|r| r.try_claim());
+            owner.claimed.set(found);
+            found
+        });
+        let found = claimed.ok().flatten();
+        self.record.set(found.map_or(Held::Spare, Held::Record));
+        found
+    }
+
+    /// Points `entered` at what `Owner::entered` now holds.
+    fn mirror(&self, entered: &Option<Rc<Entered>>) {
+        assert!(
+            !self.waking.get(),
+            "genrt: a wake target entered or left a wake context inside its wake"
+        );
+        self.entered
+            .set(entered.as_ref().map_or(ptr::null(), Rc::as_ptr));
     }
 }
 
-impl Drop for ThreadState {
+impl Drop for Owner {
     fn drop(&mut self) {
-        if let Held::Record(record) = self.record.get() {
+        // `Fast` has no destructor: it is still there. From now on this thread's wakes take
+        // the registry path with spare records, and find no entered context.
+        let _ = FAST.try_with(|fast| {
+            fast.entered.set(ptr::null());
+            if self.claimed.get().is_some() {
+                fast.record.set(Held::Spare);
+            }
+        });
+        if let Some(record) = self.claimed.take() {
             record.release();
         }
     }
 }
 
 crate::loom::thread_local! {
-    static THREAD: ThreadState = const {
-        ThreadState {
-            entered: RefCell::new(None),
+    static FAST: Fast = const {
+        Fast {
+            entered: Cell::new(ptr::null()),
+            waking: Cell::new(false),
             record: Cell::new(Held::None),
+        }
+    };
+}
+
+crate::loom::thread_local! {
+    static OWNER: Owner = const {
+        Owner {
+            entered: RefCell::new(None),
+            claimed: Cell::new(None),
         }
     };
 }
@@ -407,9 +527,13 @@ pub fn register<T: WakeTarget>(
         };
         let target = make(context, base);
         std::mem::forget(unwinding);
-        let boxed = Box::new(crate::loom::unsize_arc!(target.clone() => dyn WakeTarget));
-        // Step 2. Release: pairs with the Acquire load of W3.
-        entry.target.store(Box::into_raw(boxed), Ordering::Release);
+        // Relaxed: published by the Release store of `target` just below.
+        let vtable: *const TargetVtable = VtableOf::<T>::VTABLE;
+        entry.vtable.store(vtable.cast_mut(), Ordering::Relaxed);
+        let raw = Arc::into_raw(target.clone()).cast::<()>();
+        // Step 2. Release: pairs with the Acquire load of W3 (and U1's), which then see the
+        // vtable stored above.
+        entry.target.store(raw.cast_mut(), Ordering::Release);
         let registration = Registration {
             id,
             base,
@@ -435,8 +559,10 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let index = self.id.index();
         let entry = &REGISTRY[index];
-        // U1. Acquire: pairs with register's Release store; this thread frees the box.
-        let boxed = entry.target.swap(ptr::null_mut(), Ordering::Acquire);
+        // U1. Acquire: pairs with register's Release store; this thread releases the target
+        // through the vtable stored before it.
+        let target = entry.target.swap(ptr::null_mut(), Ordering::Acquire);
+        let vtable = entry.vtable.load(Ordering::Relaxed);
         // U2: pairs with W2's fence (see the proof in the module docs).
         fence(Ordering::SeqCst);
         // U3.
@@ -459,11 +585,13 @@ impl Drop for Registration {
         // U5. Release: pairs with register's Acquire CAS (step 1). A swap: see `release`.
         entry.taken.swap(false, Ordering::Release);
         // U6.
-        if !boxed.is_null() {
-            // SAFETY: `boxed` came from `Box::into_raw` in `register` (step 2) and U1 took it
-            // out of the entry, so no later wake can load it; U3 waited for every wake that
-            // loaded it before U1 (module docs, proof sketch). So this is its only owner.
-            drop(unsafe { Box::from_raw(boxed) });
+        if !target.is_null() {
+            // SAFETY: a non-null target was stored by `register` (step 2) after its vtable,
+            // both read here after U1's Acquire; `vtable` points at a static table. U1 took
+            // the target out of the entry, so no later wake can load it, and U3 waited for
+            // every wake that loaded it before U1 (module docs, proof sketch): the entry's
+            // reference is released exactly once, here.
+            unsafe { ((*vtable).release)(target) };
         }
     }
 }
@@ -511,12 +639,17 @@ impl WakeContext {
     /// holds a strong reference, and a registry entry freed under it may be taken by another
     /// runtime, whose wakes on this thread would then reach `target`.
     pub fn enter(&self, target: Arc<dyn WakeTarget>, context: Rc<dyn Any>) -> WakeContextGuard {
-        let entered = Entered {
+        let entered = Rc::new(Entered {
             id: self.id,
             target,
             context,
-        };
-        let previous = THREAD.with(|thread| thread.entered.borrow_mut().replace(entered));
+        });
+        let previous = OWNER.with(|owner| {
+            let mut slot = owner.entered.borrow_mut();
+            let previous = slot.replace(entered);
+            FAST.with(|fast| fast.mirror(&slot));
+            previous
+        });
         WakeContextGuard {
             previous,
             restore: true,
@@ -527,7 +660,7 @@ impl WakeContext {
 /// Guard returned by [`WakeContext::enter`].
 #[must_use = "the wake context is left when this guard is dropped"]
 pub struct WakeContextGuard {
-    previous: Option<Entered>,
+    previous: Option<Rc<Entered>>,
     /// Whether dropping puts `previous` back (cleared by [`WakeContextGuard::discard`]).
     restore: bool,
 }
@@ -547,8 +680,16 @@ impl Drop for WakeContextGuard {
         if !self.restore {
             return;
         }
-        // `try_with`: the guard may be dropped while thread-locals are being destroyed.
-        let _ = THREAD.try_with(|thread| *thread.entered.borrow_mut() = previous);
+        // `try_with`: the guard may be dropped while thread-locals are being destroyed (then
+        // `Owner`'s destructor has already cleared the context).
+        let _ = OWNER.try_with(|owner| {
+            let mut slot = owner.entered.borrow_mut();
+            let left = std::mem::replace(&mut *slot, previous);
+            FAST.with(|fast| fast.mirror(&slot));
+            drop(slot);
+            // Dropped only now that `Fast` no longer points at it.
+            drop(left);
+        });
     }
 }
 
@@ -557,8 +698,8 @@ impl Drop for WakeContextGuard {
 /// calling `f` if this thread's thread-locals are already destroyed. `f` must not enter or
 /// leave a context.
 pub fn current_context<R>(f: impl FnOnce(Option<&dyn Any>) -> R) -> Option<R> {
-    THREAD
-        .try_with(|thread| match thread.entered.try_borrow() {
+    OWNER
+        .try_with(|owner| match owner.entered.try_borrow() {
             Ok(entered) => f(entered.as_ref().map(|e| &*e.context)),
             Err(_) => f(None),
         })
@@ -569,12 +710,22 @@ pub fn current_context<R>(f: impl FnOnce(Option<&dyn Any>) -> R) -> Option<R> {
 /// otherwise through the registry entry. Does nothing for a runtime that is gone.
 pub(crate) fn wake(key: TaskKey) {
     let id = key.runtime();
-    let delivered = THREAD.try_with(|thread| {
-        if let Ok(entered) = thread.entered.try_borrow() {
-            if let Some(entered) = entered.as_ref().filter(|e| e.id == id) {
-                let outcome = entered.target.wake(key, Some(&*entered.context));
+    let delivered = FAST.try_with(|fast| {
+        let entered = fast.entered.get();
+        if !entered.is_null() {
+            // SAFETY: a non-null `entered` is `Rc::as_ptr` of the `Rc` that `Owner::entered`
+            // holds: `Fast::mirror` changes the pointer together with that `Rc`, before the
+            // `Rc` it replaces is dropped, and `Owner`'s destructor nulls it before dropping
+            // its own. Nothing on this thread can replace the `Rc` while it is used below:
+            // `waking` makes entering or leaving inside the target's `wake` panic.
+            let entered = unsafe { &*entered };
+            if entered.id == id {
+                let outcome = {
+                    let _waking = Waking::mark(&fast.waking);
+                    entered.target.wake(key, Some(&*entered.context))
+                };
                 if outcome == WakeOutcome::Stale {
-                    match thread.record() {
+                    match fast.record() {
                         Some(record) => record.count_stale(id.index()),
                         None => with_spare_record(|record| record.count_stale(id.index())),
                     }
@@ -582,7 +733,7 @@ pub(crate) fn wake(key: TaskKey) {
                 return;
             }
         }
-        match thread.record() {
+        match fast.record() {
             // A record already inside a wake (a target that woke a key waker, against
             // `WakeTarget::wake`'s rule) is not reused: its announcement protects that wake.
             Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
@@ -592,8 +743,25 @@ pub(crate) fn wake(key: TaskKey) {
         }
     });
     if delivered.is_err() {
-        // The thread's thread-locals are being destroyed.
+        // Only under loom, whose thread-locals can be gone; std's `Fast` has no destructor.
         with_spare_record(|record| wake_through_entry(record, key));
+    }
+}
+
+/// Sets `Fast::waking` for its lifetime (cleared on unwind too, so a panicking target leaves
+/// the thread able to enter and leave contexts).
+struct Waking<'a>(&'a Cell<bool>);
+
+impl<'a> Waking<'a> {
+    fn mark(flag: &'a Cell<bool>) -> Waking<'a> {
+        flag.set(true);
+        Waking(flag)
+    }
+}
+
+impl Drop for Waking<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
@@ -607,15 +775,21 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
-    // W2: pairs with U2's fence.
+    // W2: pairs with U2's fence. It also follows every write of this thread that the wake
+    // publishes, so the target may use it as a coalesced wake's fence (`wake_fenced`).
     fence(Ordering::SeqCst);
-    // W3. Acquire: pairs with register's Release store (step 2).
+    // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
+    // vtable loaded next.
     let target = entry.target.load(Ordering::Acquire);
-    // SAFETY: a non-null `target` is a live box from `register` (step 2): U1 takes it out of
-    // the entry and U3 waits, before U6 frees it, until this record no longer announces the
-    // entry, which W4 below does only after this last use (proof in the module docs).
-    if let Some(target) = unsafe { target.as_ref() } {
-        if target.wake(key, None) == WakeOutcome::Stale {
+    if !target.is_null() {
+        let vtable = entry.vtable.load(Ordering::Relaxed);
+        // SAFETY: a non-null `target` is a live target of the type `vtable` was made for
+        // (register, step 2, stored the vtable first; a re-registration cannot store either
+        // word while this record announces the entry, since U3 of the unregistering before
+        // it waits for this record first). U1 takes the target out of the entry and U3
+        // waits, before U6 releases it, until this record no longer announces the entry,
+        // which W4 below does only after this last use (proof in the module docs).
+        if unsafe { ((*vtable).wake)(target, key) } == WakeOutcome::Stale {
             record.count_stale(index);
         }
     }
@@ -734,5 +908,77 @@ mod tests {
         waker(key).wake();
         assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3, "gone: not called");
         assert_eq!(runtime.context.stale_wakes(), 3, "nor counted");
+    }
+
+    /// A target that enters a context inside its own local-path wake would free the context
+    /// that wake is using: it panics instead (and the thread's state stays usable).
+    #[test]
+    fn entering_inside_a_local_wake_panics_instead_of_freeing_the_context() {
+        struct Reentrant {
+            context: std::sync::Mutex<Option<WakeContext>>,
+            me: std::sync::Mutex<Option<Arc<Reentrant>>>,
+        }
+        impl WakeTarget for Reentrant {
+            fn wake(&self, _key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
+                let me = self.me.lock().unwrap().clone().expect("set");
+                let context = self.context.lock().unwrap();
+                let guard = context.as_ref().expect("set").enter(me, Rc::new(()));
+                drop(guard);
+                WakeOutcome::Schedule
+            }
+        }
+        let (target, _registration) = register(|context, _base| {
+            Arc::new(Reentrant {
+                context: std::sync::Mutex::new(Some(context)),
+                me: std::sync::Mutex::new(None),
+            })
+        })
+        .expect("a free registry entry");
+        *target.me.lock().unwrap() = Some(target.clone());
+        let id = target.context.lock().unwrap().as_ref().expect("set").id();
+        let guard = target
+            .context
+            .lock()
+            .unwrap()
+            .as_ref()
+            .expect("set")
+            .enter(target.clone(), Rc::new(()));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            waker(TaskKey::new(id, 0, 0)).wake();
+        }));
+        let message = caught.expect_err("entering inside the wake panics");
+        let message = message.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("inside its wake"), "{message}");
+        drop(guard); // the flag was cleared by the unwind: leaving works
+
+        *target.me.lock().unwrap() = None;
+    }
+
+    /// Wakes from another thread-local's destructor, after this module's `Owner` handed the
+    /// record back, still reach the runtime (with spare records) and count as before.
+    #[test]
+    fn wakes_from_thread_local_destructors_still_work() {
+        struct WakeOnDrop(TaskKey);
+        impl Drop for WakeOnDrop {
+            fn drop(&mut self) {
+                // Touch the record-holding state first so this thread claims a record and
+                // `Owner` exists, then let destruction order decide.
+                waker(self.0).wake_by_ref();
+                waker(self.0).wake();
+            }
+        }
+        std::thread_local! {
+            static LATE: std::cell::RefCell<Option<WakeOnDrop>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let (runtime, _registration) = register_count(false);
+        let key = TaskKey::new(runtime.context.id(), 0, 0);
+        std::thread::spawn(move || {
+            waker(key).wake(); // claims a record: `Owner` is registered for destruction
+            LATE.with(|late| *late.borrow_mut() = Some(WakeOnDrop(key)));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3);
     }
 }

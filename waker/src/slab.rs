@@ -125,6 +125,28 @@ impl<T> Slab<T> {
         }
     }
 
+    /// [`Slab::wake`] for a caller that has issued `fence(SeqCst)` after every write this
+    /// wake must hand to the task's next poll, and has written nothing since: that fence
+    /// stands for the one a coalesced wake would issue (see [`WakeTarget::wake_fenced`]).
+    /// Without such a fence, a coalesced wake may be lost: use [`Slab::wake`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{fence, Ordering};
+    /// use genrt_waker::{Slab, WakeOutcome};
+    /// let slab = Slab::new(0);
+    /// let (slot, generation) = slab.insert(()).unwrap(); // inserted scheduled
+    /// fence(Ordering::SeqCst);
+    /// assert_eq!(slab.wake_fenced(slot, generation), WakeOutcome::Coalesced);
+    /// ```
+    ///
+    /// [`WakeTarget::wake_fenced`]: crate::registry::WakeTarget::wake_fenced
+    pub fn wake_fenced(&self, slot: u32, generation: u32) -> WakeOutcome {
+        match self.slot(slot) {
+            Some(s) => s.state.wake_fenced(generation),
+            None => WakeOutcome::Stale,
+        }
+    }
+
     /// Takes the poll permission of a scheduled occupant. `None` if the key is stale or the
     /// task is not scheduled.
     pub fn start_poll(&self, slot: u32, generation: u32) -> Option<PollGuard<'_, T>> {

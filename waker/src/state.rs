@@ -70,6 +70,12 @@
 //!   waker's atomic writes before `F_W` (or later ones): the channel's flag, or the unlock of
 //!   its mutex, whose Release then hands over the rest.
 //!
+//! *Fenced by the caller.* The argument needs only that `F_W` follows the waker's writes and
+//! precedes the read `R`. A wake through the registry has issued such a fence already (W2 in
+//! `registry.rs`, after the waking thread's writes, before it loads anything of the slot), so
+//! `wake_fenced` takes any read of the word after it, the first load or a failed CAS's, as
+//! `R`: a coalesced wake from another thread costs one fence, not two.
+//!
 //! Only `start_poll` needs the fence. `finish_pending`'s `NOTIFIED` → `SCHEDULED` does not:
 //! the poller reads nothing of the task after it, and the poll it owes starts with a
 //! `start_poll` of its own. `claim` does not: the claimer drops the task, never polls it.
@@ -188,6 +194,17 @@ impl SlotState {
     /// Transition 2. A coalesced wake writes nothing; it is published by a `SeqCst` fence
     /// and a reload (module docs, "Coalesced wakes").
     pub(crate) fn wake(&self, generation: u32) -> WakeOutcome {
+        self.wake_inner(generation, false)
+    }
+
+    /// Transition 2 for a caller that has already issued `fence(SeqCst)` after the writes
+    /// this wake publishes (the registry's W2): that fence is `F_W`, so a coalesced wake
+    /// needs no fence and no reload of its own ("Coalesced wakes", *Fenced by the caller*).
+    pub(crate) fn wake_fenced(&self, generation: u32) -> WakeOutcome {
+        self.wake_inner(generation, true)
+    }
+
+    fn wake_inner(&self, generation: u32, fenced: bool) -> WakeOutcome {
         // Acquire: as `transition`'s first load.
         let mut current = Snapshot(self.0.load(Ordering::Acquire));
         loop {
@@ -202,6 +219,10 @@ impl SlotState {
                 (current.with(SCHEDULED), WakeOutcome::Schedule)
             };
             if next.0 == current.0 {
+                if fenced {
+                    // The caller's fence is F_W and `current` was read after it.
+                    return WakeOutcome::Coalesced;
+                }
                 // A poll is owed already. F_W: pairs with F_P in `start_poll`; the reload
                 // after it either still reads `current` (then that poll's fence comes after
                 // this one and the poll sees this thread's writes) or reads a newer state,

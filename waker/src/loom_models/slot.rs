@@ -166,7 +166,19 @@ fn poll_until_done(slab: &Slab<Task>, queue: &Queue, value: &AtomicBool) {
 /// rule gives.)
 #[test]
 fn coalesced_wakes_are_published_by_fences() {
-    ::loom::model(|| {
+    coalesced_wakes(false);
+}
+
+/// The same race with the value's waker taking the registry's path: its own `fence(SeqCst)`
+/// after writing the value (W2), then `wake_fenced`, which neither fences nor reloads when
+/// the wake coalesces ("Fenced by the caller" in `state.rs`).
+#[test]
+fn coalesced_wakes_fenced_by_the_caller_are_not_lost() {
+    coalesced_wakes(true);
+}
+
+fn coalesced_wakes(fenced_by_caller: bool) {
+    ::loom::model(move || {
         let slab = Arc::new(Slab::new(0));
         let queue = Arc::new(Queue::default());
         let value = Arc::new(AtomicBool::new(false));
@@ -181,7 +193,14 @@ fn coalesced_wakes_are_published_by_fences() {
             let (slab, queue, value) = (slab.clone(), queue.clone(), value.clone());
             thread::spawn(move || {
                 value.store(true, Ordering::Relaxed);
-                wake(&slab, &queue, key);
+                if fenced_by_caller {
+                    ::loom::sync::atomic::fence(Ordering::SeqCst);
+                    if slab.wake_fenced(key.0, key.1) == WakeOutcome::Schedule {
+                        queue.push(key);
+                    }
+                } else {
+                    wake(&slab, &queue, key);
+                }
             })
         };
         let worker = {
