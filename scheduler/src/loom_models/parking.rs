@@ -4,8 +4,8 @@
 //! real `Idle` of `idle/mod.rs`), over the real `Shared` (slab, `closed`) and the loom
 //! stand-ins of the run queues (`queue.rs`). The main thread is the foreign thread: it spawns
 //! and wakes through the same entry points as any thread outside the runtime
-//! (`Shared::spawn`, the `WakeTarget::wake` that the registry calls), and waits with the real
-//! `activity::settle`, as `Runtime::settle` does. If the protocol ever loses a wake-up, a key
+//! (`Shared::spawn`, the `WakeTarget::wake_fenced` that the registry calls after its W2
+//! fence), and waits with the real `activity::settle`, as `Runtime::settle` does. If the protocol ever loses a wake-up, a key
 //! sits in the injector while both workers sleep and the main thread waits for it to run:
 //! every thread is blocked, and loom fails the model with a deadlock. If a settle returned
 //! while a task spawned or woken before it was still queued or running, the poll counts the
@@ -131,6 +131,13 @@ fn assert_stale(shared: &Shared, key: TaskKey) {
 /// A task waits on its channel; the foreign thread fills the channel and wakes the task's key
 /// while the two workers go idle, search and park. The wake-up is never lost: the task runs
 /// again and completes, and every thread ends.
+/// A wake from a thread outside the runtime, as the registry delivers it: its W2 fence
+/// (after the waking thread's writes), then the target's `wake_fenced`.
+fn foreign_wake(shared: &Shared, key: TaskKey) {
+    ::loom::sync::atomic::fence(Ordering::SeqCst);
+    let _ = WakeTarget::wake_fenced(shared, key);
+}
+
 #[test]
 fn foreign_wake_while_workers_park() {
     ::loom::model(|| {
@@ -143,7 +150,7 @@ fn foreign_wake_while_workers_park() {
 
         // The foreign waker: fill the channel, wake the key (what the registry delivers).
         *task.ready.lock() = true;
-        let _ = WakeTarget::wake(&*workers.shared, key, None);
+        foreign_wake(&workers.shared, key);
         workers.settle();
         assert_eq!(
             task.polls.load(Ordering::Relaxed),
@@ -186,7 +193,7 @@ fn settle_races_foreign_wake_and_worker_going_idle() {
             let (shared, task) = (workers.shared.clone(), task.clone());
             ::loom::thread::spawn(move || {
                 *task.ready.lock() = true;
-                WakeTarget::wake(&*shared, key, None);
+                foreign_wake(&shared, key);
             })
         };
         // Racing: the first poll, the worker's search and park, and the wake.
