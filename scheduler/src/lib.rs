@@ -106,7 +106,15 @@ pub struct Config {
     /// Whether the first panic of a task's poll closes the runtime (see
     /// [`Handle::task_panicked`]).
     pub shutdown_on_panic: bool,
+    /// State of the crate built on this one, kept with the runtime and handed back by
+    /// [`Handle::data`] (`genrt` keeps its blocking pool there). The scheduler never looks
+    /// inside. It lives as long as the scheduler's shared state, so it must not own a
+    /// [`Handle`] (that would be a cycle).
+    pub data: Option<RuntimeData>,
 }
+
+/// See [`Config::data`].
+pub type RuntimeData = std::sync::Arc<dyn std::any::Any + Send + Sync + 'static>;
 
 /// A thread start or stop hook (see [`Config::on_thread_start`]). A panic in a hook is caught
 /// and dropped, so the worker still runs (or still exits cleanly).
@@ -123,6 +131,7 @@ impl Config {
             on_thread_start: None,
             on_thread_stop: None,
             shutdown_on_panic: false,
+            data: None,
         }
     }
 }
@@ -136,6 +145,7 @@ impl fmt::Debug for Config {
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("shutdown_on_panic", &self.shutdown_on_panic)
+            .field("data", &self.data.is_some())
             .finish()
     }
 }
@@ -167,12 +177,10 @@ impl Scheduler {
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) = registry::register(|context, base| {
-            Arc::new(Shared::new(
-                context,
-                base,
-                stealers,
-                config.shutdown_on_panic,
-            ))
+            Arc::new(
+                Shared::new(context, base, stealers, config.shutdown_on_panic)
+                    .with_data(config.data.clone()),
+            )
         })?;
         let mut scheduler = Scheduler {
             shared,
@@ -311,6 +319,11 @@ impl Handle {
     #[track_caller]
     pub fn spawn(&self, task: Arc<dyn Task>) -> Option<TaskKey> {
         self.shared.spawn(task)
+    }
+
+    /// The state given as [`Config::data`], if any.
+    pub fn data(&self) -> Option<&(dyn std::any::Any + Send + Sync + 'static)> {
+        self.shared.data.as_deref()
     }
 
     /// Whether the scheduler has shut down.
