@@ -518,7 +518,9 @@ pub enum UnhandledPanic {
     /// panic; every other task is cancelled by the workers as they leave their loops (its
     /// handle reports cancelled); later spawns are cancelled at once; every `block_on` in
     /// progress on the runtime, and any later one, panics with a message saying a task
-    /// panicked. Dropping the runtime afterwards finishes the shutdown as usual.
+    /// panicked. Dropping the runtime afterwards finishes the shutdown as usual. A panic of a
+    /// blocking closure ([`Runtime::spawn_blocking`]) does not count, as in Tokio: only its
+    /// handle reports it. The blocking pool stays open until the runtime is dropped.
     ///
     /// ```
     /// let rt = genrt::Builder::new()

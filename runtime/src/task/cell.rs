@@ -2,9 +2,15 @@
 //! state. The scheduler keeps an `Arc<dyn Task>` to it in its slab; the task's
 //! [`JoinHandle`](crate::JoinHandle) keeps an `Arc<dyn Join<T>>` to the same cell.
 //!
+//! A blocking closure (`spawn_blocking`) lives in the same cell, as a [`BlockingFuture`]
+//! that is ready on its first poll; that cell never enters the scheduler's slab, and its one
+//! [`BlockingTask`], the right to run it, goes to the blocking pool instead (see the
+//! `blocking` module).
+//!
 //! Who touches what:
 //! - `future`: only inside [`Task::poll`] and [`Task::shutdown`], whose callers hold the slot's
-//!   poll permission, so never two threads at once. This is the `unsafe` of this module.
+//!   poll permission, or inside the one [`BlockingTask`]'s run and drop; so never two threads
+//!   at once. This is the `unsafe` of this module.
 //! - `abort`: set by [`Abort::request_abort`] (any thread), read before each poll. This module
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
