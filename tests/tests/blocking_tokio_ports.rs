@@ -4,7 +4,8 @@
 //! Ported (Tokio file: test), with the changes each needed:
 //! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking` (as is);
 //!   `shutdown_timeout` (the closure waits on a gate the test opens afterwards instead of
-//!   sleeping 10,000 s, and the `false` it returns is asserted); `shutdown_timeout_0` (its
+//!   sleeping 10,000 s, it is spawned through the runtime rather than inside `block_on`,
+//!   whose output would be its join handle, and the `false` returned is asserted); `shutdown_timeout_0` (its
 //!   "returns within 1 s" is an upper bound on a duration, which these tests never assert:
 //!   the zero timeout's `false` is asserted instead).
 //! - `task_blocking.rs`: `basic_blocking` (a blocking closure awaited from a spawned task,
@@ -108,14 +109,11 @@ fn shutdown_timeout() {
     let runtime = rt();
     let held = gate.clone();
     let join = Watchdog::new("block_on until the closure runs").run(move || {
-        let join = runtime.block_on(async move {
-            let join = genrt::spawn_blocking(move || {
-                tx.send(()).unwrap();
-                held.wait();
-            });
-            rx.await.unwrap();
-            join
+        let join = runtime.spawn_blocking(move || {
+            tx.send(()).unwrap();
+            held.wait();
         });
+        runtime.block_on(async move { rx.await.unwrap() });
         assert!(!runtime.shutdown_timeout(Duration::from_millis(100)));
         join
     });
