@@ -164,6 +164,10 @@ impl Runtime {
     /// the woken task too; if after, `settle` may already have returned and the task runs
     /// later. Call `settle` again after such wakes to take them in.
     ///
+    /// Blocking closures ([`Runtime::spawn_blocking`]) are not tasks: `settle` does not wait
+    /// for them. A task awaiting one is suspended until the closure's completion wakes it,
+    /// which, like a shell's wake, may come after `settle` returned.
+    ///
     /// A task that never suspends (it loops on [`yield_now`](crate::yield_now), say) keeps
     /// the runtime busy forever, and `settle` then never returns; use
     /// [`Runtime::try_settle`] when that can happen.

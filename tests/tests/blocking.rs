@@ -733,3 +733,32 @@ fn many_closures_from_many_threads_each_run_once() {
     assert_eq!(count.load(Ordering::SeqCst), THREADS * EACH);
     drop_runtime(rt);
 }
+
+/// `settle` does not wait for blocking closures: a task awaiting a held closure counts as
+/// suspended, and the closure's completion wakes it later.
+#[test]
+fn settle_does_not_wait_for_blocking_closures() {
+    let rt = Arc::new(builder(1).build().unwrap());
+    let gate = Gate::default();
+    let (started_tx, started) = mpsc::channel();
+    let held = gate.clone();
+    let task = rt.spawn(async move {
+        genrt::spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            held.wait();
+            6
+        })
+        .await
+        .unwrap()
+    });
+    recv(&started, "the closure to start");
+    let settling = rt.clone();
+    Watchdog::new("settle while a closure is held")
+        .suspect("settle waited for a blocking closure")
+        .run(move || settling.settle());
+    assert!(!task.is_finished());
+    gate.open();
+    assert_eq!(wait_for("the task awaiting the closure", task).unwrap(), 6);
+    let rt = Arc::try_unwrap(rt).unwrap_or_else(|_| panic!("the runtime is still shared"));
+    drop_runtime(rt);
+}
