@@ -269,6 +269,7 @@ impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
             .field("metrics", &self.metrics())
+            .field("blocking", &*self.pool)
             .finish()
     }
 }

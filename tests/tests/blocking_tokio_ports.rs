@@ -21,8 +21,9 @@
 //!   behind a held one, instead of sleeping tasks under a paused clock; the member of
 //!   `runtime_gone` is spawned just after the drop, as a closure spawned before it may
 //!   already have run).
-//! - `rt_threaded.rs`: `max_blocking_threads_set_to_zero` (Tokio panics in the builder;
-//!   genrt's `build` returns `InvalidInput`, as for `worker_threads(0)`).
+//! - `rt_threaded.rs`: `max_blocking_threads` (a closure is also run);
+//!   `max_blocking_threads_set_to_zero` (Tokio panics in the builder; genrt's `build` returns
+//!   `InvalidInput`, as for `worker_threads(0)`).
 //!
 //! Skipped, and why:
 //! - `rt_common.rs`: `sleep_from_blocking` and `socket_from_blocking` (genrt has no timer or
@@ -32,6 +33,9 @@
 //!   has no `block_in_place`); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
 //!   dropping a runtime inside another's task: see `Runtime`'s docs);
 //!   `can_shutdown_now_in_runtime` (no `shutdown_background`).
+//! - `rt_threaded.rs`: `blocking`, `coop_and_block_in_place`, `yield_after_block_in_place`,
+//!   `hang_on_shutdown`, `test_block_in_place*`, `test_nested_block_in_place_*` (all
+//!   `block_in_place`, which genrt does not have).
 //! - `rt_handle.rs`: nothing there concerns blocking work (its `enter` tests are ported in
 //!   `enter.rs`).
 //! - `rt_handle_block_on.rs`: the `test_with_runtimes` tests run `Handle::block_on` again
