@@ -762,3 +762,68 @@ fn settle_does_not_wait_for_blocking_closures() {
     let rt = Arc::try_unwrap(rt).unwrap_or_else(|_| panic!("the runtime is still shared"));
     drop_runtime(rt);
 }
+
+/// Closures spawned from several threads while the runtime is dropped: every handle resolves
+/// (to the closure's value or to cancelled), every closure is dropped exactly once (run or
+/// not), nothing hangs, and every blocking thread that ran a start hook ran its stop hook by
+/// the time the drop returned (a thread started just before the close enters nothing).
+#[test]
+fn spawns_racing_the_drop() {
+    use support::{assert_dropped_once, drop_counts, DropOnce};
+    const ROUNDS: usize = 30;
+    const SPAWNERS: usize = 3;
+    const EACH: usize = 100;
+    Watchdog::new("spawn_blocking racing the drop").run(|| {
+        let (mut ok, mut cancelled) = (0, 0);
+        for round in 0..ROUNDS {
+            let hooks = Hooks::default();
+            let mut b = builder(2);
+            b.max_blocking_threads(4);
+            hooks.install(&mut b);
+            let rt = b.build().unwrap();
+            let counts = drop_counts(SPAWNERS * EACH);
+            let barrier = Arc::new(std::sync::Barrier::new(SPAWNERS + 1));
+            let spawners: Vec<_> = (0..SPAWNERS)
+                .map(|s| {
+                    let (handle, counts, barrier) = (rt.handle(), counts.clone(), barrier.clone());
+                    thread::spawn(move || {
+                        barrier.wait();
+                        (0..EACH)
+                            .map(|i| {
+                                let index = s * EACH + i;
+                                let guard = DropOnce::new(&counts, index);
+                                handle.spawn_blocking(move || {
+                                    let _guard = guard;
+                                    index
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            barrier.wait();
+            drop(rt);
+            assert_eq!(
+                hooks.started().len(),
+                hooks.stopped().len(),
+                "round {round}: a thread that started did not stop before the drop returned"
+            );
+            for spawner in spawners {
+                for join in spawner.join().unwrap() {
+                    match wait_for("a closure racing the drop", join) {
+                        Ok(_) => ok += 1,
+                        Err(e) => {
+                            assert!(e.is_cancelled());
+                            cancelled += 1;
+                        }
+                    }
+                }
+            }
+            assert_dropped_once(&counts, 0..SPAWNERS * EACH, format_args!("round {round}"));
+        }
+        support::report(format_args!(
+            "spawns_racing_the_drop: {ok} ran, {cancelled} cancelled"
+        ));
+        assert_eq!(ok + cancelled, ROUNDS * SPAWNERS * EACH);
+    });
+}
