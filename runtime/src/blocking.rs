@@ -387,3 +387,60 @@ fn run_loop(pool: &Pool) {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::*;
+    use crate::loom::unsize_arc;
+    use crate::task::cell;
+    use crate::task::join::{Join, JoinHandle};
+
+    /// A closure whose thread the operating system refuses to start, with no thread running,
+    /// is not lost silently: it is dropped (its handle reports cancelled) and the spawn
+    /// panics saying why. A stack larger than the address space makes the start fail.
+    #[test]
+    fn a_thread_that_cannot_start_with_none_running_cancels_and_panics() {
+        let rt = crate::Builder::new().worker_threads(1).build().unwrap();
+        let pool = Pool::new(Settings {
+            max_threads: 4,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            thread_name: "genrt-unstartable".to_string(),
+            stack_size: Some(1 << 60),
+            on_thread_start: None,
+            on_thread_stop: None,
+        });
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = DropFlag(dropped.clone());
+        let (cell, task) = cell::blocking(move || {
+            let _flag = flag;
+            1
+        });
+        let join: JoinHandle<i32> = JoinHandle::new(unsize_arc!(cell => dyn Join<i32>));
+        let runtime = rt.handle().inner;
+        let payload = catch_unwind(AssertUnwindSafe(|| pool.spawn(task, &runtime))).unwrap_err();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        assert!(
+            message.contains("could not start a blocking thread and none is running"),
+            "{message}"
+        );
+        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(join.is_finished());
+        let err = futures::executor::block_on(join).unwrap_err();
+        assert!(err.is_cancelled());
+        assert_eq!(pool.state.lock().threads, 0);
+        assert!(pool.state.lock().queue.is_empty());
+    }
+
+    struct DropFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
