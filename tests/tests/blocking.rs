@@ -190,7 +190,8 @@ fn the_cap_holds_and_queued_closures_run_later() {
 struct Hooks {
     started: Arc<Mutex<Vec<ThreadId>>>,
     stopped: Arc<Mutex<Vec<ThreadId>>>,
-    context_in_start: Arc<AtomicBool>,
+    /// The threads whose start hook found no current runtime.
+    outside_context: Arc<Mutex<Vec<ThreadId>>>,
 }
 
 impl Hooks {
@@ -198,12 +199,14 @@ impl Hooks {
         let (started, stopped, context) = (
             self.started.clone(),
             self.stopped.clone(),
-            self.context_in_start.clone(),
+            self.outside_context.clone(),
         );
         builder
             .on_thread_start(move || {
                 started.lock().unwrap().push(thread::current().id());
-                context.store(genrt::Handle::try_current().is_ok(), Ordering::SeqCst);
+                if genrt::Handle::try_current().is_err() {
+                    context.lock().unwrap().push(thread::current().id());
+                }
             })
             .on_thread_stop(move || {
                 stopped.lock().unwrap().push(thread::current().id());
@@ -287,8 +290,8 @@ fn hooks_run_on_blocking_threads_inside_the_context() {
         "no start hook on the blocking thread"
     );
     assert!(
-        hooks.context_in_start.load(Ordering::SeqCst),
-        "start hook outside the context"
+        hooks.outside_context.lock().unwrap().is_empty(),
+        "a start hook ran outside the runtime's context"
     );
     assert!(!hooks.stopped().contains(&blocking));
     drop_runtime(rt);
