@@ -62,9 +62,9 @@
 //! Shutdown never waits on a thread that is inside the context for the unregistration: the
 //! scheduler defers it to the last holder's exit (step 5) instead of waiting, so a closure
 //! still running when `shutdown_timeout` gives up keeps the runtime registered until it
-//! returns, then its thread leaves and unregisters it. A closure that calls
-//! `Handle::block_on` after the scheduler's shutdown panics (the runtime is gone; the panic is
-//! its handle's result), and what it spawns is cancelled.
+//! returns, then its thread leaves and unregisters it. Such a closure can still call
+//! `Handle::enter` or `Handle::block_on` on its runtime (the thread's own hold covers them,
+//! see the scheduler's `enter_with`); what it spawns is cancelled.
 //!
 //! Not modelled under loom: the pool's waits are timed, which loom cannot model; it uses
 //! `parking_lot` and std's threads directly. The `Runtime` that loom models build has a pool

@@ -177,7 +177,8 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If the [`Runtime`](crate::Runtime) was already dropped: there is nothing to enter.
+    /// If the [`Runtime`](crate::Runtime) was already dropped: there is nothing to enter
+    /// (except on a thread still inside it, such as a blocking closure's).
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
@@ -208,7 +209,8 @@ impl Handle {
     ///
     /// On a worker thread of any genrt runtime (it would stall that worker), or when this
     /// thread is already inside `block_on`: `.await` the future there instead. If the
-    /// runtime was already dropped. When a task panics under
+    /// runtime was already dropped (except on a thread still inside it, such as a blocking
+    /// closure's: the future is then driven here and what it spawns is cancelled). When a task panics under
     /// [`UnhandledPanic::ShutdownRuntime`](crate::UnhandledPanic::ShutdownRuntime), with a
     /// message saying that a task panicked.
     ///

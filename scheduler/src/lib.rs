@@ -31,9 +31,12 @@
 //!    flagged, and that worker cancels it when its poll returns;
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing. If a thread that is not a worker is still in the
-//!    runtime's context (`Handle::enter`, `block_on` through a handle), unregistering waits
-//!    for the last of them to leave (`Shared::hold_registration`): the registry's thread
-//!    context routes wakes by runtime id, which must not go to a new runtime meanwhile.
+//!    runtime's context (`Handle::enter`, `block_on` through a handle, a `genrt` blocking
+//!    thread), unregistering waits for the last of them to leave
+//!    (`Shared::hold_registration`; shutdown does not block on it, the last holder
+//!    unregisters): the registry's thread context routes wakes by runtime id, which must not
+//!    go to a new runtime meanwhile. A thread already holding it may enter again after the
+//!    unregistration was requested (`Handle::enter_with`); no other thread can.
 //!
 //! # Closing from inside (`Config::shutdown_on_panic`)
 //!
@@ -376,10 +379,15 @@ impl Handle {
     }
 
     /// Enters with a hold on the registration (see `Shared::hold_registration`), except on
-    /// this runtime's own worker, which keeps it registered anyway.
+    /// this runtime's own worker, which keeps it registered anyway, and inside a context of
+    /// this thread that holds it already (a `block_on` inside an `enter` of the same
+    /// runtime, or inside a genrt blocking thread, which stays entered for its whole life):
+    /// the outer guard's hold covers the inner context, which cannot outlive it (dropping
+    /// the outer guard first puts back the context the outer one covered). So a blocking
+    /// closure still running after its runtime's shutdown can enter it and `block_on`.
     #[track_caller]
     fn enter_with(&self, entry: Entry) -> EnterGuard {
-        let hold = if context::is_worker_of(&self.shared) {
+        let hold = if context::is_worker_of(&self.shared) || context::flags().holds(&self.shared) {
             None
         } else if self.shared.hold_registration() {
             Some(self.shared.clone())
@@ -390,7 +398,7 @@ impl Handle {
                  it through a Handle"
             )
         };
-        let context = context::enter(self.shared.clone(), entry);
+        let context = context::enter(self.shared.clone(), entry, hold.is_some());
         EnterGuard {
             depth: context::flags().depth,
             context: Some(context),

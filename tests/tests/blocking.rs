@@ -584,6 +584,50 @@ fn a_closure_waiting_on_a_task_does_not_deadlock_shutdown() {
     );
 }
 
+/// A closure still running after its runtime's scheduler has shut down can still enter it
+/// and `block_on` (its thread holds the runtime's registration for its whole life); what it
+/// spawns there is cancelled. The closure waits until the scheduler's shutdown has dropped a
+/// task and asked to unregister (a plain thread's `enter` is refused) before it enters.
+#[test]
+fn block_on_inside_a_closure_after_the_scheduler_shut_down() {
+    struct SignalOnDrop(Option<mpsc::Sender<()>>);
+    impl Drop for SignalOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.take().unwrap().send(());
+        }
+    }
+    let rt = builder(1).build().unwrap();
+    let (dropped_tx, dropped_rx) = mpsc::channel();
+    let signal = SignalOnDrop(Some(dropped_tx));
+    rt.spawn(async move {
+        let _signal = signal;
+        std::future::pending::<()>().await;
+    });
+    let (started_tx, started) = mpsc::channel();
+    let join = rt.spawn_blocking(move || {
+        let handle = genrt::Handle::current();
+        started_tx.send(()).unwrap();
+        recv(&dropped_rx, "the shutdown to drop the task");
+        // Then until the shutdown has asked to unregister: a plain thread can no longer
+        // enter (its panic is caught; its message is the test's captured output).
+        wait_until("the runtime refuses a plain thread's enter", || {
+            let probe = handle.clone();
+            thread::spawn(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(probe.enter())))
+                    .is_err()
+            })
+            .join()
+            .unwrap()
+        });
+        let _enter = handle.enter();
+        handle.block_on(async { genrt::spawn(async { 1 }).await })
+    });
+    recv(&started, "the closure to start");
+    drop_runtime(rt);
+    let spawned = wait_for("the closure", join).expect("block_on after the shutdown panicked");
+    assert!(spawned.unwrap_err().is_cancelled());
+}
+
 /// Dropping the runtime from inside one of its blocking closures: the pool does not wait for
 /// the thread doing the drop, so nothing deadlocks.
 #[test]
