@@ -62,7 +62,8 @@
 //! Shutdown never waits on a thread that is inside the context for the unregistration: the
 //! scheduler defers it to the last holder's exit (step 5) instead of waiting, so a closure
 //! still running when `shutdown_timeout` gives up keeps the runtime registered until it
-//! returns, then its thread leaves and unregisters it. Such a closure can still call
+//! returns, then its thread leaves and unregisters it. A closure still running after the
+//! scheduler's shutdown (during step 3, or after `shutdown_timeout` gave up) can still call
 //! `Handle::enter` or `Handle::block_on` on its runtime (the thread's own hold covers them,
 //! see the scheduler's `enter_with`); what it spawns is cancelled.
 //!
