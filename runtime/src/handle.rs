@@ -82,7 +82,8 @@ impl Handle {
     /// [`Handle::block_on`] work.
     ///
     /// The join handle is an ordinary one. [`JoinHandle::abort`] cancels a closure that has
-    /// not started (it is dropped unrun and the handle reports cancelled); a running closure
+    /// not started: it stays in the queue, and the blocking thread that reaches it drops it
+    /// unrun, then the handle reports cancelled (shutdown drops it sooner). A running closure
     /// cannot be interrupted, so it runs to completion and the handle reports its value, as
     /// in Tokio. A panic in `f` is reported through the handle only
     /// ([`JoinError::is_panic`](crate::JoinError::is_panic)), whatever the runtime's
