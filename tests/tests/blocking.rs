@@ -874,3 +874,55 @@ fn spawns_racing_the_drop() {
         assert_eq!(ok + cancelled, ROUNDS * SPAWNERS * EACH);
     });
 }
+
+/// Bursts of closures with a keep-alive so short that idle threads time out while spawns
+/// notify them: no closure is lost or run twice, the cap holds, and every thread that started
+/// stopped once the runtime is dropped.
+#[test]
+fn bursts_racing_keep_alive_exits() {
+    const BURSTS: usize = 40;
+    const EACH: usize = 50;
+    const CAP: usize = 3;
+    let hooks = Hooks::default();
+    let mut b = builder(1);
+    b.max_blocking_threads(CAP)
+        .thread_keep_alive(Duration::from_micros(200));
+    hooks.install(&mut b);
+    let rt = b.build().unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    for burst in 0..BURSTS {
+        let joins: Vec<_> = (0..EACH)
+            .map(|i| {
+                let (runs, running, most) = (runs.clone(), running.clone(), most.clone());
+                rt.spawn_blocking(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    i
+                })
+            })
+            .collect();
+        for (i, join) in joins.into_iter().enumerate() {
+            assert_eq!(
+                wait_for("a closure of a burst", join).unwrap(),
+                i,
+                "burst {burst}"
+            );
+        }
+        if burst % 8 == 0 {
+            // Now and then let every thread time out, so the next burst starts new ones.
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), BURSTS * EACH);
+    assert!(most.load(Ordering::SeqCst) <= CAP, "the cap was exceeded");
+    drop_runtime(rt);
+    assert_eq!(
+        hooks.started().len(),
+        hooks.stopped().len(),
+        "a thread that started did not stop"
+    );
+}
