@@ -69,3 +69,18 @@ pub trait Spawner: Clone + Send + Sync + 'static {
     /// task and returns `Pending` once, as futures-lite's, async-executor's own, does).
     fn yield_now() -> impl Future<Output = ()> + Send + 'static;
 }
+
+/// A [`Spawner`] whose runtime runs blocking closures on a thread pool (the
+/// `blocking/spawn_blocking_many` benchmark): genrt's and Tokio's `spawn_blocking`, and for
+/// async-executor, which has no pool of its own, the `blocking` crate's `unblock`.
+pub trait BlockingSpawner: Spawner {
+    /// The join future of a closure with output `T`.
+    type Blocking<T: Send + 'static>: Future<Output = T> + Send + 'static;
+
+    /// Runs `f` on the pool; the returned future resolves to its output (it panics if the
+    /// closure failed, which no workload expects).
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+}

@@ -5,7 +5,7 @@ use std::future::Future;
 use futures::future::Map;
 use futures::FutureExt;
 
-use crate::{Contender, Spawner};
+use crate::{BlockingSpawner, Contender, Spawner};
 
 /// A genrt runtime under test. Dropping it drops the [`genrt::Runtime`], which cancels every
 /// task and joins the worker threads before returning.
@@ -57,5 +57,18 @@ impl Spawner for genrt::Handle {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         genrt::yield_now()
+    }
+}
+
+impl BlockingSpawner for genrt::Handle {
+    type Blocking<T: Send + 'static> =
+        Map<genrt::JoinHandle<T>, fn(Result<T, genrt::JoinError>) -> T>;
+
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        genrt::Handle::spawn_blocking(self, f).map(|r| r.expect("genrt blocking closure failed"))
     }
 }

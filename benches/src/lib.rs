@@ -35,6 +35,6 @@ mod tokio_rt;
 mod workloads;
 
 pub use arc_task::ArcTaskExecutor;
-pub use contender::{Contender, Spawner};
+pub use contender::{BlockingSpawner, Contender, Spawner};
 pub use genrt_rt::Genrt;
 pub use tokio_rt::Tokio;

@@ -287,7 +287,7 @@ pub fn measure(
                     "  note: {lingering} thread(s) more than before {} was built, {} s after its drop; threads now: {:?}",
                     entry.name,
                     THREAD_EXIT_WAIT.as_secs(),
-                    threads::thread_names()
+                    threads::thread_names_summary()
                 ));
             }
             let shown = median(&these) / bench.ops_per_iter as f64;

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use async_executor::Executor;
 use futures::channel::oneshot;
 
-use crate::{Contender, Spawner};
+use crate::{BlockingSpawner, Contender, Spawner};
 
 /// An async-executor with its runner threads. Dropping it stops and joins the runners, then
 /// drops the executor (which cancels the tasks left in it).
@@ -96,5 +96,19 @@ impl Spawner for SmolSpawner {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         genrt::yield_now()
+    }
+}
+
+/// async-executor has no blocking pool: smol's is the `blocking` crate, one process-wide
+/// pool (its threads outlive the executor, as they are shared by every user).
+impl BlockingSpawner for SmolSpawner {
+    type Blocking<T: Send + 'static> = blocking::Task<T>;
+
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        blocking::unblock(f)
     }
 }

@@ -141,6 +141,45 @@ fn effects<const REQUESTS: usize>(workers: usize, aa: bool) -> Benchmark {
     )
 }
 
+/// `spawn_blocking` throughput: genrt, Tokio and async-executor with the `blocking` crate
+/// (genrt twice for `aa`). futures' ThreadPool and the `Arc<Task>` executor have no blocking
+/// pool.
+fn blocking_many(workers: usize, aa: bool) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, w::spawn_blocking_many::<Genrt>),
+            entry("genrt-B", workers, w::spawn_blocking_many::<Genrt>),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, w::spawn_blocking_many::<Genrt>),
+            entry(Tokio::NAME, workers, w::spawn_blocking_many::<Tokio>),
+            entry(BLOCKING_CRATE, workers, w::spawn_blocking_many::<Smol>),
+        ]
+    };
+    Benchmark {
+        notes: if aa {
+            Vec::new()
+        } else {
+            vec![BLOCKING_NOTE.to_string()]
+        },
+        ..bench(
+            "blocking/spawn_blocking_many",
+            w::BLOCKING_CLOSURES as u64,
+            "closure",
+            contenders,
+        )
+    }
+}
+
+/// The name of async-executor's entry in `blocking/spawn_blocking_many`.
+pub const BLOCKING_CRATE: &str = "async-executor+blocking";
+
+/// Who sits out `blocking/spawn_blocking_many`, and what the async-executor entry runs.
+const BLOCKING_NOTE: &str = "blocking/spawn_blocking_many: async-executor has no blocking \
+     pool, so its entry awaits the `blocking` crate's `unblock` (smol's process-wide pool); \
+     futures-pool and arc-task have no blocking pool and sit it out.";
+
 /// Why futures' ThreadPool sits out `spawn_many_remote_busy1`.
 const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a ThreadPool task \
      woken during its own poll is polled again at once on the same worker (its UnparkMutex \
@@ -267,6 +306,9 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
         scale::<10_000>(workers, aa),
         scale::<100_000>(workers, aa),
         scale::<1_000_000>(workers, aa),
+        // Last: the `blocking` crate's process-wide pool outlives its entry (hundreds of idle
+        // threads), so no other row runs after it.
+        blocking_many(workers, aa),
     ]
 }
 

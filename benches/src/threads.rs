@@ -22,6 +22,37 @@ pub fn thread_names() -> Vec<String> {
     .collect()
 }
 
+/// [`thread_names`], with the threads whose names differ only in their digits counted
+/// together (`blocking-1` ... `blocking-286` is shown as `blocking-# x286`): a pool of
+/// hundreds of threads, such as the `blocking` crate's, stays one line long.
+pub fn thread_names_summary() -> Vec<String> {
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for name in thread_names() {
+        let stem: String = name
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect();
+        let mut stem = stem.replace("##", "#");
+        while stem.contains("##") {
+            stem = stem.replace("##", "#");
+        }
+        match groups.iter_mut().find(|(s, _)| *s == stem) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((stem, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(stem, count)| {
+            if count == 1 {
+                stem
+            } else {
+                format!("{stem} x{count}")
+            }
+        })
+        .collect()
+}
+
 /// Waits until this process has at most `count` threads, or `timeout` passed. Returns the
 /// number of threads above `count` that remain (0 when it could not count).
 pub fn wait_for_at_most(count: usize, timeout: Duration) -> usize {

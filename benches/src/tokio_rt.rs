@@ -9,7 +9,7 @@ use std::future::Future;
 use futures::future::Map;
 use futures::FutureExt;
 
-use crate::{Contender, Spawner};
+use crate::{BlockingSpawner, Contender, Spawner};
 
 /// A Tokio multi-thread runtime under test. Dropping it shuts the runtime down and waits for
 /// its worker threads (they live in its blocking pool, which is joined on drop).
@@ -61,5 +61,19 @@ impl Spawner for tokio::runtime::Handle {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         tokio::task::yield_now()
+    }
+}
+
+impl BlockingSpawner for tokio::runtime::Handle {
+    type Blocking<T: Send + 'static> =
+        Map<tokio::task::JoinHandle<T>, fn(Result<T, tokio::task::JoinError>) -> T>;
+
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::runtime::Handle::spawn_blocking(self, f)
+            .map(|r| r.expect("tokio blocking closure failed"))
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use crate::crux_app::{self, RoundTripApp};
 use crate::genrt_rt::Genrt;
 use crate::tokio_rt::Tokio;
-use crate::{Contender, Spawner};
+use crate::{BlockingSpawner, Contender, Spawner};
 
 /// Spawns in `spawn_many_*` and `spawn_many_remote_busy1` (Tokio's `NUM_SPAWN`).
 pub const NUM_SPAWN: usize = 10_000;
@@ -41,6 +41,8 @@ pub const CHAIN: usize = 1_000;
 pub const WAKER_OPS: u64 = 10_000;
 /// Tasks per iteration of the effect round trip.
 pub const EFFECT_TASKS: usize = 100;
+/// Closures per iteration of `blocking/spawn_blocking_many`.
+pub const BLOCKING_CLOSURES: usize = 10_000;
 /// The value every shell resolves requests with.
 const ANSWER: u64 = 42;
 
@@ -896,6 +898,35 @@ pub fn spawn_scale<C: Contender, const TASKS: usize>(workers: usize) -> Instance
             }
             for handle in handles {
                 handle.await;
+            }
+        }));
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocking work
+// ---------------------------------------------------------------------------------------
+
+/// `spawn_blocking` throughput: a task spawns [`BLOCKING_CLOSURES`] tiny closures onto the
+/// runtime's blocking pool, keeps every join future, then awaits them all. The pool's
+/// threads are started by the first (warm-up) iterations and then stay within their
+/// keep-alive, so this measures queueing, hand-off and completion, not thread creation.
+pub fn spawn_blocking_many<C: Contender>(workers: usize) -> Instance
+where
+    C::Spawner: BlockingSpawner,
+{
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    Instance::new(rt, move || {
+        let inner = spawner.clone();
+        this.block_on(spawner.spawn(async move {
+            let mut joins = Vec::with_capacity(BLOCKING_CLOSURES);
+            for i in 0..BLOCKING_CLOSURES {
+                joins.push(inner.spawn_blocking(move || black_box(i)));
+            }
+            for join in joins {
+                black_box(join.await);
             }
         }));
     })

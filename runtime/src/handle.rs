@@ -6,11 +6,12 @@ use std::future::Future;
 use futures_task::{FutureObj, Spawn, SpawnError};
 use genrt_scheduler::Task;
 
+use crate::blocking::Pool;
 use crate::enter::EnterGuard;
 use crate::loom::sync::Arc;
 use crate::loom::unsize_arc;
 use crate::task::abort::{Abort, AbortHandle};
-use crate::task::cell::TaskCell;
+use crate::task::cell::{self, TaskCell};
 use crate::task::join::{Join, JoinHandle};
 use crate::RuntimeMetrics;
 
@@ -69,6 +70,70 @@ impl Handle {
         (join, AbortHandle::new(abort, key))
     }
 
+    /// Runs `f` on a blocking thread of this runtime and returns its [`JoinHandle`]: for
+    /// code that blocks (file I/O, a synchronous library, a long computation), which must not
+    /// run on a worker thread.
+    ///
+    /// The runtime owns a pool of blocking threads, started on demand up to
+    /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads); when all are
+    /// busy the closure waits in a queue. An idle thread exits after
+    /// [`Builder::thread_keep_alive`](crate::Builder::thread_keep_alive). Inside `f` the
+    /// runtime is the current one: [`genrt::spawn`](crate::spawn), [`Handle::current`] and
+    /// [`Handle::block_on`] work.
+    ///
+    /// The join handle is an ordinary one. [`JoinHandle::abort`] cancels a closure that has
+    /// not started: it stays in the queue, and the blocking thread that reaches it drops it
+    /// unrun, then the handle reports cancelled (shutdown drops it sooner). A running closure
+    /// cannot be interrupted, so it runs to completion and the handle reports its value, as
+    /// in Tokio. A panic in `f` is reported through the handle only
+    /// ([`JoinError::is_panic`](crate::JoinError::is_panic)), whatever the runtime's
+    /// [`UnhandledPanic`](crate::UnhandledPanic) policy. On shutdown, closures that have not
+    /// started are dropped (cancelled) and running ones are waited for (see
+    /// [`Runtime`](crate::Runtime)); after it, `f` is dropped at once, unrun.
+    ///
+    /// # Panics
+    ///
+    /// If no blocking thread of the runtime is alive and the operating system refuses to
+    /// start one (`f` is dropped first, so the handle reports cancelled).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let join = handle.spawn_blocking(|| {
+    ///     // A blocking thread: block freely, and reach the runtime from here.
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    ///     let task = genrt::spawn(async { 40 });
+    ///     genrt::Handle::current().block_on(task).unwrap() + 2
+    /// });
+    /// assert_eq!(rt.block_on(join).unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (cell, task) = cell::blocking(f);
+        let join = JoinHandle::new(unsize_arc!(cell => dyn Join<R>));
+        Pool::of(&self.inner).spawn(task, &self.inner);
+        join
+    }
+
+    /// [`Handle::spawn_blocking`], also returning an [`AbortHandle`] made from the same cell
+    /// (for [`JoinSet`](crate::JoinSet)).
+    #[track_caller]
+    pub(crate) fn spawn_blocking_abortable<F, R>(&self, f: F) -> (JoinHandle<R>, AbortHandle)
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (cell, task) = cell::blocking(f);
+        let abort = AbortHandle::new(unsize_arc!(cell.clone() => dyn Abort), None);
+        let join = JoinHandle::new(unsize_arc!(cell => dyn Join<R>));
+        Pool::of(&self.inner).spawn(task, &self.inner);
+        (join, abort)
+    }
+
     /// The handle of the runtime this code runs in.
     ///
     /// # Panics
@@ -113,7 +178,8 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If the [`Runtime`](crate::Runtime) was already dropped: there is nothing to enter.
+    /// If the [`Runtime`](crate::Runtime) was already dropped: there is nothing to enter
+    /// (except on a thread still inside it, such as a blocking closure's).
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
@@ -144,7 +210,8 @@ impl Handle {
     ///
     /// On a worker thread of any genrt runtime (it would stall that worker), or when this
     /// thread is already inside `block_on`: `.await` the future there instead. If the
-    /// runtime was already dropped. When a task panics under
+    /// runtime was already dropped (except on a thread still inside it, such as a blocking
+    /// closure's: the future is then driven here and what it spawns is cancelled). When a task panics under
     /// [`UnhandledPanic::ShutdownRuntime`](crate::UnhandledPanic::ShutdownRuntime), with a
     /// message saying that a task panicked.
     ///
@@ -233,6 +300,38 @@ where
         Err(_) => panic!(
             "genrt::spawn called outside a genrt runtime: call it from inside a task, \
              Runtime::block_on or an enter guard, or spawn through a genrt::Handle"
+        ),
+    }
+}
+
+/// Runs `f` on a blocking thread of the current runtime; see [`Handle::spawn_blocking`].
+///
+/// # Panics
+///
+/// Outside a task, `block_on`, blocking closure or `enter` guard of a genrt runtime, with a
+/// message saying so; use [`Handle::spawn_blocking`] from other threads.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let text = rt.block_on(async {
+///     genrt::spawn_blocking(|| "read from a blocking thread".to_string())
+///         .await
+///         .unwrap()
+/// });
+/// assert_eq!(text, "read from a blocking thread");
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(f),
+        Err(_) => panic!(
+            "genrt::spawn_blocking called outside a genrt runtime: call it from inside a \
+             task, Runtime::block_on, a blocking closure or an enter guard, or spawn through \
+             a genrt::Handle"
         ),
     }
 }

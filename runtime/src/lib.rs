@@ -25,6 +25,7 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod block_on;
+mod blocking;
 mod enter;
 mod handle;
 mod loom;
@@ -36,7 +37,7 @@ mod task;
 mod yield_now;
 
 pub use enter::EnterGuard;
-pub use handle::{spawn, Handle, TryCurrentError};
+pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
 pub use runtime::{Builder, Runtime, UnhandledPanic};
 pub use task::abort::AbortHandle;
 pub use task::join::{JoinError, JoinHandle};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use genrt_scheduler::{Config, Scheduler};
 
+use crate::blocking::{self, Pool};
 use crate::enter::EnterGuard;
 use crate::handle::Handle;
 use crate::task::join::JoinHandle;
@@ -17,7 +18,10 @@ use crate::RuntimeMetrics;
 /// Dropping it shuts it down: every task is cancelled and every future dropped before
 /// `drop` returns, including futures whose wakers are still held elsewhere (those wakers
 /// become no-ops that keep nothing alive); worker threads are joined; join handles of
-/// unfinished tasks resolve to a cancelled [`JoinError`](crate::JoinError).
+/// unfinished tasks resolve to a cancelled [`JoinError`](crate::JoinError). Blocking
+/// closures ([`Runtime::spawn_blocking`]) that have not started are dropped unrun (their
+/// handles report cancelled); `drop` waits for the running ones to return, and joins the
+/// blocking threads.
 ///
 /// Dropped from inside one of its own tasks, the runtime cannot wait for the worker it is
 /// running on, nor drop the future that is running the drop: it shuts down everything else,
@@ -34,6 +38,8 @@ use crate::RuntimeMetrics;
 pub struct Runtime {
     handle: Handle,
     scheduler: Scheduler,
+    /// The same pool as the scheduler's data (`blocking` module docs), for shutdown.
+    pool: std::sync::Arc<Pool>,
 }
 
 impl Runtime {
@@ -61,6 +67,22 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         self.handle.spawn(future)
+    }
+
+    /// Runs `f` on a blocking thread of this runtime; see [`Handle::spawn_blocking`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let join = rt.spawn_blocking(|| std::fs::metadata(".").is_ok());
+    /// assert!(rt.block_on(join).unwrap());
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
     }
 
     /// Runs `future` to completion on the current thread, with this runtime as the current
@@ -142,6 +164,10 @@ impl Runtime {
     /// the woken task too; if after, `settle` may already have returned and the task runs
     /// later. Call `settle` again after such wakes to take them in.
     ///
+    /// Blocking closures ([`Runtime::spawn_blocking`]) are not tasks: `settle` does not wait
+    /// for them. A task awaiting one is suspended until the closure's completion wakes it,
+    /// which, like a shell's wake, may come after `settle` returned.
+    ///
     /// A task that never suspends (it loops on [`yield_now`](crate::yield_now), say) keeps
     /// the runtime busy forever, and `settle` then never returns; use
     /// [`Runtime::try_settle`] when that can happen.
@@ -190,10 +216,13 @@ impl Runtime {
         self.handle.inner.settle(Some(Instant::now() + timeout))
     }
 
-    /// Shuts the runtime down, waiting at most `timeout` for worker threads to finish the
-    /// poll they are in. Every task that is not being polled is cancelled and its future
-    /// dropped before this returns; a worker stuck in a long poll is left behind, and drops
-    /// its task when that poll returns. Returns whether every worker thread had exited.
+    /// Shuts the runtime down, waiting at most `timeout` (in all) for worker threads to
+    /// finish the poll they are in and for blocking threads to finish the closure they run.
+    /// Every task that is not being polled is cancelled and its future dropped before this
+    /// returns, and every blocking closure that has not started is dropped unrun (its handle
+    /// reports cancelled); a worker stuck in a long poll is left behind, and drops its task
+    /// when that poll returns; a blocking closure still running is left to finish on its
+    /// thread. Returns whether every worker and blocking thread had exited.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -201,9 +230,38 @@ impl Runtime {
     /// let pending = rt.spawn(std::future::pending::<()>());
     /// assert!(rt.shutdown_timeout(Duration::from_secs(10)));
     /// assert!(futures::executor::block_on(pending).unwrap_err().is_cancelled());
+    ///
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let stuck = rt.spawn_blocking(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     let _ = rx.recv(); // until `tx` is dropped
+    /// });
+    /// started.recv().unwrap();
+    /// assert!(!rt.shutdown_timeout(Duration::from_millis(10)));
+    /// drop(tx);
+    /// assert!(futures::executor::block_on(stuck).is_ok());
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
-        self.scheduler.shutdown(Some(timeout))
+        let deadline = Instant::now() + timeout;
+        self.shutdown(Some(timeout), Some(deadline))
+    }
+
+    /// The shutdown of `Drop` and `shutdown_timeout`, in the order the `blocking` module
+    /// docs give: close the pool (no thread enters the context after this), shut the
+    /// scheduler down, wait for the blocking threads.
+    fn shutdown(&mut self, timeout: Option<Duration>, deadline: Option<Instant>) -> bool {
+        self.pool.close();
+        let workers = self.scheduler.shutdown(timeout);
+        let blocking = self.pool.join(deadline);
+        workers && blocking
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None, None);
     }
 }
 
@@ -211,6 +269,7 @@ impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
             .field("metrics", &self.metrics())
+            .field("blocking", &*self.pool)
             .finish()
     }
 }
@@ -231,6 +290,8 @@ impl fmt::Debug for Runtime {
 #[derive(Clone, Debug)]
 pub struct Builder {
     config: Config,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
 
 impl Builder {
@@ -243,6 +304,8 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             config: Config::new(num_cpus::get()),
+            max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
+            thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -257,7 +320,41 @@ impl Builder {
         self
     }
 
-    /// Sets the name of every worker thread.
+    /// Sets the most blocking threads the runtime runs at once (default 512): threads are
+    /// started on demand for [`spawn_blocking`](crate::spawn_blocking) closures, at most this
+    /// many; further closures wait in a queue. Zero is refused by [`Builder::build`].
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().max_blocking_threads(2).build().unwrap();
+    /// let joins: Vec<_> = (0..8).map(|i| rt.spawn_blocking(move || i * 2)).collect();
+    /// for (i, join) in joins.into_iter().enumerate() {
+    ///     assert_eq!(rt.block_on(join).unwrap(), i * 2);
+    /// }
+    /// let err = genrt::Builder::new().max_blocking_threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
+    pub fn max_blocking_threads(&mut self, count: usize) -> &mut Builder {
+        self.max_blocking_threads = count;
+        self
+    }
+
+    /// Sets how long a blocking thread waits for a new closure before it exits (default 10
+    /// seconds); its [`on_thread_stop`](Builder::on_thread_stop) hook runs as it exits.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = genrt::Builder::new()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 5)).unwrap(), 5);
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// Sets the name of every worker and blocking thread.
     ///
     /// ```
     /// let rt = genrt::Builder::new().thread_name("effects").build().unwrap();
@@ -271,7 +368,7 @@ impl Builder {
         self
     }
 
-    /// Sets the stack size of worker threads, in bytes.
+    /// Sets the stack size of worker and blocking threads, in bytes.
     ///
     /// ```
     /// let rt = genrt::Builder::new().thread_stack_size(4 << 20).build().unwrap();
@@ -282,10 +379,10 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on every worker thread when it starts, before its first poll, inside the
-    /// runtime's context (so [`Handle::current`] works there). When genrt gets a blocking
-    /// pool, the hook will run on its threads too. A panic in `f` is caught and ignored (the
-    /// panic hook reports it): the worker runs anyway.
+    /// Runs `f` on every worker thread when it starts, before its first poll, and on every
+    /// blocking thread before its first closure, inside the runtime's context (so
+    /// [`Handle::current`] works there). A panic in `f` is caught and ignored (the panic hook
+    /// reports it): the thread runs anyway.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -312,11 +409,12 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on every worker thread after its last poll, just before it exits, inside the
-    /// runtime's context; also when it exits because the runtime shuts down (dropping the
-    /// runtime waits for it, except on a worker the runtime is dropped from). When genrt gets
-    /// a blocking pool, the hook will run on its threads too. A panic in `f` is caught and
-    /// ignored (the panic hook reports it).
+    /// Runs `f` on every worker thread after its last poll, just before it exits, and on
+    /// every blocking thread after its last closure (when it exits after
+    /// [`thread_keep_alive`](Builder::thread_keep_alive) idle, or at shutdown), inside the
+    /// runtime's context; also when the thread exits because the runtime shuts down (dropping
+    /// the runtime waits for it, except on a thread the runtime is dropped from). A panic in
+    /// `f` is caught and ignored (the panic hook reports it).
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -360,21 +458,38 @@ impl Builder {
         self
     }
 
-    /// Starts the runtime. Fails with `InvalidInput` for zero workers, and with the
-    /// operating system's error if a thread cannot be started or if 256 genrt runtimes are
-    /// already alive in this process.
+    /// Starts the runtime (its blocking threads start on demand). Fails with `InvalidInput`
+    /// for zero workers or zero blocking threads, and with the operating system's error if a
+    /// thread cannot be started or if 256 genrt runtimes are already alive in this process.
     ///
     /// ```
     /// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();
     /// assert!(err.to_string().contains("worker_threads must be at least 1"));
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let scheduler = Scheduler::start(self.config.clone())?;
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "genrt: max_blocking_threads must be at least 1",
+            ));
+        }
+        let pool = std::sync::Arc::new(Pool::new(blocking::Settings {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.thread_keep_alive,
+            thread_name: self.config.thread_name.clone(),
+            stack_size: self.config.stack_size,
+            on_thread_start: self.config.on_thread_start.clone(),
+            on_thread_stop: self.config.on_thread_stop.clone(),
+        }));
+        let mut config = self.config.clone();
+        config.data = Some(pool.clone());
+        let scheduler = Scheduler::start(config)?;
         Ok(Runtime {
             handle: Handle {
                 inner: scheduler.handle(),
             },
             scheduler,
+            pool,
         })
     }
 }
@@ -389,6 +504,8 @@ impl Builder {
 pub enum UnhandledPanic {
     /// The panic is the task's result: its [`JoinHandle`] reports it
     /// ([`JoinError::is_panic`](crate::JoinError::is_panic)) and nothing else happens.
+    /// (Whatever the policy, this is also what a panic of a blocking closure does: the
+    /// policy applies to spawned futures only, as in Tokio.)
     ///
     /// ```
     /// let rt = genrt::Builder::new()
@@ -406,7 +523,9 @@ pub enum UnhandledPanic {
     /// panic; every other task is cancelled by the workers as they leave their loops (its
     /// handle reports cancelled); later spawns are cancelled at once; every `block_on` in
     /// progress on the runtime, and any later one, panics with a message saying a task
-    /// panicked. Dropping the runtime afterwards finishes the shutdown as usual.
+    /// panicked. Dropping the runtime afterwards finishes the shutdown as usual. A panic of a
+    /// blocking closure ([`Runtime::spawn_blocking`]) does not count, as in Tokio: only its
+    /// handle reports it. The blocking pool stays open until the runtime is dropped.
     ///
     /// ```
     /// let rt = genrt::Builder::new()

@@ -34,6 +34,10 @@ pub(crate) struct Flags {
     worker_of: Option<usize>,
     /// Whether the thread is inside `block_on` (of any runtime).
     in_block_on: bool,
+    /// The `Shared` (as an address, only compared) whose registration a context of this
+    /// thread holds (`Shared::hold_registration`, taken by the `enter` or `block_on` guard
+    /// that entered it): entering that runtime again inside needs no hold of its own.
+    holds: Option<usize>,
     /// How many contexts are entered on this thread, this one included: an `EnterGuard`
     /// checks on drop that it leaves the innermost one.
     pub(crate) depth: usize,
@@ -47,6 +51,11 @@ impl Flags {
 
     pub(crate) fn in_block_on(&self) -> bool {
         self.in_block_on
+    }
+
+    /// Whether a context of this thread holds `shared`'s registration.
+    pub(crate) fn holds(&self, shared: &Shared) -> bool {
+        self.holds == Some(shared as *const Shared as usize)
     }
 }
 
@@ -88,8 +97,9 @@ pub(crate) fn flags() -> Flags {
 /// Enters `shared`'s context on this thread until the guard is dropped: `current` finds it,
 /// and wakes for it skip the registry. Workers and `block_on` check first that the thread is
 /// in no conflicting context; `Handle::enter` and shutdown enter over whatever the thread is
-/// in (see [`enter_for_shutdown`]).
-pub(crate) fn enter(shared: Arc<Shared>, entry: Entry) -> ContextGuard {
+/// in (see [`enter_for_shutdown`]). `holds`: the caller took a hold on `shared`'s
+/// registration for this context, which the nested contexts inherit.
+pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGuard {
     let (outer, outer_worker) = with(|c| match c {
         Some(c) if Arc::ptr_eq(&c.shared, &shared) => (c.flags, c.worker.clone()),
         Some(c) => (c.flags, None),
@@ -100,6 +110,9 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry) -> ContextGuard {
         depth: outer.depth + 1,
         ..outer
     };
+    if holds {
+        flags.holds = Some(Arc::as_ptr(&shared) as usize);
+    }
     let worker = match entry {
         Entry::Worker(local) => {
             flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
@@ -129,7 +142,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry) -> ContextGuard {
 /// worker dropping its own runtime) or its thread-locals are gone (thread exit).
 pub(crate) fn enter_for_shutdown(shared: &Arc<Shared>) -> Option<ContextGuard> {
     let inside = with(|c| c.is_some_and(|c| Arc::ptr_eq(&c.shared, shared)))?;
-    (!inside).then(|| enter(shared.clone(), Entry::Enter))
+    (!inside).then(|| enter(shared.clone(), Entry::Enter, false))
 }
 
 /// The runtime this thread is in, if any.

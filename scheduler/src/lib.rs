@@ -31,9 +31,12 @@
 //!    flagged, and that worker cancels it when its poll returns;
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing. If a thread that is not a worker is still in the
-//!    runtime's context (`Handle::enter`, `block_on` through a handle), unregistering waits
-//!    for the last of them to leave (`Shared::hold_registration`): the registry's thread
-//!    context routes wakes by runtime id, which must not go to a new runtime meanwhile.
+//!    runtime's context (`Handle::enter`, `block_on` through a handle, a `genrt` blocking
+//!    thread), unregistering waits for the last of them to leave
+//!    (`Shared::hold_registration`; shutdown does not block on it, the last holder
+//!    unregisters): the registry's thread context routes wakes by runtime id, which must not
+//!    go to a new runtime meanwhile. A thread already holding it may enter again after the
+//!    unregistration was requested (`Handle::enter_with`); no other thread can.
 //!
 //! # Closing from inside (`Config::shutdown_on_panic`)
 //!
@@ -106,7 +109,15 @@ pub struct Config {
     /// Whether the first panic of a task's poll closes the runtime (see
     /// [`Handle::task_panicked`]).
     pub shutdown_on_panic: bool,
+    /// State of the crate built on this one, kept with the runtime and handed back by
+    /// [`Handle::data`] (`genrt` keeps its blocking pool there). The scheduler never looks
+    /// inside. It lives as long as the scheduler's shared state, so it must not own a
+    /// [`Handle`] (that would be a cycle).
+    pub data: Option<RuntimeData>,
 }
+
+/// See [`Config::data`].
+pub type RuntimeData = std::sync::Arc<dyn std::any::Any + Send + Sync + 'static>;
 
 /// A thread start or stop hook (see [`Config::on_thread_start`]). A panic in a hook is caught
 /// and dropped, so the worker still runs (or still exits cleanly).
@@ -123,6 +134,7 @@ impl Config {
             on_thread_start: None,
             on_thread_stop: None,
             shutdown_on_panic: false,
+            data: None,
         }
     }
 }
@@ -136,6 +148,7 @@ impl fmt::Debug for Config {
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("shutdown_on_panic", &self.shutdown_on_panic)
+            .field("data", &self.data.is_some())
             .finish()
     }
 }
@@ -167,12 +180,10 @@ impl Scheduler {
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) = registry::register(|context, base| {
-            Arc::new(Shared::new(
-                context,
-                base,
-                stealers,
-                config.shutdown_on_panic,
-            ))
+            Arc::new(
+                Shared::new(context, base, stealers, config.shutdown_on_panic)
+                    .with_data(config.data.clone()),
+            )
         })?;
         let mut scheduler = Scheduler {
             shared,
@@ -313,6 +324,11 @@ impl Handle {
         self.shared.spawn(task)
     }
 
+    /// The state given as [`Config::data`], if any.
+    pub fn data(&self) -> Option<&(dyn std::any::Any + Send + Sync + 'static)> {
+        self.shared.data.as_deref()
+    }
+
     /// Whether the scheduler has shut down.
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
@@ -363,10 +379,15 @@ impl Handle {
     }
 
     /// Enters with a hold on the registration (see `Shared::hold_registration`), except on
-    /// this runtime's own worker, which keeps it registered anyway.
+    /// this runtime's own worker, which keeps it registered anyway, and inside a context of
+    /// this thread that holds it already (a `block_on` inside an `enter` of the same
+    /// runtime, or inside a genrt blocking thread, which stays entered for its whole life):
+    /// the outer guard's hold covers the inner context, which cannot outlive it (dropping
+    /// the outer guard first puts back the context the outer one covered). So a blocking
+    /// closure still running after its runtime's shutdown can enter it and `block_on`.
     #[track_caller]
     fn enter_with(&self, entry: Entry) -> EnterGuard {
-        let hold = if context::is_worker_of(&self.shared) {
+        let hold = if context::is_worker_of(&self.shared) || context::flags().holds(&self.shared) {
             None
         } else if self.shared.hold_registration() {
             Some(self.shared.clone())
@@ -377,7 +398,7 @@ impl Handle {
                  it through a Handle"
             )
         };
-        let context = context::enter(self.shared.clone(), entry);
+        let context = context::enter(self.shared.clone(), entry, hold.is_some());
         EnterGuard {
             depth: context::flags().depth,
             context: Some(context),

@@ -15,6 +15,7 @@ use crate::metrics::{self, Counters, Event, Metrics};
 use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
 use crate::worker::Local;
+use crate::RuntimeData;
 
 /// Most keys one worker moves from the injector to its deque at a time. crossbeam's default
 /// batch is 32; a larger one drains a burst of foreign spawns in fewer injector checks, and
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     /// Number of worker threads that have left their loop, for `shutdown_timeout`.
     pub(crate) exited: Mutex<usize>,
     pub(crate) exited_cv: Condvar,
+    /// The runtime crate's own per-runtime state (`Config::data`), opaque here.
+    pub(crate) data: Option<RuntimeData>,
 }
 
 impl Shared {
@@ -75,7 +78,14 @@ impl Shared {
             counters: (0..=workers).map(|_| Counters::default()).collect(),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
+            data: None,
         }
+    }
+
+    /// Attaches the runtime crate's per-runtime state (`Config::data`).
+    pub(crate) fn with_data(mut self, data: Option<RuntimeData>) -> Shared {
+        self.data = data;
+        self
     }
 
     /// The right to enter this runtime's context on a thread (see `context::enter`).

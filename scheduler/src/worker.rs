@@ -188,7 +188,7 @@ fn run_hook(hook: Option<&ThreadHook>) {
 /// Body of worker thread `local.index()`.
 pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
     let local = std::rc::Rc::new(local);
-    let _context = context::enter(shared.clone(), Entry::Worker(local.clone()));
+    let _context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
     run_hook(hooks.start.as_ref());
     run_loop(&shared, &local);
     // A runtime closed from inside (a task panicked under `shutdown_on_panic`) has nobody

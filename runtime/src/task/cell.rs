@@ -2,9 +2,15 @@
 //! state. The scheduler keeps an `Arc<dyn Task>` to it in its slab; the task's
 //! [`JoinHandle`](crate::JoinHandle) keeps an `Arc<dyn Join<T>>` to the same cell.
 //!
+//! A blocking closure (`spawn_blocking`) lives in the same cell, as a [`BlockingFuture`]
+//! that is ready on its first poll; that cell never enters the scheduler's slab, and its one
+//! [`BlockingTask`], the right to run it, goes to the blocking pool instead (see the
+//! `blocking` module).
+//!
 //! Who touches what:
 //! - `future`: only inside [`Task::poll`] and [`Task::shutdown`], whose callers hold the slot's
-//!   poll permission, so never two threads at once. This is the `unsafe` of this module.
+//!   poll permission, or inside the one [`BlockingTask`]'s run and drop; so never two threads
+//!   at once. This is the `unsafe` of this module.
 //! - `abort`: set by [`Abort::request_abort`] (any thread), read before each poll. This module
 //!   owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
@@ -24,7 +30,8 @@ use genrt_scheduler::Task;
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::sync::Mutex;
+use crate::loom::sync::{Arc, Mutex};
+use crate::loom::unsize_arc;
 use crate::task::abort::Abort;
 use crate::task::join::{Join, JoinError};
 
@@ -121,15 +128,24 @@ fn drop_quietly<T>(value: T) {
     }
 }
 
-impl<F> Task for TaskCell<F>
+impl<F> TaskCell<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// One poll of the future, the body of [`Task::poll`] and of [`BlockingTask::run`].
+    /// `report_panic` applies the runtime's panic policy (`UnhandledPanic`) to a panic of the
+    /// poll: true for async tasks, false for blocking closures, whose panics only their join
+    /// handle reports (as in Tokio).
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive access to the future: it holds the slot's poll permission
+    /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
+    unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
         self.future.with_mut(|slot| {
-            // SAFETY: the caller holds the poll permission (`Task::poll`'s contract), so this
-            // is the only live reference to the future.
+            // SAFETY: the caller has exclusive access to the future (this function's
+            // contract), so this is the only live reference to it.
             let slot = unsafe { &mut *slot };
             let Some(future) = slot.as_mut() else {
                 return Poll::Ready(()); // already finished; cannot happen under the contract
@@ -156,8 +172,10 @@ where
                     // `UnhandledPanic::ShutdownRuntime`), so that whoever the result below
                     // wakes already sees it closed; a `block_on` awaiting this very task
                     // panics instead of returning the panic as a value.
-                    if let Some(runtime) = genrt_scheduler::Handle::current() {
-                        runtime.task_panicked();
+                    if report_panic {
+                        if let Some(runtime) = genrt_scheduler::Handle::current() {
+                            runtime.task_panicked();
+                        }
                     }
                     drop_quietly(Self::drop_future(slot));
                     self.finish(Err(JoinError::panic(payload)));
@@ -165,6 +183,17 @@ where
                 }
             }
         })
+    }
+}
+
+impl<F> Task for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the caller holds the poll permission (`Task::poll`'s contract).
+        unsafe { self.poll_future(cx, true) }
     }
 
     unsafe fn shutdown(&self) {
@@ -225,4 +254,108 @@ where
     fn is_finished(&self) -> bool {
         self.join.lock().finished
     }
+}
+
+/// A blocking closure as a future: ready on its first poll, with the closure's value. Only
+/// its cell's [`BlockingTask`] polls it, once, on a blocking thread.
+pub(crate) struct BlockingFuture<C>(Option<C>);
+
+// The closure is never pinned: it is moved out and called.
+impl<C> Unpin for BlockingFuture<C> {}
+
+impl<C, R> Future for BlockingFuture<C>
+where
+    C: FnOnce() -> R,
+{
+    type Output = R;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let closure = self
+            .get_mut()
+            .0
+            .take()
+            .expect("genrt: a blocking closure was polled after it ran");
+        Poll::Ready(closure())
+    }
+}
+
+/// A blocking task's cell seen by its [`BlockingTask`]: the closure run or dropped, with the
+/// result delivered to the join handle either way.
+trait RunBlocking: Send + Sync {
+    /// Runs the closure (unless the task was aborted first) and records its result.
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive access to the closure: it is the cell's [`BlockingTask`].
+    unsafe fn run(&self);
+
+    /// Drops the closure if it has not run, recording a cancelled result.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RunBlocking::run`].
+    unsafe fn cancel(&self);
+}
+
+impl<C, R> RunBlocking for TaskCell<BlockingFuture<C>>
+where
+    C: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    unsafe fn run(&self) {
+        let mut cx = Context::from_waker(futures_task::noop_waker_ref());
+        // SAFETY: exclusive access is this function's contract. No panic policy: a blocking
+        // closure's panic is reported through its join handle only (as in Tokio, whose
+        // `unhandled_panic` applies to spawned futures).
+        let _ready = unsafe { self.poll_future(&mut cx, false) };
+    }
+
+    unsafe fn cancel(&self) {
+        // SAFETY: exclusive access is this function's contract, which is `Task::shutdown`'s.
+        unsafe { Task::shutdown(self) }
+    }
+}
+
+/// The one right to run a blocking task's closure: [`blocking`] makes exactly one per cell
+/// (the cell itself is never handed to the scheduler), and it is consumed by
+/// [`BlockingTask::run`] or dropped. So whoever holds it has the closure to itself: this is
+/// the exclusive access that the poll permission gives for async tasks.
+///
+/// Dropping it without running it (a queued closure dropped by shutdown) drops the closure
+/// and makes the join handle report cancelled; after a run, the drop finds no closure and
+/// does nothing.
+pub(crate) struct BlockingTask {
+    cell: Arc<dyn RunBlocking>,
+}
+
+impl BlockingTask {
+    /// Runs the closure on this thread, unless the task was aborted before: then the closure
+    /// is dropped unrun and the join handle reports cancelled. A panic of the closure is
+    /// caught and becomes the task's result.
+    pub(crate) fn run(self) {
+        // SAFETY: `self` is the cell's one `BlockingTask` (see the type's docs).
+        unsafe { self.cell.run() }
+    }
+}
+
+impl Drop for BlockingTask {
+    fn drop(&mut self) {
+        // SAFETY: `self` is the cell's one `BlockingTask`, being dropped: nothing else touches
+        // the closure, now or later.
+        unsafe { self.cell.cancel() }
+    }
+}
+
+/// A blocking task: its cell (for the join and abort handles) and the one [`BlockingTask`]
+/// that may run it.
+pub(crate) fn blocking<C, R>(closure: C) -> (Arc<TaskCell<BlockingFuture<C>>>, BlockingTask)
+where
+    C: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let cell = Arc::new(TaskCell::new(BlockingFuture(Some(closure))));
+    let task = BlockingTask {
+        cell: unsize_arc!(cell.clone() => dyn RunBlocking),
+    };
+    (cell, task)
 }

@@ -379,6 +379,67 @@ impl<T: Send + 'static> JoinSet<T> {
         self.insert(join);
         abort
     }
+
+    /// Runs `f` on a blocking thread of the current runtime as a member of the set (see
+    /// [`Handle::spawn_blocking`]), and returns an [`AbortHandle`] for it. Aborting it
+    /// cancels the closure if it has not started; a running closure runs to completion and
+    /// its result is joined as usual, as in Tokio.
+    ///
+    /// # Panics
+    ///
+    /// Outside a task, `block_on` or blocking closure of a genrt runtime, with a message
+    /// saying so; use [`JoinSet::spawn_blocking_on`] from other threads.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let total = rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     for i in 0..4u64 {
+    ///         set.spawn_blocking(move || i * 10);
+    ///     }
+    ///     let mut total = 0;
+    ///     while let Some(result) = set.join_next().await {
+    ///         total += result.unwrap();
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 60);
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match Handle::try_current() {
+            Ok(handle) => self.spawn_blocking_on(f, &handle),
+            Err(_) => panic!(
+                "genrt::JoinSet::spawn_blocking called outside a genrt runtime: call it from \
+                 inside a task or Runtime::block_on, or use JoinSet::spawn_blocking_on with a \
+                 genrt::Handle"
+            ),
+        }
+    }
+
+    /// Runs `f` on a blocking thread of `handle`'s runtime as a member of the set, and
+    /// returns an [`AbortHandle`] for it; see [`JoinSet::spawn_blocking`]. Works from any
+    /// thread.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_blocking_on(|| "blocking", &rt.handle());
+    /// let out = futures::executor::block_on(set.join_next()).unwrap().unwrap();
+    /// assert_eq!(out, "blocking");
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (join, abort) = handle.spawn_blocking_abortable(f);
+        self.insert(join);
+        abort
+    }
 }
 
 impl<T> Default for JoinSet<T> {
