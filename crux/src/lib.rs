@@ -1,0 +1,720 @@
+//! genrt-crux: a drop-in [`Core`] for crux_core 0.20 apps whose commands run on genrt's
+//! worker threads, multi-threaded and leak-free.
+//!
+//! `crux_core::Core` runs every command of an app on whichever thread calls `process_event`
+//! or `resolve`, one at a time, behind one lock. [`genrt_crux::Core`](Core) has the same
+//! methods and signatures, so a shell switches by changing one import, and runs each command
+//! as a genrt task: commands step in parallel on the workers, and dropping the core frees
+//! every suspended command future, whatever requests the shell still holds.
+//!
+//! ```
+//! use crux_core::{capability::Operation, macros::effect, App, Command};
+//!
+//! #[derive(Debug, Clone, PartialEq, Eq)]
+//! pub struct Double(u64);
+//! impl Operation for Double {
+//!     type Output = u64;
+//! }
+//!
+//! #[effect]
+//! pub enum Effect {
+//!     Double(Double),
+//! }
+//!
+//! pub enum Event {
+//!     Start(u64),
+//!     Done(u64),
+//! }
+//!
+//! #[derive(Default)]
+//! pub struct Calc;
+//!
+//! impl App for Calc {
+//!     type Event = Event;
+//!     type Model = u64;
+//!     type ViewModel = u64;
+//!     type Effect = Effect;
+//!
+//!     fn update(&self, event: Event, model: &mut u64) -> Command<Effect, Event> {
+//!         match event {
+//!             Event::Start(n) => Command::request_from_shell(Double(n)).then_send(Event::Done),
+//!             Event::Done(n) => {
+//!                 *model = n;
+//!                 Command::done()
+//!             }
+//!         }
+//!     }
+//!
+//!     fn view(&self, model: &u64) -> u64 {
+//!         *model
+//!     }
+//! }
+//!
+//! // The one line that changes in the shell: `use genrt_crux::Core;` for `crux_core::Core`.
+//! let core: genrt_crux::Core<Calc> = genrt_crux::Core::new();
+//! let mut effects = core.process_event(Event::Start(21));
+//! let Some(Effect::Double(mut request)) = effects.pop() else { panic!("one request") };
+//! let n = request.operation.0;
+//! assert!(core.resolve(&mut request, n * 2).unwrap().is_empty());
+//! assert_eq!(core.view(), 42);
+//! ```
+//!
+//! # How it runs
+//!
+//! - `process_event` runs `update` on the calling thread (as crux_core does), spawns the
+//!   command it returns as a genrt task, and waits for the **per-core settle**: the moment
+//!   none of this core's commands is runnable or running (other cores on the same runtime do
+//!   not delay it). It returns every effect the core's commands emitted that no other call
+//!   returned yet.
+//! - A worker steps a command (`Command::poll_next` until it is pending); each event the
+//!   command emits goes to `update` on that worker, at once, and the command `update` returns
+//!   is spawned before the step ends; each effect goes to the core's outbox.
+//! - `resolve` resolves the request (which wakes its command synchronously, so the settle
+//!   counts it) and then waits for the same settle.
+//!
+//! The settle protocol and its proof are in `crux/src/settle.rs`.
+//!
+//! # Ordering
+//!
+//! Per command, effects come back in emission order and events reach `update` first in,
+//! first out, as in crux_core. Across commands, under the default
+//! [`EventOrder::Completion`], events reach `update` in the order the commands' steps
+//! produce them, which under real threads is not crux_core's order. Apps that depend on
+//! crux_core's order get it with [`EventOrder::Fifo`] (see [`Options::event_order`]): the
+//! core's commands then run as sub-tasks of one root command in one genrt task, stepped by
+//! one worker at a time, which gives crux_core's event and effect order and gives up
+//! parallelism across commands (it keeps the leak-freedom and frees the shell's threads).
+//!
+//! Under concurrent calls on one core, a call may return effects another call's work
+//! emitted (and may wait for that work to settle too); every emitted effect is returned by
+//! exactly one call.
+//!
+//! Parallelism is across commands: the sub-tasks of one command (`ctx.spawn`,
+//! `Command::all`) run inside that command's `poll_next`, on one worker at a time.
+//!
+//! # Panics
+//!
+//! A panic in a command (or in `update` handling an event a command emitted, on a worker)
+//! ends that command: its future is dropped, the core, the runtime and other cores carry on.
+//! The panic is re-raised (`std::panic::resume_unwind`, with the original payload) by the
+//! next `process_event` or `resolve` on the core that settles; that call returns no effects
+//! and the effects it would have returned wait for the next call. One re-raise per panic.
+//! The model is not poisoned (crux_core poisons its lock): a panicking `update` may leave
+//! it half-updated. Under [`EventOrder::Fifo`] a panic ends the root command, and with it
+//! every command of the core: after the re-raise, `process_event` panics with a message
+//! saying so. A panic in `update` or `view` called by `process_event` or `view` themselves
+//! unwinds to their caller, as in crux_core.
+//!
+//! # Crux issues under real threads
+//!
+//! - **crux #577** (a task evicted while a resolve races its poll): crux's executor evicts a
+//!   suspended sub-task whose waker has no other copy, reading the `woken` flag and the
+//!   `Arc` count separately. Each command is stepped by one worker at a time, but a
+//!   `resolve` on another thread can now race that step, so the window that crux_core's
+//!   single lock closed is open: this adapter **is exposed** to #577 and does nothing about
+//!   it beyond keeping every step of a command on one thread at a time; a task evicted that
+//!   way is dropped (its request's later resolve is a no-op). `tests/concurrency.rs`
+//!   resolves from 8 threads at once and checks that no command is lost.
+//! - **crux #441** (a context used from another command never wakes): a command that
+//!   sends on another command's context puts work in that command's queues without waking
+//!   it; as in crux_core, that work runs at the other command's next wake.
+//! - A command that loops on yields keeps its worker busy (crux's executor re-polls it within
+//!   the same `poll_next`), and a settling call on its core waits as long as it loops.
+//!
+//! # Leak-freedom
+//!
+//! Dropping a core aborts its command tasks: on a runtime of its own, the runtime's drop
+//! frees every future before the core's drop returns; on the caller's runtime, the core's
+//! drop waits until the workers have dropped them (unless it is dropped on a thread inside a
+//! genrt runtime, where it does not block and the workers free them shortly after), and the
+//! runtime lives on without them. A request the shell still holds keeps crux's own request
+//! state and one small per-command tracker (two words and a key waker), never the command:
+//! resolving it afterwards is a no-op.
+//!
+//! # Bounds
+//!
+//! Beyond crux_core's: `A: Send + Sync + 'static` and `A::Model: Send + 'static`, because
+//! `update` runs on worker threads; the model is behind a mutex (`view` takes it too).
+//! `Core<A>` is `Send + Sync`.
+//!
+//! # Blocking
+//!
+//! `process_event` and `resolve` block the calling thread until the settle, like
+//! crux_core's. Do not call them from a task of the runtime the core runs on when it has a
+//! single worker: the call would wait for work only that worker can do.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod settle;
+mod task;
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crux_core::command::CommandContext;
+use crux_core::{App, Command, Resolvable, ResolveError};
+use parking_lot::{Condvar, Mutex};
+
+use settle::{Settle, Tracker};
+use task::CommandTask;
+
+/// Which order events emitted by different commands reach `update` in.
+///
+/// ```
+/// let options = genrt_crux::Options::new().event_order(genrt_crux::EventOrder::Fifo);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventOrder {
+    /// Each command runs as a genrt task of its own, and the events it emits reach `update`
+    /// on the worker that stepped it, in the order the steps produce them: FIFO per command,
+    /// completion order across commands. The default.
+    #[default]
+    Completion,
+    /// crux_core's order: the core's commands run as sub-tasks of one root command in one
+    /// genrt task, its events reach `update` first in, first out across commands, exactly as
+    /// in crux_core's `process`. Commands no longer run in parallel with each other.
+    Fifo,
+}
+
+/// How a [`Core`] is built: [`Core::with_options`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let options = genrt_crux::Options::new()
+///     .runtime(rt.handle())
+///     .event_order(genrt_crux::EventOrder::Completion);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    event_order: EventOrder,
+    runtime: Option<genrt::Handle>,
+}
+
+impl Options {
+    /// The defaults: [`EventOrder::Completion`], on a runtime of the core's own.
+    ///
+    /// ```
+    /// let _ = genrt_crux::Options::new();
+    /// ```
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// The order events from different commands reach `update` in.
+    ///
+    /// ```
+    /// let _ = genrt_crux::Options::new().event_order(genrt_crux::EventOrder::Fifo);
+    /// ```
+    pub fn event_order(mut self, order: EventOrder) -> Options {
+        self.event_order = order;
+        self
+    }
+
+    /// Run on the caller's runtime instead of one of the core's own (default worker count).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let _ = genrt_crux::Options::new().runtime(rt.handle());
+    /// ```
+    pub fn runtime(mut self, handle: genrt::Handle) -> Options {
+        self.runtime = Some(handle);
+        self
+    }
+}
+
+/// The Crux core, running the app's commands on genrt's workers: a drop-in for
+/// `crux_core::Core<A>` (see the [crate docs](crate) for the differences).
+///
+/// ```
+/// use crux_core::{macros::effect, render::RenderOperation, App, Command};
+/// #[effect]
+/// pub enum Effect {
+///     Render(RenderOperation),
+/// }
+/// #[derive(Default)]
+/// struct Counter;
+/// impl App for Counter {
+///     type Event = i64;
+///     type Model = i64;
+///     type ViewModel = i64;
+///     type Effect = Effect;
+///     fn update(&self, by: i64, model: &mut i64) -> Command<Effect, i64> {
+///         *model += by;
+///         Command::done()
+///     }
+///     fn view(&self, model: &i64) -> i64 {
+///         *model
+///     }
+/// }
+/// let core = genrt_crux::Core::<Counter>::new();
+/// assert!(core.process_event(2).is_empty());
+/// assert_eq!(core.view(), 2);
+/// ```
+pub struct Core<A: App> {
+    shared: Arc<Shared<A>>,
+    /// The runtime the core owns, if any: dropped in the core's `Drop`, after the abort.
+    runtime: Option<genrt::Runtime>,
+}
+
+impl<A> Core<A>
+where
+    A: App + Default + Send + Sync + 'static,
+    A::Model: Default + Send + 'static,
+{
+    /// A core over `A::default()` and `A::Model::default()`, on a runtime of its own
+    /// (default worker count), dropped with the core.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime's threads cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Core<A> {
+        Core::new_with(A::default(), A::Model::default())
+    }
+
+    /// A core over `A::default()` and `A::Model::default()` on the caller's runtime: when
+    /// the core drops, its commands are freed and the runtime lives on.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::with_runtime(rt.handle());
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_runtime(handle: genrt::Handle) -> Core<A> {
+        Core::with_runtime_and(handle, A::default(), A::Model::default())
+    }
+}
+
+impl<A> Core<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// A core over `app` and `model`, on a runtime of its own (default worker count),
+    /// dropped with the core.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime's threads cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core = genrt_crux::Core::new_with(Nop, 7);
+    /// assert_eq!(core.view(), 7);
+    /// ```
+    #[must_use]
+    pub fn new_with(app: A, model: A::Model) -> Core<A> {
+        Core::with_options(app, model, Options::new())
+    }
+
+    /// A core over `app` and `model` on the caller's runtime: when the core drops, its
+    /// commands are freed and the runtime lives on.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let core = genrt_crux::Core::with_runtime_and(rt.handle(), Nop, 3);
+    /// assert_eq!(core.view(), 3);
+    /// ```
+    #[must_use]
+    pub fn with_runtime_and(handle: genrt::Handle, app: A, model: A::Model) -> Core<A> {
+        Core::with_options(app, model, Options::new().runtime(handle))
+    }
+
+    /// A core over `app` and `model` built as `options` say (runtime, [`EventOrder`]).
+    ///
+    /// # Panics
+    ///
+    /// If `options` has no runtime and the core's own cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// use genrt_crux::{Core, EventOrder, Options};
+    /// let core = Core::with_options(Nop, 1, Options::new().event_order(EventOrder::Fifo));
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_options(app: A, model: A::Model, options: Options) -> Core<A> {
+        let (runtime, handle) = match options.runtime {
+            Some(handle) => (None, handle),
+            None => {
+                let rt = genrt::Runtime::new().unwrap_or_else(|e| {
+                    panic!("genrt_crux::Core could not start its runtime: {e}")
+                });
+                let handle = rt.handle();
+                (Some(rt), handle)
+            }
+        };
+        let shared = Arc::new(Shared {
+            model: Mutex::new(model),
+            app,
+            handle,
+            settle: Arc::new(Settle::default()),
+            outbox: Mutex::new(Vec::new()),
+            panics: Mutex::new(VecDeque::new()),
+            tasks: Mutex::new(TaskSet::default()),
+            tasks_gone: Condvar::new(),
+            root: Mutex::new(None),
+            root_dead: AtomicBool::new(false),
+        });
+        if options.event_order == EventOrder::Fifo {
+            shared.start_root();
+        }
+        Core { shared, runtime }
+    }
+
+    /// Runs `update` with `event` on this thread, starts the command it returns on genrt's
+    /// workers, and returns once this core's commands are all suspended or finished, with
+    /// the effects they emitted (see the [crate docs](crate) on order and concurrency).
+    ///
+    /// # Panics
+    ///
+    /// If `update` panics (on this thread); re-raises a panic of one of the core's commands
+    /// (see the crate docs, "Panics").
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    pub fn process_event(&self, event: A::Event) -> Vec<A::Effect> {
+        let command = self.shared.update(event);
+        self.shared.start(command);
+        self.shared.settle()
+    }
+
+    /// Resolves `request` with `result` (from any thread, concurrently with other calls)
+    /// and returns once this core's commands are all suspended or finished, with the
+    /// effects they emitted.
+    ///
+    /// # Errors
+    ///
+    /// crux's [`ResolveError`] if the request cannot be resolved (a notification, or a
+    /// request already resolved); never a panic, in debug builds too.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic of one of the core's commands (see the crate docs, "Panics").
+    ///
+    /// ```
+    /// # use crux_core::{App, Command, RequestHandle};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// let mut never = RequestHandle::<u8>::Never;
+    /// assert!(core.resolve(&mut never, 1).is_err());
+    /// ```
+    pub fn resolve<Output>(
+        &self,
+        request: &mut impl Resolvable<Output>,
+        result: Output,
+    ) -> Result<Vec<A::Effect>, ResolveError> {
+        request.resolve(result)?;
+        Ok(self.shared.settle())
+    }
+
+    /// The app's view of the current model.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core = genrt_crux::Core::new_with(Nop, 5);
+    /// assert_eq!(core.view(), 5);
+    /// ```
+    pub fn view(&self) -> A::ViewModel {
+        let model = self.shared.model.lock();
+        self.shared.app.view(&model)
+    }
+}
+
+impl<A> Default for Core<A>
+where
+    A: App + Default + Send + Sync + 'static,
+    A::Model: Default + Send + 'static,
+{
+    fn default() -> Core<A> {
+        Core::new()
+    }
+}
+
+impl<A: App> fmt::Debug for Core<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("genrt_crux::Core")
+            .field("owns_runtime", &self.runtime.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: App> Drop for Core<A> {
+    /// Aborts every command task; frees them (see the crate docs, "Leak-freedom").
+    fn drop(&mut self) {
+        let aborts: Vec<genrt::AbortHandle> = {
+            let mut set = self.shared.tasks.lock();
+            set.closed = true;
+            set.live.values().flatten().cloned().collect()
+        };
+        for abort in &aborts {
+            abort.abort();
+        }
+        drop(aborts);
+        match self.runtime.take() {
+            // Its drop sweeps every task, aborted or not, before returning.
+            Some(runtime) => drop(runtime),
+            // On a thread inside a runtime, waiting could wait for this very thread.
+            None if genrt::Handle::try_current().is_ok() => {}
+            None => {
+                let mut set = self.shared.tasks.lock();
+                while !set.live.is_empty() {
+                    self.shared.tasks_gone.wait(&mut set);
+                }
+            }
+        }
+    }
+}
+
+/// What a core's command tasks share with it.
+pub(crate) struct Shared<A: App> {
+    model: Mutex<A::Model>,
+    app: A,
+    handle: genrt::Handle,
+    settle: Arc<Settle>,
+    /// Effects emitted and not yet returned by a call.
+    outbox: Mutex<Vec<A::Effect>>,
+    /// Panics of commands, each re-raised by one settling call.
+    panics: Mutex<VecDeque<Box<dyn Any + Send>>>,
+    /// The live command tasks, for the core's drop.
+    tasks: Mutex<TaskSet>,
+    /// Signalled when the last task leaves a closed set.
+    tasks_gone: Condvar,
+    /// Under `EventOrder::Fifo`: the root command's context and tracker.
+    root: Mutex<Option<Root<A>>>,
+    /// Under `EventOrder::Fifo`: the root command panicked and is gone.
+    root_dead: AtomicBool,
+}
+
+/// The root command of a `Fifo` core: where its commands are spawned, and how it is woken.
+struct Root<A: App> {
+    context: CommandContext<A::Effect, A::Event>,
+    tracker: Arc<Tracker>,
+}
+
+/// The live command tasks of one core.
+#[derive(Default)]
+struct TaskSet {
+    next_id: u64,
+    /// `None` while the task is being spawned.
+    live: HashMap<u64, Option<genrt::AbortHandle>>,
+    /// Set by the core's drop: spawns after it are dropped at once.
+    closed: bool,
+}
+
+impl<A> Shared<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// Runs `update` under the model lock.
+    fn update(&self, event: A::Event) -> Command<A::Effect, A::Event> {
+        let mut model = self.model.lock();
+        self.app.update(event, &mut model)
+    }
+
+    /// Starts a command `update` returned on the caller's thread: a task of its own, or a
+    /// sub-task of the root (woken, so that it runs it).
+    fn start(self: &Arc<Self>, command: Command<A::Effect, A::Event>) {
+        let root = self.root.lock();
+        match &*root {
+            None => {
+                drop(root);
+                self.spawn_command(command, false);
+            }
+            Some(root) => {
+                if self.root_dead.load(Relaxed) {
+                    panic!(
+                        "genrt_crux::Core: a command panicked under EventOrder::Fifo, which \
+                         ended the root command and every command of this core; build a new \
+                         core"
+                    );
+                }
+                root.context.spawn(|ctx| command.into_future(ctx));
+                root.tracker.waker().wake();
+            }
+        }
+    }
+
+    /// An event a command emitted, on the worker stepping it.
+    fn event_from_command(self: &Arc<Self>, event: A::Event, from_root: bool) {
+        let command = self.update(event);
+        if from_root {
+            // Into the root whose step is running: its next `poll_next` runs it, after
+            // the events already queued, as crux_core's `process` does.
+            let root = self.root.lock();
+            if let Some(root) = &*root {
+                root.context.spawn(|ctx| command.into_future(ctx));
+            }
+        } else {
+            self.spawn_command(command, false);
+        }
+    }
+
+    /// Creates the root command of a `Fifo` core and spawns its task.
+    fn start_root(self: &Arc<Self>) {
+        let mut context = None;
+        let root = Command::new(|ctx| {
+            context = Some(ctx);
+            std::future::ready(())
+        });
+        let tracker = self.spawn_command(root, true);
+        *self.root.lock() = Some(Root {
+            context: context.expect("Command::new calls its closure"),
+            tracker,
+        });
+    }
+
+    /// Spawns `command` as a task of its own, counted in the settle from now on.
+    fn spawn_command(
+        self: &Arc<Self>,
+        command: Command<A::Effect, A::Event>,
+        root: bool,
+    ) -> Arc<Tracker> {
+        let tracker = Tracker::new(self.settle.clone());
+        let id = {
+            let mut set = self.tasks.lock();
+            if set.closed {
+                drop(set);
+                tracker.finish();
+                drop(command);
+                return tracker;
+            }
+            let id = set.next_id;
+            set.next_id += 1;
+            set.live.insert(id, None);
+            id
+        };
+        let task = CommandTask {
+            command: Some(command),
+            waker: tracker.waker(),
+            tracker: tracker.clone(),
+            shared: self.clone(),
+            id,
+            root,
+        };
+        // Not under the set's lock: a task dropped at once (a closed runtime) takes it.
+        let abort = self.handle.spawn(task).abort_handle();
+        let mut set = self.tasks.lock();
+        let closed = set.closed;
+        if let Some(entry) = set.live.get_mut(&id) {
+            *entry = Some(abort.clone());
+        }
+        drop(set);
+        if closed {
+            // The core's drop ran between the two locks and could not see this task.
+            abort.abort();
+        }
+        tracker
+    }
+
+    /// Waits for the settle; re-raises a recorded panic or returns the outbox.
+    fn settle(&self) -> Vec<A::Effect> {
+        self.settle.wait();
+        let panic = self.panics.lock().pop_front();
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
+        std::mem::take(&mut *self.outbox.lock())
+    }
+}
+
+impl<A: App> Shared<A> {
+    /// Moves `effects` to the outbox.
+    fn deliver(&self, effects: &mut Vec<A::Effect>) {
+        if !effects.is_empty() {
+            self.outbox.lock().append(effects);
+        }
+    }
+
+    /// Records a command's panic for the next settling call.
+    fn command_panicked(&self, payload: Box<dyn Any + Send>, root: bool) {
+        if root {
+            self.root_dead.store(true, Relaxed);
+        }
+        self.panics.lock().push_back(payload);
+    }
+
+    /// A command task's future is dropped.
+    fn task_gone(&self, id: u64) {
+        let mut set = self.tasks.lock();
+        set.live.remove(&id);
+        if set.closed && set.live.is_empty() {
+            self.tasks_gone.notify_all();
+        }
+    }
+}
