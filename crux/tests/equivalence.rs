@@ -83,11 +83,18 @@ fn session(core: &dyn Drive, sort: bool) -> Session {
 fn compare(options: Options, sort: bool) {
     let expected = session(&crux_core::Core::<TestApp>::new(), sort);
     let core = genrt_crux::Core::with_options(TestApp, Default::default(), options);
-    let actual = Watchdog::new("a scripted session on genrt_crux::Core")
-        .run(move || session(&core, sort));
+    let actual =
+        Watchdog::new("a scripted session on genrt_crux::Core").run(move || session(&core, sort));
     assert_eq!(actual, expected);
     // The script really exercises every kind of command.
-    for expected_line in ["fan out 3", "tick 12", "spawned 5", "got 10", "got 12", "got 7"] {
+    for expected_line in [
+        "fan out 3",
+        "tick 12",
+        "spawned 5",
+        "got 10",
+        "got 12",
+        "got 7",
+    ] {
         assert!(
             expected.view.log.iter().any(|line| line == expected_line),
             "the session's log lacks {expected_line:?}: {:?}",

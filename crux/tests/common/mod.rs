@@ -185,7 +185,10 @@ impl App for TestApp {
             }
             Event::PanicAfterRequest => Command::new(|ctx| async move {
                 let v = ctx.request_from_shell(Ask(1)).await;
-                panic!("{}: the command panics after its request ({v})", INTENTIONAL);
+                panic!(
+                    "{}: the command panics after its request ({v})",
+                    INTENTIONAL
+                );
             }),
             Event::PanicAtOnce => Command::new(|_ctx| async move {
                 panic!("{}: the command panics at once", INTENTIONAL);
