@@ -54,6 +54,12 @@ pub fn describe(effect: &Effect) -> String {
     }
 }
 
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(self))
+    }
+}
+
 /// The app's events.
 #[derive(Debug)]
 pub enum Event {

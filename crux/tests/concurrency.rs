@@ -1,0 +1,185 @@
+//! `genrt_crux::Core` under concurrent calls: `resolve` from 8 threads at once, concurrent
+//! `process_event`s, the per-core settle (another core's busy command does not delay a
+//! call), and no effect lost or returned twice.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use common::{Effect, Event, TestApp};
+use genrt_crux::{Core, EventOrder, Options};
+use support::{recv, wait_until, Watchdog};
+
+/// Commands per round.
+const COMMANDS: u64 = 400;
+/// Resolving threads.
+const THREADS: usize = 8;
+
+/// Resolves every `Ask` in `effects` with `2 * n`, and every follow-up the calls return,
+/// on this thread; returns how many requests it resolved.
+fn resolve_all(core: &Core<TestApp>, effects: Vec<Effect>) -> usize {
+    let mut pending = effects;
+    let mut resolved = 0;
+    while let Some(effect) = pending.pop() {
+        match effect {
+            Effect::Ask(mut request) => {
+                let value = request.operation.0 * 2;
+                pending.extend(core.resolve(&mut request, value).expect("resolves once"));
+                resolved += 1;
+            }
+            _ => panic!("the Twice commands only ask"),
+        }
+    }
+    resolved
+}
+
+/// `COMMANDS` `Twice` commands started from this thread; their requests resolved from
+/// `THREADS` threads at once (each resolving what its calls return); every command must
+/// finish, and every request be returned exactly once (`2 * COMMANDS` resolves in all).
+fn resolve_from_eight_threads(order: EventOrder) {
+    let core = Arc::new(Core::with_options(
+        TestApp,
+        Default::default(),
+        Options::new().event_order(order),
+    ));
+    let mut effects = Vec::new();
+    for n in 0..COMMANDS {
+        effects.extend(core.process_event(Event::Twice(n)));
+    }
+    assert_eq!(
+        effects.len() as u64,
+        COMMANDS,
+        "one request per command so far"
+    );
+    let mut shares: Vec<Vec<Effect>> = (0..THREADS).map(|_| Vec::new()).collect();
+    for (i, effect) in effects.into_iter().enumerate() {
+        shares[i % THREADS].push(effect);
+    }
+    let barrier = Arc::new(std::sync::Barrier::new(THREADS));
+    let threads: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let (core, barrier) = (core.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                resolve_all(&core, share)
+            })
+        })
+        .collect();
+    let resolved: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    // Effects returned by no thread would be left here (lost ones would hang a command).
+    let rest = resolve_all(&core, core.process_event(Event::Got(0)));
+    assert_eq!(
+        resolved + rest,
+        2 * COMMANDS as usize,
+        "every request is returned by exactly one call"
+    );
+    let view = core.view();
+    assert_eq!(view.got, COMMANDS + 1, "every command finished ({order:?})");
+    assert_eq!(view.sum, (0..COMMANDS).sum::<u64>());
+}
+
+#[test]
+fn resolve_from_eight_threads_at_once() {
+    Watchdog::new("resolve from 8 threads, completion order").run(|| {
+        for _ in 0..5 {
+            resolve_from_eight_threads(EventOrder::Completion);
+        }
+    });
+}
+
+#[test]
+fn resolve_from_eight_threads_at_once_in_fifo_order() {
+    Watchdog::new("resolve from 8 threads, fifo order").run(|| {
+        for _ in 0..5 {
+            resolve_from_eight_threads(EventOrder::Fifo);
+        }
+    });
+}
+
+#[test]
+fn process_event_and_resolve_from_eight_threads_at_once() {
+    Watchdog::new("process_event and resolve from 8 threads").run(|| {
+        let core = Arc::new(Core::<TestApp>::new());
+        let threads: Vec<_> = (0..THREADS as u64)
+            .map(|t| {
+                let core = core.clone();
+                thread::spawn(move || {
+                    let mut resolved = 0;
+                    for n in 0..COMMANDS / THREADS as u64 {
+                        let effects = core.process_event(Event::Twice(t * 1000 + n));
+                        resolved += resolve_all(&core, effects);
+                    }
+                    resolved
+                })
+            })
+            .collect();
+        let resolved: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let rest = resolve_all(&core, core.process_event(Event::Got(0)));
+        assert_eq!(resolved + rest, 2 * COMMANDS as usize);
+        assert_eq!(core.view().got, COMMANDS + 1);
+    });
+}
+
+/// Another core's command that keeps a worker busy does not delay this core's call: the
+/// settle is per core.
+#[test]
+fn the_settle_is_per_core() {
+    Watchdog::new("the per-core settle").run(|| {
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        let busy = Arc::new(Core::<TestApp>::with_runtime(rt.handle()));
+        let quick = Core::<TestApp>::with_runtime(rt.handle());
+        let (started, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (done_tx, done_rx) = mpsc::channel();
+        let spinner = {
+            let (busy, started, release) = (busy.clone(), started.clone(), release.clone());
+            thread::spawn(move || {
+                let effects = busy.process_event(Event::SpinUntil { started, release });
+                done_tx.send(effects.len()).unwrap();
+            })
+        };
+        wait_until("the busy core's command spins", || started.load(SeqCst));
+        // The busy core's call is still waiting for its command...
+        assert!(done_rx.recv_timeout(Duration::from_millis(20)).is_err());
+        // ...while the other core's calls settle on their own.
+        let effects = quick.process_event(Event::Fetch(3));
+        assert_eq!(effects.len(), 1);
+        assert!(resolve_all(&quick, effects) == 1);
+        assert_eq!(quick.view().got, 1);
+        assert!(!release.load(SeqCst), "the busy command was still spinning");
+        release.store(true, SeqCst);
+        assert_eq!(recv(&done_rx, "the busy core's call"), 0);
+        spinner.join().unwrap();
+        assert_eq!(busy.view().got, 1);
+    });
+}
+
+/// Calls on one core from many threads, each with a few commands, many rounds: a lost
+/// wake-up of a settling caller would hang (and the watchdog report it).
+#[test]
+fn no_lost_wake_up_of_a_settling_caller() {
+    Watchdog::new("many short settles from 4 threads").run(|| {
+        let core = Arc::new(Core::<TestApp>::new());
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let core = core.clone();
+                thread::spawn(move || {
+                    for n in 0..2_000u64 {
+                        let effects = core.process_event(Event::Fetch(t * 10_000 + n));
+                        resolve_all(&core, effects);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(core.view().got, 8_000);
+    });
+}
