@@ -146,8 +146,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod cell;
 mod settle;
-mod task;
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -157,10 +157,10 @@ use std::sync::Arc;
 
 use crux_core::command::CommandContext;
 use crux_core::{App, Command, Resolvable, ResolveError};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
-use settle::{Settle, Tracker};
-use task::CommandTask;
+use cell::{drop_quietly, CommandCell};
+use settle::{Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
 
 /// Which order events emitted by different commands reach `update` in.
 ///
@@ -402,11 +402,12 @@ where
             settle: Arc::new(Settle::default()),
             outbox: Mutex::new(Vec::new()),
             panics: Mutex::new(VecDeque::new()),
-            tasks: Mutex::new(TaskSet::default()),
-            tasks_gone: Condvar::new(),
+            cells: Mutex::new(Cells::default()),
             root: Mutex::new(None),
             root_dead: AtomicBool::new(false),
         });
+        let weak = Arc::downgrade(&shared);
+        shared.settle.set_core(weak);
         if options.event_order == EventOrder::Fifo {
             shared.start_root();
         }
@@ -471,7 +472,12 @@ where
         request: &mut impl Resolvable<Output>,
         result: Output,
     ) -> Result<Vec<A::Effect>, ResolveError> {
-        request.resolve(result)?;
+        // The command the resolve wakes is stepped on this thread, as in crux_core.
+        let (resolved, kept) = settle::inline::call(&self.shared.settle, || request.resolve(result));
+        if let Some(tracker) = kept {
+            self.shared.run(&tracker, false);
+        }
+        resolved?;
         Ok(self.shared.settle())
     }
 
@@ -514,33 +520,29 @@ impl<A: App> fmt::Debug for Core<A> {
 }
 
 impl<A: App> Drop for Core<A> {
-    /// Aborts every command task; frees them (see the crate docs, "Leak-freedom").
+    /// Drops every command of the core before returning (see the crate docs,
+    /// "Leak-freedom"), then its own runtime, if it has one.
     fn drop(&mut self) {
-        let aborts: Vec<genrt::AbortHandle> = {
-            let mut set = self.shared.tasks.lock();
-            set.closed = true;
-            set.live.values().flatten().cloned().collect()
+        let cells = {
+            let mut cells = self.shared.cells.lock();
+            cells.closed = true;
+            std::mem::take(&mut cells.map)
         };
-        for abort in &aborts {
-            abort.abort();
+        for cell in cells.values() {
+            // Waits for a step in progress on a worker to end.
+            let command = cell.command.lock().take();
+            drop_quietly(command);
+            cell.tracker.finish();
         }
-        drop(aborts);
-        match self.runtime.take() {
-            // Its drop sweeps every task, aborted or not, before returning.
-            Some(runtime) => drop(runtime),
-            // On a thread inside a runtime, waiting could wait for this very thread.
-            None if genrt::Handle::try_current().is_ok() => {}
-            None => {
-                let mut set = self.shared.tasks.lock();
-                while !set.live.is_empty() {
-                    self.shared.tasks_gone.wait(&mut set);
-                }
-            }
+        drop(cells);
+        drop(self.shared.root.lock().take());
+        if let Some(runtime) = self.runtime.take() {
+            drop(runtime);
         }
     }
 }
 
-/// What a core's command tasks share with it.
+/// What a core's calls, its workers' steps and its commands' wakes share.
 pub(crate) struct Shared<A: App> {
     model: Mutex<A::Model>,
     app: A,
@@ -550,10 +552,8 @@ pub(crate) struct Shared<A: App> {
     outbox: Mutex<Vec<A::Effect>>,
     /// Panics of commands, each re-raised by one settling call.
     panics: Mutex<VecDeque<Box<dyn Any + Send>>>,
-    /// The live command tasks, for the core's drop.
-    tasks: Mutex<TaskSet>,
-    /// Signalled when the last task leaves a closed set.
-    tasks_gone: Condvar,
+    /// The live commands, by their tracker's address.
+    cells: Mutex<Cells<A>>,
     /// Under `EventOrder::Fifo`: the root command's context and tracker.
     root: Mutex<Option<Root<A>>>,
     /// Under `EventOrder::Fifo`: the root command panicked and is gone.
@@ -566,14 +566,21 @@ struct Root<A: App> {
     tracker: Arc<Tracker>,
 }
 
-/// The live command tasks of one core.
-#[derive(Default)]
-struct TaskSet {
-    next_id: u64,
-    /// `None` while the task is being spawned.
-    live: HashMap<u64, Option<genrt::AbortHandle>>,
-    /// Set by the core's drop: spawns after it are dropped at once.
+/// The live commands of one core.
+struct Cells<A: App> {
+    /// By [`Tracker::id`], unique while the cell (which holds the tracker) is here.
+    map: HashMap<usize, Arc<CommandCell<A>>>,
+    /// Set by the core's drop: commands made after it are dropped at once.
     closed: bool,
+}
+
+impl<A: App> Default for Cells<A> {
+    fn default() -> Cells<A> {
+        Cells {
+            map: HashMap::new(),
+            closed: false,
+        }
+    }
 }
 
 impl<A> Shared<A>
@@ -587,16 +594,22 @@ where
         self.app.update(event, &mut model)
     }
 
-    /// Starts a command `update` returned on the caller's thread: a task of its own, or a
-    /// sub-task of the root (woken, so that it runs it).
+    /// Starts a command `update` returned on the caller's thread, stepping it here first
+    /// (its own cell, or the root it is spawned into).
     fn start(self: &Arc<Self>, command: Command<A::Effect, A::Event>) {
-        let root = self.root.lock();
-        match &*root {
+        // Not under the root's lock: the root's step takes it for the events it emits.
+        let root = self
+            .root
+            .lock()
+            .as_ref()
+            .map(|root| (root.context.clone(), root.tracker.waker()));
+        match root {
             None => {
-                drop(root);
-                self.spawn_command(command, false);
+                if let Some(tracker) = self.new_cell(command, false, RUNNING) {
+                    self.run(&tracker, true);
+                }
             }
-            Some(root) => {
+            Some((context, waker)) => {
                 if self.root_dead.load(Relaxed) {
                     panic!(
                         "genrt_crux::Core: a command panicked under EventOrder::Fifo, which \
@@ -604,13 +617,17 @@ where
                          core"
                     );
                 }
-                root.context.spawn(|ctx| command.into_future(ctx));
-                root.tracker.waker().wake();
+                context.spawn(|ctx| command.into_future(ctx));
+                drop(context);
+                let ((), kept) = settle::inline::call(&self.settle, || waker.wake());
+                if let Some(tracker) = kept {
+                    self.run(&tracker, false);
+                }
             }
         }
     }
 
-    /// An event a command emitted, on the worker stepping it.
+    /// An event a command emitted, on the thread stepping it.
     fn event_from_command(self: &Arc<Self>, event: A::Event, from_root: bool) {
         let command = self.update(event);
         if from_root {
@@ -620,66 +637,65 @@ where
             if let Some(root) = &*root {
                 root.context.spawn(|ctx| command.into_future(ctx));
             }
-        } else {
-            self.spawn_command(command, false);
+        } else if let Some(tracker) = self.new_cell(command, false, NOTIFIED) {
+            // Its first step on a worker, in parallel with this one.
+            self.clone().dispatch(tracker);
         }
     }
 
-    /// Creates the root command of a `Fifo` core and spawns its task.
+    /// Creates the root command of a `Fifo` core and steps it once.
     fn start_root(self: &Arc<Self>) {
         let mut context = None;
         let root = Command::new(|ctx| {
             context = Some(ctx);
             std::future::ready(())
         });
-        let tracker = self.spawn_command(root, true);
+        let tracker = self
+            .new_cell(root, true, RUNNING)
+            .expect("a new core is open");
         *self.root.lock() = Some(Root {
             context: context.expect("Command::new calls its closure"),
-            tracker,
+            tracker: tracker.clone(),
         });
+        self.run(&tracker, true);
     }
 
-    /// Spawns `command` as a task of its own, counted in the settle from now on.
-    fn spawn_command(
+    /// Puts `command` in a new cell, counted in the settle from now on (`state`: `RUNNING`
+    /// if the caller steps it now, `NOTIFIED` if it dispatches it). `None` if the core is
+    /// dropping (the command is dropped).
+    fn new_cell(
         self: &Arc<Self>,
         command: Command<A::Effect, A::Event>,
         root: bool,
-    ) -> Arc<Tracker> {
-        let tracker = Tracker::new(self.settle.clone());
-        let id = {
-            let mut set = self.tasks.lock();
-            if set.closed {
-                drop(set);
-                tracker.finish();
-                drop(command);
-                return tracker;
-            }
-            let id = set.next_id;
-            set.next_id += 1;
-            set.live.insert(id, None);
-            id
-        };
-        let task = CommandTask {
-            command: Some(command),
+        state: u8,
+    ) -> Option<Arc<Tracker>> {
+        let tracker = Tracker::new(self.settle.clone(), state);
+        let cell = Arc::new(CommandCell {
+            command: Mutex::new(Some(command)),
             waker: tracker.waker(),
             tracker: tracker.clone(),
-            shared: self.clone(),
-            id,
             root,
-        };
-        // Not under the set's lock: a task dropped at once (a closed runtime) takes it.
-        let abort = self.handle.spawn(task).abort_handle();
-        let mut set = self.tasks.lock();
-        let closed = set.closed;
-        if let Some(entry) = set.live.get_mut(&id) {
-            *entry = Some(abort.clone());
+        });
+        let mut cells = self.cells.lock();
+        if cells.closed {
+            drop(cells);
+            tracker.finish();
+            drop_quietly(cell);
+            return None;
         }
-        drop(set);
-        if closed {
-            // The core's drop ran between the two locks and could not see this task.
-            abort.abort();
-        }
-        tracker
+        cells.map.insert(tracker.id(), cell);
+        Some(tracker)
+    }
+
+    /// The cell of `tracker`'s command, if it is still live.
+    fn cell(&self, tracker: &Arc<Tracker>) -> Option<Arc<CommandCell<A>>> {
+        self.cells.lock().map.get(&tracker.id()).cloned()
+    }
+
+    /// Forgets an ended command's cell.
+    fn remove_cell(&self, tracker: &Arc<Tracker>) {
+        let cell = self.cells.lock().map.remove(&tracker.id());
+        drop(cell);
     }
 
     /// Waits for the settle; re-raises a recorded panic or returns the outbox.
@@ -708,13 +724,17 @@ impl<A: App> Shared<A> {
         }
         self.panics.lock().push_back(payload);
     }
+}
 
-    /// A command task's future is dropped.
-    fn task_gone(&self, id: u64) {
-        let mut set = self.tasks.lock();
-        set.live.remove(&id);
-        if set.closed && set.live.is_empty() {
-            self.tasks_gone.notify_all();
-        }
+impl<A> Dispatch for Shared<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// A step task on the core's runtime: it holds the core (not the other way round) and
+    /// ends with the step.
+    fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>) {
+        let handle = self.handle.clone();
+        drop(handle.spawn(async move { self.run(&tracker, false) }));
     }
 }

@@ -55,15 +55,23 @@
 //! decrement that reaches zero and notifies under it. So either the waiter's read under the
 //! lock sees zero, or it is already waiting when the notification comes.
 
+use std::cell::RefCell;
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Wake, Waker};
 
 use parking_lot::{Condvar, Mutex};
 
-/// One core's count of runnable or running commands, and the waiters for it to reach zero.
+/// Where a command woken outside an inline call goes: its core, which steps it on a worker.
+pub(crate) trait Dispatch: Send + Sync {
+    /// Steps `tracker`'s command on one of the runtime's workers.
+    fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>);
+}
+
+/// One core's count of runnable or running commands, the waiters for it to reach zero, and
+/// the way to the core for wakes from outside (weak: a held waker never keeps the core).
 #[derive(Default)]
 pub(crate) struct Settle {
     /// Commands in a counted state (see the module docs), plus a transient 1 around a
@@ -73,9 +81,16 @@ pub(crate) struct Settle {
     lock: Mutex<()>,
     /// Signalled when `active` reaches zero.
     cond: Condvar,
+    /// The core, set once when it is built.
+    core: OnceLock<Weak<dyn Dispatch>>,
 }
 
 impl Settle {
+    /// Sets the core wakes from outside are dispatched to.
+    pub(crate) fn set_core(&self, core: Weak<dyn Dispatch>) {
+        let _ = self.core.set(core);
+    }
+
     /// `active += 1`.
     pub(crate) fn add(&self) {
         // AcqRel: pairs with the Acquire loads of `wait` through the RMW chain.
@@ -106,6 +121,14 @@ impl Settle {
         }
     }
 
+    /// Hands `tracker` (just made `NOTIFIED`) to the core for a worker; nothing if the core
+    /// is gone (then nobody waits on this count any more).
+    fn dispatch(&self, tracker: Arc<Tracker>) {
+        if let Some(core) = self.core.get().and_then(Weak::upgrade) {
+            core.dispatch(tracker);
+        }
+    }
+
     /// The current count (for tests and debugging).
     #[cfg(test)]
     pub(crate) fn active(&self) -> usize {
@@ -115,22 +138,21 @@ impl Settle {
 
 /// Suspended, no wake since its last step. Not counted.
 const IDLE: u8 = 0;
-/// Woken, or new: a genrt poll is coming. Counted.
-const NOTIFIED: u8 = 1;
-/// A worker is stepping it. Counted.
-const RUNNING: u8 = 2;
+/// Woken, or new: some thread will step it. Counted.
+pub(crate) const NOTIFIED: u8 = 1;
+/// A thread is stepping it. Counted.
+pub(crate) const RUNNING: u8 = 2;
 /// Woken during its step: it steps again. Counted.
 const RUNNING_NOTIFIED: u8 = 3;
 /// Finished, panicked or dropped. Not counted.
 const DONE: u8 = 4;
 
-/// One command task's step state and the waker its command sees (module docs).
+/// One command's step state and the waker its command sees (module docs). Two words and a
+/// byte: this is all a request the shell holds keeps of genrt-crux.
 pub(crate) struct Tracker {
     /// The step state; only this type's methods touch it.
     state: AtomicU8,
-    /// The task's genrt key waker, set by its first step (a word that owns nothing).
-    key: OnceLock<Waker>,
-    /// The core's count.
+    /// The core's count (and its way to the core).
     settle: Arc<Settle>,
 }
 
@@ -139,17 +161,18 @@ pub(crate) struct Tracker {
 pub(crate) enum StepEnd {
     /// Suspended: nothing to do.
     Idle,
-    /// Woken during the step: the caller's key has been woken, the task steps again.
+    /// Woken during the step: the stepping thread steps it again.
     Again,
 }
 
 impl Tracker {
-    /// A tracker for a new command, `NOTIFIED`, counted: `active += 1` happens here (step 1).
-    pub(crate) fn new(settle: Arc<Settle>) -> Arc<Tracker> {
+    /// A tracker for a new command, counted: `active += 1` happens here (step 1). `state`
+    /// is `NOTIFIED` (someone will step it) or `RUNNING` (the caller steps it now).
+    pub(crate) fn new(settle: Arc<Settle>, state: u8) -> Arc<Tracker> {
+        debug_assert!(state == NOTIFIED || state == RUNNING);
         settle.add();
         Arc::new(Tracker {
-            state: AtomicU8::new(NOTIFIED),
-            key: OnceLock::new(),
+            state: AtomicU8::new(state),
             settle,
         })
     }
@@ -159,39 +182,19 @@ impl Tracker {
         Waker::from(self.clone())
     }
 
-    /// Step 3: the task's poll begins; `key` is its genrt waker. Returns `false` if the
-    /// command is already `DONE` (the poll must not touch it).
-    pub(crate) fn start_step(&self, key: &Waker) -> bool {
-        // Set before any `IDLE` can be observed after this step (step 4's Release CAS
-        // publishes it to the waker's Acquire load).
-        let _ = self.key.get_or_init(|| key.clone());
-        // Acquire: pairs with the AcqRel CAS of `wake_by_ref` / `end_step`.
-        let mut current = self.state.load(Acquire);
-        loop {
-            match current {
-                NOTIFIED => match self.cas(NOTIFIED, RUNNING) {
-                    Ok(()) => return true,
-                    Err(actual) => current = actual,
-                },
-                IDLE => {
-                    // A spurious poll: count the step before it becomes visible as RUNNING.
-                    self.settle.add();
-                    match self.cas(IDLE, RUNNING) {
-                        Ok(()) => return true,
-                        Err(actual) => {
-                            self.settle.sub();
-                            current = actual;
-                        }
-                    }
-                }
-                DONE => return false,
-                _ => unreachable!("a command task is stepped by one thread at a time"),
-            }
-        }
+    /// The identity of this tracker while it is alive (its command's key in the core).
+    pub(crate) fn id(self: &Arc<Tracker>) -> usize {
+        Arc::as_ptr(self) as usize
     }
 
-    /// Step 4: the step ended with `Pending`. `key` is the task's own waker.
-    pub(crate) fn end_step(&self, key: &Waker) -> StepEnd {
+    /// Step 3: claims the step, `NOTIFIED -> RUNNING`. `false`: nothing to do here (idle:
+    /// no wake; running: another thread steps it and will see any wake; done).
+    pub(crate) fn start_step(&self) -> bool {
+        self.cas(NOTIFIED, RUNNING).is_ok()
+    }
+
+    /// Step 4: the step ended with `Pending`.
+    pub(crate) fn end_step(&self) -> StepEnd {
         // Acquire: pairs with the AcqRel CAS of `wake_by_ref`.
         let mut current = self.state.load(Acquire);
         loop {
@@ -204,10 +207,7 @@ impl Tracker {
                     Err(actual) => current = actual,
                 },
                 RUNNING_NOTIFIED => match self.cas(RUNNING_NOTIFIED, NOTIFIED) {
-                    Ok(()) => {
-                        key.wake_by_ref();
-                        return StepEnd::Again;
-                    }
+                    Ok(()) => return StepEnd::Again,
                     Err(actual) => current = actual,
                 },
                 _ => unreachable!("only the stepping thread ends a step"),
@@ -215,7 +215,7 @@ impl Tracker {
         }
     }
 
-    /// Step 5: the command is finished (or being dropped); uncount it if it was counted.
+    /// Step 5: the command is finished (or dropped); uncount it if it was counted.
     pub(crate) fn finish(&self) {
         // AcqRel: pairs with the Acquire loads of wakes that now see DONE.
         let before = self.state.swap(DONE, AcqRel);
@@ -226,9 +226,9 @@ impl Tracker {
 
     /// One compare-and-swap of the state word.
     fn cas(&self, from: u8, to: u8) -> Result<(), u8> {
-        // AcqRel on success: publishes the step's writes (and `key`) to the next
-        // transition's Acquire load, and sees the previous one's. Acquire on failure: the
-        // value read feeds the next attempt.
+        // AcqRel on success: publishes the step's writes to the next transition's Acquire
+        // load, and sees the previous one's. Acquire on failure: the value read feeds the
+        // next attempt.
         self.state
             .compare_exchange(from, to, AcqRel, Acquire)
             .map(|_| ())
@@ -242,7 +242,7 @@ impl Wake for Tracker {
 
     /// Step 2.
     fn wake_by_ref(self: &Arc<Self>) {
-        // Acquire: pairs with the AcqRel CAS of `end_step`, which published `key`.
+        // Acquire: pairs with the AcqRel CAS of `end_step`.
         let mut current = self.state.load(Acquire);
         loop {
             match current {
@@ -252,10 +252,10 @@ impl Wake for Tracker {
                     self.settle.add();
                     match self.cas(IDLE, NOTIFIED) {
                         Ok(()) => {
-                            if let Some(key) = self.key.get() {
-                                key.wake_by_ref();
+                            // This thread's inline call takes it, or a worker does.
+                            if let Some(tracker) = inline::offer(self) {
+                                self.settle.dispatch(tracker);
                             }
-                            // No key yet: the task has not been polled, its first poll comes.
                             return;
                         }
                         Err(actual) => {
@@ -274,6 +274,87 @@ impl Wake for Tracker {
     }
 }
 
+/// Inline calls: while `resolve` (or `process_event` waking a `Fifo` root) resolves a
+/// request on its thread, the first command of its core that the resolve wakes is kept
+/// for that thread to step itself, as crux_core does, instead of a cross-thread hop to a
+/// worker. Any other wake goes to a worker.
+pub(crate) mod inline {
+    use super::*;
+
+    /// The inline call running on this thread, if any.
+    struct Inline {
+        /// The core's settle (by address): only its commands are kept.
+        settle: *const Settle,
+        /// The command kept for this thread.
+        kept: Option<Arc<Tracker>>,
+    }
+
+    thread_local! {
+        static INLINE: RefCell<Option<Inline>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` (which resolves a request) as an inline call of the core of `settle`;
+    /// returns its result and the command it woke and kept for this thread, if any.
+    pub(crate) fn call<R>(
+        settle: &Arc<Settle>,
+        f: impl FnOnce() -> R,
+    ) -> (R, Option<Arc<Tracker>>) {
+        /// Restores the outer inline call if `f` unwinds; a command kept by then goes to a
+        /// worker (it is counted: dropping it would hang the settle).
+        struct Restore {
+            outer: Option<Inline>,
+            armed: bool,
+        }
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                if self.armed {
+                    let mine = INLINE.with(|c| c.replace(self.outer.take()));
+                    if let Some(tracker) = mine.and_then(|inline| inline.kept) {
+                        let settle = tracker.settle.clone();
+                        settle.dispatch(tracker);
+                    }
+                }
+            }
+        }
+        let outer = INLINE.with(|c| {
+            c.replace(Some(Inline {
+                settle: Arc::as_ptr(settle),
+                kept: None,
+            }))
+        });
+        let mut restore = Restore { outer, armed: true };
+        let result = f();
+        restore.armed = false;
+        let mine = INLINE.with(|c| c.replace(restore.outer.take()));
+        (result, mine.and_then(|inline| inline.kept))
+    }
+
+    /// A wake of `tracker` (just made `NOTIFIED`): kept for this thread's inline call if
+    /// it is one of its core's and the call keeps none yet; otherwise returned, for a worker.
+    pub(super) fn offer(tracker: &Arc<Tracker>) -> Option<Arc<Tracker>> {
+        let kept = INLINE
+            .try_with(|c| {
+                let mut current = c.borrow_mut();
+                match current.as_mut() {
+                    Some(inline)
+                        if inline.kept.is_none()
+                            && std::ptr::eq(inline.settle, Arc::as_ptr(&tracker.settle)) =>
+                    {
+                        inline.kept = Some(tracker.clone());
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .unwrap_or(false);
+        if kept {
+            None
+        } else {
+            Some(tracker.clone())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,26 +362,48 @@ mod tests {
     #[test]
     fn counts_follow_the_state() {
         let settle = Arc::new(Settle::default());
-        let tracker = Tracker::new(settle.clone());
-        let key = futures::task::noop_waker_ref();
+        let tracker = Tracker::new(settle.clone(), NOTIFIED);
         assert_eq!(settle.active(), 1);
-        assert!(tracker.start_step(key));
+        assert!(tracker.start_step());
+        assert!(!tracker.start_step(), "one stepper at a time");
         let waker = tracker.waker();
         waker.wake_by_ref(); // RUNNING -> RUNNING_NOTIFIED
-        assert!(matches!(tracker.end_step(key), StepEnd::Again));
+        assert!(matches!(tracker.end_step(), StepEnd::Again));
         assert_eq!(settle.active(), 1);
-        assert!(tracker.start_step(key));
-        assert!(matches!(tracker.end_step(key), StepEnd::Idle));
+        assert!(tracker.start_step());
+        assert!(matches!(tracker.end_step(), StepEnd::Idle));
         assert_eq!(settle.active(), 0);
-        waker.wake_by_ref(); // IDLE -> NOTIFIED
+        assert!(!tracker.start_step(), "idle: nothing to step");
+        // A wake inside an inline call of this core is kept for the caller.
+        let ((), kept) = inline::call(&settle, || waker.wake_by_ref());
+        assert_eq!(kept.map(|t| t.id()), Some(tracker.id()));
         waker.wake_by_ref(); // coalesced
         assert_eq!(settle.active(), 1);
-        assert!(tracker.start_step(key));
+        assert!(tracker.start_step());
         tracker.finish();
         assert_eq!(settle.active(), 0);
         waker.wake_by_ref(); // DONE: nothing
         assert_eq!(settle.active(), 0);
-        assert!(!tracker.start_step(key));
+        assert!(!tracker.start_step());
         settle.wait();
+    }
+
+    #[test]
+    fn an_inline_call_keeps_only_its_own_cores_first_wake() {
+        let (mine, other) = (Arc::new(Settle::default()), Arc::new(Settle::default()));
+        let a = Tracker::new(mine.clone(), RUNNING);
+        let b = Tracker::new(mine.clone(), RUNNING);
+        let c = Tracker::new(other.clone(), RUNNING);
+        for t in [&a, &b, &c] {
+            assert!(matches!(t.end_step(), StepEnd::Idle));
+        }
+        let ((), kept) = inline::call(&mine, || {
+            c.waker().wake_by_ref(); // another core's: a worker's (no core here: dropped)
+            a.waker().wake_by_ref(); // kept
+            b.waker().wake_by_ref(); // a worker's
+        });
+        assert_eq!(kept.map(|t| t.id()), Some(a.id()));
+        assert_eq!(mine.active(), 2);
+        assert_eq!(other.active(), 1);
     }
 }
