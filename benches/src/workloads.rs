@@ -882,11 +882,15 @@ pub const CRUX_FAN_OUT: usize = 16;
 /// Computation between the two requests of a `crux/cpu_heavy` command.
 pub const CRUX_CPU: Duration = Duration::from_micros(50);
 
+/// Shell threads resolving requests in the `crux/*` comparison.
+pub const CRUX_SHELL_THREADS: usize = 2;
+
 /// The `crux/*` comparison: [`EFFECT_TASKS`] `Run` events per iteration sent through
-/// `core`'s `process_event` from the caller, each starting a command of `shape`; one shell
-/// thread resolves every request through `resolve` (and the follow-ups it returns). The
-/// same app, caller and shell for `crux_core::Core` and `genrt_crux::Core`; `keep` (the
-/// runtime, if any) drops after the core.
+/// `core`'s `process_event` from the caller, each starting a command of `shape`;
+/// [`CRUX_SHELL_THREADS`] shell threads resolve the requests through `resolve` (each one
+/// also the follow-ups its calls return), effects dealt to them in turn. The same app,
+/// caller and shell for `crux_core::Core` and `genrt_crux::Core`; `keep` (the runtime, if
+/// any) drops after the core.
 fn crux_bench<C: crux_app::CruxCore, R: 'static>(
     shape: crux_app::Shape,
     make: impl FnOnce(RoundTripApp) -> (C, Rc<R>),
@@ -899,16 +903,22 @@ fn crux_bench<C: crux_app::CruxCore, R: 'static>(
     };
     let (core, keep) = make(RoundTripApp::with_shape(shape, rem.clone(), done_tx));
     let core = Arc::new(core);
-    let shell_core = core.clone();
-    let shell = ShellThread::<crux_app::Effect>::start(move |effect| {
-        crux_app::resolve_all(&*shell_core, effect, ANSWER);
-    });
+    let shells: Vec<ShellThread<crux_app::Effect>> = (0..CRUX_SHELL_THREADS)
+        .map(|_| {
+            let shell_core = core.clone();
+            ShellThread::start(move |effect| {
+                crux_app::resolve_all(&*shell_core, effect, ANSWER);
+            })
+        })
+        .collect();
     Instance::new(keep, move || {
         rem.store(units, Relaxed);
-        let to_shell = shell.sender();
+        let to_shell: Vec<_> = shells.iter().map(ShellThread::sender).collect();
+        let mut next = 0;
         for _ in 0..EFFECT_TASKS {
             for effect in core.event(crux_app::Event::Run) {
-                to_shell.send(effect).unwrap();
+                to_shell[next % to_shell.len()].send(effect).unwrap();
+                next += 1;
             }
         }
         done_rx.recv().unwrap();

@@ -473,7 +473,8 @@ where
         result: Output,
     ) -> Result<Vec<A::Effect>, ResolveError> {
         // The command the resolve wakes is stepped on this thread, as in crux_core.
-        let (resolved, kept) = settle::inline::call(&self.shared.settle, || request.resolve(result));
+        let (resolved, kept) =
+            settle::inline::call(&self.shared.settle, || request.resolve(result));
         if let Some(tracker) = kept {
             self.shared.run(&tracker, false);
         }

@@ -183,3 +183,55 @@ fn no_lost_wake_up_of_a_settling_caller() {
         assert_eq!(core.view().got, 8_000);
     });
 }
+
+/// crux #577 under real threads: `Command::all` of 16 requests per command, resolved from
+/// 8 threads at once, so that one thread resolves a request while another steps the same
+/// command (crux's executor can then evict a live sub-task: its command would never finish,
+/// and the watchdog would report it). The same load runs through `crux_core::Core`, whose
+/// `resolve` also resolves outside its lock, as a reference.
+fn fan_out_from_eight_threads(core: Arc<dyn common::Drive + Send>, rounds: usize) -> u64 {
+    let mut lost = 0;
+    for _ in 0..rounds {
+        let before = core.view().got;
+        let mut effects = Vec::new();
+        for _ in 0..8 {
+            effects.extend(core.event(Event::FanOut(16)));
+        }
+        assert_eq!(effects.len(), 8 * 16);
+        let mut shares: Vec<Vec<Effect>> = (0..THREADS).map(|_| Vec::new()).collect();
+        for (i, effect) in effects.into_iter().enumerate() {
+            shares[i % THREADS].push(effect);
+        }
+        let barrier = Arc::new(std::sync::Barrier::new(THREADS));
+        let threads: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let (core, barrier) = (core.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    for effect in share {
+                        let Effect::Ask(mut request) = effect else {
+                            panic!("asks only")
+                        };
+                        let value = request.operation.0;
+                        assert!(core.answer(&mut request, value).unwrap().is_empty());
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        lost += 8 * 16 - (core.view().got - before);
+    }
+    lost
+}
+
+#[test]
+fn crux_577_fan_out_resolved_from_eight_threads() {
+    Watchdog::new("fan out resolved from 8 threads").run(|| {
+        let genrt: Arc<dyn common::Drive + Send> = Arc::new(Core::<TestApp>::new());
+        let lost = fan_out_from_eight_threads(genrt, 200);
+        assert_eq!(lost, 0, "sub-tasks lost to crux #577 on genrt_crux::Core");
+    });
+}

@@ -233,7 +233,7 @@ impl App for TestApp {
 pub const INTENTIONAL: &str = "intentional";
 
 /// The two cores' common interface, so one scripted shell drives both.
-pub trait Drive: Sync {
+pub trait Drive: Sync + Send {
     /// `process_event`.
     fn event(&self, event: Event) -> Vec<Effect>;
     /// `resolve` of an `Ask`.
