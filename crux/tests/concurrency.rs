@@ -235,3 +235,44 @@ fn crux_577_fan_out_resolved_from_eight_threads() {
         assert_eq!(lost, 0, "sub-tasks lost to crux #577 on genrt_crux::Core");
     });
 }
+
+/// A command woken outside any call (a plain thread completes what it awaits) steps on one
+/// of the runtime's workers; the effects it emits wait for the next call, which settles
+/// after that step (the wake was counted when it happened).
+#[test]
+fn a_command_woken_from_outside_steps_on_a_worker() {
+    Watchdog::new("a wake from outside").run(|| {
+        let rt = genrt::Builder::new()
+            .worker_threads(2)
+            .thread_name("crux-worker")
+            .build()
+            .unwrap();
+        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let ran_on = Arc::new(std::sync::Mutex::new(None));
+        let event = Event::External {
+            value: Arc::new(std::sync::Mutex::new(Some(rx))),
+            ran_on: ran_on.clone(),
+        };
+        assert!(core.process_event(event).is_empty(), "waiting for the value");
+        thread::Builder::new()
+            .name("outsider".into())
+            .spawn(move || tx.send(21).unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
+        // The next call returns the effect the woken command emitted.
+        let effects = core.process_event(Event::Got(0));
+        let stepped_on = ran_on.lock().unwrap().clone();
+        assert_eq!(stepped_on.as_deref(), Some("crux-worker"), "stepped on a worker");
+        assert_eq!(effects.len(), 1);
+        assert_eq!(resolve_all(&core, effects), 1);
+        assert_eq!(core.view().sum, 42);
+    });
+}
+
+#[test]
+fn core_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Core<TestApp>>();
+}

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use futures::channel::oneshot;
 
 use crux_core::capability::Operation;
 use crux_core::macros::effect;
@@ -88,6 +90,14 @@ pub enum Event {
     Hold(Arc<AtomicUsize>),
     /// Two requests in a row, then `Got(n)`: the concurrency tests.
     Twice(u64),
+    /// A command that waits for a value sent from outside any call (a plain thread), then
+    /// records the thread it runs on and asks for that value.
+    External {
+        /// Where the value comes from.
+        value: Arc<Mutex<Option<oneshot::Receiver<u64>>>>,
+        /// Where the command records the thread that stepped it after the value came.
+        ran_on: Arc<Mutex<Option<String>>>,
+    },
     /// A command that sets `started`, then spins until `release` is set, then sends
     /// `Got(0)`.
     SpinUntil {
@@ -203,6 +213,13 @@ impl App for TestApp {
                 let _counter = CountDrop(drops);
                 let v = ctx.request_from_shell(Ask(7)).await;
                 ctx.send_event(Event::Got(v));
+            }),
+            Event::External { value, ran_on } => Command::new(move |ctx| async move {
+                let receiver = value.lock().unwrap().take().expect("one External per value");
+                let v = receiver.await.expect("the test sends a value");
+                *ran_on.lock().unwrap() = std::thread::current().name().map(str::to_string);
+                let answer = ctx.request_from_shell(Ask(v)).await;
+                ctx.send_event(Event::Got(answer));
             }),
             Event::SpinUntil { started, release } => Command::new(move |ctx| async move {
                 started.store(true, SeqCst);
