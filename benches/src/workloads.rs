@@ -890,7 +890,10 @@ pub const CRUX_SHELL_THREADS: usize = 2;
 /// [`CRUX_SHELL_THREADS`] shell threads resolve the requests through `resolve` (each one
 /// also the follow-ups its calls return), effects dealt to them in turn. The same app,
 /// caller and shell for `crux_core::Core` and `genrt_crux::Core`; `keep` (the runtime, if
-/// any) drops after the core.
+/// any) drops after the core. Under `CpuHeavy`, the caller sends all its events first and
+/// hands the shells the requests as one burst (responses arriving together): under a
+/// caller that hands each request over as its call returns, every call's settle waits for
+/// the command computing at that moment, so no core could compute two at once.
 fn crux_bench<C: crux_app::CruxCore, R: 'static>(
     shape: crux_app::Shape,
     make: impl FnOnce(RoundTripApp) -> (C, Rc<R>),
@@ -901,6 +904,7 @@ fn crux_bench<C: crux_app::CruxCore, R: 'static>(
         crux_app::Shape::FanOut(width) => EFFECT_TASKS * width,
         _ => EFFECT_TASKS,
     };
+    let burst = matches!(shape, crux_app::Shape::CpuHeavy(_));
     let (core, keep) = make(RoundTripApp::with_shape(shape, rem.clone(), done_tx));
     let core = Arc::new(core);
     let shells: Vec<ShellThread<crux_app::Effect>> = (0..CRUX_SHELL_THREADS)
@@ -915,11 +919,20 @@ fn crux_bench<C: crux_app::CruxCore, R: 'static>(
         rem.store(units, Relaxed);
         let to_shell: Vec<_> = shells.iter().map(ShellThread::sender).collect();
         let mut next = 0;
+        let mut held = Vec::new();
         for _ in 0..EFFECT_TASKS {
             for effect in core.event(crux_app::Event::Run) {
-                to_shell[next % to_shell.len()].send(effect).unwrap();
-                next += 1;
+                if burst {
+                    held.push(effect);
+                } else {
+                    to_shell[next % to_shell.len()].send(effect).unwrap();
+                    next += 1;
+                }
             }
+        }
+        for effect in held {
+            to_shell[next % to_shell.len()].send(effect).unwrap();
+            next += 1;
         }
         done_rx.recv().unwrap();
     })

@@ -3,9 +3,10 @@
 //!
 //! `crux_core::Core` runs every command of an app on whichever thread calls `process_event`
 //! or `resolve`, one at a time, behind one lock. [`genrt_crux::Core`](Core) has the same
-//! methods and signatures, so a shell switches by changing one import, and runs each command
-//! as a genrt task: commands step in parallel on the workers, and dropping the core frees
-//! every suspended command future, whatever requests the shell still holds.
+//! methods and signatures, so a shell switches by changing one import. Commands step in
+//! parallel, on genrt's workers and on the shell's calling threads, with no lock around
+//! them, and dropping the core frees every suspended command future, whatever requests the
+//! shell still holds.
 //!
 //! ```
 //! use crux_core::{capability::Operation, macros::effect, App, Command};
@@ -61,18 +62,33 @@
 //!
 //! # How it runs
 //!
-//! - `process_event` runs `update` on the calling thread (as crux_core does), spawns the
-//!   command it returns as a genrt task, and waits for the **per-core settle**: the moment
-//!   none of this core's commands is runnable or running (other cores on the same runtime do
-//!   not delay it). It returns every effect the core's commands emitted that no other call
-//!   returned yet.
-//! - A worker steps a command (`Command::poll_next` until it is pending); each event the
-//!   command emits goes to `update` on that worker, at once, and the command `update` returns
-//!   is spawned before the step ends; each effect goes to the core's outbox.
-//! - `resolve` resolves the request (which wakes its command synchronously, so the settle
-//!   counts it) and then waits for the same settle.
+//! Each command lives in a cell its core owns; its waker is a 32-byte tracker that owns no
+//! command. A command is stepped (`Command::poll_next` until it is pending) by one thread at
+//! a time, which one depending on what woke it:
 //!
+//! - `process_event` runs `update` on the calling thread (as crux_core does) and takes the
+//!   new command's first step there too;
+//! - `resolve` resolves the request, which wakes its command synchronously, and steps that
+//!   command on the calling thread (crux_core's `resolve` does the same): no cross-thread
+//!   hop on a round trip;
+//! - an event a command emits goes to `update` on the thread stepping that command, and the
+//!   command `update` returns takes its steps on **genrt's workers**, in parallel with the
+//!   command that emitted the event and with the calling thread;
+//! - a command woken from outside any call (a channel fed by another thread, a wake during
+//!   another command's step, a second command woken by one resolve) steps on a worker.
+//!
+//! `process_event` and `resolve` then wait for the **per-core settle**: the moment none of
+//! this core's commands is runnable or running (other cores on the same runtime do not delay
+//! it), and return every effect the core's commands emitted that no other call returned yet.
 //! The settle protocol and its proof are in `crux/src/settle.rs`.
+//!
+//! Parallelism therefore comes from commands that events start, from wakes from outside,
+//! and from concurrent calls: calls on one core from several shell threads step their
+//! commands on those threads at the same time (crux_core serialises them behind one lock).
+//! A single shell thread resolving one request at a time waits, at each call, for the
+//! command it woke: its computation is not spread over the workers. Parallelism is across
+//! commands: the sub-tasks of one command (`ctx.spawn`, `Command::all`) run inside that
+//! command's `poll_next`, on one thread at a time.
 //!
 //! # Ordering
 //!
@@ -81,55 +97,56 @@
 //! [`EventOrder::Completion`], events reach `update` in the order the commands' steps
 //! produce them, which under real threads is not crux_core's order. Apps that depend on
 //! crux_core's order get it with [`EventOrder::Fifo`] (see [`Options::event_order`]): the
-//! core's commands then run as sub-tasks of one root command in one genrt task, stepped by
-//! one worker at a time, which gives crux_core's event and effect order and gives up
-//! parallelism across commands (it keeps the leak-freedom and frees the shell's threads).
+//! core's commands then run as sub-tasks of one root command, stepped by one thread at a
+//! time, which gives crux_core's event and effect order and gives up parallelism across
+//! commands (it keeps the leak-freedom).
 //!
 //! Under concurrent calls on one core, a call may return effects another call's work
-//! emitted (and may wait for that work to settle too); every emitted effect is returned by
+//! emitted (and waits for that work to settle too); every emitted effect is returned by
 //! exactly one call.
-//!
-//! Parallelism is across commands: the sub-tasks of one command (`ctx.spawn`,
-//! `Command::all`) run inside that command's `poll_next`, on one worker at a time.
 //!
 //! # Panics
 //!
-//! A panic in a command (or in `update` handling an event a command emitted, on a worker)
-//! ends that command: its future is dropped, the core, the runtime and other cores carry on.
-//! The panic is re-raised (`std::panic::resume_unwind`, with the original payload) by the
-//! next `process_event` or `resolve` on the core that settles; that call returns no effects
-//! and the effects it would have returned wait for the next call. One re-raise per panic.
-//! The model is not poisoned (crux_core poisons its lock): a panicking `update` may leave
-//! it half-updated. Under [`EventOrder::Fifo`] a panic ends the root command, and with it
-//! every command of the core: after the re-raise, `process_event` panics with a message
-//! saying so. A panic in `update` or `view` called by `process_event` or `view` themselves
-//! unwinds to their caller, as in crux_core.
+//! A panic in a command (or in `update` handling an event a command emitted) ends that
+//! command: its future is dropped, the core, the runtime and other cores carry on. The panic
+//! is re-raised (`std::panic::resume_unwind`, with the original payload) by the next
+//! `process_event` or `resolve` on the core that settles (the very call whose step
+//! panicked, if the step ran on its thread); that call returns no effects and the effects it
+//! would have returned wait for the next call. One re-raise per panic. The model is not
+//! poisoned (crux_core poisons its lock): a panicking `update` may leave it half-updated.
+//! Under [`EventOrder::Fifo`] a panic ends the root command, and with it every command of
+//! the core: after the re-raise, `process_event` panics with a message saying so. A panic in
+//! `update` or `view` called by `process_event` or `view` themselves unwinds to their caller,
+//! as in crux_core.
 //!
 //! # Crux issues under real threads
 //!
 //! - **crux #577** (a task evicted while a resolve races its poll): crux's executor evicts a
 //!   suspended sub-task whose waker has no other copy, reading the `woken` flag and the
-//!   `Arc` count separately. Each command is stepped by one worker at a time, but a
-//!   `resolve` on another thread can now race that step, so the window that crux_core's
-//!   single lock closed is open: this adapter **is exposed** to #577 and does nothing about
-//!   it beyond keeping every step of a command on one thread at a time; a task evicted that
-//!   way is dropped (its request's later resolve is a no-op). `tests/concurrency.rs`
-//!   resolves from 8 threads at once and checks that no command is lost.
+//!   `Arc` count separately; a resolve on another thread that takes, fires and drops that
+//!   very waker between the two reads makes a live sub-task look abandoned. crux_core's own
+//!   `resolve` resolves outside its lock, so it is exposed when a shell resolves from several
+//!   threads; this adapter **is exposed** the same way, and more often, since commands also
+//!   step on workers while shell threads resolve. It does nothing about it beyond stepping
+//!   each command on one thread at a time (the race is inside crux's executor, between a
+//!   request's channel and the command's task list, where no adapter can reach).
+//!   `tests/concurrency.rs` (`crux_577_fan_out_resolved_from_eight_threads`) resolves
+//!   `Command::all` fan-outs from 8 threads at once and counts lost sub-tasks: none so far.
 //! - **crux #441** (a context used from another command never wakes): a command that
 //!   sends on another command's context puts work in that command's queues without waking
 //!   it; as in crux_core, that work runs at the other command's next wake.
-//! - A command that loops on yields keeps its worker busy (crux's executor re-polls it within
-//!   the same `poll_next`), and a settling call on its core waits as long as it loops.
+//! - A command that loops on yields keeps the thread stepping it busy (crux's executor
+//!   re-polls it within the same `poll_next`), a settling call on its core waits as long as
+//!   it loops, and so does the core's drop.
 //!
 //! # Leak-freedom
 //!
-//! Dropping a core aborts its command tasks: on a runtime of its own, the runtime's drop
-//! frees every future before the core's drop returns; on the caller's runtime, the core's
-//! drop waits until the workers have dropped them (unless it is dropped on a thread inside a
-//! genrt runtime, where it does not block and the workers free them shortly after), and the
-//! runtime lives on without them. A request the shell still holds keeps crux's own request
-//! state and one small per-command tracker (two words and a key waker), never the command:
-//! resolving it afterwards is a no-op.
+//! Dropping a core drops every command before its drop returns (waiting for a step in
+//! progress on a worker to end), whether it runs on a runtime of its own, dropped next, or
+//! on the caller's, which lives on without them. A request the shell still holds keeps
+//! crux's own request state and the command's 32-byte tracker, never the command: resolving
+//! it afterwards is a no-op (`tests/leak.rs` measures 776 bytes per held request, against
+//! crux_core's 800).
 //!
 //! # Bounds
 //!
@@ -140,8 +157,8 @@
 //! # Blocking
 //!
 //! `process_event` and `resolve` block the calling thread until the settle, like
-//! crux_core's. Do not call them from a task of the runtime the core runs on when it has a
-//! single worker: the call would wait for work only that worker can do.
+//! crux_core's. Calling them from a task of the runtime the core runs on blocks that worker
+//! meanwhile; with a single worker, a command stepping on a worker could then never run.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
@@ -171,14 +188,15 @@ use settle::{Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventOrder {
-    /// Each command runs as a genrt task of its own, and the events it emits reach `update`
-    /// on the worker that stepped it, in the order the steps produce them: FIFO per command,
-    /// completion order across commands. The default.
+    /// Each command steps on its own (in parallel with the others), and the events it emits
+    /// reach `update` on the thread that stepped it, in the order the steps produce them:
+    /// FIFO per command, completion order across commands. The default.
     #[default]
     Completion,
-    /// crux_core's order: the core's commands run as sub-tasks of one root command in one
-    /// genrt task, its events reach `update` first in, first out across commands, exactly as
-    /// in crux_core's `process`. Commands no longer run in parallel with each other.
+    /// crux_core's order: the core's commands run as sub-tasks of one root command stepped
+    /// by one thread at a time, its events reach `update` first in, first out across
+    /// commands, exactly as in crux_core's `process`. Commands no longer run in parallel
+    /// with each other.
     Fifo,
 }
 
@@ -414,9 +432,10 @@ where
         Core { shared, runtime }
     }
 
-    /// Runs `update` with `event` on this thread, starts the command it returns on genrt's
-    /// workers, and returns once this core's commands are all suspended or finished, with
-    /// the effects they emitted (see the [crate docs](crate) on order and concurrency).
+    /// Runs `update` with `event` on this thread, starts the command it returns (its first
+    /// step on this thread, the commands its events start on genrt's workers), and returns
+    /// once this core's commands are all suspended or finished, with the effects they
+    /// emitted (see the [crate docs](crate) on where commands run, order and concurrency).
     ///
     /// # Panics
     ///
@@ -441,9 +460,9 @@ where
         self.shared.settle()
     }
 
-    /// Resolves `request` with `result` (from any thread, concurrently with other calls)
-    /// and returns once this core's commands are all suspended or finished, with the
-    /// effects they emitted.
+    /// Resolves `request` with `result` (from any thread, concurrently with other calls),
+    /// steps the command it wakes on this thread, and returns once this core's commands are
+    /// all suspended or finished, with the effects they emitted.
     ///
     /// # Errors
     ///

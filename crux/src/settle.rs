@@ -1,44 +1,56 @@
 //! The per-core settle: how `process_event` and `resolve` know that **this core's** commands
 //! are all suspended or finished, without any shared write on genrt's hot path and without
-//! a waker that owns a command.
+//! a waker that owns a command; and where a woken command is stepped.
 //!
-//! Two pieces:
+//! Three pieces:
 //!
 //! - [`Settle`], one per core: `active`, the number of this core's commands that are
-//!   runnable or running, and the lock and condition variable a settling caller waits on.
-//! - [`Tracker`], one per command task: the command's step state, and the waker the command
-//!   sees (`Waker::from(Arc<Tracker>)`). It holds the task's genrt key waker (a word that
-//!   owns nothing) and an `Arc` of the core's [`Settle`]: a request the shell holds keeps at
-//!   most this small tracker alive, never the command future (so crux #268 cannot come back).
+//!   runnable or running, the lock and condition variable a settling caller waits on, and a
+//!   `Weak` of the core, through which a wake from outside any call reaches a worker.
+//! - [`Tracker`], one per command: the command's step state, and the waker the command sees
+//!   (`Waker::from(Arc<Tracker>)`). It holds only the state byte and an `Arc` of the core's
+//!   [`Settle`]: a request the shell holds keeps at most this 32-byte tracker alive, never the
+//!   command (which lives in its core's cell map), so crux #268 cannot come back.
+//! - [`inline`]: the thread-local that lets `resolve` keep the command its resolve wakes and
+//!   step it on the calling thread, as crux_core does, instead of a cross-thread hop.
 //!
 //! # The step state (owned by this module)
 //!
 //! | state              | counted in `active` | meaning                                      |
 //! |--------------------|---------------------|----------------------------------------------|
 //! | `IDLE`             | no                  | suspended, no wake since its last step       |
-//! | `NOTIFIED`         | yes                 | woken (or new): a genrt poll is coming       |
-//! | `RUNNING`          | yes                 | a worker is stepping it                      |
+//! | `NOTIFIED`         | yes                 | woken (or new): some thread will step it     |
+//! | `RUNNING`          | yes                 | one thread is stepping it                    |
 //! | `RUNNING_NOTIFIED` | yes                 | woken during its step: it steps again        |
 //! | `DONE`             | no                  | finished, panicked or dropped                |
 //!
 //! Transitions, each one compare-and-swap (or swap) on the state word:
 //!
-//! 1. **New** ([`Tracker::new`]): `NOTIFIED`, after `active += 1` by the spawner.
+//! 1. **New** ([`Tracker::new`]): `NOTIFIED` (handed to a worker) or `RUNNING` (stepped at
+//!    once by its creator), after `active += 1`.
 //! 2. **Wake** ([`Tracker::wake_by_ref`]): `IDLE -> NOTIFIED` does `active += 1` *before*
-//!    its CAS (undone if the CAS fails), then wakes the task's key waker;
+//!    its CAS (undone if the CAS fails); then the command goes to the thread's inline call if
+//!    it is one of this core's and keeps none yet ([`inline::call`]), else to a worker (a
+//!    step task spawned through the core's `Weak`; nothing if the core is gone).
 //!    `RUNNING -> RUNNING_NOTIFIED` counts nothing; any other state: nothing.
-//! 3. **Step start** ([`Tracker::start_step`]): `NOTIFIED -> RUNNING`; from `IDLE` (a
-//!    spurious genrt poll) `active += 1` first, then `IDLE -> RUNNING`.
+//! 3. **Step start** ([`Tracker::start_step`]): `NOTIFIED -> RUNNING`, by whichever thread
+//!    claims it first; the others do nothing (the claimant steps it).
 //! 4. **Step end, pending** ([`Tracker::end_step`]): `RUNNING -> IDLE` then `active -= 1`;
-//!    `RUNNING_NOTIFIED -> NOTIFIED` keeps the count and wakes the task's own key, so genrt
-//!    polls it again.
+//!    `RUNNING_NOTIFIED -> NOTIFIED` keeps the count, and the same thread steps again (3).
 //! 5. **Done** ([`Tracker::finish`]): swap to `DONE`; `active -= 1` if it was counted.
+//!
+//! **Invariant:** a command is stepped by one thread at a time (only the `NOTIFIED ->
+//! RUNNING` claim starts a step, and only the claimant ends it).
+//!
+//! **Invariant:** a `NOTIFIED` command always has a thread coming to step it: the creator
+//! (1), the inline caller that kept it, a step task on a worker (2), or the thread that just
+//! ended a step (4). (An inline call that unwinds hands what it kept to a worker.)
 //!
 //! # Why `active == 0` means "all suspended or finished", and no wake-up is lost
 //!
 //! *Invariant:* `active` is at least the number of this core's commands in a counted state.
-//! Every move into a counted state increments before the state changes (1, 2, 3), every move
-//! out of one decrements after it (4, 5), and a command stepping spawns the commands of the
+//! Every move into a counted state increments before the state changes (1, 2), every move
+//! out of one decrements after it (4, 5), and a command stepping creates the commands of the
 //! events it emitted (each counted at 1) before its own step ends (4, 5). So when a settling
 //! caller reads `active == 0`, no command of the core is runnable or running at that instant,
 //! and every effect emitted before it is in the core's outbox (pushed before the decrement;
@@ -48,7 +60,7 @@
 //! resolving thread, through crux's `CommandWaker` and the command's `AtomicWaker` to this
 //! tracker (2), so the count is raised before `resolve` starts waiting. When crux's
 //! `AtomicWaker` is being registered at that moment (the command is mid-step, `RUNNING`,
-//! counted), the registering worker delivers the wake (`RUNNING_NOTIFIED`, step 4 repeats).
+//! counted), the registering thread delivers the wake (`RUNNING_NOTIFIED`, step 4 repeats).
 //!
 //! *No lost wake-up of the waiter:* [`Settle::wait`] reads `active` while holding `lock` and
 //! waits on `cond`, which releases `lock` atomically; [`Settle::sub`] takes `lock` after the

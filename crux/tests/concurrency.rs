@@ -254,7 +254,10 @@ fn a_command_woken_from_outside_steps_on_a_worker() {
             value: Arc::new(std::sync::Mutex::new(Some(rx))),
             ran_on: ran_on.clone(),
         };
-        assert!(core.process_event(event).is_empty(), "waiting for the value");
+        assert!(
+            core.process_event(event).is_empty(),
+            "waiting for the value"
+        );
         thread::Builder::new()
             .name("outsider".into())
             .spawn(move || tx.send(21).unwrap())
@@ -264,7 +267,11 @@ fn a_command_woken_from_outside_steps_on_a_worker() {
         // The next call returns the effect the woken command emitted.
         let effects = core.process_event(Event::Got(0));
         let stepped_on = ran_on.lock().unwrap().clone();
-        assert_eq!(stepped_on.as_deref(), Some("crux-worker"), "stepped on a worker");
+        assert_eq!(
+            stepped_on.as_deref(),
+            Some("crux-worker"),
+            "stepped on a worker"
+        );
         assert_eq!(effects.len(), 1);
         assert_eq!(resolve_all(&core, effects), 1);
         assert_eq!(core.view().sum, 42);

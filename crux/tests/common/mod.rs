@@ -215,7 +215,11 @@ impl App for TestApp {
                 ctx.send_event(Event::Got(v));
             }),
             Event::External { value, ran_on } => Command::new(move |ctx| async move {
-                let receiver = value.lock().unwrap().take().expect("one External per value");
+                let receiver = value
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .expect("one External per value");
                 let v = receiver.await.expect("the test sends a value");
                 *ran_on.lock().unwrap() = std::thread::current().name().map(str::to_string);
                 let answer = ctx.request_from_shell(Ask(v)).await;
