@@ -12,71 +12,83 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crux_core::capability::Operation;
-use crux_core::macros::effect;
-use crux_core::render::{render, RenderOperation};
-use crux_core::{App, Command};
+use app::{Counter, Effect, Event};
 use genrt_crux::Core; // was: use crux_core::Core;
 
-/// An HTTP-like request: `POST /counter/add?by=N`, answered with the new count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpPost {
-    /// The path.
-    pub path: String,
-}
+/// The app, as a crux app is written (the module keeps the `#[effect]` macro's generated
+/// items private to this example).
+mod app {
+    use crux_core::capability::Operation;
+    use crux_core::macros::effect;
+    use crux_core::render::{render, RenderOperation};
+    use crux_core::{App, Command};
 
-impl Operation for HttpPost {
-    type Output = Result<u64, String>;
-}
-
-#[effect]
-pub enum Effect {
-    Http(HttpPost),
-    Render(RenderOperation),
-}
-
-pub enum Event {
-    /// Add 1, `times` times, as concurrent requests, then refresh the view.
-    IncrementMany(u64),
-    /// The server's answer.
-    Set(Result<u64, String>),
-}
-
-#[derive(Default)]
-pub struct Model {
-    count: u64,
-    answers: u64,
-}
-
-#[derive(Default)]
-pub struct Counter;
-
-impl App for Counter {
-    type Event = Event;
-    type Model = Model;
-    type ViewModel = String;
-    type Effect = Effect;
-
-    fn update(&self, event: Event, model: &mut Model) -> Command<Effect, Event> {
-        match event {
-            Event::IncrementMany(times) => Command::all((0..times).map(|_| {
-                let post = HttpPost {
-                    path: "/counter/add?by=1".into(),
-                };
-                Command::request_from_shell(post).then_send(Event::Set)
-            })),
-            Event::Set(Ok(count)) => {
-                // Answers arrive in completion order: keep the highest count seen.
-                model.count = model.count.max(count);
-                model.answers += 1;
-                render()
-            }
-            Event::Set(Err(e)) => panic!("the server failed: {e}"),
-        }
+    /// An HTTP-like request: `POST /counter/add?by=N`, answered with the new count.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HttpPost {
+        /// The path.
+        pub path: String,
     }
 
-    fn view(&self, model: &Model) -> String {
-        format!("count {} after {} answers", model.count, model.answers)
+    impl Operation for HttpPost {
+        type Output = Result<u64, String>;
+    }
+
+    /// The effects: an HTTP-like request, and a render.
+    #[effect]
+    pub enum Effect {
+        /// To the server.
+        Http(HttpPost),
+        /// Show the view.
+        Render(RenderOperation),
+    }
+
+    /// The app's events.
+    pub enum Event {
+        /// Add 1, `times` times, as concurrent requests, then refresh the view.
+        IncrementMany(u64),
+        /// The server's answer.
+        Set(Result<u64, String>),
+    }
+
+    /// The counter as the app last heard it.
+    #[derive(Default)]
+    pub struct Model {
+        count: u64,
+        answers: u64,
+    }
+
+    /// The app.
+    #[derive(Default)]
+    pub struct Counter;
+
+    impl App for Counter {
+        type Event = Event;
+        type Model = Model;
+        type ViewModel = String;
+        type Effect = Effect;
+
+        fn update(&self, event: Event, model: &mut Model) -> Command<Effect, Event> {
+            match event {
+                Event::IncrementMany(times) => Command::all((0..times).map(|_| {
+                    let post = HttpPost {
+                        path: "/counter/add?by=1".into(),
+                    };
+                    Command::request_from_shell(post).then_send(Event::Set)
+                })),
+                Event::Set(Ok(count)) => {
+                    // Answers arrive in completion order: keep the highest count seen.
+                    model.count = model.count.max(count);
+                    model.answers += 1;
+                    render()
+                }
+                Event::Set(Err(e)) => panic!("the server failed: {e}"),
+            }
+        }
+
+        fn view(&self, model: &Model) -> String {
+            format!("count {} after {} answers", model.count, model.answers)
+        }
     }
 }
 
