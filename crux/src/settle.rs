@@ -38,6 +38,8 @@
 //! 4. **Step end, pending** ([`Tracker::end_step`]): `RUNNING -> IDLE` then `active -= 1`;
 //!    `RUNNING_NOTIFIED -> NOTIFIED` keeps the count, and the same thread steps again (3).
 //! 5. **Done** ([`Tracker::finish`]): swap to `DONE`; `active -= 1` if it was counted.
+//!    The core's drop does it for every command, even one whose step just ended on a worker
+//!    (whose `end_step` then finds `DONE` and stops).
 //!
 //! **Invariant:** a command is stepped by one thread at a time (only the `NOTIFIED ->
 //! RUNNING` claim starts a step, and only the claimant ends it).
@@ -222,6 +224,8 @@ impl Tracker {
                     Ok(()) => return StepEnd::Again,
                     Err(actual) => current = actual,
                 },
+                // The core's drop took the command between the step and here.
+                DONE => return StepEnd::Idle,
                 _ => unreachable!("only the stepping thread ends a step"),
             }
         }

@@ -283,3 +283,42 @@ fn core_is_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Core<TestApp>>();
 }
+
+/// Dropping a core while workers step its commands (woken from another thread at that
+/// moment) hangs nothing and panics nowhere: the runtime shuts down on any unhandled panic
+/// of a task, so a step task panicking would show as a dead runtime.
+#[test]
+fn dropping_a_core_while_its_commands_step_on_workers() {
+    Watchdog::new("drop during steps").run(|| {
+        let rt = genrt::Builder::new()
+            .worker_threads(2)
+            .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+            .build()
+            .unwrap();
+        for _ in 0..50 {
+            let core = Core::<TestApp>::with_runtime(rt.handle());
+            let mut senders = Vec::new();
+            for _ in 0..50 {
+                let (tx, rx) = futures::channel::oneshot::channel();
+                let event = Event::External {
+                    value: Arc::new(std::sync::Mutex::new(Some(rx))),
+                    ran_on: Arc::new(std::sync::Mutex::new(None)),
+                };
+                assert!(core.process_event(event).is_empty());
+                senders.push(tx);
+            }
+            let waker = thread::spawn(move || {
+                for tx in senders {
+                    let _ = tx.send(1);
+                }
+            });
+            drop(core);
+            waker.join().unwrap();
+        }
+        assert_eq!(
+            rt.block_on(rt.spawn(async { 1 })).unwrap(),
+            1,
+            "the runtime is alive"
+        );
+    });
+}
