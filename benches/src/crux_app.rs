@@ -202,3 +202,63 @@ pub fn resolve_all(core: &impl CruxCore, effect: Effect, value: u64) {
         }
     }
 }
+
+/// A shell thread for the `crux/*` comparison: it resolves the effects it is sent, and the
+/// follow-ups its calls return, first in, first out (follow-ups join the back of its queue,
+/// behind effects already sent to it). Dropping it closes its channel and joins it once
+/// its queue is empty.
+pub struct FifoShell {
+    requests: Option<mpsc::Sender<Effect>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FifoShell {
+    /// A shell thread resolving through `core` with `value`.
+    pub fn start<C: CruxCore>(core: Arc<C>, value: u64) -> FifoShell {
+        let (tx, rx) = mpsc::channel::<Effect>();
+        let thread = std::thread::Builder::new()
+            .name("crux-shell".into())
+            .spawn(move || {
+                let mut queue = std::collections::VecDeque::new();
+                loop {
+                    queue.extend(rx.try_iter());
+                    let effect = match queue.pop_front() {
+                        Some(effect) => effect,
+                        None => match rx.recv() {
+                            Ok(effect) => effect,
+                            Err(_) => return,
+                        },
+                    };
+                    match effect {
+                        Effect::Ask(mut request) => queue.extend(
+                            core.answer(&mut request, value)
+                                .expect("an Ask request resolves once"),
+                        ),
+                    }
+                }
+            })
+            .expect("shell thread should start");
+        FifoShell {
+            requests: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Sends `effect` to the thread.
+    pub fn send(&self, effect: Effect) {
+        self.requests
+            .as_ref()
+            .expect("open until drop")
+            .send(effect)
+            .expect("the shell thread runs until drop");
+    }
+}
+
+impl Drop for FifoShell {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

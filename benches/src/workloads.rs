@@ -887,8 +887,9 @@ pub const CRUX_SHELL_THREADS: usize = 2;
 
 /// The `crux/*` comparison: [`EFFECT_TASKS`] `Run` events per iteration sent through
 /// `core`'s `process_event` from the caller, each starting a command of `shape`;
-/// [`CRUX_SHELL_THREADS`] shell threads resolve the requests through `resolve` (each one
-/// also the follow-ups its calls return), effects dealt to them in turn. The same app,
+/// [`CRUX_SHELL_THREADS`] shell threads resolve the requests through `resolve`, effects
+/// dealt to them in turn, each thread first in, first out with the follow-ups its calls
+/// return ([`crux_app::FifoShell`]). The same app,
 /// caller and shell for `crux_core::Core` and `genrt_crux::Core`; `keep` (the runtime, if
 /// any) drops after the core. Under `CpuHeavy`, the caller sends all its events first and
 /// hands the shells the requests as one burst (responses arriving together): under a
@@ -907,17 +908,11 @@ fn crux_bench<C: crux_app::CruxCore, R: 'static>(
     let burst = matches!(shape, crux_app::Shape::CpuHeavy(_));
     let (core, keep) = make(RoundTripApp::with_shape(shape, rem.clone(), done_tx));
     let core = Arc::new(core);
-    let shells: Vec<ShellThread<crux_app::Effect>> = (0..CRUX_SHELL_THREADS)
-        .map(|_| {
-            let shell_core = core.clone();
-            ShellThread::start(move |effect| {
-                crux_app::resolve_all(&*shell_core, effect, ANSWER);
-            })
-        })
+    let shells: Vec<crux_app::FifoShell> = (0..CRUX_SHELL_THREADS)
+        .map(|_| crux_app::FifoShell::start(core.clone(), ANSWER))
         .collect();
     Instance::new(keep, move || {
         rem.store(units, Relaxed);
-        let to_shell: Vec<_> = shells.iter().map(ShellThread::sender).collect();
         let mut next = 0;
         let mut held = Vec::new();
         for _ in 0..EFFECT_TASKS {
@@ -925,13 +920,13 @@ fn crux_bench<C: crux_app::CruxCore, R: 'static>(
                 if burst {
                     held.push(effect);
                 } else {
-                    to_shell[next % to_shell.len()].send(effect).unwrap();
+                    shells[next % shells.len()].send(effect);
                     next += 1;
                 }
             }
         }
         for effect in held {
-            to_shell[next % to_shell.len()].send(effect).unwrap();
+            shells[next % shells.len()].send(effect);
             next += 1;
         }
         done_rx.recv().unwrap();
