@@ -73,7 +73,9 @@
 //!   hop on a round trip;
 //! - an event a command emits goes to `update` on the thread stepping that command, and the
 //!   command `update` returns takes its steps on **genrt's workers**, in parallel with the
-//!   command that emitted the event and with the calling thread;
+//!   command that emitted the event and with the calling thread (a step task per such
+//!   command, even one as small as `render()`: one hop to a worker per event a command
+//!   emits);
 //! - a command woken from outside any call (a channel fed by another thread, a wake during
 //!   another command's step, a second command woken by one resolve) steps on a worker.
 //!
@@ -147,6 +149,13 @@
 //! crux's own request state and the command's 32-byte tracker, never the command: resolving
 //! it afterwards is a no-op (`tests/leak.rs` measures 776 bytes per held request, against
 //! crux_core's 800).
+//!
+//! # A runtime dropped before its core
+//!
+//! A core on the caller's runtime needs it as long as the core lives. If the runtime shuts
+//! down first, a command that needs a worker (one started by an event, or woken from outside
+//! a call) is dropped, and the next `process_event` or `resolve` panics with a message
+//! saying so, rather than waiting for ever.
 //!
 //! # Bounds
 //!
@@ -712,6 +721,22 @@ where
         self.cells.lock().map.get(&tracker.id()).cloned()
     }
 
+    /// A step task was dropped unrun: the runtime shut down under a live core. The command
+    /// is dropped and uncounted, and the next settling call panics saying so.
+    fn runtime_gone(&self, tracker: &Arc<Tracker>) {
+        if let Some(cell) = self.cells.lock().map.remove(&tracker.id()) {
+            let command = cell.command.lock().take();
+            drop_quietly(command);
+        }
+        if !self.cells.lock().closed {
+            let message = "genrt_crux::Core: the genrt runtime this core runs on has shut down \
+                           (a command woken on it was dropped); drop the core before its runtime, \
+                           or give it a runtime of its own (Core::new)";
+            self.panics.lock().push_back(Box::new(message));
+        }
+        tracker.finish();
+    }
+
     /// Forgets an ended command's cell.
     fn remove_cell(&self, tracker: &Arc<Tracker>) {
         let cell = self.cells.lock().map.remove(&tracker.id());
@@ -755,6 +780,52 @@ where
     /// ends with the step.
     fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>) {
         let handle = self.handle.clone();
-        drop(handle.spawn(async move { self.run(&tracker, false) }));
+        drop(handle.spawn(StepTask {
+            shared: Some(self),
+            tracker,
+        }));
+    }
+}
+
+/// A step on a worker: [`Shared::run`] once. Dropped without running (its runtime shut
+/// down), it uncounts the command and leaves the core a panic saying why, for the next
+/// settling call: a hang otherwise.
+struct StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// `None` once run.
+    shared: Option<Arc<Shared<A>>>,
+    tracker: Arc<Tracker>,
+}
+
+impl<A> std::future::Future for StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if let Some(shared) = self.shared.take() {
+            shared.run(&self.tracker, false);
+        }
+        std::task::Poll::Ready(())
+    }
+}
+
+impl<A> Drop for StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.runtime_gone(&self.tracker);
+        }
     }
 }

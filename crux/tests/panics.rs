@@ -81,3 +81,26 @@ fn under_fifo_a_panic_ends_the_cores_commands_and_later_events_say_so() {
         assert!(message(&payload).contains("EventOrder::Fifo"));
     });
 }
+
+/// A core whose runtime shut down under it (the caller dropped the runtime first) gives a
+/// clear panic at the next call that needs a worker, never a hang.
+#[test]
+fn a_core_outliving_its_runtime_panics_with_a_message_instead_of_hanging() {
+    let _quiet = quiet_panics();
+    Watchdog::new("a core outliving its runtime").run(|| {
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let mut request = only_ask(core.process_event(Event::Fetch(1)));
+        drop(rt);
+        // The resolve steps the command here; the command `update` returns for its event
+        // needs a worker, and there is none any more.
+        let payload = catch_unwind(AssertUnwindSafe(|| core.resolve(&mut request, 2)))
+            .expect_err("a call that needs the runtime panics");
+        assert!(
+            message(&payload).contains("has shut down"),
+            "{}",
+            message(&payload)
+        );
+        drop(core);
+    });
+}
