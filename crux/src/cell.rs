@@ -20,7 +20,7 @@ use crux_core::{App, Command};
 use futures::Stream;
 use parking_lot::Mutex;
 
-use crate::settle::{StepEnd, Tracker};
+use crate::settle::{next, StepEnd, Tracker};
 use crate::Shared;
 
 /// One command of a core: held by the core's cell map (and, during a step, by the thread
@@ -52,10 +52,20 @@ where
     A: App + Send + Sync + 'static,
     A::Model: Send + 'static,
 {
-    /// Steps `tracker`'s command until it is suspended or ends. With `claimed`, the caller
-    /// already holds the step (`RUNNING`); otherwise it claims it, and returns at once if
-    /// there is nothing to step or another thread steps it.
+    /// Steps `tracker`'s command until it is suspended or ends, then the command its steps
+    /// started that was kept for this thread (`settle::next`), and so on. With `claimed`, the
+    /// caller already holds the first step (`RUNNING`); otherwise it claims it, and moves on
+    /// at once if there is nothing to step or another thread steps it.
     pub(crate) fn run(self: &Arc<Self>, tracker: &Arc<Tracker>, claimed: bool) {
+        let scope = next::Scope::enter();
+        self.run_one(tracker, claimed);
+        while let Some(next) = scope.take() {
+            self.run_one(&next, false);
+        }
+    }
+
+    /// [`Shared::run`] for one command.
+    fn run_one(self: &Arc<Self>, tracker: &Arc<Tracker>, claimed: bool) {
         let mut claimed = claimed;
         let Some(cell) = self.cell(tracker) else {
             // The core dropped it (or it ended): nothing to step, nothing to count.

@@ -71,11 +71,11 @@
 //! - `resolve` resolves the request, which wakes its command synchronously, and steps that
 //!   command on the calling thread (crux_core's `resolve` does the same): no cross-thread
 //!   hop on a round trip;
-//! - an event a command emits goes to `update` on the thread stepping that command, and the
-//!   command `update` returns takes its steps on **genrt's workers**, in parallel with the
-//!   command that emitted the event and with the calling thread (a step task per such
-//!   command, even one as small as `render()`: one hop to a worker per event a command
-//!   emits);
+//! - an event a command emits goes to `update` on the thread stepping that command; the
+//!   first command `update` returns during a step is stepped next by that same thread (a
+//!   `render()` after a response costs no hop), any further one steps on **genrt's
+//!   workers**, in parallel with the command that emitted the event and with the calling
+//!   thread;
 //! - a command woken from outside any call (a channel fed by another thread, a wake during
 //!   another command's step, a second command woken by one resolve) steps on a worker.
 //!
@@ -667,8 +667,11 @@ where
                 root.context.spawn(|ctx| command.into_future(ctx));
             }
         } else if let Some(tracker) = self.new_cell(command, false, NOTIFIED) {
-            // Its first step on a worker, in parallel with this one.
-            self.clone().dispatch(tracker);
+            // The first such command steps on this thread after this step; any other on a
+            // worker, in parallel with this one.
+            if let Some(tracker) = settle::next::offer(tracker) {
+                self.clone().dispatch(tracker);
+            }
         }
     }
 

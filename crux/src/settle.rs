@@ -2,7 +2,7 @@
 //! are all suspended or finished, without any shared write on genrt's hot path and without
 //! a waker that owns a command; and where a woken command is stepped.
 //!
-//! Three pieces:
+//! Four pieces:
 //!
 //! - [`Settle`], one per core: `active`, the number of this core's commands that are
 //!   runnable or running, the lock and condition variable a settling caller waits on, and a
@@ -13,6 +13,8 @@
 //!   command (which lives in its core's cell map), so crux #268 cannot come back.
 //! - [`inline`]: the thread-local that lets `resolve` keep the command its resolve wakes and
 //!   step it on the calling thread, as crux_core does, instead of a cross-thread hop.
+//! - [`next`]: the thread-local that keeps the first command a step starts (through an
+//!   event and `update`) for the stepping thread to run next; further ones go to workers.
 //!
 //! # The step state (owned by this module)
 //!
@@ -45,8 +47,9 @@
 //! RUNNING` claim starts a step, and only the claimant ends it).
 //!
 //! **Invariant:** a `NOTIFIED` command always has a thread coming to step it: the creator
-//! (1), the inline caller that kept it, a step task on a worker (2), or the thread that just
-//! ended a step (4). (An inline call that unwinds hands what it kept to a worker.)
+//! (1), the inline caller that kept it, the run that kept it as its next, a step task on a
+//! worker (2), or the thread that just ended a step (4). (An inline call or a run that
+//! unwinds hands what it kept to a worker.)
 //!
 //! # Why `active == 0` means "all suspended or finished", and no wake-up is lost
 //!
@@ -287,6 +290,60 @@ impl Wake for Tracker {
                 _ => return, // NOTIFIED, RUNNING_NOTIFIED: already coming; DONE: nothing.
             }
         }
+    }
+}
+
+/// The command a step started: while a thread runs steps ([`next::Scope`]), the first
+/// command `update` returns for an event it emitted is kept for that thread to step next
+/// (a render, say, costs no hop to a worker); any other goes to a worker at once.
+pub(crate) mod next {
+    use super::*;
+
+    thread_local! {
+        /// `Some` while a run is in progress on this thread: the command kept for it.
+        static NEXT: RefCell<Option<Option<Arc<Tracker>>>> = const { RefCell::new(None) };
+    }
+
+    /// A run in progress on this thread; restores the outer one when dropped (handing a
+    /// command still kept, on unwind, to a worker).
+    pub(crate) struct Scope {
+        outer: Option<Option<Arc<Tracker>>>,
+    }
+
+    impl Scope {
+        /// Starts a run's scope.
+        pub(crate) fn enter() -> Scope {
+            Scope {
+                outer: NEXT.with(|c| c.replace(Some(None))),
+            }
+        }
+
+        /// The command kept for this run, if any.
+        pub(crate) fn take(&self) -> Option<Arc<Tracker>> {
+            NEXT.with(|c| c.borrow_mut().as_mut().and_then(Option::take))
+        }
+    }
+
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            let mine = NEXT.with(|c| c.replace(self.outer.take()));
+            if let Some(tracker) = mine.flatten() {
+                let settle = tracker.settle.clone();
+                settle.dispatch(tracker);
+            }
+        }
+    }
+
+    /// A command just made (`NOTIFIED`) during a step on this thread: kept for this run if
+    /// it keeps none yet, else returned, for a worker.
+    pub(crate) fn offer(tracker: Arc<Tracker>) -> Option<Arc<Tracker>> {
+        NEXT.with(|c| match c.borrow_mut().as_mut() {
+            Some(slot @ None) => {
+                *slot = Some(tracker);
+                None
+            }
+            _ => Some(tracker),
+        })
     }
 }
 

@@ -322,3 +322,29 @@ fn dropping_a_core_while_its_commands_step_on_workers() {
         );
     });
 }
+
+/// Commands started by events a command emits: the first steps next on the thread that ran
+/// `update` (no hop), any further one on a worker.
+#[test]
+fn the_first_command_an_event_starts_steps_on_the_same_thread_the_next_on_a_worker() {
+    Watchdog::new("commands started by events").run(|| {
+        let rt = genrt::Builder::new()
+            .worker_threads(2)
+            .thread_name("crux-worker")
+            .build()
+            .unwrap();
+        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let names = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let caller = thread::Builder::new()
+            .name("caller".into())
+            .spawn({
+                let names = names.clone();
+                move || core.process_event(Event::RecordTwice(names)).len()
+            })
+            .unwrap();
+        assert_eq!(caller.join().unwrap(), 0);
+        let mut names = names.lock().unwrap().clone();
+        names.sort();
+        assert_eq!(names, ["caller", "crux-worker"]);
+    });
+}

@@ -83,19 +83,24 @@ fn under_fifo_a_panic_ends_the_cores_commands_and_later_events_say_so() {
 }
 
 /// A core whose runtime shut down under it (the caller dropped the runtime first) gives a
-/// clear panic at the next call that needs a worker, never a hang.
+/// clear panic at the next call after a command needed a worker, never a hang.
 #[test]
 fn a_core_outliving_its_runtime_panics_with_a_message_instead_of_hanging() {
     let _quiet = quiet_panics();
     Watchdog::new("a core outliving its runtime").run(|| {
         let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
         let core = Core::<TestApp>::with_runtime(rt.handle());
-        let mut request = only_ask(core.process_event(Event::Fetch(1)));
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let event = Event::External {
+            value: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))),
+            ran_on: std::sync::Arc::new(std::sync::Mutex::new(None)),
+        };
+        assert!(core.process_event(event).is_empty());
         drop(rt);
-        // The resolve steps the command here; the command `update` returns for its event
-        // needs a worker, and there is none any more.
-        let payload = catch_unwind(AssertUnwindSafe(|| core.resolve(&mut request, 2)))
-            .expect_err("a call that needs the runtime panics");
+        // A wake from outside any call needs a worker, and there is none any more.
+        tx.send(1).unwrap();
+        let payload = catch_unwind(AssertUnwindSafe(|| core.process_event(Event::Got(0))))
+            .expect_err("the next call panics");
         assert!(
             message(&payload).contains("has shut down"),
             "{}",

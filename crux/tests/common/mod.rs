@@ -98,6 +98,10 @@ pub enum Event {
         /// Where the command records the thread that stepped it after the value came.
         ran_on: Arc<Mutex<Option<String>>>,
     },
+    /// A command that sends `Record` twice.
+    RecordTwice(Arc<Mutex<Vec<String>>>),
+    /// A command that records the name of the thread stepping it.
+    Record(Arc<Mutex<Vec<String>>>),
     /// A command that sets `started`, then spins until `release` is set, then sends
     /// `Got(0)`.
     SpinUntil {
@@ -224,6 +228,17 @@ impl App for TestApp {
                 *ran_on.lock().unwrap() = std::thread::current().name().map(str::to_string);
                 let answer = ctx.request_from_shell(Ask(v)).await;
                 ctx.send_event(Event::Got(answer));
+            }),
+            Event::RecordTwice(names) => Command::new(move |ctx| async move {
+                ctx.send_event(Event::Record(names.clone()));
+                ctx.send_event(Event::Record(names));
+            }),
+            Event::Record(names) => Command::new(move |_ctx| async move {
+                let name = std::thread::current()
+                    .name()
+                    .unwrap_or("unnamed")
+                    .to_string();
+                names.lock().unwrap().push(name);
             }),
             Event::SpinUntil { started, release } => Command::new(move |ctx| async move {
                 started.store(true, SeqCst);
