@@ -286,7 +286,7 @@ impl Options {
 /// ```
 pub struct Core<A: App> {
     shared: Arc<Shared<A>>,
-    /// The runtime the core owns, if any: dropped in the core's `Drop`, after the abort.
+    /// The runtime the core owns, if any: dropped in the core's `Drop`, after its commands.
     runtime: Option<genrt::Runtime>,
 }
 
