@@ -67,14 +67,20 @@
 //! `AtomicWaker` is being registered at that moment (the command is mid-step, `RUNNING`,
 //! counted), the registering thread delivers the wake (`RUNNING_NOTIFIED`, step 4 repeats).
 //!
-//! *No lost wake-up of the waiter:* [`Settle::wait`] reads `active` while holding `lock` and
+//! *No lost wake-up of the waiter:* [`Settle::wait`] reads the count while holding `lock` and
 //! waits on `cond`, which releases `lock` atomically; [`Settle::sub`] takes `lock` after the
 //! decrement that reaches zero and notifies under it. So either the waiter's read under the
 //! lock sees zero, or it is already waiting when the notification comes.
+//!
+//! *No starvation of the waiter:* the decrement that reaches zero also bumps a count of
+//! zeros in the same atomic word (`Settle::word`), so a waiter woken after other work was
+//! counted again still sees that a zero happened since it started waiting, and returns (its
+//! own work, counted before it waited, was settled at that instant). Without it, a shell
+//! thread resolving back to back could keep another thread's call waiting for ever.
 
 use std::cell::RefCell;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::AtomicU8;
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Wake, Waker};
@@ -91,16 +97,24 @@ pub(crate) trait Dispatch: Send + Sync {
 /// the way to the core for wakes from outside (weak: a held waker never keeps the core).
 #[derive(Default)]
 pub(crate) struct Settle {
-    /// Commands in a counted state (see the module docs), plus a transient 1 around a
-    /// speculative wake.
-    active: AtomicUsize,
-    /// Held to read `active` before waiting, and to notify after it reaches zero.
+    /// `active` (low 32 bits): commands in a counted state (see the module docs), plus a
+    /// transient 1 around a speculative wake; `zeros` (high 32 bits): how many times
+    /// `active` reached zero, bumped by the very decrement that reaches it.
+    word: AtomicU64,
+    /// Held to read `word` before waiting, and to notify after `active` reaches zero.
     lock: Mutex<()>,
     /// Signalled when `active` reaches zero.
     cond: Condvar,
     /// The core, set once when it is built.
     core: OnceLock<Weak<dyn Dispatch>>,
 }
+
+/// One unit of `active` in [`Settle::word`].
+const ACTIVE_ONE: u64 = 1;
+/// The `active` bits of [`Settle::word`].
+const ACTIVE_MASK: u64 = (1 << 32) - 1;
+/// One unit of `zeros` in [`Settle::word`].
+const ZEROS_ONE: u64 = 1 << 32;
 
 impl Settle {
     /// Sets the core wakes from outside are dispatched to.
@@ -111,30 +125,58 @@ impl Settle {
     /// `active += 1`.
     pub(crate) fn add(&self) {
         // AcqRel: pairs with the Acquire loads of `wait` through the RMW chain.
-        self.active.fetch_add(1, AcqRel);
+        let before = self.word.fetch_add(ACTIVE_ONE, AcqRel);
+        debug_assert!(before & ACTIVE_MASK < ACTIVE_MASK, "settle count overflow");
     }
 
-    /// `active -= 1`, waking the waiters if it reached zero.
+    /// `active -= 1`; reaching zero bumps `zeros` in the same step and wakes the waiters.
     pub(crate) fn sub(&self) {
-        // AcqRel: publishes the step's outbox pushes to the waiter's Acquire load in `wait`.
-        let before = self.active.fetch_sub(1, AcqRel);
-        debug_assert!(before > 0, "settle count underflow");
-        if before == 1 {
+        // AcqRel: publishes the step's outbox pushes to the waiter's Acquire load in `wait`;
+        // Acquire on failure: the value read feeds the next attempt.
+        let mut current = self.word.load(Acquire);
+        loop {
+            debug_assert!(current & ACTIVE_MASK > 0, "settle count underflow");
+            let next = if current & ACTIVE_MASK == 1 {
+                (current - ACTIVE_ONE).wrapping_add(ZEROS_ONE)
+            } else {
+                current - ACTIVE_ONE
+            };
+            match self
+                .word
+                .compare_exchange_weak(current, next, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current & ACTIVE_MASK == 1 {
             let _guard = self.lock.lock();
             self.cond.notify_all();
         }
     }
 
-    /// Blocks until `active` is zero at some instant.
+    /// Blocks until `active` is zero at some instant after the call (an instant at which
+    /// everything counted before the call had settled). Returns at the first such instant,
+    /// even if new work is counted right after it: a waiter woken late is not made to wait
+    /// for a later zero (no starvation by a busy caller on another thread).
     pub(crate) fn wait(&self) {
-        // Acquire: pairs with the AcqRel decrement in `sub`.
-        if self.active.load(Acquire) == 0 {
+        // Acquire: pairs with the AcqRel RMWs of `add`/`sub`.
+        if self.word.load(Acquire) & ACTIVE_MASK == 0 {
             return;
         }
         let mut guard = self.lock.lock();
         // Acquire: as above; read under `lock`, so a zero reached after it is notified to us.
-        while self.active.load(Acquire) != 0 {
+        let start = self.word.load(Acquire);
+        if start & ACTIVE_MASK == 0 {
+            return;
+        }
+        loop {
             self.cond.wait(&mut guard);
+            // Acquire: as above.
+            let now = self.word.load(Acquire);
+            if now & ACTIVE_MASK == 0 || (now ^ start) & !ACTIVE_MASK != 0 {
+                return;
+            }
         }
     }
 
@@ -149,7 +191,7 @@ impl Settle {
     /// The current count (for tests and debugging).
     #[cfg(test)]
     pub(crate) fn active(&self) -> usize {
-        self.active.load(Acquire)
+        (self.word.load(Acquire) & ACTIVE_MASK) as usize
     }
 }
 
