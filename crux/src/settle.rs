@@ -109,6 +109,10 @@ pub(crate) struct Settle {
     core: OnceLock<Weak<dyn Dispatch>>,
 }
 
+/// Loads of the count a settling caller spins through before it sleeps (about a
+/// microsecond or two: std's futex mutex spins 100 times before it parks).
+const SPINS: usize = 200;
+
 /// One unit of `active` in [`Settle::word`].
 const ACTIVE_ONE: u64 = 1;
 /// The `active` bits of [`Settle::word`].
@@ -161,8 +165,19 @@ impl Settle {
     /// for a later zero (no starvation by a busy caller on another thread).
     pub(crate) fn wait(&self) {
         // Acquire: pairs with the AcqRel RMWs of `add`/`sub`.
-        if self.word.load(Acquire) & ACTIVE_MASK == 0 {
+        let first = self.word.load(Acquire);
+        if first & ACTIVE_MASK == 0 {
             return;
+        }
+        // A step on another thread is usually a few microseconds from its end: spin a
+        // little before sleeping (as std's and parking_lot's mutexes do before parking).
+        for _ in 0..SPINS {
+            std::hint::spin_loop();
+            // Acquire: as above.
+            let now = self.word.load(Acquire);
+            if now & ACTIVE_MASK == 0 || (now ^ first) & !ACTIVE_MASK != 0 {
+                return;
+            }
         }
         let mut guard = self.lock.lock();
         // Acquire: as above; read under `lock`, so a zero reached after it is notified to us.
