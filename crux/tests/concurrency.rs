@@ -348,3 +348,42 @@ fn the_first_command_an_event_starts_steps_on_the_same_thread_the_next_on_a_work
         assert_eq!(names, ["caller", "crux-worker"]);
     });
 }
+
+/// A call is not starved by another thread that keeps the core busy: it returns at the
+/// first instant its core settles after it started waiting, even if the other thread
+/// counts new work right after that instant. (A settle that needed to *see* zero when it
+/// woke could wait until the busy thread stopped.)
+#[test]
+fn a_settling_call_is_not_starved_by_a_busy_caller_on_another_thread() {
+    Watchdog::new("a call next to a busy caller").run(|| {
+        let core = Arc::new(Core::<TestApp>::new());
+        let done = Arc::new(AtomicBool::new(false));
+        let busy = {
+            let (core, done) = (core.clone(), done.clone());
+            thread::spawn(move || {
+                let mut rounds = 0u64;
+                // Bounded: the test fails (rather than hangs) if the other call never returns.
+                while !done.load(SeqCst) && rounds < 200_000 {
+                    let effects = core.process_event(Event::Fetch(rounds));
+                    resolve_all(&core, effects);
+                    rounds += 1;
+                }
+                rounds
+            })
+        };
+        for n in 0..200 {
+            // Started while the busy thread keeps the count above zero most of the time.
+            // (Either thread's calls may return the other's effects.)
+            let effects = core.process_event(Event::Fetch(1_000_000 + n));
+            resolve_all(&core, effects);
+        }
+        done.store(true, SeqCst);
+        let rounds = busy.join().unwrap();
+        assert!(
+            rounds < 200_000,
+            "the calls of this thread returned only once the busy thread stopped"
+        );
+        resolve_all(&core, core.process_event(Event::Got(0)));
+        assert_eq!(core.view().got, rounds + 200 + 1, "no command lost");
+    });
+}
