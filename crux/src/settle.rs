@@ -171,25 +171,23 @@ impl Settle {
         }
         // A step on another thread is usually a few microseconds from its end: spin a
         // little before sleeping (as std's and parking_lot's mutexes do before parking).
+        let settled = |now: u64| now & ACTIVE_MASK == 0 || (now ^ first) & !ACTIVE_MASK != 0;
         for _ in 0..SPINS {
             std::hint::spin_loop();
             // Acquire: as above.
-            let now = self.word.load(Acquire);
-            if now & ACTIVE_MASK == 0 || (now ^ first) & !ACTIVE_MASK != 0 {
+            if settled(self.word.load(Acquire)) {
                 return;
             }
         }
         let mut guard = self.lock.lock();
         // Acquire: as above; read under `lock`, so a zero reached after it is notified to us.
-        let start = self.word.load(Acquire);
-        if start & ACTIVE_MASK == 0 {
+        if settled(self.word.load(Acquire)) {
             return;
         }
         loop {
             self.cond.wait(&mut guard);
             // Acquire: as above.
-            let now = self.word.load(Acquire);
-            if now & ACTIVE_MASK == 0 || (now ^ start) & !ACTIVE_MASK != 0 {
+            if settled(self.word.load(Acquire)) {
                 return;
             }
         }
