@@ -534,4 +534,48 @@ mod tests {
         assert_eq!(mine.active(), 2);
         assert_eq!(other.active(), 1);
     }
+
+    /// Threads that each publish work, wake the command inside an inline call and step it
+    /// if their call kept it (as `resolve` does), racing each other's steps, then settle:
+    /// when `wait` returns, the work it published has been seen by a step that started after
+    /// it (a lost wake would leave it unseen, a miscount would hang `wait`).
+    #[test]
+    fn wakes_racing_steps_are_never_lost() {
+        use std::sync::atomic::Ordering::SeqCst;
+        const THREADS: usize = 4;
+        const ROUNDS: usize = 20_000;
+        let settle = Arc::new(Settle::default());
+        let tracker = Tracker::new(settle.clone(), RUNNING);
+        assert!(matches!(tracker.end_step(), StepEnd::Idle));
+        let published = Arc::new(AtomicU64::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (settle, tracker) = (settle.clone(), tracker.clone());
+                let (published, seen) = (published.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    let waker = tracker.waker();
+                    for _ in 0..ROUNDS {
+                        let mine = published.fetch_add(1, SeqCst) + 1;
+                        let ((), kept) = inline::call(&settle, || waker.wake_by_ref());
+                        if let Some(kept) = kept {
+                            while kept.start_step() {
+                                seen.fetch_max(published.load(SeqCst), SeqCst);
+                                if matches!(kept.end_step(), StepEnd::Idle) {
+                                    break;
+                                }
+                            }
+                        }
+                        settle.wait();
+                        assert!(seen.load(SeqCst) >= mine, "a wake was lost");
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(settle.active(), 0);
+        assert_eq!(seen.load(SeqCst), published.load(SeqCst), "a wake was lost");
+    }
 }
