@@ -153,8 +153,8 @@
 //! # A runtime dropped before its core
 //!
 //! A core on the caller's runtime needs it as long as the core lives. If the runtime shuts
-//! down first, a command that needs a worker (one started by an event, or woken from outside
-//! a call) is dropped, and the next `process_event` or `resolve` panics with a message
+//! down first, a command that needs a worker (a second command started by an event within
+//! one step, or one woken from outside a call) is dropped, and the next `process_event` or `resolve` panics with a message
 //! saying so, rather than waiting for ever.
 //!
 //! # Bounds
