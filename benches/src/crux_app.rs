@@ -1,12 +1,16 @@
-//! A small crux_core app for the effect round trip: each `Run` event starts a command that
-//! makes a number of `request_from_shell` requests in a row and then counts itself done.
+//! A small crux_core app for the effect round trip: each `Run` event starts a command of
+//! one [`Shape`] (a number of `request_from_shell` requests in a row, a `Command::all` of
+//! requests, or two requests with computation between them), which counts itself done.
+//! [`CruxCore`] lets the same workload drive `crux_core::Core` and `genrt_crux::Core`.
 
+use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crux_core::capability::Operation;
 use crux_core::macros::effect;
-use crux_core::{App, Command, Core};
+use crux_core::{App, Command, Core, Request, ResolveError};
 
 /// The one operation: ask the shell for a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +34,21 @@ pub enum Event {
     Run,
 }
 
-/// The app: how many requests each command makes, and the shared countdown whose last
-/// decrement signals the benchmark that every command has finished.
+/// What one `Run` command does.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// This many requests, one after the other; then the countdown.
+    Sequential(usize),
+    /// `Command::all` of this many single-request commands, each counting down once.
+    FanOut(usize),
+    /// A request, about this much computation, a request; then the countdown.
+    CpuHeavy(Duration),
+}
+
+/// The app: what each command does, and the shared countdown whose last decrement signals
+/// the benchmark that every command has finished.
 pub struct RoundTripApp {
-    requests: usize,
+    shape: Shape,
     remaining: Arc<AtomicUsize>,
     done: mpsc::SyncSender<()>,
 }
@@ -45,12 +60,61 @@ impl RoundTripApp {
         remaining: Arc<AtomicUsize>,
         done: mpsc::SyncSender<()>,
     ) -> RoundTripApp {
+        RoundTripApp::with_shape(Shape::Sequential(requests), remaining, done)
+    }
+
+    /// An app whose commands have `shape`.
+    pub fn with_shape(
+        shape: Shape,
+        remaining: Arc<AtomicUsize>,
+        done: mpsc::SyncSender<()>,
+    ) -> RoundTripApp {
         RoundTripApp {
-            requests,
+            shape,
             remaining,
             done,
         }
     }
+}
+
+/// Counts one unit done; the last one signals the benchmark.
+fn count_down(remaining: &AtomicUsize, done: &mpsc::SyncSender<()>) {
+    if remaining.fetch_sub(1, Relaxed) == 1 {
+        done.send(()).unwrap();
+    }
+}
+
+/// Iterations of [`compute`] that take about one microsecond here, measured once.
+fn iterations_per_micro() -> u64 {
+    static CALIBRATED: OnceLock<u64> = OnceLock::new();
+    *CALIBRATED.get_or_init(|| {
+        const PROBE: u64 = 200_000;
+        let best = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(spin(PROBE));
+                start.elapsed()
+            })
+            .min()
+            .expect("five probes");
+        (PROBE as f64 / best.as_secs_f64() / 1e6).max(1.0) as u64
+    })
+}
+
+/// `n` rounds of a xorshift: computation the optimiser cannot remove.
+fn spin(n: u64) -> u64 {
+    let mut x = black_box(0x9E37_79B9_7F4A_7C15_u64);
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
+/// About `time` of computation (a fixed amount of work, calibrated once, not a clock wait).
+pub fn compute(time: Duration) {
+    black_box(spin(iterations_per_micro() * time.as_micros() as u64));
 }
 
 impl App for RoundTripApp {
@@ -62,17 +126,29 @@ impl App for RoundTripApp {
     fn update(&self, event: Event, _model: &mut ()) -> Command<Effect, Event> {
         match event {
             Event::Run => {
-                let (requests, remaining, done) =
-                    (self.requests, self.remaining.clone(), self.done.clone());
-                Command::new(move |ctx| async move {
-                    for _ in 0..requests {
-                        let answer = ctx.request_from_shell(Ask).await;
-                        assert_eq!(answer, 42);
-                    }
-                    if remaining.fetch_sub(1, Relaxed) == 1 {
-                        done.send(()).unwrap();
-                    }
-                })
+                let (remaining, done) = (self.remaining.clone(), self.done.clone());
+                match self.shape {
+                    Shape::Sequential(requests) => Command::new(move |ctx| async move {
+                        for _ in 0..requests {
+                            let answer = ctx.request_from_shell(Ask).await;
+                            assert_eq!(answer, 42);
+                        }
+                        count_down(&remaining, &done);
+                    }),
+                    Shape::FanOut(requests) => Command::all((0..requests).map(|_| {
+                        let (remaining, done) = (remaining.clone(), done.clone());
+                        Command::new(move |ctx| async move {
+                            assert_eq!(ctx.request_from_shell(Ask).await, 42);
+                            count_down(&remaining, &done);
+                        })
+                    })),
+                    Shape::CpuHeavy(time) => Command::new(move |ctx| async move {
+                        assert_eq!(ctx.request_from_shell(Ask).await, 42);
+                        compute(time);
+                        assert_eq!(ctx.request_from_shell(Ask).await, 42);
+                        count_down(&remaining, &done);
+                    }),
+                }
             }
         }
     }
@@ -85,18 +161,104 @@ pub fn core(app: RoundTripApp) -> Core<RoundTripApp> {
     Core::new_with(app, ())
 }
 
+/// A core the benchmark drives: `crux_core::Core` or `genrt_crux::Core`, same methods.
+pub trait CruxCore: Send + Sync + 'static {
+    /// `process_event`.
+    fn event(&self, event: Event) -> Vec<Effect>;
+    /// `resolve`.
+    fn answer(&self, request: &mut Request<Ask>, value: u64) -> Result<Vec<Effect>, ResolveError>;
+}
+
+impl CruxCore for Core<RoundTripApp> {
+    fn event(&self, event: Event) -> Vec<Effect> {
+        self.process_event(event)
+    }
+    fn answer(&self, request: &mut Request<Ask>, value: u64) -> Result<Vec<Effect>, ResolveError> {
+        self.resolve(request, value)
+    }
+}
+
+impl CruxCore for genrt_crux::Core<RoundTripApp> {
+    fn event(&self, event: Event) -> Vec<Effect> {
+        self.process_event(event)
+    }
+    fn answer(&self, request: &mut Request<Ask>, value: u64) -> Result<Vec<Effect>, ResolveError> {
+        self.resolve(request, value)
+    }
+}
+
 /// The shell side: resolves `effect` with `value` through `Core::resolve`, then every
 /// follow-up effect that resolving produced, until none is left.
-pub fn resolve_all(core: &Core<RoundTripApp>, effect: Effect, value: u64) {
+pub fn resolve_all(core: &impl CruxCore, effect: Effect, value: u64) {
     let mut pending = vec![effect];
     while let Some(effect) = pending.pop() {
         match effect {
             Effect::Ask(mut request) => {
                 let more = core
-                    .resolve(&mut request, value)
+                    .answer(&mut request, value)
                     .expect("an Ask request resolves once");
                 pending.extend(more);
             }
+        }
+    }
+}
+
+/// A shell thread for the `crux/*` comparison: it resolves the effects it is sent, and the
+/// follow-ups its calls return, first in, first out (follow-ups join the back of its queue,
+/// behind effects already sent to it). Dropping it closes its channel and joins it once
+/// its queue is empty.
+pub struct FifoShell {
+    requests: Option<mpsc::Sender<Effect>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FifoShell {
+    /// A shell thread resolving through `core` with `value`.
+    pub fn start<C: CruxCore>(core: Arc<C>, value: u64) -> FifoShell {
+        let (tx, rx) = mpsc::channel::<Effect>();
+        let thread = std::thread::Builder::new()
+            .name("crux-shell".into())
+            .spawn(move || {
+                let mut queue = std::collections::VecDeque::new();
+                loop {
+                    queue.extend(rx.try_iter());
+                    let effect = match queue.pop_front() {
+                        Some(effect) => effect,
+                        None => match rx.recv() {
+                            Ok(effect) => effect,
+                            Err(_) => return,
+                        },
+                    };
+                    match effect {
+                        Effect::Ask(mut request) => queue.extend(
+                            core.answer(&mut request, value)
+                                .expect("an Ask request resolves once"),
+                        ),
+                    }
+                }
+            })
+            .expect("shell thread should start");
+        FifoShell {
+            requests: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Sends `effect` to the thread.
+    pub fn send(&self, effect: Effect) {
+        self.requests
+            .as_ref()
+            .expect("open until drop")
+            .send(effect)
+            .expect("the shell thread runs until drop");
+    }
+}
+
+impl Drop for FifoShell {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -180,6 +180,23 @@ const BLOCKING_NOTE: &str = "blocking/spawn_blocking_many: async-executor has no
      pool, so its entry awaits the `blocking` crate's `unblock` (smol's process-wide pool); \
      futures-pool and arc-task have no blocking pool and sit it out.";
 
+/// A `crux/*` benchmark: the same crux app through `genrt_crux::Core` (the reference) and
+/// `crux_core::Core` (genrt-crux twice for `aa`).
+fn crux(name: &str, workers: usize, aa: bool, genrt: Make, crux_core: Make) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-crux-A", workers, genrt),
+            entry("genrt-crux-B", workers, genrt),
+        ]
+    } else {
+        vec![
+            entry("genrt-crux", workers, genrt),
+            entry("crux_core", workers, crux_core),
+        ]
+    };
+    bench(&format!("crux/{name}"), 1, "iter", contenders)
+}
+
 /// Why futures' ThreadPool sits out `spawn_many_remote_busy1`.
 const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a ThreadPool task \
      woken during its own poll is polled again at once on the same worker (its UnparkMutex \
@@ -302,6 +319,34 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
         ),
         effects::<1>(workers, aa),
         effects::<16>(workers, aa),
+        crux(
+            "round_trip_1",
+            workers,
+            aa,
+            w::crux_round_trip_genrt::<1>,
+            w::crux_round_trip_crux::<1>,
+        ),
+        crux(
+            "round_trip_16",
+            workers,
+            aa,
+            w::crux_round_trip_genrt::<16>,
+            w::crux_round_trip_crux::<16>,
+        ),
+        crux(
+            "fan_out",
+            workers,
+            aa,
+            w::crux_fan_out_genrt,
+            w::crux_fan_out_crux,
+        ),
+        crux(
+            "cpu_heavy",
+            workers,
+            aa,
+            w::crux_cpu_heavy_genrt,
+            w::crux_cpu_heavy_crux,
+        ),
         scale::<1_000>(workers, aa),
         scale::<10_000>(workers, aa),
         scale::<100_000>(workers, aa),

@@ -864,7 +864,7 @@ pub fn effects_crux<const REQUESTS: usize>(_workers: usize) -> Instance {
     )));
     let shell_core = core.clone();
     let shell = ShellThread::<crux_app::Effect>::start(move |effect| {
-        crux_app::resolve_all(&shell_core, effect, ANSWER);
+        crux_app::resolve_all(&*shell_core, effect, ANSWER);
     });
     let this = core.clone();
     Instance::new(Rc::new(core), move || {
@@ -877,6 +877,109 @@ pub fn effects_crux<const REQUESTS: usize>(_workers: usize) -> Instance {
         }
         done_rx.recv().unwrap();
     })
+}
+
+/// `Command::all` width in `crux/fan_out`.
+pub const CRUX_FAN_OUT: usize = 16;
+/// Computation between the two requests of a `crux/cpu_heavy` command.
+pub const CRUX_CPU: Duration = Duration::from_micros(50);
+
+/// Shell threads resolving requests in the `crux/*` comparison.
+pub const CRUX_SHELL_THREADS: usize = 2;
+
+/// The `crux/*` comparison: [`EFFECT_TASKS`] `Run` events per iteration sent through
+/// `core`'s `process_event` from the caller, each starting a command of `shape`;
+/// [`CRUX_SHELL_THREADS`] shell threads resolve the requests through `resolve`, effects
+/// dealt to them in turn, each thread first in, first out with the follow-ups its calls
+/// return ([`crux_app::FifoShell`]). The same app,
+/// caller and shell for `crux_core::Core` and `genrt_crux::Core`; `keep` (the runtime, if
+/// any) drops after the core. Under `CpuHeavy`, the caller sends all its events first and
+/// hands the shells the requests as one burst (responses arriving together): under a
+/// caller that hands each request over as its call returns, every call's settle waits for
+/// the command computing at that moment, so no core could compute two at once.
+fn crux_bench<C: crux_app::CruxCore, R: 'static>(
+    shape: crux_app::Shape,
+    make: impl FnOnce(RoundTripApp) -> (C, Rc<R>),
+) -> Instance {
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    let units = match shape {
+        crux_app::Shape::FanOut(width) => EFFECT_TASKS * width,
+        _ => EFFECT_TASKS,
+    };
+    let burst = matches!(shape, crux_app::Shape::CpuHeavy(_));
+    let (core, keep) = make(RoundTripApp::with_shape(shape, rem.clone(), done_tx));
+    let core = Arc::new(core);
+    let shells: Vec<crux_app::FifoShell> = (0..CRUX_SHELL_THREADS)
+        .map(|_| crux_app::FifoShell::start(core.clone(), ANSWER))
+        .collect();
+    Instance::new(keep, move || {
+        rem.store(units, Relaxed);
+        let mut next = 0;
+        let mut held = Vec::new();
+        for _ in 0..EFFECT_TASKS {
+            for effect in core.event(crux_app::Event::Run) {
+                if burst {
+                    held.push(effect);
+                } else {
+                    shells[next % shells.len()].send(effect);
+                    next += 1;
+                }
+            }
+        }
+        for effect in held {
+            shells[next % shells.len()].send(effect);
+            next += 1;
+        }
+        done_rx.recv().unwrap();
+    })
+}
+
+/// [`crux_bench`] on `crux_core::Core` (no threads of its own: `workers` is unused).
+fn crux_on_crux_core(shape: crux_app::Shape) -> Instance {
+    crux_bench(shape, |app| (crux_app::core(app), Rc::new(())))
+}
+
+/// [`crux_bench`] on `genrt_crux::Core`, over a genrt runtime of `workers` workers.
+fn crux_on_genrt(shape: crux_app::Shape, workers: usize) -> Instance {
+    crux_bench(shape, |app| {
+        let rt = genrt::Builder::new()
+            .worker_threads(workers)
+            .build()
+            .expect("the runtime starts");
+        let core = genrt_crux::Core::with_runtime_and(rt.handle(), app, ());
+        (core, Rc::new(rt))
+    })
+}
+
+/// `crux/round_trip_N` on `genrt_crux::Core`: each command makes `REQUESTS` requests in a row.
+pub fn crux_round_trip_genrt<const REQUESTS: usize>(workers: usize) -> Instance {
+    crux_on_genrt(crux_app::Shape::Sequential(REQUESTS), workers)
+}
+
+/// `crux/round_trip_N` on `crux_core::Core`.
+pub fn crux_round_trip_crux<const REQUESTS: usize>(_workers: usize) -> Instance {
+    crux_on_crux_core(crux_app::Shape::Sequential(REQUESTS))
+}
+
+/// `crux/fan_out` on `genrt_crux::Core`: `Command::all` of [`CRUX_FAN_OUT`] requests.
+pub fn crux_fan_out_genrt(workers: usize) -> Instance {
+    crux_on_genrt(crux_app::Shape::FanOut(CRUX_FAN_OUT), workers)
+}
+
+/// `crux/fan_out` on `crux_core::Core`.
+pub fn crux_fan_out_crux(_workers: usize) -> Instance {
+    crux_on_crux_core(crux_app::Shape::FanOut(CRUX_FAN_OUT))
+}
+
+/// `crux/cpu_heavy` on `genrt_crux::Core`: a request, [`CRUX_CPU`] of computation, a request.
+pub fn crux_cpu_heavy_genrt(workers: usize) -> Instance {
+    crux_on_genrt(crux_app::Shape::CpuHeavy(CRUX_CPU), workers)
+}
+
+/// `crux/cpu_heavy` on `crux_core::Core`.
+pub fn crux_cpu_heavy_crux(_workers: usize) -> Instance {
+    crux_on_crux_core(crux_app::Shape::CpuHeavy(CRUX_CPU))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,834 @@
+//! genrt-crux: a drop-in [`Core`] for crux_core 0.20 apps whose commands run on genrt's
+//! worker threads, multi-threaded and leak-free.
+//!
+//! `crux_core::Core` runs every command of an app on whichever thread calls `process_event`
+//! or `resolve`, one at a time, behind one lock. [`genrt_crux::Core`](Core) has the same
+//! methods and signatures, so a shell switches by changing one import. Commands step in
+//! parallel, on genrt's workers and on the shell's calling threads, with no lock around
+//! them, and dropping the core frees every suspended command future, whatever requests the
+//! shell still holds.
+//!
+//! ```
+//! use crux_core::{capability::Operation, macros::effect, App, Command};
+//!
+//! #[derive(Debug, Clone, PartialEq, Eq)]
+//! pub struct Double(u64);
+//! impl Operation for Double {
+//!     type Output = u64;
+//! }
+//!
+//! #[effect]
+//! pub enum Effect {
+//!     Double(Double),
+//! }
+//!
+//! pub enum Event {
+//!     Start(u64),
+//!     Done(u64),
+//! }
+//!
+//! #[derive(Default)]
+//! pub struct Calc;
+//!
+//! impl App for Calc {
+//!     type Event = Event;
+//!     type Model = u64;
+//!     type ViewModel = u64;
+//!     type Effect = Effect;
+//!
+//!     fn update(&self, event: Event, model: &mut u64) -> Command<Effect, Event> {
+//!         match event {
+//!             Event::Start(n) => Command::request_from_shell(Double(n)).then_send(Event::Done),
+//!             Event::Done(n) => {
+//!                 *model = n;
+//!                 Command::done()
+//!             }
+//!         }
+//!     }
+//!
+//!     fn view(&self, model: &u64) -> u64 {
+//!         *model
+//!     }
+//! }
+//!
+//! // The one line that changes in the shell: `use genrt_crux::Core;` for `crux_core::Core`.
+//! let core: genrt_crux::Core<Calc> = genrt_crux::Core::new();
+//! let mut effects = core.process_event(Event::Start(21));
+//! let Some(Effect::Double(mut request)) = effects.pop() else { panic!("one request") };
+//! let n = request.operation.0;
+//! assert!(core.resolve(&mut request, n * 2).unwrap().is_empty());
+//! assert_eq!(core.view(), 42);
+//! ```
+//!
+//! # How it runs
+//!
+//! Each command lives in a cell its core owns; its waker is a 32-byte tracker that owns no
+//! command. A command is stepped (`Command::poll_next` until it is pending) by one thread at
+//! a time, which one depending on what woke it:
+//!
+//! - `process_event` runs `update` on the calling thread (as crux_core does) and takes the
+//!   new command's first step there too;
+//! - `resolve` resolves the request, which wakes its command synchronously, and steps that
+//!   command on the calling thread (crux_core's `resolve` does the same): no cross-thread
+//!   hop on a round trip;
+//! - an event a command emits goes to `update` on the thread stepping that command; the
+//!   first command `update` returns during a step is stepped next by that same thread (a
+//!   `render()` after a response costs no hop), any further one steps on **genrt's
+//!   workers**, in parallel with the command that emitted the event and with the calling
+//!   thread;
+//! - a command woken from outside any call (a channel fed by another thread, a wake during
+//!   another command's step, a second command woken by one resolve) steps on a worker.
+//!
+//! `process_event` and `resolve` then wait for the **per-core settle**: the moment none of
+//! this core's commands is runnable or running (other cores on the same runtime do not delay
+//! it), and return every effect the core's commands emitted that no other call returned yet.
+//! The settle protocol and its proof are in `crux/src/settle.rs`.
+//!
+//! Parallelism therefore comes from commands that events start, from wakes from outside,
+//! and from concurrent calls: calls on one core from several shell threads step their
+//! commands on those threads at the same time (crux_core serialises them behind one lock).
+//! A single shell thread resolving one request at a time waits, at each call, for the
+//! command it woke: its computation is not spread over the workers. Parallelism is across
+//! commands: the sub-tasks of one command (`ctx.spawn`, `Command::all`) run inside that
+//! command's `poll_next`, on one thread at a time.
+//!
+//! # Ordering
+//!
+//! Per command, effects come back in emission order and events reach `update` first in,
+//! first out, as in crux_core. Across commands, under the default
+//! [`EventOrder::Completion`], events reach `update` in the order the commands' steps
+//! produce them, which under real threads is not crux_core's order. Apps that depend on
+//! crux_core's order get it with [`EventOrder::Fifo`] (see [`Options::event_order`]): the
+//! core's commands then run as sub-tasks of one root command, stepped by one thread at a
+//! time, which gives crux_core's event and effect order and gives up parallelism across
+//! commands (it keeps the leak-freedom).
+//!
+//! Under concurrent calls on one core, a call may return effects another call's work
+//! emitted (and waits for that work to settle too); every emitted effect is returned by
+//! exactly one call.
+//!
+//! # Panics
+//!
+//! A panic in a command (or in `update` handling an event a command emitted) ends that
+//! command: its future is dropped, the core, the runtime and other cores carry on. The panic
+//! is re-raised (`std::panic::resume_unwind`, with the original payload) by the next
+//! `process_event` or `resolve` on the core that settles (the very call whose step
+//! panicked, if the step ran on its thread); that call returns no effects and the effects it
+//! would have returned wait for the next call. One re-raise per panic. The model is not
+//! poisoned (crux_core poisons its lock): a panicking `update` may leave it half-updated.
+//! Under [`EventOrder::Fifo`] a panic ends the root command, and with it every command of
+//! the core: after the re-raise, `process_event` panics with a message saying so. A panic in
+//! `update` or `view` called by `process_event` or `view` themselves unwinds to their caller,
+//! as in crux_core.
+//!
+//! # Crux issues under real threads
+//!
+//! - **crux #577** (a task evicted while a resolve races its poll): crux's executor evicts a
+//!   suspended sub-task whose waker has no other copy, reading the `woken` flag and the
+//!   `Arc` count separately; a resolve on another thread that takes, fires and drops that
+//!   very waker between the two reads makes a live sub-task look abandoned. crux_core's own
+//!   `resolve` resolves outside its lock, so it is exposed when a shell resolves from several
+//!   threads; this adapter **is exposed** the same way, and more often, since commands also
+//!   step on workers while shell threads resolve. It does nothing about it beyond stepping
+//!   each command on one thread at a time (the race is inside crux's executor, between a
+//!   request's channel and the command's task list, where no adapter can reach).
+//!   `tests/concurrency.rs` (`crux_577_fan_out_resolved_from_eight_threads`) resolves
+//!   `Command::all` fan-outs from 8 threads at once and counts lost sub-tasks: none so far.
+//! - **crux #441** (a context used from another command never wakes): a command that
+//!   sends on another command's context puts work in that command's queues without waking
+//!   it; as in crux_core, that work runs at the other command's next wake.
+//! - A command that loops on yields keeps the thread stepping it busy (crux's executor
+//!   re-polls it within the same `poll_next`), a settling call on its core waits as long as
+//!   it loops, and so does the core's drop.
+//!
+//! # Leak-freedom
+//!
+//! Dropping a core drops every command before its drop returns (waiting for a step in
+//! progress on a worker to end), whether it runs on a runtime of its own, dropped next, or
+//! on the caller's, which lives on without them. A request the shell still holds keeps
+//! crux's own request state and the command's 32-byte tracker, never the command: resolving
+//! it afterwards is a no-op (`tests/leak.rs` measures 776 bytes per held request, against
+//! crux_core's 800).
+//!
+//! # A runtime dropped before its core
+//!
+//! A core on the caller's runtime needs it as long as the core lives. If the runtime shuts
+//! down first, a command that needs a worker (a second command started by an event within
+//! one step, or one woken from outside a call) is dropped, and the next `process_event` or `resolve` panics with a message
+//! saying so, rather than waiting for ever.
+//!
+//! # Bounds
+//!
+//! Beyond crux_core's: `A: Send + Sync + 'static` and `A::Model: Send + 'static`, because
+//! `update` runs on worker threads; the model is behind a mutex (`view` takes it too).
+//! `Core<A>` is `Send + Sync`.
+//!
+//! # Blocking
+//!
+//! `process_event` and `resolve` block the calling thread until the settle, like
+//! crux_core's. Calling them from a task of the runtime the core runs on blocks that worker
+//! meanwhile; with a single worker, a command stepping on a worker could then never run.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod cell;
+mod settle;
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crux_core::command::CommandContext;
+use crux_core::{App, Command, Resolvable, ResolveError};
+use parking_lot::Mutex;
+
+use cell::{drop_quietly, CommandCell};
+use settle::{Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
+
+/// Which order events emitted by different commands reach `update` in.
+///
+/// ```
+/// let options = genrt_crux::Options::new().event_order(genrt_crux::EventOrder::Fifo);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventOrder {
+    /// Each command steps on its own (in parallel with the others), and the events it emits
+    /// reach `update` on the thread that stepped it, in the order the steps produce them:
+    /// FIFO per command, completion order across commands. The default.
+    #[default]
+    Completion,
+    /// crux_core's order: the core's commands run as sub-tasks of one root command stepped
+    /// by one thread at a time, its events reach `update` first in, first out across
+    /// commands, exactly as in crux_core's `process`. Commands no longer run in parallel
+    /// with each other.
+    Fifo,
+}
+
+/// How a [`Core`] is built: [`Core::with_options`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let options = genrt_crux::Options::new()
+///     .runtime(rt.handle())
+///     .event_order(genrt_crux::EventOrder::Completion);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    event_order: EventOrder,
+    runtime: Option<genrt::Handle>,
+}
+
+impl Options {
+    /// The defaults: [`EventOrder::Completion`], on a runtime of the core's own.
+    ///
+    /// ```
+    /// let _ = genrt_crux::Options::new();
+    /// ```
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// The order events from different commands reach `update` in.
+    ///
+    /// ```
+    /// let _ = genrt_crux::Options::new().event_order(genrt_crux::EventOrder::Fifo);
+    /// ```
+    pub fn event_order(mut self, order: EventOrder) -> Options {
+        self.event_order = order;
+        self
+    }
+
+    /// Run on the caller's runtime instead of one of the core's own (default worker count).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let _ = genrt_crux::Options::new().runtime(rt.handle());
+    /// ```
+    pub fn runtime(mut self, handle: genrt::Handle) -> Options {
+        self.runtime = Some(handle);
+        self
+    }
+}
+
+/// The Crux core, running the app's commands on genrt's workers: a drop-in for
+/// `crux_core::Core<A>` (see the [crate docs](crate) for the differences).
+///
+/// ```
+/// use crux_core::{macros::effect, render::RenderOperation, App, Command};
+/// #[effect]
+/// pub enum Effect {
+///     Render(RenderOperation),
+/// }
+/// #[derive(Default)]
+/// struct Counter;
+/// impl App for Counter {
+///     type Event = i64;
+///     type Model = i64;
+///     type ViewModel = i64;
+///     type Effect = Effect;
+///     fn update(&self, by: i64, model: &mut i64) -> Command<Effect, i64> {
+///         *model += by;
+///         Command::done()
+///     }
+///     fn view(&self, model: &i64) -> i64 {
+///         *model
+///     }
+/// }
+/// let core = genrt_crux::Core::<Counter>::new();
+/// assert!(core.process_event(2).is_empty());
+/// assert_eq!(core.view(), 2);
+/// ```
+pub struct Core<A: App> {
+    shared: Arc<Shared<A>>,
+    /// The runtime the core owns, if any: dropped in the core's `Drop`, after its commands.
+    runtime: Option<genrt::Runtime>,
+}
+
+impl<A> Core<A>
+where
+    A: App + Default + Send + Sync + 'static,
+    A::Model: Default + Send + 'static,
+{
+    /// A core over `A::default()` and `A::Model::default()`, on a runtime of its own
+    /// (default worker count), dropped with the core.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime's threads cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Core<A> {
+        Core::new_with(A::default(), A::Model::default())
+    }
+
+    /// A core over `A::default()` and `A::Model::default()` on the caller's runtime: when
+    /// the core drops, its commands are freed and the runtime lives on.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::with_runtime(rt.handle());
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_runtime(handle: genrt::Handle) -> Core<A> {
+        Core::with_runtime_and(handle, A::default(), A::Model::default())
+    }
+}
+
+impl<A> Core<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// A core over `app` and `model`, on a runtime of its own (default worker count),
+    /// dropped with the core.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime's threads cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core = genrt_crux::Core::new_with(Nop, 7);
+    /// assert_eq!(core.view(), 7);
+    /// ```
+    #[must_use]
+    pub fn new_with(app: A, model: A::Model) -> Core<A> {
+        Core::with_options(app, model, Options::new())
+    }
+
+    /// A core over `app` and `model` on the caller's runtime: when the core drops, its
+    /// commands are freed and the runtime lives on.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let core = genrt_crux::Core::with_runtime_and(rt.handle(), Nop, 3);
+    /// assert_eq!(core.view(), 3);
+    /// ```
+    #[must_use]
+    pub fn with_runtime_and(handle: genrt::Handle, app: A, model: A::Model) -> Core<A> {
+        Core::with_options(app, model, Options::new().runtime(handle))
+    }
+
+    /// A core over `app` and `model` built as `options` say (runtime, [`EventOrder`]).
+    ///
+    /// # Panics
+    ///
+    /// If `options` has no runtime and the core's own cannot be started.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// use genrt_crux::{Core, EventOrder, Options};
+    /// let core = Core::with_options(Nop, 1, Options::new().event_order(EventOrder::Fifo));
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_options(app: A, model: A::Model, options: Options) -> Core<A> {
+        let (runtime, handle) = match options.runtime {
+            Some(handle) => (None, handle),
+            None => {
+                let rt = genrt::Runtime::new().unwrap_or_else(|e| {
+                    panic!("genrt_crux::Core could not start its runtime: {e}")
+                });
+                let handle = rt.handle();
+                (Some(rt), handle)
+            }
+        };
+        let shared = Arc::new(Shared {
+            model: Mutex::new(model),
+            app,
+            handle,
+            settle: Arc::new(Settle::default()),
+            outbox: Mutex::new(Vec::new()),
+            panics: Mutex::new(VecDeque::new()),
+            cells: Mutex::new(Cells::default()),
+            root: Mutex::new(None),
+            root_dead: AtomicBool::new(false),
+        });
+        let weak = Arc::downgrade(&shared);
+        shared.settle.set_core(weak);
+        if options.event_order == EventOrder::Fifo {
+            shared.start_root();
+        }
+        Core { shared, runtime }
+    }
+
+    /// Runs `update` with `event` on this thread, starts the command it returns (its first
+    /// step on this thread, the commands its events start on genrt's workers), and returns
+    /// once this core's commands are all suspended or finished, with the effects they
+    /// emitted (see the [crate docs](crate) on where commands run, order and concurrency).
+    ///
+    /// # Panics
+    ///
+    /// If `update` panics (on this thread); re-raises a panic of one of the core's commands
+    /// (see the crate docs, "Panics").
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// assert!(core.process_event(()).is_empty());
+    /// ```
+    pub fn process_event(&self, event: A::Event) -> Vec<A::Effect> {
+        let command = self.shared.update(event);
+        self.shared.start(command);
+        self.shared.settle()
+    }
+
+    /// Resolves `request` with `result` (from any thread, concurrently with other calls),
+    /// steps the command it wakes on this thread, and returns once this core's commands are
+    /// all suspended or finished, with the effects they emitted.
+    ///
+    /// # Errors
+    ///
+    /// crux's [`ResolveError`] if the request cannot be resolved (a notification, or a
+    /// request already resolved); never a panic, in debug builds too.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic of one of the core's commands (see the crate docs, "Panics").
+    ///
+    /// ```
+    /// # use crux_core::{App, Command, RequestHandle};
+    /// # #[derive(Default)] struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, _: &()) {}
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+    /// let mut never = RequestHandle::<u8>::Never;
+    /// assert!(core.resolve(&mut never, 1).is_err());
+    /// ```
+    pub fn resolve<Output>(
+        &self,
+        request: &mut impl Resolvable<Output>,
+        result: Output,
+    ) -> Result<Vec<A::Effect>, ResolveError> {
+        // The command the resolve wakes is stepped on this thread, as in crux_core.
+        let (resolved, kept) =
+            settle::inline::call(&self.shared.settle, || request.resolve(result));
+        if let Some(tracker) = kept {
+            self.shared.run(&tracker, false);
+        }
+        resolved?;
+        Ok(self.shared.settle())
+    }
+
+    /// The app's view of the current model.
+    ///
+    /// ```
+    /// # use crux_core::{App, Command};
+    /// # struct Nop;
+    /// # impl App for Nop {
+    /// #     type Event = (); type Model = u8; type ViewModel = u8; type Effect = Fx;
+    /// #     fn update(&self, _: (), _: &mut u8) -> Command<Fx, ()> { Command::done() }
+    /// #     fn view(&self, m: &u8) -> u8 { *m }
+    /// # }
+    /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+    /// let core = genrt_crux::Core::new_with(Nop, 5);
+    /// assert_eq!(core.view(), 5);
+    /// ```
+    pub fn view(&self) -> A::ViewModel {
+        let model = self.shared.model.lock();
+        self.shared.app.view(&model)
+    }
+}
+
+impl<A> Default for Core<A>
+where
+    A: App + Default + Send + Sync + 'static,
+    A::Model: Default + Send + 'static,
+{
+    fn default() -> Core<A> {
+        Core::new()
+    }
+}
+
+impl<A: App> fmt::Debug for Core<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("genrt_crux::Core")
+            .field("owns_runtime", &self.runtime.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: App> Drop for Core<A> {
+    /// Drops every command of the core before returning (see the crate docs,
+    /// "Leak-freedom"), then its own runtime, if it has one.
+    fn drop(&mut self) {
+        let cells = {
+            let mut cells = self.shared.cells.lock();
+            cells.closed = true;
+            std::mem::take(&mut cells.map)
+        };
+        for cell in cells.values() {
+            // Waits for a step in progress on a worker to end.
+            let command = cell.command.lock().take();
+            drop_quietly(command);
+            cell.tracker.finish();
+        }
+        drop(cells);
+        drop(self.shared.root.lock().take());
+        if let Some(runtime) = self.runtime.take() {
+            drop(runtime);
+        }
+    }
+}
+
+/// What a core's calls, its workers' steps and its commands' wakes share.
+pub(crate) struct Shared<A: App> {
+    model: Mutex<A::Model>,
+    app: A,
+    handle: genrt::Handle,
+    settle: Arc<Settle>,
+    /// Effects emitted and not yet returned by a call.
+    outbox: Mutex<Vec<A::Effect>>,
+    /// Panics of commands, each re-raised by one settling call.
+    panics: Mutex<VecDeque<Box<dyn Any + Send>>>,
+    /// The live commands, by their tracker's address.
+    cells: Mutex<Cells<A>>,
+    /// Under `EventOrder::Fifo`: the root command's context and tracker.
+    root: Mutex<Option<Root<A>>>,
+    /// Under `EventOrder::Fifo`: the root command panicked and is gone.
+    root_dead: AtomicBool,
+}
+
+/// The root command of a `Fifo` core: where its commands are spawned, and how it is woken.
+struct Root<A: App> {
+    context: CommandContext<A::Effect, A::Event>,
+    tracker: Arc<Tracker>,
+}
+
+/// The live commands of one core.
+struct Cells<A: App> {
+    /// By [`Tracker::id`], unique while the cell (which holds the tracker) is here.
+    map: HashMap<usize, Arc<CommandCell<A>>>,
+    /// Set by the core's drop: commands made after it are dropped at once.
+    closed: bool,
+}
+
+impl<A: App> Default for Cells<A> {
+    fn default() -> Cells<A> {
+        Cells {
+            map: HashMap::new(),
+            closed: false,
+        }
+    }
+}
+
+impl<A> Shared<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// Runs `update` under the model lock.
+    fn update(&self, event: A::Event) -> Command<A::Effect, A::Event> {
+        let mut model = self.model.lock();
+        self.app.update(event, &mut model)
+    }
+
+    /// Starts a command `update` returned on the caller's thread, stepping it here first
+    /// (its own cell, or the root it is spawned into).
+    fn start(self: &Arc<Self>, command: Command<A::Effect, A::Event>) {
+        // Not under the root's lock: the root's step takes it for the events it emits.
+        let root = self
+            .root
+            .lock()
+            .as_ref()
+            .map(|root| (root.context.clone(), root.tracker.waker()));
+        match root {
+            None => {
+                if let Some(tracker) = self.new_cell(command, false, RUNNING) {
+                    self.run(&tracker, true);
+                }
+            }
+            Some((context, waker)) => {
+                if self.root_dead.load(Relaxed) {
+                    panic!(
+                        "genrt_crux::Core: a command panicked under EventOrder::Fifo, which \
+                         ended the root command and every command of this core; build a new \
+                         core"
+                    );
+                }
+                context.spawn(|ctx| command.into_future(ctx));
+                drop(context);
+                let ((), kept) = settle::inline::call(&self.settle, || waker.wake());
+                if let Some(tracker) = kept {
+                    self.run(&tracker, false);
+                }
+            }
+        }
+    }
+
+    /// An event a command emitted, on the thread stepping it.
+    fn event_from_command(self: &Arc<Self>, event: A::Event, from_root: bool) {
+        let command = self.update(event);
+        if from_root {
+            // Into the root whose step is running: its next `poll_next` runs it, after
+            // the events already queued, as crux_core's `process` does.
+            let root = self.root.lock();
+            if let Some(root) = &*root {
+                root.context.spawn(|ctx| command.into_future(ctx));
+            }
+        } else if let Some(tracker) = self.new_cell(command, false, NOTIFIED) {
+            // The first such command steps on this thread after this step; any other on a
+            // worker, in parallel with this one.
+            if let Some(tracker) = settle::next::offer(tracker) {
+                self.clone().dispatch(tracker);
+            }
+        }
+    }
+
+    /// Creates the root command of a `Fifo` core and steps it once.
+    fn start_root(self: &Arc<Self>) {
+        let mut context = None;
+        let root = Command::new(|ctx| {
+            context = Some(ctx);
+            std::future::ready(())
+        });
+        let tracker = self
+            .new_cell(root, true, RUNNING)
+            .expect("a new core is open");
+        *self.root.lock() = Some(Root {
+            context: context.expect("Command::new calls its closure"),
+            tracker: tracker.clone(),
+        });
+        self.run(&tracker, true);
+    }
+
+    /// Puts `command` in a new cell, counted in the settle from now on (`state`: `RUNNING`
+    /// if the caller steps it now, `NOTIFIED` if it dispatches it). `None` if the core is
+    /// dropping (the command is dropped).
+    fn new_cell(
+        self: &Arc<Self>,
+        command: Command<A::Effect, A::Event>,
+        root: bool,
+        state: u8,
+    ) -> Option<Arc<Tracker>> {
+        let tracker = Tracker::new(self.settle.clone(), state);
+        let cell = Arc::new(CommandCell {
+            command: Mutex::new(Some(command)),
+            waker: tracker.waker(),
+            tracker: tracker.clone(),
+            root,
+        });
+        let mut cells = self.cells.lock();
+        if cells.closed {
+            drop(cells);
+            tracker.finish();
+            drop_quietly(cell);
+            return None;
+        }
+        cells.map.insert(tracker.id(), cell);
+        Some(tracker)
+    }
+
+    /// The cell of `tracker`'s command, if it is still live.
+    fn cell(&self, tracker: &Arc<Tracker>) -> Option<Arc<CommandCell<A>>> {
+        self.cells.lock().map.get(&tracker.id()).cloned()
+    }
+
+    /// A step task was dropped unrun: the runtime shut down under a live core. The command
+    /// is dropped and uncounted, and the next settling call panics saying so.
+    fn runtime_gone(&self, tracker: &Arc<Tracker>) {
+        if let Some(cell) = self.cells.lock().map.remove(&tracker.id()) {
+            let command = cell.command.lock().take();
+            drop_quietly(command);
+        }
+        if !self.cells.lock().closed {
+            let message = "genrt_crux::Core: the genrt runtime this core runs on has shut down \
+                           (a command woken on it was dropped); drop the core before its runtime, \
+                           or give it a runtime of its own (Core::new)";
+            self.panics.lock().push_back(Box::new(message));
+        }
+        tracker.finish();
+    }
+
+    /// Forgets an ended command's cell.
+    fn remove_cell(&self, tracker: &Arc<Tracker>) {
+        let cell = self.cells.lock().map.remove(&tracker.id());
+        drop(cell);
+    }
+
+    /// Waits for the settle; re-raises a recorded panic or returns the outbox.
+    fn settle(&self) -> Vec<A::Effect> {
+        self.settle.wait();
+        let panic = self.panics.lock().pop_front();
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
+        std::mem::take(&mut *self.outbox.lock())
+    }
+}
+
+impl<A: App> Shared<A> {
+    /// Moves `effects` to the outbox.
+    fn deliver(&self, effects: &mut Vec<A::Effect>) {
+        if !effects.is_empty() {
+            self.outbox.lock().append(effects);
+        }
+    }
+
+    /// Records a command's panic for the next settling call.
+    fn command_panicked(&self, payload: Box<dyn Any + Send>, root: bool) {
+        if root {
+            self.root_dead.store(true, Relaxed);
+        }
+        self.panics.lock().push_back(payload);
+    }
+}
+
+impl<A> Dispatch for Shared<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// A step task on the core's runtime: it holds the core (not the other way round) and
+    /// ends with the step.
+    fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>) {
+        let handle = self.handle.clone();
+        drop(handle.spawn(StepTask {
+            shared: Some(self),
+            tracker,
+        }));
+    }
+}
+
+/// A step on a worker: [`Shared::run`] once. Dropped without running (its runtime shut
+/// down), it uncounts the command and leaves the core a panic saying why, for the next
+/// settling call: a hang otherwise.
+struct StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    /// `None` once run.
+    shared: Option<Arc<Shared<A>>>,
+    tracker: Arc<Tracker>,
+}
+
+impl<A> std::future::Future for StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if let Some(shared) = self.shared.take() {
+            shared.run(&self.tracker, false);
+        }
+        std::task::Poll::Ready(())
+    }
+}
+
+impl<A> Drop for StepTask<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.runtime_gone(&self.tracker);
+        }
+    }
+}
