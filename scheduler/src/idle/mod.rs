@@ -145,6 +145,39 @@ impl Idle {
         self.leave_sleepers(worker);
     }
 
+    /// Park, step 4, for the worker holding the timed park (`time`): as [`Idle::park`], but
+    /// returns at `deadline` at the latest.
+    pub(crate) fn park_until(&self, worker: usize, deadline: Instant) {
+        self.parkers[worker].park_until(deadline);
+        self.leave_sleepers(worker);
+    }
+
+    /// Gives `worker` a token without touching `sleepers`: a registered worker returns from
+    /// its park and leaves `sleepers` itself (the timer kick, README "Timers").
+    pub(crate) fn unpark_worker(&self, worker: usize) {
+        self.parkers[worker].unpark();
+    }
+
+    /// Paused clock (README, "Timers"): if, under the `sleepers` lock, no worker is present
+    /// and `advance()` (the injector is empty and the clock moved to a pending timer) holds,
+    /// moves the registered `worker` to *searching* and returns `true`.
+    pub(crate) fn leave_if_all_idle(&self, worker: usize, advance: impl FnOnce() -> bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if !sleepers.all_idle(self.workers) {
+            return false;
+        }
+        let Some(i) = sleepers.registered.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        if !advance() {
+            return false;
+        }
+        sleepers.registered.swap_remove(i);
+        self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn unpark_all(&self) {
         for parker in self.parkers.iter() {
@@ -233,6 +266,17 @@ impl Parker {
         let mut notified = self.notified.lock();
         while !*notified {
             self.condvar.wait(&mut notified);
+        }
+        *notified = false;
+    }
+
+    /// [`Parker::park`] that gives up at `deadline` (a token is consumed if there is one).
+    fn park_until(&self, deadline: Instant) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            if self.condvar.wait_until(&mut notified, deadline).timed_out() {
+                break;
+            }
         }
         *notified = false;
     }
