@@ -386,8 +386,9 @@ impl TimerEntry {
                     None => {
                         drop(state);
                         self.id = None;
-                        self.elapsed = true;
-                        return Poll::Ready(());
+                        // Fired. A deadline beyond the wheel's span was clamped to it: if
+                        // it is still ahead, register again (never early).
+                        return self.poll_elapsed(deadline, cx);
                     }
                 };
                 drop(state);
