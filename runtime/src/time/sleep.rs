@@ -28,10 +28,13 @@ use super::{far_future, Instant};
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    sleep_until(deadline)
+    let now = Instant::now();
+    let deadline = now.checked_add(duration).unwrap_or_else(far_future);
+    Sleep {
+        deadline,
+        due: duration.is_zero(),
+        entry: TimerEntry::new(),
+    }
 }
 
 /// Waits until `deadline` on the current runtime's clock.
@@ -54,6 +57,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
+        due: deadline <= Instant::now(),
         entry: TimerEntry::new(),
     }
 }
@@ -85,6 +89,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[derive(Debug)]
 pub struct Sleep {
     deadline: Instant,
+    /// The deadline had passed when it was set (the clock was read then): the first poll
+    /// completes without registering a timer. Otherwise the first poll reads no clock and
+    /// registers, and a deadline that passed meanwhile fires at the wheel's next processing
+    /// (one clock read per sleep, as in Tokio).
+    due: bool,
     entry: TimerEntry,
 }
 
@@ -131,6 +140,7 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
+        this.due = deadline <= Instant::now();
         this.entry.reset(deadline.into_std());
     }
 }
@@ -150,6 +160,7 @@ impl Future for Sleep {
                 ),
             }
         }
-        this.entry.poll_elapsed(this.deadline.into_std(), cx)
+        this.entry
+            .poll_elapsed(this.deadline.into_std(), this.due, cx)
     }
 }

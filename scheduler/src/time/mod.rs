@@ -345,12 +345,22 @@ impl TimerEntry {
     /// registered, once its entry fired. Registers the entry (holding the task's key, or a
     /// clone of the waker) on the first pending poll; updates its waiter on later ones.
     ///
+    /// `known_due` says that the caller already saw the deadline pass (it read the clock when
+    /// it made the deadline): an unregistered timer then completes at once. Otherwise the
+    /// first poll reads no clock (see inside).
+    ///
     /// # Panics
     ///
     /// If it is not bound, or its runtime has shut down.
     #[track_caller]
-    pub fn poll_elapsed(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
-        if self.elapsed {
+    pub fn poll_elapsed(
+        &mut self,
+        deadline: Instant,
+        known_due: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if self.elapsed || (known_due && self.id.is_none()) {
+            self.elapsed = true;
             return Poll::Ready(());
         }
         let Some(shared) = self.shared.as_deref() else {
@@ -359,10 +369,11 @@ impl TimerEntry {
         let timers = &shared.timers;
         match self.id {
             None => {
-                if timers.clock.now() >= deadline {
-                    self.elapsed = true;
-                    return Poll::Ready(());
-                }
+                // No clock read here: the insert compares the deadline's tick with the
+                // wheel's `elapsed` (a lower bound of the current time, moved by every
+                // processing), and one already due completes at once. A deadline that has
+                // passed since the last processing is registered and fires at the next one,
+                // which the insert asks for (its tick is the earliest), as Tokio does.
                 match timers.insert(shared, deadline, cx.waker()) {
                     Some(id) => {
                         self.id = Some(id);
@@ -388,7 +399,7 @@ impl TimerEntry {
                         self.id = None;
                         // Fired. A deadline beyond the wheel's span was clamped to it: if
                         // it is still ahead, register again (never early).
-                        return self.poll_elapsed(deadline, cx);
+                        return self.poll_elapsed(deadline, known_due, cx);
                     }
                 };
                 drop(state);
