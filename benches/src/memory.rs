@@ -184,39 +184,41 @@ impl<F: Future> Future for AfterFirstPoll<F> {
 }
 
 /// Bytes per pending sleep for `C`: live bytes with `sleeps` tasks each pending on a one-hour
-/// sleep, minus live bytes with as many tasks pending on a future that never completes (the
-/// same wrapper), divided by `sleeps`. So it is what a pending sleep costs beyond its task:
-/// the sleep future's share of the task's allocation and the timer's own storage (wheel
-/// entry, reactor map node). Counting must be on.
+/// sleep, minus live bytes with as many tasks pending on a future that never completes and
+/// holds nothing, divided by `sleeps`. Each task boxes its inner future (the same wrapper for
+/// both), so the difference is everything a pending sleep costs: the sleep future itself
+/// (Tokio's timer entry lives inside it) and the timer's storage out of line (genrt's wheel
+/// slot, async-io's reactor map node). Counting must be on.
 pub fn pending_sleeps<C: TimerContender>(workers: usize, sleeps: usize) -> f64 {
+    let sleep = || C::sleep(Duration::from_secs(3600));
     // Unmeasured warm-up, as in `pending_tasks`.
-    sleep_scenario::<C>(workers, WARMUP_TASKS, true);
-    let with = sleep_scenario::<C>(workers, sleeps, true);
-    let without = sleep_scenario::<C>(workers, sleeps, false);
+    sleep_scenario::<C, _>(workers, WARMUP_TASKS, sleep);
+    let with = sleep_scenario::<C, _>(workers, sleeps, sleep);
+    let without = sleep_scenario::<C, _>(workers, sleeps, std::future::pending::<()>);
     (with - without) as f64 / sleeps as f64
 }
 
-/// Live bytes added by spawning `tasks` tasks that each pend on a sleep (`sleeping`) or on
-/// a never-completing future, read once all of them were polled.
-fn sleep_scenario<C: TimerContender>(workers: usize, tasks: usize, sleeping: bool) -> isize {
+/// Live bytes added by spawning `tasks` tasks that each pend on a boxed future awaiting
+/// `make()`, read once all of them were polled.
+fn sleep_scenario<C: Contender, F>(
+    workers: usize,
+    tasks: usize,
+    make: impl Fn() -> F + Copy + Send + 'static,
+) -> isize
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let suspended = Arc::new(AtomicUsize::new(0));
     let rt = C::build(workers);
     let spawner = rt.spawner();
     let before = settled_live_bytes();
     for _ in 0..tasks {
-        let suspended = suspended.clone();
-        let inner = async move {
-            if sleeping {
-                C::sleep(Duration::from_secs(3600)).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
         crate::Spawner::spawn_detached(
             &spawner,
             AfterFirstPoll {
-                inner: Box::pin(inner),
-                suspended,
+                // Made on the first poll, inside the runtime (Tokio's needs its context).
+                inner: Box::pin(async move { make().await }),
+                suspended: suspended.clone(),
                 counted: false,
             },
         );
@@ -225,7 +227,7 @@ fn sleep_scenario<C: TimerContender>(workers: usize, tasks: usize, sleeping: boo
     while suspended.load(SeqCst) < tasks {
         assert!(
             Instant::now() < deadline,
-            "{}: only {} of {tasks} sleeps registered",
+            "{}: only {} of {tasks} tasks suspended",
             C::NAME,
             suspended.load(SeqCst)
         );

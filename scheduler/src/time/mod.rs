@@ -22,7 +22,7 @@
 //!   worker's loop, and before a worker with no work searches or parks. A cheap check comes
 //!   first: the atomic `next` word holds the tick of the wheel's next expiration (never later
 //!   than the earliest entry), so a worker reads the clock only when something may be due.
-//!   Expiries processed late are woken in deadline order (then insertion order) and, on a
+//!   Expiries processed late are woken in deadline order (to the nanosecond) and, on a
 //!   worker, pushed to the back of its own deque (not the LIFO slot), so on one worker the
 //!   tasks run in deadline order.
 //! - **Timed parking**: one parked worker at a time, the *holder*, parks with a timeout equal
@@ -155,7 +155,7 @@ impl Timers {
         if fired.is_empty() {
             return false;
         }
-        fired.sort_unstable_by_key(|f| (f.deadline_ns, f.seq));
+        fired.sort_unstable_by_key(|f| f.deadline_ns);
         let mut pushed = false;
         for f in fired {
             match f.waiter {

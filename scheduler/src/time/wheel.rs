@@ -49,8 +49,6 @@ pub(crate) struct EntryId {
 pub(crate) struct Fired<W> {
     /// Exact deadline, in nanoseconds from the clock's origin: the firing order.
     pub(crate) deadline_ns: u64,
-    /// Insertion order, to break ties between equal deadlines.
-    pub(crate) seq: u64,
     pub(crate) waiter: W,
 }
 
@@ -58,7 +56,6 @@ struct Entry<W> {
     /// Tick at which it is due: the deadline rounded up to the millisecond.
     when: u64,
     deadline_ns: u64,
-    seq: u64,
     prev: u32,
     next: u32,
     waiter: W,
@@ -82,7 +79,6 @@ pub(crate) struct Wheel<W> {
     slots: Vec<Slot<W>>,
     free: u32,
     len: usize,
-    seq: u64,
     heads: [[u32; SLOTS]; LEVELS],
     occupied: [u64; LEVELS],
 }
@@ -98,7 +94,6 @@ impl<W> Wheel<W> {
             slots: Vec::new(),
             free: NIL,
             len: 0,
-            seq: 0,
             heads: [[NIL; SLOTS]; LEVELS],
             occupied: [0; LEVELS],
         }
@@ -122,11 +117,9 @@ impl<W> Wheel<W> {
             return Err((AlreadyDue, waiter));
         }
         let when = when.min(self.elapsed + MAX_TICKS);
-        self.seq += 1;
         let entry = Entry {
             when,
             deadline_ns,
-            seq: self.seq,
             prev: NIL,
             next: NIL,
             waiter,
@@ -240,11 +233,10 @@ impl<W> Wheel<W> {
                 entry.prev = NIL;
                 entry.next = NIL;
                 if entry.when <= self.elapsed {
-                    let (deadline_ns, seq) = (entry.deadline_ns, entry.seq);
+                    let deadline_ns = entry.deadline_ns;
                     let waiter = self.free_slot(index);
                     fired.push(Fired {
                         deadline_ns,
-                        seq,
                         waiter,
                     });
                 } else {
