@@ -109,9 +109,7 @@ impl Spawner for SmolSpawner {
 /// the way smol's `FutureExt::or` does it.
 impl TimerContender for Smol {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            async_io::Timer::after(duration).await;
-        }
+        futures::FutureExt::map(async_io::Timer::after(duration), drop)
     }
 
     fn churn_one(duration: Duration, cx: &mut Context<'_>) {

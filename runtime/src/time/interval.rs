@@ -139,6 +139,13 @@ impl Interval {
     }
 
     /// The period between ticks.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let _guard = rt.enter();
+    /// let every = genrt::time::interval(std::time::Duration::from_secs(2));
+    /// assert_eq!(every.period(), std::time::Duration::from_secs(2));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }

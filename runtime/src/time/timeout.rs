@@ -72,16 +72,32 @@ pub struct Timeout<F> {
 
 impl<F> Timeout<F> {
     /// The inner future.
+    ///
+    /// ```
+    /// let t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let _: &std::future::Ready<i32> = t.get_ref();
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
     /// The inner future, mutably.
+    ///
+    /// ```
+    /// let mut t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let _: &mut std::future::Ready<i32> = t.get_mut();
+    /// ```
     pub fn get_mut(&mut self) -> &mut F {
         &mut self.future
     }
 
     /// The inner future, dropping the timer.
+    ///
+    /// ```
+    /// let t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(t.into_inner()), 1);
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }
