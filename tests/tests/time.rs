@@ -343,6 +343,47 @@ fn a_paused_clock_does_not_move_while_work_is_runnable() {
     wait_for("the sleeper", sleeper).unwrap();
 }
 
+/// On a paused clock, a task ticking an interval forever makes the clock jump again and
+/// again whenever the workers go idle; a task fed by a foreign thread through a channel must
+/// still get every message (Tokio's rule: the clock jumps only when nothing is runnable, and
+/// the jumps do not keep a worker from the injector).
+#[test]
+fn a_task_fed_by_a_foreign_thread_is_not_starved_by_a_paused_clock() {
+    let rt = paused(2);
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let ticker = rt.spawn({
+        let ticks = ticks.clone();
+        async move {
+            let mut every = interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                ticks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<u32>();
+    let receiver = rt.spawn(async move {
+        let mut got = 0;
+        while let Some(_message) = rx.next().await {
+            got += 1;
+        }
+        got
+    });
+    let feeder = std::thread::spawn(move || {
+        for i in 0..50 {
+            tx.unbounded_send(i).unwrap();
+            std::thread::sleep(ms(1));
+        }
+    });
+    feeder.join().unwrap();
+    assert_eq!(wait_for("the fed task", receiver).unwrap(), 50);
+    assert!(
+        ticks.load(Ordering::Relaxed) > 1,
+        "the clock jumped meanwhile (the scenario needs it)"
+    );
+    ticker.abort();
+}
+
 #[test]
 fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
     let _quiet = quiet_panics();
