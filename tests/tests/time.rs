@@ -384,6 +384,36 @@ fn a_task_fed_by_a_foreign_thread_is_not_starved_by_a_paused_clock() {
     ticker.abort();
 }
 
+/// A thread in `Handle::block_on` waiting on a sleep when the runtime is dropped elsewhere
+/// is woken by the shutdown and panics with a clear message, instead of waiting for ever.
+#[test]
+fn a_sleep_in_block_on_panics_when_its_runtime_is_dropped() {
+    let _quiet = quiet_panics();
+    let rt = runtime(1);
+    let handle = rt.handle();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let blocker = std::thread::spawn(move || {
+        catch_unwind(AssertUnwindSafe(|| {
+            handle.block_on(async move {
+                let mut s = sleep(Duration::from_secs(3600));
+                // Registered (its entry holds this thread's waker) before the drop.
+                assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut s).poll(cx)))
+                    .await
+                    .is_pending());
+                entered_tx.send(()).unwrap();
+                s.await;
+            })
+        }))
+    });
+    support::recv(&entered_rx, "the sleep registered in block_on");
+    support::drop_runtime(rt);
+    let payload = Watchdog::new("the block_on thread after the drop")
+        .run(move || blocker.join().unwrap())
+        .expect_err("the sleep panics once its runtime is gone");
+    let message = panic_message(&*payload).unwrap_or_default();
+    assert!(message.contains("shut down"), "{message}");
+}
+
 #[test]
 fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
     let _quiet = quiet_panics();

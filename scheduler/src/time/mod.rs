@@ -14,10 +14,11 @@
 //!   is cloned into the entry.
 //! - **Who frees an entry.** The wheel owns every entry. It is freed, with its waiter, when
 //!   it fires (by the worker processing expiries), when its [`TimerEntry`] is dropped or
-//!   reset (in O(1)), or at shutdown, which drops every entry left
-//!   ([`Timers::shutdown`]). A fired entry's slot is reused under a new generation, so a
-//!   `TimerEntry` whose id no longer names a pending entry knows that it fired. Waiters are
-//!   always dropped or woken after the wheel's lock is released.
+//!   reset (in O(1)), or at shutdown, which removes every entry left, waking the wakers
+//!   among them so that their futures learn of the shutdown (`Timers::shutdown`). A fired
+//!   entry's slot is reused under a new generation, so a `TimerEntry` whose id no longer
+//!   names a pending entry knows that it fired. Waiters are always dropped or woken after
+//!   the wheel's lock is released.
 //! - **Expiries are processed by workers**: every [`TIMER_INTERVAL`] ticks of a busy
 //!   worker's loop, and before a worker with no work searches or parks. A cheap check comes
 //!   first: the atomic `next` word holds the tick of the wheel's next expiration (never later
@@ -273,16 +274,24 @@ impl Timers {
         }
     }
 
-    /// Shutdown: drops every entry (their wakers too), outside the lock, and refuses new
-    /// ones.
+    /// Shutdown: removes every entry and refuses new ones. Keys are dropped (their tasks
+    /// were cancelled by the sweep); wakers are woken, outside the lock, so that a future
+    /// polled elsewhere (a `block_on` through a handle, another runtime's task) is polled
+    /// again and its timer reports the shutdown with a panic instead of leaving it waiting
+    /// for ever.
     pub(crate) fn shutdown(&self) {
-        let cleared = {
+        let waiters = {
             let mut state = self.wheel.lock();
             state.closed = true;
             self.next.store(NONE, Ordering::SeqCst);
             state.wheel.clear()
         };
-        drop(cleared);
+        for waiter in waiters {
+            match waiter {
+                Waiter::Key(_) => {}
+                Waiter::Waker(waker) => waker.wake(),
+            }
+        }
     }
 }
 

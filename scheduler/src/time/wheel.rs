@@ -67,7 +67,7 @@ enum SlotState<W> {
     Vacant(u32),
 }
 
-pub(crate) struct Slot<W> {
+struct Slot<W> {
     generation: u32,
     state: SlotState<W>,
 }
@@ -249,13 +249,20 @@ impl<W> Wheel<W> {
         fired.len() > before
     }
 
-    /// Drops every entry and frees the storage; returns the waiters to drop after unlocking.
-    pub(crate) fn clear(&mut self) -> Cleared<W> {
+    /// Removes every entry and frees the storage; returns the waiters, for the caller to
+    /// wake or drop after unlocking.
+    pub(crate) fn clear(&mut self) -> Vec<W> {
         self.heads = [[NIL; SLOTS]; LEVELS];
         self.occupied = [0; LEVELS];
         self.free = NIL;
         self.len = 0;
         std::mem::take(&mut self.slots)
+            .into_iter()
+            .filter_map(|slot| match slot.state {
+                SlotState::Occupied(entry) => Some(entry.waiter),
+                SlotState::Vacant(_) => None,
+            })
+            .collect()
     }
 
     /// The next occupied slot of any level, as (level, slot, start tick).
@@ -357,9 +364,6 @@ impl<W> Wheel<W> {
         }
     }
 }
-
-/// What [`Wheel::clear`] hands back: dropped by the caller outside its lock.
-pub(crate) type Cleared<W> = Vec<Slot<W>>;
 
 #[cfg(all(test, not(loom)))]
 mod tests {
