@@ -331,6 +331,39 @@ mod tests {
     }
 
     #[test]
+    fn a_timed_park_returns_at_its_deadline_and_leaves_the_sleepers() {
+        let idle = Idle::new(1);
+        assert!(idle.prepare_park(0, false, || false));
+        let deadline = Instant::now() + std::time::Duration::from_millis(5);
+        idle.park_until(0, deadline);
+        assert!(Instant::now() >= deadline);
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            idle.searching.load(Ordering::SeqCst),
+            1,
+            "back to searching"
+        );
+    }
+
+    #[test]
+    fn the_paused_clock_moves_only_when_no_worker_is_present() {
+        let idle = Idle::new(2);
+        let _w0 = idle.enter_loop(0);
+        let _w1 = idle.enter_loop(1);
+        assert!(idle.prepare_park(0, false, || false));
+        // Worker 1 is present: no jump, and the condition is not even asked.
+        assert!(!idle.leave_if_all_idle(0, || panic!("asked while a worker is present")));
+        assert!(idle.prepare_park(1, false, || false));
+        // Every worker idle, but nothing to jump to.
+        assert!(!idle.leave_if_all_idle(1, || false));
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 2);
+        // Every worker idle and a timer pending: worker 1 leaves to process it.
+        assert!(idle.leave_if_all_idle(1, || true));
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 1);
+        assert_eq!(idle.searching.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
     fn a_worker_woken_from_another_thread_returns() {
         let idle = Arc::new(Idle::new(1));
         let done = Arc::new(AtomicBool::new(false));
