@@ -62,9 +62,10 @@ pub(crate) use clock::Clock;
 use wheel::{EntryId, Fired, Wheel};
 
 /// A busy worker processes due timers every 61st tick of its loop: Tokio polls its drivers
-/// at the same maintenance interval (`event_interval`, 61). A prime, not a multiple of
-/// `INJECTOR_INTERVAL` (13) or equal to `DEFERRED_INTERVAL` would also be fine; 61 shares
-/// that one's tick, which only batches the two maintenance steps.
+/// at its maintenance interval (`event_interval`, 61). It equals the worker's
+/// `DEFERRED_INTERVAL`, so the two maintenance steps share a tick; a prime, so it does not
+/// beat against `INJECTOR_INTERVAL` (13) or periodic task patterns. Between two checks a due
+/// timer waits at most 61 polls (and never past the worker's next search or park).
 pub(crate) const TIMER_INTERVAL: u32 = 61;
 
 /// `next` when the wheel is empty.
