@@ -19,7 +19,7 @@
 //!   entry's slot is reused under a new generation, so a `TimerEntry` whose id no longer
 //!   names a pending entry knows that it fired. Waiters are always dropped or woken after
 //!   the wheel's lock is released.
-//! - **Expiries are processed by workers**: every [`TIMER_INTERVAL`] ticks of a busy
+//! - **Expiries are processed by workers**: every `TIMER_INTERVAL` ticks of a busy
 //!   worker's loop, and before a worker with no work searches or parks. A cheap check comes
 //!   first: the atomic `next` word holds the tick of the wheel's next expiration (never later
 //!   than the earliest entry), so a worker reads the clock only when something may be due.
