@@ -322,6 +322,20 @@ fn advance_moves_a_paused_clock_and_fires_what_is_due() {
     wait_for("the advancing task", join).unwrap();
 }
 
+/// `advance` by an enormous duration saturates: the paused clock never wraps around.
+#[test]
+fn advance_by_duration_max_saturates() {
+    let rt = paused(1);
+    let join = rt.spawn(async {
+        let start = Instant::now();
+        advance(Duration::MAX).await;
+        let after = Instant::now();
+        advance(Duration::MAX).await;
+        assert!(after > start && Instant::now() >= after);
+    });
+    wait_for("advancing by Duration::MAX", join).unwrap();
+}
+
 /// The paused clock does not move while a task is runnable: a task fed by a foreign thread
 /// keeps running while a long sleep is pending elsewhere, and sees no time pass.
 #[test]

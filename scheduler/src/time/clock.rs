@@ -5,10 +5,10 @@
 //! to the tick that rounds it *down*, so an entry whose tick has been reached is due: a
 //! timer never fires before its deadline.
 //!
-//! This module owns the `offset_ns` word of a paused clock. It is only ever increased
-//! (`fetch_add`, `fetch_max`), and read `Relaxed`: a task that must see a move of the clock
-//! is woken by the timer that the move fired, and that wake (the slot's Release CAS, paired
-//! with `start_poll`'s Acquire) publishes the move to its poll.
+//! This module owns the `offset_ns` word of a paused clock. It is only ever increased (a
+//! saturating `fetch_update`, `fetch_max`), and read `Relaxed`: a task that must see a move
+//! of the clock is woken by the timer that the move fired, and that wake (the slot's Release
+//! CAS, paired with `start_poll`'s Acquire) publishes the move to its poll.
 
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,12 @@ impl Clock {
     pub(crate) fn advance(&self, by: Duration) {
         debug_assert!(self.paused);
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.offset_ns.fetch_add(by, Ordering::Relaxed);
+        // Saturating: an `advance(Duration::MAX)` must not wrap the clock around.
+        let _ = self
+            .offset_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                Some(offset.saturating_add(by))
+            });
     }
 
     /// Paused clock: moves it forward to the start of `tick`, if it is not there yet.
