@@ -1,4 +1,4 @@
-//! Tokio's `benches/rt_multi_threaded.rs` suite, and spawn cost at scale, for every
+//! Tokio's `benches/rt_multi_threaded.rs` suite, spawn cost at scale and the timers, for every
 //! contender: `cargo bench -p genrt-benches --bench rt_multi_threaded`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -14,9 +14,14 @@ fn scale(c: &mut Criterion) {
     criterion_glue::run_group(c, "scale/");
 }
 
+/// The `time/` benchmarks.
+fn time(c: &mut Criterion) {
+    criterion_glue::run_group(c, "time/");
+}
+
 criterion_group! {
     name = benches;
     config = criterion_glue::config();
-    targets = tokio_suite, scale
+    targets = tokio_suite, scale, time
 }
 criterion_main!(benches);

@@ -6,6 +6,8 @@
 //! contender is measured no thread of this one is left spinning or parking on the same cores.
 
 use std::future::Future;
+use std::task::Context;
+use std::time::Duration;
 
 /// A runtime under test, built with `workers` worker threads.
 ///
@@ -83,4 +85,17 @@ pub trait BlockingSpawner: Spawner {
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static;
+}
+
+/// A contender with timers, for the `time/*` rows: genrt's wheel, Tokio's (with its time
+/// driver enabled, [`TokioTimed`](crate::tokio_rt::TokioTimed)) and async-io's `Timer` on
+/// async-executor.
+pub trait TimerContender: Contender {
+    /// Sleeps for `duration` on this contender's timer.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+    /// One operation of `time/timer_churn`: makes a timeout of `duration` around a future
+    /// that never completes, polls it once with `cx` (which registers its timer) and drops it
+    /// (which cancels the timer). Called from inside a task of the contender.
+    fn churn_one(duration: Duration, cx: &mut Context<'_>);
 }

@@ -5,7 +5,11 @@ use std::future::Future;
 use futures::future::Map;
 use futures::FutureExt;
 
-use crate::{BlockingSpawner, Contender, Spawner};
+use std::pin::pin;
+use std::task::Context;
+use std::time::Duration;
+
+use crate::{BlockingSpawner, Contender, Spawner, TimerContender};
 
 /// A genrt runtime under test. Dropping it drops the [`genrt::Runtime`], which cancels every
 /// task and joins the worker threads before returning.
@@ -70,5 +74,16 @@ impl BlockingSpawner for genrt::Handle {
         T: Send + 'static,
     {
         genrt::Handle::spawn_blocking(self, f).map(|r| r.expect("genrt blocking closure failed"))
+    }
+}
+
+impl TimerContender for Genrt {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        genrt::time::sleep(duration)
+    }
+
+    fn churn_one(duration: Duration, cx: &mut Context<'_>) {
+        let timeout = pin!(genrt::time::timeout(duration, std::future::pending::<()>()));
+        assert!(timeout.poll(cx).is_pending());
     }
 }

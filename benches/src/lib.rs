@@ -11,6 +11,8 @@
 //!   [`ArcTaskExecutor`] is the pre-fix Crux executor, written here from its description; it
 //!   leaks.
 //! - `crux_app`: a small crux_core app for the effect round trip.
+//! - [`TimerContender`]: the timers of genrt, Tokio ([`TokioTimed`], its time driver on) and
+//!   async-io (on async-executor), for the `time/*` rows and the bytes per pending sleep.
 //! - `workloads`: what is measured; [`suite`] lists every benchmark with its contenders.
 //! - [`method`]: build, warm up, time, drop; ABBA rounds; medians and pairwise ratios.
 //! - [`memory`]: the memory scenarios, read with the counting allocator of `support`
@@ -31,10 +33,10 @@ pub mod report;
 mod smol_rt;
 pub mod suite;
 mod threads;
-mod tokio_rt;
+pub mod tokio_rt;
 mod workloads;
 
 pub use arc_task::ArcTaskExecutor;
-pub use contender::{BlockingSpawner, Contender, Spawner};
+pub use contender::{BlockingSpawner, Contender, Spawner, TimerContender};
 pub use genrt_rt::Genrt;
-pub use tokio_rt::Tokio;
+pub use tokio_rt::{Tokio, TokioTimed};

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use support::counting::{live_bytes, quiesce, thread_count};
 
-use crate::Contender;
+use crate::{Contender, TimerContender};
 
 /// Tasks in the bytes-per-pending-task scenario.
 pub const PENDING_TASKS: usize = 100_000;
@@ -157,4 +157,84 @@ fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
         leaked_bytes: after_all - begin,
         threads_left,
     }
+}
+
+/// Pending sleeps in the bytes-per-pending-sleep scenario.
+pub const PENDING_SLEEPS: usize = 100_000;
+
+/// Counts its task as suspended once its inner future has been polled (and, for a sleep,
+/// registered) for the first time.
+struct AfterFirstPoll<F> {
+    inner: Pin<Box<F>>,
+    suspended: Arc<AtomicUsize>,
+    counted: bool,
+}
+
+impl<F: Future> Future for AfterFirstPoll<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let poll = self.inner.as_mut().poll(cx);
+        if !self.counted {
+            self.counted = true;
+            self.suspended.fetch_add(1, SeqCst);
+        }
+        poll
+    }
+}
+
+/// Bytes per pending sleep for `C`: live bytes with `sleeps` tasks each pending on a one-hour
+/// sleep, minus live bytes with as many tasks pending on a future that never completes and
+/// holds nothing, divided by `sleeps`. Each task boxes its inner future (the same wrapper for
+/// both), so the difference is everything a pending sleep costs: the sleep future itself
+/// (Tokio's timer entry lives inside it) and the timer's storage out of line (genrt's wheel
+/// slot, async-io's reactor map node). Counting must be on.
+pub fn pending_sleeps<C: TimerContender>(workers: usize, sleeps: usize) -> f64 {
+    let sleep = || C::sleep(Duration::from_secs(3600));
+    // Unmeasured warm-up, as in `pending_tasks`.
+    sleep_scenario::<C, _>(workers, WARMUP_TASKS, sleep);
+    let with = sleep_scenario::<C, _>(workers, sleeps, sleep);
+    let without = sleep_scenario::<C, _>(workers, sleeps, std::future::pending::<()>);
+    (with - without) as f64 / sleeps as f64
+}
+
+/// Live bytes added by spawning `tasks` tasks that each pend on a boxed future awaiting
+/// `make()`, read once all of them were polled.
+fn sleep_scenario<C: Contender, F>(
+    workers: usize,
+    tasks: usize,
+    make: impl Fn() -> F + Copy + Send + 'static,
+) -> isize
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let suspended = Arc::new(AtomicUsize::new(0));
+    let rt = C::build(workers);
+    let spawner = rt.spawner();
+    let before = settled_live_bytes();
+    for _ in 0..tasks {
+        crate::Spawner::spawn_detached(
+            &spawner,
+            AfterFirstPoll {
+                // Made on the first poll, inside the runtime (Tokio's needs its context).
+                inner: Box::pin(async move { make().await }),
+                suspended: suspended.clone(),
+                counted: false,
+            },
+        );
+    }
+    let deadline = Instant::now() + SUSPEND_TIMEOUT;
+    while suspended.load(SeqCst) < tasks {
+        assert!(
+            Instant::now() < deadline,
+            "{}: only {} of {tasks} tasks suspended",
+            C::NAME,
+            suspended.load(SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let all_pending = settled_live_bytes();
+    drop(spawner);
+    drop(rt);
+    all_pending - before
 }

@@ -42,6 +42,9 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
     /// The memory scenarios.
     pub memory: Vec<MemoryRow>,
+    /// Bytes per pending sleep, by contender ([`PENDING_SLEEPS`](crate::memory::PENDING_SLEEPS)
+    /// sleeps), the reference first.
+    pub sleep_memory: Vec<(String, f64)>,
 }
 
 /// A ratio as a table cell.
@@ -107,6 +110,20 @@ impl Report {
                     out,
                     "| memory/after_drop ({} tasks, wakers held outside) | {} | {} B retained while wakers held{threads} | | | {} |",
                     m.leak.tasks, m.contender, m.leak.retained_bytes, m.leak.leaked_bytes
+                );
+            }
+        }
+        if let Some((_, base)) = self.sleep_memory.first() {
+            for (i, (contender, bytes)) in self.sleep_memory.iter().enumerate() {
+                let ratio = if i == 0 {
+                    "ref".to_string()
+                } else {
+                    ratio_cell(base / bytes)
+                };
+                let _ = writeln!(
+                    out,
+                    "| memory/bytes_per_pending_sleep ({} sleeps) | {contender} | {bytes:.0} B/sleep | {ratio} | | |",
+                    crate::memory::PENDING_SLEEPS
                 );
             }
         }

@@ -15,7 +15,11 @@ use std::thread::JoinHandle;
 use async_executor::Executor;
 use futures::channel::oneshot;
 
-use crate::{BlockingSpawner, Contender, Spawner};
+use std::pin::pin;
+use std::task::Context;
+use std::time::Duration;
+
+use crate::{BlockingSpawner, Contender, Spawner, TimerContender};
 
 /// An async-executor with its runner threads. Dropping it stops and joins the runners, then
 /// drops the executor (which cancels the tasks left in it).
@@ -110,5 +114,23 @@ impl BlockingSpawner for SmolSpawner {
         T: Send + 'static,
     {
         blocking::unblock(f)
+    }
+}
+
+/// async-io's `Timer`: its timers live in the global reactor, which a thread of its own
+/// ("async-io") drives; every expiry is a wake from that thread. There is no `timeout` in
+/// async-io: a timeout is the inner future raced with a `Timer` (`futures::future::select`),
+/// the way smol's `FutureExt::or` does it.
+impl TimerContender for Smol {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        futures::FutureExt::map(async_io::Timer::after(duration), drop)
+    }
+
+    fn churn_one(duration: Duration, cx: &mut Context<'_>) {
+        let timeout = pin!(futures::future::select(
+            std::future::pending::<()>(),
+            async_io::Timer::after(duration),
+        ));
+        assert!(timeout.poll(cx).is_pending());
     }
 }

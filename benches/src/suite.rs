@@ -6,7 +6,7 @@ use crate::arc_task::ArcTaskExecutor;
 use crate::genrt_rt::Genrt;
 use crate::pool_rt::Pool;
 use crate::smol_rt::Smol;
-use crate::tokio_rt::Tokio;
+use crate::tokio_rt::{Tokio, TokioTimed};
 use crate::workloads::{self as w, Instance};
 use crate::Contender;
 
@@ -197,6 +197,44 @@ fn crux(name: &str, workers: usize, aa: bool, genrt: Make, crux_core: Make) -> B
     bench(&format!("crux/{name}"), 1, "iter", contenders)
 }
 
+/// A `time/*` benchmark: genrt, Tokio with its time driver and async-io's `Timer` on
+/// async-executor (genrt twice for `aa`).
+fn time_bench(
+    name: &str,
+    ops_per_iter: u64,
+    op: &'static str,
+    workers: usize,
+    aa: bool,
+    work: [Make; 3],
+    note: bool,
+) -> Benchmark {
+    let contenders = if aa {
+        vec![
+            entry("genrt-A", workers, work[0]),
+            entry("genrt-B", workers, work[0]),
+        ]
+    } else {
+        vec![
+            entry(Genrt::NAME, workers, work[0]),
+            entry(TokioTimed::NAME, workers, work[1]),
+            entry("async-io", workers, work[2]),
+        ]
+    };
+    Benchmark {
+        notes: if aa || !note {
+            Vec::new()
+        } else {
+            vec![TIME_NOTE.to_string()]
+        },
+        ..bench(name, ops_per_iter, op, contenders)
+    }
+}
+
+/// What the `time/*` rows compare.
+const TIME_NOTE: &str = "time/*: tokio has its time driver enabled there (and only there); \
+     async-io is async-io's Timer (a reactor thread of its own fires every timer) on \
+     async-executor, a timeout being a select of the future and a Timer.";
+
 /// Why futures' ThreadPool sits out `spawn_many_remote_busy1`.
 const BUSY1_POOL: &str = "futures-pool is not in spawn_many_remote_busy1: a ThreadPool task \
      woken during its own poll is polled again at once on the same worker (its UnparkMutex \
@@ -347,6 +385,32 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
             w::crux_cpu_heavy_genrt,
             w::crux_cpu_heavy_crux,
         ),
+        time_bench(
+            "time/sleep_many",
+            1,
+            "iter",
+            workers,
+            aa,
+            [
+                w::sleep_many::<Genrt>,
+                w::sleep_many::<TokioTimed>,
+                w::sleep_many::<Smol>,
+            ],
+            true,
+        ),
+        time_bench(
+            "time/timer_churn",
+            w::CHURN,
+            "op",
+            workers,
+            aa,
+            [
+                w::timer_churn::<Genrt>,
+                w::timer_churn::<TokioTimed>,
+                w::timer_churn::<Smol>,
+            ],
+            false,
+        ),
         scale::<1_000>(workers, aa),
         scale::<10_000>(workers, aa),
         scale::<100_000>(workers, aa),
@@ -354,6 +418,32 @@ pub fn timed(workers: usize, aa: bool) -> Vec<Benchmark> {
         // Last: the `blocking` crate's process-wide pool outlives its entry (hundreds of idle
         // threads), so no other row runs after it.
         blocking_many(workers, aa),
+    ]
+}
+
+/// The bytes-per-pending-sleep scenario for one contender type: `(workers, sleeps)` to
+/// bytes per pending sleep.
+pub type SleepMemoryRun = fn(usize, usize) -> f64;
+
+/// The contenders of the bytes-per-pending-sleep scenario.
+pub fn sleep_memory(aa: bool) -> Vec<(String, SleepMemoryRun)> {
+    use crate::memory::pending_sleeps;
+    if aa {
+        return vec![
+            (
+                "genrt-A".to_string(),
+                pending_sleeps::<Genrt> as SleepMemoryRun,
+            ),
+            ("genrt-B".to_string(), pending_sleeps::<Genrt>),
+        ];
+    }
+    vec![
+        (
+            Genrt::NAME.to_string(),
+            pending_sleeps::<Genrt> as SleepMemoryRun,
+        ),
+        (TokioTimed::NAME.to_string(), pending_sleeps::<TokioTimed>),
+        ("async-io".to_string(), pending_sleeps::<Smol>),
     ]
 }
 

@@ -9,7 +9,11 @@ use std::future::Future;
 use futures::future::Map;
 use futures::FutureExt;
 
-use crate::{BlockingSpawner, Contender, Spawner};
+use std::pin::pin;
+use std::task::Context;
+use std::time::Duration;
+
+use crate::{BlockingSpawner, Contender, Spawner, TimerContender};
 
 /// A Tokio multi-thread runtime under test. Dropping it shuts the runtime down and waits for
 /// its worker threads (they live in its blocking pool, which is joined on drop).
@@ -35,6 +39,46 @@ impl Contender for Tokio {
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.rt.block_on(future)
+    }
+}
+
+/// Tokio with its time driver (`enable_time`), for the `time/*` rows only: the driver
+/// changes how idle workers park (one of them parks in the driver with a timeout), so the
+/// other rows keep the driverless [`Tokio`].
+pub struct TokioTimed {
+    rt: tokio::runtime::Runtime,
+}
+
+impl Contender for TokioTimed {
+    type Spawner = tokio::runtime::Handle;
+    const NAME: &'static str = "tokio";
+
+    fn build(workers: usize) -> TokioTimed {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_time()
+            .build()
+            .expect("tokio runtime should start");
+        TokioTimed { rt }
+    }
+
+    fn spawner(&self) -> tokio::runtime::Handle {
+        self.rt.handle().clone()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+}
+
+impl TimerContender for TokioTimed {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(duration)
+    }
+
+    fn churn_one(duration: Duration, cx: &mut Context<'_>) {
+        let timeout = pin!(tokio::time::timeout(duration, std::future::pending::<()>()));
+        assert!(timeout.poll(cx).is_pending());
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use crate::crux_app::{self, RoundTripApp};
 use crate::genrt_rt::Genrt;
 use crate::tokio_rt::Tokio;
-use crate::{BlockingSpawner, Contender, Spawner};
+use crate::{BlockingSpawner, Contender, Spawner, TimerContender};
 
 /// Spawns in `spawn_many_*` and `spawn_many_remote_busy1` (Tokio's `NUM_SPAWN`).
 pub const NUM_SPAWN: usize = 10_000;
@@ -1032,5 +1032,60 @@ where
                 black_box(join.await);
             }
         }));
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------------------
+
+/// Tasks of `time/sleep_many`.
+pub const SLEEP_TASKS: usize = 10_000;
+/// How long each of them sleeps.
+pub const SLEEP_FOR: Duration = Duration::from_millis(1);
+/// Timeouts created and cancelled per iteration of `time/timer_churn`.
+pub const CHURN: u64 = 1_000_000;
+/// The duration of the churned timeouts: they never fire.
+const CHURN_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `time/sleep_many`: a task spawns [`SLEEP_TASKS`] tasks that each sleep [`SLEEP_FOR`]; the
+/// last to wake signals the waiting caller. The time per iteration is at least 1 ms; what
+/// it adds is the cost of registering, firing and waking 10,000 timers.
+pub fn sleep_many<C: TimerContender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let spawner = rt.spawner();
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(0));
+    Instance::new(rt, move || {
+        rem.store(SLEEP_TASKS, Relaxed);
+        let (inner, tx, rem) = (spawner.clone(), tx.clone(), rem.clone());
+        spawner.spawn_detached(async move {
+            for _ in 0..SLEEP_TASKS {
+                let (tx, rem) = (tx.clone(), rem.clone());
+                inner.spawn_detached(async move {
+                    C::sleep(SLEEP_FOR).await;
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                });
+            }
+        });
+        rx.recv().unwrap();
+    })
+}
+
+/// `time/timer_churn`: inside one task, [`CHURN`] timeouts that never fire are created,
+/// polled once (registered) and dropped (cancelled).
+pub fn timer_churn<C: TimerContender>(workers: usize) -> Instance {
+    let rt = Rc::new(C::build(workers));
+    let this = rt.clone();
+    let spawner = rt.spawner();
+    Instance::new(rt, move || {
+        this.block_on(spawner.spawn(poll_fn(|cx| {
+            for _ in 0..CHURN {
+                C::churn_one(CHURN_TIMEOUT, cx);
+            }
+            Poll::Ready(())
+        })));
     })
 }

@@ -137,10 +137,14 @@ fn report_renders_table_json_and_chart() {
         wall_s: 1.0,
         outcomes: vec![outcome()],
         memory: Vec::new(),
+        sleep_memory: vec![("genrt".into(), 100.0), ("other".into(), 200.0)],
     };
     let table = report.markdown();
     assert!(table.contains("| group/bench | genrt | 1.20 ns/op | ref | ref | |"));
     assert!(table.contains("| group/bench | other | 2.00 ns/op | 0.60 |"));
+    assert!(table.contains(
+        "| memory/bytes_per_pending_sleep (100000 sleeps) | other | 200 B/sleep | 0.50 |"
+    ));
     let json = report.json();
     assert!(json.contains("\"machine\": \"test \\\"machine\\\"\""));
     assert!(json.contains("\"notes\": [\"a note\"]"));

@@ -34,6 +34,7 @@ mod loom_models;
 mod runtime;
 pub mod shell;
 mod task;
+pub mod time;
 mod yield_now;
 
 pub use enter::EnterGuard;

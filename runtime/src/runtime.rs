@@ -368,6 +368,26 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime's clock paused, for deterministic tests of timed code: the clock
+    /// then moves only when every worker is idle (no task queued or running), jumping to
+    /// the next timer's deadline, or by [`genrt::time::advance`](crate::time::advance). A
+    /// thread in `block_on` is not a worker: it does not hold the clock back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = genrt::Builder::new().start_paused(true).build().unwrap();
+    /// let slept = rt.block_on(rt.spawn(async {
+    ///     let start = genrt::time::Instant::now();
+    ///     genrt::time::sleep(Duration::from_secs(24 * 3600)).await; // returns at once
+    ///     start.elapsed()
+    /// }));
+    /// assert_eq!(slept.unwrap(), Duration::from_secs(24 * 3600));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.config.start_paused = paused;
+        self
+    }
+
     /// Sets the stack size of worker and blocking threads, in bytes.
     ///
     /// ```

@@ -145,6 +145,12 @@ pub(crate) fn enter_for_shutdown(shared: &Arc<Shared>) -> Option<ContextGuard> {
     (!inside).then(|| enter(shared.clone(), Entry::Enter, false))
 }
 
+/// Calls `f` with the runtime this thread is in, without cloning its `Arc`; `None` outside
+/// any runtime.
+pub(crate) fn with_shared<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
+    with(|c| c.map(|c| f(&c.shared))).flatten()
+}
+
 /// The runtime this thread is in, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
     with(|c| c.map(|c| c.shared.clone())).flatten()

@@ -12,6 +12,8 @@
 //! - `activity`: `settle`, derived from the idle workers (no per-task accounting).
 //! - `task`: the [`Task`] trait and the only calls of its `unsafe` methods.
 //! - `context`: the thread-local "which runtime am I in".
+//! - `time`: the timing wheel, the clock (real or paused) and [`time::TimerEntry`]; workers
+//!   process expiries and one of them parks with a timeout (see its module docs).
 //! - `queue`: the run queues (crossbeam-deque's, or loom-visible stand-ins under `cfg(loom)`).
 //! - `loom`: this crate's loom shim (std and `parking_lot` normally, loom under `cfg(loom)`).
 //! - `loom_models`: the loom models (`cfg(all(test, loom))`), one module per subject under
@@ -29,6 +31,7 @@
 //!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a task being polled by a worker not joined in step 3 is
 //!    flagged, and that worker cancels it when its poll returns;
+//!    Then every timer entry left is dropped ([`time`] module docs: who frees an entry);
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing. If a thread that is not a worker is still in the
 //!    runtime's context (`Handle::enter`, `block_on` through a handle, a `genrt` blocking
@@ -67,6 +70,7 @@ mod metrics;
 mod queue;
 mod shared;
 mod task;
+pub mod time;
 mod worker;
 
 use std::fmt;
@@ -114,6 +118,9 @@ pub struct Config {
     /// inside. It lives as long as the scheduler's shared state, so it must not own a
     /// [`Handle`] (that would be a cycle).
     pub data: Option<RuntimeData>,
+    /// Whether the runtime's clock starts paused: it then moves only when every worker is
+    /// idle (to the next timer) or by [`Handle::advance_clock`] (see the `time` module).
+    pub start_paused: bool,
 }
 
 /// See [`Config::data`].
@@ -135,6 +142,7 @@ impl Config {
             on_thread_stop: None,
             shutdown_on_panic: false,
             data: None,
+            start_paused: false,
         }
     }
 }
@@ -149,6 +157,7 @@ impl fmt::Debug for Config {
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("shutdown_on_panic", &self.shutdown_on_panic)
             .field("data", &self.data.is_some())
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }
@@ -181,8 +190,14 @@ impl Scheduler {
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) = registry::register(|context, base| {
             Arc::new(
-                Shared::new(context, base, stealers, config.shutdown_on_panic)
-                    .with_data(config.data.clone()),
+                Shared::new(
+                    context,
+                    base,
+                    stealers,
+                    config.shutdown_on_panic,
+                    config.start_paused,
+                )
+                .with_data(config.data.clone()),
             )
         })?;
         let mut scheduler = Scheduler {
@@ -254,6 +269,9 @@ impl Scheduler {
 
         let _context = context::enter_for_shutdown(shared);
         shared.sweep(None);
+        // Every timer entry left (wakers of threads outside the workers, timers of futures
+        // that were leaked) is dropped now, not with the last `Arc<Shared>`.
+        shared.timers.shutdown();
 
         registration.set_next_base(shared.slab.next_base());
         shared.unregister(registration);

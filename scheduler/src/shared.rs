@@ -14,6 +14,7 @@ use crate::loom::sync::{Condvar, Mutex};
 use crate::metrics::{self, Counters, Event, Metrics};
 use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
+use crate::time::Timers;
 use crate::worker::Local;
 use crate::RuntimeData;
 
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) stealers: Box<[Stealer<TaskKey>]>,
     /// Idle workers; also what `settle` waits on (`activity`).
     pub(crate) idle: Idle,
+    /// The timing wheel and the clock (`time`).
+    pub(crate) timers: Timers,
     /// Set once, by shutdown. SeqCst: spawn's re-check and shutdown's sweep form a Dekker
     /// pair (see `spawn`).
     closed: AtomicBool,
@@ -61,6 +64,7 @@ impl Shared {
         base: u32,
         stealers: Box<[Stealer<TaskKey>]>,
         shutdown_on_panic: bool,
+        start_paused: bool,
     ) -> Shared {
         let workers = stealers.len();
         Shared {
@@ -70,6 +74,7 @@ impl Shared {
             injector: Injector::new(),
             stealers,
             idle: Idle::new(workers),
+            timers: Timers::new(start_paused),
             closed: AtomicBool::new(false),
             shutdown_on_panic,
             panicked: AtomicBool::new(false),
@@ -287,6 +292,21 @@ impl Shared {
     pub(crate) fn push_remote(&self, key: TaskKey) {
         self.injector.push(key);
         self.idle.notify_one();
+    }
+
+    /// A timer of this runtime fired for `key`: wakes its slot and, if that schedules it,
+    /// pushes the key to the back of `local`'s deque (so that expiries processed together
+    /// run in deadline order on this worker) or to the injector. Returns whether a key was
+    /// pushed; the caller notifies an idle worker once for all of them.
+    pub(crate) fn wake_fired(&self, key: TaskKey, local: Option<&Local>) -> bool {
+        if self.slab.wake(key.slot(), key.generation()) != WakeOutcome::Schedule {
+            return false;
+        }
+        match local {
+            Some(local) => local.deque().push(key),
+            None => self.injector.push(key),
+        }
+        true
     }
 
     /// Whether any queue other workers can see holds work (the park re-check).

@@ -30,7 +30,9 @@
 //!    injector back, even when every task of the deque yields (Tokio's `defer` list plays the
 //!    same part, woken every 61 ticks). Moving them to the deque makes them stealable and
 //!    notifies an idle worker.
-//! 6. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
+//! 6. Otherwise process the timers that are due, if any (`time`; a busy worker also does it
+//!    every `TIMER_INTERVAL`th tick, before step 1);
+//! 7. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
 //!    park (see `idle/README.md`).
 //!
 //! # Fairness
@@ -60,6 +62,7 @@ use crate::metrics::Event;
 use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::task;
+use crate::time::TIMER_INTERVAL;
 use crate::ThreadHook;
 
 /// The injector is checked first on every 13th tick. Tokio checks its global queue every 61
@@ -215,6 +218,10 @@ fn run_loop(shared: &Shared, local: &Local) {
             run_task(shared, local, key);
             continue;
         }
+        // Before searching or parking: expiries due now (the cheap check first).
+        if shared.timers.process_if_due(shared, Some(local)) {
+            continue;
+        }
         if let Some(key) = core.search(shared, local) {
             core.found_work(shared);
             run_task(shared, local, key);
@@ -230,6 +237,11 @@ impl Core {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DEFERRED_INTERVAL == 0 {
             local.flush_deferred(shared);
+        }
+        if self.tick % TIMER_INTERVAL == 0 {
+            // A busy worker processes expiries too (the fired keys go to the back of its
+            // deque, `time` module docs).
+            shared.timers.process_if_due(shared, Some(local));
         }
         if self.tick % INJECTOR_INTERVAL == 0 {
             // `lifo_polls` is not reset here: the cap bounds the LIFO polls between two pops
@@ -311,8 +323,26 @@ impl Core {
         if shared.is_closed() {
             return;
         }
+        let timers = &shared.timers;
+        if timers.clock().is_paused() {
+            // Paused clock: the last worker to become idle moves the clock to the next timer
+            // and fires it (`time` module docs; `idle/README.md`, "Timers").
+            let advanced = shared.idle.leave_if_all_idle(local.index(), || {
+                shared.injector.is_empty() && timers.auto_advance()
+            });
+            if advanced {
+                timers.process(shared, Some(local));
+                return;
+            }
+        }
         shared.count(Some(local), Event::Park);
-        shared.idle.park(local.index());
+        match timers.claim_timed_park(shared, local.index()) {
+            Some(deadline) => {
+                shared.idle.park_until(local.index(), deadline);
+                timers.release_timed_park(local.index());
+            }
+            None => shared.idle.park(local.index()),
+        }
     }
 
     fn next_random(&mut self) -> u64 {

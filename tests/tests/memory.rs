@@ -119,3 +119,63 @@ fn ten_thousand_suspended_tasks_give_back_every_byte_while_their_stale_wakers_ar
     );
     drop(held);
 }
+
+/// Issue 11: a runtime dropped with 10,000 pending sleeps (each task also left its waker
+/// outside) gives back every byte: the wheel's entries, their storage and the tasks.
+#[test]
+fn ten_thousand_pending_sleeps_give_back_every_byte_when_the_runtime_drops() {
+    const TASKS: usize = 10_000;
+    let _serial = serial();
+    warm_up();
+
+    let counter = Arc::new(());
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::new(Mutex::new(Vec::with_capacity(TASKS)));
+    let baseline = Baseline::take();
+
+    let rt = runtime(2);
+    for _ in 0..TASKS {
+        let counter = counter.clone();
+        let park = ParkWaker {
+            held: wakers.clone(),
+            parked: false,
+        };
+        drop(rt.spawn(async move {
+            let _counter = counter;
+            // Both are polled: the sleep registers its entry, the other leaves the waker.
+            futures::future::join(
+                genrt::time::sleep(std::time::Duration::from_secs(3600)),
+                park,
+            )
+            .await;
+        }));
+    }
+    wait_until("all 10,000 sleeps registered", || {
+        wakers.lock().unwrap().len() == TASKS
+    });
+    let during = live_bytes() - baseline.bytes();
+    assert!(
+        during >= (TASKS * 64) as isize,
+        "the allocator sees the runtime's per-task allocations ({during} bytes)"
+    );
+
+    drop_runtime(rt);
+
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "every sleeping future was dropped"
+    );
+    let after = baseline.measure();
+    assert_eq!(
+        wakers.lock().unwrap().len(),
+        TASKS,
+        "the wakers are still held"
+    );
+    assert_eq!(
+        after,
+        baseline.bytes(),
+        "live bytes after dropping the runtime with {TASKS} pending sleeps differ from the \
+         baseline by {} bytes",
+        after - baseline.bytes()
+    );
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use genrt_benches::memory::{LEAK_TASKS, PENDING_TASKS};
+use genrt_benches::memory::{LEAK_TASKS, PENDING_SLEEPS, PENDING_TASKS};
 use genrt_benches::method::{self, Plan};
 use genrt_benches::report::{MemoryRow, Report};
 use genrt_benches::suite;
@@ -123,7 +123,7 @@ fn main() -> ExitCode {
     };
     // Timed code pays one relaxed load per allocation for the counting allocator, no more;
     // the memory scenarios below switch counting back on.
-    let paused = counting::pause();
+    let mut paused = Some(counting::pause());
     let started = Instant::now();
     let started_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -140,6 +140,7 @@ fn main() -> ExitCode {
         .filter(|b| wanted(&b.name))
         .collect();
     let run_memory = wanted("memory/bytes_per_pending_task") || wanted("memory/after_drop");
+    let run_sleep_memory = wanted("memory/bytes_per_pending_sleep");
     eprintln!(
         "compare: {} workers, {} plan ({}-{} rounds, up to {} samples of ~{} ms), {} timed benchmarks{}{}",
         options.workers,
@@ -201,7 +202,7 @@ fn main() -> ExitCode {
             "[{:>3.0}s] memory: {PENDING_TASKS} pending tasks, then {LEAK_TASKS} with wakers held outside",
             started.elapsed().as_secs_f64()
         );
-        drop(paused);
+        drop(paused.take());
         counting::assert_counting();
         for (name, run) in suite::memory(options.aa) {
             let per_task = run(options.workers, PENDING_TASKS);
@@ -218,6 +219,21 @@ fn main() -> ExitCode {
         }
     }
 
+    let mut sleep_memory = Vec::new();
+    if run_sleep_memory {
+        eprintln!(
+            "[{:>3.0}s] memory: {PENDING_SLEEPS} pending sleeps",
+            started.elapsed().as_secs_f64()
+        );
+        drop(paused.take());
+        counting::assert_counting();
+        for (name, run) in suite::sleep_memory(options.aa) {
+            let bytes = run(options.workers, PENDING_SLEEPS);
+            eprintln!("  {name:<16} {bytes:.0} B/sleep");
+            sleep_memory.push((name, bytes));
+        }
+    }
+
     let report = Report {
         workers: options.workers,
         plan,
@@ -229,6 +245,7 @@ fn main() -> ExitCode {
         wall_s: started.elapsed().as_secs_f64(),
         outcomes,
         memory,
+        sleep_memory,
     };
     print!("{}", report.markdown());
     for note in report.notes() {

@@ -145,6 +145,39 @@ impl Idle {
         self.leave_sleepers(worker);
     }
 
+    /// Park, step 4, for the worker holding the timed park (`time`): as [`Idle::park`], but
+    /// returns at `deadline` at the latest.
+    pub(crate) fn park_until(&self, worker: usize, deadline: Instant) {
+        self.parkers[worker].park_until(deadline);
+        self.leave_sleepers(worker);
+    }
+
+    /// Gives `worker` a token without touching `sleepers`: a registered worker returns from
+    /// its park and leaves `sleepers` itself (the timer kick, README "Timers").
+    pub(crate) fn unpark_worker(&self, worker: usize) {
+        self.parkers[worker].unpark();
+    }
+
+    /// Paused clock (README, "Timers"): if, under the `sleepers` lock, no worker is present
+    /// and `advance()` (the injector is empty and the clock moved to a pending timer) holds,
+    /// moves the registered `worker` to *searching* and returns `true`.
+    pub(crate) fn leave_if_all_idle(&self, worker: usize, advance: impl FnOnce() -> bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if !sleepers.all_idle(self.workers) {
+            return false;
+        }
+        let Some(i) = sleepers.registered.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        if !advance() {
+            return false;
+        }
+        sleepers.registered.swap_remove(i);
+        self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn unpark_all(&self) {
         for parker in self.parkers.iter() {
@@ -237,6 +270,17 @@ impl Parker {
         *notified = false;
     }
 
+    /// [`Parker::park`] that gives up at `deadline` (a token is consumed if there is one).
+    fn park_until(&self, deadline: Instant) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            if self.condvar.wait_until(&mut notified, deadline).timed_out() {
+                break;
+            }
+        }
+        *notified = false;
+    }
+
     fn unpark(&self) {
         *self.notified.lock() = true;
         self.condvar.notify_one();
@@ -284,6 +328,39 @@ mod tests {
         assert!(!idle.try_begin_search());
         assert!(!idle.end_search());
         assert!(idle.end_search());
+    }
+
+    #[test]
+    fn a_timed_park_returns_at_its_deadline_and_leaves_the_sleepers() {
+        let idle = Idle::new(1);
+        assert!(idle.prepare_park(0, false, || false));
+        let deadline = Instant::now() + std::time::Duration::from_millis(5);
+        idle.park_until(0, deadline);
+        assert!(Instant::now() >= deadline);
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            idle.searching.load(Ordering::SeqCst),
+            1,
+            "back to searching"
+        );
+    }
+
+    #[test]
+    fn the_paused_clock_moves_only_when_no_worker_is_present() {
+        let idle = Idle::new(2);
+        let _w0 = idle.enter_loop(0);
+        let _w1 = idle.enter_loop(1);
+        assert!(idle.prepare_park(0, false, || false));
+        // Worker 1 is present: no jump, and the condition is not even asked.
+        assert!(!idle.leave_if_all_idle(0, || panic!("asked while a worker is present")));
+        assert!(idle.prepare_park(1, false, || false));
+        // Every worker idle, but nothing to jump to.
+        assert!(!idle.leave_if_all_idle(1, || false));
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 2);
+        // Every worker idle and a timer pending: worker 1 leaves to process it.
+        assert!(idle.leave_if_all_idle(1, || true));
+        assert_eq!(idle.sleeping.load(Ordering::SeqCst), 1);
+        assert_eq!(idle.searching.load(Ordering::SeqCst), 1);
     }
 
     #[test]

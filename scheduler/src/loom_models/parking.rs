@@ -72,7 +72,7 @@ impl Workers {
         let deques: Vec<Worker<TaskKey>> = (0..count).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
         let (shared, registration) = registry::register(|context, base| {
-            Arc::new(Shared::new(context, base, stealers, false))
+            Arc::new(Shared::new(context, base, stealers, false, false))
         })
         .expect("a free registry entry");
         let threads = deques

@@ -1,0 +1,85 @@
+//! Time: sleeping, timeouts, intervals, and a clock that tests can pause.
+//!
+//! Every timer belongs to a runtime: the runtime's timing wheel (in `genrt-scheduler`'s
+//! `time` module, which gives the design) holds one entry per pending [`Sleep`], and the
+//! runtime's workers fire them; there is no timer thread. A timer polled by a task of that
+//! runtime stores the task's key, which owns nothing; any other waker (`block_on`, a
+//! `FuturesUnordered`) is cloned into the entry. Dropping a [`Sleep`] cancels its entry in
+//! O(1); dropping the runtime frees every entry.
+//!
+//! Resolution is 1 ms, and a timer never completes before its deadline: the deadline is
+//! rounded up to the millisecond, the current time down. [`Sleep::deadline`] still returns
+//! exactly the instant given.
+//!
+//! A [`Sleep`] can be created anywhere; it binds to the current runtime when first polled,
+//! and polling it outside any genrt runtime (a task, `block_on`, or an
+//! [`enter`](crate::Runtime::enter) guard) panics.
+//!
+//! # The paused clock
+//!
+//! A runtime built with [`Builder::start_paused(true)`](crate::Builder::start_paused) has a
+//! clock that only moves when every worker is idle (no task queued or running), jumping to
+//! the next timer's deadline, or by [`advance`]. [`Instant::now`] reads the current runtime's
+//! clock, so code under test sees time pass consistently:
+//!
+//! ```
+//! use std::time::Duration;
+//! use genrt::time::{sleep, Instant};
+//!
+//! let rt = genrt::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
+//! rt.block_on(async {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_secs(3600)).await; // returns at once
+//!     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+//! });
+//! ```
+
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+
+use std::time::Duration;
+
+pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+/// Moves the current runtime's paused clock forward by `duration`, fires every timer then
+/// due, and yields once so that the tasks they woke can run.
+///
+/// # Panics
+///
+/// Outside a genrt runtime, or when the runtime's clock is not paused (build it with
+/// [`Builder::start_paused(true)`](crate::Builder::start_paused)).
+///
+/// ```
+/// use std::time::Duration;
+/// use genrt::time::{advance, Instant};
+///
+/// let rt = genrt::Builder::new().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     advance(Duration::from_millis(1500)).await;
+///     assert_eq!(start.elapsed(), Duration::from_millis(1500));
+/// });
+/// ```
+pub async fn advance(duration: Duration) {
+    let Some(handle) = genrt_scheduler::Handle::current() else {
+        panic!("genrt::time::advance called outside a genrt runtime");
+    };
+    if !handle.advance_clock(duration) {
+        panic!(
+            "genrt::time::advance: the runtime's clock is not paused; build the runtime with \
+             Builder::start_paused(true) to control time"
+        );
+    }
+    crate::yield_now().await;
+}
+
+/// How far in the future a deadline that overflows `Instant` is put (about 30 years, as
+/// Tokio does): it never fires in practice, and no arithmetic on it overflows.
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}

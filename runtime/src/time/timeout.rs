@@ -1,0 +1,149 @@
+//! [`Timeout`], [`timeout`], [`timeout_at`] and [`Elapsed`].
+//!
+//! This module holds the one `unsafe` of `genrt::time`: the pin projection of
+//! [`Timeout`] to its inner future (see the `SAFETY` comment there). Boxing the future
+//! instead would cost an allocation per timeout.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::{sleep, sleep_until, Instant, Sleep};
+
+/// Runs `future` with a time limit: `Ok(output)` if it completes first, `Err(Elapsed)` if
+/// `duration` passes first (the future is then dropped with the `Timeout`). The future is
+/// polled before the timer, so a future that is ready at once gives `Ok` even with a zero
+/// duration.
+///
+/// ```
+/// use std::time::Duration;
+/// use genrt::time::timeout;
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+///     let never = std::future::pending::<()>();
+///     assert!(timeout(Duration::from_millis(5), never).await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep(duration),
+    }
+}
+
+/// [`timeout`] with a deadline instead of a duration.
+///
+/// ```
+/// use std::time::Duration;
+/// use genrt::time::{timeout_at, Instant};
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// let at = Instant::now() + Duration::from_millis(2);
+/// let out = rt.block_on(timeout_at(at, std::future::pending::<()>()));
+/// assert!(out.is_err());
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep_until(deadline),
+    }
+}
+
+/// The future of [`timeout`] and [`timeout_at`].
+///
+/// ```
+/// use std::time::Duration;
+/// let mut t = genrt::time::timeout(Duration::from_secs(1), std::future::ready(5));
+/// let _: &mut std::future::Ready<i32> = t.get_mut();
+/// let rt = genrt::Runtime::new().unwrap();
+/// assert_eq!(rt.block_on(t.into_inner()), 5);
+/// ```
+#[must_use = "a Timeout does nothing unless polled"]
+#[derive(Debug)]
+pub struct Timeout<F> {
+    future: F,
+    delay: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The inner future.
+    ///
+    /// ```
+    /// let t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let _: &std::future::Ready<i32> = t.get_ref();
+    /// ```
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// The inner future, mutably.
+    ///
+    /// ```
+    /// let mut t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let _: &mut std::future::Ready<i32> = t.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.future
+    }
+
+    /// The inner future, dropping the timer.
+    ///
+    /// ```
+    /// let t = genrt::time::timeout(std::time::Duration::ZERO, std::future::ready(1));
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(t.into_inner()), 1);
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    #[track_caller]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of a pinned
+        // `Timeout` (only `into_inner`, which takes `self` by value and so needs `Timeout:
+        // Unpin`, i.e. `F: Unpin`, when the value was pinned; `get_mut` gives `&mut F` only
+        // through `&mut self`, which a pinned `!Unpin` value does not hand out), `Timeout` has
+        // no `Drop` impl, and `Timeout` is `Unpin` only when `F` is (`Sleep` is `Unpin`). The
+        // `delay` field is not structurally pinned and is reached through `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` is not moved while pinned.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if let Poll::Ready(output) = future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(&mut this.delay).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of a [`Timeout`] whose time ran out.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let err = rt
+///     .block_on(genrt::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>()))
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// let _: &dyn std::error::Error = &err;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl Error for Elapsed {}

@@ -1,0 +1,517 @@
+//! The runtime's timers: a hierarchical timing wheel (`wheel`) on the runtime's clock
+//! (`clock`), driven by the workers themselves. There is no timer thread.
+//!
+//! # Design
+//!
+//! - **One wheel per runtime, behind one `parking_lot` mutex.** Insert and cancel are O(1)
+//!   (slab + intrusive lists, `wheel.rs`), so the critical sections are a few dozen
+//!   instructions; sharding the wheel per worker (as Tokio does) is a possible follow-up
+//!   if the lock ever shows up in profiles.
+//! - **An entry holds a task key, or a waker clone.** A timer polled by a task of this
+//!   runtime (its waker is a key waker of this runtime, `key_of_waker`) stores the key: it
+//!   owns nothing, and firing it is the ordinary wake path (the slot's `wake`, then a queue).
+//!   Any other waker (a `block_on`, a task inside `FuturesUnordered`, another runtime's task)
+//!   is cloned into the entry.
+//! - **Who frees an entry.** The wheel owns every entry. It is freed, with its waiter, when
+//!   it fires (by the worker processing expiries), when its [`TimerEntry`] is dropped or
+//!   reset (in O(1)), or at shutdown, which removes every entry left, waking the wakers
+//!   among them so that their futures learn of the shutdown (`Timers::shutdown`). A fired
+//!   entry's slot is reused under a new generation, so a `TimerEntry` whose id no longer
+//!   names a pending entry knows that it fired. Waiters are always dropped or woken after
+//!   the wheel's lock is released.
+//! - **Expiries are processed by workers**: every `TIMER_INTERVAL` ticks of a busy
+//!   worker's loop, and before a worker with no work searches or parks. A cheap check comes
+//!   first: the atomic `next` word holds the tick of the wheel's next expiration (never later
+//!   than the earliest entry), so a worker reads the clock only when something may be due.
+//!   Expiries processed late are woken in deadline order (to the nanosecond) and, on a
+//!   worker, pushed to the back of its own deque (not the LIFO slot), so on one worker the
+//!   tasks run in deadline order.
+//! - **Timed parking**: one parked worker at a time, the *holder*, parks with a timeout equal
+//!   to the next expiration; the others park without one, so an idle runtime does not wake
+//!   every worker at every deadline. An insert that makes the next expiration earlier than
+//!   the one the holder waits for unparks the holder (it parks again with the new deadline);
+//!   with no holder it notifies an idle worker, which becomes the holder. The proof that no
+//!   timer is left without a waiting worker is in `idle/README.md`, "Timers".
+//! - **The paused clock** (`Config::start_paused`) moves only by [`Handle::advance_clock`]
+//!   or when the last worker to become idle sees no worker present, the injector empty and a
+//!   timer pending: it then moves the clock to the next expiration under the idle lock (an
+//!   instant at which no task is queued or running) and processes it. A task waiting on
+//!   anything else is not starved: the jump happens only when nothing is runnable, as in
+//!   Tokio, and a worker goes back to its loop (which looks at the injector) after each jump.
+//!   A thread in `block_on` is not a worker: what it does does not hold the clock.
+//!
+//! This module owns the `next` word and the `holder` lock.
+//!
+//! [`Handle::advance_clock`]: crate::Handle::advance_clock
+
+mod clock;
+mod wheel;
+
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use genrt_waker::TaskKey;
+
+use crate::context;
+use crate::loom::sync::atomic::{fence, AtomicU64, Ordering};
+use crate::loom::sync::{Arc, Mutex};
+use crate::shared::Shared;
+use crate::worker::Local;
+
+pub(crate) use clock::Clock;
+use wheel::{EntryId, Fired, Wheel};
+
+/// A busy worker processes due timers every 61st tick of its loop: Tokio polls its drivers
+/// at its maintenance interval (`event_interval`, 61). It equals the worker's
+/// `DEFERRED_INTERVAL`, so the two maintenance steps share a tick; a prime, so it does not
+/// beat against `INJECTOR_INTERVAL` (13) or periodic task patterns. Between two checks a due
+/// timer waits at most 61 polls (and never past the worker's next search or park).
+pub(crate) const TIMER_INTERVAL: u32 = 61;
+
+/// `next` when the wheel is empty.
+const NONE: u64 = u64::MAX;
+
+/// Who to wake when an entry fires.
+enum Waiter {
+    /// A task of this runtime, woken through the slot and pushed to a queue.
+    Key(TaskKey),
+    /// Anything else: a clone of the waker it was polled with.
+    Waker(Waker),
+}
+
+impl Waiter {
+    fn of(shared: &Shared, waker: &Waker) -> Waiter {
+        match genrt_waker::key_of_waker(waker) {
+            Some(key) if key.runtime() == shared.id => Waiter::Key(key),
+            _ => Waiter::Waker(waker.clone()),
+        }
+    }
+
+    fn same_as(&self, waker: &Waker) -> bool {
+        match self {
+            Waiter::Key(key) => genrt_waker::key_of_waker(waker) == Some(*key),
+            Waiter::Waker(stored) => stored.will_wake(waker),
+        }
+    }
+}
+
+struct WheelState {
+    wheel: Wheel<Waiter>,
+    /// Set by shutdown: the wheel is empty and takes no more entries.
+    closed: bool,
+}
+
+/// A runtime's timers (see the module docs).
+pub(crate) struct Timers {
+    clock: Clock,
+    wheel: Mutex<WheelState>,
+    /// Tick of the wheel's next expiration, [`NONE`] if it is empty. Written only under the
+    /// `wheel` lock; never later than the earliest entry's tick.
+    next: AtomicU64,
+    /// The worker holding the timed park, and the tick it waits for.
+    holder: Mutex<Option<(usize, u64)>>,
+}
+
+impl Timers {
+    pub(crate) fn new(paused: bool) -> Timers {
+        Timers {
+            clock: Clock::new(paused),
+            wheel: Mutex::new(WheelState {
+                wheel: Wheel::new(),
+                closed: false,
+            }),
+            next: AtomicU64::new(NONE),
+            holder: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Whether an expiration may be due now (the cheap check: one load, and a clock read
+    /// only when something is pending).
+    fn may_be_due(&self) -> bool {
+        let next = self.next.load(Ordering::Relaxed);
+        next != NONE && next <= self.clock.now_tick()
+    }
+
+    /// Processes expiries if any may be due; returns whether anything fired.
+    pub(crate) fn process_if_due(&self, shared: &Shared, local: Option<&Local>) -> bool {
+        self.may_be_due() && self.process(shared, local)
+    }
+
+    /// Fires every entry due now, in deadline order, outside the lock. A key of this
+    /// runtime goes to `local`'s deque (a worker) or the injector; one idle worker is
+    /// notified once. Returns whether anything fired.
+    pub(crate) fn process(&self, shared: &Shared, local: Option<&Local>) -> bool {
+        let now = self.clock.now_tick();
+        let mut fired: Vec<Fired<Waiter>> = Vec::new();
+        {
+            let mut state = self.wheel.lock();
+            state.wheel.advance(now, &mut fired);
+            let next = state.wheel.next_expiration().unwrap_or(NONE);
+            // SeqCst: read by the parking worker after its fence (`claim_timed_park`).
+            self.next.store(next, Ordering::SeqCst);
+        }
+        if fired.is_empty() {
+            return false;
+        }
+        fired.sort_unstable_by_key(|f| f.deadline_ns);
+        let mut pushed = false;
+        for f in fired {
+            match f.waiter {
+                Waiter::Key(key) => pushed |= shared.wake_fired(key, local),
+                Waiter::Waker(waker) => waker.wake(),
+            }
+        }
+        if pushed {
+            shared.idle.notify_one();
+        }
+        true
+    }
+
+    /// Inserts an entry for `deadline`; `None` if it is already due. Then makes sure some
+    /// worker will process it in time (the module docs, "Timed parking").
+    fn insert(&self, shared: &Shared, deadline: Instant, waker: &Waker) -> Option<EntryId> {
+        let when = self.clock.deadline_tick(deadline);
+        let waiter = Waiter::of(shared, waker);
+        let (id, earlier) = {
+            let mut state = self.wheel.lock();
+            if state.closed {
+                drop(state);
+                drop(waiter);
+                panic_shut_down();
+            }
+            match state.wheel.insert(when, self.clock.nanos(deadline), waiter) {
+                Ok(id) => {
+                    let earlier = when < self.next.load(Ordering::Relaxed);
+                    if earlier {
+                        // SeqCst: the timer's "push", ordered before F_T below.
+                        self.next.store(when, Ordering::SeqCst);
+                    }
+                    (id, earlier)
+                }
+                Err((_, waiter)) => {
+                    drop(state);
+                    drop(waiter);
+                    return None;
+                }
+            }
+        };
+        if earlier || self.clock.is_paused() {
+            self.kick(shared, when);
+        }
+        Some(id)
+    }
+
+    /// After `next` became `when` (or, on a paused clock, after any insert): make sure a
+    /// worker will wait for it. F_T pairs with the parking worker's F_W (`idle/README.md`,
+    /// "Timers").
+    fn kick(&self, shared: &Shared, when: u64) {
+        // F_T: SeqCst fence; pairs with F_W in `Idle::prepare_park`.
+        fence(Ordering::SeqCst);
+        if !self.clock.is_paused() {
+            let mut holder = self.holder.lock();
+            match *holder {
+                Some((worker, until)) if until > when => {
+                    // Only one kick per earlier deadline: the holder parks again with it.
+                    *holder = Some((worker, when));
+                    drop(holder);
+                    shared.idle.unpark_worker(worker);
+                    return;
+                }
+                Some(_) => return,
+                None => {}
+            }
+        }
+        shared.idle.notify_one_after_fence();
+    }
+
+    /// Timed parking: called by a registered worker after its fence F_W. Returns the
+    /// instant to park until if this worker now holds the timed park (`None`: park without
+    /// a timeout, nothing is pending or another worker waits for an earlier tick).
+    pub(crate) fn claim_timed_park(&self, shared: &Shared, worker: usize) -> Option<Instant> {
+        if self.clock.is_paused() {
+            return None;
+        }
+        // SeqCst: pairs with the stores in `insert` and `process` (after F_W / before F_T).
+        let next = self.next.load(Ordering::SeqCst);
+        if next == NONE {
+            return None;
+        }
+        let mut holder = self.holder.lock();
+        let displaced = match *holder {
+            None => None,
+            Some((other, until)) if next < until => Some(other),
+            Some(_) => return None,
+        };
+        *holder = Some((worker, next));
+        drop(holder);
+        if let Some(other) = displaced {
+            shared.idle.unpark_worker(other);
+        }
+        Some(self.clock.instant_of(next))
+    }
+
+    /// Ends a timed park: gives the holder role up, if this worker still has it.
+    pub(crate) fn release_timed_park(&self, worker: usize) {
+        let mut holder = self.holder.lock();
+        if matches!(*holder, Some((w, _)) if w == worker) {
+            *holder = None;
+        }
+    }
+
+    /// Paused clock, called under the idle lock when no worker is present and the injector
+    /// is empty: moves the clock to the next expiration. Returns whether there was one.
+    pub(crate) fn auto_advance(&self) -> bool {
+        let state = self.wheel.lock();
+        match state.wheel.next_expiration() {
+            Some(tick) => {
+                self.clock.advance_to_tick(tick);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Shutdown: removes every entry and refuses new ones. Keys are dropped (their tasks
+    /// were cancelled by the sweep); wakers are woken, outside the lock, so that a future
+    /// polled elsewhere (a `block_on` through a handle, another runtime's task) is polled
+    /// again and its timer reports the shutdown with a panic instead of leaving it waiting
+    /// for ever.
+    pub(crate) fn shutdown(&self) {
+        let waiters = {
+            let mut state = self.wheel.lock();
+            state.closed = true;
+            self.next.store(NONE, Ordering::SeqCst);
+            state.wheel.clear()
+        };
+        for waiter in waiters {
+            match waiter {
+                Waiter::Key(_) => {}
+                Waiter::Waker(waker) => waker.wake(),
+            }
+        }
+    }
+}
+
+#[track_caller]
+fn panic_shut_down() -> ! {
+    panic!(
+        "genrt::time: a timer was polled after its runtime shut down; timers need a running \
+         runtime"
+    )
+}
+
+/// The current time on the clock of the thread's current runtime (real or paused), or the
+/// real time outside any runtime.
+///
+/// ```
+/// let now = genrt_scheduler::time::now();
+/// assert!(now <= std::time::Instant::now());
+/// ```
+pub fn now() -> Instant {
+    context::with_shared(|shared| shared.timers.clock().now()).unwrap_or_else(Instant::now)
+}
+
+/// One timer: the scheduler side of `genrt::time::Sleep`. It is bound to a runtime on
+/// [`TimerEntry::bind`] and registered in that runtime's wheel on its first pending poll.
+/// Dropping it cancels its entry in O(1).
+///
+/// ```
+/// use genrt_scheduler::{time::TimerEntry, Config, Scheduler};
+/// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+/// let mut timer = TimerEntry::new();
+/// timer.bind(&scheduler.handle());
+/// assert!(timer.is_bound() && !timer.is_elapsed());
+/// ```
+#[derive(Default)]
+pub struct TimerEntry {
+    shared: Option<Arc<Shared>>,
+    id: Option<EntryId>,
+    elapsed: bool,
+}
+
+impl TimerEntry {
+    /// An unbound, unregistered timer.
+    pub fn new() -> TimerEntry {
+        TimerEntry::default()
+    }
+
+    /// Whether it is bound to a runtime.
+    pub fn is_bound(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Binds it to `handle`'s runtime, if it is not bound yet.
+    pub fn bind(&mut self, handle: &crate::Handle) {
+        if self.shared.is_none() {
+            self.shared = Some(handle.shared.clone());
+        }
+    }
+
+    /// Ready once `deadline` has passed on the runtime's clock and, if the timer was
+    /// registered, once its entry fired. Registers the entry (holding the task's key, or a
+    /// clone of the waker) on the first pending poll; updates its waiter on later ones.
+    ///
+    /// `known_due` says that the caller already saw the deadline pass (it read the clock when
+    /// it made the deadline): an unregistered timer then completes at once. Otherwise the
+    /// first poll reads no clock (see inside).
+    ///
+    /// # Panics
+    ///
+    /// If it is not bound, or its runtime has shut down.
+    #[track_caller]
+    pub fn poll_elapsed(
+        &mut self,
+        deadline: Instant,
+        known_due: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if self.elapsed || (known_due && self.id.is_none()) {
+            self.elapsed = true;
+            return Poll::Ready(());
+        }
+        let Some(shared) = self.shared.as_deref() else {
+            panic!("genrt::time: TimerEntry polled before it was bound to a runtime");
+        };
+        let timers = &shared.timers;
+        match self.id {
+            None => {
+                // No clock read here: the insert compares the deadline's tick with the
+                // wheel's `elapsed` (a lower bound of the current time, moved by every
+                // processing), and one already due completes at once. A deadline that has
+                // passed since the last processing is registered and fires at the next one,
+                // which the insert asks for (its tick is the earliest), as Tokio does.
+                match timers.insert(shared, deadline, cx.waker()) {
+                    Some(id) => {
+                        self.id = Some(id);
+                        Poll::Pending
+                    }
+                    None => {
+                        self.elapsed = true;
+                        Poll::Ready(())
+                    }
+                }
+            }
+            Some(id) => {
+                let mut state = timers.wheel.lock();
+                if state.closed {
+                    drop(state);
+                    panic_shut_down();
+                }
+                let old = match state.wheel.waiter_mut(id) {
+                    Some(waiter) if waiter.same_as(cx.waker()) => None,
+                    Some(waiter) => Some(std::mem::replace(waiter, Waiter::of(shared, cx.waker()))),
+                    None => {
+                        drop(state);
+                        self.id = None;
+                        // Fired. A deadline beyond the wheel's span was clamped to it: if
+                        // it is still ahead, register again (never early).
+                        return self.poll_elapsed(deadline, known_due, cx);
+                    }
+                };
+                drop(state);
+                drop(old);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Whether the timer completed: a poll returned ready, or its entry fired.
+    pub fn is_elapsed(&self) -> bool {
+        if self.elapsed {
+            return true;
+        }
+        match (&self.shared, self.id) {
+            (Some(shared), Some(id)) => {
+                let state = shared.timers.wheel.lock();
+                !state.closed && !state.wheel.contains(id)
+            }
+            _ => false,
+        }
+    }
+
+    /// Re-arms the timer for `deadline`, also after it completed. A pending entry is moved in
+    /// O(1) and keeps its waiter (if the new deadline is already due, that waiter is woken
+    /// now); otherwise the next poll registers a new one.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.elapsed = false;
+        let (Some(shared), Some(id)) = (self.shared.as_deref(), self.id) else {
+            return;
+        };
+        let timers = &shared.timers;
+        let when = timers.clock.deadline_tick(deadline);
+        let outcome = {
+            let mut state = timers.wheel.lock();
+            let outcome = state
+                .wheel
+                .reschedule(id, when, timers.clock.nanos(deadline));
+            if matches!(outcome, Some(Ok(()))) && when < timers.next.load(Ordering::Relaxed) {
+                // SeqCst: as in `insert`.
+                timers.next.store(when, Ordering::SeqCst);
+                drop(state);
+                timers.kick(shared, when);
+                return;
+            }
+            outcome
+        };
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(waiter)) => {
+                self.id = None;
+                match waiter {
+                    Waiter::Key(key) => genrt_waker::waker(key).wake(),
+                    Waiter::Waker(waker) => waker.wake(),
+                }
+            }
+            None => self.id = None,
+        }
+    }
+}
+
+impl Drop for TimerEntry {
+    fn drop(&mut self) {
+        if let (Some(shared), Some(id)) = (self.shared.as_deref(), self.id) {
+            let waiter = shared.timers.wheel.lock().wheel.remove(id);
+            drop(waiter); // outside the lock: a waker's drop is user code
+        }
+    }
+}
+
+impl std::fmt::Debug for TimerEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerEntry")
+            .field("bound", &self.shared.is_some())
+            .field("registered", &self.id.is_some())
+            .field("elapsed", &self.elapsed)
+            .finish()
+    }
+}
+
+impl crate::Handle {
+    /// The current time on this runtime's clock (real, or paused).
+    pub fn clock_now(&self) -> Instant {
+        self.shared.timers.clock().now()
+    }
+
+    /// Whether this runtime's clock is paused (`Config::start_paused`).
+    pub fn is_clock_paused(&self) -> bool {
+        self.shared.timers.clock().is_paused()
+    }
+
+    /// Paused clock: moves it forward by `by` and fires every timer that is then due (keys
+    /// go to this worker's deque if called on one of the runtime's workers, else to the
+    /// injector). Returns `false`, doing nothing, if the clock is not paused.
+    pub fn advance_clock(&self, by: Duration) -> bool {
+        let timers = &self.shared.timers;
+        if !timers.clock().is_paused() {
+            return false;
+        }
+        timers.clock().advance(by);
+        let local = context::local_worker(&self.shared);
+        timers.process(&self.shared, local.as_deref());
+        true
+    }
+}
