@@ -166,8 +166,10 @@
 //! # Blocking
 //!
 //! `process_event` and `resolve` block the calling thread until the settle, like
-//! crux_core's. Calling them from a task of the runtime the core runs on blocks that worker
-//! meanwhile; with a single worker, a command stepping on a worker could then never run.
+//! crux_core's. On a worker thread of a genrt runtime (a task calling them) they panic, as
+//! `Runtime::settle` and `Handle::block_on` do: the wait would stall that worker, and on the
+//! core's own runtime with a single worker a command stepping on a worker could never run.
+//! Call them from the shell's threads, or from `genrt::spawn_blocking`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
@@ -449,7 +451,7 @@ where
     /// # Panics
     ///
     /// If `update` panics (on this thread); re-raises a panic of one of the core's commands
-    /// (see the crate docs, "Panics").
+    /// (see the crate docs, "Panics"); on a genrt worker thread (crate docs, "Blocking").
     ///
     /// ```
     /// # use crux_core::{App, Command};
@@ -463,7 +465,9 @@ where
     /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
     /// assert!(core.process_event(()).is_empty());
     /// ```
+    #[track_caller]
     pub fn process_event(&self, event: A::Event) -> Vec<A::Effect> {
+        refuse_worker_thread("process_event");
         let command = self.shared.update(event);
         self.shared.start(command);
         self.shared.settle()
@@ -480,7 +484,8 @@ where
     ///
     /// # Panics
     ///
-    /// Re-raises a panic of one of the core's commands (see the crate docs, "Panics").
+    /// Re-raises a panic of one of the core's commands (see the crate docs, "Panics"); on a
+    /// genrt worker thread (crate docs, "Blocking").
     ///
     /// ```
     /// # use crux_core::{App, Command, RequestHandle};
@@ -495,11 +500,13 @@ where
     /// let mut never = RequestHandle::<u8>::Never;
     /// assert!(core.resolve(&mut never, 1).is_err());
     /// ```
+    #[track_caller]
     pub fn resolve<Output>(
         &self,
         request: &mut impl Resolvable<Output>,
         result: Output,
     ) -> Result<Vec<A::Effect>, ResolveError> {
+        refuse_worker_thread("resolve");
         // The command the resolve wakes is stepped on this thread, as in crux_core.
         let (resolved, kept) =
             settle::inline::call(&self.shared.settle, || request.resolve(result));
@@ -830,5 +837,17 @@ where
         if let Some(shared) = self.shared.take() {
             shared.runtime_gone(&self.tracker);
         }
+    }
+}
+
+/// Panics if the caller is on a genrt worker thread (crate docs, "Blocking").
+#[track_caller]
+fn refuse_worker_thread(call: &str) {
+    if genrt::on_worker_thread() {
+        panic!(
+            "genrt_crux::Core::{call} called on a genrt worker thread: it blocks until the \
+             core settles, which would stall the worker (and can deadlock); call it from a \
+             shell thread or from genrt::spawn_blocking"
+        );
     }
 }

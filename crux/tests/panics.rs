@@ -109,3 +109,46 @@ fn a_core_outliving_its_runtime_panics_with_a_message_instead_of_hanging() {
         drop(core);
     });
 }
+
+/// `process_event` and `resolve` from a task (a worker thread) would block that worker until
+/// the core settles; with one worker, a command that must step on a worker could never run.
+/// They panic with a message instead (the crate docs, "Blocking"), and the core, its pending
+/// request and the runtime are unharmed; from `spawn_blocking` they work.
+#[test]
+fn calls_from_a_worker_thread_panic_instead_of_stalling_it() {
+    let _quiet = quiet_panics();
+    Watchdog::new("calls from a worker thread").run(|| {
+        let rt = genrt::Builder::new().worker_threads(1).build().unwrap();
+        let core = std::sync::Arc::new(Core::<TestApp>::with_runtime(rt.handle()));
+        let mut request = only_ask(core.process_event(Event::Fetch(3)));
+
+        let in_task = core.clone();
+        let err = rt
+            .block_on(rt.spawn(async move { in_task.process_event(Event::Fetch(1)) }))
+            .expect_err("process_event on a worker panics");
+        let payload = err.into_panic();
+        assert!(
+            message(&payload).contains("worker thread"),
+            "{}",
+            message(&payload)
+        );
+
+        let in_task = core.clone();
+        let err = rt
+            .block_on(rt.spawn(async move {
+                let mut never = crux_core::RequestHandle::<u8>::Never;
+                let _ = in_task.resolve(&mut never, 1);
+            }))
+            .expect_err("resolve on a worker panics");
+        assert!(message(&err.into_panic()).contains("worker thread"));
+
+        // From a blocking thread the same calls work, and the core is unharmed.
+        let in_pool = core.clone();
+        let effects = rt
+            .block_on(rt.spawn_blocking(move || in_pool.resolve(&mut request, 5)))
+            .expect("the closure ran")
+            .expect("the request resolves");
+        assert!(effects.is_empty());
+        assert_eq!(core.view().sum, 5);
+    });
+}

@@ -45,6 +45,20 @@ pub use task::join::{JoinError, JoinHandle};
 pub use task::join_set::JoinSet;
 pub use yield_now::yield_now;
 
+/// Whether the calling thread is a worker thread of any genrt runtime. Blocking waits for a
+/// runtime's work ([`Runtime::settle`], [`Handle::block_on`]) panic there rather than stall
+/// the worker; code that waits in its own way (a synchronous API over a runtime) can check
+/// it to do the same.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// assert!(!genrt::on_worker_thread());
+/// assert!(rt.block_on(rt.spawn(async { genrt::on_worker_thread() })).unwrap());
+/// ```
+pub fn on_worker_thread() -> bool {
+    genrt_scheduler::on_worker_thread()
+}
+
 /// A snapshot of a runtime's counters, from [`Runtime::metrics`] or [`Handle::metrics`].
 ///
 /// ```

@@ -81,6 +81,16 @@ use std::time::{Duration, Instant};
 use genrt_waker::registry::{self, Registration};
 
 pub use genrt_waker::{waker, TaskKey};
+
+/// Whether the calling thread is a worker thread of any genrt runtime (also inside an
+/// `enter` there): a thread where waiting for the runtime's own work can deadlock.
+///
+/// ```
+/// assert!(!genrt_scheduler::on_worker_thread());
+/// ```
+pub fn on_worker_thread() -> bool {
+    context::flags().on_worker()
+}
 pub use metrics::Metrics;
 pub use task::Task;
 
