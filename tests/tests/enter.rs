@@ -211,13 +211,18 @@ fn handle_block_on_survives_the_runtime_dropped_elsewhere() {
     let rt = runtime(1);
     let handle = rt.handle();
     let (dropped_tx, dropped_rx) = std::sync::mpsc::channel::<()>();
+    let (inside_tx, inside_rx) = std::sync::mpsc::channel::<()>();
     let blocker = thread::spawn(move || {
         handle.block_on(async move {
+            inside_tx.send(()).unwrap();
             // Park this thread until the runtime is gone.
             support::recv(&dropped_rx, "the runtime's drop");
             genrt::spawn(async { 1 }).await
         })
     });
+    // Only once the blocker is inside `block_on`: entering a runtime already dropped is
+    // refused (`entering_a_dropped_runtime_panics`), which is not what this test is about.
+    support::recv(&inside_rx, "the blocker inside block_on");
     drop_runtime(rt);
     dropped_tx.send(()).unwrap();
     let out = Watchdog::new("joining the block_on thread").run(move || blocker.join().unwrap());
