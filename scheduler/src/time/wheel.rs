@@ -4,7 +4,7 @@
 //!
 //! # Storage
 //!
-//! Entries live in a slab (`Vec<Slot>`, a free list threaded through vacant slots); an
+//! Entries live in a slab (pages of slots, a free list threaded through vacant slots); an
 //! [`EntryId`] is an index and a generation, so a handle to a freed entry is recognised as
 //! stale, never confused with the next occupant. Each wheel slot is an intrusive doubly
 //! linked list of slab indices (`prev`/`next` fields in the entries, a head per slot): insert
@@ -72,11 +72,74 @@ struct Slot<W> {
     state: SlotState<W>,
 }
 
+/// Slots per page of the entry slab. A page is allocated whole and never grows or moves, so
+/// the slab holds at most one partly used page beyond its entries (a `Vec` that doubles would
+/// hold up to as many unused slots as used ones: tens of bytes per pending timer).
+const PAGE_SLOTS: usize = 256;
+
+/// The entry slab's storage: pages of [`PAGE_SLOTS`] slots, slot `i` in page `i / PAGE_SLOTS`.
+struct Pages<W> {
+    pages: Vec<Vec<Slot<W>>>,
+    len: usize,
+}
+
+impl<W> Pages<W> {
+    fn new() -> Pages<W> {
+        Pages {
+            pages: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, slot: Slot<W>) {
+        if self.len % PAGE_SLOTS == 0 {
+            // Exactly one page's capacity: pushes below never reallocate it.
+            self.pages.push(Vec::with_capacity(PAGE_SLOTS));
+        }
+        let page = self.pages.last_mut().expect("a page with room");
+        debug_assert!(page.len() < PAGE_SLOTS);
+        page.push(slot);
+        self.len += 1;
+    }
+
+    fn get(&self, index: usize) -> Option<&Slot<W>> {
+        self.pages.get(index / PAGE_SLOTS)?.get(index % PAGE_SLOTS)
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut Slot<W>> {
+        self.pages
+            .get_mut(index / PAGE_SLOTS)?
+            .get_mut(index % PAGE_SLOTS)
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = Slot<W>> {
+        self.pages.into_iter().flatten()
+    }
+}
+
+impl<W> std::ops::Index<usize> for Pages<W> {
+    type Output = Slot<W>;
+
+    fn index(&self, index: usize) -> &Slot<W> {
+        self.get(index).expect("a slot index the slab handed out")
+    }
+}
+
+impl<W> std::ops::IndexMut<usize> for Pages<W> {
+    fn index_mut(&mut self, index: usize) -> &mut Slot<W> {
+        self.get_mut(index).expect("a slot index the slab handed out")
+    }
+}
+
 /// The wheel. See the module docs.
 pub(crate) struct Wheel<W> {
     /// Every entry due at or before this tick has fired.
     elapsed: u64,
-    slots: Vec<Slot<W>>,
+    slots: Pages<W>,
     free: u32,
     len: usize,
     heads: [[u32; SLOTS]; LEVELS],
@@ -91,7 +154,7 @@ impl<W> Wheel<W> {
     pub(crate) fn new() -> Wheel<W> {
         Wheel {
             elapsed: 0,
-            slots: Vec::new(),
+            slots: Pages::new(),
             free: NIL,
             len: 0,
             heads: [[NIL; SLOTS]; LEVELS],
@@ -256,7 +319,7 @@ impl<W> Wheel<W> {
         self.occupied = [0; LEVELS];
         self.free = NIL;
         self.len = 0;
-        std::mem::take(&mut self.slots)
+        std::mem::replace(&mut self.slots, Pages::new())
             .into_iter()
             .filter_map(|slot| match slot.state {
                 SlotState::Occupied(entry) => Some(entry.waiter),
