@@ -586,11 +586,10 @@ impl Drop for Registration {
         entry.taken.swap(false, Ordering::Release);
         // U6.
         if !target.is_null() {
-            // SAFETY: a non-null target was stored by `register` (step 2) after its vtable,
-            // both read here after U1's Acquire; `vtable` points at a static table. U1 took
-            // the target out of the entry, so no later wake can load it, and U3 waited for
-            // every wake that loaded it before U1 (module docs, proof sketch): the entry's
-            // reference is released exactly once, here.
+            // U1 took the target out of the entry, so no later wake can load it, and U3
+            // waited for every wake that loaded it before U1 (module docs, proof sketch).
+            // SAFETY: so the target `register` stored (step 2, after its static vtable, both
+            // read after U1's Acquire) is used by nobody else: its reference is released once.
             unsafe { ((*vtable).release)(target) };
         }
     }
@@ -713,11 +712,10 @@ pub(crate) fn wake(key: TaskKey) {
     let delivered = FAST.try_with(|fast| {
         let entered = fast.entered.get();
         if !entered.is_null() {
-            // SAFETY: a non-null `entered` is `Rc::as_ptr` of the `Rc` that `Owner::entered`
-            // holds: `Fast::mirror` changes the pointer together with that `Rc`, before the
-            // `Rc` it replaces is dropped, and `Owner`'s destructor nulls it before dropping
-            // its own. Nothing on this thread can replace the `Rc` while it is used below:
+            // `Fast::mirror` moves the pointer with `Owner::entered`'s `Rc` before the `Rc` it
+            // replaces drops, `Owner`'s destructor nulls it before dropping its own, and
             // `waking` makes entering or leaving inside the target's `wake` panic.
+            // SAFETY: so a non-null `entered` is the live `Entered` of that `Rc` throughout.
             let entered = unsafe { &*entered };
             if entered.id == id {
                 let outcome = {
@@ -783,12 +781,10 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     let target = entry.target.load(Ordering::Acquire);
     if !target.is_null() {
         let vtable = entry.vtable.load(Ordering::Relaxed);
-        // SAFETY: a non-null `target` is a live target of the type `vtable` was made for
-        // (register, step 2, stored the vtable first; a re-registration cannot store either
-        // word while this record announces the entry, since U3 of the unregistering before
-        // it waits for this record first). U1 takes the target out of the entry and U3
-        // waits, before U6 releases it, until this record no longer announces the entry,
-        // which W4 below does only after this last use (proof in the module docs).
+        // Register (step 2) stored the vtable before the target, and no re-registration can
+        // store either while this record announces the entry (U3 waits for it first). U6
+        // releases the target only after U3 saw this record leave the entry (W4, below).
+        // SAFETY: so `target` is live and of the type `vtable` was made for (module docs).
         if unsafe { ((*vtable).wake)(target, key) } == WakeOutcome::Stale {
             record.count_stale(index);
         }

@@ -108,12 +108,10 @@ impl<F: Future> Future for Timeout<F> {
 
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of a pinned
-        // `Timeout` (only `into_inner`, which takes `self` by value and so needs `Timeout:
-        // Unpin`, i.e. `F: Unpin`, when the value was pinned; `get_mut` gives `&mut F` only
-        // through `&mut self`, which a pinned `!Unpin` value does not hand out), `Timeout` has
-        // no `Drop` impl, and `Timeout` is `Unpin` only when `F` is (`Sleep` is `Unpin`). The
-        // `delay` field is not structurally pinned and is reached through `&mut`.
+        // `future` is structurally pinned: never moved out of a pinned `Timeout` (`into_inner`
+        // takes `self` by value, which needs `F: Unpin` once pinned; `get_mut` needs `&mut
+        // self`), `Timeout` has no `Drop` and is `Unpin` only when `F` is (`Sleep` is `Unpin`).
+        // SAFETY: so nothing is moved out below; `delay` is not pinned and reached by `&mut`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` is not moved while pinned.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
