@@ -131,7 +131,8 @@ impl<W> std::ops::Index<usize> for Pages<W> {
 
 impl<W> std::ops::IndexMut<usize> for Pages<W> {
     fn index_mut(&mut self, index: usize) -> &mut Slot<W> {
-        self.get_mut(index).expect("a slot index the slab handed out")
+        self.get_mut(index)
+            .expect("a slot index the slab handed out")
     }
 }
 
