@@ -15,7 +15,7 @@
 //!   [`join_all_resumes_a_members_panic`];
 //! - `try_join_next` -> [`try_join_next_takes_only_finished_members`].
 //!
-//! Not ported: `detach_all` (not in genrt's API), the `spawn_local`/`LocalSet` tests (genrt has
+//! `detach_all` is ported in `api_parity_ports.rs`. Not ported: the `spawn_local`/`LocalSet` tests (genrt has
 //! no local tasks), `join_set_coop` (genrt has no coop budget), `spawn_blocking` (no blocking
 //! pool yet), and the `join_next_with_id`/task-id tests (no task ids).
 
