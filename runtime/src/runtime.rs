@@ -248,6 +248,25 @@ impl Runtime {
         self.shutdown(Some(timeout), Some(deadline))
     }
 
+    /// Shuts the runtime down without waiting for anything: [`shutdown_timeout`] with a zero
+    /// timeout, as Tokio's. Tasks are cancelled as on drop; a blocking closure that is
+    /// running runs on, on its own thread, and its join handle still gets its result. Fine
+    /// to call from inside another runtime's task.
+    ///
+    /// [`shutdown_timeout`]: Runtime::shutdown_timeout
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let stuck = rt.spawn_blocking(move || rx.recv().is_err());
+    /// rt.shutdown_background(); // returns although the closure may be blocked
+    /// drop(tx);
+    /// let _ = futures::executor::block_on(stuck); // Ok(true) if it had started
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
     /// The shutdown of `Drop` and `shutdown_timeout`, in the order the `blocking` module
     /// docs give: close the pool (no thread enters the context after this), shut the
     /// scheduler down, wait for the blocking threads.

@@ -10,7 +10,8 @@
 //!   the zero timeout's `false` is asserted instead).
 //! - `task_blocking.rs`: `basic_blocking` (a blocking closure awaited from a spawned task,
 //!   100 rounds, 1 ms sleeps instead of 5 ms); `can_shutdown_with_zero_timeout_in_runtime`
-//!   (a runtime shut down with a zero timeout inside another's `block_on`).
+//!   (a runtime shut down with a zero timeout inside another's `block_on`);
+//!   `can_shutdown_now_in_runtime` (as is, with `Runtime::shutdown_background`).
 //! - `rt_handle_block_on.rs`: `basic_spawn_blocking`; `spawn_blocking_after_shutdown_fails`
 //!   (through a `Handle`: genrt's `EnterGuard` borrows the runtime, which
 //!   `shutdown_timeout` consumes); `spawn_blocking_started_before_shutdown_continues` (the
@@ -31,8 +32,7 @@
 //! - `task_blocking.rs`: `block_in_blocking`, `block_in_block`, `no_block_in_*`,
 //!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (genrt
 //!   has no `block_in_place`); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
-//!   dropping a runtime inside another's task: see `Runtime`'s docs);
-//!   `can_shutdown_now_in_runtime` (no `shutdown_background`).
+//!   dropping a runtime inside another's task: see `Runtime`'s docs).
 //! - `rt_threaded.rs`: `blocking`, `coop_and_block_in_place`, `yield_after_block_in_place`,
 //!   `hang_on_shutdown`, `test_block_in_place*`, `test_nested_block_in_place_*` (all
 //!   `block_in_place`, which genrt does not have).
@@ -174,6 +174,42 @@ fn can_shutdown_with_zero_timeout_in_runtime() {
             inner.shutdown_timeout(Duration::from_nanos(0));
         });
     });
+}
+
+#[test]
+fn can_shutdown_now_in_runtime() {
+    let outer = rt();
+    Watchdog::new("an inner shutdown_background").run(move || {
+        outer.block_on(async {
+            let inner = genrt::Builder::new().worker_threads(1).build().unwrap();
+            inner.shutdown_background();
+        });
+    });
+}
+
+/// Not a Tokio test: `shutdown_background` returns without waiting for a running blocking
+/// closure, which runs on; a pending task is cancelled.
+#[test]
+fn shutdown_background_does_not_wait_for_a_running_closure() {
+    let rt = rt();
+    let (started_tx, started) = mpsc::channel();
+    let (gate_tx, gate) = mpsc::channel::<()>();
+    let closure = rt.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+        "finished after the shutdown"
+    });
+    let pending = rt.spawn(std::future::pending::<()>());
+    recv(&started, "the blocking closure to start");
+    Watchdog::new("shutdown_background").run(move || rt.shutdown_background());
+    assert!(wait_for("the pending task", pending)
+        .unwrap_err()
+        .is_cancelled());
+    drop(gate_tx);
+    assert_eq!(
+        wait_for("the blocking closure", closure).unwrap(),
+        "finished after the shutdown"
+    );
 }
 
 // ---- rt_handle_block_on.rs ----
