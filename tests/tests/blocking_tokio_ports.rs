@@ -2,7 +2,8 @@
 //! own blocking-pool tests are in `blocking.rs`.
 //!
 //! Ported (Tokio file: test), with the changes each needed:
-//! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking` (as is);
+//! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking`,
+//!   `sleep_from_blocking`, `sleep_at_root`, `sleep_in_spawn` (as is);
 //!   `shutdown_timeout` (the closure waits on a gate the test opens afterwards instead of
 //!   sleeping 10,000 s, it is spawned through the runtime rather than inside `block_on`,
 //!   whose output would be its join handle, and the `false` returned is asserted); `shutdown_timeout_0` (its
@@ -27,8 +28,7 @@
 //!   `InvalidInput`, as for `worker_threads(0)`).
 //!
 //! Skipped, and why:
-//! - `rt_common.rs`: `sleep_from_blocking` and `socket_from_blocking` (genrt has no timer or
-//!   I/O driver).
+//! - `rt_common.rs`: `socket_from_blocking` (genrt has no I/O driver).
 //! - `task_blocking.rs`: `block_in_blocking`, `block_in_block`, `no_block_in_*`,
 //!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (genrt
 //!   has no `block_in_place`); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
@@ -104,6 +104,60 @@ fn spawn_blocking_from_blocking() {
         })
     });
     assert_eq!(out, "hello");
+}
+
+#[test]
+fn sleep_from_blocking() {
+    let rt = rt();
+    Watchdog::new("sleep_from_blocking").run(move || {
+        rt.block_on(async move {
+            genrt::spawn_blocking(|| {
+                let now = std::time::Instant::now();
+                let dur = Duration::from_millis(1);
+                // `futures`' executor sets no genrt context: the sleep finds the runtime
+                // through the blocking thread's own context.
+                futures::executor::block_on(async {
+                    genrt::time::sleep(dur).await;
+                });
+                assert!(now.elapsed() >= dur);
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// `rt_common.rs` `sleep_at_root`.
+#[test]
+fn sleep_at_root() {
+    let rt = rt();
+    let now = std::time::Instant::now();
+    let dur = Duration::from_millis(50);
+    Watchdog::new("sleep_at_root").run(move || {
+        rt.block_on(async move {
+            genrt::time::sleep(dur).await;
+        });
+    });
+    assert!(now.elapsed() >= dur);
+}
+
+/// `rt_common.rs` `sleep_in_spawn`.
+#[test]
+fn sleep_in_spawn() {
+    let rt = rt();
+    let now = std::time::Instant::now();
+    let dur = Duration::from_millis(50);
+    Watchdog::new("sleep_in_spawn").run(move || {
+        rt.block_on(async move {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            genrt::spawn(async move {
+                genrt::time::sleep(dur).await;
+                tx.send(()).unwrap();
+            });
+            rx.await.unwrap();
+        });
+    });
+    assert!(now.elapsed() >= dur);
 }
 
 #[test]
