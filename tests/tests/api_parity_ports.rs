@@ -27,7 +27,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::mpsc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use genrt::time::{interval, interval_at, sleep, sleep_until, timeout, Elapsed, Instant};
@@ -36,7 +36,8 @@ use support::{panic_message, quiet_panics, recv, runtime, wait_for};
 
 /// Polls `future` once with a no-op waker.
 fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
-    let mut cx = Context::from_waker(Waker::noop());
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
     pin!(future).poll(&mut cx)
 }
 
@@ -216,9 +217,11 @@ fn spawning_outside_a_runtime_panics_with_a_clear_message() {
 fn handle_current_inside_spawn_blocking_is_the_closures_runtime() {
     let rt = runtime(1);
     let other = runtime(1);
-    // From inside `other`'s block_on, spawn onto `rt`: the closure must see `rt`.
-    let handle = rt.handle();
-    let join = other.block_on(async move { handle.spawn_blocking(genrt::Handle::current) });
+    // Inside `other`'s context, spawn onto `rt`: the closure must see `rt`.
+    let join = {
+        let _guard = other.enter();
+        rt.handle().spawn_blocking(genrt::Handle::current)
+    };
     let inner = wait_for("the blocking closure", join).unwrap();
     let before = (rt.metrics().live_tasks, other.metrics().live_tasks);
     let probe = inner.spawn(std::future::pending::<()>());

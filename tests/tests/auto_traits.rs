@@ -44,6 +44,7 @@ struct Nn(Rc<u8>);
 type FutSync = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
 type FutSend = Pin<Box<dyn Future<Output = ()> + Send>>;
 type FutLocal = Pin<Box<dyn Future<Output = ()>>>;
+type PollFnUnpin = std::future::PollFn<fn(&mut std::task::Context<'_>) -> std::task::Poll<()>>;
 
 fn is_send<T: Send>(_: &T) {}
 fn is_sync<T: Sync>(_: &T) {}
@@ -151,7 +152,7 @@ value!(genrt::time::Sleep: [Send] [Sync] [Unpin]);
 value!(genrt::time::Timeout<FutSync>: [Send] [Sync] [Unpin]);
 value!(genrt::time::Timeout<FutSend>: [Send] [!Sync] [Unpin]);
 value!(genrt::time::Timeout<FutLocal>: [!Send] [!Sync] [Unpin]);
-value!(genrt::time::Timeout<std::future::PollFn<fn(&mut std::task::Context<'_>) -> std::task::Poll<()>>>: [Send] [Sync] [Unpin]);
+value!(genrt::time::Timeout<PollFnUnpin>: [Send] [Sync] [Unpin]);
 value!(genrt::time::Elapsed: [Send] [Sync] [Unpin]);
 future!({  } genrt::time::advance(Duration::ZERO); [Send] [Sync] [!Unpin]);
 future!({  } genrt::time::sleep(Duration::ZERO); [Send] [Sync] [Unpin]);
