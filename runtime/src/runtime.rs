@@ -390,7 +390,11 @@ impl Builder {
     /// Starts the runtime's clock paused, for deterministic tests of timed code: the clock
     /// then moves only when every worker is idle (no task queued or running), jumping to
     /// the next timer's deadline, or by [`genrt::time::advance`](crate::time::advance). A
-    /// thread in `block_on` is not a worker: it does not hold the clock back.
+    /// thread in `block_on` is not a worker: it does not hold the clock back. A
+    /// [`spawn_blocking`](crate::spawn_blocking) closure does, from its spawn until its
+    /// result is delivered, as in Tokio: a task awaiting it under a `timeout` is not timed
+    /// out by a jump while it runs. (So a closure that itself waits for the paused clock,
+    /// say `Handle::block_on(sleep(..))`, waits until something calls `advance`.)
     ///
     /// ```
     /// use std::time::Duration;

@@ -12,7 +12,11 @@
 //! - `task_blocking.rs`: `basic_blocking` (a blocking closure awaited from a spawned task,
 //!   100 rounds, 1 ms sleeps instead of 5 ms); `can_shutdown_with_zero_timeout_in_runtime`
 //!   (a runtime shut down with a zero timeout inside another's `block_on`);
-//!   `can_shutdown_now_in_runtime` (as is, with `Runtime::shutdown_background`).
+//!   `can_shutdown_now_in_runtime` (as is, with `Runtime::shutdown_background`);
+//!   `blocking_task_wakes_paused_runtime`, `unawaited_blocking_task_wakes_paused_runtime`,
+//!   `panicking_blocking_task_wakes_paused_runtime` (the paused clock does not auto-advance
+//!   while blocking work is in flight, as in Tokio; their "under 10 s of real time" upper
+//!   bounds are replaced by checks on the paused clock and the bounded wait).
 //! - `rt_handle_block_on.rs`: `basic_spawn_blocking`; `spawn_blocking_after_shutdown_fails`
 //!   (through a `Handle`: genrt's `EnterGuard` borrows the runtime, which
 //!   `shutdown_timeout` consumes); `spawn_blocking_started_before_shutdown_continues` (the
@@ -264,6 +268,103 @@ fn shutdown_background_does_not_wait_for_a_running_closure() {
         wait_for("the blocking closure", closure).unwrap(),
         "finished after the shutdown"
     );
+}
+
+/// Runs `body` as a task on a one-worker runtime whose clock starts paused (Tokio's
+/// `#[tokio::test(start_paused = true)]`), bounded.
+fn run_paused<F: std::future::Future<Output = ()> + Send + 'static>(what: &str, body: F) {
+    let rt = genrt::Builder::new()
+        .worker_threads(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    wait_for(what, rt.spawn(body)).unwrap();
+}
+
+/// `blocking_task_wakes_paused_runtime`. Tokio's "took under 10 s of real time" is an upper
+/// bound on a duration, not asserted here: what matters is that the paused clock does not
+/// jump to the timeout while the closure runs (Tokio inhibits auto-advance while blocking
+/// work is in flight), so the timeout does not fire.
+#[test]
+fn blocking_task_wakes_paused_runtime() {
+    run_paused("blocking_task_wakes_paused_runtime", async {
+        let start = genrt::time::Instant::now();
+        genrt::time::timeout(
+            Duration::from_secs(15),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(250))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the paused clock jumped"
+        );
+    });
+}
+
+/// `unawaited_blocking_task_wakes_paused_runtime`: once the closure is done, the clock
+/// auto-advances again (the worker, parked while the closure held the clock, is woken), even
+/// though nothing awaits the closure's handle yet. A hang fails the bounded wait.
+#[test]
+fn unawaited_blocking_task_wakes_paused_runtime() {
+    run_paused("unawaited_blocking_task_wakes_paused_runtime", async {
+        let start = genrt::time::Instant::now();
+        let a = genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(1)));
+        genrt::time::sleep(Duration::from_secs(15)).await;
+        a.await.expect("blocking task should finish");
+        assert!(start.elapsed() >= Duration::from_secs(15));
+    });
+}
+
+/// `panicking_blocking_task_wakes_paused_runtime`.
+#[test]
+fn panicking_blocking_task_wakes_paused_runtime() {
+    let _quiet = support::quiet_panics();
+    run_paused("panicking_blocking_task_wakes_paused_runtime", async {
+        let result = genrt::time::timeout(
+            Duration::from_secs(15),
+            genrt::spawn_blocking(|| {
+                thread::sleep(Duration::from_millis(1));
+                panic!("blocking task panicked");
+            }),
+        )
+        .await
+        .expect("timeout should not trigger");
+        assert!(
+            result.unwrap_err().is_panic(),
+            "blocking task should have panicked"
+        );
+    });
+}
+
+/// Not a Tokio test: a closure cancelled while queued (behind one holding the only blocking
+/// thread) gives the clock back when it is dropped unrun; a missing release would leave the
+/// sleep below waiting for ever (the bounded wait fails).
+#[test]
+fn a_cancelled_queued_blocking_task_releases_the_paused_clock() {
+    let rt = genrt::Builder::new()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let body = rt.spawn(async {
+        let start = genrt::time::Instant::now();
+        let held = genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(20)));
+        let queued = genrt::spawn_blocking(|| 5);
+        queued.abort();
+        genrt::time::sleep(Duration::from_secs(3600)).await;
+        assert!(start.elapsed() >= Duration::from_secs(3600));
+        held.await.unwrap();
+        // Cancelled, or `Ok(5)` if the thread took it before the abort: either way it is done.
+        let _ = queued.await;
+    });
+    wait_for(
+        "a_cancelled_queued_blocking_task_releases_the_paused_clock",
+        body,
+    )
+    .unwrap();
 }
 
 // ---- rt_handle_block_on.rs ----
