@@ -27,6 +27,8 @@
 //! - `time_interval.rs`: `interval_zero_duration`, `burst`, `delay`, `skip`, `reset`,
 //!   `reset_immediately`, `reset_after`, `reset_at`, `reset_at_bigger_than_interval`,
 //!   `interval_doesnt_panic_max_duration_when_polling`.
+//! - `time_rt.rs`: `timer_with_threaded_runtime`, `starving` (also as a task),
+//!   `timeout_value`.
 //! - `time_pause.rs`: `paused_time_is_deterministic`, `advance_after_poll`, `sleep_no_poll`,
 //!   `sleep_same_task`, `sleep_same_task_no_poll`, `interval`, `test_time_advance_sub_ms`,
 //!   `test_time_advance_3ms_and_change`, `regression_3710_with_submillis_advance`,
@@ -716,6 +718,65 @@ fn skip_with_a_huge_period_does_not_overflow() {
         check_interval_poll(&mut i, start, &[0]);
         assert_eq!(i.future.missed_tick_behavior(), MissedTickBehavior::Skip);
         assert_eq!(MissedTickBehavior::default(), MissedTickBehavior::Burst);
+    });
+}
+
+// ---- time_rt.rs ----
+
+#[test]
+fn timer_with_threaded_runtime() {
+    let rt = genrt::Runtime::new().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let when = Instant::now() + ms(10);
+        sleep_until(when).await;
+        assert!(Instant::now() >= when);
+        tx.send(()).unwrap();
+    });
+    support::recv(&rx, "the timer task");
+}
+
+/// Wakes itself on every poll until its inner future is ready; counts the polls.
+struct Starve<T: Future<Output = ()> + Unpin>(T, u64);
+
+impl<T: Future<Output = ()> + Unpin> Future for Starve<T> {
+    type Output = u64;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
+        if Pin::new(&mut self.0).poll(cx).is_ready() {
+            return Poll::Ready(self.1);
+        }
+        self.1 += 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// `starving`, as a task (a busy worker still fires timers) and in `block_on` (the
+/// `#[tokio::test]` body).
+#[test]
+fn starving() {
+    run_real(async {
+        let when = Instant::now() + ms(10);
+        Starve(sleep_until(when), 0).await;
+        assert!(Instant::now() >= when);
+    });
+    let rt = runtime(1);
+    let when = Instant::now() + ms(10);
+    support::Watchdog::new("a starving block_on")
+        .run(move || rt.block_on(Starve(sleep_until(when), 0)));
+    assert!(Instant::now() >= when);
+}
+
+#[test]
+fn timeout_value() {
+    run_real(async {
+        let (_tx, rx) = oneshot::channel::<()>();
+        let now = Instant::now();
+        let dur = ms(10);
+        let res = timeout(dur, rx).await;
+        assert!(res.is_err());
+        assert!(Instant::now() >= now + dur);
     });
 }
 
