@@ -13,7 +13,8 @@
 //!   100 rounds, 1 ms sleeps instead of 5 ms); `can_shutdown_with_zero_timeout_in_runtime`
 //!   (a runtime shut down with a zero timeout inside another's `block_on`);
 //!   `can_shutdown_now_in_runtime` (as is, with `Runtime::shutdown_background`);
-//!   `blocking_task_wakes_paused_runtime`, `unawaited_blocking_task_wakes_paused_runtime`,
+//!   `blocking_when_paused`, `blocking_task_wakes_paused_runtime`,
+//!   `unawaited_blocking_task_wakes_paused_runtime`,
 //!   `panicking_blocking_task_wakes_paused_runtime` (the paused clock does not auto-advance
 //!   while blocking work is in flight, as in Tokio; their "under 10 s of real time" upper
 //!   bounds are replaced by checks on the paused clock and the bounded wait).
@@ -300,6 +301,28 @@ fn blocking_task_wakes_paused_runtime() {
             start.elapsed() < Duration::from_secs(15),
             "the paused clock jumped"
         );
+    });
+}
+
+/// `blocking_when_paused`: even a timeout far shorter than the closure's real run time does
+/// not fire, as the paused clock does not move while the closure is in flight.
+#[test]
+fn blocking_when_paused() {
+    run_paused("blocking_when_paused", async {
+        genrt::time::timeout(
+            Duration::from_secs(3),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(1))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
+        genrt::time::timeout(
+            Duration::from_millis(1),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(50))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
     });
 }
 
