@@ -171,18 +171,23 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.delay.deadline();
-        let on_time = || match scheduled.checked_add(LATE) {
-            Some(tolerated) => Instant::now() <= tolerated,
-            None => true,
-        };
-        // `Burst` keeps the schedule however late the tick is: no clock read.
-        let next = if self.missed_tick_behavior == MissedTickBehavior::Burst || on_time() {
+        let on_schedule = || {
             scheduled
                 .checked_add(self.period)
                 .unwrap_or_else(far_future)
-        } else {
-            self.missed_tick_behavior
-                .next_after_late(scheduled, Instant::now(), self.period)
+        };
+        let next = match self.missed_tick_behavior {
+            // `Burst` keeps the schedule however late the tick is: no clock read.
+            MissedTickBehavior::Burst => on_schedule(),
+            behavior => {
+                let now = Instant::now();
+                match scheduled.checked_add(LATE) {
+                    Some(tolerated) if now > tolerated => {
+                        behavior.next_after_late(scheduled, now, self.period)
+                    }
+                    _ => on_schedule(),
+                }
+            }
         };
         Pin::new(&mut self.delay).reset(next);
         Poll::Ready(scheduled)
