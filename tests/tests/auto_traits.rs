@@ -176,3 +176,43 @@ future!({ let mut i: Interval = todo!(); } i.tick(); [Send] [Sync] [!Unpin]);
 /// The checks above are the test: this file compiling is the assertion.
 #[test]
 fn auto_traits_match_tokios() {}
+
+// ---- other traits a Tokio user's code relies on ----
+
+fn is_debug<T: std::fmt::Debug + ?Sized>() {}
+fn is_clone<T: Clone>() {}
+fn is_default<T: Default>() {}
+fn is_error<T: std::error::Error + Send + Sync + 'static>() {}
+
+/// `Debug` on every public type (Tokio's all have it), `Clone` on the handle and value types, `Default`
+/// on `JoinSet` and `MissedTickBehavior`, `Error` on the error types.
+#[test]
+fn debug_clone_default_and_error_impls() {
+    is_debug::<genrt::Runtime>();
+    is_debug::<genrt::Builder>();
+    is_debug::<genrt::Handle>();
+    is_debug::<genrt::EnterGuard<'static>>();
+    is_debug::<genrt::JoinHandle<u8>>();
+    is_debug::<genrt::AbortHandle>();
+    is_debug::<genrt::JoinError>();
+    is_debug::<JoinSet<u8>>();
+    is_debug::<genrt::TryCurrentError>();
+    is_debug::<genrt::UnhandledPanic>();
+    is_debug::<Interval>();
+    is_debug::<Instant>();
+    is_debug::<genrt::time::Sleep>();
+    is_debug::<genrt::time::Timeout<std::future::Ready<()>>>();
+    is_debug::<genrt::time::Elapsed>();
+    is_debug::<genrt::time::MissedTickBehavior>();
+    is_clone::<genrt::Handle>();
+    is_clone::<genrt::AbortHandle>();
+    is_clone::<genrt::Builder>();
+    is_clone::<Instant>();
+    is_clone::<genrt::time::Elapsed>();
+    is_clone::<genrt::time::MissedTickBehavior>();
+    is_default::<JoinSet<u8>>();
+    is_default::<genrt::time::MissedTickBehavior>();
+    is_error::<genrt::JoinError>();
+    is_error::<genrt::time::Elapsed>();
+    is_error::<genrt::TryCurrentError>();
+}
