@@ -184,8 +184,8 @@ fn is_clone<T: Clone>() {}
 fn is_default<T: Default>() {}
 fn is_error<T: std::error::Error + Send + Sync + 'static>() {}
 
-/// `Debug` on every public type (Tokio's all have it), `Clone` on the handle and value types, `Default`
-/// on `JoinSet` and `MissedTickBehavior`, `Error` on the error types.
+/// `Debug` on every public type (Tokio's all have it), `Clone` on the handle and value
+/// types, `Default` on `JoinSet` and `MissedTickBehavior`, `Error` on the error types.
 #[test]
 fn debug_clone_default_and_error_impls() {
     is_debug::<genrt::Runtime>();
