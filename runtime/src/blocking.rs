@@ -34,6 +34,14 @@
 //! The queue owns the closures that have not started; the thread running a closure owns it
 //! until it returns.
 //!
+//! # The paused clock
+//!
+//! On a runtime built with `start_paused(true)`, each closure takes a
+//! [`ClockHold`](genrt_scheduler::time::ClockHold) when it is queued and releases it once its
+//! result (or its cancellation, if it is dropped unrun) has been delivered to its join handle:
+//! the clock does not auto-advance while blocking work is in flight, as in Tokio, so a task
+//! that awaits a closure under a `timeout` is not timed out by a jump while it runs.
+//!
 //! # Threads and the runtime's context
 //!
 //! Each thread enters the runtime's context once, for its whole life, so that
@@ -81,7 +89,17 @@ use std::time::{Duration, Instant};
 use genrt_scheduler::ThreadHook;
 use parking_lot::{Condvar, Mutex};
 
+use genrt_scheduler::time::ClockHold;
+
 use crate::task::cell::BlockingTask;
+
+/// A queued closure, with its hold on a paused clock (module docs, "The paused clock").
+/// Fields drop in order: the task (its result, cancelled if unrun, delivered and its join
+/// handle woken) before the hold.
+struct Queued {
+    task: BlockingTask,
+    _hold: Option<ClockHold>,
+}
 
 /// The default of [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads).
 pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
@@ -125,7 +143,7 @@ pub(crate) struct Pool {
 
 struct State {
     /// Closures that have not started, oldest first.
-    queue: VecDeque<BlockingTask>,
+    queue: VecDeque<Queued>,
     /// Idle threads that no spawn has claimed yet.
     idle: usize,
     /// Notifications sent to idle threads and not yet taken.
@@ -200,7 +218,10 @@ impl Pool {
             drop(task);
             return;
         }
-        state.queue.push_back(task);
+        state.queue.push_back(Queued {
+            task,
+            _hold: runtime.hold_clock(),
+        });
         if state.idle > 0 {
             state.idle -= 1;
             state.notified += 1;
@@ -363,9 +384,11 @@ fn run_thread(runtime: genrt_scheduler::Handle, id: u64) {
 fn run_loop(pool: &Pool) {
     let mut state = pool.state.lock();
     loop {
-        if let Some(task) = state.queue.pop_front() {
+        if let Some(Queued { task, _hold }) = state.queue.pop_front() {
             drop(state);
             task.run();
+            // `_hold` is released here, after the result was delivered (module docs).
+            drop(_hold);
             state = pool.state.lock();
             continue;
         }

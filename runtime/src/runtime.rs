@@ -248,6 +248,25 @@ impl Runtime {
         self.shutdown(Some(timeout), Some(deadline))
     }
 
+    /// Shuts the runtime down without waiting for anything: [`shutdown_timeout`] with a zero
+    /// timeout, as Tokio's. Tasks are cancelled as on drop; a blocking closure that is
+    /// running runs on, on its own thread, and its join handle still gets its result. Fine
+    /// to call from inside another runtime's task.
+    ///
+    /// [`shutdown_timeout`]: Runtime::shutdown_timeout
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let stuck = rt.spawn_blocking(move || rx.recv().is_err());
+    /// rt.shutdown_background(); // returns although the closure may be blocked
+    /// drop(tx);
+    /// let _ = futures::executor::block_on(stuck); // Ok(true) if it had started
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
     /// The shutdown of `Drop` and `shutdown_timeout`, in the order the `blocking` module
     /// docs give: close the pool (no thread enters the context after this), shut the
     /// scheduler down, wait for the blocking threads.
@@ -371,7 +390,11 @@ impl Builder {
     /// Starts the runtime's clock paused, for deterministic tests of timed code: the clock
     /// then moves only when every worker is idle (no task queued or running), jumping to
     /// the next timer's deadline, or by [`genrt::time::advance`](crate::time::advance). A
-    /// thread in `block_on` is not a worker: it does not hold the clock back.
+    /// thread in `block_on` is not a worker: it does not hold the clock back. A
+    /// [`spawn_blocking`](crate::spawn_blocking) closure does, from its spawn until its
+    /// result is delivered, as in Tokio: a task awaiting it under a `timeout` is not timed
+    /// out by a jump while it runs. (So a closure that itself waits for the paused clock,
+    /// say `Handle::block_on(sleep(..))`, waits until something calls `advance`.)
     ///
     /// ```
     /// use std::time::Duration;

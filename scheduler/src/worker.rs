@@ -327,8 +327,9 @@ impl Core {
         if timers.clock().is_paused() {
             // Paused clock: the last worker to become idle moves the clock to the next timer
             // and fires it (`time` module docs; `idle/README.md`, "Timers").
+            // Holds first: see `Timers::auto_advance_allowed`.
             let advanced = shared.idle.leave_if_all_idle(local.index(), || {
-                shared.injector.is_empty() && timers.auto_advance()
+                timers.auto_advance_allowed() && shared.injector.is_empty() && timers.auto_advance()
             });
             if advanced {
                 timers.process(shared, Some(local));

@@ -2,7 +2,8 @@
 //! own blocking-pool tests are in `blocking.rs`.
 //!
 //! Ported (Tokio file: test), with the changes each needed:
-//! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking` (as is);
+//! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking`,
+//!   `sleep_from_blocking`, `sleep_at_root`, `sleep_in_spawn` (as is);
 //!   `shutdown_timeout` (the closure waits on a gate the test opens afterwards instead of
 //!   sleeping 10,000 s, it is spawned through the runtime rather than inside `block_on`,
 //!   whose output would be its join handle, and the `false` returned is asserted); `shutdown_timeout_0` (its
@@ -10,7 +11,13 @@
 //!   the zero timeout's `false` is asserted instead).
 //! - `task_blocking.rs`: `basic_blocking` (a blocking closure awaited from a spawned task,
 //!   100 rounds, 1 ms sleeps instead of 5 ms); `can_shutdown_with_zero_timeout_in_runtime`
-//!   (a runtime shut down with a zero timeout inside another's `block_on`).
+//!   (a runtime shut down with a zero timeout inside another's `block_on`);
+//!   `can_shutdown_now_in_runtime` (as is, with `Runtime::shutdown_background`);
+//!   `blocking_when_paused`, `blocking_task_wakes_paused_runtime`,
+//!   `unawaited_blocking_task_wakes_paused_runtime`,
+//!   `panicking_blocking_task_wakes_paused_runtime` (the paused clock does not auto-advance
+//!   while blocking work is in flight, as in Tokio; their "under 10 s of real time" upper
+//!   bounds are replaced by checks on the paused clock and the bounded wait).
 //! - `rt_handle_block_on.rs`: `basic_spawn_blocking`; `spawn_blocking_after_shutdown_fails`
 //!   (through a `Handle`: genrt's `EnterGuard` borrows the runtime, which
 //!   `shutdown_timeout` consumes); `spawn_blocking_started_before_shutdown_continues` (the
@@ -26,13 +33,11 @@
 //!   `InvalidInput`, as for `worker_threads(0)`).
 //!
 //! Skipped, and why:
-//! - `rt_common.rs`: `sleep_from_blocking` and `socket_from_blocking` (genrt has no timer or
-//!   I/O driver).
+//! - `rt_common.rs`: `socket_from_blocking` (genrt has no I/O driver).
 //! - `task_blocking.rs`: `block_in_blocking`, `block_in_block`, `no_block_in_*`,
 //!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (genrt
 //!   has no `block_in_place`); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
-//!   dropping a runtime inside another's task: see `Runtime`'s docs);
-//!   `can_shutdown_now_in_runtime` (no `shutdown_background`).
+//!   dropping a runtime inside another's task: see `Runtime`'s docs).
 //! - `rt_threaded.rs`: `blocking`, `coop_and_block_in_place`, `yield_after_block_in_place`,
 //!   `hang_on_shutdown`, `test_block_in_place*`, `test_nested_block_in_place_*` (all
 //!   `block_in_place`, which genrt does not have).
@@ -107,6 +112,60 @@ fn spawn_blocking_from_blocking() {
 }
 
 #[test]
+fn sleep_from_blocking() {
+    let rt = rt();
+    Watchdog::new("sleep_from_blocking").run(move || {
+        rt.block_on(async move {
+            genrt::spawn_blocking(|| {
+                let now = std::time::Instant::now();
+                let dur = Duration::from_millis(1);
+                // `futures`' executor sets no genrt context: the sleep finds the runtime
+                // through the blocking thread's own context.
+                futures::executor::block_on(async {
+                    genrt::time::sleep(dur).await;
+                });
+                assert!(now.elapsed() >= dur);
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// `rt_common.rs` `sleep_at_root`.
+#[test]
+fn sleep_at_root() {
+    let rt = rt();
+    let now = std::time::Instant::now();
+    let dur = Duration::from_millis(50);
+    Watchdog::new("sleep_at_root").run(move || {
+        rt.block_on(async move {
+            genrt::time::sleep(dur).await;
+        });
+    });
+    assert!(now.elapsed() >= dur);
+}
+
+/// `rt_common.rs` `sleep_in_spawn`.
+#[test]
+fn sleep_in_spawn() {
+    let rt = rt();
+    let now = std::time::Instant::now();
+    let dur = Duration::from_millis(50);
+    Watchdog::new("sleep_in_spawn").run(move || {
+        rt.block_on(async move {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            genrt::spawn(async move {
+                genrt::time::sleep(dur).await;
+                tx.send(()).unwrap();
+            });
+            rx.await.unwrap();
+        });
+    });
+    assert!(now.elapsed() >= dur);
+}
+
+#[test]
 fn shutdown_timeout() {
     let gate = Gate::default();
     let (tx, rx) = futures::channel::oneshot::channel();
@@ -174,6 +233,161 @@ fn can_shutdown_with_zero_timeout_in_runtime() {
             inner.shutdown_timeout(Duration::from_nanos(0));
         });
     });
+}
+
+#[test]
+fn can_shutdown_now_in_runtime() {
+    let outer = rt();
+    Watchdog::new("an inner shutdown_background").run(move || {
+        outer.block_on(async {
+            let inner = genrt::Builder::new().worker_threads(1).build().unwrap();
+            inner.shutdown_background();
+        });
+    });
+}
+
+/// Not a Tokio test: `shutdown_background` returns without waiting for a running blocking
+/// closure, which runs on; a pending task is cancelled.
+#[test]
+fn shutdown_background_does_not_wait_for_a_running_closure() {
+    let rt = rt();
+    let (started_tx, started) = mpsc::channel();
+    let (gate_tx, gate) = mpsc::channel::<()>();
+    let closure = rt.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+        "finished after the shutdown"
+    });
+    let pending = rt.spawn(std::future::pending::<()>());
+    recv(&started, "the blocking closure to start");
+    Watchdog::new("shutdown_background").run(move || rt.shutdown_background());
+    assert!(wait_for("the pending task", pending)
+        .unwrap_err()
+        .is_cancelled());
+    drop(gate_tx);
+    assert_eq!(
+        wait_for("the blocking closure", closure).unwrap(),
+        "finished after the shutdown"
+    );
+}
+
+/// Runs `body` as a task on a one-worker runtime whose clock starts paused (Tokio's
+/// `#[tokio::test(start_paused = true)]`), bounded.
+fn run_paused<F: std::future::Future<Output = ()> + Send + 'static>(what: &str, body: F) {
+    let rt = genrt::Builder::new()
+        .worker_threads(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    wait_for(what, rt.spawn(body)).unwrap();
+}
+
+/// `blocking_task_wakes_paused_runtime`. Tokio's "took under 10 s of real time" is an upper
+/// bound on a duration, not asserted here: what matters is that the paused clock does not
+/// jump to the timeout while the closure runs (Tokio inhibits auto-advance while blocking
+/// work is in flight), so the timeout does not fire.
+#[test]
+fn blocking_task_wakes_paused_runtime() {
+    run_paused("blocking_task_wakes_paused_runtime", async {
+        let start = genrt::time::Instant::now();
+        genrt::time::timeout(
+            Duration::from_secs(15),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(250))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the paused clock jumped"
+        );
+    });
+}
+
+/// `blocking_when_paused`: even a timeout far shorter than the closure's real run time does
+/// not fire, as the paused clock does not move while the closure is in flight.
+#[test]
+fn blocking_when_paused() {
+    run_paused("blocking_when_paused", async {
+        genrt::time::timeout(
+            Duration::from_secs(3),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(1))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
+        genrt::time::timeout(
+            Duration::from_millis(1),
+            genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(50))),
+        )
+        .await
+        .expect("timeout should not trigger")
+        .expect("blocking task should finish");
+    });
+}
+
+/// `unawaited_blocking_task_wakes_paused_runtime`: once the closure is done, the clock
+/// auto-advances again (the worker, parked while the closure held the clock, is woken), even
+/// though nothing awaits the closure's handle yet. A hang fails the bounded wait.
+#[test]
+fn unawaited_blocking_task_wakes_paused_runtime() {
+    run_paused("unawaited_blocking_task_wakes_paused_runtime", async {
+        let start = genrt::time::Instant::now();
+        let a = genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(1)));
+        genrt::time::sleep(Duration::from_secs(15)).await;
+        a.await.expect("blocking task should finish");
+        assert!(start.elapsed() >= Duration::from_secs(15));
+    });
+}
+
+/// `panicking_blocking_task_wakes_paused_runtime`.
+#[test]
+fn panicking_blocking_task_wakes_paused_runtime() {
+    let _quiet = support::quiet_panics();
+    run_paused("panicking_blocking_task_wakes_paused_runtime", async {
+        let result = genrt::time::timeout(
+            Duration::from_secs(15),
+            genrt::spawn_blocking(|| {
+                thread::sleep(Duration::from_millis(1));
+                panic!("blocking task panicked");
+            }),
+        )
+        .await
+        .expect("timeout should not trigger");
+        assert!(
+            result.unwrap_err().is_panic(),
+            "blocking task should have panicked"
+        );
+    });
+}
+
+/// Not a Tokio test: a closure cancelled while queued (behind one holding the only blocking
+/// thread) gives the clock back when it is dropped unrun; a missing release would leave the
+/// sleep below waiting for ever (the bounded wait fails).
+#[test]
+fn a_cancelled_queued_blocking_task_releases_the_paused_clock() {
+    let rt = genrt::Builder::new()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let body = rt.spawn(async {
+        let start = genrt::time::Instant::now();
+        let held = genrt::spawn_blocking(|| thread::sleep(Duration::from_millis(20)));
+        let queued = genrt::spawn_blocking(|| 5);
+        queued.abort();
+        genrt::time::sleep(Duration::from_secs(3600)).await;
+        assert!(start.elapsed() >= Duration::from_secs(3600));
+        held.await.unwrap();
+        // Cancelled, or `Ok(5)` if the thread took it before the abort: either way it is done.
+        let _ = queued.await;
+    });
+    wait_for(
+        "a_cancelled_queued_blocking_task_releases_the_paused_clock",
+        body,
+    )
+    .unwrap();
 }
 
 // ---- rt_handle_block_on.rs ----

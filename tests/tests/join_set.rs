@@ -15,9 +15,10 @@
 //!   [`join_all_resumes_a_members_panic`];
 //! - `try_join_next` -> [`try_join_next_takes_only_finished_members`].
 //!
-//! Not ported: `detach_all` (not in genrt's API), the `spawn_local`/`LocalSet` tests (genrt has
-//! no local tasks), `join_set_coop` (genrt has no coop budget), `spawn_blocking` (no blocking
-//! pool yet), and the `join_next_with_id`/task-id tests (no task ids).
+//! `detach_all` is ported in `api_parity_ports.rs`, `spawn_blocking` members in
+//! `blocking_tokio_ports.rs`. Not ported: the `spawn_local`/`LocalSet` tests (genrt has no
+//! local tasks), `join_set_coop` (genrt has no coop budget), and the
+//! `join_next_with_id`/task-id tests (no task ids).
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};

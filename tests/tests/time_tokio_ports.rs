@@ -24,7 +24,11 @@
 //!   `deadline_future_elapses`, `timeout_is_not_exhausted_by_future` (with a future that
 //!   yields forever instead of reading `tokio::io::empty()`: genrt has no coop budget, and a
 //!   task that yields still lets the timer fire).
-//! - `time_interval.rs`: `interval_zero_duration`, `burst`, `reset`.
+//! - `time_interval.rs`: `interval_zero_duration`, `burst`, `delay`, `skip`, `reset`,
+//!   `reset_immediately`, `reset_after`, `reset_at`, `reset_at_bigger_than_interval`,
+//!   `interval_doesnt_panic_max_duration_when_polling`.
+//! - `time_rt.rs`: `timer_with_threaded_runtime`, `starving` (also as a task),
+//!   `timeout_value`.
 //! - `time_pause.rs`: `paused_time_is_deterministic`, `advance_after_poll`, `sleep_no_poll`,
 //!   `sleep_same_task`, `sleep_same_task_no_poll`, `interval`, `test_time_advance_sub_ms`,
 //!   `test_time_advance_3ms_and_change`, `regression_3710_with_submillis_advance`,
@@ -34,10 +38,9 @@
 //! - `time_sleep.rs` `creating_sleep_outside_of_context`: Tokio panics on creation; genrt
 //!   allows it by design and panics when such a sleep is *polled* outside a runtime
 //!   (`time.rs`, `polling_a_sleep_outside_a_runtime_panics_with_a_clear_message`).
-//! - `time_interval.rs` `delay`, `skip` and the `reset_*` variants around
-//!   `MissedTickBehavior`: genrt's `Interval` has one behaviour, `Burst` (Tokio's default);
-//!   `set_missed_tick_behavior`, `reset_immediately`, `reset_after` and `reset_at` do not
-//!   exist.
+//! - `time_interval.rs` `stream_with_interval_poll_tick_self_waking` and
+//!   `stream_with_interval_poll_tick_no_waking`: they need `tokio-stream`'s `IntervalStream`
+//!   and Tokio's coop budget (genrt has neither).
 //! - `time_pause.rs` `pause_time_in_main`, `pause_time_in_task`,
 //!   `pause_time_in_main_threads`, `pause_time_in_spawn_threads`: genrt has no `pause()`; a
 //!   runtime's clock is paused from the start with `Builder::start_paused`.
@@ -51,7 +54,8 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 use genrt::time::{
-    advance, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval, Sleep,
+    advance, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval,
+    MissedTickBehavior, Sleep,
 };
 
 use support::{quiet_panics, runtime, wait_for};
@@ -565,6 +569,214 @@ fn interval_reset() {
         check_interval_poll(&mut i, start, &[701]);
         advance(ms(300)).await;
         check_interval_poll(&mut i, start, &[1001]);
+    });
+}
+
+#[test]
+fn delay() {
+    run_paused(async {
+        let start = Instant::now();
+        advance(ms(1)).await;
+        let mut i = mock(interval_at(start, ms(300)));
+        i.future.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        assert_eq!(i.future.missed_tick_behavior(), MissedTickBehavior::Delay);
+        check_interval_poll(&mut i, start, &[0]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        advance(ms(200)).await;
+        check_interval_poll(&mut i, start, &[300]);
+        advance(ms(650)).await;
+        check_interval_poll(&mut i, start, &[600]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        // One more than the period: after the late tick the next is one period from `now`,
+        // which is 1 ms behind the schedule (the `advance(ms(1))` above).
+        advance(ms(201)).await;
+        check_interval_poll(&mut i, start, &[1251]);
+        advance(ms(300)).await;
+        check_interval_poll(&mut i, start, &[1551]);
+        advance(ms(300)).await;
+        check_interval_poll(&mut i, start, &[1851]);
+    });
+}
+
+#[test]
+fn skip() {
+    run_paused(async {
+        let start = Instant::now();
+        advance(ms(1)).await;
+        let mut i = mock(interval_at(start, ms(300)));
+        i.future.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        check_interval_poll(&mut i, start, &[0]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        advance(ms(200)).await;
+        check_interval_poll(&mut i, start, &[300]);
+        advance(ms(650)).await;
+        check_interval_poll(&mut i, start, &[600]);
+        advance(ms(250)).await;
+        check_interval_poll(&mut i, start, &[1200]);
+        advance(ms(300)).await;
+        check_interval_poll(&mut i, start, &[1500]);
+        advance(ms(300)).await;
+        check_interval_poll(&mut i, start, &[1800]);
+    });
+}
+
+/// The common start of Tokio's `reset_*` tests: ticks at 0 and 300, then 100 ms more.
+async fn interval_until_400(start: Instant) -> MockTask<Interval> {
+    advance(ms(1)).await;
+    let mut i = mock(interval_at(start, ms(300)));
+    check_interval_poll(&mut i, start, &[0]);
+    advance(ms(100)).await;
+    check_interval_poll(&mut i, start, &[]);
+    advance(ms(200)).await;
+    check_interval_poll(&mut i, start, &[300]);
+    advance(ms(100)).await;
+    check_interval_poll(&mut i, start, &[]);
+    i
+}
+
+#[test]
+fn reset_immediately() {
+    run_paused(async {
+        let start = Instant::now();
+        let mut i = interval_until_400(start).await;
+        i.future.reset_immediately();
+        check_interval_poll(&mut i, start, &[401]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        advance(ms(200)).await;
+        check_interval_poll(&mut i, start, &[701]);
+    });
+}
+
+#[test]
+fn reset_after() {
+    run_paused(async {
+        let start = Instant::now();
+        let mut i = interval_until_400(start).await;
+        i.future.reset_after(ms(20));
+        advance(ms(20)).await;
+        check_interval_poll(&mut i, start, &[421]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        advance(ms(200)).await;
+        check_interval_poll(&mut i, start, &[721]);
+    });
+}
+
+#[test]
+fn reset_at() {
+    run_paused(async {
+        let start = Instant::now();
+        let mut i = interval_until_400(start).await;
+        i.future.reset_at(Instant::now() + ms(40));
+        advance(ms(40)).await;
+        check_interval_poll(&mut i, start, &[441]);
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[]);
+        advance(ms(200)).await;
+        check_interval_poll(&mut i, start, &[741]);
+    });
+}
+
+#[test]
+fn reset_at_bigger_than_interval() {
+    run_paused(async {
+        let start = Instant::now();
+        let mut i = interval_until_400(start).await;
+        i.future.reset_at(Instant::now() + ms(1000));
+        for _ in 0..3 {
+            advance(ms(300)).await;
+            check_interval_poll(&mut i, start, &[]);
+        }
+        advance(ms(100)).await;
+        check_interval_poll(&mut i, start, &[1401]);
+        advance(ms(300)).await;
+        check_interval_poll(&mut i, start, &[1701]);
+    });
+}
+
+#[test]
+fn interval_doesnt_panic_max_duration_when_polling() {
+    run_paused(async {
+        let mut i = mock(genrt::time::interval(Duration::MAX));
+        assert!(i.poll_next().is_ready());
+        assert!(i.poll_next().is_pending());
+    });
+}
+
+/// Not a Tokio test: a tick more than a period late under `Skip` with a period too long for
+/// `u64` nanoseconds neither panics nor overflows.
+#[test]
+fn skip_with_a_huge_period_does_not_overflow() {
+    run_paused(async {
+        let start = Instant::now();
+        let mut i = mock(interval_at(start, Duration::from_secs(u64::MAX / 4)));
+        i.future.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        check_interval_poll(&mut i, start, &[0]);
+        assert_eq!(i.future.missed_tick_behavior(), MissedTickBehavior::Skip);
+        assert_eq!(MissedTickBehavior::default(), MissedTickBehavior::Burst);
+    });
+}
+
+// ---- time_rt.rs ----
+
+#[test]
+fn timer_with_threaded_runtime() {
+    let rt = genrt::Runtime::new().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let when = Instant::now() + ms(10);
+        sleep_until(when).await;
+        assert!(Instant::now() >= when);
+        tx.send(()).unwrap();
+    });
+    support::recv(&rx, "the timer task");
+}
+
+/// Wakes itself on every poll until its inner future is ready; counts the polls.
+struct Starve<T: Future<Output = ()> + Unpin>(T, u64);
+
+impl<T: Future<Output = ()> + Unpin> Future for Starve<T> {
+    type Output = u64;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
+        if Pin::new(&mut self.0).poll(cx).is_ready() {
+            return Poll::Ready(self.1);
+        }
+        self.1 += 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// `starving`, as a task (a busy worker still fires timers) and in `block_on` (the
+/// `#[tokio::test]` body).
+#[test]
+fn starving() {
+    run_real(async {
+        let when = Instant::now() + ms(10);
+        Starve(sleep_until(when), 0).await;
+        assert!(Instant::now() >= when);
+    });
+    let rt = runtime(1);
+    let when = Instant::now() + ms(10);
+    support::Watchdog::new("a starving block_on")
+        .run(move || rt.block_on(Starve(sleep_until(when), 0)));
+    assert!(Instant::now() >= when);
+}
+
+#[test]
+fn timeout_value() {
+    run_real(async {
+        let (_tx, rx) = oneshot::channel::<()>();
+        let now = Instant::now();
+        let dur = ms(10);
+        let res = timeout(dur, rx).await;
+        assert!(res.is_err());
+        assert!(Instant::now() >= now + dur);
     });
 }
 

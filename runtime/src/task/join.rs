@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -21,7 +22,8 @@ pub(crate) trait Join<T>: Abort {
 /// An owned permission to await a spawned task's result.
 ///
 /// A `JoinHandle<T>` is a future of `Result<T, JoinError>`. Dropping it detaches the task,
-/// which keeps running; its result is then dropped when it finishes.
+/// which keeps running; its result is then dropped when it finishes. It is `Unpin`, and
+/// `Send` and `Sync` when `T` is `Send` (as Tokio's).
 ///
 /// The handle keeps the task's cell (its result slot) allocated, never the runtime: after the
 /// runtime is dropped, the handle of an unfinished task resolves to a cancelled
@@ -35,11 +37,20 @@ pub(crate) trait Join<T>: Abort {
 pub struct JoinHandle<T> {
     cell: Arc<dyn Join<T>>,
     key: Option<TaskKey>,
+    /// Makes the handle `Send` and `Sync` exactly when `T: Send`, as Tokio's is: the handle
+    /// hands the output over (so it must be `Send` to move threads), and no `&self` method
+    /// gives access to a `&T`. `dyn Join<T>` alone would be both for every `T`. (The box
+    /// keeps it `Unpin` for every `T`.)
+    _output: PhantomData<std::sync::Mutex<Box<T>>>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(cell: Arc<dyn Join<T>>) -> JoinHandle<T> {
-        JoinHandle { cell, key: None }
+        JoinHandle {
+            cell,
+            key: None,
+            _output: PhantomData,
+        }
     }
 
     pub(crate) fn set_key(&mut self, key: Option<TaskKey>) {

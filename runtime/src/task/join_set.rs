@@ -253,6 +253,33 @@ impl<T> JoinSet<T> {
         }
     }
 
+    /// Removes every task from the set without aborting it: the tasks keep running, their
+    /// results are dropped when they finish (as when a [`JoinHandle`] is dropped). The set
+    /// is empty afterwards and can be reused.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_on(async move { tx.send("still ran").unwrap() }, &rt.handle());
+    /// set.detach_all();
+    /// assert!(set.is_empty());
+    /// drop(set); // would abort the task, had it not been detached
+    /// assert_eq!(rx.recv().unwrap(), "still ran");
+    /// ```
+    pub fn detach_all(&mut self) {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            // Dropping the handle detaches the task and takes `wakers[index]` back out of
+            // its cell, so no completion pushes `index` after this.
+            if slot.take().is_some() {
+                self.free.push(index);
+            }
+        }
+        self.len = 0;
+        // The indices left are all stale now; drop them rather than skip them later.
+        self.ready.state.lock().indices.clear();
+    }
+
     /// Aborts every task, then waits until all have finished, dropping their results. The
     /// set is empty afterwards.
     ///
@@ -439,6 +466,60 @@ impl<T: Send + 'static> JoinSet<T> {
         let (join, abort) = handle.spawn_blocking_abortable(f);
         self.insert(join);
         abort
+    }
+}
+
+/// Spawns each future onto the current runtime, as [`JoinSet::spawn`] does.
+///
+/// # Panics
+///
+/// Outside a task or `block_on` of a genrt runtime (when the iterator is not empty).
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let mut values = rt.block_on(async {
+///     let set: genrt::JoinSet<u32> = (0..3).map(|i| async move { i * 2 }).collect();
+///     set.join_all().await
+/// });
+/// values.sort();
+/// assert_eq!(values, [0, 2, 4]);
+/// ```
+impl<T, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        set.extend(futures);
+        set
+    }
+}
+
+/// Spawns each future onto the current runtime, as [`JoinSet::spawn`] does.
+///
+/// # Panics
+///
+/// Outside a task or `block_on` of a genrt runtime (when the iterator is not empty).
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let mut set = genrt::JoinSet::new();
+///     set.spawn(async { 1 });
+///     set.extend((2..4).map(|i| async move { i }));
+///     assert_eq!(set.len(), 3);
+/// });
+/// ```
+impl<T, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        for future in futures {
+            self.spawn(future);
+        }
     }
 }
 

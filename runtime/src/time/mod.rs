@@ -18,7 +18,8 @@
 //! # The paused clock
 //!
 //! A runtime built with [`Builder::start_paused(true)`](crate::Builder::start_paused) has a
-//! clock that only moves when every worker is idle (no task queued or running), jumping to
+//! clock that only moves when every worker is idle (no task queued or running) and no
+//! [`spawn_blocking`](crate::spawn_blocking) closure is in flight (as in Tokio), jumping to
 //! the next timer's deadline, or by [`advance`]. [`Instant::now`] reads the current runtime's
 //! clock, so code under test sees time pass consistently:
 //!
@@ -42,7 +43,7 @@ mod timeout;
 use std::time::Duration;
 
 pub use instant::Instant;
-pub use interval::{interval, interval_at, Interval};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 

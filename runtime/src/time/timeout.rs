@@ -145,3 +145,22 @@ impl fmt::Display for Elapsed {
 }
 
 impl Error for Elapsed {}
+
+/// An [`io::Error`](std::io::Error) of kind [`TimedOut`](std::io::ErrorKind::TimedOut), as
+/// Tokio's, so a timeout can be `?`-ed in a function returning `io::Result`.
+///
+/// ```
+/// async fn limited() -> std::io::Result<()> {
+///     let duration = std::time::Duration::ZERO;
+///     genrt::time::timeout(duration, std::future::pending::<()>()).await?;
+///     Ok(())
+/// }
+/// let rt = genrt::Runtime::new().unwrap();
+/// let err = rt.block_on(limited()).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}

@@ -39,10 +39,19 @@
 //!   anything else is not starved: the jump happens only when nothing is runnable, as in
 //!   Tokio, and a worker goes back to its loop (which looks at the injector) after each jump.
 //!   A thread in `block_on` is not a worker: what it does does not hold the clock.
+//! - **Clock holds**: work the runtime runs outside its workers (a `spawn_blocking` closure,
+//!   from its spawn until its result is delivered or it is dropped unrun) takes a
+//!   [`ClockHold`] ([`Handle::hold_clock`]); while any is held the paused clock does not
+//!   auto-advance, as Tokio inhibits auto-advance while blocking tasks are in flight. So a
+//!   task awaiting a closure under a `timeout` is not timed out by a jump taken while the
+//!   closure runs. The last release notifies as an insert does (`idle/README.md`,
+//!   "Timers"), so a runtime whose workers all parked under the hold jumps again.
+//!   [`Handle::advance_clock`] is not affected.
 //!
-//! This module owns the `next` word and the `holder` lock.
+//! This module owns the `next` and `holds` words and the `holder` lock.
 //!
 //! [`Handle::advance_clock`]: crate::Handle::advance_clock
+//! [`Handle::hold_clock`]: crate::Handle::hold_clock
 
 mod clock;
 mod wheel;
@@ -53,7 +62,7 @@ use std::time::{Duration, Instant};
 use genrt_waker::TaskKey;
 
 use crate::context;
-use crate::loom::sync::atomic::{fence, AtomicU64, Ordering};
+use crate::loom::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::shared::Shared;
 use crate::worker::Local;
@@ -110,6 +119,8 @@ pub(crate) struct Timers {
     next: AtomicU64,
     /// The worker holding the timed park, and the tick it waits for.
     holder: Mutex<Option<(usize, u64)>>,
+    /// Paused clock: how many [`ClockHold`]s are alive; auto-advance waits for zero.
+    holds: AtomicUsize,
 }
 
 impl Timers {
@@ -122,6 +133,7 @@ impl Timers {
             }),
             next: AtomicU64::new(NONE),
             holder: Mutex::new(None),
+            holds: AtomicUsize::new(0),
         }
     }
 
@@ -260,6 +272,16 @@ impl Timers {
         if matches!(*holder, Some((w, _)) if w == worker) {
             *holder = None;
         }
+    }
+
+    /// Paused clock: whether no [`ClockHold`] is alive, so that the clock may auto-advance.
+    /// Read *before* the injector is checked: a release that this reads as done was made
+    /// after its holder's last push (a blocking closure's result waking its joiner), and
+    /// that push is then visible to the injector check.
+    pub(crate) fn auto_advance_allowed(&self) -> bool {
+        // SeqCst: pairs with the `fetch_sub` in `ClockHold::drop` (release: the holder's
+        // pushes before it are visible after this load reads its result).
+        self.holds.load(Ordering::SeqCst) == 0
     }
 
     /// Paused clock, called under the idle lock when no worker is present and the injector
@@ -490,7 +512,49 @@ impl std::fmt::Debug for TimerEntry {
     }
 }
 
+/// Keeps a paused clock from auto-advancing while it is alive (module docs, "Clock holds");
+/// from [`Handle::hold_clock`](crate::Handle::hold_clock).
+pub struct ClockHold {
+    shared: Arc<Shared>,
+}
+
+impl Drop for ClockHold {
+    fn drop(&mut self) {
+        // SeqCst: pairs with the load in `auto_advance_allowed` (this holder's earlier pushes,
+        // e.g. a join handle's wake, are visible to a worker that reads the release).
+        if self.shared.timers.holds.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last hold: as an insert on a paused clock does, make sure some worker
+            // re-checks, in case all parked while the clock was held. F_H: SeqCst fence,
+            // pairs with F_W in `Idle::prepare_park` (idle/README.md, "Timers").
+            fence(Ordering::SeqCst);
+            self.shared.idle.notify_one_after_fence();
+        }
+    }
+}
+
+impl std::fmt::Debug for ClockHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClockHold").finish_non_exhaustive()
+    }
+}
+
 impl crate::Handle {
+    /// Paused clock: a hold that keeps the clock from auto-advancing until it is dropped
+    /// (module docs, "Clock holds"); `None` on a real clock. [`Handle::advance_clock`]
+    /// still moves a held clock.
+    pub fn hold_clock(&self) -> Option<ClockHold> {
+        if !self.shared.timers.clock().is_paused() {
+            return None;
+        }
+        // SeqCst: with the load in `auto_advance_allowed`; a worker that decides to advance
+        // before this increment is visible may still jump once (the spawn raced the idle
+        // instant), as in Tokio.
+        self.shared.timers.holds.fetch_add(1, Ordering::SeqCst);
+        Some(ClockHold {
+            shared: self.shared.clone(),
+        })
+    }
+
     /// The current time on this runtime's clock (real, or paused).
     pub fn clock_now(&self) -> Instant {
         self.shared.timers.clock().now()

@@ -1,0 +1,240 @@
+//! Tokio behaviours of the time, blocking, `JoinSet` and `Handle` APIs that a Tokio user's
+//! code or tests rely on, checked on genrt. Each test names the Tokio test or documented
+//! behaviour it checks. Every wait is bounded.
+//!
+//! Checked here:
+//! - `tokio::time::error::Elapsed` converts into `std::io::Error` of kind `TimedOut` (its
+//!   `From` impl), so `timeout(..).await?` works in a function returning `io::Result`;
+//!   `Elapsed`'s text "deadline has elapsed"; `Elapsed: Clone + Copy + Eq + Error`.
+//! - `timeout` of a future that panics: the panic comes out of the timeout's poll (the
+//!   task's `JoinError` is a panic, with the payload).
+//! - `time_interval.rs` `interval_zero_duration`, with Tokio's message "`period` must be
+//!   non-zero." (also for `interval`).
+//! - `sleep_until` with a deadline in the past, and `sleep(Duration::ZERO)`, are ready on the
+//!   first poll; `Instant + Duration::MAX` panics like `std::time::Instant`'s.
+//! - `task_join_set.rs`: `join_set_coop` is not ported (no coop budget); the
+//!   `FromIterator` and `Extend` impls (Tokio's docs: spawn each future on the current
+//!   runtime, panic outside one); `detach_all` (Tokio's test of the same name: the tasks
+//!   keep running, the set is empty); `join_next` on an empty set is `None` at once;
+//!   `JoinSet: Default + Debug`.
+//! - `spawn`, `spawn_blocking` and `JoinSet::spawn` outside a runtime panic with a message
+//!   naming the runtime (Tokio: "must be called from the context of a Tokio 1.x runtime").
+//! - `Handle::current()` inside `spawn_blocking` is the closure's runtime (Tokio's docs of
+//!   `spawn_blocking`); `Handle: Clone + Debug`.
+//!
+//! Auto traits (`Send`/`Sync`/`Unpin`) are checked at compile time in `auto_traits.rs`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::mpsc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use genrt::time::{interval, interval_at, sleep, sleep_until, timeout, Elapsed, Instant};
+use genrt::JoinSet;
+use support::{panic_message, quiet_panics, recv, runtime, wait_for};
+
+/// Polls `future` once with a no-op waker.
+fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    pin!(future).poll(&mut cx)
+}
+
+/// Runs `f`, which must panic, and returns its message.
+#[track_caller]
+fn panic_text<R>(f: impl FnOnce() -> R) -> String {
+    let _quiet = quiet_panics();
+    let payload = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => payload,
+    };
+    panic_message(&*payload)
+        .expect("a text panic message")
+        .to_string()
+}
+
+// ---- time ----
+
+#[test]
+fn elapsed_converts_into_an_io_error_of_kind_timed_out() {
+    async fn read_with_limit() -> std::io::Result<u32> {
+        let value = timeout(Duration::ZERO, std::future::pending::<u32>()).await?;
+        Ok(value)
+    }
+    let rt = runtime(1);
+    let err = rt.block_on(read_with_limit()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+
+    let elapsed: Elapsed = rt
+        .block_on(timeout(Duration::ZERO, std::future::pending::<()>()))
+        .unwrap_err();
+    let copy = elapsed;
+    assert_eq!(copy, elapsed.clone());
+    assert_eq!(elapsed.to_string(), "deadline has elapsed");
+    let _: &(dyn std::error::Error + Send + Sync + 'static) = &elapsed;
+}
+
+#[test]
+fn a_panic_inside_a_timeout_comes_out_of_its_poll() {
+    let rt = runtime(1);
+    let task = rt.spawn(timeout(Duration::from_secs(3600), async {
+        panic!("boom inside a timeout")
+    }));
+    let _quiet = quiet_panics();
+    let err = wait_for("the task of the panicking timeout", task).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(
+        panic_message(&*err.into_panic()),
+        Some("boom inside a timeout")
+    );
+}
+
+#[test]
+fn interval_zero_period_panics_with_tokios_message() {
+    let rt = runtime(1);
+    let _guard = rt.enter();
+    let text = panic_text(|| interval(Duration::ZERO));
+    assert!(text.contains("`period` must be non-zero."), "{text}");
+    let text = panic_text(|| interval_at(Instant::now(), Duration::ZERO));
+    assert!(text.contains("`period` must be non-zero."), "{text}");
+}
+
+#[test]
+fn a_sleep_whose_deadline_has_passed_is_ready_on_the_first_poll() {
+    let rt = runtime(1);
+    let _guard = rt.enter();
+    let past = Instant::now()
+        .checked_sub(Duration::from_millis(50))
+        .unwrap_or_else(Instant::now);
+    assert!(poll_once(sleep_until(past)).is_ready());
+    assert!(poll_once(sleep_until(Instant::now())).is_ready());
+    assert!(poll_once(sleep(Duration::ZERO)).is_ready());
+    // And a sleep of `Duration::MAX` neither panics nor completes.
+    assert!(poll_once(sleep(Duration::MAX)).is_pending());
+}
+
+#[test]
+fn instant_overflow_panics_like_std() {
+    let now = Instant::now();
+    let _ = panic_text(|| now + Duration::MAX);
+    let _ = panic_text(|| now - Duration::MAX);
+    assert!(now.checked_add(Duration::MAX).is_none());
+    // `later - earlier` saturates to zero, as std's `Instant` does since Rust 1.60.
+    assert_eq!(now - (now + Duration::from_secs(1)), Duration::ZERO);
+}
+
+// ---- JoinSet ----
+
+#[test]
+fn join_set_collects_and_extends_from_futures() {
+    let rt = runtime(2);
+    let mut values = rt.block_on(async {
+        let mut set: JoinSet<u32> = (0..5u32).map(|i| async move { i }).collect();
+        assert_eq!(set.len(), 5);
+        set.extend((5..10u32).map(|i| async move { i }));
+        assert_eq!(set.len(), 10);
+        set.join_all().await
+    });
+    values.sort_unstable();
+    assert_eq!(values, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn join_set_from_iter_outside_a_runtime_panics_with_a_clear_message() {
+    let text = panic_text(|| std::iter::once(async { 1u8 }).collect::<JoinSet<u8>>());
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+}
+
+#[test]
+fn join_set_detach_all_leaves_the_tasks_running() {
+    let rt = runtime(2);
+    let (gate_tx, gate_rx) = futures::channel::oneshot::channel::<()>();
+    let gate = futures::future::FutureExt::shared(gate_rx);
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut set = JoinSet::new();
+    for i in 0..3 {
+        let gate = gate.clone();
+        let done = done_tx.clone();
+        set.spawn_on(
+            async move {
+                let _ = gate.await;
+                done.send(i).unwrap();
+            },
+            &rt.handle(),
+        );
+    }
+    set.detach_all();
+    assert!(set.is_empty());
+    assert_eq!(set.len(), 0);
+    assert!(matches!(poll_once(set.join_next()), Poll::Ready(None)));
+    drop(set);
+    gate_tx.send(()).unwrap();
+    let mut finished: Vec<i32> = (0..3).map(|_| recv(&done_rx, "a detached task")).collect();
+    finished.sort_unstable();
+    assert_eq!(finished, [0, 1, 2]);
+}
+
+#[test]
+fn join_set_detach_all_then_reuse() {
+    let rt = runtime(1);
+    let out = rt.block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(std::future::pending::<u32>());
+        set.detach_all();
+        set.spawn(async { 7 });
+        let first = set.join_next().await.unwrap().unwrap();
+        (first, set.join_next().await.is_none())
+    });
+    assert_eq!(out, (7, true));
+}
+
+#[test]
+fn join_next_on_an_empty_set_is_none_at_once() {
+    let mut set = JoinSet::<u8>::default();
+    assert!(matches!(poll_once(set.join_next()), Poll::Ready(None)));
+    assert!(set.try_join_next().is_none());
+    assert!(format!("{set:?}").contains("JoinSet"));
+}
+
+// ---- spawning outside a runtime, Handle ----
+
+#[test]
+fn spawning_outside_a_runtime_panics_with_a_clear_message() {
+    let text = panic_text(|| genrt::spawn(async {}));
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+    let text = panic_text(|| genrt::spawn_blocking(|| ()));
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+    let text = panic_text(|| JoinSet::<()>::new().spawn(async {}));
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+    let text = panic_text(|| JoinSet::<()>::new().spawn_blocking(|| ()));
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+    let text = panic_text(genrt::Handle::current);
+    assert!(text.contains("outside a genrt runtime"), "{text}");
+}
+
+#[test]
+fn handle_current_inside_spawn_blocking_is_the_closures_runtime() {
+    let rt = runtime(1);
+    let other = runtime(1);
+    // Inside `other`'s context, spawn onto `rt`: the closure must see `rt`.
+    let join = {
+        let _guard = other.enter();
+        rt.handle().spawn_blocking(genrt::Handle::current)
+    };
+    let inner = wait_for("the blocking closure", join).unwrap();
+    let before = (rt.metrics().live_tasks, other.metrics().live_tasks);
+    let probe = inner.spawn(std::future::pending::<()>());
+    assert_eq!(
+        rt.metrics().live_tasks,
+        before.0 + 1,
+        "spawned onto the closure's runtime"
+    );
+    assert_eq!(other.metrics().live_tasks, before.1);
+    probe.abort();
+    assert!(wait_for("the aborted probe", probe)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(format!("{inner:?}").contains("Handle"));
+    let _clone: genrt::Handle = inner.clone();
+}
