@@ -129,16 +129,7 @@ fn scenario<C: Contender>(workers: usize, tasks: usize) -> MemoryFigures {
     for request in requests.drain(..) {
         crate::Spawner::spawn_detached(&spawner, request);
     }
-    let deadline = Instant::now() + SUSPEND_TIMEOUT;
-    while suspended.load(SeqCst) < tasks {
-        assert!(
-            Instant::now() < deadline,
-            "{}: only {} of {tasks} tasks suspended",
-            C::NAME,
-            suspended.load(SeqCst)
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_suspended::<C>(&suspended, tasks);
     let all_pending = live_bytes();
     drop(spawner);
     let threads_left = rt.shutdown();
@@ -223,6 +214,16 @@ where
             },
         );
     }
+    wait_suspended::<C>(&suspended, tasks);
+    let all_pending = settled_live_bytes();
+    drop(spawner);
+    drop(rt);
+    all_pending - before
+}
+
+/// Waits (at most [`SUSPEND_TIMEOUT`]) until `tasks` tasks of `C` counted themselves in
+/// `suspended`.
+fn wait_suspended<C: Contender>(suspended: &AtomicUsize, tasks: usize) {
     let deadline = Instant::now() + SUSPEND_TIMEOUT;
     while suspended.load(SeqCst) < tasks {
         assert!(
@@ -233,8 +234,4 @@ where
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    let all_pending = settled_live_bytes();
-    drop(spawner);
-    drop(rt);
-    all_pending - before
 }

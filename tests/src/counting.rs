@@ -253,6 +253,30 @@ pub fn quiesce(threads: Option<usize>) -> isize {
     drain_epoch()
 }
 
+/// Creates and drops a 2-worker runtime, spawning and finishing a task on it through the
+/// helpers a measurement uses, then quiesces: lazily allocated process-global state (the
+/// standard library's, the allocator's, crossbeam's) exists before a baseline is taken. The
+/// warm-up of the memory binaries that measure whole runtimes.
+#[track_caller]
+pub fn warm_up_runtime() {
+    let threads = thread_count();
+    let rt = crate::runtime(2);
+    let done = Arc::new(AtomicUsize::new(0));
+    let task = {
+        let done = done.clone();
+        rt.spawn(async move {
+            genrt::yield_now().await;
+            done.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    crate::wait_for("the warm-up task", task).unwrap();
+    crate::wait_until("the warm-up task was counted", || {
+        done.load(Ordering::SeqCst) == 1 && rt.metrics().live_tasks == 0
+    });
+    crate::drop_runtime(rt);
+    quiesce(threads);
+}
+
 /// The threads [`grow_parking_lot_table`] sizes parking_lot's table for: more than any binary
 /// that measures live bytes runs at once. The most is stress_spawn's 13 (8 spawning threads,
 /// 2 workers, the scenario's own thread and the test harness's two); the other stress tests

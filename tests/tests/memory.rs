@@ -6,43 +6,20 @@
 //! measures makes the test harness allocate and free on its own threads, which shows up in a
 //! global count (measurements on the current thread only live in `waker_alloc.rs`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
-use support::counting::{allocations, live_bytes, quiesce, thread_count, Baseline, CountingAlloc};
-use support::{drop_runtime, runtime, serial, wait_for, wait_until, ParkWaker};
+use support::counting::{allocations, live_bytes, warm_up_runtime, Baseline, CountingAlloc};
+use support::{drop_runtime, runtime, serial, wait_until, ParkWaker};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Creates and drops a runtime, spawning and finishing a task on it through the same helpers
-/// the measurement uses, so that lazily allocated process-global state (the standard
-/// library's, the allocator's, crossbeam's) exists before a baseline is taken.
-fn warm_up() {
-    let threads = thread_count();
-    let rt = runtime(2);
-    let done = Arc::new(AtomicUsize::new(0));
-    let task = {
-        let done = done.clone();
-        rt.spawn(async move {
-            genrt::yield_now().await;
-            done.fetch_add(1, Ordering::SeqCst);
-        })
-    };
-    wait_for("the warm-up task", task).unwrap();
-    wait_until("the warm-up task was counted", || {
-        done.load(Ordering::SeqCst) == 1 && rt.metrics().live_tasks == 0
-    });
-    drop_runtime(rt);
-    quiesce(threads);
-}
 
 #[test]
 fn ten_thousand_suspended_tasks_give_back_every_byte_while_their_stale_wakers_are_held() {
     const TASKS: usize = 10_000;
     let _serial = serial();
-    warm_up();
+    warm_up_runtime();
 
     // Everything the measurement itself keeps is allocated before the baseline.
     let counter = Arc::new(());

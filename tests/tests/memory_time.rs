@@ -6,44 +6,21 @@
 //! process-global, so a second test in the binary (started by the harness while this one
 //! measures, or waiting for it) would move them (see `memory.rs`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
-use support::counting::{live_bytes, quiesce, thread_count, Baseline, CountingAlloc};
-use support::{drop_runtime, runtime, wait_for, wait_until, ParkWaker};
+use support::counting::{live_bytes, warm_up_runtime, Baseline, CountingAlloc};
+use support::{drop_runtime, runtime, wait_until, ParkWaker};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Creates and drops a runtime, spawning and finishing a task on it through the same helpers
-/// the measurement uses, so that lazily allocated process-global state (the standard
-/// library's, the allocator's, crossbeam's) exists before a baseline is taken.
-fn warm_up() {
-    let threads = thread_count();
-    let rt = runtime(2);
-    let done = Arc::new(AtomicUsize::new(0));
-    let task = {
-        let done = done.clone();
-        rt.spawn(async move {
-            genrt::yield_now().await;
-            done.fetch_add(1, Ordering::SeqCst);
-        })
-    };
-    wait_for("the warm-up task", task).unwrap();
-    wait_until("the warm-up task was counted", || {
-        done.load(Ordering::SeqCst) == 1 && rt.metrics().live_tasks == 0
-    });
-    drop_runtime(rt);
-    quiesce(threads);
-}
 
 /// Issue 11: a runtime dropped with 10,000 pending sleeps (each task also left its waker
 /// outside) gives back every byte: the wheel's entries, their storage and the tasks.
 #[test]
 fn ten_thousand_pending_sleeps_give_back_every_byte_when_the_runtime_drops() {
     const TASKS: usize = 10_000;
-    warm_up();
+    warm_up_runtime();
 
     let counter = Arc::new(());
     let wakers: Arc<Mutex<Vec<Waker>>> = Arc::new(Mutex::new(Vec::with_capacity(TASKS)));
