@@ -5,7 +5,7 @@ use std::any::Any;
 use std::task::Waker;
 
 use genrt_waker::registry::{Registration, WakeContext, WakeTarget};
-use genrt_waker::{Claim, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
+use genrt_waker::{Claim, PageRef, RuntimeId, Slab, TaskKey, WakeOutcome, SLAB_CAPACITY};
 
 use crate::context;
 use crate::idle::Idle;
@@ -369,5 +369,13 @@ impl WakeTarget for Shared {
             self.push_remote(key);
         }
         outcome
+    }
+
+    fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+        self.slab.page_ref(page)
+    }
+
+    fn schedule_fenced(&self, key: TaskKey) {
+        self.push_remote(key);
     }
 }

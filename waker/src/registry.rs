@@ -84,6 +84,29 @@
 //! threads inside the runtime's context: a waker itself holds nothing, so a stale waker
 //! retains 0 bytes, before and after its runtime is gone.
 //!
+//! # Page caches
+//!
+//! A target that keeps its tasks in a [`Slab`](crate::Slab) hands out its pages
+//! ([`WakeTarget::slab_page`]); a wake through the registry then does the slot's part of the
+//! wake itself, between W3 and W4: it reads the key's state word (the generation check, and
+//! the coalesced wake with W2 as its fence) and calls the target only when the wake
+//! scheduled the task ([`WakeTarget::schedule_fenced`]). Each record remembers, for one
+//! registration at a time, the pages its owner has looked up (`PageCache`), keyed by the
+//! registration's number (`Entry::registration`: process-wide, never reused). So a stale or
+//! coalesced wake follows no pointer of the runtime's after the fence except the state word:
+//! the page's address comes from the thread's own record, and the loads of `target` and of
+//! the number (one static line) run beside the state word's load.
+//!
+//! *Why a cached page is alive.* The record's owner stores a page only inside a window in
+//! which W3 found registration `n`'s target, and uses it only inside a later window in which
+//! W3 found a target and the entry's number read after W3 is `n`. Register (step 2) stores
+//! the number before the target (Release; W3 acquires), and no registration can store
+//! another while this record announces the entry (U3 of the one before it waits first), so
+//! that target is registration `n`'s. By the proof above, registration `n`'s U6 waits for
+//! this window, and a slab reached through `&self` of a target lives as long as the target,
+//! so the page is alive. A number never repeats, so a cache filled under an earlier
+//! registration of the entry never matches a later one.
+//!
 //! # Records beyond the pool
 //!
 //! The pool holds [`RECORDS`] records. A thread claims one for good on its first wake through
@@ -137,7 +160,8 @@ use crate::loom::sync::atomic::{
     fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 use crate::loom::sync::Arc;
-use crate::state::WakeOutcome;
+use crate::slab::{page_of, state_at, PageRef, PAGES};
+use crate::state::{SlotState, WakeOutcome};
 
 /// The part of a runtime that a key waker calls.
 pub trait WakeTarget: Send + Sync + 'static {
@@ -153,6 +177,29 @@ pub trait WakeTarget: Send + Sync + 'static {
     /// no second fence. By default, [`WakeTarget::wake`] with no context.
     fn wake_fenced(&self, key: TaskKey) -> WakeOutcome {
         self.wake(key, None)
+    }
+
+    /// Page `page` of the [`Slab`](crate::Slab) whose slots this target's keys name, if the
+    /// target keeps its tasks in one and that page is installed: `slab.page_ref(page)`.
+    ///
+    /// With it, a wake through the registry reads the slot's state word itself (the waking
+    /// thread remembers the page for the next wake), and calls the target only through
+    /// [`WakeTarget::schedule_fenced`], when the wake scheduled the task: a stale or
+    /// coalesced wake makes no call. The slab must live at least as long as the target (a
+    /// field of it: the borrow of `&self` says as much), because the registry keeps the
+    /// page's address for as long as the target stays registered. By default, `None`: every
+    /// wake through the registry calls [`WakeTarget::wake_fenced`].
+    fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+        let _ = page;
+        None
+    }
+
+    /// Queues `key` after a wake through the registry found its slot idle and marked it
+    /// scheduled ([`WakeOutcome::Schedule`]), as [`WakeTarget::wake_fenced`] would have.
+    /// Called only for targets whose [`WakeTarget::slab_page`] gives pages.
+    fn schedule_fenced(&self, key: TaskKey) {
+        let _ = key;
+        unreachable!("genrt: WakeTarget::slab_page gave a page, so schedule_fenced must queue keys")
     }
 }
 
@@ -190,6 +237,10 @@ struct Entry {
     /// The generation the next runtime in this entry starts its slots at; written only by the
     /// holder of `taken`.
     next_base: AtomicU32,
+    /// The process-wide number of the registration holding the entry (never 0, never
+    /// reused): what a record's page cache is keyed by. Written by `register` step 2 only,
+    /// before `target`.
+    registration: AtomicU64,
 }
 
 impl Entry {
@@ -200,6 +251,7 @@ impl Entry {
             target: AtomicPtr::new(ptr::null_mut()),
             vtable: AtomicPtr::new(ptr::null_mut()),
             next_base: AtomicU32::new(0),
+            registration: AtomicU64::new(0),
         }
     }
 }
@@ -210,6 +262,10 @@ impl Entry {
 struct TargetVtable {
     /// `T::wake_fenced(key)` on the target.
     wake: unsafe fn(*const (), TaskKey) -> WakeOutcome,
+    /// `T::slab_page(page)` on the target, as `(first, stride)`.
+    page: unsafe fn(*const (), usize) -> Option<(*const u8, usize)>,
+    /// `T::schedule_fenced(key)` on the target.
+    schedule: unsafe fn(*const (), TaskKey),
     /// Drops the entry's reference to the target.
     release: unsafe fn(*const ()),
 }
@@ -220,8 +276,28 @@ struct VtableOf<T>(std::marker::PhantomData<T>);
 impl<T: WakeTarget> VtableOf<T> {
     const VTABLE: &'static TargetVtable = &TargetVtable {
         wake: wake_erased::<T>,
+        page: page_erased::<T>,
+        schedule: schedule_erased::<T>,
         release: release_erased::<T>,
     };
+}
+
+/// # Safety
+///
+/// As [`wake_erased`].
+unsafe fn page_erased<T: WakeTarget>(target: *const (), page: usize) -> Option<(*const u8, usize)> {
+    // SAFETY: as in `wake_erased` (the caller's contract).
+    let target = unsafe { &*target.cast::<T>() };
+    target.slab_page(page).map(|p| (p.first, p.stride))
+}
+
+/// # Safety
+///
+/// As [`wake_erased`].
+unsafe fn schedule_erased<T: WakeTarget>(target: *const (), key: TaskKey) {
+    // SAFETY: as in `wake_erased` (the caller's contract).
+    let target = unsafe { &*target.cast::<T>() };
+    target.schedule_fenced(key);
 }
 
 /// # Safety
@@ -253,6 +329,9 @@ struct Record {
     announce: AtomicUsize,
     /// Whether a thread holds this record.
     in_use: AtomicBool,
+    /// The slab pages of one registration, as this record's owners found them: read and
+    /// written only by the owner, inside a wake's W1-W4 window.
+    cache: PageCache,
     /// Stale wakes counted by this record's owners, per entry. Each is bumped with a load and
     /// a store: only the owner writes it.
     stale: Counters,
@@ -261,12 +340,66 @@ struct Record {
 #[repr(align(128))]
 struct Counters([AtomicU64; ENTRIES]);
 
+/// Where the slots of one registration's slab are (see "Page caches" in the module docs).
+struct PageCache {
+    /// The `Entry::registration` these pages belong to; 0: none.
+    registration: AtomicU64,
+    /// The distance between two slots' state words in that slab.
+    stride: AtomicUsize,
+    /// Each page's first slot, or null if not looked up yet.
+    pages: [AtomicPtr<u8>; PAGES],
+}
+
+impl PageCache {
+    /// The state word of `key`'s slot if this cache knows its page under `registration`.
+    ///
+    /// # Safety
+    ///
+    /// `registration` was read from the key's entry inside this record's W1-W4 window, after
+    /// W3 found the entry's target non-null; the record is held by this thread.
+    unsafe fn state(&self, registration: u64, page: usize, offset: usize) -> Option<&SlotState> {
+        if self.registration.load(Ordering::Relaxed) != registration {
+            return None;
+        }
+        let first = self.pages[page].load(Ordering::Relaxed);
+        if first.is_null() {
+            return None;
+        }
+        let stride = self.stride.load(Ordering::Relaxed);
+        // SAFETY: `first` and `stride` were stored by `fill` from a `PageRef` of page `page`
+        // that the target of registration `registration` handed out; that registration still
+        // holds the entry (the caller read its number after W3 found its target, and U3 of its
+        // unregistering waits for this window to close), so its target, and the slab the
+        // target borrowed the page from, are alive (module docs, "Page caches"); `page_of`
+        // gave `offset < page_len(page)`.
+        Some(unsafe { state_at(first, stride, offset) })
+    }
+
+    /// Remembers page `page` of registration `registration` (the caller's window and
+    /// target as in [`PageCache::state`]).
+    fn fill(&self, registration: u64, page: usize, (first, stride): (*const u8, usize)) {
+        if self.registration.load(Ordering::Relaxed) != registration {
+            for p in &self.pages {
+                p.store(ptr::null_mut(), Ordering::Relaxed);
+            }
+            self.stride.store(stride, Ordering::Relaxed);
+            self.registration.store(registration, Ordering::Relaxed);
+        }
+        self.pages[page].store(first.cast_mut(), Ordering::Relaxed);
+    }
+}
+
 impl Record {
     #[cfg(loom)]
     fn new() -> Record {
         Record {
             announce: AtomicUsize::new(IDLE),
             in_use: AtomicBool::new(false),
+            cache: PageCache {
+                registration: AtomicU64::new(0),
+                stride: AtomicUsize::new(0),
+                pages: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            },
             stale: Counters(std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
@@ -301,6 +434,7 @@ static REGISTRY: [Entry; ENTRIES] = [const {
         target: AtomicPtr::new(ptr::null_mut()),
         vtable: AtomicPtr::new(ptr::null_mut()),
         next_base: AtomicU32::new(0),
+        registration: AtomicU64::new(0),
     }
 }; ENTRIES];
 
@@ -309,9 +443,18 @@ static RECORD_POOL: [Record; RECORDS + SPARE_RECORDS] = [const {
     Record {
         announce: AtomicUsize::new(IDLE),
         in_use: AtomicBool::new(false),
+        cache: PageCache {
+            registration: AtomicU64::new(0),
+            stride: AtomicUsize::new(0),
+            pages: [const { AtomicPtr::new(ptr::null_mut()) }; PAGES],
+        },
         stale: Counters([const { AtomicU64::new(0) }; ENTRIES]),
     }
 }; RECORDS + SPARE_RECORDS];
+
+/// The last registration number handed out (`Entry::registration`).
+#[cfg(not(loom))]
+static REGISTRATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Where the search for a free entry starts; it rotates so that a freed entry is reused as
 /// late as possible.
@@ -325,6 +468,7 @@ crate::loom::lazy_static! {
     static ref RECORD_POOL: [Record; RECORDS + SPARE_RECORDS] =
         std::array::from_fn(|_| Record::new());
     static ref CURSOR: AtomicUsize = AtomicUsize::new(0);
+    static ref REGISTRATIONS: AtomicU64 = AtomicU64::new(0);
 }
 
 /// What [`WakeContext::enter`] put in the thread-local.
@@ -530,9 +674,12 @@ pub fn register<T: WakeTarget>(
         // Relaxed: published by the Release store of `target` just below.
         let vtable: *const TargetVtable = VtableOf::<T>::VTABLE;
         entry.vtable.store(vtable.cast_mut(), Ordering::Relaxed);
+        // Relaxed: only uniqueness matters; published with the vtable.
+        let number = REGISTRATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+        entry.registration.store(number, Ordering::Relaxed);
         let raw = Arc::into_raw(target.clone()).cast::<()>();
         // Step 2. Release: pairs with the Acquire load of W3 (and U1's), which then see the
-        // vtable stored above.
+        // vtable and the registration number stored above.
         entry.target.store(raw.cast_mut(), Ordering::Release);
         let registration = Registration {
             id,
@@ -707,42 +854,64 @@ pub fn current_context<R>(f: impl FnOnce(Option<&dyn Any>) -> R) -> Option<R> {
 
 /// Delivers a wake for `key`: to the thread's local target if it is the key's runtime,
 /// otherwise through the registry entry. Does nothing for a runtime that is gone.
+///
+/// Only the foreign wake with the thread's own record (steps W1-W4 and a cached slot) is
+/// laid out inline here; the local path, a first wake (claiming a record) and the spare
+/// records are calls of their own, so this path saves no registers it does not use.
+#[inline]
 pub(crate) fn wake(key: TaskKey) {
     let id = key.runtime();
     let delivered = FAST.try_with(|fast| {
         let entered = fast.entered.get();
-        if !entered.is_null() {
-            // `Fast::mirror` moves the pointer with `Owner::entered`'s `Rc` before the `Rc` it
-            // replaces drops, `Owner`'s destructor nulls it before dropping its own, and
-            // `waking` makes entering or leaving inside the target's `wake` panic.
-            // SAFETY: so a non-null `entered` is the live `Entered` of that `Rc` throughout.
-            let entered = unsafe { &*entered };
-            if entered.id == id {
-                let outcome = {
-                    let _waking = Waking::mark(&fast.waking);
-                    entered.target.wake(key, Some(&*entered.context))
-                };
-                if outcome == WakeOutcome::Stale {
-                    match fast.record() {
-                        Some(record) => record.count_stale(id.index()),
-                        None => with_spare_record(|record| record.count_stale(id.index())),
-                    }
-                }
-                return;
-            }
+        // SAFETY: see `wake_local`; only the id is read here.
+        if !entered.is_null() && unsafe { (*entered).id } == id {
+            return wake_local(fast, entered, key);
         }
-        match fast.record() {
+        match fast.record.get() {
             // A record already inside a wake (a target that woke a key waker, against
             // `WakeTarget::wake`'s rule) is not reused: its announcement protects that wake.
-            Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
+            Held::Record(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
                 wake_through_entry(record, key)
             }
-            _ => with_spare_record(|record| wake_through_entry(record, key)),
+            _ => wake_without_own_record(fast, key),
         }
     });
     if delivered.is_err() {
         // Only under loom, whose thread-locals can be gone; std's `Fast` has no destructor.
         with_spare_record(|record| wake_through_entry(record, key));
+    }
+}
+
+/// The wake of a key of the runtime this thread has entered: straight to its target.
+#[inline(never)]
+fn wake_local(fast: &Fast, entered: *const Entered, key: TaskKey) {
+    // `Fast::mirror` moves the pointer with `Owner::entered`'s `Rc` before the `Rc` it
+    // replaces drops, `Owner`'s destructor nulls it before dropping its own, and `waking`
+    // makes entering or leaving inside the target's `wake` panic.
+    // SAFETY: so a non-null `entered` is the live `Entered` of that `Rc` throughout.
+    let entered = unsafe { &*entered };
+    let outcome = {
+        let _waking = Waking::mark(&fast.waking);
+        entered.target.wake(key, Some(&*entered.context))
+    };
+    if outcome == WakeOutcome::Stale {
+        match fast.record() {
+            Some(record) => record.count_stale(entered.id.index()),
+            None => with_spare_record(|record| record.count_stale(entered.id.index())),
+        }
+    }
+}
+
+/// A foreign wake on a thread that has not claimed its record yet, has none, or whose record
+/// is inside a wake already.
+#[cold]
+#[inline(never)]
+fn wake_without_own_record(fast: &Fast, key: TaskKey) {
+    match fast.record() {
+        Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
+            wake_through_entry(record, key)
+        }
+        _ => with_spare_record(|record| wake_through_entry(record, key)),
     }
 }
 
@@ -764,6 +933,7 @@ impl Drop for Waking<'_> {
 }
 
 /// Steps W1 to W4 of the protocol, with `record` held by this thread.
+#[inline]
 fn wake_through_entry(record: &Record, key: TaskKey) {
     let index = key.runtime().index();
     // An id past the table (only possible under loom's smaller table) names no runtime.
@@ -774,23 +944,110 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
     // W2: pairs with U2's fence. It also follows every write of this thread that the wake
-    // publishes, so the target may use it as a coalesced wake's fence (`wake_fenced`).
+    // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`).
     fence(Ordering::SeqCst);
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
-    // vtable loaded next.
+    // vtable and the registration number loaded next.
     let target = entry.target.load(Ordering::Acquire);
     if !target.is_null() {
         let vtable = entry.vtable.load(Ordering::Relaxed);
-        // Register (step 2) stored the vtable before the target, and no re-registration can
-        // store either while this record announces the entry (U3 waits for it first). U6
-        // releases the target only after U3 saw this record leave the entry (W4, below).
-        // SAFETY: so `target` is live and of the type `vtable` was made for (module docs).
-        if unsafe { ((*vtable).wake)(target, key) } == WakeOutcome::Stale {
+        let registration = entry.registration.load(Ordering::Relaxed);
+        // Register (step 2) stored the vtable and the number before the target, and no
+        // re-registration can store any of them while this record announces the entry (U3
+        // waits for it first). U6 releases the target only after U3 saw this record leave
+        // the entry (W4, below).
+        // SAFETY: so `target` is live and of the type `vtable` was made for, and
+        // `registration` is its registration's number (module docs).
+        let outcome = unsafe { wake_target(record, target, &*vtable, registration, key) };
+        if outcome == WakeOutcome::Stale {
             record.count_stale(index);
         }
     }
     // W4. Release: pairs with U3's Acquire load.
     record.announce.store(IDLE, Ordering::Release);
+}
+
+/// W3's call: reads the slot's state through the record's page cache when the target keeps
+/// its tasks in a slab, and calls the target only to queue a task this wake scheduled;
+/// otherwise calls its `wake_fenced`.
+///
+/// # Safety
+///
+/// Inside `record`'s W1-W4 window (held by this thread): `target` is the non-null pointer
+/// W3 loaded, `vtable` and `registration` were read from the same entry after it.
+#[inline]
+unsafe fn wake_target(
+    record: &Record,
+    target: *const (),
+    vtable: &TargetVtable,
+    registration: u64,
+    key: TaskKey,
+) -> WakeOutcome {
+    let Some((page, offset)) = page_of(key.slot()) else {
+        return WakeOutcome::Stale;
+    };
+    // SAFETY: the window and `registration` are as `PageCache::state` requires (caller).
+    let state = match unsafe { record.cache.state(registration, page, offset) } {
+        Some(state) => state,
+        // SAFETY: the caller's contract, passed on.
+        None => return unsafe { wake_target_uncached(record, target, vtable, registration, key) },
+    };
+    // W2 is this wake's fence, issued after every write it publishes (`state.rs`).
+    // SAFETY: the caller's contract, passed on.
+    unsafe { wake_slot(state, target, vtable, key) }
+}
+
+/// The wake itself, on the slot's state word: W2 is its fence, issued after every write the
+/// wake publishes (`state.rs`, "Fenced by the caller"); the target is called only to queue a
+/// task this wake scheduled.
+///
+/// # Safety
+///
+/// As [`wake_target`]; `state` is the state word of `key`'s slot in the target's slab.
+#[inline]
+unsafe fn wake_slot(
+    state: &SlotState,
+    target: *const (),
+    vtable: &TargetVtable,
+    key: TaskKey,
+) -> WakeOutcome {
+    let outcome = state.wake_fenced(key.generation());
+    if outcome == WakeOutcome::Schedule {
+        // SAFETY: `target` is live and of `vtable`'s type (the caller's contract).
+        unsafe { (vtable.schedule)(target, key) };
+    }
+    outcome
+}
+
+/// [`wake_target`] when the record does not know the key's page yet: asks the target for it
+/// and remembers it, or calls the target's `wake_fenced` if it keeps no slab (or has not
+/// installed that page, which makes the key stale).
+///
+/// # Safety
+///
+/// As [`wake_target`].
+#[cold]
+#[inline(never)]
+unsafe fn wake_target_uncached(
+    record: &Record,
+    target: *const (),
+    vtable: &TargetVtable,
+    registration: u64,
+    key: TaskKey,
+) -> WakeOutcome {
+    let (page, offset) = page_of(key.slot()).expect("wake_target checked the slot index");
+    // SAFETY: `target` is live and of `vtable`'s type (the caller's contract).
+    let Some(found) = (unsafe { (vtable.page)(target, page) }) else {
+        // SAFETY: as above.
+        return unsafe { (vtable.wake)(target, key) };
+    };
+    record.cache.fill(registration, page, found);
+    // SAFETY: `found` is page `page` of the target's slab, alive while the target is
+    // (`WakeTarget::slab_page`), and the target is alive in this window; `offset <
+    // page_len(page)` (`page_of`).
+    let state = unsafe { state_at(found.0, found.1, offset) };
+    // SAFETY: the caller's contract, passed on; `state` is the key's slot's.
+    unsafe { wake_slot(state, target, vtable, key) }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -976,5 +1233,176 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3);
+    }
+
+    /// A target that keeps its tasks in a slab and hands out its pages, as a runtime does.
+    struct Slabbed {
+        context: WakeContext,
+        slab: crate::Slab<u32>,
+        scheduled: std::sync::Mutex<Vec<TaskKey>>,
+        page_lookups: AtomicUsize,
+        calls: AtomicUsize,
+    }
+
+    impl WakeTarget for Slabbed {
+        fn wake(&self, key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.slab.wake(key.slot(), key.generation())
+        }
+
+        fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+            self.page_lookups.fetch_add(1, Ordering::Relaxed);
+            self.slab.page_ref(page)
+        }
+
+        fn schedule_fenced(&self, key: TaskKey) {
+            self.scheduled.lock().unwrap().push(key);
+        }
+    }
+
+    fn register_slabbed() -> (Arc<Slabbed>, Registration) {
+        register(|context, base| {
+            Arc::new(Slabbed {
+                context,
+                slab: crate::Slab::new(base),
+                scheduled: std::sync::Mutex::new(Vec::new()),
+                page_lookups: AtomicUsize::new(0),
+                calls: AtomicUsize::new(0),
+            })
+        })
+        .expect("a free registry entry")
+    }
+
+    /// Wakes `key` from a thread of its own (through the registry), `times` times.
+    fn wake_from_another_thread(key: TaskKey, times: usize) {
+        std::thread::spawn(move || {
+            let waker = waker(key);
+            for _ in 0..times {
+                waker.wake_by_ref();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn slab_targets_are_woken_on_their_slots_and_called_only_to_queue() {
+        let (runtime, _registration) = register_slabbed();
+        let id = runtime.context.id();
+        // 100 tasks span pages 0 to 2 (32, 64 and 128 slots).
+        let keys: Vec<TaskKey> = (0..100)
+            .map(|i| {
+                let (slot, generation) = runtime.slab.insert(i).unwrap();
+                TaskKey::new(id, slot, generation)
+            })
+            .collect();
+        let stale_before = runtime.context.stale_wakes();
+
+        // Inserted scheduled: every wake coalesces, and the target is never called.
+        let all = keys.clone();
+        std::thread::spawn(move || {
+            for key in &all {
+                waker(*key).wake_by_ref();
+                waker(*key).wake_by_ref();
+            }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 0);
+        assert!(runtime.scheduled.lock().unwrap().is_empty());
+        // One lookup per page on that thread, not one per wake.
+        assert_eq!(runtime.page_lookups.load(Ordering::Relaxed), 3);
+
+        // Polled and left pending: the next wake schedules and the target queues the key once.
+        for key in &keys[..50] {
+            let guard = runtime
+                .slab
+                .start_poll(key.slot(), key.generation())
+                .unwrap();
+            assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+        }
+        // Finished: the key is stale.
+        for key in &keys[50..] {
+            let guard = runtime
+                .slab
+                .start_poll(key.slot(), key.generation())
+                .unwrap();
+            guard.complete();
+        }
+        for key in &keys {
+            wake_from_another_thread(*key, 2);
+        }
+        let scheduled = runtime.scheduled.lock().unwrap().clone();
+        assert_eq!(scheduled, keys[..50].to_vec());
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 0);
+        assert_eq!(runtime.context.stale_wakes() - stale_before, 100);
+    }
+
+    #[test]
+    fn a_key_past_the_installed_pages_is_stale_without_a_page() {
+        let (runtime, _registration) = register_slabbed();
+        let (slot, generation) = runtime.slab.insert(1).unwrap();
+        let id = runtime.context.id();
+        // Slot 5000 lies in a page nobody installed: the target's own wake says stale.
+        wake_from_another_thread(TaskKey::new(id, 5000, generation), 1);
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+        assert_eq!(runtime.context.stale_wakes(), 1);
+        // A slot index past any slab's capacity is stale before anything is looked up.
+        wake_from_another_thread(TaskKey::new(id, crate::SLAB_CAPACITY as u32, 0), 1);
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+        assert_eq!(runtime.context.stale_wakes(), 2);
+        wake_from_another_thread(TaskKey::new(id, slot, generation), 1);
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+    }
+
+    /// A thread that cached an entry's pages, then the entry is unregistered, its slab freed,
+    /// and the entry taken by a new runtime: that thread's next wakes look the new pages up
+    /// instead of reading freed memory (miri checks the last part).
+    #[test]
+    fn a_page_cache_is_not_used_after_its_registration_is_gone() {
+        let (tx, rx) = std::sync::mpsc::channel::<Option<TaskKey>>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let waking = std::thread::spawn(move || {
+            // One thread, so one record and one cache, for every wake below.
+            while let Ok(Some(key)) = rx.recv() {
+                waker(key).wake_by_ref();
+                done_tx.send(()).unwrap();
+            }
+        });
+        let wake = |key: TaskKey| {
+            tx.send(Some(key)).unwrap();
+            done_rx.recv().unwrap();
+        };
+
+        let (old, registration) = register_slabbed();
+        let index = old.context.id().index();
+        let (slot, generation) = old.slab.insert(7).unwrap();
+        let old_key = TaskKey::new(old.context.id(), slot, generation);
+        wake(old_key);
+        assert_eq!(old.page_lookups.load(Ordering::Relaxed), 1);
+        drop(registration);
+        drop(old); // frees the old slab and its pages
+
+        // Take entries until this one comes round again (other tests may hold some).
+        let mut tries = 0;
+        let (new, new_registration) = loop {
+            let (runtime, registration) = register_slabbed();
+            if runtime.context.id().index() == index {
+                break (runtime, registration);
+            }
+            tries += 1;
+            assert!(tries < 100 * ENTRIES, "entry {index} never came back");
+        };
+        let (slot, generation) = new.slab.insert(8).unwrap();
+        let new_key = TaskKey::new(new.context.id(), slot, generation);
+        // The old key names a generation below the new slab's: stale, looked up afresh.
+        wake(old_key);
+        assert_eq!(new.page_lookups.load(Ordering::Relaxed), 1);
+        wake(new_key);
+        assert_eq!(new.page_lookups.load(Ordering::Relaxed), 1);
+        assert_eq!(new.context.stale_wakes(), 1);
+        drop(new_registration);
+        tx.send(None).unwrap();
+        waking.join().unwrap();
     }
 }

@@ -34,7 +34,7 @@ use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome, LINK_BIT
 const FIRST_PAGE_SLOTS: usize = if cfg!(loom) { 2 } else { 32 };
 const FIRST_PAGE_SHIFT: u32 = FIRST_PAGE_SLOTS.trailing_zeros();
 /// Number of pages.
-const PAGES: usize = 19;
+pub(crate) const PAGES: usize = 19;
 /// Total number of slots a slab can hold: `32 * (2^19 - 1)` (under loom, `2 * (2^19 - 1)`).
 pub const SLAB_CAPACITY: usize = FIRST_PAGE_SLOTS * ((1 << PAGES) - 1);
 
@@ -47,6 +47,9 @@ const _: () = assert!(SLAB_CAPACITY < 1 << LINK_BITS);
 /// Free-list head: low 32 bits are `index + 1` (0 = empty), high 32 bits a tag.
 const EMPTY: u32 = 0;
 
+/// `repr(C)` with the state word first: a [`PageRef`] addresses a slot's state word as the
+/// page's first byte plus `offset * size_of::<Slot<T>>()`, without knowing `T`.
+#[repr(C)]
 struct Slot<T> {
     state: SlotState,
     value: UnsafeCell<Option<T>>,
@@ -199,6 +202,26 @@ impl<T> Slab<T> {
         self.slot(slot).is_some_and(|s| s.state.is_occupied())
     }
 
+    /// Where page `page`'s slots are, once it is installed: what a
+    /// [`WakeTarget::slab_page`](crate::registry::WakeTarget::slab_page) hands the registry.
+    ///
+    /// ```
+    /// use genrt_waker::Slab;
+    /// let slab = Slab::new(0);
+    /// assert!(slab.page_ref(0).is_none()); // no slot handed out yet
+    /// slab.insert(()).unwrap();
+    /// assert!(slab.page_ref(0).is_some());
+    /// ```
+    pub fn page_ref(&self, page: usize) -> Option<PageRef<'_>> {
+        // Acquire: as in `slot`.
+        let first = self.pages.get(page)?.load(Ordering::Acquire);
+        (!first.is_null()).then(|| PageRef {
+            first: first.cast::<u8>().cast_const(),
+            stride: std::mem::size_of::<Slot<T>>(),
+            _slab: PhantomData,
+        })
+    }
+
     fn slot(&self, index: u32) -> Option<&Slot<T>> {
         let (page, offset) = page_of(index)?;
         // Acquire: pairs with the Release of the compare-and-swap in `install_page`, so the
@@ -318,6 +341,36 @@ impl<T> Drop for Slab<T> {
     }
 }
 
+/// One installed page of a [`Slab`], borrowed from it: enough to find the state word of any
+/// of its slots without knowing the slab's value type. Only [`Slab::page_ref`] makes one.
+///
+/// The registry keeps the address beyond the borrow, for as long as the target that handed
+/// it out stays registered: a page is freed only with its slab, and a slab reached through
+/// `&self` of a target lives at least as long as that target (see
+/// [`WakeTarget::slab_page`](crate::registry::WakeTarget::slab_page)).
+#[derive(Clone, Copy, Debug)]
+pub struct PageRef<'a> {
+    /// The page's first slot.
+    pub(crate) first: *const u8,
+    /// `size_of::<Slot<T>>()`: the distance between two slots' state words.
+    pub(crate) stride: usize,
+    _slab: PhantomData<&'a ()>,
+}
+
+/// The state word of slot `offset` of the page that starts at `first`, slots `stride` bytes
+/// apart.
+///
+/// # Safety
+///
+/// `first` and `stride` come from a [`PageRef`] of page `page` of a slab that is still alive,
+/// and `offset < page_len(page)` (as [`page_of`] returns it).
+pub(crate) unsafe fn state_at<'a>(first: *const u8, stride: usize, offset: usize) -> &'a SlotState {
+    // SAFETY: the page is a live `[Slot<T>]` of more than `offset` slots whose size is
+    // `stride` (the caller's contract), and `Slot<T>` is `repr(C)` with the state word first,
+    // so this is slot `offset`'s state word, initialised since the page was installed.
+    unsafe { &*first.add(offset * stride).cast::<SlotState>() }
+}
+
 /// Result of [`Slab::claim`].
 pub enum Claim<'a, T> {
     /// The caller holds the occupant; drop it through the guard.
@@ -416,7 +469,7 @@ const fn page_len(page: usize) -> usize {
 }
 
 /// Maps a slot index to `(page, offset)`; `None` past the capacity.
-fn page_of(index: u32) -> Option<(usize, usize)> {
+pub(crate) fn page_of(index: u32) -> Option<(usize, usize)> {
     if index as usize >= SLAB_CAPACITY {
         return None;
     }

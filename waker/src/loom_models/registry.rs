@@ -229,3 +229,113 @@ fn unregister_waits_for_busy_wakers() {
         assert!(log.target_dropped.load(Ordering::SeqCst));
     });
 }
+
+/// A runtime that keeps its tasks in a real `Slab` and hands out its pages, so wakes through
+/// the registry take the page-cache path (`registry.rs`, "Page caches").
+struct Slabbed {
+    context: WakeContext,
+    slab: crate::Slab<u8>,
+    log: Arc<Log>,
+    /// Keys this runtime queued (`schedule_fenced`), as `slot + 1` of the last one.
+    scheduled: AtomicUsize,
+    _track: Arc<()>,
+}
+
+impl WakeTarget for Slabbed {
+    fn wake(&self, key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
+        self.slab.wake(key.slot(), key.generation())
+    }
+
+    fn slab_page(&self, page: usize) -> Option<crate::PageRef<'_>> {
+        assert!(
+            !self.log.unregistered.load(Ordering::SeqCst),
+            "a wake looked a page up after the registration was dropped"
+        );
+        self.log.look();
+        self.slab.page_ref(page)
+    }
+
+    fn schedule_fenced(&self, key: TaskKey) {
+        assert!(
+            !self.log.unregistered.load(Ordering::SeqCst),
+            "a wake queued a task after the registration was dropped"
+        );
+        self.log.look();
+        self.log.wakes.fetch_add(1, Ordering::SeqCst);
+        self.scheduled
+            .store(key.slot() as usize + 1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Slabbed {
+    fn drop(&mut self) {
+        self.log.target_dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+fn register_slabbed(log: &Arc<Log>) -> (Arc<Slabbed>, Registration) {
+    registry::register(|context, base| {
+        Arc::new(Slabbed {
+            context,
+            slab: crate::Slab::new(base),
+            log: log.clone(),
+            scheduled: AtomicUsize::new(0),
+            _track: Arc::new(()),
+        })
+    })
+    .expect("a free registry entry")
+}
+
+/// Inserts a task into `runtime`'s slab and leaves it idle (polled once, pending), so that a
+/// wake of its key schedules it. Returns the key.
+fn idle_task(runtime: &Slabbed) -> TaskKey {
+    let (slot, generation) = runtime.slab.insert(0).unwrap();
+    let guard = runtime.slab.start_poll(slot, generation).unwrap();
+    assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+    TaskKey::new(runtime.context.id(), slot, generation)
+}
+
+/// One thread wakes two idle tasks of one page (the first wake looks the page up and caches
+/// it, the second finds it in its record) while the runtime unregisters, drops its slab and
+/// a new runtime takes the entry. The old runtime queues each task at most once and never
+/// after its registration is gone; the new runtime never queues an old key (a cached page of
+/// the old slab would show the second task idle and live); both targets are freed.
+#[test]
+fn cached_pages_race_unregister_and_reregistration() {
+    ::loom::model(|| {
+        let filler_log = Arc::new(Log::default());
+        let (filler, filler_registration) = register(&filler_log);
+        let old_log = Arc::new(Log::default());
+        let (old, old_registration) = register_slabbed(&old_log);
+        let (first, second) = (idle_task(&old), idle_task(&old));
+        let waking = thread::spawn(move || {
+            waker(first).wake_by_ref();
+            waker(second).wake_by_ref();
+        });
+
+        drop(old_registration);
+        old_log.unregistered.store(true, Ordering::SeqCst);
+        old_log.touch();
+        drop(old);
+        let new_log = Arc::new(Log::default());
+        let (new, new_registration) = register_slabbed(&new_log);
+        assert_eq!(new.context.id(), first.runtime(), "the entry is reused");
+        let _ = (idle_task(&new), idle_task(&new));
+
+        waking.join().unwrap();
+        assert!(old_log.wakes.load(Ordering::SeqCst) <= 2);
+        assert_eq!(
+            new.scheduled.load(Ordering::SeqCst),
+            0,
+            "an old key woke a new task"
+        );
+        assert!(old_log.target_dropped.load(Ordering::SeqCst));
+
+        drop(new_registration);
+        drop(new);
+        drop(filler_registration);
+        drop(filler);
+        assert!(new_log.target_dropped.load(Ordering::SeqCst));
+        assert!(filler_log.target_dropped.load(Ordering::SeqCst));
+    });
+}
