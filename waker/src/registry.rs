@@ -351,32 +351,28 @@ struct PageCache {
 }
 
 impl PageCache {
-    /// The state word of `key`'s slot if this cache knows its page under `registration`.
-    ///
-    /// # Safety
-    ///
-    /// `registration` was read from the key's entry inside this record's W1-W4 window, after
-    /// W3 found the entry's target non-null; the record is held by this thread.
-    unsafe fn state(&self, registration: u64, page: usize, offset: usize) -> Option<&SlotState> {
-        if self.registration.load(Ordering::Relaxed) != registration {
-            return None;
-        }
+    /// Where `slot`'s state word was under the registration this cache holds, if the cache
+    /// knows its page: the registration's number and the word's address, not yet valid to
+    /// read. The caller reads it only once W3 found that registration holding the entry
+    /// (then the page is alive: module docs, "Page caches"). Reads only this record, so it
+    /// may run before W1: the address is known by the time the fence retires.
+    #[inline]
+    fn peek(&self, slot: u32) -> Option<(u64, *const SlotState)> {
+        let (page, offset) = page_of(slot)?;
         let first = self.pages[page].load(Ordering::Relaxed);
         if first.is_null() {
             return None;
         }
         let stride = self.stride.load(Ordering::Relaxed);
-        // SAFETY: `first` and `stride` were stored by `fill` from a `PageRef` of page `page`
-        // that the target of registration `registration` handed out; that registration still
-        // holds the entry (the caller read its number after W3 found its target, and U3 of its
-        // unregistering waits for this window to close), so its target, and the slab the
-        // target borrowed the page from, are alive (module docs, "Page caches"); `page_of`
-        // gave `offset < page_len(page)`.
-        Some(unsafe { state_at(first, stride, offset) })
+        let registration = self.registration.load(Ordering::Relaxed);
+        // `wrapping_add`: the page may be gone by now; nothing is read through the pointer
+        // here, and `fill` stored it as slot 0 of a page of more than `offset` slots.
+        let state = first.wrapping_add(offset * stride).cast::<SlotState>();
+        Some((registration, state.cast_const()))
     }
 
-    /// Remembers page `page` of registration `registration` (the caller's window and
-    /// target as in [`PageCache::state`]).
+    /// Remembers page `page` of registration `registration`, found through that
+    /// registration's target inside a W1-W4 window of this record's owner.
     fn fill(&self, registration: u64, page: usize, (first, stride): (*const u8, usize)) {
         if self.registration.load(Ordering::Relaxed) != registration {
             for p in &self.pages {
@@ -940,6 +936,9 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     let Some(entry) = REGISTRY.get(index) else {
         return;
     };
+    // The record's own data: looked up before the fence, so that the state word's load can
+    // start as soon as the fence retires, beside the entry's.
+    let cached = record.cache.peek(key.slot());
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
@@ -958,7 +957,7 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
         // the entry (W4, below).
         // SAFETY: so `target` is live and of the type `vtable` was made for, and
         // `registration` is its registration's number (module docs).
-        let outcome = unsafe { wake_target(record, target, &*vtable, registration, key) };
+        let outcome = unsafe { wake_target(record, target, &*vtable, registration, cached, key) };
         if outcome == WakeOutcome::Stale {
             record.count_stale(index);
         }
@@ -974,23 +973,25 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
 /// # Safety
 ///
 /// Inside `record`'s W1-W4 window (held by this thread): `target` is the non-null pointer
-/// W3 loaded, `vtable` and `registration` were read from the same entry after it.
+/// W3 loaded, `vtable` and `registration` were read from the same entry after it; `cached`
+/// is what `record.cache.peek(key.slot())` returned.
 #[inline]
 unsafe fn wake_target(
     record: &Record,
     target: *const (),
     vtable: &TargetVtable,
     registration: u64,
+    cached: Option<(u64, *const SlotState)>,
     key: TaskKey,
 ) -> WakeOutcome {
-    let Some((page, offset)) = page_of(key.slot()) else {
-        return WakeOutcome::Stale;
-    };
-    // SAFETY: the window and `registration` are as `PageCache::state` requires (caller).
-    let state = match unsafe { record.cache.state(registration, page, offset) } {
-        Some(state) => state,
+    let state = match cached {
+        // The cache holds the page of the registration that holds the entry now, in this
+        // window: so the page is alive until W4 (module docs, "Page caches").
+        // SAFETY: and `fill` stored it from a `PageRef` of that page, so `state` is the key's
+        // slot's state word (`peek`, `slab::state_at`).
+        Some((cached, state)) if cached == registration => unsafe { &*state },
         // SAFETY: the caller's contract, passed on.
-        None => return unsafe { wake_target_uncached(record, target, vtable, registration, key) },
+        _ => return unsafe { wake_target_uncached(record, target, vtable, registration, key) },
     };
     // W2 is this wake's fence, issued after every write it publishes (`state.rs`).
     // SAFETY: the caller's contract, passed on.
@@ -1035,7 +1036,9 @@ unsafe fn wake_target_uncached(
     registration: u64,
     key: TaskKey,
 ) -> WakeOutcome {
-    let (page, offset) = page_of(key.slot()).expect("wake_target checked the slot index");
+    let Some((page, offset)) = page_of(key.slot()) else {
+        return WakeOutcome::Stale;
+    };
     // SAFETY: `target` is live and of `vtable`'s type (the caller's contract).
     let Some(found) = (unsafe { (vtable.page)(target, page) }) else {
         // SAFETY: as above.
