@@ -929,6 +929,13 @@ impl Drop for Waking<'_> {
 }
 
 /// Steps W1 to W4 of the protocol, with `record` held by this thread.
+///
+/// Between W3 and W4, a target that keeps its tasks in a slab is woken on the slot's state
+/// word, found through the record's page cache (module docs, "Page caches"): a stale or
+/// coalesced wake then calls nothing, and a scheduling wake calls the target's
+/// `schedule_fenced`. Anything else (a page not cached yet, a target without a slab) takes
+/// `wake_uncached`. No value but `record` is needed after a call, which keeps this path's
+/// register saves few.
 #[inline]
 fn wake_through_entry(record: &Record, key: TaskKey) {
     let index = key.runtime().index();
@@ -943,114 +950,101 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
     // W2: pairs with U2's fence. It also follows every write of this thread that the wake
-    // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`).
+    // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`,
+    // "Fenced by the caller" in `state.rs`).
     fence(Ordering::SeqCst);
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
-    // vtable and the registration number loaded next.
+    // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
     if !target.is_null() {
-        let vtable = entry.vtable.load(Ordering::Relaxed);
-        let registration = entry.registration.load(Ordering::Relaxed);
         // Register (step 2) stored the vtable and the number before the target, and no
         // re-registration can store any of them while this record announces the entry (U3
         // waits for it first). U6 releases the target only after U3 saw this record leave
-        // the entry (W4, below).
-        // SAFETY: so `target` is live and of the type `vtable` was made for, and
-        // `registration` is its registration's number (module docs).
-        let outcome = unsafe { wake_target(record, target, &*vtable, registration, cached, key) };
-        if outcome == WakeOutcome::Stale {
-            record.count_stale(index);
+        // the entry (W4, below). So `target` is live until W4, and of the type the entry's
+        // vtable was made for, and `registration` is its registration's number.
+        let registration = entry.registration.load(Ordering::Relaxed);
+        match cached {
+            Some((cached, state)) if cached == registration => {
+                // The cache holds a page of the registration that holds the entry in this
+                // window, so the page is alive until W4 (module docs, "Page caches").
+                // SAFETY: and `fill` stored it from a `PageRef` of that page, so `state` is
+                // the key's slot's state word (`PageCache::peek`, `slab::state_at`).
+                let state = unsafe { &*state };
+                match state.wake_fenced(key.generation()) {
+                    WakeOutcome::Stale => record.count_stale(index),
+                    WakeOutcome::Coalesced => {}
+                    // SAFETY: `target` is live and of the vtable's type (above).
+                    WakeOutcome::Schedule => unsafe { schedule(entry, target, key) },
+                }
+            }
+            // SAFETY: as above; this record's window is open.
+            _ => unsafe { wake_uncached(record, entry, target, registration, key) },
         }
     }
     // W4. Release: pairs with U3's Acquire load.
     record.announce.store(IDLE, Ordering::Release);
 }
 
-/// W3's call: reads the slot's state through the record's page cache when the target keeps
-/// its tasks in a slab, and calls the target only to queue a task this wake scheduled;
-/// otherwise calls its `wake_fenced`.
+/// Queues `key` through its target's `schedule_fenced`, after the wake scheduled its slot.
 ///
 /// # Safety
 ///
-/// Inside `record`'s W1-W4 window (held by this thread): `target` is the non-null pointer
-/// W3 loaded, `vtable` and `registration` were read from the same entry after it; `cached`
-/// is what `record.cache.peek(key.slot())` returned.
-#[inline]
-unsafe fn wake_target(
-    record: &Record,
-    target: *const (),
-    vtable: &TargetVtable,
-    registration: u64,
-    cached: Option<(u64, *const SlotState)>,
-    key: TaskKey,
-) -> WakeOutcome {
-    let state = match cached {
-        // The cache holds the page of the registration that holds the entry now, in this
-        // window: so the page is alive until W4 (module docs, "Page caches").
-        // SAFETY: and `fill` stored it from a `PageRef` of that page, so `state` is the key's
-        // slot's state word (`peek`, `slab::state_at`).
-        Some((cached, state)) if cached == registration => unsafe { &*state },
-        // SAFETY: the caller's contract, passed on.
-        _ => return unsafe { wake_target_uncached(record, target, vtable, registration, key) },
-    };
-    // W2 is this wake's fence, issued after every write it publishes (`state.rs`).
-    // SAFETY: the caller's contract, passed on.
-    unsafe { wake_slot(state, target, vtable, key) }
+/// Inside a W1-W4 window of this thread's record in which W3 loaded `target` from `entry`
+/// (non-null).
+unsafe fn schedule(entry: &Entry, target: *const (), key: TaskKey) {
+    let vtable = entry.vtable.load(Ordering::Relaxed);
+    // SAFETY: the vtable stored before `target` (register, step 2), and `target` live in
+    // this window (the caller's contract; `wake_through_entry`).
+    unsafe { ((*vtable).schedule)(target, key) }
 }
 
-/// The wake itself, on the slot's state word: W2 is its fence, issued after every write the
-/// wake publishes (`state.rs`, "Fenced by the caller"); the target is called only to queue a
-/// task this wake scheduled.
+/// The wake of `wake_through_entry` when the record does not know the key's page under
+/// this registration: asks the target for the page and remembers it, or calls the
+/// target's `wake_fenced` if it keeps no slab (or has not installed that page, which makes
+/// the key stale). Counts a stale wake.
 ///
 /// # Safety
 ///
-/// As [`wake_target`]; `state` is the state word of `key`'s slot in the target's slab.
-#[inline]
-unsafe fn wake_slot(
-    state: &SlotState,
-    target: *const (),
-    vtable: &TargetVtable,
-    key: TaskKey,
-) -> WakeOutcome {
-    let outcome = state.wake_fenced(key.generation());
-    if outcome == WakeOutcome::Schedule {
-        // SAFETY: `target` is live and of `vtable`'s type (the caller's contract).
-        unsafe { (vtable.schedule)(target, key) };
-    }
-    outcome
-}
-
-/// [`wake_target`] when the record does not know the key's page yet: asks the target for it
-/// and remembers it, or calls the target's `wake_fenced` if it keeps no slab (or has not
-/// installed that page, which makes the key stale).
-///
-/// # Safety
-///
-/// As [`wake_target`].
+/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
+/// `entry` (non-null) and `registration` was read from `entry` after it.
 #[cold]
 #[inline(never)]
-unsafe fn wake_target_uncached(
+unsafe fn wake_uncached(
     record: &Record,
+    entry: &Entry,
     target: *const (),
-    vtable: &TargetVtable,
     registration: u64,
     key: TaskKey,
-) -> WakeOutcome {
-    let Some((page, offset)) = page_of(key.slot()) else {
-        return WakeOutcome::Stale;
-    };
-    // SAFETY: `target` is live and of `vtable`'s type (the caller's contract).
-    let Some(found) = (unsafe { (vtable.page)(target, page) }) else {
+) {
+    let index = key.runtime().index();
+    let vtable = entry.vtable.load(Ordering::Relaxed);
+    // SAFETY: the vtable stored before `target`, and `target` live in this window (the
+    // caller's contract, as in `wake_through_entry`).
+    let vtable = unsafe { &*vtable };
+    let outcome = match page_of(key.slot()) {
+        None => WakeOutcome::Stale,
         // SAFETY: as above.
-        return unsafe { (vtable.wake)(target, key) };
+        Some((page, offset)) => match unsafe { (vtable.page)(target, page) } {
+            Some(found) => {
+                record.cache.fill(registration, page, found);
+                // SAFETY: `found` is page `page` of the target's slab, alive while the target
+                // is (`WakeTarget::slab_page`), and the target is alive in this window;
+                // `offset < page_len(page)` (`page_of`).
+                let state = unsafe { state_at(found.0, found.1, offset) };
+                let outcome = state.wake_fenced(key.generation());
+                if outcome == WakeOutcome::Schedule {
+                    // SAFETY: as above.
+                    unsafe { (vtable.schedule)(target, key) };
+                }
+                outcome
+            }
+            // SAFETY: as above.
+            None => unsafe { (vtable.wake)(target, key) },
+        },
     };
-    record.cache.fill(registration, page, found);
-    // SAFETY: `found` is page `page` of the target's slab, alive while the target is
-    // (`WakeTarget::slab_page`), and the target is alive in this window; `offset <
-    // page_len(page)` (`page_of`).
-    let state = unsafe { state_at(found.0, found.1, offset) };
-    // SAFETY: the caller's contract, passed on; `state` is the key's slot's.
-    unsafe { wake_slot(state, target, vtable, key) }
+    if outcome == WakeOutcome::Stale {
+        record.count_stale(index);
+    }
 }
 
 #[cfg(all(test, not(loom)))]
