@@ -75,10 +75,11 @@
 //!
 //! *Records.* Each record is written only by the thread that claimed it (`in_use`, a CAS with
 //! Acquire, handed back with a Release store, so the next owner continues after the last);
-//! writers and metrics only read records. A record sits on a cache line of its own, so a
-//! stale wake (a finished task's key: W1-W4 and the runtime's generation check, which only
-//! reads the slot; or a dropped runtime's key: W1-W4 alone) writes no cache line that another
-//! thread writes. The `target` word is written only by register and unregister.
+//! writers and metrics only read records. A record sits on cache lines of its own (its
+//! announcement and page cache, its stale counts), so a stale or coalesced wake (a finished
+//! or already scheduled task's key: W1-W4 and the slot's state check, which only reads the
+//! slot; or a dropped runtime's key: W1-W4 alone) writes no cache line that another thread
+//! writes. The entry's words are written only by register and unregister.
 //!
 //! *Leaks.* A record is static and a target is held only by its entry (until U6) and by
 //! threads inside the runtime's context: a waker itself holds nothing, so a stale waker
@@ -1380,15 +1381,17 @@ mod tests {
         drop(registration);
         drop(old); // frees the old slab and its pages
 
-        // Take entries until this one comes round again (other tests may hold some).
+        // Take the same entry again: the search for a free entry starts at the cursor (a
+        // test running at the same time may take it first; then try again).
         let mut tries = 0;
         let (new, new_registration) = loop {
+            CURSOR.store(index, Ordering::Relaxed);
             let (runtime, registration) = register_slabbed();
             if runtime.context.id().index() == index {
                 break (runtime, registration);
             }
             tries += 1;
-            assert!(tries < 100 * ENTRIES, "entry {index} never came back");
+            assert!(tries < 1000, "entry {index} never came back");
         };
         let (slot, generation) = new.slab.insert(8).unwrap();
         let new_key = TaskKey::new(new.context.id(), slot, generation);
