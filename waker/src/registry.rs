@@ -188,8 +188,9 @@ pub trait WakeTarget: Send + Sync + 'static {
     /// [`WakeTarget::schedule_fenced`], when the wake scheduled the task: a stale or
     /// coalesced wake makes no call. The slab must live at least as long as the target (a
     /// field of it: the borrow of `&self` says as much), because the registry keeps the
-    /// page's address for as long as the target stays registered. By default, `None`: every
-    /// wake through the registry calls [`WakeTarget::wake_fenced`].
+    /// page's address for as long as the target stays registered. A page other than the one
+    /// asked for is not used (the wake calls [`WakeTarget::wake_fenced`] instead). By
+    /// default, `None`: every wake through the registry calls [`WakeTarget::wake_fenced`].
     fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
         let _ = page;
         None
@@ -289,7 +290,12 @@ impl<T: WakeTarget> VtableOf<T> {
 unsafe fn page_erased<T: WakeTarget>(target: *const (), page: usize) -> Option<(*const u8, usize)> {
     // SAFETY: as in `wake_erased` (the caller's contract).
     let target = unsafe { &*target.cast::<T>() };
-    target.slab_page(page).map(|p| (p.first, p.stride))
+    // A target may hand out another page than the one asked for (a bug of its own, in safe
+    // code): only the page asked for tells how many slots follow `first`.
+    target
+        .slab_page(page)
+        .filter(|p| p.page == page)
+        .map(|p| (p.first, p.stride))
 }
 
 /// # Safety
@@ -1351,6 +1357,50 @@ mod tests {
         assert_eq!(runtime.context.stale_wakes(), 2);
         wake_from_another_thread(TaskKey::new(id, slot, generation), 1);
         assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+    }
+
+    /// A target whose `slab_page` hands out page 0 whatever page is asked for (a bug, in safe
+    /// code): the registry does not trust the page for more slots than it has, and wakes
+    /// through the target's own `wake` instead (miri checks that nothing is read out of
+    /// bounds).
+    #[test]
+    fn a_target_handing_out_the_wrong_page_is_woken_through_its_wake() {
+        struct WrongPage(Slabbed);
+        impl WakeTarget for WrongPage {
+            fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome {
+                self.0.wake(key, context)
+            }
+            fn slab_page(&self, _page: usize) -> Option<PageRef<'_>> {
+                self.0.slab.page_ref(0)
+            }
+            fn schedule_fenced(&self, key: TaskKey) {
+                self.0.schedule_fenced(key)
+            }
+        }
+        let (runtime, _registration) = register(|context, base| {
+            Arc::new(WrongPage(Slabbed {
+                context,
+                slab: crate::Slab::new(base),
+                scheduled: std::sync::Mutex::new(Vec::new()),
+                page_lookups: AtomicUsize::new(0),
+                calls: AtomicUsize::new(0),
+            }))
+        })
+        .expect("a free registry entry");
+        let id = runtime.0.context.id();
+        let keys: Vec<TaskKey> = (0..40)
+            .map(|i| {
+                let (slot, generation) = runtime.0.slab.insert(i).unwrap();
+                TaskKey::new(id, slot, generation)
+            })
+            .collect();
+        // Slot 39 lies in page 1: handed page 0, the registry calls `wake` (coalesced: the
+        // task is scheduled).
+        wake_from_another_thread(keys[39], 1);
+        assert_eq!(runtime.0.calls.load(Ordering::Relaxed), 1);
+        // Slot 0 lies in page 0, which is what the target hands out: no call.
+        wake_from_another_thread(keys[0], 1);
+        assert_eq!(runtime.0.calls.load(Ordering::Relaxed), 1);
     }
 
     /// A thread that cached an entry's pages, then the entry is unregistered, its slab freed,

@@ -218,6 +218,7 @@ impl<T> Slab<T> {
         (!first.is_null()).then(|| PageRef {
             first: first.cast::<u8>().cast_const(),
             stride: std::mem::size_of::<Slot<T>>(),
+            page,
             _slab: PhantomData,
         })
     }
@@ -354,6 +355,8 @@ pub struct PageRef<'a> {
     pub(crate) first: *const u8,
     /// `size_of::<Slot<T>>()`: the distance between two slots' state words.
     pub(crate) stride: usize,
+    /// Which page of its slab it is: `page_len(page)` slots long.
+    pub(crate) page: usize,
     _slab: PhantomData<&'a ()>,
 }
 
