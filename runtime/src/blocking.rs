@@ -86,7 +86,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use genrt_scheduler::ThreadHook;
+use genrt_scheduler::{ThreadHook, ThreadNameFn};
 use parking_lot::{Condvar, Mutex};
 
 use genrt_scheduler::time::ClockHold;
@@ -113,6 +113,7 @@ pub(crate) struct Settings {
     pub(crate) max_threads: usize,
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: String,
+    pub(crate) thread_name_fn: Option<ThreadNameFn>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
@@ -138,6 +139,7 @@ pub(crate) struct Pool {
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
+    thread_name_fn: Option<ThreadNameFn>,
     stack_size: Option<usize>,
 }
 
@@ -191,6 +193,7 @@ impl Pool {
             max_threads: settings.max_threads,
             keep_alive: settings.keep_alive,
             thread_name: settings.thread_name,
+            thread_name_fn: settings.thread_name_fn,
             stack_size: settings.stack_size,
         }
     }
@@ -248,7 +251,11 @@ impl Pool {
     /// Starts one thread, under the lock (`state`).
     fn start_thread(&self, state: &mut State, runtime: &genrt_scheduler::Handle) -> io::Result<()> {
         let id = state.next_id;
-        let mut builder = thread::Builder::new().name(self.thread_name.clone());
+        let name = match &self.thread_name_fn {
+            Some(name) => name(),
+            None => self.thread_name.clone(),
+        };
+        let mut builder = thread::Builder::new().name(name);
         if let Some(size) = self.stack_size {
             builder = builder.stack_size(size);
         }
@@ -431,6 +438,7 @@ mod tests {
             max_threads: 4,
             keep_alive: DEFAULT_KEEP_ALIVE,
             thread_name: "genrt-unstartable".to_string(),
+            thread_name_fn: None,
             stack_size: Some(1 << 60),
             on_thread_start: None,
             on_thread_stop: None,

@@ -328,6 +328,46 @@ impl Builder {
         }
     }
 
+    /// [`Builder::new`] under Tokio's name: genrt has one scheduler, the multi-threaded
+    /// work-stealing one, so code written for `tokio::runtime::Builder` keeps its first line.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .enable_all()
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    /// ```
+    pub fn new_multi_thread() -> Builder {
+        Builder::new()
+    }
+
+    /// Enables every driver genrt has: its timers, which every genrt runtime has anyway
+    /// (genrt has no I/O driver). Kept for code written for Tokio's builder.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().enable_all().build().unwrap();
+    /// rt.block_on(async { genrt::time::sleep(std::time::Duration::from_millis(1)).await });
+    /// ```
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Enables the timers ([`genrt::time`](crate::time)), which every genrt runtime has
+    /// anyway. Kept for code written for Tokio's builder.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().enable_time().build().unwrap();
+    /// let slept = rt.block_on(rt.spawn(async {
+    ///     genrt::time::timeout(std::time::Duration::from_secs(5), async { 3 }).await
+    /// }));
+    /// assert_eq!(slept.unwrap().unwrap(), 3);
+    /// ```
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
     /// Sets the number of worker threads. Zero is refused by [`Builder::build`].
     ///
     /// ```
@@ -384,6 +424,30 @@ impl Builder {
     /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.config.thread_name = name.into();
+        self
+    }
+
+    /// Names each worker and blocking thread with what `f` returns as the thread starts
+    /// (instead of [`Builder::thread_name`]'s fixed name).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static NEXT: AtomicUsize = AtomicUsize::new(0);
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(1)
+    ///     .thread_name_fn(|| format!("pool-{}", NEXT.fetch_add(1, Ordering::SeqCst)))
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().map(str::to_owned)
+    /// }));
+    /// assert_eq!(name.unwrap().as_deref(), Some("pool-0"));
+    /// ```
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.config.thread_name_fn = Some(std::sync::Arc::new(f));
         self
     }
 
@@ -484,6 +548,68 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on a worker thread each time it is about to park for want of work (Tokio's
+    /// `on_thread_park`), inside the runtime's context. Work the hook spawns or wakes runs
+    /// before the worker parks. A panic in `f` is caught and ignored.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let counter = parks.clone();
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(1)
+    ///     .on_thread_park(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// rt.settle(); // the worker has run the hook and registered to sleep
+    /// assert!(parks.load(Ordering::SeqCst) >= 1);
+    /// ```
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_park = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread each time it is back from [`on_thread_park`]'s park
+    /// (woken, or finding work after all), before it looks for work (Tokio's
+    /// `on_thread_unpark`), inside the runtime's context. A panic in `f` is caught and ignored.
+    ///
+    /// [`on_thread_park`]: Builder::on_thread_park
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let unparks = Arc::new(AtomicUsize::new(0));
+    /// let counter = unparks.clone();
+    /// let rt = genrt::Builder::new()
+    ///     .worker_threads(1)
+    ///     .on_thread_unpark(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// rt.settle();
+    /// // Wake the parked worker with a task: it unparks before running it.
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert!(unparks.load(Ordering::SeqCst) >= 1);
+    /// ```
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_unpark = Some(std::sync::Arc::new(f));
+        self
+    }
+
     /// What a panic in a task's poll does to the runtime; see [`UnhandledPanic`]. The
     /// default, [`UnhandledPanic::Ignore`], only reports the panic through the task's
     /// [`JoinHandle`].
@@ -520,6 +646,7 @@ impl Builder {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
             thread_name: self.config.thread_name.clone(),
+            thread_name_fn: self.config.thread_name_fn.clone(),
             stack_size: self.config.stack_size,
             on_thread_start: self.config.on_thread_start.clone(),
             on_thread_stop: self.config.on_thread_stop.clone(),

@@ -111,8 +111,10 @@ use crate::worker::Local;
 pub struct Config {
     /// Number of worker threads; at least 1.
     pub workers: usize,
-    /// Name given to every worker thread.
+    /// Name given to every worker thread (unless `thread_name_fn` is set).
     pub thread_name: String,
+    /// Called for the name of each worker thread as it starts, instead of `thread_name`.
+    pub thread_name_fn: Option<ThreadNameFn>,
     /// Stack size of worker threads; `None` keeps the standard library's default.
     pub stack_size: Option<usize>,
     /// Run on every worker thread before its first poll, inside the runtime's context.
@@ -120,6 +122,10 @@ pub struct Config {
     /// Run on every worker thread after its last poll, before it exits (also on shutdown),
     /// inside the runtime's context.
     pub on_thread_stop: Option<ThreadHook>,
+    /// Run on a worker thread just before it parks (sleeps for want of work).
+    pub on_thread_park: Option<ThreadHook>,
+    /// Run on a worker thread just after it wakes from a park, before it looks for work.
+    pub on_thread_unpark: Option<ThreadHook>,
     /// Whether the first panic of a task's poll closes the runtime (see
     /// [`Handle::task_panicked`]).
     pub shutdown_on_panic: bool,
@@ -136,9 +142,12 @@ pub struct Config {
 /// See [`Config::data`].
 pub type RuntimeData = std::sync::Arc<dyn std::any::Any + Send + Sync + 'static>;
 
-/// A thread start or stop hook (see [`Config::on_thread_start`]). A panic in a hook is caught
-/// and dropped, so the worker still runs (or still exits cleanly).
+/// A thread start, stop, park or unpark hook (see [`Config::on_thread_start`]). A panic in a
+/// hook is caught and dropped, so the worker still runs (or still exits cleanly).
 pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// Makes a thread's name as the thread starts (see [`Config::thread_name_fn`]).
+pub type ThreadNameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
 
 impl Config {
     /// `workers` threads named `genrt-worker` with the default stack size, no hooks, panics
@@ -147,9 +156,12 @@ impl Config {
         Config {
             workers,
             thread_name: "genrt-worker".to_string(),
+            thread_name_fn: None,
             stack_size: None,
             on_thread_start: None,
             on_thread_stop: None,
+            on_thread_park: None,
+            on_thread_unpark: None,
             shutdown_on_panic: false,
             data: None,
             start_paused: false,
@@ -162,9 +174,12 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("workers", &self.workers)
             .field("thread_name", &self.thread_name)
+            .field("thread_name_fn", &self.thread_name_fn.is_some())
             .field("stack_size", &self.stack_size)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("on_thread_park", &self.on_thread_park.is_some())
+            .field("on_thread_unpark", &self.on_thread_unpark.is_some())
             .field("shutdown_on_panic", &self.shutdown_on_panic)
             .field("data", &self.data.is_some())
             .field("start_paused", &self.start_paused)
@@ -221,8 +236,14 @@ impl Scheduler {
             let hooks = worker::Hooks {
                 start: config.on_thread_start.clone(),
                 stop: config.on_thread_stop.clone(),
+                park: config.on_thread_park.clone(),
+                unpark: config.on_thread_unpark.clone(),
             };
-            let mut builder = thread::Builder::new().name(config.thread_name.clone());
+            let name = match &config.thread_name_fn {
+                Some(name) => name(),
+                None => config.thread_name.clone(),
+            };
+            let mut builder = thread::Builder::new().name(name);
             if let Some(size) = config.stack_size {
                 builder = builder.stack_size(size);
             }

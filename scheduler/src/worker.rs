@@ -146,6 +146,15 @@ impl Local {
         }
     }
 
+    /// Whether this worker's own queues hold a key (the LIFO slot, the deque, the deferred
+    /// list).
+    fn has_work(&self) -> bool {
+        let lifo = self.lifo.take();
+        let has = lifo.is_some();
+        self.lifo.set(lifo);
+        has || !self.deque.is_empty() || !self.deferred.borrow().is_empty()
+    }
+
     /// Spawns and wakes: the LIFO slot, for message-passing latency.
     pub(crate) fn push_lifo(&self, shared: &Shared, key: TaskKey) {
         if let Some(displaced) = self.lifo.replace(Some(key)) {
@@ -178,6 +187,8 @@ struct Core {
 pub(crate) struct Hooks {
     pub(crate) start: Option<ThreadHook>,
     pub(crate) stop: Option<ThreadHook>,
+    pub(crate) park: Option<ThreadHook>,
+    pub(crate) unpark: Option<ThreadHook>,
 }
 
 /// Runs a hook; a panic in it is caught and dropped so that it cannot take a worker down
@@ -193,7 +204,7 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
     run_hook(hooks.start.as_ref());
-    run_loop(&shared, &local);
+    run_loop(&shared, &local, &hooks);
     // A runtime closed from inside (a task panicked under `shutdown_on_panic`) has nobody
     // running shutdown yet: each worker leaving the loop sweeps, so every other task is
     // cancelled promptly (sweeps are idempotent: one claim per task).
@@ -204,7 +215,7 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
 }
 
 /// The run loop, until the runtime closes.
-fn run_loop(shared: &Shared, local: &Local) {
+fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks) {
     let _presence = shared.idle.enter_loop(local.index());
     let mut core = Core {
         tick: 0,
@@ -227,7 +238,7 @@ fn run_loop(shared: &Shared, local: &Local) {
             run_task(shared, local, key);
             continue;
         }
-        core.park(shared, local);
+        core.park(shared, local, hooks);
     }
     // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
 }
@@ -312,7 +323,24 @@ impl Core {
         }
     }
 
-    fn park(&mut self, shared: &Shared, local: &Local) {
+    /// Parks until notified, with the park and unpark hooks around it: the park hook runs
+    /// before the worker registers to sleep, so that what it spawns or wakes (in this
+    /// worker's own queues, which no other worker looks at) runs first; the unpark hook runs
+    /// once the worker is back, whether it slept or not.
+    fn park(&mut self, shared: &Shared, local: &Local, hooks: &Hooks) {
+        if hooks.park.is_none() && hooks.unpark.is_none() {
+            return self.sleep(shared, local);
+        }
+        run_hook(hooks.park.as_ref());
+        if !local.has_work() {
+            self.sleep(shared, local);
+        }
+        run_hook(hooks.unpark.as_ref());
+    }
+
+    /// Registers to sleep and sleeps, unless work shows up meanwhile (the park protocol,
+    /// `idle/README.md`), or moves a paused clock.
+    fn sleep(&mut self, shared: &Shared, local: &Local) {
         let was_searching = std::mem::replace(&mut self.searching, true);
         if !shared
             .idle

@@ -104,9 +104,15 @@
 //! the number before the target (Release; W3 acquires), and no registration can store
 //! another while this record announces the entry (U3 of the one before it waits first), so
 //! that target is registration `n`'s. By the proof above, registration `n`'s U6 waits for
-//! this window, and a slab reached through `&self` of a target lives as long as the target,
-//! so the page is alive. A number never repeats, so a cache filled under an earlier
-//! registration of the entry never matches a later one.
+//! this window; a [`PageRef`] borrows its slab from `&self` of the target, so in safe code
+//! that slab lives as long as the target is neither dropped nor mutably borrowed (neither
+//! can happen while the entry holds its `Arc`), and a slab frees its pages only when it is
+//! dropped: so the page is alive. A number never repeats, so a cache filled under an earlier
+//! registration of the entry never matches a later one. *Why the address is a state word.*
+//! Only the page asked for is cached (a target may hand out another), and every page in the
+//! cache has the cached stride (a page of another stride, from a second slab of the target,
+//! empties the cache first): so `first + offset * stride` is slot `offset`'s state word of
+//! a live page of `page_len(page)` slots (`Slot<T>` is `repr(C)`, state word first).
 //!
 //! # Records beyond the pool
 //!
@@ -172,10 +178,13 @@ pub trait WakeTarget: Send + Sync + 'static {
     /// when it comes through the registry. It must not wake other key wakers.
     fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome;
 
-    /// The wake through the registry (`context` is `None`), called right after the waking
-    /// thread's `fence(SeqCst)` (W2), with nothing written since: a target may hand that
-    /// fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a coalesced wake costs
-    /// no second fence. By default, [`WakeTarget::wake`] with no context.
+    /// The wake through the registry (`context` is `None`), called after the waking thread's
+    /// `fence(SeqCst)` (W2), which follows every write the waker's wake publishes: a target
+    /// may hand that fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a
+    /// coalesced wake costs no second fence (the argument needs only that the fence comes
+    /// after the waker's writes and before the read of the state word; what the registry or
+    /// the target write in between does not matter). By default, [`WakeTarget::wake`] with
+    /// no context.
     fn wake_fenced(&self, key: TaskKey) -> WakeOutcome {
         self.wake(key, None)
     }
@@ -198,10 +207,15 @@ pub trait WakeTarget: Send + Sync + 'static {
 
     /// Queues `key` after a wake through the registry found its slot idle and marked it
     /// scheduled ([`WakeOutcome::Schedule`]), as [`WakeTarget::wake_fenced`] would have.
-    /// Called only for targets whose [`WakeTarget::slab_page`] gives pages.
+    /// Called only for targets whose [`WakeTarget::slab_page`] gives pages, which must
+    /// implement it: the default panics (out of the waker's `wake`; the registry closes its
+    /// window on the way out, so nothing else is harmed, but the task stays scheduled and
+    /// unqueued).
     fn schedule_fenced(&self, key: TaskKey) {
-        let _ = key;
-        unreachable!("genrt: WakeTarget::slab_page gave a page, so schedule_fenced must queue keys")
+        panic!(
+            "genrt: WakeTarget::slab_page gave a page, so WakeTarget::schedule_fenced must be \
+             implemented to queue {key:?}"
+        )
     }
 }
 
@@ -337,7 +351,7 @@ struct Record {
     /// Whether a thread holds this record.
     in_use: AtomicBool,
     /// The slab pages of one registration, as this record's owners found them: read and
-    /// written only by the owner, inside a wake's W1-W4 window.
+    /// written only by the holder of `in_use`; filled inside a wake's W1-W4 window.
     cache: PageCache,
     /// Stale wakes counted by this record's owners, per entry. Each is bumped with a load and
     /// a store: only the owner writes it.
@@ -380,8 +394,13 @@ impl PageCache {
 
     /// Remembers page `page` of registration `registration`, found through that
     /// registration's target inside a W1-W4 window of this record's owner.
+    ///
+    /// Every page the cache holds has the cached stride: a page of another stride (a target
+    /// handing out pages of two slabs) empties the cache first.
     fn fill(&self, registration: u64, page: usize, (first, stride): (*const u8, usize)) {
-        if self.registration.load(Ordering::Relaxed) != registration {
+        if self.registration.load(Ordering::Relaxed) != registration
+            || self.stride.load(Ordering::Relaxed) != stride
+        {
             for p in &self.pages {
                 p.store(ptr::null_mut(), Ordering::Relaxed);
             }
@@ -586,12 +605,18 @@ crate::loom::thread_local! {
 
 /// Runs `f` with a spare record, waiting for one to come free (each is held for one wake).
 fn with_spare_record<R>(f: impl FnOnce(&Record) -> R) -> R {
+    /// Hands the spare back, also when the wake unwinds (a panicking target).
+    struct Borrowed<'a>(&'a Record);
+    impl Drop for Borrowed<'_> {
+        fn drop(&mut self) {
+            self.0.release();
+        }
+    }
     let spares = &RECORD_POOL[RECORDS..];
     loop {
         if let Some(record) = spares.iter().find(|r| r.try_claim()) {
-            let result = f(record);
-            record.release();
-            return result;
+            let borrowed = Borrowed(record);
+            return f(borrowed.0);
         }
         spin::yield_now();
     }
@@ -956,6 +981,9 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
+    // W4 when this scope ends, also if the target's code panics: a record left announcing
+    // the entry would make the runtime's unregistering wait for ever.
+    let _window = Window(record);
     // W2: pairs with U2's fence. It also follows every write of this thread that the wake
     // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`,
     // "Fenced by the caller" in `state.rs`).
@@ -974,8 +1002,9 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
             Some((cached, state)) if cached == registration => {
                 // The cache holds a page of the registration that holds the entry in this
                 // window, so the page is alive until W4 (module docs, "Page caches").
-                // SAFETY: and `fill` stored it from a `PageRef` of that page, so `state` is
-                // the key's slot's state word (`PageCache::peek`, `slab::state_at`).
+                // SAFETY: and `fill` stored it from a `PageRef` of that page, with the stride
+                // it kept (every cached page has it), so `state` is the key's slot's state
+                // word (`PageCache::peek`, `slab::state_at`).
                 let state = unsafe { &*state };
                 match state.wake_fenced(key.generation()) {
                     WakeOutcome::Stale => record.count_stale(index),
@@ -988,8 +1017,16 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
             _ => unsafe { wake_uncached(record, entry, target, registration, key) },
         }
     }
-    // W4. Release: pairs with U3's Acquire load.
-    record.announce.store(IDLE, Ordering::Release);
+}
+
+/// Closes a wake's W1-W4 window when dropped (step W4).
+struct Window<'a>(&'a Record);
+
+impl Drop for Window<'_> {
+    fn drop(&mut self) {
+        // W4. Release: pairs with U3's Acquire load.
+        self.0.announce.store(IDLE, Ordering::Release);
+    }
 }
 
 /// Queues `key` through its target's `schedule_fenced`, after the wake scheduled its slot.
@@ -1029,14 +1066,17 @@ unsafe fn wake_uncached(
     // caller's contract, as in `wake_through_entry`).
     let vtable = unsafe { &*vtable };
     let outcome = match page_of(key.slot()) {
-        None => WakeOutcome::Stale,
+        // Past any slab: only a target without one can know what the key names.
+        // SAFETY: as above.
+        None => unsafe { (vtable.wake)(target, key) },
         // SAFETY: as above.
         Some((page, offset)) => match unsafe { (vtable.page)(target, page) } {
             Some(found) => {
                 record.cache.fill(registration, page, found);
-                // SAFETY: `found` is page `page` of the target's slab, alive while the target
-                // is (`WakeTarget::slab_page`), and the target is alive in this window;
-                // `offset < page_len(page)` (`page_of`).
+                // SAFETY: `found` is page `page` (checked in `page_erased`) of a slab borrowed
+                // from `&self` of the target, which is alive in this window, so the page is
+                // (a slab frees pages only when dropped); `offset < page_len(page)`
+                // (`page_of`).
                 let state = unsafe { state_at(found.0, found.1, offset) };
                 let outcome = state.wake_fenced(key.generation());
                 if outcome == WakeOutcome::Schedule {
@@ -1351,12 +1391,134 @@ mod tests {
         wake_from_another_thread(TaskKey::new(id, 5000, generation), 1);
         assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
         assert_eq!(runtime.context.stale_wakes(), 1);
-        // A slot index past any slab's capacity is stale before anything is looked up.
+        // A slot index past any slab's capacity: no page to look up; the target's own wake
+        // decides (a target without a slab may use such keys).
         wake_from_another_thread(TaskKey::new(id, crate::SLAB_CAPACITY as u32, 0), 1);
-        assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 2);
         assert_eq!(runtime.context.stale_wakes(), 2);
         wake_from_another_thread(TaskKey::new(id, slot, generation), 1);
-        assert_eq!(runtime.calls.load(Ordering::Relaxed), 1);
+        assert_eq!(runtime.calls.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_target_without_a_slab_gets_every_key_even_past_a_slabs_capacity() {
+        let (runtime, _registration) = register_count(false);
+        let id = runtime.context.id();
+        let top = (1u32 << crate::key::SLOT_BITS) - 1;
+        for slot in [0, crate::SLAB_CAPACITY as u32, top] {
+            wake_from_another_thread(TaskKey::new(id, slot, 1), 1);
+        }
+        assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3);
+        assert_eq!(runtime.context.stale_wakes(), 0);
+    }
+
+    /// A target with two slabs of different value types (slot strides 16 and 80 bytes), page
+    /// 0 from one and the others from the other: the cache never applies one stride to the
+    /// other's pages (a wrong stride would make the wake read a task's value as a state
+    /// word).
+    #[test]
+    fn pages_of_two_strides_are_never_mixed_in_a_cache() {
+        struct TwoSlabs {
+            inner: Slabbed,
+            big: crate::Slab<[u64; 8]>,
+        }
+        impl WakeTarget for TwoSlabs {
+            fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome {
+                self.inner.wake(key, context)
+            }
+            fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+                if page == 0 {
+                    self.inner.slab.page_ref(0)
+                } else {
+                    self.big.page_ref(page)
+                }
+            }
+            fn schedule_fenced(&self, key: TaskKey) {
+                self.inner.schedule_fenced(key)
+            }
+        }
+        let (runtime, _registration) = register(|context, base| {
+            Arc::new(TwoSlabs {
+                inner: Slabbed {
+                    context,
+                    slab: crate::Slab::new(base),
+                    scheduled: std::sync::Mutex::new(Vec::new()),
+                    page_lookups: AtomicUsize::new(0),
+                    calls: AtomicUsize::new(0),
+                },
+                big: crate::Slab::new(base),
+            })
+        })
+        .expect("a free registry entry");
+        let id = runtime.inner.context.id();
+        let (small_slot, small_generation) = runtime.inner.slab.insert(0).unwrap();
+        let mut big = Vec::new();
+        for i in 0..34 {
+            big.push(runtime.big.insert([i; 8]).unwrap());
+        }
+        // Big slot 33 (page 1) idle, so that a right wake schedules it.
+        let (slot, generation) = big[33];
+        let guard = runtime.big.start_poll(slot, generation).unwrap();
+        assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+        let (tx, rx) = std::sync::mpsc::channel::<TaskKey>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let waking = std::thread::spawn(move || {
+            // One thread, one cache, for all three wakes.
+            for key in rx {
+                waker(key).wake_by_ref();
+                done_tx.send(()).unwrap();
+            }
+        });
+        let wake = |key: TaskKey| {
+            tx.send(key).unwrap();
+            done_rx.recv().unwrap();
+        };
+        wake(TaskKey::new(id, small_slot, small_generation)); // caches page 0, stride 16
+        wake(TaskKey::new(id, slot, generation)); // page 1, stride 80: the cache starts over
+        let key = TaskKey::new(id, slot, generation);
+        assert_eq!(*runtime.inner.scheduled.lock().unwrap(), vec![key]);
+        // Polled again and idle: the next wake, from the cache, schedules it once more.
+        let guard = runtime.big.start_poll(slot, generation).unwrap();
+        assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+        wake(key);
+        assert_eq!(*runtime.inner.scheduled.lock().unwrap(), vec![key, key]);
+        drop(tx);
+        waking.join().unwrap();
+        let guard = runtime.big.start_poll(slot, generation).unwrap();
+        assert_eq!(*guard.value(), [33; 8], "a wake wrote into a task's value");
+    }
+
+    /// A target that panics inside a wake through the registry: the panic reaches the waker's
+    /// caller, and the wake's window is closed on the way out, so the runtime still
+    /// unregisters (a record left announcing the entry would make that wait for ever).
+    #[test]
+    fn a_target_panicking_inside_a_wake_does_not_stall_its_unregistering() {
+        struct Panics(WakeContext);
+        impl WakeTarget for Panics {
+            fn wake(&self, _key: TaskKey, _context: Option<&dyn Any>) -> WakeOutcome {
+                panic!("intentional panic in a wake target");
+            }
+        }
+        let (runtime, registration) =
+            register(|context, _base| Arc::new(Panics(context))).expect("a free registry entry");
+        let key = TaskKey::new(runtime.0.id(), 3, 1);
+        let panicked = std::thread::spawn(move || {
+            let wake = std::panic::catch_unwind(|| waker(key).wake_by_ref());
+            // The same thread wakes again: its record is usable.
+            let again = std::panic::catch_unwind(|| waker(key).wake_by_ref());
+            (wake.is_err(), again.is_err())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(panicked, (true, true));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(registration);
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("unregistering waited for a wake that had panicked");
     }
 
     /// A target whose `slab_page` hands out page 0 whatever page is asked for (a bug, in safe
