@@ -118,6 +118,10 @@ mod mocked {
         pub(crate) fn pop(&self) -> Option<T> {
             self.queue.with(VecDeque::pop_front)
         }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.queue.is_empty()
+        }
     }
 
     impl<T> Stealer<T> {

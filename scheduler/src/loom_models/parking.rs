@@ -85,6 +85,8 @@ impl Workers {
                         let hooks = worker::Hooks {
                             start: None,
                             stop: None,
+                            park: None,
+                            unpark: None,
                         };
                         worker::run(shared, Local::new(index, deque), hooks)
                     })
