@@ -475,6 +475,40 @@ impl Builder {
         self
     }
 
+    /// Every how many polls a busy worker does its maintenance (Tokio's `event_interval`):
+    /// its yielded tasks move to the back of its queue, where other workers can steal them,
+    /// and due timers fire. 61 by default. Lower: yields and timers are served sooner, at the
+    /// cost of more checks. Panics on 0.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().event_interval(7).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn event_interval(&mut self, ticks: u32) -> &mut Builder {
+        assert!(ticks > 0, "genrt: event_interval must be greater than 0");
+        self.config.event_interval = ticks;
+        self
+    }
+
+    /// Every how many polls a busy worker looks at the runtime's shared queue (spawns and
+    /// wakes from outside its workers) before its own (Tokio's `global_queue_interval`). 13
+    /// by default. Panics on 0.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().global_queue_interval(1).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, ticks: u32) -> &mut Builder {
+        assert!(
+            ticks > 0,
+            "genrt: global_queue_interval must be greater than 0"
+        );
+        self.config.global_queue_interval = ticks;
+        self
+    }
+
     /// Sets the stack size of worker and blocking threads, in bytes.
     ///
     /// ```

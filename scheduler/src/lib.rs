@@ -137,6 +137,12 @@ pub struct Config {
     /// Whether the runtime's clock starts paused: it then moves only when every worker is
     /// idle (to the next timer) or by [`Handle::advance_clock`] (see the `time` module).
     pub start_paused: bool,
+    /// A busy worker's maintenance tick, in polls: every this many, its yielded tasks move
+    /// to its deque and due timers fire (61; at least 1).
+    pub event_interval: u32,
+    /// Every this many polls, a busy worker looks at the injector (foreign spawns and
+    /// wakes) before its own queues (13; at least 1).
+    pub global_queue_interval: u32,
 }
 
 /// See [`Config::data`].
@@ -165,6 +171,8 @@ impl Config {
             shutdown_on_panic: false,
             data: None,
             start_paused: false,
+            event_interval: worker::Intervals::default().event,
+            global_queue_interval: worker::Intervals::default().injector,
         }
     }
 }
@@ -183,6 +191,8 @@ impl fmt::Debug for Config {
             .field("shutdown_on_panic", &self.shutdown_on_panic)
             .field("data", &self.data.is_some())
             .field("start_paused", &self.start_paused)
+            .field("event_interval", &self.event_interval)
+            .field("global_queue_interval", &self.global_queue_interval)
             .finish()
     }
 }
@@ -210,6 +220,16 @@ impl Scheduler {
                 "genrt: worker_threads must be at least 1",
             ));
         }
+        if config.event_interval == 0 || config.global_queue_interval == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "genrt: event_interval and global_queue_interval must be at least 1",
+            ));
+        }
+        let intervals = worker::Intervals {
+            event: config.event_interval,
+            injector: config.global_queue_interval,
+        };
         let deques: Vec<Worker<TaskKey>> =
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
@@ -249,7 +269,7 @@ impl Scheduler {
             }
             let spawned = builder.spawn(move || {
                 let exit = ExitSignal(shared.clone());
-                worker::run(shared, local, hooks);
+                worker::run(shared, local, hooks, intervals);
                 drop(exit);
             });
             match spawned {

@@ -15,6 +15,9 @@
 //!
 //! # Picking the next task (`next_task`)
 //!
+//! The two intervals below are the defaults of `Config::event_interval` and
+//! `Config::global_queue_interval` (Tokio's names); the bounds hold with the configured ones.
+//!
 //! 1. Every [`DEFERRED_INTERVAL`]th tick, the deferred list (below) moves to the back of the
 //!    deque, so a task that yielded is never held back for longer than that by tasks that
 //!    keep the queues busy (two tasks waking each other forever, a stream of foreign spawns).
@@ -31,7 +34,7 @@
 //!    same part, woken every 61 ticks). Moving them to the deque makes them stealable and
 //!    notifies an idle worker.
 //! 6. Otherwise process the timers that are due, if any (`time`; a busy worker also does it
-//!    every `TIMER_INTERVAL`th tick, before step 1);
+//!    every [`DEFERRED_INTERVAL`]th tick, with step 1);
 //! 7. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
 //!    park (see `idle/README.md`).
 //!
@@ -62,7 +65,6 @@ use crate::metrics::Event;
 use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::task;
-use crate::time::TIMER_INTERVAL;
 use crate::ThreadHook;
 
 /// The injector is checked first on every 13th tick. Tokio checks its global queue every 61
@@ -72,11 +74,15 @@ use crate::ThreadHook;
 /// A prime, so it does not beat against periodic task patterns.
 pub(crate) const INJECTOR_INTERVAL: u32 = 13;
 
-/// The deferred list moves to the deque every 61st tick: Tokio wakes its deferred tasks
-/// (yields) at its maintenance tick, every 61 ticks (`event_interval`). Often enough to bound
-/// a yielding task's wait, rarely enough that tasks looping on `yield_now` around a slow
-/// poll (Tokio's `spawn_many_remote_busy1`) do not crowd out the queued work. A prime, and
-/// not a multiple of [`INJECTOR_INTERVAL`].
+/// The maintenance tick, by default every 61st (`Config::event_interval`): the deferred
+/// list moves to the deque, and due timers are processed (the fired keys go to the back of
+/// the deque, `time` module docs). Tokio wakes its deferred tasks (yields) and polls its
+/// drivers at its maintenance tick, every 61 ticks (`event_interval`). Often enough to bound
+/// a yielding task's wait and a due timer's (at most 61 polls, and never past the worker's
+/// next search or park), rarely enough that tasks looping on `yield_now` around a slow poll
+/// (Tokio's `spawn_many_remote_busy1`) do not crowd out the queued work. A prime, and not a
+/// multiple of [`INJECTOR_INTERVAL`], so the two do not beat against each other or against
+/// periodic task patterns.
 pub(crate) const DEFERRED_INTERVAL: u32 = 61;
 
 /// At most this many LIFO-slot polls in a row (Tokio's `MAX_LIFO_POLLS_PER_TICK`, PR #5712).
@@ -175,9 +181,33 @@ impl Local {
     }
 }
 
+/// How often a busy worker does its periodic steps (`Config::event_interval`,
+/// `Config::global_queue_interval`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Intervals {
+    /// Every this many ticks: the deferred list to the deque, and due timers.
+    pub(crate) event: u32,
+    /// Every this many ticks: the injector first.
+    pub(crate) injector: u32,
+}
+
+impl Default for Intervals {
+    fn default() -> Intervals {
+        Intervals {
+            event: DEFERRED_INTERVAL,
+            injector: INJECTOR_INTERVAL,
+        }
+    }
+}
+
 /// The loop-local part of a worker.
 struct Core {
-    tick: u32,
+    /// Ticks left until the next maintenance tick (deferred list, timers): counted down, so
+    /// that a configured interval costs no division per tick.
+    until_event: u32,
+    /// Ticks left until the next injector-first tick.
+    until_injector: u32,
+    intervals: Intervals,
     lifo_polls: u32,
     searching: bool,
     rng: u64,
@@ -200,11 +230,11 @@ fn run_hook(hook: Option<&ThreadHook>) {
 }
 
 /// Body of worker thread `local.index()`.
-pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
+pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks, intervals: Intervals) {
     let local = std::rc::Rc::new(local);
     let _context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
     run_hook(hooks.start.as_ref());
-    run_loop(&shared, &local, &hooks);
+    run_loop(&shared, &local, &hooks, intervals);
     // A runtime closed from inside (a task panicked under `shutdown_on_panic`) has nobody
     // running shutdown yet: each worker leaving the loop sweeps, so every other task is
     // cancelled promptly (sweeps are idempotent: one claim per task).
@@ -215,10 +245,12 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks) {
 }
 
 /// The run loop, until the runtime closes.
-fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks) {
+fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals) {
     let _presence = shared.idle.enter_loop(local.index());
     let mut core = Core {
-        tick: 0,
+        until_event: intervals.event,
+        until_injector: intervals.injector,
+        intervals,
         lifo_polls: 0,
         searching: false,
         rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
@@ -245,16 +277,17 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks) {
 
 impl Core {
     fn next_task(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
-        self.tick = self.tick.wrapping_add(1);
-        if self.tick % DEFERRED_INTERVAL == 0 {
+        self.until_event -= 1;
+        if self.until_event == 0 {
+            self.until_event = self.intervals.event;
             local.flush_deferred(shared);
-        }
-        if self.tick % TIMER_INTERVAL == 0 {
             // A busy worker processes expiries too (the fired keys go to the back of its
             // deque, `time` module docs).
             shared.timers.process_if_due(shared, Some(local));
         }
-        if self.tick % INJECTOR_INTERVAL == 0 {
+        self.until_injector -= 1;
+        if self.until_injector == 0 {
+            self.until_injector = self.intervals.injector;
             // `lifo_polls` is not reset here: the cap bounds the LIFO polls between two pops
             // of the deque whatever the injector ticks do, as the fairness bound assumes.
             if let Some(key) = shared.steal_injector(local) {

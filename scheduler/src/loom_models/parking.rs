@@ -88,7 +88,8 @@ impl Workers {
                             park: None,
                             unpark: None,
                         };
-                        worker::run(shared, Local::new(index, deque), hooks)
+                        let intervals = worker::Intervals::default();
+                        worker::run(shared, Local::new(index, deque), hooks, intervals)
                     })
                     .expect("loom thread")
             })

@@ -19,7 +19,7 @@
 //!   entry's slot is reused under a new generation, so a `TimerEntry` whose id no longer
 //!   names a pending entry knows that it fired. Waiters are always dropped or woken after
 //!   the wheel's lock is released.
-//! - **Expiries are processed by workers**: every `TIMER_INTERVAL` ticks of a busy
+//! - **Expiries are processed by workers**: every `event_interval` ticks (61 by default) of a busy
 //!   worker's loop, and before a worker with no work searches or parks. A cheap check comes
 //!   first: the atomic `next` word holds the tick of the wheel's next expiration (never later
 //!   than the earliest entry), so a worker reads the clock only when something may be due.
@@ -69,13 +69,6 @@ use crate::worker::Local;
 
 pub(crate) use clock::Clock;
 use wheel::{EntryId, Fired, Wheel};
-
-/// A busy worker processes due timers every 61st tick of its loop: Tokio polls its drivers
-/// at its maintenance interval (`event_interval`, 61). It equals the worker's
-/// `DEFERRED_INTERVAL`, so the two maintenance steps share a tick; a prime, so it does not
-/// beat against `INJECTOR_INTERVAL` (13) or periodic task patterns. Between two checks a due
-/// timer waits at most 61 polls (and never past the worker's next search or park).
-pub(crate) const TIMER_INTERVAL: u32 = 61;
 
 /// `next` when the wheel is empty.
 const NONE: u64 = u64::MAX;
