@@ -1304,29 +1304,38 @@ mod tests {
         }
     }
 
-    fn register_slabbed() -> (Arc<Slabbed>, Registration) {
-        register(|context, base| {
-            Arc::new(Slabbed {
+    impl Slabbed {
+        fn new(context: WakeContext, base: u32) -> Slabbed {
+            Slabbed {
                 context,
                 slab: crate::Slab::new(base),
                 scheduled: std::sync::Mutex::new(Vec::new()),
                 page_lookups: AtomicUsize::new(0),
                 calls: AtomicUsize::new(0),
-            })
-        })
-        .expect("a free registry entry")
+            }
+        }
     }
 
-    /// Wakes `key` from a thread of its own (through the registry), `times` times.
+    fn register_slabbed() -> (Arc<Slabbed>, Registration) {
+        register(|context, base| Arc::new(Slabbed::new(context, base)))
+            .expect("a free registry entry")
+    }
+
+    /// Wakes `key` from a thread of its own (through the registry), `times` times, and waits
+    /// for it (bounded: a wake that never returns fails the test instead of hanging it).
     fn wake_from_another_thread(key: TaskKey, times: usize) {
-        std::thread::spawn(move || {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
             let waker = waker(key);
             for _ in 0..times {
                 waker.wake_by_ref();
             }
-        })
-        .join()
-        .unwrap();
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("wakes from another thread did not finish within 30 s");
+        thread.join().unwrap();
     }
 
     #[test]
@@ -1439,13 +1448,7 @@ mod tests {
         }
         let (runtime, _registration) = register(|context, base| {
             Arc::new(TwoSlabs {
-                inner: Slabbed {
-                    context,
-                    slab: crate::Slab::new(base),
-                    scheduled: std::sync::Mutex::new(Vec::new()),
-                    page_lookups: AtomicUsize::new(0),
-                    calls: AtomicUsize::new(0),
-                },
+                inner: Slabbed::new(context, base),
                 big: crate::Slab::new(base),
             })
         })
@@ -1471,7 +1474,9 @@ mod tests {
         });
         let wake = |key: TaskKey| {
             tx.send(key).unwrap();
-            done_rx.recv().unwrap();
+            done_rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("a wake on the waking thread did not finish within 30 s");
         };
         wake(TaskKey::new(id, small_slot, small_generation)); // caches page 0, stride 16
         wake(TaskKey::new(id, slot, generation)); // page 1, stride 80: the cache starts over
@@ -1539,16 +1544,9 @@ mod tests {
                 self.0.schedule_fenced(key)
             }
         }
-        let (runtime, _registration) = register(|context, base| {
-            Arc::new(WrongPage(Slabbed {
-                context,
-                slab: crate::Slab::new(base),
-                scheduled: std::sync::Mutex::new(Vec::new()),
-                page_lookups: AtomicUsize::new(0),
-                calls: AtomicUsize::new(0),
-            }))
-        })
-        .expect("a free registry entry");
+        let (runtime, _registration) =
+            register(|context, base| Arc::new(WrongPage(Slabbed::new(context, base))))
+                .expect("a free registry entry");
         let id = runtime.0.context.id();
         let keys: Vec<TaskKey> = (0..40)
             .map(|i| {
@@ -1581,7 +1579,9 @@ mod tests {
         });
         let wake = |key: TaskKey| {
             tx.send(Some(key)).unwrap();
-            done_rx.recv().unwrap();
+            done_rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("a wake on the waking thread did not finish within 30 s");
         };
 
         let (old, registration) = register_slabbed();
