@@ -1,4 +1,4 @@
-//! The "Arc<Task> executor": Crux's executor before its 0.9.1 fix (redbadger/crux #268),
+//! The "`Arc<Task>` executor": Crux's executor before its 0.9.1 fix (redbadger/crux #268),
 //! written here from its description as the leaking baseline, made multi-threaded.
 //!
 //! - A task is an `Arc<Task>` holding its future in a `Mutex<Option<BoxFuture>>` and a sender

@@ -15,7 +15,7 @@
 //!   live bytes above the reading taken before the runtime was built. A key waker keeps
 //!   nothing; an owning waker keeps its task's allocation (and what that references).
 //! - **leaked**: the held wakers are dropped too; live bytes above the reading taken before
-//!   anything was created. Only a cycle through the waker survives this: the Arc<Task>
+//!   anything was created. Only a cycle through the waker survives this: the `Arc<Task>`
 //!   executor's `Arc<Task> -> future -> slot -> Waker -> Arc<Task>`.
 
 use std::future::Future;

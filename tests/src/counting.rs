@@ -213,7 +213,7 @@ pub fn thread_count() -> Option<usize> {
 ///
 /// 1. the first time, grows parking_lot's table of parked threads to its size for more
 ///    threads than a measurement runs, so that it cannot grow during one; see
-///    [`grow_parking_lot_table`];
+///    `grow_parking_lot_table`;
 /// 2. waits until the process has no more threads than `threads` (the count at the baseline):
 ///    threads started since (a runtime's workers, foreign threads) have exited and freed their
 ///    thread-locals. `Runtime`'s drop joins its workers, so this normally holds at once; that
@@ -277,7 +277,7 @@ pub fn warm_up_runtime() {
     quiesce(threads);
 }
 
-/// The threads [`grow_parking_lot_table`] sizes parking_lot's table for: more than any binary
+/// The threads `grow_parking_lot_table` sizes parking_lot's table for: more than any binary
 /// that measures live bytes runs at once. The most is stress_spawn's 13 (8 spawning threads,
 /// 2 workers, the scenario's own thread and the test harness's two); the other stress tests
 /// run 9. The table it gets has 256 buckets (16 KiB), enough for 85 threads.

@@ -1,5 +1,5 @@
 //! The main job: genrt side by side with Tokio, async-executor, futures' ThreadPool, the
-//! pre-fix Crux "Arc<Task>" executor and crux_core, on speed and on what each leaks.
+//! pre-fix Crux `Arc<Task>` executor and crux_core, on speed and on what each leaks.
 //!
 //! ```text
 //! cargo run --release -p genrt-benches --bin compare [-- --workers N] [--quick] [--filter SUBSTRING] [--aa]

@@ -533,8 +533,8 @@ impl std::fmt::Debug for ClockHold {
 
 impl crate::Handle {
     /// Paused clock: a hold that keeps the clock from auto-advancing until it is dropped
-    /// (module docs, "Clock holds"); `None` on a real clock. [`Handle::advance_clock`]
-    /// still moves a held clock.
+    /// (module docs, "Clock holds"); `None` on a real clock.
+    /// [`Handle::advance_clock`](crate::Handle::advance_clock) still moves a held clock.
     pub fn hold_clock(&self) -> Option<ClockHold> {
         if !self.shared.timers.clock().is_paused() {
             return None;
