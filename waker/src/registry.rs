@@ -95,8 +95,8 @@
 //! registration at a time, the pages its owner has looked up (`PageCache`), keyed by the
 //! registration's number (`Entry::registration`: process-wide, never reused). So a stale or
 //! coalesced wake follows no pointer of the runtime's after the fence except the state word:
-//! the page's address comes from the thread's own record, and the loads of `target` and of
-//! the number (one static line) run beside the state word's load.
+//! the page's address comes from the thread's own record (read after W3 finds a target: a
+//! wake of a dropped runtime reads nothing more than the protocol needs).
 //!
 //! *Why a cached page is alive.* The record's owner stores a page only inside a window in
 //! which W3 found registration `n`'s target, and uses it only inside a later window in which
@@ -375,8 +375,7 @@ impl PageCache {
     /// Where `slot`'s state word was under the registration this cache holds, if the cache
     /// knows its page: the registration's number and the word's address, not yet valid to
     /// read. The caller reads it only once W3 found that registration holding the entry
-    /// (then the page is alive: module docs, "Page caches"). Reads only this record, so it
-    /// may run before W1: the address is known by the time the fence retires.
+    /// (then the page is alive: module docs, "Page caches"). Reads only this record.
     #[inline]
     fn peek(&self, slot: u32) -> Option<(u64, *const SlotState)> {
         let (page, offset) = page_of(slot)?;
@@ -975,9 +974,6 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     let Some(entry) = REGISTRY.get(index) else {
         return;
     };
-    // The record's own data: looked up before the fence, so that the state word's load can
-    // start as soon as the fence retires, beside the entry's.
-    let cached = record.cache.peek(key.slot());
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
@@ -998,6 +994,9 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
         // the entry (W4, below). So `target` is live until W4, and of the type the entry's
         // vtable was made for, and `registration` is its registration's number.
         let registration = entry.registration.load(Ordering::Relaxed);
+        // The record's own data, looked up only once a runtime holds the entry (a wake of a
+        // dropped runtime reads no more than the protocol needs).
+        let cached = record.cache.peek(key.slot());
         match cached {
             Some((cached, state)) if cached == registration => {
                 // The cache holds a page of the registration that holds the entry in this
@@ -1324,12 +1323,20 @@ mod tests {
     /// Wakes `key` from a thread of its own (through the registry), `times` times, and waits
     /// for it (bounded: a wake that never returns fails the test instead of hanging it).
     fn wake_from_another_thread(key: TaskKey, times: usize) {
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
+        on_another_thread(move || {
             let waker = waker(key);
             for _ in 0..times {
                 waker.wake_by_ref();
             }
+        });
+    }
+
+    /// Runs `f` on a thread of its own (so its wakes go through the registry) and waits for
+    /// it, at most 30 s: a wake that never returns fails the test instead of hanging it.
+    fn on_another_thread(f: impl FnOnce() + Send + 'static) {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            f();
             done_tx.send(()).unwrap();
         });
         done_rx
@@ -1353,14 +1360,12 @@ mod tests {
 
         // Inserted scheduled: every wake coalesces, and the target is never called.
         let all = keys.clone();
-        std::thread::spawn(move || {
+        on_another_thread(move || {
             for key in &all {
                 waker(*key).wake_by_ref();
                 waker(*key).wake_by_ref();
             }
-        })
-        .join()
-        .unwrap();
+        });
         assert_eq!(runtime.calls.load(Ordering::Relaxed), 0);
         assert!(runtime.scheduled.lock().unwrap().is_empty());
         // One lookup per page on that thread, not one per wake.
