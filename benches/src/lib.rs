@@ -37,6 +37,13 @@ pub mod tokio_rt;
 mod workloads;
 
 pub use arc_task::ArcTaskExecutor;
+/// The `crux/*` workloads one by one, for `crux_alone` (profiling one core alone).
+pub mod crux_rows {
+    pub use crate::workloads::{
+        crux_cpu_heavy_crux, crux_cpu_heavy_genrt, crux_fan_out_crux, crux_fan_out_genrt,
+        crux_round_trip_crux, crux_round_trip_genrt, Instance, CRUX_CPU, CRUX_FAN_OUT,
+    };
+}
 pub use contender::{BlockingSpawner, Contender, Spawner, TimerContender};
 pub use genrt_rt::Genrt;
 pub use tokio_rt::{Tokio, TokioTimed};

@@ -92,6 +92,16 @@
 //! commands: the sub-tasks of one command (`ctx.spawn`, `Command::all`) run inside that
 //! command's `poll_next`, on one thread at a time.
 //!
+//! The price of that parallelism is paid in the allocator: a command allocated on the
+//! calling thread (in `update`) is freed on whichever thread ends it, and with calls running
+//! at once those frees meet the caller's next allocations. With glibc's malloc this contends
+//! on the caller's arena lock (crux's channels are 128-byte aligned, and an aligned
+//! allocation always takes the lock); crux_core's one lock happens to keep the two apart.
+//! It is the main cause of the `crux/fan_out` gap in BENCHMARKS.md (about 6,700 futex calls
+//! per iteration on that one lock, against 2,200 under crux_core). Apps whose commands
+//! allocate heavily and are resolved from several threads may want a thread-caching global
+//! allocator (not measured here).
+//!
 //! # Ordering
 //!
 //! Per command, effects come back in emission order and events reach `update` first in,
