@@ -31,9 +31,9 @@ mod handle;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;
-mod runtime;
+pub mod runtime;
 pub mod shell;
-mod task;
+pub mod task;
 pub mod time;
 mod yield_now;
 

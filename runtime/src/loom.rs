@@ -1,4 +1,4 @@
-//! This crate's loom shim: atomics, cells, `Arc`, locks and threads from std and
+//! This crate's loom shim: atomics, cells, `Arc`, locks, threads and thread-locals from std and
 //! `parking_lot` normally, from loom under `cfg(loom)`.
 //!
 //! The same std/loom switch as `genrt-waker`'s own `src/loom.rs` (whose docs explain the
@@ -92,6 +92,21 @@ pub(crate) mod thread {
     #[cfg(not(loom))]
     pub(crate) use std::thread::{current, park, Thread};
 }
+
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+/// loom's `thread_local!`, which takes no `const { .. }` initialiser: this one accepts and
+/// unwraps it, as `genrt-waker`'s shim does. One declaration per invocation.
+#[cfg(loom)]
+macro_rules! loom_thread_local {
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr } $(;)?) => {
+        ::loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
+    };
+}
+// Under another name: a macro called `thread_local` would clash with the built-in attribute.
+#[cfg(loom)]
+pub(crate) use loom_thread_local as thread_local;
 
 /// `unsize_arc!(arc => dyn Trait)`: the shim's `Arc<T>` as an `Arc<dyn Trait>` for the same
 /// allocation. A plain unsizing coercion in a normal build.

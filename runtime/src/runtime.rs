@@ -1,4 +1,15 @@
-//! [`Runtime`] and [`Builder`].
+//! The runtime: [`Runtime`], [`Builder`], [`Handle`] and what they hand out, under the paths
+//! Tokio's `tokio::runtime` uses, so code written for it ports by changing the crate name.
+//! Everything here is also at the crate root.
+//!
+//! ```
+//! use genrt::runtime::{Builder, Handle};
+//!
+//! let rt = Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+//! let _entered = rt.enter();
+//! let handle = Handle::current();
+//! assert_eq!(rt.block_on(handle.spawn(async { 1 + 1 })).unwrap(), 2);
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -8,10 +19,11 @@ use std::time::{Duration, Instant};
 use genrt_scheduler::{Config, Scheduler};
 
 use crate::blocking::{self, Pool};
-use crate::enter::EnterGuard;
-use crate::handle::Handle;
 use crate::task::join::JoinHandle;
-use crate::RuntimeMetrics;
+
+pub use crate::enter::EnterGuard;
+pub use crate::handle::{Handle, TryCurrentError};
+pub use crate::RuntimeMetrics;
 
 /// A multi-threaded work-stealing runtime.
 ///
@@ -341,6 +353,31 @@ impl Builder {
     /// ```
     pub fn new_multi_thread() -> Builder {
         Builder::new()
+    }
+
+    /// A builder for a runtime with **one worker thread**, under the name of Tokio's
+    /// current-thread builder, for code and tests written for it.
+    ///
+    /// genrt has no current-thread scheduler: its tasks run on the worker thread, not on the
+    /// thread inside [`Runtime::block_on`], so they also make progress while no thread is in
+    /// `block_on`, and spawned futures must be `Send` (as with every genrt runtime). What
+    /// carries over: every task runs on one thread, one at a time, so tasks never run in
+    /// parallel with each other. [`Builder::worker_threads`] can still change the count.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert_eq!(rt.metrics().workers, 1);
+    /// let threads = rt.block_on(async {
+    ///     let a = genrt::spawn(async { std::thread::current().id() });
+    ///     let b = genrt::spawn(async { std::thread::current().id() });
+    ///     (a.await.unwrap(), b.await.unwrap())
+    /// });
+    /// assert_eq!(threads.0, threads.1);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        let mut builder = Builder::new();
+        builder.worker_threads(1);
+        builder
     }
 
     /// Enables every driver genrt has: its timers, which every genrt runtime has anyway

@@ -5,6 +5,7 @@ use std::fmt;
 use genrt_scheduler::TaskKey;
 
 use crate::loom::sync::Arc;
+use crate::task::id::Id;
 
 /// The abort handle's view of a task cell: the part of [`Join`](super::join::Join) that
 /// does not name the task's output type.
@@ -35,11 +36,23 @@ pub(crate) trait Abort: Send + Sync {
 pub struct AbortHandle {
     cell: Arc<dyn Abort>,
     key: Option<TaskKey>,
+    id: Id,
 }
 
 impl AbortHandle {
-    pub(crate) fn new(cell: Arc<dyn Abort>, key: Option<TaskKey>) -> AbortHandle {
-        AbortHandle { cell, key }
+    pub(crate) fn new(cell: Arc<dyn Abort>, key: Option<TaskKey>, id: Id) -> AbortHandle {
+        AbortHandle { cell, key, id }
+    }
+
+    /// The task's [`Id`], the same as its [`JoinHandle::id`](crate::JoinHandle::id).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let join = rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(join.abort_handle().id(), join.id());
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// Cancels the task, exactly as [`JoinHandle::abort`](crate::JoinHandle::abort) does:

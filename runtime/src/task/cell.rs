@@ -33,7 +33,8 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::loom::unsize_arc;
 use crate::task::abort::Abort;
-use crate::task::join::{Join, JoinError};
+use crate::task::id::{Current, Id};
+use crate::task::join::{Failure, Join};
 
 pub(crate) struct TaskCell<F: Future> {
     future: UnsafeCell<Option<F>>,
@@ -43,7 +44,7 @@ pub(crate) struct TaskCell<F: Future> {
 
 struct JoinState<T> {
     /// The task's result, until the join handle takes it.
-    result: Option<Result<T, JoinError>>,
+    result: Option<Result<T, Failure>>,
     finished: bool,
     /// Whether a join handle still wants the result.
     handle_alive: bool,
@@ -89,14 +90,14 @@ where
     /// outcome: cancelled, or, as in Tokio, a panic if the future's `Drop` panicked.
     fn cancel_future(&self, slot: &mut Option<F>) {
         let error = match Self::drop_future(slot) {
-            Ok(()) => JoinError::cancelled(),
-            Err(payload) => JoinError::panic(payload),
+            Ok(()) => Failure::cancelled(),
+            Err(payload) => Failure::panic(payload),
         };
         self.finish(Err(error));
     }
 
     /// Records the result and wakes the join handle, with no lock held while waking.
-    fn finish(&self, result: Result<F::Output, JoinError>) {
+    fn finish(&self, result: Result<F::Output, Failure>) {
         let (waker, unwanted) = {
             let mut join = self.join.lock();
             join.finished = true;
@@ -143,6 +144,7 @@ where
     /// The caller has exclusive access to the future: it holds the slot's poll permission
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
     unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
+        let _current = Current::enter(Id::of_cell(self));
         self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
@@ -178,7 +180,7 @@ where
                         }
                     }
                     drop_quietly(Self::drop_future(slot));
-                    self.finish(Err(JoinError::panic(payload)));
+                    self.finish(Err(Failure::panic(payload)));
                     Poll::Ready(())
                 }
             }
@@ -197,6 +199,7 @@ where
     }
 
     unsafe fn shutdown(&self) {
+        let _current = Current::enter(Id::of_cell(self));
         self.future.with_mut(|slot| {
             // SAFETY: as in `poll`, the caller holds the poll permission.
             let slot = unsafe { &mut *slot };
@@ -212,7 +215,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Failure>> {
         let mut join = self.join.lock();
         if let Some(result) = join.result.take() {
             return Poll::Ready(result);
@@ -234,9 +237,13 @@ where
             join.handle_alive = false;
             (join.result.take(), join.waker.take())
         };
-        // Dropping the handle drops a result nobody took; a panic in its `Drop` must not
+        // Dropping the handle drops a result nobody took (inside its task, as the future's
+        // drop is: `task::id` works in the output's `Drop`); a panic in its `Drop` must not
         // reach the code that dropped the handle.
-        drop_quietly(result);
+        if result.is_some() {
+            let _current = Current::enter(Id::of_cell(self));
+            drop_quietly(result);
+        }
         drop(waker);
     }
 }

@@ -12,10 +12,11 @@ use genrt_scheduler::TaskKey;
 use crate::loom::sync::{Arc, Mutex};
 use crate::loom::unsize_arc;
 use crate::task::abort::{self, Abort, AbortHandle};
+use crate::task::id::Id;
 
 /// The join handle's view of a task cell.
 pub(crate) trait Join<T>: Abort {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, Failure>>;
     fn detach(&self);
 }
 
@@ -92,7 +93,22 @@ impl<T> JoinHandle<T> {
         // trait upcasting (Rust 1.86, above this crate's MSRV). `JoinSet` does not pay it: it
         // takes both views of the cell at spawn time (`Handle::spawn_abortable`).
         let cell = Arc::new(JoinAbort(self.cell.clone()));
-        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key)
+        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key, self.id())
+    }
+
+    /// The task's [`Id`]: the value [`genrt::task::id`](crate::task::id) returns inside it,
+    /// and [`JoinError::id`] of its error. Unique among the tasks that exist at the same time
+    /// (this handle keeps its task existing).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let (a, b) = (rt.spawn(async {}), rt.spawn(async {}));
+    /// assert_ne!(a.id(), b.id());
+    /// let id = a.id();
+    /// assert_eq!(a.abort_handle().id(), id);
+    /// ```
+    pub fn id(&self) -> Id {
+        Id::of_cell(&*self.cell as *const dyn Join<T>)
     }
 
     /// Whether the task has finished: completed, panicked or been cancelled.
@@ -126,7 +142,9 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.cell.poll_join(cx)
+        self.cell
+            .poll_join(cx)
+            .map(|result| result.map_err(|failure| failure.of_task(self.id())))
     }
 }
 
@@ -139,6 +157,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
             .field("key", &self.key)
             .field("finished", &self.is_finished())
             .finish()
@@ -155,26 +174,55 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub struct JoinError {
     repr: Repr,
+    id: Id,
+}
+
+/// A task's error as its cell stores it: a [`JoinError`] without the task's id, which the
+/// join handle adds (the cell's result slot stays one word wider than the output, not two).
+pub(crate) struct Failure {
+    repr: Repr,
 }
 
 enum Repr {
     Cancelled,
     // The mutex makes the payload `Sync`, so `JoinError` can travel in `io::Error`; the box
-    // keeps `JoinError` one word, which every task cell's result slot pays for.
+    // keeps `Failure` one word, which every task cell's result slot pays for.
     Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
-impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
-        JoinError {
+impl Failure {
+    pub(crate) fn cancelled() -> Failure {
+        Failure {
             repr: Repr::Cancelled,
         }
     }
 
-    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Failure {
+        Failure {
             repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
+    }
+
+    /// The error of task `id`.
+    pub(crate) fn of_task(self, id: Id) -> JoinError {
+        JoinError {
+            repr: self.repr,
+            id,
+        }
+    }
+}
+
+impl JoinError {
+    /// The [`Id`] of the task that failed.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async { panic!("boom") });
+    /// let id = handle.id();
+    /// assert_eq!(rt.block_on(handle).unwrap_err().id(), id);
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// The task was cancelled: aborted, or its runtime shut down before it finished.
@@ -239,10 +287,10 @@ fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
             Repr::Panic(payload) => match panic_message(&**payload.lock()) {
-                Some(message) => write!(f, "task panicked with message {message:?}"),
-                None => f.write_str("task panicked"),
+                Some(message) => write!(f, "task {} panicked with message {message:?}", self.id),
+                None => write!(f, "task {} panicked", self.id),
             },
         }
     }
@@ -251,10 +299,10 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
             Repr::Panic(payload) => match panic_message(&**payload.lock()) {
-                Some(message) => write!(f, "JoinError::Panic({message:?})"),
-                None => f.write_str("JoinError::Panic(..)"),
+                Some(message) => write!(f, "JoinError::Panic({:?}, {message:?})", self.id),
+                None => write!(f, "JoinError::Panic({:?}, ..)", self.id),
             },
         }
     }

@@ -54,6 +54,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::handle::Handle;
 use crate::loom::sync::Mutex;
 use crate::task::abort::AbortHandle;
+use crate::task::id::Id;
 use crate::task::join::{JoinError, JoinHandle};
 
 /// A set of tasks on genrt runtimes, joined in the order they complete.
@@ -155,6 +156,21 @@ impl<T> JoinSet<T> {
         poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
+    /// [`join_next`](JoinSet::join_next), with the [`Id`] of the task that finished (an
+    /// error carries it too: [`JoinError::id`]).
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     let id = set.spawn(async { 5 }).id();
+    ///     assert_eq!(set.join_next_with_id().await.unwrap().unwrap(), (id, 5));
+    /// });
+    /// ```
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
     /// Polls for one finished task: `Ready(Some(result))`, `Ready(None)` if the set is empty,
     /// or `Pending`, in which case `cx`'s waker is woken when a task finishes. The waker of
     /// the latest call is the one woken.
@@ -170,6 +186,27 @@ impl<T> JoinSet<T> {
     /// assert!(first.is_none());
     /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx)
+            .map(|next| next.map(|result| result.map(|(_, value)| value)))
+    }
+
+    /// [`poll_join_next`](JoinSet::poll_join_next), with the [`Id`] of the task that
+    /// finished.
+    ///
+    /// ```
+    /// use std::task::Poll;
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::<u8>::new();
+    /// let first = rt.block_on(std::future::poll_fn(|cx| match set.poll_join_next_with_id(cx) {
+    ///     Poll::Ready(none) => Poll::Ready(none),
+    ///     Poll::Pending => unreachable!("an empty set is ready"),
+    /// }));
+    /// assert!(first.is_none());
+    /// ```
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
         loop {
             let index = {
                 let mut ready = self.ready.state.lock();
@@ -209,6 +246,25 @@ impl<T> JoinSet<T> {
     /// assert_eq!(result.unwrap(), 3);
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|result| result.map(|(_, value)| value))
+    }
+
+    /// [`try_join_next`](JoinSet::try_join_next), with the [`Id`] of the task that finished.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut set = genrt::JoinSet::new();
+    /// let id = set.spawn_on(async { 3 }, &rt.handle()).id();
+    /// let result = loop {
+    ///     if let Some(result) = set.try_join_next_with_id() {
+    ///         break result;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// assert_eq!(result.unwrap(), (id, 3));
+    /// ```
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         loop {
             let index = self.ready.state.lock().indices.pop_front()?;
             if let Some(result) = self.poll_slot(index) {
@@ -220,8 +276,9 @@ impl<T> JoinSet<T> {
     /// Step 2 of the protocol (module docs): polls slot `index` with its own waker. `Some`
     /// with the result, freeing the slot; `None` for a vacant slot or a pending task, which
     /// has then registered the slot's waker.
-    fn poll_slot(&mut self, index: usize) -> Option<Result<T, JoinError>> {
+    fn poll_slot(&mut self, index: usize) -> Option<Result<(Id, T), JoinError>> {
         let handle = self.slots.get_mut(index)?.as_mut()?;
+        let id = handle.id();
         let mut cx = Context::from_waker(&self.wakers[index]);
         match Pin::new(handle).poll(&mut cx) {
             Poll::Pending => None,
@@ -229,7 +286,7 @@ impl<T> JoinSet<T> {
                 self.slots[index] = None;
                 self.free.push(index);
                 self.len -= 1;
-                Some(result)
+                Some(result.map(|value| (id, value)))
             }
         }
     }

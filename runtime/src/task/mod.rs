@@ -1,7 +1,42 @@
-//! Tasks as the runtime sees them: the cell that holds a future and its result, and the
-//! join handle that reads the result.
+//! Tasks: spawning them, joining them, cancelling them and naming them, under the paths
+//! Tokio's `tokio::task` uses, so code written for it ports by changing the crate name.
+//!
+//! Everything here is also at the crate root ([`genrt::spawn`](crate::spawn),
+//! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`] and [`try_id`].
+//!
+//! ```
+//! use genrt::task::{self, JoinSet};
+//!
+//! let rt = genrt::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let mut set = JoinSet::new();
+//!     for i in 0..3u32 {
+//!         set.spawn(async move {
+//!             task::yield_now().await;
+//!             i
+//!         });
+//!     }
+//!     let blocking = task::spawn_blocking(|| 10u32);
+//!     let mut sum = blocking.await.unwrap();
+//!     while let Some(result) = set.join_next().await {
+//!         sum += result.unwrap();
+//!     }
+//!     assert_eq!(sum, 13);
+//! });
+//! ```
+//
+// Inside: the cell that holds a future and its result (`cell`), the join handle that reads
+// the result (`join`), the abort handle (`abort`), the join set and the task id.
 
 pub(crate) mod abort;
 pub(crate) mod cell;
+pub(crate) mod id;
 pub(crate) mod join;
 pub(crate) mod join_set;
+
+pub use crate::handle::{spawn, spawn_blocking};
+pub use crate::yield_now::yield_now;
+pub use abort::AbortHandle;
+pub use id::{id, try_id, Id};
+pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
