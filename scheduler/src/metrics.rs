@@ -27,6 +27,41 @@ pub struct Metrics {
     pub stale_wakes: u64,
     /// Times a worker went to sleep for lack of work.
     pub parks: u64,
+    /// Tasks waiting in the injector, the queue of tasks scheduled from outside the workers,
+    /// at the moment of the snapshot.
+    pub global_queue_depth: usize,
+}
+
+/// Tokio's names (`tokio::runtime::RuntimeMetrics`) for the same figures, so code written
+/// for it keeps its calls.
+///
+/// ```
+/// let metrics = genrt_scheduler::Metrics { workers: 2, live_tasks: 3, spawned: 5, ..Default::default() };
+/// assert_eq!(metrics.num_workers(), 2);
+/// assert_eq!(metrics.num_alive_tasks(), 3);
+/// assert_eq!(metrics.spawned_tasks_count(), 5);
+/// assert_eq!(metrics.global_queue_depth(), 0);
+/// ```
+impl Metrics {
+    /// [`Metrics::workers`].
+    pub fn num_workers(&self) -> usize {
+        self.workers
+    }
+
+    /// [`Metrics::live_tasks`]: tasks spawned and not yet finished.
+    pub fn num_alive_tasks(&self) -> usize {
+        usize::try_from(self.live_tasks).unwrap_or(usize::MAX)
+    }
+
+    /// [`Metrics::spawned`]: tasks ever spawned.
+    pub fn spawned_tasks_count(&self) -> u64 {
+        self.spawned
+    }
+
+    /// [`Metrics::global_queue_depth`].
+    pub fn global_queue_depth(&self) -> usize {
+        self.global_queue_depth
+    }
 }
 
 #[derive(Default)]

@@ -225,6 +225,7 @@ impl Shared {
         let mut metrics = metrics::snapshot(self.workers(), self.counters.iter());
         // Counted by the registry in each waking thread's own record.
         metrics.stale_wakes = self.wake_context.stale_wakes();
+        metrics.global_queue_depth = self.injector.len();
         metrics
     }
 

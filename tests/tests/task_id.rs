@@ -3,7 +3,7 @@
 //! inside is the id its handles report, ids of tasks that exist at the same time differ,
 //! there is no current task outside a task, and the drop of a cancelled future still runs
 //! "inside" its task. Also the Tokio module paths (`genrt::task`, `genrt::runtime`) and
-//! `Builder::new_current_thread`.
+//! `Builder::new_current_thread`, and the metrics' Tokio names.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -308,4 +308,35 @@ fn a_current_thread_builder_runs_every_task_on_one_thread() {
     });
     assert_eq!(threads.len(), 1);
     assert!(!threads.contains(&std::thread::current().id()));
+}
+
+#[test]
+fn metrics_answer_to_tokios_names() {
+    let _watchdog = Watchdog::new("metrics under Tokio's names").arm();
+    let rt = genrt::Builder::new_current_thread().build().unwrap();
+    // Hold the one worker, then queue tasks from outside: they wait in the injector.
+    let (hold_tx, hold_rx) = mpsc::channel::<()>();
+    let (held_tx, held_rx) = mpsc::channel::<()>();
+    let holder = rt.spawn(async move {
+        held_tx.send(()).unwrap();
+        let _ = hold_rx.recv_timeout(support::DEADLINE);
+    });
+    recv(&held_rx, "the worker to be held");
+    let queued: Vec<_> = (0..5).map(|_| rt.spawn(async {})).collect();
+    let metrics: genrt::runtime::RuntimeMetrics = rt.metrics();
+    assert_eq!(metrics.num_workers(), 1);
+    assert_eq!(metrics.num_alive_tasks(), 6);
+    assert_eq!(metrics.spawned_tasks_count(), 6);
+    assert_eq!(metrics.global_queue_depth(), 5);
+    hold_tx.send(()).unwrap();
+    rt.block_on(async {
+        holder.await.unwrap();
+        for task in queued {
+            task.await.unwrap();
+        }
+    });
+    wait_until("every task to leave the runtime", || {
+        rt.metrics().num_alive_tasks() == 0
+    });
+    assert_eq!(rt.metrics().global_queue_depth(), 0);
 }
