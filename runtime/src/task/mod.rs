@@ -2,7 +2,8 @@
 //! Tokio's `tokio::task` uses, so code written for it ports by changing the crate name.
 //!
 //! Everything here is also at the crate root ([`genrt::spawn`](crate::spawn),
-//! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`] and [`try_id`].
+//! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`], [`try_id`] and
+//! task-local storage ([`LocalKey`], declared with [`task_local!`](crate::task_local)).
 //!
 //! ```
 //! use genrt::task::{self, JoinSet};
@@ -26,13 +27,15 @@
 //! ```
 //
 // Inside: the cell that holds a future and its result (`cell`), the join handle that reads
-// the result (`join`), the abort handle (`abort`), the join set and the task id.
+// the result (`join`), the abort handle (`abort`), the join set, the task id and
+// task-local storage (`local`).
 
 pub(crate) mod abort;
 pub(crate) mod cell;
 pub(crate) mod id;
 pub(crate) mod join;
 pub(crate) mod join_set;
+pub(crate) mod local;
 
 pub use crate::handle::{spawn, spawn_blocking};
 pub use crate::yield_now::yield_now;
@@ -40,3 +43,4 @@ pub use abort::AbortHandle;
 pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{AccessError, LocalKey, TaskLocalFuture};
