@@ -67,8 +67,7 @@ impl Handle {
         let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
         let key = self.inner.spawn(unsize_arc!(cell => dyn Task));
         join.set_key(key);
-        let id = join.id();
-        (join, AbortHandle::new(abort, key, id))
+        (join, AbortHandle::new(abort, key))
     }
 
     /// Runs `f` on a blocking thread of this runtime and returns its [`JoinHandle`]: for
@@ -129,8 +128,7 @@ impl Handle {
         R: Send + 'static,
     {
         let (cell, task) = cell::blocking(f);
-        let id = crate::task::Id::of_cell(&*cell as *const TaskCell<_>);
-        let abort = AbortHandle::new(unsize_arc!(cell.clone() => dyn Abort), None, id);
+        let abort = AbortHandle::new(unsize_arc!(cell.clone() => dyn Abort), None);
         let join = JoinHandle::new(unsize_arc!(cell => dyn Join<R>));
         Pool::of(&self.inner).spawn(task, &self.inner);
         (join, abort)

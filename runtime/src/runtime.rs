@@ -361,8 +361,10 @@ impl Builder {
     /// genrt has no current-thread scheduler: its tasks run on the worker thread, not on the
     /// thread inside [`Runtime::block_on`], so they also make progress while no thread is in
     /// `block_on`, and spawned futures must be `Send` (as with every genrt runtime). What
-    /// carries over: every task runs on one thread, one at a time, so tasks never run in
-    /// parallel with each other. [`Builder::worker_threads`] can still change the count.
+    /// carries over: every spawned future runs on one thread, one at a time, so they never
+    /// run in parallel with each other (blocking closures, [`Runtime::spawn_blocking`], run
+    /// on the blocking pool's threads, as in Tokio). [`Builder::worker_threads`] can still
+    /// change the count.
     ///
     /// ```
     /// let rt = genrt::Builder::new_current_thread().enable_all().build().unwrap();

@@ -11,6 +11,7 @@ use crate::loom::sync::atomic::{AtomicU64, Ordering};
 /// assert_eq!(metrics.live_tasks, 0);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Number of worker threads.
     pub workers: usize,
@@ -34,31 +35,43 @@ pub struct Metrics {
 
 /// Tokio's names (`tokio::runtime::RuntimeMetrics`) for the same figures, so code written
 /// for it keeps its calls.
-///
-/// ```
-/// let metrics = genrt_scheduler::Metrics { workers: 2, live_tasks: 3, spawned: 5, ..Default::default() };
-/// assert_eq!(metrics.num_workers(), 2);
-/// assert_eq!(metrics.num_alive_tasks(), 3);
-/// assert_eq!(metrics.spawned_tasks_count(), 5);
-/// assert_eq!(metrics.global_queue_depth(), 0);
-/// ```
 impl Metrics {
     /// [`Metrics::workers`].
+    ///
+    /// ```
+    /// let scheduler = genrt_scheduler::Scheduler::start(genrt_scheduler::Config::new(2)).unwrap();
+    /// assert_eq!(scheduler.handle().metrics().num_workers(), 2);
+    /// ```
     pub fn num_workers(&self) -> usize {
         self.workers
     }
 
     /// [`Metrics::live_tasks`]: tasks spawned and not yet finished.
+    ///
+    /// ```
+    /// let scheduler = genrt_scheduler::Scheduler::start(genrt_scheduler::Config::new(1)).unwrap();
+    /// assert_eq!(scheduler.handle().metrics().num_alive_tasks(), 0);
+    /// ```
     pub fn num_alive_tasks(&self) -> usize {
         usize::try_from(self.live_tasks).unwrap_or(usize::MAX)
     }
 
     /// [`Metrics::spawned`]: tasks ever spawned.
+    ///
+    /// ```
+    /// let scheduler = genrt_scheduler::Scheduler::start(genrt_scheduler::Config::new(1)).unwrap();
+    /// assert_eq!(scheduler.handle().metrics().spawned_tasks_count(), 0);
+    /// ```
     pub fn spawned_tasks_count(&self) -> u64 {
         self.spawned
     }
 
     /// [`Metrics::global_queue_depth`].
+    ///
+    /// ```
+    /// let scheduler = genrt_scheduler::Scheduler::start(genrt_scheduler::Config::new(1)).unwrap();
+    /// assert_eq!(scheduler.handle().metrics().global_queue_depth(), 0);
+    /// ```
     pub fn global_queue_depth(&self) -> usize {
         self.global_queue_depth
     }

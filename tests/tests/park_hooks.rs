@@ -49,6 +49,10 @@ fn park_and_unpark_hooks_pair_up_around_every_park() {
     let _watchdog = Watchdog::new("park hooks").arm();
     let counts = Counts::default();
     let rt = counts.runtime(2);
+    // Every worker started and parked once (a worker thread that starts late would find the
+    // first round's task in the injector before it ever parked: no unpark for that round;
+    // that made this test fail once in a loaded full run).
+    wait_until("both workers to park once", || counts.parks() >= 2);
     for round in 1..=20 {
         rt.block_on(rt.spawn(async {})).unwrap();
         // Settled: the worker that ran the task has run its park hook and registered to

@@ -340,3 +340,69 @@ fn metrics_answer_to_tokios_names() {
     });
     assert_eq!(rt.metrics().global_queue_depth(), 0);
 }
+
+#[test]
+fn ids_are_never_reused() {
+    let _watchdog = Watchdog::new("ids never reused").arm();
+    let rt = runtime();
+    let mut seen = HashSet::new();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(async {});
+        // Each task finishes and is joined (its cell freed) before the next is spawned: an
+        // id made from anything reused (an address, a slot) would come back.
+        for _ in 0..2_000 {
+            let (id, ()) = set.join_next_with_id().await.unwrap().unwrap();
+            assert!(seen.insert(id), "id {id} handed out twice");
+            set.spawn(async {});
+        }
+    });
+    for _ in 0..200 {
+        let id = rt.block_on(rt.spawn(async { task::id() })).unwrap();
+        assert!(seen.insert(id), "id {id} handed out twice");
+    }
+}
+
+#[test]
+fn code_outside_tasks_on_runtime_threads_sees_no_task() {
+    let _watchdog = Watchdog::new("no task in hooks").arm();
+    let (tx, rx) = mpsc::channel();
+    let (start_tx, park_tx) = (tx.clone(), tx);
+    let rt = genrt::Builder::new()
+        .worker_threads(2)
+        .on_thread_start(move || {
+            let _ = start_tx.send(("start", task::try_id()));
+        })
+        .on_thread_park(move || {
+            let _ = park_tx.send(("park", task::try_id()));
+        })
+        .build()
+        .unwrap();
+    // A task runs on a worker, then the worker parks: the park hook must not see it.
+    rt.block_on(rt.spawn(async { task::id() })).unwrap();
+    rt.block_on(rt.spawn_blocking(task::id)).unwrap();
+    let mut parks = 0;
+    while parks < 2 {
+        let (hook, id) = recv(&rx, "a hook's report");
+        assert_eq!(id, None, "the {hook} hook ran as a task");
+        parks += usize::from(hook == "park");
+    }
+}
+
+#[test]
+fn join_set_ids_cover_blocking_tasks_and_polling() {
+    let _watchdog = Watchdog::new("join set ids, blocking and polled").arm();
+    let rt = runtime();
+    let mut set = JoinSet::new();
+    let blocking = set.spawn_blocking_on(task::id, &rt.handle()).id();
+    let asynchronous = set.spawn_on(async { task::id() }, &rt.handle()).id();
+    let mut joined = HashSet::new();
+    rt.block_on(async {
+        while let Some(result) = std::future::poll_fn(|cx| set.poll_join_next_with_id(cx)).await {
+            let (id, inside) = result.unwrap();
+            assert_eq!(id, inside);
+            joined.insert(id);
+        }
+    });
+    assert_eq!(joined, HashSet::from([blocking, asynchronous]));
+}

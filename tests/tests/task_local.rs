@@ -192,18 +192,96 @@ fn misuse_panics_with_a_clear_message() {
     );
     assert!(NUMBER.try_with(|_| ()).is_err(), "the outer scope was left");
 
-    let mut taken = Box::pin(NUMBER.scope(3, async {}));
-    assert_eq!(taken.as_mut().take_value(), Some(3));
     let rt = runtime();
-    let polled = catch_unwind(AssertUnwindSafe(|| rt.block_on(taken.as_mut()))).unwrap_err();
-    let message = panic_message(&*polled).unwrap();
-    assert!(message.contains("after its value was taken"), "{message}");
+    // Polled inside `with` of the same key: refused, and the outer value stays.
+    let inside_with = NUMBER.sync_scope(1, || {
+        let refused = catch_unwind(AssertUnwindSafe(|| {
+            NUMBER.with(|_| rt.block_on(NUMBER.scope(2, async {})))
+        }));
+        (refused.is_err(), NUMBER.get())
+    });
+    assert_eq!(inside_with, (true, 1));
 
     let mut done = Box::pin(NUMBER.scope(4, async {}));
     rt.block_on(done.as_mut());
     let again = catch_unwind(AssertUnwindSafe(|| rt.block_on(done.as_mut()))).unwrap_err();
     let message = panic_message(&*again).unwrap();
     assert!(message.contains("polled after it completed"), "{message}");
+}
+
+#[test]
+fn a_taken_value_leaves_the_key_unset_for_the_rest_of_the_future() {
+    let _watchdog = Watchdog::new("take_value").arm();
+    let rt = runtime();
+    // After completion: the value comes back (Tokio's use of `take_value`).
+    let mut finished = Box::pin(NAME.scope("kept".to_string(), async { NAME.get() }));
+    assert_eq!(rt.block_on(finished.as_mut()), "kept");
+    assert_eq!(finished.as_mut().take_value().as_deref(), Some("kept"));
+    // Before completion: the future runs, and is dropped, with the key unset, even inside
+    // an outer scope of it.
+    let (tx, rx) = mpsc::channel();
+    let mut taken = Box::pin(NUMBER.scope(3, async move {
+        let report = ReportOnDrop(tx);
+        genrt::yield_now().await;
+        let seen = NUMBER.try_get();
+        drop(report);
+        seen
+    }));
+    assert_eq!(taken.as_mut().take_value(), Some(3));
+    let seen = NUMBER.sync_scope(9, || rt.block_on(taken.as_mut()));
+    assert!(seen.is_err());
+    assert!(recv(&rx, "the drop after take_value").is_err());
+    let (tx, rx) = mpsc::channel();
+    let mut never_polled = Box::pin(NUMBER.scope(4, ReportOnDrop(tx)));
+    assert_eq!(never_polled.as_mut().take_value(), Some(4));
+    NUMBER.sync_scope(9, || drop(never_polled));
+    assert!(recv(&rx, "the drop of a future whose value was taken").is_err());
+}
+
+#[test]
+fn a_panicking_scoped_future_gives_the_key_back() {
+    let _watchdog = Watchdog::new("a panicking scoped future").arm();
+    let _quiet = quiet_panics();
+    let rt = runtime();
+    let panicked = rt.spawn(NUMBER.scope(8, async {
+        genrt::yield_now().await;
+        panic!("{}: inside a scoped future", support::INTENTIONAL);
+    }));
+    assert!(rt.block_on(panicked).unwrap_err().is_panic());
+    let outcome = NUMBER.sync_scope(1, || {
+        let failed = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(NUMBER.scope(2, async {
+                panic!("{}: inside a scoped future", support::INTENTIONAL)
+            }))
+        }));
+        (failed.is_err(), NUMBER.get())
+    });
+    assert_eq!(outcome, (true, 1));
+    // The workers that ran the panicking task see no value afterwards.
+    let after = rt.block_on(rt.spawn(async { NUMBER.try_get() })).unwrap();
+    assert!(after.is_err());
+}
+
+/// The macro with every form it accepts: attributes, visibility, generic types, no
+/// trailing semicolon.
+mod macro_forms {
+    genrt::task_local! {
+        #[allow(dead_code)]
+        /// Documented.
+        pub(crate) static LIST: Vec<String>;
+        static CELL: std::cell::RefCell<u32>
+    }
+
+    #[test]
+    fn every_form_declares_a_key() {
+        let n = LIST.sync_scope(vec!["a".into()], || LIST.with(Vec::len));
+        assert_eq!(n, 1);
+        let m = CELL.sync_scope(std::cell::RefCell::new(1), || {
+            CELL.with(|c| *c.borrow_mut() += 1);
+            CELL.with(|c| *c.borrow())
+        });
+        assert_eq!(m, 2);
+    }
 }
 
 #[test]

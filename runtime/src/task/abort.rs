@@ -14,6 +14,8 @@ pub(crate) trait Abort: Send + Sync {
     fn request_abort(&self);
     /// Whether the task has its result (completed, panicked or cancelled).
     fn is_finished(&self) -> bool;
+    /// The task's id.
+    fn id(&self) -> Id;
 }
 
 /// A cloneable, thread-safe permission to cancel a task, without access to its result.
@@ -36,12 +38,11 @@ pub(crate) trait Abort: Send + Sync {
 pub struct AbortHandle {
     cell: Arc<dyn Abort>,
     key: Option<TaskKey>,
-    id: Id,
 }
 
 impl AbortHandle {
-    pub(crate) fn new(cell: Arc<dyn Abort>, key: Option<TaskKey>, id: Id) -> AbortHandle {
-        AbortHandle { cell, key, id }
+    pub(crate) fn new(cell: Arc<dyn Abort>, key: Option<TaskKey>) -> AbortHandle {
+        AbortHandle { cell, key }
     }
 
     /// The task's [`Id`], the same as its [`JoinHandle::id`](crate::JoinHandle::id).
@@ -52,7 +53,7 @@ impl AbortHandle {
     /// assert_eq!(join.abort_handle().id(), join.id());
     /// ```
     pub fn id(&self) -> Id {
-        self.id
+        self.cell.id()
     }
 
     /// Cancels the task, exactly as [`JoinHandle::abort`](crate::JoinHandle::abort) does:

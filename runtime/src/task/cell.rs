@@ -37,6 +37,8 @@ use crate::task::id::{Current, Id};
 use crate::task::join::{Failure, Join};
 
 pub(crate) struct TaskCell<F: Future> {
+    /// The task's id, given when the cell is made.
+    id: Id,
     future: UnsafeCell<Option<F>>,
     abort: AtomicBool,
     join: Mutex<JoinState<F::Output>>,
@@ -68,6 +70,7 @@ where
 {
     pub(crate) fn new(future: F) -> TaskCell<F> {
         TaskCell {
+            id: Id::next(),
             future: UnsafeCell::new(Some(future)),
             abort: AtomicBool::new(false),
             join: Mutex::new(JoinState {
@@ -86,18 +89,23 @@ where
         catch_unwind(AssertUnwindSafe(|| *slot = None))
     }
 
-    /// Drops the future of a task that is cancelled (aborted or shut down) and reports the
-    /// outcome: cancelled, or, as in Tokio, a panic if the future's `Drop` panicked.
-    fn cancel_future(&self, slot: &mut Option<F>) {
+    /// Drops the future of a task that is cancelled (aborted or shut down) and records the
+    /// outcome: cancelled, or, as in Tokio, a panic if the future's `Drop` panicked. Returns
+    /// the join handle's waker, for the caller to wake (see [`TaskCell::finish`]).
+    #[must_use]
+    fn cancel_future(&self, slot: &mut Option<F>) -> Option<Waker> {
         let error = match Self::drop_future(slot) {
             Ok(()) => Failure::cancelled(),
             Err(payload) => Failure::panic(payload),
         };
-        self.finish(Err(error));
+        self.finish(Err(error))
     }
 
-    /// Records the result and wakes the join handle, with no lock held while waking.
-    fn finish(&self, result: Result<F::Output, Failure>) {
+    /// Records the result (dropping it if no handle wants it) and returns the join handle's
+    /// waker: the caller wakes it with no lock held and outside the task's id scope (a waker
+    /// that runs code inline does not run it as this task).
+    #[must_use]
+    fn finish(&self, result: Result<F::Output, Failure>) -> Option<Waker> {
         let (waker, unwanted) = {
             let mut join = self.join.lock();
             join.finished = true;
@@ -111,9 +119,7 @@ where
         };
         // A result nobody will read is dropped here, outside the lock.
         drop_quietly(unwanted);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        waker
     }
 }
 
@@ -144,30 +150,29 @@ where
     /// The caller has exclusive access to the future: it holds the slot's poll permission
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
     unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
-        let _current = Current::enter(Id::of_cell(self));
-        self.future.with_mut(|slot| {
+        let current = Current::enter(self.id);
+        let (poll, waker) = self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
             let slot = unsafe { &mut *slot };
             let Some(future) = slot.as_mut() else {
-                return Poll::Ready(()); // already finished; cannot happen under the contract
+                // Already finished; cannot happen under the contract.
+                return (Poll::Ready(()), None);
             };
             // Acquire: pairs with the Release store in `request_abort`.
             if self.abort.load(Ordering::Acquire) {
-                self.cancel_future(slot);
-                return Poll::Ready(());
+                return (Poll::Ready(()), self.cancel_future(slot));
             }
             // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
             // moves, and it is only ever dropped in place (`drop_future`, or the cell's drop).
             let future = unsafe { Pin::new_unchecked(future) };
             match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Pending) => (Poll::Pending, None),
                 // The task has its result; a panic in the future's `Drop` after that is
                 // dropped (Tokio ignores it too).
                 Ok(Poll::Ready(output)) => {
                     drop_quietly(Self::drop_future(slot));
-                    self.finish(Ok(output));
-                    Poll::Ready(())
+                    (Poll::Ready(()), self.finish(Ok(output)))
                 }
                 Err(payload) => {
                     // The panic policy, off the hot path: the runtime closes first (under
@@ -180,11 +185,15 @@ where
                         }
                     }
                     drop_quietly(Self::drop_future(slot));
-                    self.finish(Err(Failure::panic(payload)));
-                    Poll::Ready(())
+                    (Poll::Ready(()), self.finish(Err(Failure::panic(payload))))
                 }
             }
-        })
+        });
+        drop(current);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        poll
     }
 }
 
@@ -199,14 +208,16 @@ where
     }
 
     unsafe fn shutdown(&self) {
-        let _current = Current::enter(Id::of_cell(self));
-        self.future.with_mut(|slot| {
+        let current = Current::enter(self.id);
+        let waker = self.future.with_mut(|slot| {
             // SAFETY: as in `poll`, the caller holds the poll permission.
             let slot = unsafe { &mut *slot };
-            if slot.is_some() {
-                self.cancel_future(slot);
-            }
-        })
+            slot.is_some().then(|| self.cancel_future(slot)).flatten()
+        });
+        drop(current);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
@@ -241,7 +252,7 @@ where
         // drop is: `task::id` works in the output's `Drop`); a panic in its `Drop` must not
         // reach the code that dropped the handle.
         if result.is_some() {
-            let _current = Current::enter(Id::of_cell(self));
+            let _current = Current::enter(self.id);
             drop_quietly(result);
         }
         drop(waker);
@@ -256,6 +267,10 @@ where
     fn request_abort(&self) {
         // Release: pairs with the Acquire load in `poll`.
         self.abort.store(true, Ordering::Release);
+    }
+
+    fn id(&self) -> Id {
+        self.id
     }
 
     fn is_finished(&self) -> bool {

@@ -1,20 +1,23 @@
 //! [`Id`], a task's identity, and [`id`]/[`try_id`], the identity of the task being run.
 //!
-//! A task's id is the address of its cell (the one allocation that holds its future and its
-//! result): no counter, no shared write at spawn. The cell lives as long as the task runs and
-//! as long as any [`JoinHandle`](crate::JoinHandle) of it, so two tasks that exist at the same
-//! time never share an id; once a task has finished and its handles are gone, a later task
-//! may get the same id (as Tokio documents for its own ids).
+//! Ids are numbers handed out once per task, when its cell is made, and never again in the
+//! life of the process (a `u64` does not run out). Each thread takes them from a block of
+//! [`BLOCK`] numbers it reserved with one `fetch_add` on a process-wide counter: no shared
+//! write at a spawn but one in a thousand. Ids are therefore unique but not ordered by spawn
+//! time across threads (as Tokio says of its own: not sequential).
 //!
 //! The current task is a thread-local that the task's poll sets and restores around the
-//! future's `poll` and around the drop of its future (cancellation, shutdown), so code in a
-//! `Drop` of the future sees its task too.
+//! future's `poll` and around the drop of its future or of an output nobody reads
+//! (cancellation, shutdown, a finished task whose handle is gone), so code in those `Drop`s
+//! sees its task too. A join handle is woken after it is restored.
 
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 
-/// The identity of a task, unique among the tasks that exist at the same time (see
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+
+/// The identity of a task: unique in the process, never reused (see
 /// [`JoinHandle::id`](crate::JoinHandle::id), [`id`], [`try_id`]).
 ///
 /// ```
@@ -26,23 +29,51 @@ use std::num::NonZeroU64;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(NonZeroU64);
 
+/// How many ids a thread reserves at a time.
+const BLOCK: u64 = 1024;
+
+/// The next block of ids to hand out: `NEXT_BLOCK * BLOCK` is its first id (block 0 starts
+/// at 1: ids are never 0).
+static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+
+crate::loom::thread_local! {
+    /// This thread's reserved ids: the next one, and the end of its block (`next == end`:
+    /// none left).
+    static RESERVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
 impl Id {
-    /// The id of the task whose cell is at `cell`.
-    pub(crate) fn of_cell<T: ?Sized>(cell: *const T) -> Id {
-        let address = cell.cast::<()>() as usize as u64;
-        Id(NonZeroU64::new(address).expect("a task cell is never at address 0"))
+    /// A new id, never handed out before.
+    pub(crate) fn next() -> Id {
+        let take = |reserved: &Cell<(u64, u64)>| {
+            let (mut next, mut end) = reserved.get();
+            if next == end {
+                // Relaxed: only uniqueness matters, which the RMW gives on its own.
+                let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed);
+                next = block * BLOCK;
+                end = next + BLOCK;
+                next = next.max(1);
+            }
+            reserved.set((next + 1, end));
+            next
+        };
+        // A thread whose thread-locals are being destroyed takes a block of its own.
+        let number = RESERVED
+            .try_with(take)
+            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) * BLOCK + 1);
+        Id(NonZeroU64::new(number).expect("ids start at 1"))
     }
 }
 
 impl fmt::Debug for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({:#x})", self.0)
+        write!(f, "Id({})", self.0)
     }
 }
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#x}", self.0)
+        write!(f, "{}", self.0)
     }
 }
 
@@ -76,7 +107,8 @@ pub fn id() -> Id {
 }
 
 /// The id of the task this code runs in, or `None` outside any task (a `block_on`'s own
-/// future is not a task).
+/// future is not a task; a `block_on` inside a blocking closure runs inside that closure's
+/// task, so it sees the closure's id, as in Tokio).
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();

@@ -93,12 +93,11 @@ impl<T> JoinHandle<T> {
         // trait upcasting (Rust 1.86, above this crate's MSRV). `JoinSet` does not pay it: it
         // takes both views of the cell at spawn time (`Handle::spawn_abortable`).
         let cell = Arc::new(JoinAbort(self.cell.clone()));
-        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key, self.id())
+        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key)
     }
 
     /// The task's [`Id`]: the value [`genrt::task::id`](crate::task::id) returns inside it,
-    /// and [`JoinError::id`] of its error. Unique among the tasks that exist at the same time
-    /// (this handle keeps its task existing).
+    /// and [`JoinError::id`] of its error. Unique in the process.
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
@@ -108,7 +107,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(a.abort_handle().id(), id);
     /// ```
     pub fn id(&self) -> Id {
-        Id::of_cell(&*self.cell as *const dyn Join<T>)
+        self.cell.id()
     }
 
     /// Whether the task has finished: completed, panicked or been cancelled.
@@ -135,6 +134,10 @@ impl<T> Abort for JoinAbort<T> {
 
     fn is_finished(&self) -> bool {
         self.0.is_finished()
+    }
+
+    fn id(&self) -> Id {
+        self.0.id()
     }
 }
 

@@ -202,21 +202,35 @@ impl<T: 'static> LocalKey<T> {
     }
 }
 
-impl<T: Copy + 'static> LocalKey<T> {
-    /// A copy of the value of the current scope.
+impl<T: Clone + 'static> LocalKey<T> {
+    /// A clone of the value of the current scope.
     ///
     /// # Panics
     ///
-    /// Outside any scope of this key.
+    /// Outside any scope of this key (see [`try_get`](LocalKey::try_get)).
+    ///
+    /// ```
+    /// genrt::task_local! { static ID: u32; static NAME: String; }
+    ///
+    /// assert_eq!(ID.sync_scope(4, || ID.get()), 4);
+    /// assert_eq!(NAME.sync_scope("a".to_string(), || NAME.get()), "a");
+    /// ```
+    #[track_caller]
+    pub fn get(&'static self) -> T {
+        self.with(T::clone)
+    }
+
+    /// A clone of the value of the current scope; [`AccessError`] outside any scope of this
+    /// key.
     ///
     /// ```
     /// genrt::task_local! { static ID: u32; }
     ///
-    /// assert_eq!(ID.sync_scope(4, || ID.get()), 4);
+    /// assert!(ID.try_get().is_err());
+    /// assert_eq!(ID.sync_scope(4, || ID.try_get()), Ok(4));
     /// ```
-    #[track_caller]
-    pub fn get(&'static self) -> T {
-        self.with(|value| *value)
+    pub fn try_get(&'static self) -> Result<T, AccessError> {
+        self.try_with(T::clone)
     }
 }
 
@@ -249,25 +263,42 @@ impl ScopeError {
     }
 }
 
-/// A future with a task-local value, made by [`LocalKey::scope`].
+/// A future with a task-local value, made by [`LocalKey::scope`]; also at Tokio's path,
+/// `genrt::task::futures::TaskLocalFuture`.
+///
+/// ```
+/// genrt::task_local! { static KEY: u8; }
+///
+/// let future: genrt::task::futures::TaskLocalFuture<u8, _> = KEY.scope(1, async { KEY.get() });
+/// let rt = genrt::Runtime::new().unwrap();
+/// assert_eq!(rt.block_on(future), 1);
+/// ```
 pub struct TaskLocalFuture<T: 'static, F> {
     key: &'static LocalKey<T>,
-    /// `None` while a poll has it in the thread-local, or after `take_value`.
+    /// `None` while a poll has it in the thread-local, or after `take_value` (then the key
+    /// is unset while the future is polled or dropped).
     value: Option<T>,
     /// `None` once finished.
     future: Option<Pin<Box<F>>>,
 }
 
 impl<T: 'static, F> TaskLocalFuture<T, F> {
-    /// Takes the value out of the wrapper. Polled afterwards, the wrapper panics; the future
-    /// inside is still dropped with the wrapper (then outside any scope).
+    /// Takes the value out of the wrapper (after it completed, say, to get the value back).
+    /// The future inside, if still there, then runs and is dropped with the key unset: it
+    /// sees no value, not even an outer scope's.
     ///
     /// ```
     /// genrt::task_local! { static KEY: u8; }
     ///
-    /// let mut future = Box::pin(KEY.scope(9, async {}));
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let mut future = Box::pin(KEY.scope(9, async { KEY.try_get().ok() }));
+    /// assert_eq!(rt.block_on(future.as_mut()), Some(9));
     /// assert_eq!(future.as_mut().take_value(), Some(9));
     /// assert_eq!(future.as_mut().take_value(), None);
+    ///
+    /// let mut unset = Box::pin(KEY.scope(3, async { KEY.try_get().ok() }));
+    /// assert_eq!(unset.as_mut().take_value(), Some(3));
+    /// assert_eq!(KEY.sync_scope(1, || rt.block_on(unset)), None);
     /// ```
     pub fn take_value(self: Pin<&mut Self>) -> Option<T> {
         self.get_mut().value.take()
@@ -287,10 +318,6 @@ impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
             .future
             .as_mut()
             .expect("genrt: a TaskLocalFuture was polled after it completed");
-        assert!(
-            this.value.is_some(),
-            "genrt: a TaskLocalFuture was polled after its value was taken (take_value)"
-        );
         let polled = this.key.enter(&mut this.value, || future.as_mut().poll(cx));
         match polled {
             Ok(Poll::Ready(output)) => {
@@ -307,14 +334,13 @@ impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
 
 impl<T: 'static, F> Drop for TaskLocalFuture<T, F> {
     fn drop(&mut self) {
-        // A future dropped before it finished (a cancelled task) sees its value in `Drop`.
+        // A future dropped before it finished (a cancelled task) sees its value in `Drop`
+        // (or, after `take_value`, the key unset).
         if let Some(future) = self.future.take() {
-            if self.value.is_some() {
-                let mut future = Some(future);
-                let _ = self.key.enter(&mut self.value, || drop(future.take()));
-                // Not entered (thread-locals gone, or inside `with`): drop it outside.
-                drop(future);
-            }
+            let mut future = Some(future);
+            let _ = self.key.enter(&mut self.value, || drop(future.take()));
+            // Not entered (thread-locals gone, or inside `with`): drop it outside.
+            drop(future);
         }
     }
 }

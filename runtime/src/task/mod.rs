@@ -44,3 +44,8 @@ pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
+
+/// The task module's futures, at Tokio's path (`tokio::task::futures`).
+pub mod futures {
+    pub use super::local::TaskLocalFuture;
+}
