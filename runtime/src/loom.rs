@@ -21,11 +21,11 @@ pub(crate) mod sync {
         #[cfg(loom)]
         pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
         #[cfg(not(loom))]
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
         // The task-id counter stays std's under loom: a static loom atomic would need
         // `lazy_static!`, and no model is about ids.
         #[cfg(loom)]
-        pub(crate) use std::sync::atomic::AtomicU64;
+        pub(crate) use std::sync::atomic::AtomicU32;
     }
 
     #[cfg(loom)]

@@ -76,8 +76,12 @@ mod mocked {
         }
 
         fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+
+        fn len(&self) -> usize {
             // Acquire: pairs with the Release in `with`.
-            self.len.load(Ordering::Acquire) == 0
+            self.len.load(Ordering::Acquire)
         }
 
         /// Takes the front half (rounded up), returns its first key and moves the rest to
@@ -143,6 +147,11 @@ mod mocked {
 
         pub(crate) fn push(&self, value: T) {
             self.queue.with(|items| items.push_back(value));
+        }
+
+        /// How many keys it holds (for `Metrics::global_queue_depth`).
+        pub(crate) fn len(&self) -> usize {
+            self.queue.len()
         }
 
         pub(crate) fn is_empty(&self) -> bool {

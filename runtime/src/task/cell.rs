@@ -33,12 +33,12 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::loom::unsize_arc;
 use crate::task::abort::Abort;
-use crate::task::id::{Current, Id};
+use crate::task::id::{CellId, Current, Id};
 use crate::task::join::{Failure, Join};
 
 pub(crate) struct TaskCell<F: Future> {
-    /// The task's id, given when the cell is made.
-    id: Id,
+    /// The task's id, given when the cell is made (4 bytes: beside `abort`, in padding).
+    id: CellId,
     future: UnsafeCell<Option<F>>,
     abort: AtomicBool,
     join: Mutex<JoinState<F::Output>>,
@@ -70,7 +70,7 @@ where
 {
     pub(crate) fn new(future: F) -> TaskCell<F> {
         TaskCell {
-            id: Id::next(),
+            id: CellId::next(),
             future: UnsafeCell::new(Some(future)),
             abort: AtomicBool::new(false),
             join: Mutex::new(JoinState {
@@ -150,7 +150,7 @@ where
     /// The caller has exclusive access to the future: it holds the slot's poll permission
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
     unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
-        let current = Current::enter(self.id);
+        let current = Current::enter(self.id.id());
         let (poll, waker) = self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
@@ -208,7 +208,7 @@ where
     }
 
     unsafe fn shutdown(&self) {
-        let current = Current::enter(self.id);
+        let current = Current::enter(self.id.id());
         let waker = self.future.with_mut(|slot| {
             // SAFETY: as in `poll`, the caller holds the poll permission.
             let slot = unsafe { &mut *slot };
@@ -252,7 +252,7 @@ where
         // drop is: `task::id` works in the output's `Drop`); a panic in its `Drop` must not
         // reach the code that dropped the handle.
         if result.is_some() {
-            let _current = Current::enter(self.id);
+            let _current = Current::enter(self.id.id());
             drop_quietly(result);
         }
         drop(waker);
@@ -270,7 +270,7 @@ where
     }
 
     fn id(&self) -> Id {
-        self.id
+        self.id.id()
     }
 
     fn is_finished(&self) -> bool {

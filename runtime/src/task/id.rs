@@ -1,9 +1,11 @@
 //! [`Id`], a task's identity, and [`id`]/[`try_id`], the identity of the task being run.
 //!
-//! Ids are numbers handed out once per task, when its cell is made, and never again in the
-//! life of the process (a `u64` does not run out). Each thread takes them from a block of
-//! [`BLOCK`] numbers it reserved with one `fetch_add` on a process-wide counter: no shared
-//! write at a spawn but one in a thousand. Ids are therefore unique but not ordered by spawn
+//! Ids are numbers handed out once per task, when its cell is made. Each thread takes them
+//! from a block of [`BLOCK`] numbers it reserved with one `fetch_add` on a process-wide
+//! counter: no shared write at a spawn but one in [`BLOCK`]. The cell keeps its id in 32
+//! bits ([`CellId`]), which fit in the padding after its abort flag, so ids cost no memory
+//! per task; they come back only after about four billion tasks (2^32, less the unused ends
+//! of the blocks of threads that exited). Ids are unique, then, but not ordered by spawn
 //! time across threads (as Tokio says of its own: not sequential).
 //!
 //! The current task is a thread-local that the task's poll sets and restores around the
@@ -13,12 +15,12 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicU32, Ordering};
 
-/// The identity of a task: unique in the process, never reused (see
-/// [`JoinHandle::id`](crate::JoinHandle::id), [`id`], [`try_id`]).
+/// The identity of a task: unique in the process until about four billion tasks have been
+/// spawned (see [`JoinHandle::id`](crate::JoinHandle::id), [`id`], [`try_id`]).
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
@@ -30,39 +32,56 @@ use crate::loom::sync::atomic::{AtomicU64, Ordering};
 pub struct Id(NonZeroU64);
 
 /// How many ids a thread reserves at a time.
-const BLOCK: u64 = 1024;
+const BLOCK: u32 = 256;
 
-/// The next block of ids to hand out: `NEXT_BLOCK * BLOCK` is its first id (block 0 starts
-/// at 1: ids are never 0).
-static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+/// The next block of ids to hand out: `NEXT_BLOCK * BLOCK` (wrapping) is its first id; id 0
+/// is skipped.
+static NEXT_BLOCK: AtomicU32 = AtomicU32::new(0);
 
 crate::loom::thread_local! {
-    /// This thread's reserved ids: the next one, and the end of its block (`next == end`:
-    /// none left).
-    static RESERVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// This thread's reserved ids: the next one, and how many are left in its block.
+    static RESERVED: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
 }
 
-impl Id {
-    /// A new id, never handed out before.
-    pub(crate) fn next() -> Id {
-        let take = |reserved: &Cell<(u64, u64)>| {
-            let (mut next, mut end) = reserved.get();
-            if next == end {
-                // Relaxed: only uniqueness matters, which the RMW gives on its own.
-                let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed);
-                next = block * BLOCK;
-                end = next + BLOCK;
-                next = next.max(1);
+/// A task's id as its cell stores it (4 bytes).
+#[derive(Clone, Copy)]
+pub(crate) struct CellId(NonZeroU32);
+
+impl CellId {
+    /// The next id of this thread's block.
+    pub(crate) fn next() -> CellId {
+        let take = |reserved: &Cell<(u32, u32)>| {
+            let (mut next, mut left) = reserved.get();
+            if left == 0 {
+                (next, left) = (reserve_block(), BLOCK);
+                if next == 0 {
+                    // Block 0 of each round of the counter: id 0 is never handed out.
+                    (next, left) = (1, BLOCK - 1);
+                }
             }
-            reserved.set((next + 1, end));
+            reserved.set((next.wrapping_add(1), left - 1));
             next
         };
-        // A thread whose thread-locals are being destroyed takes a block of its own.
+        // A thread whose thread-locals are being destroyed takes a block of its own, and
+        // uses one id of it (the second if the block starts at 0).
         let number = RESERVED
             .try_with(take)
-            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) * BLOCK + 1);
-        Id(NonZeroU64::new(number).expect("ids start at 1"))
+            .unwrap_or_else(|_| reserve_block().max(1));
+        CellId(NonZeroU32::new(number).expect("id 0 is never handed out"))
     }
+
+    /// The public id.
+    pub(crate) fn id(self) -> Id {
+        Id(NonZeroU64::from(self.0))
+    }
+}
+
+/// The first id of a new block.
+fn reserve_block() -> u32 {
+    // Relaxed: only uniqueness matters, which the read-modify-write gives on its own.
+    NEXT_BLOCK
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(BLOCK)
 }
 
 impl fmt::Debug for Id {
