@@ -101,6 +101,7 @@ fn there_is_no_current_task_outside_a_task() {
 
 #[test]
 fn id_outside_a_task_panics_with_a_clear_message() {
+    let _watchdog = Watchdog::new("id outside a task panics with a clear message").arm();
     let _quiet = quiet_panics();
     let payload = std::panic::catch_unwind(task::id).unwrap_err();
     let message = panic_message(&*payload).unwrap();

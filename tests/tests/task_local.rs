@@ -161,6 +161,7 @@ fn the_value_is_dropped_with_its_wrapper_or_taken_back() {
 
 #[test]
 fn a_panic_inside_a_scope_restores_the_outer_value() {
+    let _watchdog = Watchdog::new("a panic inside a scope restores the outer value").arm();
     let _quiet = quiet_panics();
     let outcome = NUMBER.sync_scope(1, || {
         let inner = catch_unwind(|| {
@@ -174,6 +175,7 @@ fn a_panic_inside_a_scope_restores_the_outer_value() {
 
 #[test]
 fn misuse_panics_with_a_clear_message() {
+    let _watchdog = Watchdog::new("misuse panics with a clear message").arm();
     let _quiet = quiet_panics();
     let outside = catch_unwind(|| NUMBER.get()).unwrap_err();
     let message = panic_message(&*outside).unwrap();
@@ -274,6 +276,7 @@ mod macro_forms {
 
     #[test]
     fn every_form_declares_a_key() {
+        let _watchdog = support::Watchdog::new("every form declares a key").arm();
         let n = LIST.sync_scope(vec!["a".into()], || LIST.with(Vec::len));
         assert_eq!(n, 1);
         let m = CELL.sync_scope(std::cell::RefCell::new(1), || {
@@ -286,6 +289,7 @@ mod macro_forms {
 
 #[test]
 fn access_errors_describe_themselves() {
+    let _watchdog = Watchdog::new("access errors describe themselves").arm();
     let err = NUMBER.try_with(|n| *n).unwrap_err();
     assert_eq!(err.to_string(), "task-local value not set");
     assert_eq!(format!("{err:?}"), "AccessError");
