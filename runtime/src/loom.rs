@@ -19,13 +19,9 @@ pub(crate) mod sync {
     /// Atomics.
     pub(crate) mod atomic {
         #[cfg(loom)]
-        pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
         #[cfg(not(loom))]
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-        // The task-id counter stays std's under loom: a static loom atomic would need
-        // `lazy_static!`, and no model is about ids.
-        #[cfg(loom)]
-        pub(crate) use std::sync::atomic::AtomicU32;
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     }
 
     #[cfg(loom)]

@@ -407,3 +407,47 @@ fn join_set_ids_cover_blocking_tasks_and_polling() {
     });
     assert_eq!(joined, HashSet::from([blocking, asynchronous]));
 }
+
+/// A waker that records how often it was woken and `try_id()` at each wake.
+struct RecordingWaker(Mutex<Vec<Option<Id>>>);
+
+impl std::task::Wake for RecordingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.lock().unwrap().push(task::try_id());
+    }
+}
+
+#[test]
+fn a_join_handle_is_woken_once_and_outside_the_task() {
+    let _watchdog = Watchdog::new("join handle wakes").arm();
+    let rt = runtime();
+    // One task finishes (a blocking closure let go by the test), one is aborted.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let finishing = rt.spawn_blocking(move || {
+        let _ = go_rx.recv_timeout(support::DEADLINE);
+    });
+    let aborted = rt.spawn(std::future::pending::<()>());
+    let end_finishing: Box<dyn FnOnce(&genrt::task::AbortHandle)> = Box::new(move |_| {
+        let _ = go_tx.send(());
+    });
+    let end_aborted: Box<dyn FnOnce(&genrt::task::AbortHandle)> = Box::new(|abort| abort.abort());
+    for (mut handle, end) in [(finishing, end_finishing), (aborted, end_aborted)] {
+        let recorder = Arc::new(RecordingWaker(Mutex::new(Vec::new())));
+        let waker = std::task::Waker::from(recorder.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut handle).poll(&mut cx).is_pending());
+        end(&handle.abort_handle());
+        wait_until("the handle to be woken", || {
+            !recorder.0.lock().unwrap().is_empty()
+        });
+        assert!(Pin::new(&mut handle).poll(&mut cx).is_ready());
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            vec![None],
+            "one wake, outside any task"
+        );
+    }
+}

@@ -11,8 +11,9 @@
 //! - `future`: only inside [`Task::poll`] and [`Task::shutdown`], whose callers hold the slot's
 //!   poll permission, or inside the one [`BlockingTask`]'s run and drop; so never two threads
 //!   at once. This is the `unsafe` of this module.
-//! - `abort`: set by [`Abort::request_abort`] (any thread), read before each poll. This module
-//!   owns it.
+//! - `id_abort`: the task's id (bits 1 and up, set once when the cell is made) and its abort
+//!   flag (bit 0: set by [`Abort::request_abort`] from any thread, read before each poll).
+//!   This module owns it.
 //! - `join`: under its mutex, from the poller (to finish) and the join handle.
 //!
 //! Whatever this module drops on a user's behalf (the future, an output or a panic payload
@@ -29,18 +30,21 @@ use std::task::{Context, Poll, Waker};
 use genrt_scheduler::Task;
 
 use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::loom::unsize_arc;
 use crate::task::abort::Abort;
-use crate::task::id::{CellId, Current, Id};
+use crate::task::id::{Current, Id};
 use crate::task::join::{Failure, Join};
 
+/// The abort flag's bit in `TaskCell::id_abort`.
+const ABORT: u64 = 1;
+
 pub(crate) struct TaskCell<F: Future> {
-    /// The task's id, given when the cell is made (4 bytes: beside `abort`, in padding).
-    id: CellId,
+    /// The task's id (bits 1 and up, never changed) and its abort flag ([`ABORT`]): one word,
+    /// the size the flag alone took with its padding.
+    id_abort: AtomicU64,
     future: UnsafeCell<Option<F>>,
-    abort: AtomicBool,
     join: Mutex<JoinState<F::Output>>,
 }
 
@@ -70,9 +74,8 @@ where
 {
     pub(crate) fn new(future: F) -> TaskCell<F> {
         TaskCell {
-            id: CellId::next(),
+            id_abort: AtomicU64::new(Id::next().as_u64() << 1),
             future: UnsafeCell::new(Some(future)),
-            abort: AtomicBool::new(false),
             join: Mutex::new(JoinState {
                 result: None,
                 finished: false,
@@ -150,7 +153,7 @@ where
     /// The caller has exclusive access to the future: it holds the slot's poll permission
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
     unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
-        let current = Current::enter(self.id.id());
+        let current = Current::enter(self.id());
         let (poll, waker) = self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
@@ -159,8 +162,8 @@ where
                 // Already finished; cannot happen under the contract.
                 return (Poll::Ready(()), None);
             };
-            // Acquire: pairs with the Release store in `request_abort`.
-            if self.abort.load(Ordering::Acquire) {
+            // Acquire: pairs with the Release `fetch_or` in `request_abort`.
+            if self.id_abort.load(Ordering::Acquire) & ABORT != 0 {
                 return (Poll::Ready(()), self.cancel_future(slot));
             }
             // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
@@ -208,7 +211,7 @@ where
     }
 
     unsafe fn shutdown(&self) {
-        let current = Current::enter(self.id.id());
+        let current = Current::enter(self.id());
         let waker = self.future.with_mut(|slot| {
             // SAFETY: as in `poll`, the caller holds the poll permission.
             let slot = unsafe { &mut *slot };
@@ -252,7 +255,7 @@ where
         // drop is: `task::id` works in the output's `Drop`); a panic in its `Drop` must not
         // reach the code that dropped the handle.
         if result.is_some() {
-            let _current = Current::enter(self.id.id());
+            let _current = Current::enter(self.id());
             drop_quietly(result);
         }
         drop(waker);
@@ -266,11 +269,12 @@ where
 {
     fn request_abort(&self) {
         // Release: pairs with the Acquire load in `poll`.
-        self.abort.store(true, Ordering::Release);
+        self.id_abort.fetch_or(ABORT, Ordering::Release);
     }
 
     fn id(&self) -> Id {
-        self.id.id()
+        // Relaxed: the id bits never change after the cell is made.
+        Id::from_u64(self.id_abort.load(Ordering::Relaxed) >> 1)
     }
 
     fn is_finished(&self) -> bool {

@@ -1,12 +1,12 @@
 //! [`Id`], a task's identity, and [`id`]/[`try_id`], the identity of the task being run.
 //!
-//! Ids are numbers handed out once per task, when its cell is made. Each thread takes them
-//! from a block of [`BLOCK`] numbers it reserved with one `fetch_add` on a process-wide
-//! counter: no shared write at a spawn but one in [`BLOCK`]. The cell keeps its id in 32
-//! bits ([`CellId`]), which fit in the padding after its abort flag, so ids cost no memory
-//! per task; they come back only after about four billion tasks (2^32, less the unused ends
-//! of the blocks of threads that exited). Ids are unique, then, but not ordered by spawn
-//! time across threads (as Tokio says of its own: not sequential).
+//! Ids are numbers handed out once per task, when its cell is made, and never again in the
+//! life of the process (63 bits: at a billion spawns a second, they last three centuries).
+//! Each thread takes them from a block of [`BLOCK`] numbers it reserved with one `fetch_add`
+//! on a process-wide counter: no shared write at a spawn but one in [`BLOCK`]. The cell keeps
+//! its id in the word that holds its abort flag (`TaskCell`'s `id_abort`), so ids cost no
+//! memory per task. Ids are unique, then, but not ordered by spawn time across threads (as
+//! Tokio says of its own: not sequential).
 //!
 //! The current task is a thread-local that the task's poll sets and restores around the
 //! future's `poll` and around the drop of its future or of an output nobody reads
@@ -15,12 +15,13 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU64;
+// std's even under loom: a static loom atomic would need `lazy_static!`, and no model is
+// about ids.
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::loom::sync::atomic::{AtomicU32, Ordering};
-
-/// The identity of a task: unique in the process until about four billion tasks have been
-/// spawned (see [`JoinHandle::id`](crate::JoinHandle::id), [`id`], [`try_id`]).
+/// The identity of a task: unique in the process, never reused (see
+/// [`JoinHandle::id`](crate::JoinHandle::id), [`id`], [`try_id`]).
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
@@ -32,34 +33,32 @@ use crate::loom::sync::atomic::{AtomicU32, Ordering};
 pub struct Id(NonZeroU64);
 
 /// How many ids a thread reserves at a time.
-const BLOCK: u32 = 256;
+const BLOCK: u64 = 256;
 
-/// The next block of ids to hand out: `NEXT_BLOCK * BLOCK` (wrapping) is its first id; id 0
-/// is skipped.
-static NEXT_BLOCK: AtomicU32 = AtomicU32::new(0);
+/// Ids are below this: they fit in 63 bits, beside a flag (`TaskCell`'s `id_abort`).
+pub(crate) const ID_LIMIT: u64 = 1 << 63;
+
+/// The next block of ids to hand out: `NEXT_BLOCK * BLOCK` is its first id; id 0 is skipped.
+static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
 
 crate::loom::thread_local! {
     /// This thread's reserved ids: the next one, and how many are left in its block.
-    static RESERVED: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    static RESERVED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
 }
 
-/// A task's id as its cell stores it (4 bytes).
-#[derive(Clone, Copy)]
-pub(crate) struct CellId(NonZeroU32);
-
-impl CellId {
-    /// The next id of this thread's block.
-    pub(crate) fn next() -> CellId {
-        let take = |reserved: &Cell<(u32, u32)>| {
+impl Id {
+    /// A new id, never handed out before.
+    pub(crate) fn next() -> Id {
+        let take = |reserved: &Cell<(u64, u64)>| {
             let (mut next, mut left) = reserved.get();
             if left == 0 {
                 (next, left) = (reserve_block(), BLOCK);
                 if next == 0 {
-                    // Block 0 of each round of the counter: id 0 is never handed out.
+                    // Block 0: id 0 is never handed out.
                     (next, left) = (1, BLOCK - 1);
                 }
             }
-            reserved.set((next.wrapping_add(1), left - 1));
+            reserved.set((next + 1, left - 1));
             next
         };
         // A thread whose thread-locals are being destroyed takes a block of its own, and
@@ -67,21 +66,28 @@ impl CellId {
         let number = RESERVED
             .try_with(take)
             .unwrap_or_else(|_| reserve_block().max(1));
-        CellId(NonZeroU32::new(number).expect("id 0 is never handed out"))
+        Id::from_u64(number)
     }
 
-    /// The public id.
-    pub(crate) fn id(self) -> Id {
-        Id(NonZeroU64::from(self.0))
+    /// The id `number` (as `TaskCell` stores it).
+    pub(crate) fn from_u64(number: u64) -> Id {
+        assert!(
+            number < ID_LIMIT,
+            "genrt: task ids ran out (2^63 tasks spawned)"
+        );
+        Id(NonZeroU64::new(number).expect("id 0 is never handed out"))
+    }
+
+    /// The id as a number below [`ID_LIMIT`].
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0.get()
     }
 }
 
 /// The first id of a new block.
-fn reserve_block() -> u32 {
+fn reserve_block() -> u64 {
     // Relaxed: only uniqueness matters, which the read-modify-write gives on its own.
-    NEXT_BLOCK
-        .fetch_add(1, Ordering::Relaxed)
-        .wrapping_mul(BLOCK)
+    NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) * BLOCK
 }
 
 impl fmt::Debug for Id {

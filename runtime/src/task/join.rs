@@ -97,8 +97,7 @@ impl<T> JoinHandle<T> {
     }
 
     /// The task's [`Id`]: the value [`genrt::task::id`](crate::task::id) returns inside it,
-    /// and [`JoinError::id`] of its error. Unique in the process until about four billion
-    /// tasks have been spawned.
+    /// and [`JoinError::id`] of its error. Never reused in the process.
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
