@@ -66,15 +66,17 @@ impl Id {
         let number = RESERVED
             .try_with(take)
             .unwrap_or_else(|_| reserve_block().max(1));
-        Id::from_u64(number)
-    }
-
-    /// The id `number` (as `TaskCell` stores it).
-    pub(crate) fn from_u64(number: u64) -> Id {
         assert!(
             number < ID_LIMIT,
             "genrt: task ids ran out (2^63 tasks spawned)"
         );
+        Id::from_u64(number)
+    }
+
+    /// The id `number`, one that [`Id::next`] handed out (as `TaskCell` stores it). Read on
+    /// every poll, so the limit is checked once, in `next`.
+    pub(crate) fn from_u64(number: u64) -> Id {
+        debug_assert!(number < ID_LIMIT);
         Id(NonZeroU64::new(number).expect("id 0 is never handed out"))
     }
 
