@@ -341,9 +341,12 @@ fn advance_by_duration_max_saturates() {
 #[test]
 fn a_paused_clock_does_not_move_while_work_is_runnable() {
     let rt = paused(2);
-    let start = Instant::now();
     let sleeper = rt.spawn(sleep(Duration::from_secs(60)));
     let join = rt.spawn(async move {
+        // From the task's own start: before it was spawned, both workers may have gone idle
+        // with only the sleep pending, and the clock may rightly have jumped to it (that
+        // made this test fail once in CI when `start` was taken on the spawning thread).
+        let start = Instant::now();
         let mut seen = Duration::ZERO;
         for _ in 0..1000 {
             genrt::yield_now().await;
