@@ -10,10 +10,18 @@
 //!    no close needs to interrupt `block_on`, and nothing is registered);
 //! 3. if the runtime was shut down because a task panicked
 //!    ([`UnhandledPanic::ShutdownRuntime`]), panic; then loop: poll the future; check again
-//!    (also when the poll was ready); return the output or park on the signal.
+//!    (also when the poll was ready); return the output, poll again at once if the future
+//!    woke itself during the poll, or park on the signal;
+//! 4. the clock: the thread holds the runtime's clock (a paused clock does not
+//!    auto-advance; `time` module docs) while it polls the future, and a wake of it holds
+//!    the clock until the poll it asked for (see [`BlockOnSignal`]). So, as on Tokio's
+//!    current-thread runtime, a paused clock jumps only while `block_on` waits with no wake
+//!    pending, never while its future runs or is about to;
+//! 5. on return or unwind, release the polling hold, and close the signal (releasing the
+//!    hold of a wake not taken): later wakes do nothing.
 //!
 //! A close by panic sets `panicked` before `closed` and wakes every watcher after, so a
-//! thread that checked before the close parks with its `woken` flag set by the close's wake:
+//! thread that checked before the close parks with a wake pending from the close:
 //! it polls once more, checks again and panics. A normal shutdown (the `Runtime` dropped
 //! while a `Handle::block_on` runs) leaves it driving its future, whose spawns are
 //! cancelled, as in Tokio (under that policy the close wakes it once, harmlessly).
@@ -26,23 +34,33 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Wake, Waker};
 
+use genrt_scheduler::time::HoldAdder;
+
 use crate::handle::Handle;
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::atomic::{AtomicU8, Ordering};
 use crate::loom::thread::{self, Thread};
 
 /// Runs `future` to completion on this thread, inside `handle`'s runtime (the protocol above).
 #[track_caller]
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
     let _enter = handle.inner.enter_block_on();
-    // A standard `Arc`, which `Waker::from` needs; it holds a thread handle and a flag.
+    // A standard `Arc`, which `Waker::from` needs; it holds a thread handle, a state word
+    // and the means to add a clock hold (not the runtime).
     let signal = std::sync::Arc::new(BlockOnSignal {
         thread: thread::current(),
-        woken: AtomicBool::new(false),
+        state: AtomicU8::new(IDLE),
+        holds: handle.inner.hold_adder(),
     });
     let waker = Waker::from(signal.clone());
     let _watch = handle.inner.watch_close(waker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
+    // The polling hold (step 4): this thread holds the clock while it runs the future.
+    signal.holds.add();
+    let _finish = Finish {
+        signal: &signal,
+        handle,
+    };
     check_not_panicked(handle);
     loop {
         let poll = future.as_mut().poll(&mut cx);
@@ -53,10 +71,32 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         if let Poll::Ready(output) = poll {
             return output;
         }
+        if signal.take_wake() {
+            // Woken during the poll (a yield): poll again at once, still holding the clock;
+            // the wake's own hold is not needed.
+            handle.inner.release_clock_hold();
+            continue;
+        }
+        handle.inner.release_clock_hold();
+        // The wake that ends this wait added the hold the next poll runs under.
         signal.wait();
     }
 }
 
+/// Step 5: ends the polling hold and closes the signal, also when the future panics.
+struct Finish<'a> {
+    signal: &'a BlockOnSignal,
+    handle: &'a Handle,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.handle.inner.release_clock_hold();
+        if self.signal.close() {
+            self.handle.inner.release_clock_hold();
+        }
+    }
+}
 /// Step 3's check. A worker sets `panicked` (Release) before it closes the runtime, wakes
 /// the watchers and delivers the panicking task's result, so whoever observed any of those
 /// sees it here (Acquire).
@@ -71,26 +111,85 @@ fn check_not_panicked(handle: &Handle) {
     }
 }
 
+/// `BlockOnSignal::state`: not woken since the last `take_wake`.
+const IDLE: u8 = 0;
+/// A wake is adding its clock hold.
+const WAKING: u8 = 1;
+/// Woken; the wake's clock hold is added.
+const WOKEN: u8 = 2;
+/// `block_on` returned (or unwound): wakes do nothing.
+const DONE: u8 = 3;
+
 /// Wakes a thread blocked in `block_on`.
 ///
 /// The thread's park token alone cannot carry a wake: code inside the future may park the
 /// thread itself (`std::sync::mpsc::Receiver::recv`, `std::thread::scope`, a lock) and
 /// consume the token that a wake left, and `block_on` would then park with nothing left to
-/// end the park. So a wake also sets `woken`, and `block_on` parks only while `woken` is
-/// clear: a wake whose token was consumed is still seen.
+/// end the park. So a wake also moves `state` to `WOKEN`, and `block_on` parks only while it
+/// is `IDLE`: a wake whose token was consumed is still seen.
+///
+/// A wake also holds the runtime's clock (a paused clock does not auto-advance) from the wake
+/// until the woken thread polls: the wake that moves `state` from `IDLE` adds a hold
+/// (`WAKING`, then `WOKEN` once it is added), and `block_on` takes that hold over as its
+/// polling hold when it takes the wake. So the clock never jumps between a task's wake of
+/// `block_on` and the poll that wake asked for, as on Tokio's current-thread runtime, where
+/// the woken `block_on` future is work that keeps the driver from parking. After `DONE` a
+/// wake adds nothing: a waker kept after `block_on` returned holds nothing.
 struct BlockOnSignal {
     thread: Thread,
-    woken: AtomicBool,
+    state: AtomicU8,
+    holds: HoldAdder,
 }
 
 impl BlockOnSignal {
-    /// Returns once a wake happened since the last return, parking until then.
+    /// Takes a pending wake: returns whether there was one, whose clock hold the caller now
+    /// owns.
+    fn take_wake(&self) -> bool {
+        loop {
+            // Acquire: pairs with the Release store of `WOKEN` in `wake_by_ref`, so what a
+            // waker wrote before its wake is visible to the poll that follows.
+            match self.state.load(Ordering::Acquire) {
+                WOKEN => {
+                    if self
+                        .state
+                        .compare_exchange(WOKEN, IDLE, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return true;
+                    }
+                }
+                // A waker between its two steps: adding its hold, a few instructions.
+                WAKING => thread::yield_now(),
+                _ => return false,
+            }
+        }
+    }
+
+    /// Returns once a wake happened since the last return, parking until then; the caller
+    /// owns the wake's clock hold.
     fn wait(&self) {
-        // Acquire: pairs with the Release swap in `wake_by_ref`, so what a waker wrote before
-        // its wake is visible to the poll that follows.
-        while !self.woken.swap(false, Ordering::Acquire) {
-            // A spurious return (a token left by an earlier wake) only re-checks the flag.
+        while !self.take_wake() {
+            // A spurious return (a token left by an earlier wake) only re-checks the state.
             thread::park();
+        }
+    }
+
+    /// `block_on` is over: later wakes do nothing. Returns whether a wake's clock hold was
+    /// left for the caller to release.
+    fn close(&self) -> bool {
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                WAKING => thread::yield_now(),
+                current => {
+                    if self
+                        .state
+                        .compare_exchange(current, DONE, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return current == WOKEN;
+                    }
+                }
+            }
         }
     }
 }
@@ -101,10 +200,33 @@ impl Wake for BlockOnSignal {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        // Release: pairs with the Acquire swap in `wait`. Only the wake that sets the flag
-        // unparks: while it is set, `wait` does not park without clearing it first.
-        if !self.woken.swap(true, Ordering::Release) {
-            self.thread.unpark();
+        // Every wake writes `state` with a Release read-modify-write, including one that
+        // finds a wake already pending and leaves the state as it is: the RMWs form one
+        // release sequence, so `take_wake`'s Acquire CAS, whichever value it reads, makes
+        // what *each* waker wrote before its wake visible to the poll that follows. Only the
+        // wake that leaves `IDLE` adds a hold and unparks: until `block_on` takes it, the
+        // state is not `IDLE` and `wait` does not park.
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            let next = match current {
+                IDLE => WAKING,
+                DONE => return,
+                pending => pending,
+            };
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) if current == IDLE => break,
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
         }
+        self.holds.add();
+        // Release RMW: continues the release sequence of any wake that found `WAKING`.
+        self.state.swap(WOKEN, Ordering::Release);
+        self.thread.unpark();
     }
 }

@@ -98,7 +98,7 @@ use crate::task::cell::BlockingTask;
 /// handle woken) before the hold.
 struct Queued {
     task: BlockingTask,
-    _hold: Option<ClockHold>,
+    _hold: ClockHold,
 }
 
 /// The default of [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads).
@@ -129,7 +129,8 @@ impl fmt::Debug for Settings {
 }
 
 /// The blocking pool of one runtime, kept in the scheduler's per-runtime data
-/// (`genrt_scheduler::Config::data`), so that every [`Handle`](crate::Handle) finds it.
+/// (`genrt_scheduler::Config::data`, see `runtime::Extras`), so that every
+/// [`Handle`](crate::Handle) finds it.
 pub(crate) struct Pool {
     state: Mutex<State>,
     /// Idle threads wait here for a notification.
@@ -200,10 +201,7 @@ impl Pool {
 
     /// The pool of `runtime`.
     pub(crate) fn of(runtime: &genrt_scheduler::Handle) -> &Pool {
-        runtime
-            .data()
-            .and_then(|data| data.downcast_ref::<Pool>())
-            .expect("genrt: every runtime built by genrt::Builder has a blocking pool")
+        &crate::runtime::Extras::of(runtime).pool
     }
 
     /// Queues `task` to run on a blocking thread of `runtime` (this pool's runtime). On a

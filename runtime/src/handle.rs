@@ -228,6 +228,20 @@ impl Handle {
         crate::block_on::block_on(self, future)
     }
 
+    /// What the runtime was built as (Tokio's `Handle::runtime_flavor`): see
+    /// [`RuntimeFlavor`](crate::runtime::RuntimeFlavor).
+    ///
+    /// ```
+    /// use genrt::runtime::RuntimeFlavor;
+    ///
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let flavor = rt.block_on(async { genrt::Handle::current().runtime_flavor() });
+    /// assert_eq!(flavor, RuntimeFlavor::MultiThread);
+    /// ```
+    pub fn runtime_flavor(&self) -> crate::runtime::RuntimeFlavor {
+        crate::runtime::Extras::of(&self.inner).flavor
+    }
+
     /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
     ///
     /// ```

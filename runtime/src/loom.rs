@@ -19,9 +19,9 @@ pub(crate) mod sync {
     /// Atomics.
     pub(crate) mod atomic {
         #[cfg(loom)]
-        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        pub(crate) use loom::sync::atomic::{AtomicU64, AtomicU8, Ordering};
         #[cfg(not(loom))]
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        pub(crate) use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
     }
 
     #[cfg(loom)]
@@ -88,9 +88,9 @@ pub(crate) mod cell {
 /// Threads.
 pub(crate) mod thread {
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, Thread};
+    pub(crate) use loom::thread::{current, park, yield_now, Thread};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park, Thread};
+    pub(crate) use std::thread::{current, park, yield_now, Thread};
 }
 
 #[cfg(not(loom))]

@@ -50,8 +50,27 @@ pub use crate::RuntimeMetrics;
 pub struct Runtime {
     handle: Handle,
     scheduler: Scheduler,
-    /// The same pool as the scheduler's data (`blocking` module docs), for shutdown.
-    pool: std::sync::Arc<Pool>,
+    /// The scheduler's per-runtime data (the blocking pool, for shutdown).
+    extras: std::sync::Arc<Extras>,
+}
+
+/// What this crate keeps with each runtime, in the scheduler's per-runtime data
+/// (`genrt_scheduler::Config::data`), so that every handle finds it.
+pub(crate) struct Extras {
+    /// The blocking pool (`blocking` module docs).
+    pub(crate) pool: Pool,
+    /// What the runtime was built as.
+    pub(crate) flavor: RuntimeFlavor,
+}
+
+impl Extras {
+    /// The data of `runtime`.
+    pub(crate) fn of(runtime: &genrt_scheduler::Handle) -> &Extras {
+        runtime
+            .data()
+            .and_then(|data| data.downcast_ref::<Extras>())
+            .expect("genrt: every runtime built by genrt::Builder has its extras")
+    }
 }
 
 impl Runtime {
@@ -283,9 +302,9 @@ impl Runtime {
     /// docs give: close the pool (no thread enters the context after this), shut the
     /// scheduler down, wait for the blocking threads.
     fn shutdown(&mut self, timeout: Option<Duration>, deadline: Option<Instant>) -> bool {
-        self.pool.close();
+        self.extras.pool.close();
         let workers = self.scheduler.shutdown(timeout);
-        let blocking = self.pool.join(deadline);
+        let blocking = self.extras.pool.join(deadline);
         workers && blocking
     }
 }
@@ -300,7 +319,7 @@ impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
             .field("metrics", &self.metrics())
-            .field("blocking", &*self.pool)
+            .field("blocking", &self.extras.pool)
             .finish()
     }
 }
@@ -321,6 +340,7 @@ impl fmt::Debug for Runtime {
 #[derive(Clone, Debug)]
 pub struct Builder {
     config: Config,
+    flavor: RuntimeFlavor,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
 }
@@ -335,6 +355,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             config: Config::new(num_cpus::get()),
+            flavor: RuntimeFlavor::MultiThread,
             max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
             thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
         }
@@ -379,6 +400,7 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         let mut builder = Builder::new();
         builder.worker_threads(1);
+        builder.flavor = RuntimeFlavor::CurrentThread;
         builder
     }
 
@@ -492,8 +514,9 @@ impl Builder {
 
     /// Starts the runtime's clock paused, for deterministic tests of timed code: the clock
     /// then moves only when every worker is idle (no task queued or running), jumping to
-    /// the next timer's deadline, or by [`genrt::time::advance`](crate::time::advance). A
-    /// thread in `block_on` is not a worker: it does not hold the clock back. A
+    /// the next timer's deadline, or by [`genrt::time::advance`](crate::time::advance).
+    /// [`genrt::time::pause`](crate::time::pause) pauses a running clock later. A thread
+    /// in `block_on` holds the clock back while it polls its future (not while it waits), and a
     /// [`spawn_blocking`](crate::spawn_blocking) closure does, from its spawn until its
     /// result is delivered, as in Tokio: a task awaiting it under a `timeout` is not timed
     /// out by a jump while it runs. (So a closure that itself waits for the paused clock,
@@ -715,7 +738,7 @@ impl Builder {
                 "genrt: max_blocking_threads must be at least 1",
             ));
         }
-        let pool = std::sync::Arc::new(Pool::new(blocking::Settings {
+        let pool = Pool::new(blocking::Settings {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
             thread_name: self.config.thread_name.clone(),
@@ -723,18 +746,44 @@ impl Builder {
             stack_size: self.config.stack_size,
             on_thread_start: self.config.on_thread_start.clone(),
             on_thread_stop: self.config.on_thread_stop.clone(),
-        }));
+        });
+        let extras = std::sync::Arc::new(Extras {
+            pool,
+            flavor: self.flavor,
+        });
         let mut config = self.config.clone();
-        config.data = Some(pool.clone());
+        config.data = Some(extras.clone());
         let scheduler = Scheduler::start(config)?;
         Ok(Runtime {
             handle: Handle {
                 inner: scheduler.handle(),
             },
             scheduler,
-            pool,
+            extras,
         })
     }
+}
+
+/// What a runtime was built as ([`Handle::runtime_flavor`]): Tokio's two flavors, for code
+/// that asks. genrt has one scheduler; a [`CurrentThread`](RuntimeFlavor::CurrentThread)
+/// runtime is one built by [`Builder::new_current_thread`] (one worker thread), and it is
+/// the only kind whose clock [`genrt::time::pause`](crate::time::pause) pauses, as in Tokio.
+///
+/// ```
+/// use genrt::runtime::RuntimeFlavor;
+///
+/// let rt = genrt::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+/// let rt = genrt::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+/// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// Built by [`Builder::new_current_thread`].
+    CurrentThread,
+    /// Built by [`Builder::new`] or [`Builder::new_multi_thread`].
+    MultiThread,
 }
 
 /// What a runtime does when a task's poll panics; set with [`Builder::unhandled_panic`].

@@ -42,8 +42,8 @@
 //!   `stream_with_interval_poll_tick_no_waking`: they need `tokio-stream`'s `IntervalStream`
 //!   and Tokio's coop budget (genrt has neither).
 //! - `time_pause.rs` `pause_time_in_main`, `pause_time_in_task`,
-//!   `pause_time_in_main_threads`, `pause_time_in_spawn_threads`: genrt has no `pause()`; a
-//!   runtime's clock is paused from the start with `Builder::start_paused`.
+//!   `pause_time_in_main_threads`, `pause_time_in_spawn_threads`: ported in `time_pause.rs`,
+//!   with the tests of `genrt::time::pause` and `resume`.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;

@@ -17,11 +17,14 @@
 //!
 //! # The paused clock
 //!
-//! A runtime built with [`Builder::start_paused(true)`](crate::Builder::start_paused) has a
-//! clock that only moves when every worker is idle (no task queued or running) and no
+//! A runtime built with [`Builder::start_paused(true)`](crate::Builder::start_paused), or
+//! whose clock was paused by [`pause`], has a clock that only moves by [`advance`], or when
+//! every worker is idle (no task queued or running), no thread in
+//! [`block_on`](crate::Runtime::block_on) is polling its future and no
 //! [`spawn_blocking`](crate::spawn_blocking) closure is in flight (as in Tokio), jumping to
-//! the next timer's deadline, or by [`advance`]. [`Instant::now`] reads the current runtime's
-//! clock, so code under test sees time pass consistently:
+//! the next timer's deadline. [`resume`] lets it run again from where it stands.
+//! [`Instant::now`] reads the current runtime's clock, so code under test sees time pass
+//! consistently:
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,7 +56,7 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 /// # Panics
 ///
 /// Outside a genrt runtime, or when the runtime's clock is not paused (build it with
-/// [`Builder::start_paused(true)`](crate::Builder::start_paused)).
+/// [`Builder::start_paused(true)`](crate::Builder::start_paused), or call [`pause`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -72,11 +75,95 @@ pub async fn advance(duration: Duration) {
     };
     if !handle.advance_clock(duration) {
         panic!(
-            "genrt::time::advance: the runtime's clock is not paused; build the runtime with \
-             Builder::start_paused(true) to control time"
+            "genrt::time::advance: the runtime's clock is not paused; call genrt::time::pause() \
+             or build the runtime with Builder::start_paused(true) to control time"
         );
     }
     crate::yield_now().await;
+}
+
+/// Pauses the current runtime's clock: [`Instant::now`] keeps returning the instant of the
+/// pause until [`advance`] moves the clock, or the clock auto-advances to the next timer
+/// because the runtime has nothing to run (module docs, "The paused clock"), or [`resume`]
+/// lets it run again. `std::time::Instant` is not affected.
+///
+/// As in Tokio, only a current-thread runtime
+/// ([`Builder::new_current_thread`](crate::Builder::new_current_thread)) can be paused this
+/// way; any runtime can *start* paused
+/// ([`Builder::start_paused`](crate::Builder::start_paused)), and a paused clock then moves
+/// when *every* worker is idle.
+///
+/// # Panics
+///
+/// Outside a genrt runtime (a task, [`block_on`](crate::Runtime::block_on), or an
+/// [`enter`](crate::Runtime::enter) guard), on a multi-thread runtime, or if the clock is
+/// already paused.
+///
+/// ```
+/// use std::time::Duration;
+/// use genrt::time::{self, Instant};
+///
+/// let rt = genrt::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(async {
+///     time::pause();
+///     let start = Instant::now();
+///     std::thread::sleep(Duration::from_millis(5));
+///     assert_eq!(start.elapsed(), Duration::ZERO); // stands still
+///     time::sleep(Duration::from_secs(3600)).await; // the clock jumps: returns at once
+///     // To the timer's millisecond tick (the clock was paused between two ticks).
+///     let slept = start.elapsed();
+///     assert!(slept >= Duration::from_secs(3600));
+///     assert!(slept <= Duration::from_secs(3600) + Duration::from_millis(1));
+///     time::resume();
+/// });
+/// ```
+#[track_caller]
+pub fn pause() {
+    let Ok(handle) = crate::Handle::try_current() else {
+        panic!(
+            "genrt::time::pause called outside a genrt runtime: the clock to pause is a runtime's"
+        );
+    };
+    if handle.runtime_flavor() != crate::runtime::RuntimeFlavor::CurrentThread {
+        panic!(
+            "genrt::time::pause requires a current-thread runtime (Builder::new_current_thread), \
+             as Tokio's does; a multi-thread runtime can start paused (Builder::start_paused)"
+        );
+    }
+    if !handle.inner.pause_clock() {
+        panic!("genrt::time::pause: the runtime's clock is already paused");
+    }
+}
+
+/// Resumes the current runtime's paused clock: it runs again at the speed of the real time,
+/// from the instant it shows (so what [`advance`] and auto-advance added stays added, as in
+/// Tokio).
+///
+/// # Panics
+///
+/// Outside a genrt runtime, or if the clock is not paused.
+///
+/// ```
+/// use std::time::Duration;
+/// use genrt::time::{self, Instant};
+///
+/// let rt = genrt::Builder::new().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     time::advance(Duration::from_secs(60)).await;
+///     time::resume();
+///     time::sleep(Duration::from_millis(5)).await; // real time again
+///     assert!(start.elapsed() >= Duration::from_millis(60_005));
+/// });
+/// ```
+#[track_caller]
+pub fn resume() {
+    let Some(handle) = genrt_scheduler::Handle::current() else {
+        panic!("genrt::time::resume called outside a genrt runtime: the clock to resume is a runtime's");
+    };
+    if !handle.resume_clock() {
+        panic!("genrt::time::resume: the runtime's clock is not paused");
+    }
 }
 
 /// How far in the future a deadline that overflows `Instant` is put (about 30 years, as

@@ -32,16 +32,20 @@
 //!   the one the holder waits for unparks the holder (it parks again with the new deadline);
 //!   with no holder it notifies an idle worker, which becomes the holder. The proof that no
 //!   timer is left without a waiting worker is in `idle/README.md`, "Timers".
-//! - **The paused clock** (`Config::start_paused`) moves only by [`Handle::advance_clock`]
-//!   or when the last worker to become idle sees no worker present, the injector empty and a
+//! - **The paused clock** (`Config::start_paused`, or [`Handle::pause_clock`] at any time
+//!   until [`Handle::resume_clock`]; `clock.rs` for the two modes) moves only by
+//!   [`Handle::advance_clock`] or when the last worker to become idle sees no worker present, the injector empty and a
 //!   timer pending: it then moves the clock to the next expiration under the idle lock (an
 //!   instant at which no task is queued or running) and processes it. A task waiting on
 //!   anything else is not starved: the jump happens only when nothing is runnable, as in
 //!   Tokio, and a worker goes back to its loop (which looks at the injector) after each jump.
-//!   A thread in `block_on` is not a worker: what it does does not hold the clock.
+//!   A pause or resume unparks the timed park's holder and notifies an idle worker
+//!   (`Timers::rearm`), so that the idle workers re-decide under the new mode: a paused
+//!   clock jumps if every worker is idle, a running one needs a timed park again.
 //! - **Clock holds**: work the runtime runs outside its workers (a `spawn_blocking` closure,
-//!   from its spawn until its result is delivered or it is dropped unrun) takes a
-//!   [`ClockHold`] ([`Handle::hold_clock`]); while any is held the paused clock does not
+//!   from its spawn until its result is delivered or it is dropped unrun; a `block_on`
+//!   thread while it polls its future and from a wake of it until it polls again, through
+//!   a [`HoldAdder`]) takes a [`ClockHold`] ([`Handle::hold_clock`]); while any is held the paused clock does not
 //!   auto-advance, as Tokio inhibits auto-advance while blocking tasks are in flight. So a
 //!   task awaiting a closure under a `timeout` is not timed out by a jump taken while the
 //!   closure runs. The last release notifies as an insert does (`idle/README.md`,
@@ -52,6 +56,8 @@
 //!
 //! [`Handle::advance_clock`]: crate::Handle::advance_clock
 //! [`Handle::hold_clock`]: crate::Handle::hold_clock
+//! [`Handle::pause_clock`]: crate::Handle::pause_clock
+//! [`Handle::resume_clock`]: crate::Handle::resume_clock
 
 mod clock;
 mod wheel;
@@ -113,7 +119,7 @@ pub(crate) struct Timers {
     /// The worker holding the timed park, and the tick it waits for.
     holder: Mutex<Option<(usize, u64)>>,
     /// Paused clock: how many [`ClockHold`]s are alive; auto-advance waits for zero.
-    holds: AtomicUsize,
+    holds: Arc<AtomicUsize>,
 }
 
 impl Timers {
@@ -126,7 +132,7 @@ impl Timers {
             }),
             next: AtomicU64::new(NONE),
             holder: Mutex::new(None),
-            holds: AtomicUsize::new(0),
+            holds: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -256,7 +262,9 @@ impl Timers {
         if let Some(other) = displaced {
             shared.idle.unpark_worker(other);
         }
-        Some(self.clock.instant_of(next))
+        // The park waits on the real time: the instant at which the running clock (shifted
+        // if it was paused and resumed) reaches `next`.
+        Some(self.clock.real_instant_of(next))
     }
 
     /// Ends a timed park: gives the holder role up, if this worker still has it.
@@ -265,6 +273,19 @@ impl Timers {
         if matches!(*holder, Some((w, _)) if w == worker) {
             *holder = None;
         }
+    }
+
+    /// After the clock was paused or resumed: the worker holding the timed park (if any)
+    /// parks again under the new mode, and an idle worker re-decides (a paused clock
+    /// auto-advances when every worker is idle; a running one needs a timed park). F_T as in
+    /// `kick`: the mode's store comes before it, the idle words' loads after.
+    fn rearm(&self, shared: &Shared) {
+        fence(Ordering::SeqCst);
+        let holder = self.holder.lock().map(|(worker, _)| worker);
+        if let Some(worker) = holder {
+            shared.idle.unpark_worker(worker);
+        }
+        shared.idle.notify_one_after_fence();
     }
 
     /// Paused clock: whether no [`ClockHold`] is alive, so that the clock may auto-advance.
@@ -513,15 +534,43 @@ pub struct ClockHold {
 
 impl Drop for ClockHold {
     fn drop(&mut self) {
-        // SeqCst: pairs with the load in `auto_advance_allowed` (this holder's earlier pushes,
-        // e.g. a join handle's wake, are visible to a worker that reads the release).
-        if self.shared.timers.holds.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // The last hold: as an insert on a paused clock does, make sure some worker
-            // re-checks, in case all parked while the clock was held. F_H: SeqCst fence,
-            // pairs with F_W in `Idle::prepare_park` (idle/README.md, "Timers").
-            fence(Ordering::SeqCst);
-            self.shared.idle.notify_one_after_fence();
-        }
+        release_hold(&self.shared);
+    }
+}
+
+/// Ends a hold ([`ClockHold`], [`HoldAdder`]).
+fn release_hold(shared: &Shared) {
+    // SeqCst: pairs with the load in `auto_advance_allowed` (this holder's earlier pushes,
+    // e.g. a join handle's wake, are visible to a worker that reads the release).
+    if shared.timers.holds.fetch_sub(1, Ordering::SeqCst) == 1 && shared.timers.clock.is_paused() {
+        // The last hold: as an insert on a paused clock does, make sure some worker
+        // re-checks, in case all parked while the clock was held. F_H: SeqCst fence, pairs
+        // with F_W in `Idle::prepare_park` (idle/README.md, "Timers"). A clock paused after
+        // the `is_paused` load above is re-checked by the pause itself (`Timers::rearm`).
+        fence(Ordering::SeqCst);
+        shared.idle.notify_one_after_fence();
+    }
+}
+
+/// Adds holds to one runtime's clock, and can do nothing else: for a waker that must hold
+/// the clock from its wake until the thread it wakes runs (a `block_on` thread's: module docs,
+/// "Clock holds"). It keeps the count alive, not the runtime, so a waker holding it retains
+/// no task and no runtime. Each [`HoldAdder::add`] is ended by one
+/// [`Handle::release_clock_hold`](crate::Handle::release_clock_hold) of the same runtime.
+#[derive(Clone)]
+pub struct HoldAdder(Arc<AtomicUsize>);
+
+impl HoldAdder {
+    /// Adds one hold.
+    pub fn add(&self) {
+        // SeqCst: as in `Handle::hold_clock`.
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for HoldAdder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HoldAdder").finish_non_exhaustive()
     }
 }
 
@@ -532,20 +581,29 @@ impl std::fmt::Debug for ClockHold {
 }
 
 impl crate::Handle {
-    /// Paused clock: a hold that keeps the clock from auto-advancing until it is dropped
-    /// (module docs, "Clock holds"); `None` on a real clock.
+    /// A hold that keeps a paused clock from auto-advancing until it is dropped (module
+    /// docs, "Clock holds"). Taken whether or not the clock is paused now, because it may be
+    /// paused while the hold lives ([`Handle::pause_clock`](crate::Handle::pause_clock)).
     /// [`Handle::advance_clock`](crate::Handle::advance_clock) still moves a held clock.
-    pub fn hold_clock(&self) -> Option<ClockHold> {
-        if !self.shared.timers.clock().is_paused() {
-            return None;
-        }
+    pub fn hold_clock(&self) -> ClockHold {
         // SeqCst: with the load in `auto_advance_allowed`; a worker that decides to advance
         // before this increment is visible may still jump once (the spawn raced the idle
         // instant), as in Tokio.
         self.shared.timers.holds.fetch_add(1, Ordering::SeqCst);
-        Some(ClockHold {
+        ClockHold {
             shared: self.shared.clone(),
-        })
+        }
+    }
+
+    /// A [`HoldAdder`] for this runtime's clock.
+    pub fn hold_adder(&self) -> HoldAdder {
+        HoldAdder(self.shared.timers.holds.clone())
+    }
+
+    /// Ends one hold taken by [`HoldAdder::add`] (as dropping a [`ClockHold`] does): the
+    /// last one lets a paused clock auto-advance again.
+    pub fn release_clock_hold(&self) {
+        release_hold(&self.shared);
     }
 
     /// The current time on this runtime's clock (real, or paused).
@@ -553,7 +611,8 @@ impl crate::Handle {
         self.shared.timers.clock().now()
     }
 
-    /// Whether this runtime's clock is paused (`Config::start_paused`).
+    /// Whether this runtime's clock is paused now (`Config::start_paused`,
+    /// [`Handle::pause_clock`](crate::Handle::pause_clock)).
     pub fn is_clock_paused(&self) -> bool {
         self.shared.timers.clock().is_paused()
     }
@@ -569,6 +628,35 @@ impl crate::Handle {
         timers.clock().advance(by);
         let local = context::local_worker(&self.shared);
         timers.process(&self.shared, local.as_deref());
+        true
+    }
+
+    /// Pauses this runtime's running clock at its current value (module docs, "The paused
+    /// clock"): from now on it moves only by [`Handle::advance_clock`](crate::Handle::advance_clock)
+    /// or when every worker is idle. Returns `false`, doing nothing, if it is already paused.
+    pub fn pause_clock(&self) -> bool {
+        let timers = &self.shared.timers;
+        if !timers.clock().pause() {
+            return false;
+        }
+        // A worker in a timed park waits on the real time, which no longer moves this clock,
+        // and a worker that became idle before the pause did not try to advance it: wake one
+        // so that the idle workers re-decide under the paused rules (`idle/README.md`,
+        // "Timers").
+        timers.rearm(&self.shared);
+        true
+    }
+
+    /// Resumes this runtime's paused clock: it runs again from its paused value, at the
+    /// speed of the real time. Returns `false`, doing nothing, if it is not paused.
+    pub fn resume_clock(&self) -> bool {
+        let timers = &self.shared.timers;
+        if !timers.clock().resume() {
+            return false;
+        }
+        // Paused workers park without a timeout: wake one so that some worker takes the
+        // timed park for the next timer.
+        timers.rearm(&self.shared);
         true
     }
 }
