@@ -30,7 +30,7 @@ impl Contender for Genrt {
     }
 
     fn spawner(&self) -> genrt::Handle {
-        self.rt.handle()
+        self.rt.handle().clone()
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {

@@ -947,7 +947,7 @@ fn crux_on_genrt(shape: crux_app::Shape, workers: usize) -> Instance {
             .worker_threads(workers)
             .build()
             .expect("the runtime starts");
-        let core = genrt_crux::Core::with_runtime_and(rt.handle(), app, ());
+        let core = genrt_crux::Core::with_runtime_and(rt.handle().clone(), app, ());
         (core, Rc::new(rt))
     })
 }

@@ -226,7 +226,7 @@ pub enum EventOrder {
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
 /// let options = genrt_crux::Options::new()
-///     .runtime(rt.handle())
+///     .runtime(rt.handle().clone())
 ///     .event_order(genrt_crux::EventOrder::Completion);
 /// # let _ = options;
 /// ```
@@ -260,7 +260,7 @@ impl Options {
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let _ = genrt_crux::Options::new().runtime(rt.handle());
+    /// let _ = genrt_crux::Options::new().runtime(rt.handle().clone());
     /// ```
     pub fn runtime(mut self, handle: genrt::Handle) -> Options {
         self.runtime = Some(handle);
@@ -344,7 +344,7 @@ where
     /// # }
     /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::with_runtime(rt.handle());
+    /// let core: genrt_crux::Core<Nop> = genrt_crux::Core::with_runtime(rt.handle().clone());
     /// assert!(core.process_event(()).is_empty());
     /// ```
     #[must_use]
@@ -395,7 +395,7 @@ where
     /// # }
     /// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let core = genrt_crux::Core::with_runtime_and(rt.handle(), Nop, 3);
+    /// let core = genrt_crux::Core::with_runtime_and(rt.handle().clone(), Nop, 3);
     /// assert_eq!(core.view(), 3);
     /// ```
     #[must_use]
@@ -430,7 +430,7 @@ where
                 let rt = genrt::Runtime::new().unwrap_or_else(|e| {
                     panic!("genrt_crux::Core could not start its runtime: {e}")
                 });
-                let handle = rt.handle();
+                let handle = rt.handle().clone();
                 (Some(rt), handle)
             }
         };

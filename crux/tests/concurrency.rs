@@ -130,8 +130,8 @@ fn process_event_and_resolve_from_eight_threads_at_once() {
 fn the_settle_is_per_core() {
     Watchdog::new("the per-core settle").run(|| {
         let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
-        let busy = Arc::new(Core::<TestApp>::with_runtime(rt.handle()));
-        let quick = Core::<TestApp>::with_runtime(rt.handle());
+        let busy = Arc::new(Core::<TestApp>::with_runtime(rt.handle().clone()));
+        let quick = Core::<TestApp>::with_runtime(rt.handle().clone());
         let (started, release) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
@@ -247,7 +247,7 @@ fn a_command_woken_from_outside_steps_on_a_worker() {
             .thread_name("crux-worker")
             .build()
             .unwrap();
-        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let core = Core::<TestApp>::with_runtime(rt.handle().clone());
         let (tx, rx) = futures::channel::oneshot::channel();
         let ran_on = Arc::new(std::sync::Mutex::new(None));
         let event = Event::External {
@@ -296,7 +296,7 @@ fn dropping_a_core_while_its_commands_step_on_workers() {
             .build()
             .unwrap();
         for _ in 0..50 {
-            let core = Core::<TestApp>::with_runtime(rt.handle());
+            let core = Core::<TestApp>::with_runtime(rt.handle().clone());
             let mut senders = Vec::new();
             for _ in 0..50 {
                 let (tx, rx) = futures::channel::oneshot::channel();
@@ -333,7 +333,7 @@ fn the_first_command_an_event_starts_steps_on_the_same_thread_the_next_on_a_work
             .thread_name("crux-worker")
             .build()
             .unwrap();
-        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let core = Core::<TestApp>::with_runtime(rt.handle().clone());
         let names = Arc::new(std::sync::Mutex::new(Vec::new()));
         let caller = thread::Builder::new()
             .name("caller".into())

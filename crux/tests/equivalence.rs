@@ -116,10 +116,10 @@ fn completion_order_gives_the_same_effects_per_call_and_the_same_view() {
 #[test]
 fn on_the_callers_runtime_too() {
     let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
-    compare(Options::new().runtime(rt.handle()), true);
+    compare(Options::new().runtime(rt.handle().clone()), true);
     compare(
         Options::new()
-            .runtime(rt.handle())
+            .runtime(rt.handle().clone())
             .event_order(EventOrder::Fifo),
         false,
     );

@@ -59,7 +59,7 @@ fn warm_up() {
         let core = if owned {
             genrt_crux::Core::<TestApp>::new()
         } else {
-            genrt_crux::Core::<TestApp>::with_runtime(rt.handle())
+            genrt_crux::Core::<TestApp>::with_runtime(rt.handle().clone())
         };
         let mut request = only_ask(core.process_event(Event::Hold(drops.clone())));
         let _ = core.resolve(&mut request, 1).unwrap();
@@ -99,7 +99,7 @@ fn genrt_crux_held_bytes(owned: bool) -> isize {
     let core = if owned {
         genrt_crux::Core::<TestApp>::new()
     } else {
-        genrt_crux::Core::<TestApp>::with_runtime(rt.handle())
+        genrt_crux::Core::<TestApp>::with_runtime(rt.handle().clone())
     };
     let mut held = hold(&core, &drops);
     let during = live_bytes() - baseline.bytes();

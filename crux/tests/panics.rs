@@ -31,8 +31,8 @@ fn a_panicking_command_is_reraised_once_and_the_core_carries_on() {
     let _quiet = quiet_panics();
     Watchdog::new("a panicking command").run(|| {
         let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
-        let core = Core::<TestApp>::with_runtime(rt.handle());
-        let other = Core::<TestApp>::with_runtime(rt.handle());
+        let core = Core::<TestApp>::with_runtime(rt.handle().clone());
+        let other = Core::<TestApp>::with_runtime(rt.handle().clone());
         // A request in flight on the other core, across the panic.
         let mut other_request = only_ask(other.process_event(Event::Fetch(4)));
 
@@ -89,7 +89,7 @@ fn a_core_outliving_its_runtime_panics_with_a_message_instead_of_hanging() {
     let _quiet = quiet_panics();
     Watchdog::new("a core outliving its runtime").run(|| {
         let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
-        let core = Core::<TestApp>::with_runtime(rt.handle());
+        let core = Core::<TestApp>::with_runtime(rt.handle().clone());
         let (tx, rx) = futures::channel::oneshot::channel();
         let event = Event::External {
             value: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))),
@@ -119,7 +119,7 @@ fn calls_from_a_worker_thread_panic_instead_of_stalling_it() {
     let _quiet = quiet_panics();
     Watchdog::new("calls from a worker thread").run(|| {
         let rt = genrt::Builder::new().worker_threads(1).build().unwrap();
-        let core = std::sync::Arc::new(Core::<TestApp>::with_runtime(rt.handle()));
+        let core = std::sync::Arc::new(Core::<TestApp>::with_runtime(rt.handle().clone()));
         let mut request = only_ask(core.process_event(Event::Fetch(3)));
 
         let in_task = core.clone();

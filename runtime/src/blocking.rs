@@ -448,7 +448,7 @@ mod tests {
             1
         });
         let join: JoinHandle<i32> = JoinHandle::new(unsize_arc!(cell => dyn Join<i32>));
-        let runtime = rt.handle().inner;
+        let runtime = rt.handle().inner.clone();
         let payload = catch_unwind(AssertUnwindSafe(|| pool.spawn(task, &runtime))).unwrap_err();
         let message = payload
             .downcast_ref::<String>()

@@ -23,7 +23,7 @@ use crate::RuntimeMetrics;
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
-/// let handle = rt.handle();
+/// let handle = rt.handle().clone();
 /// let task = std::thread::spawn(move || handle.spawn(async { 5 }))
 ///     .join()
 ///     .unwrap();
@@ -98,7 +98,7 @@ impl Handle {
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let handle = rt.handle();
+    /// let handle = rt.handle().clone();
     /// let join = handle.spawn_blocking(|| {
     ///     // A blocking thread: block freely, and reach the runtime from here.
     ///     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -183,7 +183,7 @@ impl Handle {
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let handle = rt.handle();
+    /// let handle = rt.handle().clone();
     /// let answer = std::thread::spawn(move || {
     ///     let _guard = handle.enter();
     ///     let join = genrt::spawn(async { 6 * 7 });
@@ -217,7 +217,7 @@ impl Handle {
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let handle = rt.handle();
+    /// let handle = rt.handle().clone();
     /// let out = std::thread::spawn(move || handle.block_on(async { genrt::spawn(async { 3 }).await }))
     ///     .join()
     ///     .unwrap();
@@ -268,7 +268,7 @@ impl fmt::Debug for Handle {
 /// use futures::task::SpawnExt;
 /// let rt = genrt::Runtime::new().unwrap();
 /// let (tx, rx) = std::sync::mpsc::channel();
-/// SpawnExt::spawn(&rt.handle(), async move { tx.send(9).unwrap() }).unwrap();
+/// SpawnExt::spawn(rt.handle(), async move { tx.send(9).unwrap() }).unwrap();
 /// assert_eq!(rx.recv().unwrap(), 9);
 /// ```
 impl Spawn for Handle {
@@ -369,3 +369,8 @@ impl fmt::Display for TryCurrentError {
 }
 
 impl std::error::Error for TryCurrentError {}
+
+// A panic caught around code that uses a Handle cannot leave it broken: its state is
+// behind atomics and locks, each left consistent by every operation (as Tokio declares).
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}

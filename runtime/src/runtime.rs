@@ -152,15 +152,20 @@ impl Runtime {
         self.handle.enter()
     }
 
-    /// A handle to this runtime.
+    /// A handle to this runtime (borrowed, as Tokio's: clone it to keep or send it).
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// let handle = rt.handle();
-    /// assert_eq!(rt.block_on(handle.spawn(async { 3 })).unwrap(), 3);
+    /// let handle = rt.handle().clone();
+    /// let answer = std::thread::spawn(move || handle.block_on(async { 3 }));
+    /// assert_eq!(answer.join().unwrap(), 3);
+    ///
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_on(async { 4 }, rt.handle());
+    /// assert_eq!(rt.block_on(set.join_next()).unwrap().unwrap(), 4);
     /// ```
-    pub fn handle(&self) -> Handle {
-        self.handle.clone()
+    pub fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
@@ -841,3 +846,8 @@ impl Default for Builder {
         Builder::new()
     }
 }
+
+// A panic caught around code that uses a Runtime cannot leave it broken: its state is
+// behind atomics and locks, each left consistent by every operation (as Tokio declares).
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}

@@ -434,14 +434,15 @@ impl Handle {
         let flags = context::flags();
         if flags.on_worker() {
             panic!(
-                "genrt: cannot block_on inside a runtime worker thread: it would stall the \
-                 worker and may deadlock; .await the future instead, or spawn it"
+                "genrt: Cannot start a runtime from within a runtime (Tokio's words): \
+                 block_on inside a runtime worker thread would stall the worker and may \
+                 deadlock; .await the future instead, or spawn it"
             );
         }
         if flags.in_block_on() {
             panic!(
-                "genrt: cannot block_on while this thread is already inside block_on; \
-                 .await the future instead"
+                "genrt: Cannot start a runtime from within a runtime (Tokio's words): this \
+                 thread is already inside block_on; .await the future instead"
             );
         }
         self.enter_with(Entry::BlockOn)

@@ -22,6 +22,16 @@
 //! - `Handle::current()` inside `spawn_blocking` is the closure's runtime (Tokio's docs of
 //!   `spawn_blocking`); `Handle: Clone + Debug`.
 //!
+//! - `task_abort.rs` `test_join_error_debug` (`JoinError`'s exact Debug form);
+//!   `task_join_set.rs` `runtime_gone` (with a member that never finishes: a genrt task runs
+//!   without `block_on`); `Runtime::handle` borrows, as Tokio's (`spawn_on(.., rt.handle())`).
+//! - `tokio::time::Duration` and `tokio::time::error::Elapsed` at genrt's same paths;
+//!   `JoinHandle`, `AbortHandle`, `Runtime` and `Handle` are `UnwindSafe + RefUnwindSafe`
+//!   (Tokio's `unwindsafe.rs`), so `catch_unwind(|| rt.block_on(..))` compiles as is.
+//! - a `block_on` on a worker thread panics with Tokio's words, "Cannot start a runtime
+//!   from within a runtime"; `task::unconstrained` runs its future as it is (genrt has no
+//!   coop budget to lift).
+//!
 //! Auto traits (`Send`/`Sync`/`Unpin`) are checked at compile time in `auto_traits.rs`.
 
 use std::future::Future;
@@ -161,7 +171,7 @@ fn join_set_detach_all_leaves_the_tasks_running() {
                 let _ = gate.await;
                 done.send(i).unwrap();
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     set.detach_all();
@@ -237,4 +247,116 @@ fn handle_current_inside_spawn_blocking_is_the_closures_runtime() {
         .is_cancelled());
     assert!(format!("{inner:?}").contains("Handle"));
     let _clone: genrt::Handle = inner.clone();
+}
+
+// Tokio: task_abort.rs, `test_join_error_debug`: the exact Debug form, which code and tests
+// match on (the id varies).
+#[test]
+fn test_join_error_debug() {
+    let _quiet = quiet_panics();
+    let rt = runtime(1);
+    let debug_of =
+        |task: genrt::JoinHandle<()>| format!("{:?}", wait_for("a task", task).unwrap_err());
+
+    let value = 1234;
+    let text = debug_of(rt.spawn(async move { panic!("Format-args payload: {}", value) }));
+    assert!(
+        text.starts_with("JoinError::Panic(Id(")
+            && text.ends_with("), \"Format-args payload: 1234\", ...)"),
+        "{text}"
+    );
+    let text = debug_of(rt.spawn(async { panic!("Const payload") }));
+    assert!(
+        text.starts_with("JoinError::Panic(Id(") && text.ends_with("), \"Const payload\", ...)"),
+        "{text}"
+    );
+    let text = debug_of(rt.spawn(async { std::panic::panic_any(1234i32) }));
+    assert!(
+        text.starts_with("JoinError::Panic(Id(") && text.ends_with("), ...)"),
+        "{text}"
+    );
+    let task = rt.spawn(std::future::pending::<()>());
+    task.abort();
+    let text = debug_of(task);
+    assert!(
+        text.starts_with("JoinError::Cancelled(Id(") && text.ends_with("))"),
+        "{text}"
+    );
+}
+
+// Tokio's paths: `tokio::time::Duration`, `tokio::time::error::Elapsed`.
+#[test]
+fn duration_and_elapsed_are_at_tokios_paths() {
+    let d: genrt::time::Duration = genrt::time::Duration::from_millis(3);
+    assert_eq!(d, Duration::from_millis(3));
+    let rt = runtime(1);
+    let err: genrt::time::error::Elapsed = rt
+        .block_on(timeout(d, std::future::pending::<()>()))
+        .unwrap_err();
+    let _same: Elapsed = err;
+}
+
+// Tokio declares its `JoinHandle`, `AbortHandle`, `Runtime` and `Handle` unwind-safe, so
+// `catch_unwind(|| rt.block_on(..))` needs no `AssertUnwindSafe` (Tokio's unwindsafe.rs).
+#[test]
+fn handles_and_the_runtime_are_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<genrt::JoinHandle<u32>>();
+    unwind_safe::<genrt::AbortHandle>();
+    unwind_safe::<genrt::Runtime>();
+    unwind_safe::<genrt::Handle>();
+
+    let _quiet = quiet_panics();
+    let rt = runtime(1);
+    let caught = std::panic::catch_unwind(|| rt.block_on(async { panic!("in block_on") }));
+    assert!(caught.is_err());
+    assert_eq!(
+        rt.block_on(rt.spawn(async { 5 })).unwrap(),
+        5,
+        "still usable"
+    );
+}
+
+// Tokio: task_join_set.rs, `runtime_gone`, with `Runtime::handle` borrowed as in Tokio
+// (`spawn_on(.., rt.handle())`). The member never finishes here: a genrt task also runs
+// without `block_on`, so Tokio's `async { 1 }` could complete before the drop.
+#[test]
+fn runtime_gone() {
+    let mut set = JoinSet::new();
+    {
+        let rt = runtime(1);
+        set.spawn_on(std::future::pending::<i32>(), rt.handle());
+        drop(rt);
+    }
+    let other = runtime(1);
+    let joined = other.block_on(set.join_next()).unwrap();
+    assert!(joined.unwrap_err().is_cancelled());
+}
+
+// Tokio's message for a `block_on` that would block a thread driving tasks.
+#[test]
+fn block_on_inside_a_runtime_says_what_tokio_says() {
+    let _quiet = quiet_panics();
+    let rt = runtime(1);
+    let nested = rt
+        .block_on(rt.spawn(async {
+            let handle = genrt::Handle::current();
+            std::panic::catch_unwind(move || handle.block_on(async {})).unwrap_err()
+        }))
+        .unwrap();
+    let text = panic_message(&*nested).unwrap().to_string();
+    assert!(
+        text.contains("Cannot start a runtime from within a runtime"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unconstrained_runs_its_future_as_it_is() {
+    let rt = runtime(2);
+    let out = rt.block_on(genrt::task::unconstrained(async {
+        genrt::task::yield_now().await;
+        genrt::spawn(async { 7 }).await.unwrap()
+    }));
+    assert_eq!(out, 7);
 }

@@ -100,7 +100,7 @@ fn spawning_from_the_task_that_dropped_its_own_runtime_gives_a_cancelled_handle(
     let (tx, rx) = mpsc::channel();
     let dropper = {
         let (shared, drops) = (shared.clone(), drops.clone());
-        let handle = shared.lock().unwrap().as_ref().unwrap().handle();
+        let handle = shared.lock().unwrap().as_ref().unwrap().handle().clone();
         handle.spawn(async move {
             let rt = shared.lock().unwrap().take().expect("the runtime is there");
             drop(rt);

@@ -67,7 +67,7 @@ fn spawn_blocking_from_every_entry_point() {
         1
     );
     // Handle::spawn_blocking, from a plain thread.
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let join = thread::spawn(move || handle.spawn_blocking(|| 2))
         .join()
         .unwrap();
@@ -541,7 +541,7 @@ fn shutdown_timeout_returns_true_once_closures_finish() {
 #[test]
 fn spawn_blocking_after_shutdown_is_cancelled_unrun() {
     let rt = builder(1).build().unwrap();
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     drop_runtime(rt);
     let ran = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicBool::new(false));
@@ -633,7 +633,7 @@ fn block_on_inside_a_closure_after_the_scheduler_shut_down() {
 #[test]
 fn a_runtime_dropped_inside_its_own_closure() {
     let rt = builder(1).build().unwrap();
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let (tx, rx) = mpsc::channel();
     let slot = Arc::new(Mutex::new(Some(rt)));
     let inner = slot.clone();
@@ -666,7 +666,7 @@ fn join_set_spawn_blocking() {
                 gate.wait();
                 0
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     recv(&started, "the first member to start");
@@ -678,7 +678,7 @@ fn join_set_spawn_blocking() {
                 ran.fetch_add(1, Ordering::SeqCst);
                 i
             },
-            &rt.handle(),
+            rt.handle(),
         ));
     }
     // Abort two queued members: cancelled, never run.
@@ -721,7 +721,7 @@ fn dropping_a_join_set_cancels_its_queued_blocking_members() {
                 started_tx.send(()).unwrap();
                 gate.wait();
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     recv(&started, "the first member to start");
@@ -735,7 +735,7 @@ fn dropping_a_join_set_cancels_its_queued_blocking_members() {
                 let _flag = flag;
                 ran.store(true, Ordering::SeqCst);
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     drop(set);
@@ -757,7 +757,7 @@ fn many_closures_from_many_threads_each_run_once() {
     let count = Arc::new(AtomicUsize::new(0));
     let spawners: Vec<_> = (0..THREADS)
         .map(|_| {
-            let handle = rt.handle();
+            let handle = rt.handle().clone();
             let count = count.clone();
             thread::spawn(move || {
                 (0..EACH)
@@ -832,7 +832,8 @@ fn spawns_racing_the_drop() {
             let barrier = Arc::new(std::sync::Barrier::new(SPAWNERS + 1));
             let spawners: Vec<_> = (0..SPAWNERS)
                 .map(|s| {
-                    let (handle, counts, barrier) = (rt.handle(), counts.clone(), barrier.clone());
+                    let (handle, counts, barrier) =
+                        (rt.handle().clone(), counts.clone(), barrier.clone());
                     thread::spawn(move || {
                         barrier.wait();
                         (0..EACH)

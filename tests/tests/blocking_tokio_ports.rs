@@ -410,7 +410,7 @@ fn basic_spawn_blocking() {
 #[test]
 fn spawn_blocking_after_shutdown_fails() {
     let rt = rt();
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     assert!(rt.shutdown_timeout(DEADLINE));
     let join_err = wait_for(
         "a closure spawned after shutdown",
@@ -459,7 +459,7 @@ fn abort_tasks() {
             held.wait();
             0
         },
-        &rt.handle(),
+        rt.handle(),
     );
     recv(&started, "the held member to start");
     for i in 1..16 {
@@ -469,7 +469,7 @@ fn abort_tasks() {
                 ran.fetch_add(1, Ordering::SeqCst);
                 i
             },
-            &rt.handle(),
+            rt.handle(),
         );
         if i % 2 != 0 {
             // abort odd-numbered members (queued behind the held one).
@@ -500,7 +500,7 @@ fn runtime_gone() {
     let mut set = genrt::JoinSet::new();
     {
         let rt = rt();
-        let handle = rt.handle();
+        let handle = rt.handle().clone();
         drop(rt);
         set.spawn_blocking_on(|| 1, &handle);
     }

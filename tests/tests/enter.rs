@@ -121,7 +121,7 @@ fn nested_enters_restore_the_covered_runtime() {
 #[test]
 fn handle_block_on_from_a_plain_thread() {
     let rt = runtime(2);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let out = Watchdog::new("Handle::block_on on a plain thread").run(move || {
         handle.block_on(async {
             let child = genrt::spawn(async { 20 });
@@ -152,7 +152,7 @@ fn block_on_inside_enter() {
 #[test]
 fn block_on_inside_block_on_panics_even_through_enter() {
     let rt = runtime(1);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let err = catch_unwind(AssertUnwindSafe(|| {
         rt.block_on(async {
             let _guard = handle.enter();
@@ -169,7 +169,7 @@ fn block_on_inside_block_on_panics_even_through_enter() {
 fn block_on_on_a_worker_panics_even_inside_enter() {
     let rt1 = runtime(1);
     let rt2 = runtime(1);
-    let h2 = rt2.handle();
+    let h2 = rt2.handle().clone();
     let task = rt1.spawn(async move {
         let _guard = h2.enter();
         // The current runtime is rt2 now, but the thread is still rt1's worker.
@@ -188,7 +188,7 @@ fn block_on_on_a_worker_panics_even_inside_enter() {
 fn enter_on_a_worker_spawns_onto_the_entered_runtime() {
     let rt1 = runtime(1);
     let rt2 = runtime(1);
-    let h2 = rt2.handle();
+    let h2 = rt2.handle().clone();
     let task = rt1.spawn(async move {
         let child = {
             let _guard = h2.enter();
@@ -209,7 +209,7 @@ fn enter_on_a_worker_spawns_onto_the_entered_runtime() {
 #[test]
 fn handle_block_on_survives_the_runtime_dropped_elsewhere() {
     let rt = runtime(1);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let (dropped_tx, dropped_rx) = std::sync::mpsc::channel::<()>();
     let (inside_tx, inside_rx) = std::sync::mpsc::channel::<()>();
     let blocker = thread::spawn(move || {
@@ -232,7 +232,7 @@ fn handle_block_on_survives_the_runtime_dropped_elsewhere() {
 #[test]
 fn entering_a_dropped_runtime_panics() {
     let rt = runtime(1);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     drop_runtime(rt);
     let err = catch_unwind(AssertUnwindSafe(|| drop(handle.enter()))).unwrap_err();
     let message = panic_message(&*err).unwrap_or_default().to_owned();

@@ -152,7 +152,7 @@ fn stop_runs_on_the_worker_the_runtime_is_dropped_from() {
     let (tx, rx) = std::sync::mpsc::channel();
     let rt = Arc::new(Mutex::new(Some(rt)));
     let owner = rt.clone();
-    let handle = rt.lock().unwrap().as_ref().unwrap().handle();
+    let handle = rt.lock().unwrap().as_ref().unwrap().handle().clone();
     drop(handle.spawn(async move {
         let rt = owner.lock().unwrap().take().unwrap();
         drop(rt); // from inside one of its own tasks

@@ -48,7 +48,7 @@ fn spawn_requests(
                     request.await.expect("the test resolves every request");
                     i
                 },
-                &rt.handle(),
+                rt.handle(),
             );
             resolver
         })
@@ -122,7 +122,7 @@ fn dropping_the_set_aborts_every_task() {
                 polled.fetch_add(1, Ordering::SeqCst);
                 std::future::pending::<()>().await
             },
-            &rt.handle(),
+            rt.handle(),
         ));
     }
     wait_until("every member was polled", || {
@@ -206,7 +206,7 @@ fn abort_handles_cancel_some_members() {
 fn members_of_a_dropped_runtime_come_out_cancelled() {
     let rt = runtime(1);
     let mut set = genrt::JoinSet::new();
-    set.spawn_on(std::future::pending::<()>(), &rt.handle());
+    set.spawn_on(std::future::pending::<()>(), rt.handle());
     drop_runtime(rt);
     let result = wait_for("a member of a dropped runtime", set.join_next()).unwrap();
     assert!(result.unwrap_err().is_cancelled());
@@ -261,7 +261,7 @@ fn shutdown_aborts_and_waits_for_every_member() {
                 let _guard = guard;
                 std::future::pending::<u32>().await
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     wait_for("shutdown", set.shutdown());
@@ -269,7 +269,7 @@ fn shutdown_aborts_and_waits_for_every_member() {
     // A member's result exists only after its future was dropped.
     assert_eq!(drops.load(Ordering::SeqCst), 8);
     // The set is usable after a shutdown.
-    set.spawn_on(async { 4 }, &rt.handle());
+    set.spawn_on(async { 4 }, rt.handle());
     assert_eq!(
         wait_for("a member after shutdown", set.join_next())
             .unwrap()
@@ -289,7 +289,7 @@ fn join_all_returns_every_value() {
                 genrt::yield_now().await;
                 i
             },
-            &rt.handle(),
+            rt.handle(),
         );
     }
     let mut values = wait_for("join_all", set.join_all());
@@ -312,11 +312,11 @@ fn join_all_resumes_a_members_panic() {
             let _guard = guard;
             std::future::pending::<()>().await
         },
-        &rt.handle(),
+        rt.handle(),
     );
     set.spawn_on(
         async { panic!("{INTENTIONAL}: a member of a JoinSet") },
-        &rt.handle(),
+        rt.handle(),
     );
     let payload = catch_unwind(AssertUnwindSafe(|| wait_for("join_all", set.join_all())))
         .expect_err("join_all resumes the member's panic");
@@ -336,7 +336,7 @@ fn join_all_panics_on_a_cancelled_member() {
     let _quiet = quiet_panics();
     let rt = runtime(1);
     let mut set = genrt::JoinSet::new();
-    set.spawn_on(std::future::pending::<()>(), &rt.handle())
+    set.spawn_on(std::future::pending::<()>(), rt.handle())
         .abort();
     let payload = catch_unwind(AssertUnwindSafe(|| wait_for("join_all", set.join_all())))
         .expect_err("join_all panics on a cancelled member");
@@ -354,7 +354,7 @@ fn try_join_next_takes_only_finished_members() {
     let mut set = genrt::JoinSet::new();
     assert!(set.try_join_next().is_none(), "an empty set");
     let mut resolvers = spawn_requests(&mut set, &rt, 3);
-    set.spawn_on(async { 100 }, &rt.handle());
+    set.spawn_on(async { 100 }, rt.handle());
 
     let mut finished = None;
     wait_until("the ready member is joined", || {
@@ -392,7 +392,7 @@ fn try_join_next_takes_only_finished_members() {
 fn spawn_on_another_runtime() {
     let here = runtime(1);
     let there = runtime(1);
-    let there_handle = there.handle();
+    let there_handle = there.handle().clone();
     let values = here.block_on(async move {
         let mut set = genrt::JoinSet::new();
         set.spawn(async { 1 });
@@ -540,7 +540,7 @@ fn abort_handles_work_from_another_thread() {
             let _guard = guard;
             std::future::pending::<()>().await
         },
-        &rt.handle(),
+        rt.handle(),
     );
     let clone = abort.clone();
     assert!(!abort.is_finished());
@@ -589,7 +589,7 @@ fn a_join_handles_abort_handle_outlives_the_join_handle() {
 fn debug_formats() {
     let rt = runtime(1);
     let mut set = genrt::JoinSet::new();
-    let abort = set.spawn_on(std::future::pending::<()>(), &rt.handle());
+    let abort = set.spawn_on(std::future::pending::<()>(), rt.handle());
     assert_eq!(format!("{set:?}"), "JoinSet { len: 1 }");
     let abort_debug = format!("{abort:?}");
     assert!(

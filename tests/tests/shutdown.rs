@@ -166,7 +166,7 @@ fn dropping_the_runtime_from_inside_its_own_task_does_not_deadlock() {
         let dropper = {
             let shared = shared.clone();
             let drops = drops.clone();
-            let handle = shared.lock().unwrap().as_ref().unwrap().handle();
+            let handle = shared.lock().unwrap().as_ref().unwrap().handle().clone();
             handle.spawn(async move {
                 let rt = shared.lock().unwrap().take().expect("the runtime is there");
                 drop(rt);
@@ -258,7 +258,7 @@ fn spawns_racing_with_the_drop_are_each_run_or_cancelled() {
     let stop = Arc::new(AtomicBool::new(false));
     let spawners: Vec<_> = (0..SPAWNERS)
         .map(|_| {
-            let (handle, drops, stop) = (rt.handle(), drops.clone(), stop.clone());
+            let (handle, drops, stop) = (rt.handle().clone(), drops.clone(), stop.clone());
             thread::spawn(move || {
                 let mut tasks = Vec::new();
                 while !stop.load(Ordering::SeqCst) {

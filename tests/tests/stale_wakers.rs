@@ -136,7 +136,7 @@ fn a_future_holding_its_own_waker_is_freed_when_the_runtime_drops() {
     assert_eq!(Arc::strong_count(&counter), TASKS + 1);
     // A handle outlives the runtime (it keeps the runtime's memory, not its tasks): the
     // futures must go with the runtime's drop, not wait for its last handle.
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     drop_runtime(rt);
     assert_eq!(
         Arc::strong_count(&counter),

@@ -96,7 +96,7 @@ fn poll_round(round: usize, per_thread: usize, p: &Progress, totals: &mut Totals
     p.at_round("poll storm: spawning", round);
     let spawners: Vec<_> = (0..SPAWNERS)
         .map(|t| {
-            let (handle, counts, start) = (rt.handle(), counts.clone(), start.clone());
+            let (handle, counts, start) = (rt.handle().clone(), counts.clone(), start.clone());
             thread::spawn(move || {
                 start.wait();
                 (t * per_thread..(t + 1) * per_thread)

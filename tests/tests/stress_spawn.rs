@@ -105,8 +105,12 @@ fn live_round(round: usize, per_thread: usize, p: &Progress, totals: &mut Totals
     p.at_round("live storm: spawning", round);
     let spawners: Vec<_> = (0..SPAWNERS)
         .map(|t| {
-            let (handle, counts, children, start) =
-                (rt.handle(), counts.clone(), children.clone(), start.clone());
+            let (handle, counts, children, start) = (
+                rt.handle().clone(),
+                counts.clone(),
+                children.clone(),
+                start.clone(),
+            );
             thread::spawn(move || {
                 start.wait();
                 (t * per_thread..(t + 1) * per_thread)
@@ -198,7 +202,7 @@ fn race_round(round: usize, per_thread: usize, p: &Progress, totals: &mut Totals
     p.at_round("racing storm: spawning", round);
     let spawners: Vec<_> = (0..SPAWNERS)
         .map(|t| {
-            let handle = rt.handle();
+            let handle = rt.handle().clone();
             let (counts, children, spawned, dropped, start) = (
                 counts.clone(),
                 children.clone(),

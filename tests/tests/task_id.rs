@@ -253,7 +253,7 @@ fn join_set_reports_the_ids_it_handed_out() {
         assert_eq!(failed, Some(failing));
     });
     let mut set = JoinSet::new();
-    let id = set.spawn_on(async { 9 }, &rt.handle()).id();
+    let id = set.spawn_on(async { 9 }, rt.handle()).id();
     let mut joined = None;
     wait_until("the task to finish", || {
         joined = set.try_join_next_with_id();
@@ -395,8 +395,8 @@ fn join_set_ids_cover_blocking_tasks_and_polling() {
     let _watchdog = Watchdog::new("join set ids, blocking and polled").arm();
     let rt = runtime();
     let mut set = JoinSet::new();
-    let blocking = set.spawn_blocking_on(task::id, &rt.handle()).id();
-    let asynchronous = set.spawn_on(async { task::id() }, &rt.handle()).id();
+    let blocking = set.spawn_blocking_on(task::id, rt.handle()).id();
+    let asynchronous = set.spawn_on(async { task::id() }, rt.handle()).id();
     let mut joined = HashSet::new();
     rt.block_on(async {
         while let Some(result) = std::future::poll_fn(|cx| set.poll_join_next_with_id(cx)).await {

@@ -257,7 +257,7 @@ fn eighty_thousand_spawns_from_eight_foreign_threads_all_complete() {
     let completed = Arc::new(AtomicUsize::new(0));
     let spawners: Vec<_> = (0..THREADS)
         .map(|_| {
-            let handle = rt.handle();
+            let handle = rt.handle().clone();
             let completed = completed.clone();
             thread::spawn(move || {
                 for _ in 0..PER_THREAD {
@@ -320,7 +320,7 @@ fn handles_spawn_from_other_threads_and_report_metrics() {
         .build()
         .unwrap();
     assert_eq!(rt.metrics().workers, 3);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     assert_eq!(handle.metrics().workers, 3);
     let task = thread::spawn(move || {
         handle.spawn(async {
@@ -340,7 +340,7 @@ fn handles_spawn_from_other_threads_and_report_metrics() {
 #[test]
 fn spawning_after_shutdown_gives_a_cancelled_join_handle() {
     let rt = runtime(1);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     assert!(Spawn::status(&handle).is_ok());
     drop_runtime(rt);
 

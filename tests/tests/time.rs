@@ -133,7 +133,7 @@ fn a_hundred_thousand_concurrent_sleeps_all_complete_never_early() {
 #[test]
 fn timeout_gives_the_output_or_elapsed() {
     let rt = runtime(2);
-    let rt2 = rt.handle();
+    let rt2 = rt.handle().clone();
     Watchdog::new("timeouts").run(move || {
         rt2.block_on(async {
             // The inner future wins.
@@ -241,7 +241,7 @@ fn sleeps_work_in_block_on_and_inside_an_enter_guard() {
     let rt = runtime(2);
     let start = Instant::now();
     Watchdog::new("block_on sleep").run({
-        let handle = rt.handle();
+        let handle = rt.handle().clone();
         move || handle.block_on(sleep(ms(5)))
     });
     assert!(start.elapsed() >= ms(5));
@@ -261,7 +261,7 @@ fn an_earlier_timer_interrupts_a_worker_parked_for_a_later_one() {
     rt.settle(); // the worker is parked, holding the one-hour timed park
     let start = Instant::now();
     Watchdog::new("a 10 ms sleep behind a one-hour one").run({
-        let handle = rt.handle();
+        let handle = rt.handle().clone();
         move || handle.block_on(sleep(ms(10)))
     });
     assert!(start.elapsed() >= ms(10));
@@ -283,7 +283,7 @@ fn a_one_hour_sleep_on_a_paused_clock_returns_at_once_with_exact_time() {
             Duration::from_secs(3600)
         );
         // And from block_on, whose waker is not a key.
-        let handle = rt.handle();
+        let handle = rt.handle().clone();
         let slept = Watchdog::new("a paused sleep in block_on").run(move || {
             handle.block_on(async {
                 let start = Instant::now();
@@ -407,7 +407,7 @@ fn a_task_fed_by_a_foreign_thread_is_not_starved_by_a_paused_clock() {
 fn a_sleep_in_block_on_panics_when_its_runtime_is_dropped() {
     let _quiet = quiet_panics();
     let rt = runtime(1);
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
     let blocker = std::thread::spawn(move || {
         catch_unwind(AssertUnwindSafe(|| {

@@ -150,7 +150,7 @@ fn block_on_after_the_close_panics() {
     let rt = Arc::new(shutdown_on_panic_runtime(1));
     let boom = rt.spawn(async { panic!("{INTENTIONAL}: boom") });
     assert!(wait_for("the panicking task", boom).unwrap_err().is_panic());
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let message = panic_of("Handle::block_on after the close", move || {
         handle.block_on(async { 1 })
     });

@@ -104,3 +104,8 @@ impl fmt::Debug for AbortHandle {
             .finish()
     }
 }
+
+// A panic caught around code that uses a AbortHandle cannot leave it broken: its state is
+// behind atomics and locks, each left consistent by every operation (as Tokio declares).
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}

@@ -304,8 +304,9 @@ impl fmt::Debug for JoinError {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
             Repr::Panic(payload) => match panic_message(&**payload.lock()) {
-                Some(message) => write!(f, "JoinError::Panic({:?}, {message:?})", self.id),
-                None => write!(f, "JoinError::Panic({:?}, ..)", self.id),
+                // Tokio's exact format, which its tests match on.
+                Some(message) => write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id),
+                None => write!(f, "JoinError::Panic({:?}, ...)", self.id),
             },
         }
     }
@@ -318,3 +319,8 @@ impl From<JoinError> for std::io::Error {
         std::io::Error::other(err)
     }
 }
+
+// A panic caught around code that uses a JoinHandle cannot leave it broken: its state is
+// behind atomics and locks, each left consistent by every operation (as Tokio declares).
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}

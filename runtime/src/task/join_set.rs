@@ -121,7 +121,7 @@ impl<T> JoinSet<T> {
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
     /// let mut set = genrt::JoinSet::new();
-    /// set.spawn_on(async {}, &rt.handle());
+    /// set.spawn_on(async {}, rt.handle());
     /// assert_eq!(set.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
@@ -236,7 +236,7 @@ impl<T> JoinSet<T> {
     /// let rt = genrt::Runtime::new().unwrap();
     /// let mut set = genrt::JoinSet::new();
     /// assert!(set.try_join_next().is_none());
-    /// set.spawn_on(async { 3 }, &rt.handle());
+    /// set.spawn_on(async { 3 }, rt.handle());
     /// let result = loop {
     ///     if let Some(result) = set.try_join_next() {
     ///         break result;
@@ -255,7 +255,7 @@ impl<T> JoinSet<T> {
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
     /// let mut set = genrt::JoinSet::new();
-    /// let id = set.spawn_on(async { 3 }, &rt.handle()).id();
+    /// let id = set.spawn_on(async { 3 }, rt.handle()).id();
     /// let result = loop {
     ///     if let Some(result) = set.try_join_next_with_id() {
     ///         break result;
@@ -318,7 +318,7 @@ impl<T> JoinSet<T> {
     /// let rt = genrt::Runtime::new().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// let mut set = genrt::JoinSet::new();
-    /// set.spawn_on(async move { tx.send("still ran").unwrap() }, &rt.handle());
+    /// set.spawn_on(async move { tx.send("still ran").unwrap() }, rt.handle());
     /// set.detach_all();
     /// assert!(set.is_empty());
     /// drop(set); // would abort the task, had it not been detached
@@ -450,7 +450,7 @@ impl<T: Send + 'static> JoinSet<T> {
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
     /// let mut set = genrt::JoinSet::new();
-    /// set.spawn_on(async { 1 }, &rt.handle());
+    /// set.spawn_on(async { 1 }, rt.handle());
     /// let one = futures::executor::block_on(set.join_next()).unwrap().unwrap();
     /// assert_eq!(one, 1);
     /// ```
@@ -511,7 +511,7 @@ impl<T: Send + 'static> JoinSet<T> {
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
     /// let mut set = genrt::JoinSet::new();
-    /// set.spawn_blocking_on(|| "blocking", &rt.handle());
+    /// set.spawn_blocking_on(|| "blocking", rt.handle());
     /// let out = futures::executor::block_on(set.join_next()).unwrap().unwrap();
     /// assert_eq!(out, "blocking");
     /// ```

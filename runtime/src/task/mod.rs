@@ -45,6 +45,31 @@ pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 
+/// Runs `inner` without a cooperative budget (Tokio's `tokio::task::unconstrained`).
+///
+/// genrt has no cooperative budget: a genrt future is never made to yield because it did a
+/// lot of work in one poll (a task that never returns `Pending` keeps its worker, as in any
+/// executor without a budget; [`yield_now`] gives the worker back). So every future is
+/// already unconstrained, and this returns one that behaves exactly as `inner`; it exists
+/// so that code written for Tokio keeps compiling and means the same.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let sum = rt.block_on(genrt::task::unconstrained(async {
+///     let mut sum = 0u64;
+///     for i in 0..1_000 {
+///         sum += genrt::spawn(async move { i }).await.unwrap();
+///     }
+///     sum
+/// }));
+/// assert_eq!(sum, 499_500);
+/// ```
+pub fn unconstrained<F: std::future::Future>(
+    inner: F,
+) -> impl std::future::Future<Output = F::Output> {
+    inner
+}
+
 /// The task module's futures, at Tokio's path (`tokio::task::futures`).
 pub mod futures {
     pub use super::local::TaskLocalFuture;

@@ -43,12 +43,21 @@ mod interval;
 mod sleep;
 mod timeout;
 
-use std::time::Duration;
+/// `std::time::Duration`, re-exported as Tokio's `tokio::time::Duration` is, so that
+/// `use genrt::time::{sleep, Duration}` works.
+pub use std::time::Duration;
 
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+/// The time module's errors, at Tokio's path (`tokio::time::error`). genrt's timers report
+/// misuse (a timer polled outside a runtime or after its runtime shut down) by panicking
+/// with a message, so the one error here is [`Elapsed`], the error of a [`timeout`].
+pub mod error {
+    pub use super::timeout::Elapsed;
+}
 
 /// Moves the current runtime's paused clock forward by `duration`, fires every timer then
 /// due, and yields once so that the tasks they woke can run.
