@@ -126,6 +126,6 @@ fn on_the_callers_runtime_too() {
     // The cores' drops returned once their command futures were dropped; the runtime frees
     // each task's slot just after, so its count follows within a bounded wait.
     wait_until("the cores' tasks are gone from the runtime", || {
-        rt.metrics().live_tasks == 0
+        rt.metrics().snapshot().live_tasks == 0
     });
 }

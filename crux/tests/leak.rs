@@ -112,7 +112,7 @@ fn genrt_crux_held_bytes(owned: bool) -> isize {
     if !owned {
         // The runtime frees each task's slot just after its future.
         wait_until("the runtime has none of the core's tasks", || {
-            rt.metrics().live_tasks == 0
+            rt.metrics().snapshot().live_tasks == 0
         });
     }
     // The caller's runtime lives on and still runs tasks.

@@ -130,7 +130,7 @@ fn main() -> std::io::Result<()> {
     }
     // An item the shell never answers: its task stays suspended on the request.
     let held = run(&core, Buy(0), &to_shell, &replies);
-    let live = core.rt.metrics().live_tasks;
+    let live = core.rt.metrics().snapshot().live_tasks;
     println!("live tasks before the drop: {live}");
 
     // Dropping the core drops the runtime: the suspended task's future is freed now, though

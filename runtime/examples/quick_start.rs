@@ -65,7 +65,7 @@ fn main() -> std::io::Result<()> {
 
     // 6. Wait until every task is suspended or finished, then read the counters.
     rt.settle();
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     println!(
         "spawned {}, completed {}, live {}",
         m.spawned, m.completed, m.live_tasks

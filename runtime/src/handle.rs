@@ -242,14 +242,14 @@ impl Handle {
         crate::runtime::Extras::of(&self.inner).flavor
     }
 
-    /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
+    /// A live view of the runtime's counters; see [`RuntimeMetrics`].
     ///
     /// ```
     /// let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
-    /// assert_eq!(rt.handle().metrics().workers, 2);
+    /// assert_eq!(rt.handle().metrics().num_workers(), 2);
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
-        self.inner.metrics()
+        RuntimeMetrics::new(self.inner.clone())
     }
 }
 

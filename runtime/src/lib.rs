@@ -31,6 +31,7 @@ mod handle;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;
+mod metrics;
 pub mod runtime;
 pub mod shell;
 pub mod task;
@@ -59,11 +60,4 @@ pub fn on_worker_thread() -> bool {
     genrt_scheduler::on_worker_thread()
 }
 
-/// A snapshot of a runtime's counters, from [`Runtime::metrics`] or [`Handle::metrics`].
-///
-/// ```
-/// let rt = genrt::Runtime::new().unwrap();
-/// let m: genrt::RuntimeMetrics = rt.metrics();
-/// assert_eq!(m.live_tasks, 0);
-/// ```
-pub use genrt_scheduler::Metrics as RuntimeMetrics;
+pub use metrics::{MetricsSnapshot, RuntimeMetrics};

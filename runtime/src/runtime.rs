@@ -23,7 +23,7 @@ use crate::task::join::JoinHandle;
 
 pub use crate::enter::EnterGuard;
 pub use crate::handle::{Handle, TryCurrentError};
-pub use crate::RuntimeMetrics;
+pub use crate::{MetricsSnapshot, RuntimeMetrics};
 
 /// A multi-threaded work-stealing runtime.
 ///
@@ -78,7 +78,7 @@ impl Runtime {
     ///
     /// ```
     /// let rt = genrt::Runtime::new().unwrap();
-    /// assert_eq!(rt.metrics().workers, num_cpus::get());
+    /// assert_eq!(rt.metrics().snapshot().workers, num_cpus::get());
     /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
@@ -168,7 +168,7 @@ impl Runtime {
         &self.handle
     }
 
-    /// A snapshot of the runtime's counters; see [`RuntimeMetrics`].
+    /// A live view of the runtime's counters; see [`RuntimeMetrics`].
     ///
     /// A worker updates the counters right after a task's poll returns, which can be just
     /// after the task's join handle saw its result; [`Runtime::settle`] first for exact
@@ -178,7 +178,7 @@ impl Runtime {
     /// let rt = genrt::Runtime::new().unwrap();
     /// rt.block_on(rt.spawn(async {})).unwrap();
     /// rt.settle();
-    /// let m = rt.metrics();
+    /// let m = rt.metrics().snapshot();
     /// assert_eq!((m.spawned, m.completed, m.live_tasks), (1, 1, 0));
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
@@ -337,7 +337,7 @@ impl fmt::Debug for Runtime {
 ///     .thread_name("genrt-worker")
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(rt.metrics().workers, 2);
+/// assert_eq!(rt.metrics().snapshot().workers, 2);
 ///
 /// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
@@ -355,7 +355,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = genrt::Builder::new().build().unwrap();
-    /// assert_eq!(rt.metrics().workers, num_cpus::get());
+    /// assert_eq!(rt.metrics().snapshot().workers, num_cpus::get());
     /// ```
     pub fn new() -> Builder {
         Builder {
@@ -394,7 +394,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = genrt::Builder::new_current_thread().enable_all().build().unwrap();
-    /// assert_eq!(rt.metrics().workers, 1);
+    /// assert_eq!(rt.metrics().snapshot().workers, 1);
     /// let threads = rt.block_on(async {
     ///     let a = genrt::spawn(async { std::thread::current().id() });
     ///     let b = genrt::spawn(async { std::thread::current().id() });
@@ -438,7 +438,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = genrt::Builder::new().worker_threads(3).build().unwrap();
-    /// assert_eq!(rt.metrics().workers, 3);
+    /// assert_eq!(rt.metrics().snapshot().workers, 3);
     /// ```
     pub fn worker_threads(&mut self, count: usize) -> &mut Builder {
         self.config.workers = count;

@@ -91,7 +91,7 @@ pub use genrt_waker::{waker, TaskKey};
 pub fn on_worker_thread() -> bool {
     context::flags().on_worker()
 }
-pub use metrics::Metrics;
+pub use metrics::{Metrics, WorkerMetrics};
 pub use task::Task;
 
 use crate::context::Entry;
@@ -406,6 +406,16 @@ impl Handle {
     /// A snapshot of the scheduler's counters.
     pub fn metrics(&self) -> Metrics {
         self.shared.metrics()
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.shared.workers()
+    }
+
+    /// Worker `index`'s counters, read now; `None` past the last worker.
+    pub fn worker_metrics(&self, index: usize) -> Option<WorkerMetrics> {
+        self.shared.worker_counters(index).map(|c| c.worker())
     }
 
     /// Makes this scheduler the thread's current one until the guard is dropped:

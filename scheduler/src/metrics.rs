@@ -77,6 +77,29 @@ impl Metrics {
     }
 }
 
+/// One worker's counters (Tokio's per-worker metrics), read live from
+/// [`Handle::worker_metrics`](crate::Handle::worker_metrics).
+///
+/// ```
+/// let scheduler = genrt_scheduler::Scheduler::start(genrt_scheduler::Config::new(1)).unwrap();
+/// let worker = scheduler.handle().worker_metrics(0).unwrap();
+/// assert!(worker.unparks <= worker.parks && worker.parks <= worker.unparks + 1);
+/// assert!(scheduler.handle().worker_metrics(1).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// Times the worker went to sleep for lack of work.
+    pub parks: u64,
+    /// Times it woke from such a sleep: `parks`, or `parks - 1` while it sleeps.
+    pub unparks: u64,
+    /// Successful steals of a batch of tasks from another worker.
+    pub steals: u64,
+    /// Time the worker spent in its run loop outside its sleeps, up to its last sleep (or
+    /// its exit).
+    pub busy: std::time::Duration,
+}
+
 #[derive(Default)]
 #[repr(align(128))] // one counter set per cache line pair: no false sharing between workers
 pub(crate) struct Counters {
@@ -84,6 +107,9 @@ pub(crate) struct Counters {
     completed: AtomicU64,
     steals: AtomicU64,
     parks: AtomicU64,
+    unparks: AtomicU64,
+    /// Written only by the worker that owns these counters.
+    busy_ns: AtomicU64,
 }
 
 /// Which counter to bump.
@@ -93,6 +119,7 @@ pub(crate) enum Event {
     Completed,
     Steal,
     Park,
+    Unpark,
 }
 
 impl Counters {
@@ -102,8 +129,26 @@ impl Counters {
             Event::Completed => &self.completed,
             Event::Steal => &self.steals,
             Event::Park => &self.parks,
+            Event::Unpark => &self.unparks,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A stretch of busy time of the owning worker.
+    pub(crate) fn add_busy(&self, busy: std::time::Duration) {
+        let ns = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+        // Only the owning worker writes this word: a load and a store, no read-modify-write.
+        let total = self.busy_ns.load(Ordering::Relaxed).saturating_add(ns);
+        self.busy_ns.store(total, Ordering::Relaxed);
+    }
+
+    pub(crate) fn worker(&self) -> WorkerMetrics {
+        WorkerMetrics {
+            parks: self.parks.load(Ordering::Relaxed),
+            unparks: self.unparks.load(Ordering::Relaxed),
+            steals: self.steals.load(Ordering::Relaxed),
+            busy: std::time::Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
+        }
     }
 }
 

@@ -221,6 +221,16 @@ impl Shared {
         self.counters[index].add(event);
     }
 
+    /// Adds a busy stretch to `local`'s counters (its worker's busy time).
+    pub(crate) fn add_busy(&self, local: &Local, busy: std::time::Duration) {
+        self.counters[local.index()].add_busy(busy);
+    }
+
+    /// Worker `index`'s own counters.
+    pub(crate) fn worker_counters(&self, index: usize) -> Option<&Counters> {
+        self.counters[..self.workers()].get(index)
+    }
+
     pub(crate) fn metrics(&self) -> Metrics {
         let mut metrics = metrics::snapshot(self.workers(), self.counters.iter());
         // Counted by the registry in each waking thread's own record.

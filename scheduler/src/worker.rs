@@ -211,6 +211,9 @@ struct Core {
     lifo_polls: u32,
     searching: bool,
     rng: u64,
+    /// Start of the current busy stretch (since the loop began or the last park ended), for
+    /// the worker's busy time (`WorkerMetrics::busy`).
+    busy_since: std::time::Instant,
 }
 
 /// The thread hooks of `Config`, run by each worker inside its context.
@@ -254,6 +257,7 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals)
         lifo_polls: 0,
         searching: false,
         rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
+        busy_since: std::time::Instant::now(),
     };
     while !shared.is_closed() {
         if let Some(key) = core.next_task(shared, local) {
@@ -272,6 +276,7 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals)
         }
         core.park(shared, local, hooks);
     }
+    shared.add_busy(local, core.busy_since.elapsed());
     // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
 }
 
@@ -398,6 +403,7 @@ impl Core {
             }
         }
         shared.count(Some(local), Event::Park);
+        shared.add_busy(local, self.busy_since.elapsed());
         match timers.claim_timed_park(shared, local.index()) {
             Some(deadline) => {
                 shared.idle.park_until(local.index(), deadline);
@@ -405,6 +411,8 @@ impl Core {
             }
             None => shared.idle.park(local.index()),
         }
+        shared.count(Some(local), Event::Unpark);
+        self.busy_since = std::time::Instant::now();
     }
 
     fn next_random(&mut self) -> u64 {

@@ -271,7 +271,7 @@ pub fn warm_up_runtime() {
     };
     crate::wait_for("the warm-up task", task).unwrap();
     crate::wait_until("the warm-up task was counted", || {
-        done.load(Ordering::SeqCst) == 1 && rt.metrics().live_tasks == 0
+        done.load(Ordering::SeqCst) == 1 && rt.metrics().snapshot().live_tasks == 0
     });
     crate::drop_runtime(rt);
     quiesce(threads);

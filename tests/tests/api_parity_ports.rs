@@ -233,14 +233,17 @@ fn handle_current_inside_spawn_blocking_is_the_closures_runtime() {
         rt.handle().spawn_blocking(genrt::Handle::current)
     };
     let inner = wait_for("the blocking closure", join).unwrap();
-    let before = (rt.metrics().live_tasks, other.metrics().live_tasks);
+    let before = (
+        rt.metrics().snapshot().live_tasks,
+        other.metrics().snapshot().live_tasks,
+    );
     let probe = inner.spawn(std::future::pending::<()>());
     assert_eq!(
-        rt.metrics().live_tasks,
+        rt.metrics().snapshot().live_tasks,
         before.0 + 1,
         "spawned onto the closure's runtime"
     );
-    assert_eq!(other.metrics().live_tasks, before.1);
+    assert_eq!(other.metrics().snapshot().live_tasks, before.1);
     probe.abort();
     assert!(wait_for("the aborted probe", probe)
         .unwrap_err()

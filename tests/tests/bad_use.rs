@@ -173,7 +173,7 @@ fn aborting_a_dropped_runtimes_task_does_not_touch_the_runtime_that_reused_its_e
             drop_runtime(rt);
             continue;
         }
-        let stale_before = rt.metrics().stale_wakes;
+        let stale_before = rt.metrics().snapshot().stale_wakes;
         old.abort();
         // Everything queued before it on the one worker has been polled by then.
         wait_for("a sentinel task", rt.spawn(async {})).unwrap();
@@ -188,7 +188,7 @@ fn aborting_a_dropped_runtimes_task_does_not_touch_the_runtime_that_reused_its_e
             "aborting a dropped runtime's task cancelled a task of another runtime"
         );
         assert_eq!(
-            rt.metrics().stale_wakes,
+            rt.metrics().snapshot().stale_wakes,
             stale_before + 1,
             "the abort's wake counts as one stale wake in the runtime that reused the entry"
         );

@@ -406,8 +406,8 @@ fn spawn_on_another_runtime() {
     let mut values = values;
     values.sort_unstable();
     assert_eq!(values, [1, 2]);
-    assert_eq!(there.metrics().spawned, 1);
-    assert_eq!(here.metrics().spawned, 1);
+    assert_eq!(there.metrics().snapshot().spawned, 1);
+    assert_eq!(here.metrics().snapshot().spawned, 1);
     drop_runtime(there);
     drop_runtime(here);
 }

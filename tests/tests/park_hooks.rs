@@ -208,7 +208,9 @@ fn global_queue_interval_bounds_the_wait_of_foreign_work_behind_a_busy_worker() 
         let (s, sp, a) = (stop.clone(), spawned.clone(), links_after.clone());
         rt.spawn(async move { link(s, sp, a) });
         // Let the chain run for a while, then spawn from outside.
-        wait_until("the chain running", || rt.metrics().completed > 100);
+        wait_until("the chain running", || {
+            rt.metrics().snapshot().completed > 100
+        });
         let (s, a) = (stop.clone(), links_after.clone());
         let foreign = rt.spawn(async move {
             s.store(true, Ordering::SeqCst);

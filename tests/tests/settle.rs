@@ -80,7 +80,7 @@ fn settle_waits_for_a_tree_of_transitive_spawns() {
                     TREE_NODES * round,
                     "{workers} workers, round {round}: settle returned before the whole tree ran"
                 );
-                let m = rt.metrics();
+                let m = rt.metrics().snapshot();
                 assert_eq!(m.live_tasks, 0, "{workers} workers, round {round}: {m:?}");
                 assert_eq!(m.spawned, (TREE_NODES * round) as u64, "{m:?}");
                 assert_eq!(m.completed, m.spawned, "{m:?}");
@@ -115,7 +115,7 @@ fn settle_waits_for_a_chain_of_spawns_whose_parents_finish_first() {
                 LINKS * round,
                 "round {round}: settle returned in the middle of the chain"
             );
-            assert_eq!(rt.metrics().live_tasks, 0);
+            assert_eq!(rt.metrics().snapshot().live_tasks, 0);
         }
     });
 }
@@ -163,7 +163,7 @@ fn settle_waits_for_a_chain_of_wakes_between_tasks() {
                 TASKS,
                 "round {round}: settle returned before the wake chain finished"
             );
-            assert_eq!(rt.metrics().live_tasks, 0);
+            assert_eq!(rt.metrics().snapshot().live_tasks, 0);
             p.at(format!("round {round}: reading the end of the chain"));
             assert_eq!(rt.block_on(last), Ok(TASKS));
         }
@@ -208,7 +208,7 @@ fn each_settle_takes_in_the_wake_the_host_issued_before_it() {
                 "step {step}: settle returned before the spawned child ran"
             );
             assert_eq!(
-                rt.metrics().live_tasks,
+                rt.metrics().snapshot().live_tasks,
                 1,
                 "step {step}: only the event loop is left"
             );
@@ -263,7 +263,11 @@ fn requests_resolved_during_a_settle_are_taken_in_by_the_next_one() {
             }
             p.at(format!("round {round}: tasks suspend"));
             rt.settle();
-            assert_eq!(rt.metrics().live_tasks, TASKS as u64, "round {round}");
+            assert_eq!(
+                rt.metrics().snapshot().live_tasks,
+                TASKS as u64,
+                "round {round}"
+            );
 
             let start = Arc::new(Barrier::new(2));
             let shell_thread = {
@@ -304,7 +308,7 @@ fn requests_resolved_during_a_settle_are_taken_in_by_the_next_one() {
                 "round {round}: every emitted effect is visible"
             );
             assert_eq!(
-                rt.metrics().live_tasks,
+                rt.metrics().snapshot().live_tasks,
                 s as u64,
                 "round {round}: only the suspended tasks are left"
             );
@@ -315,7 +319,7 @@ fn requests_resolved_during_a_settle_are_taken_in_by_the_next_one() {
             drop(effects);
             p.at(format!("round {round}: settle after the effects"));
             rt.settle();
-            assert_eq!(rt.metrics().live_tasks, 0, "round {round}");
+            assert_eq!(rt.metrics().snapshot().live_tasks, 0, "round {round}");
         }
     });
 }
@@ -354,7 +358,11 @@ fn after_settle_the_host_sees_every_emitted_effect() {
                 TASKS,
                 "cycle {cycle}: settle returned before every task emitted its effect"
             );
-            assert_eq!(rt.metrics().live_tasks, TASKS as u64, "cycle {cycle}");
+            assert_eq!(
+                rt.metrics().snapshot().live_tasks,
+                TASKS as u64,
+                "cycle {cycle}"
+            );
             let mut ids: Vec<usize> = batch.iter().map(|(id, _, _)| *id).collect();
             ids.sort_unstable();
             assert_eq!(
@@ -370,7 +378,7 @@ fn after_settle_the_host_sees_every_emitted_effect() {
         p.at("final settle");
         rt.settle();
         assert!(effects.lock().unwrap().is_empty());
-        assert_eq!(rt.metrics().live_tasks, 0);
+        assert_eq!(rt.metrics().snapshot().live_tasks, 0);
         for (id, task) in tasks.into_iter().enumerate() {
             assert!(task.is_finished(), "task {id}");
             p.at(format!("joining task {id}"));
@@ -416,7 +424,7 @@ fn try_settle_gives_up_on_a_task_that_never_suspends_and_succeeds_after_abort() 
         assert!(rt.block_on(busy).unwrap_err().is_cancelled());
         assert!(spins.load(Ordering::Relaxed) > 0);
         assert!(!waiting.is_finished(), "the suspended task is still there");
-        assert_eq!(rt.metrics().live_tasks, 1);
+        assert_eq!(rt.metrics().snapshot().live_tasks, 1);
         resolver.resolve(()).unwrap();
         p.at("joining the suspended task");
         assert_eq!(rt.block_on(waiting).unwrap(), Ok(()));
@@ -436,7 +444,7 @@ fn settle_returns_on_an_idle_runtime() {
         }
         rt.settle();
         assert!(rt.try_settle(Duration::ZERO));
-        let m = rt.metrics();
+        let m = rt.metrics().snapshot();
         assert_eq!((m.spawned, m.completed, m.live_tasks), (10, 10, 0));
     });
 }
@@ -495,7 +503,7 @@ fn settle_inside_a_task_panics_with_a_message_about_settle() {
         p.at("the runtime after the panics");
         assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
         rt.settle();
-        assert_eq!(rt.metrics().live_tasks, 0);
+        assert_eq!(rt.metrics().snapshot().live_tasks, 0);
         assert_eq!(
             Arc::strong_count(&rt),
             1,

@@ -216,7 +216,9 @@ fn a_stale_waker_does_not_poll_the_next_occupant_of_its_slot() {
     };
     wait_for("task A", a).unwrap();
     // The join handle resolves inside A's last poll; the slot is freed just after.
-    wait_until("task A's slot is freed", || rt.metrics().completed == 1);
+    wait_until("task A's slot is freed", || {
+        rt.metrics().snapshot().completed == 1
+    });
     let a_waker = take_waker(&a_slot);
 
     // Task B, spawned after A is gone, takes A's slot; it stays pending and counts polls.
@@ -243,7 +245,7 @@ fn a_stale_waker_does_not_poll_the_next_occupant_of_its_slot() {
     );
     assert!(!a_waker.will_wake(&b_waker));
 
-    let stale_before = rt.metrics().stale_wakes;
+    let stale_before = rt.metrics().snapshot().stale_wakes;
 
     // From threads outside the runtime: a wrongly scheduled B would be queued in the injector
     // ahead of the sentinel.
@@ -275,7 +277,7 @@ fn a_stale_waker_does_not_poll_the_next_occupant_of_its_slot() {
         "a stale waker woken on a worker polled the slot's next occupant"
     );
 
-    let stale_after = rt.metrics().stale_wakes;
+    let stale_after = rt.metrics().snapshot().stale_wakes;
     assert!(
         stale_after >= stale_before + 7,
         "every stale wake is counted: {stale_before} before, {stale_after} after 7 stale wakes"

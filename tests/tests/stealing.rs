@@ -81,9 +81,9 @@ fn an_idle_worker_steals_the_children_of_a_busy_one() {
         "children spawned on one worker all ran on one thread: the idle worker never stole"
     );
     wait_until("the children are counted as completed", || {
-        rt.metrics().completed == CHILDREN as u64 + 1
+        rt.metrics().snapshot().completed == CHILDREN as u64 + 1
     });
-    let metrics = rt.metrics();
+    let metrics = rt.metrics().snapshot();
     assert!(
         metrics.steals > 0,
         "a child ran on the other worker, which only a steal can do: {metrics:?}"

@@ -256,9 +256,9 @@ fn live_round(round: usize, p: &Progress, totals: &mut Totals) {
     p.at_round("live: settling", round);
     assert!(rt.try_settle(SETTLE_LIMIT), "round {round}: no settle");
     support::wait_until("the last cancellations are counted", || {
-        rt.metrics().completed == tasks as u64 + 1
+        rt.metrics().snapshot().completed == tasks as u64 + 1
     });
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     assert_eq!(m.spawned, tasks as u64 + 1, "round {round}: {m:?}");
     assert_eq!(m.live_tasks, 0, "round {round}: {m:?}");
     p.at_round("live: dropping the runtime", round);

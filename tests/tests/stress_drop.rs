@@ -158,7 +158,7 @@ fn round(round: usize, tasks: usize, p: &Progress, totals: &mut Totals) {
         tasks - requests,
         "round {round}: every parking task was polled and left its waker"
     );
-    assert_eq!(rt.metrics().spawned, tasks as u64);
+    assert_eq!(rt.metrics().snapshot().spawned, tasks as u64);
 
     p.at_round("starting the foreign threads", round);
     let start = Arc::new(Barrier::new(WAKERS + 1));

@@ -141,9 +141,9 @@ fn poll_round(round: usize, per_thread: usize, p: &Progress, totals: &mut Totals
     assert!(rt.try_settle(SETTLE_LIMIT), "round {round}: no settle");
     let children = tasks / 4;
     support::wait_until("the last completions are counted", || {
-        rt.metrics().completed == (tasks + children + 1) as u64
+        rt.metrics().snapshot().completed == (tasks + children + 1) as u64
     });
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     assert_eq!(
         m.spawned,
         (tasks + children + 1) as u64,

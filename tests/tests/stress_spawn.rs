@@ -153,9 +153,9 @@ fn live_round(round: usize, per_thread: usize, p: &Progress, totals: &mut Totals
         "round {round}: half the tasks have a child"
     );
     wait_until("the last completions are counted", || {
-        rt.metrics().completed == (parents + children) as u64
+        rt.metrics().snapshot().completed == (parents + children) as u64
     });
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     assert_eq!(
         m.spawned,
         (parents + children) as u64,

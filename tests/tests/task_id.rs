@@ -296,7 +296,7 @@ fn a_current_thread_builder_runs_every_task_on_one_thread() {
         .enable_all()
         .build()
         .unwrap();
-    assert_eq!(rt.metrics().workers, 1);
+    assert_eq!(rt.metrics().snapshot().workers, 1);
     let threads: HashSet<std::thread::ThreadId> = rt.block_on(async {
         let mut set = JoinSet::new();
         for _ in 0..32 {

@@ -54,9 +54,9 @@ fn a_panicking_task_reports_its_payload_and_the_worker_goes_on() {
     );
     // Counted just after the join handle hears of the result.
     wait_until("all three tasks are counted as completed", || {
-        rt.metrics().completed == 3
+        rt.metrics().snapshot().completed == 3
     });
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     assert_eq!((m.spawned, m.live_tasks), (3, 0), "{m:?}");
     drop_runtime(rt);
 }
@@ -153,7 +153,7 @@ fn dropping_a_join_handle_detaches_the_task() {
         "the detached task kept running and got the signal"
     );
     wait_until("the detached task is counted", || {
-        rt.metrics().live_tasks == 0
+        rt.metrics().snapshot().live_tasks == 0
     });
     drop_runtime(rt);
 }
@@ -276,9 +276,9 @@ fn eighty_thousand_spawns_from_eight_foreign_threads_all_complete() {
         completed.load(Ordering::SeqCst) == TOTAL
     });
     wait_until("all 80,000 tasks are counted as completed", || {
-        rt.metrics().completed == TOTAL as u64
+        rt.metrics().snapshot().completed == TOTAL as u64
     });
-    let m = rt.metrics();
+    let m = rt.metrics().snapshot();
     assert_eq!(m.spawned, TOTAL as u64, "{m:?}");
     assert_eq!(m.completed, TOTAL as u64, "{m:?}");
     assert_eq!(m.live_tasks, 0, "{m:?}");
@@ -308,7 +308,7 @@ fn spawn_works_inside_block_on_and_inside_tasks() {
         genrt::Handle::try_current().is_err(),
         "block_on leaves the runtime when it returns"
     );
-    assert_eq!(rt.metrics().spawned, 4);
+    assert_eq!(rt.metrics().snapshot().spawned, 4);
     drop_runtime(rt);
 }
 
@@ -319,9 +319,9 @@ fn handles_spawn_from_other_threads_and_report_metrics() {
         .thread_name("genrt-test-name")
         .build()
         .unwrap();
-    assert_eq!(rt.metrics().workers, 3);
+    assert_eq!(rt.metrics().snapshot().workers, 3);
     let handle = rt.handle().clone();
-    assert_eq!(handle.metrics().workers, 3);
+    assert_eq!(handle.metrics().snapshot().workers, 3);
     let task = thread::spawn(move || {
         handle.spawn(async {
             let name = thread::current().name().map(str::to_owned);

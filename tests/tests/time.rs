@@ -489,7 +489,7 @@ fn dropping_the_runtime_with_pending_sleeps_drops_their_tasks() {
         }));
     }
     wait_until("every sleeper registered", || {
-        rt.try_settle(ms(10)) && rt.metrics().live_tasks == 1000
+        rt.try_settle(ms(10)) && rt.metrics().snapshot().live_tasks == 1000
     });
     support::drop_runtime(rt);
     assert_eq!(Arc::strong_count(&counter), 1);

@@ -253,7 +253,7 @@ impl Core {
         if !self.rt.try_settle(WAIT) {
             panic!(
                 "the runtime did not settle within {WAIT:?} while {what} ({} live tasks)",
-                self.rt.metrics().live_tasks
+                self.rt.metrics().snapshot().live_tasks
             );
         }
     }
@@ -263,7 +263,7 @@ impl Core {
     }
 
     fn live_tasks(&self) -> u64 {
-        self.rt.metrics().live_tasks
+        self.rt.metrics().snapshot().live_tasks
     }
 
     fn model(&self) -> Model {
