@@ -63,6 +63,7 @@
 mod activity;
 mod context;
 mod idle;
+pub mod local;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;

@@ -96,3 +96,65 @@ fn ten_thousand_suspended_tasks_give_back_every_byte_while_their_stale_wakers_ar
     );
     drop(held);
 }
+
+#[test]
+fn a_dropped_local_set_gives_back_every_byte_while_its_stale_wakers_are_held() {
+    const TASKS: usize = 10_000;
+    let _serial = serial();
+    warm_up_runtime();
+
+    let counter = std::rc::Rc::new(());
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::new(Mutex::new(Vec::with_capacity(TASKS)));
+    let baseline = Baseline::take();
+
+    let rt = runtime(1);
+    let local = genrt::task::LocalSet::new();
+    for _ in 0..TASKS {
+        // Not `Send`: a local task.
+        let counter = counter.clone();
+        let future = ParkWaker {
+            held: wakers.clone(),
+            parked: false,
+        };
+        drop(local.spawn_local(async move {
+            let _counter = counter;
+            future.await;
+        }));
+    }
+    local.block_on(&rt, async {
+        while wakers.lock().unwrap().len() < TASKS {
+            genrt::task::yield_now().await;
+        }
+    });
+    assert_eq!(std::rc::Rc::strong_count(&counter), TASKS + 1);
+    drop(local);
+    assert_eq!(
+        std::rc::Rc::strong_count(&counter),
+        1,
+        "every suspended local future was dropped with its set"
+    );
+    drop_runtime(rt);
+    let after = baseline.measure();
+    assert_eq!(
+        wakers.lock().unwrap().len(),
+        TASKS,
+        "the stale wakers are still held"
+    );
+    assert_eq!(
+        after,
+        baseline.bytes(),
+        "live bytes after dropping the set ({after}) differ from the baseline before it ({}) \
+         by {} bytes, with its {TASKS} stale wakers held",
+        baseline.bytes(),
+        after - baseline.bytes()
+    );
+    let bytes_before = live_bytes();
+    for waker in wakers.lock().unwrap().iter() {
+        waker.wake_by_ref();
+    }
+    assert_eq!(
+        live_bytes(),
+        bytes_before,
+        "waking stale local wakers allocated"
+    );
+}

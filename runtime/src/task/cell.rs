@@ -67,10 +67,13 @@ where
 {
 }
 
+// The inherent methods need no `Send`: a `LocalSet`'s cells (`local_set`) use them for
+// futures that are not `Send`, on their owner thread only. The trait impls below, which let
+// the scheduler and other threads reach a cell, ask for `Send`.
 impl<F> TaskCell<F>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
 {
     pub(crate) fn new(future: F) -> TaskCell<F> {
         TaskCell {
@@ -140,8 +143,8 @@ fn drop_quietly<T>(value: T) {
 
 impl<F> TaskCell<F>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
 {
     /// One poll of the future, the body of [`Task::poll`] and of [`BlockingTask::run`].
     /// `report_panic` applies the runtime's panic policy (`UnhandledPanic`) to a panic of the
@@ -152,7 +155,7 @@ where
     ///
     /// The caller has exclusive access to the future: it holds the slot's poll permission
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
-    unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
+    pub(crate) unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
         let current = Current::enter(self.id());
         let (poll, waker) = self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
@@ -198,22 +201,18 @@ where
         }
         poll
     }
-}
 
-impl<F> Task for TaskCell<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: the caller holds the poll permission (`Task::poll`'s contract).
-        unsafe { self.poll_future(cx, true) }
-    }
-
-    unsafe fn shutdown(&self) {
+    /// The body of [`Task::shutdown`]: drops the future (if still there) and reports the
+    /// task cancelled.
+    ///
+    /// # Safety
+    ///
+    /// As for [`TaskCell::poll_future`].
+    pub(crate) unsafe fn shutdown_future(&self) {
         let current = Current::enter(self.id());
         let waker = self.future.with_mut(|slot| {
-            // SAFETY: as in `poll`, the caller holds the poll permission.
+            // SAFETY: the caller has exclusive access to the future (this function's
+            // contract).
             let slot = unsafe { &mut *slot };
             slot.is_some().then(|| self.cancel_future(slot)).flatten()
         });
@@ -222,14 +221,9 @@ where
             waker.wake();
         }
     }
-}
 
-impl<F> Join<F::Output> for TaskCell<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Failure>> {
+    /// The body of [`Join::poll_join`].
+    pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Failure>> {
         let mut join = self.join.lock();
         if let Some(result) = join.result.take() {
             return Poll::Ready(result);
@@ -245,7 +239,8 @@ where
         Poll::Pending
     }
 
-    fn detach(&self) {
+    /// The body of [`Join::detach`].
+    pub(crate) fn detach_handle(&self) {
         let (result, waker) = {
             let mut join = self.join.lock();
             join.handle_alive = false;
@@ -260,6 +255,53 @@ where
         }
         drop(waker);
     }
+
+    /// The body of [`Abort::request_abort`].
+    pub(crate) fn set_abort(&self) {
+        // Release: pairs with the Acquire load in `poll_future`.
+        self.id_abort.fetch_or(ABORT, Ordering::Release);
+    }
+
+    /// The body of [`Abort::id`].
+    pub(crate) fn id(&self) -> Id {
+        // Relaxed: the id bits never change after the cell is made.
+        Id::from_u64(self.id_abort.load(Ordering::Relaxed) >> 1)
+    }
+
+    /// The body of [`Abort::is_finished`].
+    pub(crate) fn finished(&self) -> bool {
+        self.join.lock().finished
+    }
+}
+
+impl<F> Task for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the caller holds the poll permission (`Task::poll`'s contract).
+        unsafe { self.poll_future(cx, true) }
+    }
+
+    unsafe fn shutdown(&self) {
+        // SAFETY: as in `poll`, the caller holds the poll permission.
+        unsafe { self.shutdown_future() }
+    }
+}
+
+impl<F> Join<F::Output> for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Failure>> {
+        self.poll_result(cx)
+    }
+
+    fn detach(&self) {
+        self.detach_handle();
+    }
 }
 
 impl<F> Abort for TaskCell<F>
@@ -268,17 +310,15 @@ where
     F::Output: Send + 'static,
 {
     fn request_abort(&self) {
-        // Release: pairs with the Acquire load in `poll`.
-        self.id_abort.fetch_or(ABORT, Ordering::Release);
+        self.set_abort();
     }
 
     fn id(&self) -> Id {
-        // Relaxed: the id bits never change after the cell is made.
-        Id::from_u64(self.id_abort.load(Ordering::Relaxed) >> 1)
+        TaskCell::id(self)
     }
 
     fn is_finished(&self) -> bool {
-        self.join.lock().finished
+        self.finished()
     }
 }
 

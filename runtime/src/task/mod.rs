@@ -2,8 +2,9 @@
 //! Tokio's `tokio::task` uses, so code written for it ports by changing the crate name.
 //!
 //! Everything here is also at the crate root ([`genrt::spawn`](crate::spawn),
-//! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`], [`try_id`] and
-//! task-local storage ([`LocalKey`], declared with [`task_local!`](crate::task_local)).
+//! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`], [`try_id`],
+//! task-local storage ([`LocalKey`], declared with [`task_local!`](crate::task_local)),
+//! [`LocalSet`] and [`spawn_local`] (tasks that need not be `Send`), and [`unconstrained`].
 //!
 //! ```
 //! use genrt::task::{self, JoinSet};
@@ -36,6 +37,8 @@ pub(crate) mod id;
 pub(crate) mod join;
 pub(crate) mod join_set;
 pub(crate) mod local;
+#[cfg(not(loom))]
+pub(crate) mod local_set;
 
 pub use crate::handle::{spawn, spawn_blocking};
 pub use crate::yield_now::yield_now;
@@ -44,6 +47,8 @@ pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
+#[cfg(not(loom))]
+pub use local_set::{spawn_local, LocalEnterGuard, LocalSet};
 
 /// Runs `inner` without a cooperative budget (Tokio's `tokio::task::unconstrained`).
 ///
