@@ -61,3 +61,56 @@ pub fn on_worker_thread() -> bool {
 }
 
 pub use metrics::{MetricsSnapshot, RuntimeMetrics};
+
+/// Runs an `async fn main` on a genrt runtime, as Tokio's `#[tokio::main]`: the body becomes
+/// the future of [`Runtime::block_on`] on a runtime built for it (by default a multi-thread
+/// one with a worker per CPU), which is dropped when `main` returns.
+///
+/// Arguments, as Tokio's: `flavor = "multi_thread"` (the default) or `"current_thread"`
+/// ([`Builder::new_current_thread`]), `worker_threads = N`, `start_paused = true`, and
+/// `crate = "path"` when genrt is renamed.
+///
+/// ```
+/// #[genrt::main(worker_threads = 2)]
+/// async fn main() -> Result<(), genrt::JoinError> {
+///     let answer = genrt::spawn(async { 6 * 7 }).await?;
+///     assert_eq!(answer, 42);
+///     assert_eq!(genrt::Handle::current().metrics().num_workers(), 2);
+///     Ok(())
+/// }
+/// ```
+///
+/// It expands to about this:
+///
+/// ```
+/// fn main() -> Result<(), genrt::JoinError> {
+///     let body = async {
+///         let answer = genrt::spawn(async { 6 * 7 }).await?;
+///         Ok(())
+///     };
+///     genrt::runtime::Builder::new_multi_thread()
+///         .worker_threads(2)
+///         .enable_all()
+///         .build()
+///         .expect("failed to build the genrt runtime")
+///         .block_on(body)
+/// }
+/// ```
+pub use genrt_macros::main;
+
+/// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by
+/// default a current-thread one ([`Builder::new_current_thread`], one worker); the same
+/// arguments as [`main`](macro@main) (`flavor`, `worker_threads`, `start_paused`, `crate`).
+///
+/// In a test crate (`tests/tests/macros.rs` runs tests written this way):
+///
+/// ```
+/// #[genrt::test(start_paused = true)]
+/// async fn sleeps_are_instant_on_a_paused_clock() {
+///     let start = genrt::time::Instant::now();
+///     genrt::time::sleep(std::time::Duration::from_secs(60)).await;
+///     assert!(start.elapsed() >= std::time::Duration::from_secs(60));
+/// }
+/// # fn main() {}
+/// ```
+pub use genrt_macros::test;

@@ -1,0 +1,260 @@
+//! `#[genrt::main]` and `#[genrt::test]`: an `async fn` whose body runs in
+//! [`block_on`](https://docs.rs/genrt) of a genrt runtime built for it, as Tokio's
+//! `#[tokio::main]` and `#[tokio::test]`. Use them through `genrt` (`genrt::main`,
+//! `genrt::test`); the examples are there.
+//!
+//! Written without `syn`: the macros only need the function's signature up to its body, and
+//! a few `key = value` arguments, so they read the tokens directly and depend on nothing.
+
+use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+
+/// Runs an `async fn main` on a genrt runtime (by default a multi-thread one with a worker
+/// per CPU): the body becomes the future of the runtime's `block_on`.
+///
+/// Arguments, as Tokio's: `flavor = "multi_thread"` (the default) or `"current_thread"`
+/// (one worker), `worker_threads = N`, `start_paused = true|false`, and `crate = "path"` to
+/// name genrt under another path. The examples are on `genrt::main`.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, Kind::Main)
+}
+
+/// Runs an `async fn` test on a genrt runtime of its own (by default a current-thread one,
+/// as Tokio's `#[tokio::test]`), and marks it `#[test]`.
+///
+/// Arguments as for `genrt::main`. The examples are on `genrt::test`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, Kind::Test)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Main,
+    Test,
+}
+
+struct Options {
+    current_thread: bool,
+    worker_threads: Option<TokenStream>,
+    start_paused: Option<TokenStream>,
+    krate: TokenStream,
+}
+
+fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
+    let options = match parse_args(args, kind) {
+        Ok(options) => options,
+        Err((span, message)) => return compile_error(span, &message),
+    };
+    match rewrite(item, &options, kind) {
+        Ok(tokens) => tokens,
+        Err((span, message)) => compile_error(span, &message),
+    }
+}
+
+/// `key = value, ...` into [`Options`].
+fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> {
+    let mut options = Options {
+        current_thread: kind == Kind::Test,
+        worker_threads: None,
+        start_paused: None,
+        krate: "::genrt".parse().expect("a path"),
+    };
+    let tokens: Vec<TokenTree> = args.into_iter().collect();
+    for pair in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
+        if pair.is_empty() {
+            continue;
+        }
+        let (key, value) = match pair {
+            [TokenTree::Ident(key), TokenTree::Punct(eq), value @ ..]
+                if eq.as_char() == '=' && !value.is_empty() =>
+            {
+                (key, value)
+            }
+            _ => {
+                return Err((
+                    pair[0].span(),
+                    "expected `key = value` (flavor, worker_threads, start_paused or crate)"
+                        .to_string(),
+                ))
+            }
+        };
+        let value_tokens: TokenStream = value.iter().cloned().collect();
+        match key.to_string().as_str() {
+            "flavor" => {
+                let text = string_literal(value)
+                    .ok_or_else(|| (key.span(), "flavor must be a string literal".to_string()))?;
+                options.current_thread = match text.as_str() {
+                    "current_thread" => true,
+                    "multi_thread" => false,
+                    other => {
+                        return Err((
+                            value[0].span(),
+                            format!(
+                                "unknown flavor `{other}`: expected \"current_thread\" or \
+                                 \"multi_thread\""
+                            ),
+                        ))
+                    }
+                };
+            }
+            "worker_threads" => options.worker_threads = Some(value_tokens),
+            "start_paused" => options.start_paused = Some(value_tokens),
+            "crate" => {
+                let text = string_literal(value)
+                    .ok_or_else(|| (key.span(), "crate must be a string literal".to_string()))?;
+                options.krate = text
+                    .parse()
+                    .map_err(|_| (value[0].span(), format!("`{text}` is not a path")))?;
+            }
+            other => {
+                return Err((
+                    key.span(),
+                    format!(
+                        "unknown argument `{other}`: expected flavor, worker_threads, \
+                         start_paused or crate"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// The text of a string literal token, if `tokens` is one.
+fn string_literal(tokens: &[TokenTree]) -> Option<String> {
+    match tokens {
+        [TokenTree::Literal(literal)] => {
+            let text = literal.to_string();
+            let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+            Some(inner.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `[attrs] [vis] async fn name() [-> T] { body }` into `[#[test]] [attrs] [vis] fn name()
+/// [-> T] { runtime.block_on(async { body }) }`.
+fn rewrite(
+    item: TokenStream,
+    options: &Options,
+    kind: Kind,
+) -> Result<TokenStream, (Span, String)> {
+    let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    let Some(TokenTree::Group(body)) = tokens.pop() else {
+        return Err((
+            Span::call_site(),
+            "expected a function with a body".to_string(),
+        ));
+    };
+    if body.delimiter() != Delimiter::Brace {
+        return Err((body.span(), "expected the function's body".to_string()));
+    }
+    let fn_at = tokens
+        .iter()
+        .position(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "fn"))
+        .ok_or((Span::call_site(), "expected a function".to_string()))?;
+    let async_at = tokens[..fn_at]
+        .iter()
+        .position(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "async"));
+    let Some(async_at) = async_at else {
+        return Err((
+            tokens[fn_at].span(),
+            "the `async` keyword is missing from the function declaration".to_string(),
+        ));
+    };
+    tokens.remove(async_at);
+    let fn_at = fn_at - 1;
+    // The signature after the name must take no arguments: nothing would provide them.
+    if let Some(TokenTree::Group(params)) = tokens.get(fn_at + 2) {
+        if params.delimiter() == Delimiter::Parenthesis && !params.stream().is_empty() {
+            let what = if kind == Kind::Main {
+                "the main function cannot accept arguments"
+            } else {
+                "a test function cannot accept arguments"
+            };
+            return Err((params.span(), what.to_string()));
+        }
+    }
+    // The return type, if any: what follows `->` in the signature.
+    let arrow = tokens.windows(2).position(|w| {
+        matches!((&w[0], &w[1]), (TokenTree::Punct(a), TokenTree::Punct(b))
+            if a.as_char() == '-' && b.as_char() == '>')
+    });
+    let output: TokenStream = match arrow {
+        Some(at) => tokens[at + 2..].iter().cloned().collect(),
+        None => parse("()"),
+    };
+
+    let krate = &options.krate;
+    let builder = if options.current_thread {
+        "new_current_thread"
+    } else {
+        "new_multi_thread"
+    };
+    let mut runtime = format!("{krate}::runtime::Builder::{builder}()");
+    if let Some(workers) = &options.worker_threads {
+        runtime.push_str(&format!(".worker_threads({workers})"));
+    }
+    if let Some(paused) = &options.start_paused {
+        runtime.push_str(&format!(".start_paused({paused})"));
+    }
+    runtime.push_str(".enable_all().build().expect(\"failed to build the genrt runtime\")");
+    // Built around the original body and return type tokens, which keep their spans, so
+    // errors inside the body point at the user's code.
+    let mut new_body = TokenStream::new();
+    new_body.extend(parse("let body = async"));
+    new_body.extend([TokenTree::Group(body)]);
+    new_body.extend(parse(
+        "; let body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output =",
+    ));
+    new_body.extend(output);
+    new_body.extend(parse(&format!(
+        ">> = ::core::pin::pin!(body); \
+         #[allow(clippy::expect_used)] {{ return {runtime}.block_on(body); }}"
+    )));
+    let mut out = TokenStream::new();
+    if kind == Kind::Test {
+        out.extend(attribute("::core::prelude::v1::test"));
+    }
+    out.extend(tokens);
+    out.extend([TokenTree::Group(Group::new(Delimiter::Brace, new_body))]);
+    Ok(out)
+}
+
+/// Tokens of generated code (always valid).
+fn parse(code: &str) -> TokenStream {
+    code.parse().expect("generated code parses")
+}
+
+/// `#[path]`.
+fn attribute(path: &str) -> TokenStream {
+    let path: TokenStream = path.parse().expect("a path");
+    [
+        TokenTree::Punct(Punct::new('#', Spacing::Alone)),
+        TokenTree::Group(Group::new(Delimiter::Bracket, path)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// `compile_error!("message")` at `span`.
+fn compile_error(span: Span, message: &str) -> TokenStream {
+    let mut literal = Literal::string(message);
+    literal.set_span(span);
+    let mut bang = Punct::new('!', Spacing::Alone);
+    bang.set_span(span);
+    let mut group = Group::new(
+        Delimiter::Parenthesis,
+        [TokenTree::Literal(literal)].into_iter().collect(),
+    );
+    group.set_span(span);
+    [
+        TokenTree::Ident(Ident::new("compile_error", span)),
+        TokenTree::Punct(bang),
+        TokenTree::Group(group),
+        TokenTree::Punct(Punct::new(';', Spacing::Alone)),
+    ]
+    .into_iter()
+    .collect()
+}
