@@ -210,3 +210,43 @@ fn create_rt_in_block_on() {
     });
     drop_runtime(rt1);
 }
+
+/// `rt_common::panic_in_task`: a task's future whose poll panics is dropped while the panic
+/// unwinds (its `Drop` sees `thread::panicking()`), on each flavor.
+#[test]
+fn panic_in_task() {
+    struct Boom(Option<futures::channel::oneshot::Sender<()>>);
+    impl Future for Boom {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+            panic!("{}: Boom's poll", support::INTENTIONAL);
+        }
+    }
+    impl Drop for Boom {
+        fn drop(&mut self) {
+            assert!(std::thread::panicking());
+            self.0.take().unwrap().send(()).unwrap();
+        }
+    }
+    let _quiet = support::quiet_panics();
+    for rt in [
+        genrt::Builder::new_current_thread().build().unwrap(),
+        genrt::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap(),
+        genrt::Builder::new_multi_thread()
+            .worker_threads(4)
+            .build()
+            .unwrap(),
+    ] {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let task = rt.spawn(Boom(Some(tx)));
+        let rt = Watchdog::new("panic_in_task").run(move || {
+            rt.block_on(rx).expect("Boom's drop sent");
+            assert!(rt.block_on(task).unwrap_err().is_panic());
+            rt
+        });
+        drop_runtime(rt);
+    }
+}

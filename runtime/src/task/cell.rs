@@ -19,7 +19,9 @@
 //! Whatever this module drops on a user's behalf (the future, an output or a panic payload
 //! nobody will read) is dropped under `catch_unwind`: a panic in a `Drop` never unwinds into a
 //! worker or into the code that dropped a join handle. A cancelled future whose `Drop` panics
-//! makes its task report that panic, as in Tokio.
+//! makes its task report that panic, as in Tokio. One exception, Tokio's too: a future whose
+//! poll panics is dropped while that panic unwinds (its `Drop` sees `thread::panicking()`),
+//! so a panic in that `Drop` aborts the process, as Rust does for any panic while unwinding.
 
 use std::any::Any;
 use std::future::Future;
@@ -161,18 +163,15 @@ where
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
             let slot = unsafe { &mut *slot };
-            let Some(future) = slot.as_mut() else {
+            if slot.is_none() {
                 // Already finished; cannot happen under the contract.
                 return (Poll::Ready(()), None);
-            };
+            }
             // Acquire: pairs with the Release `fetch_or` in `request_abort`.
             if self.id_abort.load(Ordering::Acquire) & ABORT != 0 {
                 return (Poll::Ready(()), self.cancel_future(slot));
             }
-            // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
-            // moves, and it is only ever dropped in place (`drop_future`, or the cell's drop).
-            let future = unsafe { Pin::new_unchecked(future) };
-            match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            match catch_unwind(AssertUnwindSafe(|| Self::poll_in_place(slot, cx))) {
                 Ok(Poll::Pending) => (Poll::Pending, None),
                 // The task has its result; a panic in the future's `Drop` after that is
                 // dropped (Tokio ignores it too).
@@ -180,6 +179,7 @@ where
                     drop_quietly(Self::drop_future(slot));
                     (Poll::Ready(()), self.finish(Ok(output)))
                 }
+                // The future was dropped while the panic unwound (`poll_in_place`).
                 Err(payload) => {
                     // The panic policy, off the hot path: the runtime closes first (under
                     // `UnhandledPanic::ShutdownRuntime`), so that whoever the result below
@@ -199,6 +199,32 @@ where
         if let Some(waker) = waker {
             waker.wake();
         }
+        poll
+    }
+
+    /// Polls the future in `slot` (which holds one). If the poll panics, the future is
+    /// dropped while the panic unwinds, as Tokio drops a panicking task's future: its `Drop`
+    /// sees `std::thread::panicking()`, and `slot` is `None` after. (So a `Drop` that panics
+    /// then aborts the process, as any panic during unwinding does, and as in Tokio.)
+    fn poll_in_place(slot: &mut Option<F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        /// Drops the future in place when dropped; forgotten unless the poll unwinds.
+        struct DropOnUnwind<'a, F>(&'a mut Option<F>);
+        impl<F> Drop for DropOnUnwind<'_, F> {
+            fn drop(&mut self) {
+                *self.0 = None;
+            }
+        }
+        let guard = DropOnUnwind(slot);
+        let future = guard
+            .0
+            .as_mut()
+            .expect("the caller checked the future is there");
+        // SAFETY: the future lives inside the `Arc` allocation of this cell, which never
+        // moves, and it is only ever dropped in place (here while unwinding, `drop_future`,
+        // or the cell's drop).
+        let future = unsafe { Pin::new_unchecked(future) };
+        let poll = future.poll(cx);
+        std::mem::forget(guard);
         poll
     }
 
