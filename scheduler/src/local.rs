@@ -54,35 +54,52 @@ struct Queue {
 }
 
 impl LocalShared {
-    /// Queues a scheduled task's key and wakes the owner.
-    fn push(&self, key: TaskKey) {
-        let owner = {
-            let mut queue = self.queue.lock();
-            queue.keys.push_back(key);
-            queue.owner.take()
-        };
-        if let Some(owner) = owner {
+    /// Queues a scheduled task's key; returns the owner's waker, for the caller to wake.
+    #[must_use]
+    fn push(&self, key: TaskKey) -> Option<Waker> {
+        let mut queue = self.queue.lock();
+        queue.keys.push_back(key);
+        queue.owner.take()
+    }
+
+    /// Queues a scheduled task's key and wakes the owner (outside any registry window).
+    fn push_and_wake(&self, key: TaskKey) {
+        if let Some(owner) = self.push(key) {
             owner.wake();
         }
     }
 }
 
+/// Through the registry, the owner's waker (any waker: another key waker, user code) is
+/// handed back to be woken once the wake's window is closed (`wake_fenced_deferred`), never
+/// inside it.
 impl WakeTarget for LocalShared {
     fn wake(&self, key: TaskKey, _context: Option<&dyn std::any::Any>) -> WakeOutcome {
+        // Reached only from a thread in this target's context, which none enters.
         let outcome = self.slab.wake(key.slot(), key.generation());
         if outcome == WakeOutcome::Schedule {
-            self.push(key);
+            self.push_and_wake(key);
         }
         outcome
     }
 
     fn wake_fenced(&self, key: TaskKey) -> WakeOutcome {
-        // The registry's W2 fence stands for the coalesced wake's, as for a runtime.
-        let outcome = self.slab.wake_fenced(key.slot(), key.generation());
-        if outcome == WakeOutcome::Schedule {
-            self.push(key);
+        let (outcome, owner) = self.wake_fenced_deferred(key);
+        if let Some(owner) = owner {
+            owner.wake();
         }
         outcome
+    }
+
+    fn wake_fenced_deferred(&self, key: TaskKey) -> (WakeOutcome, Option<Waker>) {
+        // The registry's W2 fence stands for the coalesced wake's, as for a runtime.
+        let outcome = self.slab.wake_fenced(key.slot(), key.generation());
+        let owner = if outcome == WakeOutcome::Schedule {
+            self.push(key)
+        } else {
+            None
+        };
+        (outcome, owner)
     }
 
     fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
@@ -90,7 +107,11 @@ impl WakeTarget for LocalShared {
     }
 
     fn schedule_fenced(&self, key: TaskKey) {
-        self.push(key);
+        self.push_and_wake(key);
+    }
+
+    fn schedule_fenced_deferred(&self, key: TaskKey) -> Option<Waker> {
+        self.push(key)
     }
 }
 
@@ -192,7 +213,7 @@ impl LocalScheduler {
         }
         self.live.set(self.live.get() + 1);
         let key = TaskKey::new(self.shared.id, slot, generation);
-        self.shared.push(key);
+        self.shared.push_and_wake(key);
         Some(key)
     }
 
@@ -255,7 +276,7 @@ impl LocalScheduler {
             Poll::Pending => match guard.finish_pending() {
                 AfterPoll::Idle => {}
                 // Woken during its own poll (a yield): to the back of the queue.
-                AfterPoll::Reschedule => self.shared.push(key),
+                AfterPoll::Reschedule => self.shared.push_and_wake(key),
                 AfterPoll::Cancel(guard) => {
                     let _ = catch_unwind(AssertUnwindSafe(|| task.shutdown()));
                     guard.complete();

@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::future::{pending, ready, Future};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -532,5 +533,117 @@ fn a_waker_kept_after_its_set_is_dropped_is_a_harmless_no_op() {
         // A set made afterwards may reuse the registry entry; the old key names nothing in it.
         let local = LocalSet::new();
         assert_eq!(local.block_on(&rt, async { 5 }), 5);
+    });
+}
+
+// Tokio: `store_local_set_in_thread_local_with_runtime`: a set kept in a thread-local is
+// dropped by its destructor at thread exit, possibly after the thread's current-set
+// thread-local is gone (this aborted the process before the drop learnt to do without it).
+#[test]
+fn store_local_set_in_thread_local_with_runtime() {
+    Watchdog::new("store_local_set_in_thread_local_with_runtime").run(|| {
+        std::thread::spawn(|| {
+            thread_local! {
+                static CURRENT: RtAndLocalSet = RtAndLocalSet::new();
+            }
+            struct RtAndLocalSet {
+                rt: genrt::Runtime,
+                local: LocalSet,
+            }
+            impl RtAndLocalSet {
+                fn new() -> RtAndLocalSet {
+                    RtAndLocalSet {
+                        rt: current_thread(),
+                        local: LocalSet::new(),
+                    }
+                }
+                async fn inner_method(&self) {
+                    self.local
+                        .run_until(async move {
+                            task::spawn_local(async {});
+                        })
+                        .await
+                }
+                fn method(&self) {
+                    self.rt.block_on(self.inner_method());
+                }
+            }
+            CURRENT.with(|f| f.method());
+        })
+        .join()
+        .expect("the thread exits cleanly");
+    });
+}
+
+// Tokio: `localset_in_thread_local` (its issue #4973), with the thread joined.
+#[test]
+fn localset_in_thread_local() {
+    thread_local! {
+        static LOCAL_SET: LocalSet = LocalSet::new();
+    }
+    Watchdog::new("localset_in_thread_local").run(|| {
+        let rt = multi_thread();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = rt.handle().clone();
+        let thread = std::thread::spawn(move || {
+            LOCAL_SET.with(|local_set| {
+                handle.block_on(local_set.run_until(async move {
+                    let _ = rx.await;
+                }))
+            });
+        });
+        drop(tx);
+        thread.join().expect("the thread exits cleanly");
+    });
+}
+
+// Tokio: `sleep_with_local_enter_guard` (its issue #5020).
+#[test]
+fn sleep_with_local_enter_guard() {
+    run("sleep_with_local_enter_guard", current_thread, || async {
+        let local = LocalSet::new();
+        let _guard = local.enter();
+        let (tx, rx) = oneshot::channel();
+        local
+            .run_until(async move {
+                task::spawn_local(async move {
+                    genrt::time::sleep(Duration::ZERO).await;
+                    tx.send(()).expect("failed to send");
+                });
+                assert_eq!(rx.await, Ok(()));
+            })
+            .await;
+    });
+}
+
+/// Sets nested 20 deep, each driven by a task of the one outside it, the innermost task
+/// woken from another thread: every level's owner waker is itself a key waker. The registry
+/// wakes a set's owner only after the wake's window is closed, so the wakes chain one after
+/// the other (before, each level held a spare record inside the window below it, and past
+/// 16 levels the waking thread waited for a spare for ever).
+#[test]
+fn nested_sets_are_woken_through_a_chain_of_key_wakers() {
+    fn nested(depth: usize, rx: oneshot::Receiver<()>) -> Pin<Box<dyn Future<Output = ()>>> {
+        if depth == 0 {
+            return Box::pin(async move { rx.await.unwrap() });
+        }
+        Box::pin(async move {
+            let set = Rc::new(LocalSet::new());
+            let driver = set.clone();
+            let inner =
+                set.spawn_local(async move { driver.run_until(nested(depth - 1, rx)).await });
+            set.run_until(inner).await.unwrap();
+        })
+    }
+    Watchdog::new("nested sets").run(|| {
+        let rt = current_thread();
+        let (tx, rx) = oneshot::channel();
+        let outer = LocalSet::new();
+        let waker_thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(()).unwrap();
+        });
+        outer.block_on(&rt, nested(20, rx));
+        waker_thread.join().unwrap();
     });
 }

@@ -35,7 +35,9 @@
 //! - W2. a SeqCst fence (pairs with U2's);
 //! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
 //!   vtable (W2 also serves the target as a coalesced wake's fence: `state.rs`);
-//! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load).
+//! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load); then wake the
+//!   waker the target handed back, if any (`WakeTarget::wake_fenced_deferred`): no code
+//!   but the target's own runs inside the window.
 //!
 //! Unregistering (`Registration::drop`):
 //!
@@ -160,6 +162,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::ptr;
 use std::rc::Rc;
+use std::task::Waker;
 
 use crate::key::{RuntimeId, TaskKey, MAX_RUNTIMES};
 use crate::loom::spin;
@@ -216,6 +219,25 @@ pub trait WakeTarget: Send + Sync + 'static {
             "genrt: WakeTarget::slab_page gave a page, so WakeTarget::schedule_fenced must be \
              implemented to queue {key:?}"
         )
+    }
+
+    /// What the registry calls for [`WakeTarget::wake_fenced`]: the same, plus a waker the
+    /// registry wakes once the wake's window (W1-W4) is closed. Inside the window a target
+    /// must run no code but its own (a waker's `wake` could be anything: another key waker
+    /// needing a record of its own, or code that waits on the thread that is unregistering
+    /// this target); a target that has to wake a waker when it queues a task (a
+    /// single-threaded scheduler waking the future that drives it) returns it here. By
+    /// default, `wake_fenced` and no waker.
+    fn wake_fenced_deferred(&self, key: TaskKey) -> (WakeOutcome, Option<Waker>) {
+        (self.wake_fenced(key), None)
+    }
+
+    /// What the registry calls for [`WakeTarget::schedule_fenced`]: the same, plus a waker
+    /// to wake once the window is closed (see [`WakeTarget::wake_fenced_deferred`]). By
+    /// default, `schedule_fenced` and no waker.
+    fn schedule_fenced_deferred(&self, key: TaskKey) -> Option<Waker> {
+        self.schedule_fenced(key);
+        None
     }
 }
 
@@ -276,12 +298,12 @@ impl Entry {
 /// target type, so a wake through the entry follows one pointer to the target and makes one
 /// direct call (no box to go through, no trait object).
 struct TargetVtable {
-    /// `T::wake_fenced(key)` on the target.
-    wake: unsafe fn(*const (), TaskKey) -> WakeOutcome,
+    /// `T::wake_fenced_deferred(key)` on the target.
+    wake: unsafe fn(*const (), TaskKey) -> (WakeOutcome, Option<Waker>),
     /// `T::slab_page(page)` on the target, as `(first, stride)`.
     page: unsafe fn(*const (), usize) -> Option<(*const u8, usize)>,
-    /// `T::schedule_fenced(key)` on the target.
-    schedule: unsafe fn(*const (), TaskKey),
+    /// `T::schedule_fenced_deferred(key)` on the target.
+    schedule: unsafe fn(*const (), TaskKey) -> Option<Waker>,
     /// Drops the entry's reference to the target.
     release: unsafe fn(*const ()),
 }
@@ -315,21 +337,24 @@ unsafe fn page_erased<T: WakeTarget>(target: *const (), page: usize) -> Option<(
 /// # Safety
 ///
 /// As [`wake_erased`].
-unsafe fn schedule_erased<T: WakeTarget>(target: *const (), key: TaskKey) {
+unsafe fn schedule_erased<T: WakeTarget>(target: *const (), key: TaskKey) -> Option<Waker> {
     // SAFETY: as in `wake_erased` (the caller's contract).
     let target = unsafe { &*target.cast::<T>() };
-    target.schedule_fenced(key);
+    target.schedule_fenced_deferred(key)
 }
 
 /// # Safety
 ///
 /// `target` is an entry's target of type `T` that this thread may use: loaded at W3 under
 /// its announcement (module docs), so it is not released before W4.
-unsafe fn wake_erased<T: WakeTarget>(target: *const (), key: TaskKey) -> WakeOutcome {
+unsafe fn wake_erased<T: WakeTarget>(
+    target: *const (),
+    key: TaskKey,
+) -> (WakeOutcome, Option<Waker>) {
     // SAFETY: `target` came from `Arc::into_raw` of an `Arc<T>` (register, step 2) and is
     // alive for this call (the caller's contract).
     let target = unsafe { &*target.cast::<T>() };
-    target.wake_fenced(key)
+    target.wake_fenced_deferred(key)
 }
 
 /// # Safety
@@ -892,7 +917,8 @@ pub(crate) fn wake(key: TaskKey) {
         let entered = fast.entered.get();
         // SAFETY: see `wake_local`; only the id is read here.
         if !entered.is_null() && unsafe { (*entered).id } == id {
-            return wake_local(fast, entered, key);
+            wake_local(fast, entered, key);
+            return None;
         }
         match fast.record.get() {
             // A record already inside a wake (a target that woke a key waker, against
@@ -903,9 +929,15 @@ pub(crate) fn wake(key: TaskKey) {
             _ => wake_without_own_record(fast, key),
         }
     });
-    if delivered.is_err() {
+    let deferred = match delivered {
+        Ok(deferred) => deferred,
         // Only under loom, whose thread-locals can be gone; std's `Fast` has no destructor.
-        with_spare_record(|record| wake_through_entry(record, key));
+        Err(_) => with_spare_record(|record| wake_through_entry(record, key)),
+    };
+    // A target's deferred waker (`WakeTarget::wake_fenced_deferred`), woken with no window
+    // open and no spare record held.
+    if let Some(waker) = deferred {
+        waker.wake();
     }
 }
 
@@ -933,7 +965,7 @@ fn wake_local(fast: &Fast, entered: *const Entered, key: TaskKey) {
 /// is inside a wake already.
 #[cold]
 #[inline(never)]
-fn wake_without_own_record(fast: &Fast, key: TaskKey) {
+fn wake_without_own_record(fast: &Fast, key: TaskKey) -> Option<Waker> {
     match fast.record() {
         Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
             wake_through_entry(record, key)
@@ -968,18 +1000,16 @@ impl Drop for Waking<'_> {
 /// `wake_uncached`. No value but `record` is needed after a call, which keeps this path's
 /// register saves few.
 #[inline]
-fn wake_through_entry(record: &Record, key: TaskKey) {
+fn wake_through_entry(record: &Record, key: TaskKey) -> Option<Waker> {
     let index = key.runtime().index();
     // An id past the table (only possible under loom's smaller table) names no runtime.
-    let Some(entry) = REGISTRY.get(index) else {
-        return;
-    };
+    let entry = REGISTRY.get(index)?;
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
     // W4 when this scope ends, also if the target's code panics: a record left announcing
     // the entry would make the runtime's unregistering wait for ever.
-    let _window = Window(record);
+    let window = Window(record);
     // W2: pairs with U2's fence. It also follows every write of this thread that the wake
     // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`,
     // "Fenced by the caller" in `state.rs`).
@@ -987,7 +1017,10 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
     // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
-    if !target.is_null() {
+    if target.is_null() {
+        return None;
+    }
+    let deferred = {
         // Register (step 2) stored the vtable and the number before the target, and no
         // re-registration can store any of them while this record announces the entry (U3
         // waits for it first). U6 releases the target only after U3 saw this record leave
@@ -1006,8 +1039,11 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
                 // word (`PageCache::peek`, `slab::state_at`).
                 let state = unsafe { &*state };
                 match state.wake_fenced(key.generation()) {
-                    WakeOutcome::Stale => record.count_stale(index),
-                    WakeOutcome::Coalesced => {}
+                    WakeOutcome::Stale => {
+                        record.count_stale(index);
+                        None
+                    }
+                    WakeOutcome::Coalesced => None,
                     // SAFETY: `target` is live and of the vtable's type (above).
                     WakeOutcome::Schedule => unsafe { schedule(entry, target, key) },
                 }
@@ -1015,7 +1051,11 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
             // SAFETY: as above; this record's window is open.
             _ => unsafe { wake_uncached(record, entry, target, registration, key) },
         }
-    }
+    };
+    // W4; the caller wakes the target's deferred waker once the record is free
+    // (`WakeTarget::wake_fenced_deferred`).
+    drop(window);
+    deferred
 }
 
 /// Closes a wake's W1-W4 window when dropped (step W4).
@@ -1034,7 +1074,7 @@ impl Drop for Window<'_> {
 ///
 /// Inside a W1-W4 window of this thread's record in which W3 loaded `target` from `entry`
 /// (non-null).
-unsafe fn schedule(entry: &Entry, target: *const (), key: TaskKey) {
+unsafe fn schedule(entry: &Entry, target: *const (), key: TaskKey) -> Option<Waker> {
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target` (register, step 2), and `target` live in
     // this window (the caller's contract; `wake_through_entry`).
@@ -1044,7 +1084,7 @@ unsafe fn schedule(entry: &Entry, target: *const (), key: TaskKey) {
 /// The wake of `wake_through_entry` when the record does not know the key's page under
 /// this registration: asks the target for the page and remembers it, or calls the
 /// target's `wake_fenced` if it keeps no slab (or has not installed that page, which makes
-/// the key stale). Counts a stale wake.
+/// the key stale). Counts a stale wake. Returns the target's deferred waker, for after W4.
 ///
 /// # Safety
 ///
@@ -1058,13 +1098,13 @@ unsafe fn wake_uncached(
     target: *const (),
     registration: u64,
     key: TaskKey,
-) {
+) -> Option<Waker> {
     let index = key.runtime().index();
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target`, and `target` live in this window (the
     // caller's contract, as in `wake_through_entry`).
     let vtable = unsafe { &*vtable };
-    let outcome = match page_of(key.slot()) {
+    let (outcome, deferred) = match page_of(key.slot()) {
         // Past any slab: only a target without one can know what the key names.
         // SAFETY: as above.
         None => unsafe { (vtable.wake)(target, key) },
@@ -1078,11 +1118,13 @@ unsafe fn wake_uncached(
                 // (`page_of`).
                 let state = unsafe { state_at(found.0, found.1, offset) };
                 let outcome = state.wake_fenced(key.generation());
-                if outcome == WakeOutcome::Schedule {
+                let deferred = if outcome == WakeOutcome::Schedule {
                     // SAFETY: as above.
-                    unsafe { (vtable.schedule)(target, key) };
-                }
-                outcome
+                    unsafe { (vtable.schedule)(target, key) }
+                } else {
+                    None
+                };
+                (outcome, deferred)
             }
             // SAFETY: as above.
             None => unsafe { (vtable.wake)(target, key) },
@@ -1091,6 +1133,7 @@ unsafe fn wake_uncached(
     if outcome == WakeOutcome::Stale {
         record.count_stale(index);
     }
+    deferred
 }
 
 #[cfg(all(test, not(loom)))]

@@ -75,11 +75,22 @@ struct Entered {
 }
 
 fn enter(inner: &Rc<Inner>) -> Entered {
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(inner.clone()));
-    Entered {
+    try_enter(inner).expect(
+        "genrt: a LocalSet was driven or entered while this thread's thread-locals are being \
+         destroyed",
+    )
+}
+
+/// [`enter`], or `None` once the thread-local is destroyed (a set dropped by another
+/// thread-local's destructor at thread exit).
+fn try_enter(inner: &Rc<Inner>) -> Option<Entered> {
+    let previous = CURRENT
+        .try_with(|current| current.borrow_mut().replace(inner.clone()))
+        .ok()?;
+    Some(Entered {
         previous,
         _thread: PhantomData,
-    }
+    })
 }
 
 impl Drop for Entered {
@@ -290,8 +301,10 @@ impl fmt::Debug for LocalSet {
 impl Drop for LocalSet {
     fn drop(&mut self) {
         // Inside the set, so that a future's `Drop` that spawns a local task finds it (the
-        // task is cancelled at once: the set is closing).
-        let _entered = enter(&self.inner);
+        // task is cancelled at once: the set is closing); not when the set is dropped by a
+        // thread-local's destructor after `CURRENT`'s (a set kept in a thread-local), where
+        // such a spawn then panics as outside any set, caught by the close.
+        let _entered = try_enter(&self.inner);
         self.inner.scheduler.close();
     }
 }

@@ -20,9 +20,10 @@
 //! increases while the clock is paused (a saturating `fetch_update`, `fetch_max`), and is
 //! read `Relaxed`: a task that must see a move of the clock is woken by the timer that the
 //! move fired, and that wake (the slot's Release CAS, paired with `start_poll`'s Acquire)
-//! publishes the move to its poll. `paused` is stored with Release after `offset_ns` or
-//! `shift_ns` and loaded with Acquire before them, so a reader that sees the new mode sees
-//! the value written for it. A reader that saw the old mode just before a transition may
+//! publishes the move to its poll. `offset_ns` is moved only under the `transition` lock
+//! and only while paused, so a resume never misses a move. `paused` is stored (SeqCst)
+//! after `offset_ns` or `shift_ns` and loaded (SeqCst) before them, so a reader that sees
+//! the new mode sees the value written for it. A reader that saw the old mode just before a transition may
 //! return a value up to its own read's delay past the one the transition stored: the clock
 //! can step back by that much (nanoseconds) at the instant it is paused, never by a tick
 //! the wheel has passed, because the wheel is advanced only to a tick the clock reached.
@@ -57,8 +58,12 @@ impl Clock {
     }
 
     pub(crate) fn is_paused(&self) -> bool {
-        // Acquire: pairs with the Release stores in `pause` and `resume`.
-        self.paused.load(Ordering::Acquire)
+        // SeqCst: pairs with the SeqCst stores in `pause` and `resume` (as Acquire for the
+        // offset and shift written before them), and orders this load in the single total
+        // order with the hold count's read-modify-writes: a last hold released after a
+        // worker saw the clock paused (and the hold still held) sees it paused too, and
+        // notifies (`release_hold`, `idle/README.md`, "Timers").
+        self.paused.load(Ordering::SeqCst)
     }
 
     /// The current time on this clock.
@@ -99,8 +104,14 @@ impl Clock {
         self.origin + Duration::from_nanos(shifted(nanos, shift.saturating_neg()))
     }
 
-    /// Paused clock: moves it forward by `by`.
-    pub(crate) fn advance(&self, by: Duration) {
+    /// Paused clock: moves it forward by `by`. Returns `false`, doing nothing, if the clock
+    /// is running: under the `transition` lock, so that a resume cannot read the paused
+    /// value before this move and lose it.
+    pub(crate) fn advance(&self, by: Duration) -> bool {
+        let _transition = self.transition.lock();
+        if !self.is_paused() {
+            return false;
+        }
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         // Saturating: an `advance(Duration::MAX)` must not wrap the clock around.
         let _ = self
@@ -108,12 +119,19 @@ impl Clock {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
                 Some(offset.saturating_add(by))
             });
+        true
     }
 
     /// Paused clock: moves it forward to the start of `tick`, if it is not there yet.
-    pub(crate) fn advance_to_tick(&self, tick: u64) {
+    /// Returns `false`, doing nothing, if the clock is running (see [`Clock::advance`]).
+    pub(crate) fn advance_to_tick(&self, tick: u64) -> bool {
+        let _transition = self.transition.lock();
+        if !self.is_paused() {
+            return false;
+        }
         self.offset_ns
             .fetch_max(tick.saturating_mul(NANOS_PER_TICK), Ordering::Relaxed);
+        true
     }
 
     /// Pauses a running clock at its current value. Returns `false`, doing nothing, if it is
@@ -126,8 +144,8 @@ impl Clock {
         let now = self.nanos(self.now());
         // Never back: `advance_to_tick` of an earlier pause may have left `offset` ahead.
         self.offset_ns.fetch_max(now, Ordering::Relaxed);
-        // Release: pairs with the Acquire load in `is_paused` (readers of `offset`).
-        self.paused.store(true, Ordering::Release);
+        // SeqCst: see `is_paused`.
+        self.paused.store(true, Ordering::SeqCst);
         true
     }
 
@@ -143,8 +161,8 @@ impl Clock {
         let shift = i128::from(paused_at) - i128::from(real);
         let shift = i64::try_from(shift).unwrap_or(if shift < 0 { i64::MIN } else { i64::MAX });
         self.shift_ns.store(shift as u64, Ordering::Relaxed);
-        // Release: pairs with the Acquire load in `is_paused` (readers of `shift`).
-        self.paused.store(false, Ordering::Release);
+        // SeqCst: see `is_paused`.
+        self.paused.store(false, Ordering::SeqCst);
         true
     }
 }

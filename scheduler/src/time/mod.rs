@@ -303,10 +303,9 @@ impl Timers {
     pub(crate) fn auto_advance(&self) -> bool {
         let state = self.wheel.lock();
         match state.wheel.next_expiration() {
-            Some(tick) => {
-                self.clock.advance_to_tick(tick);
-                true
-            }
+            // `false` if the clock was resumed meanwhile: the timer is then the running
+            // clock's, and waits for a timed park.
+            Some(tick) => self.clock.advance_to_tick(tick),
             None => false,
         }
     }
@@ -622,10 +621,9 @@ impl crate::Handle {
     /// injector). Returns `false`, doing nothing, if the clock is not paused.
     pub fn advance_clock(&self, by: Duration) -> bool {
         let timers = &self.shared.timers;
-        if !timers.clock().is_paused() {
+        if !timers.clock().advance(by) {
             return false;
         }
-        timers.clock().advance(by);
         let local = context::local_worker(&self.shared);
         timers.process(&self.shared, local.as_deref());
         true
