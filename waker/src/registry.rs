@@ -35,9 +35,11 @@
 //! - W2. a SeqCst fence (pairs with U2's);
 //! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
 //!   vtable (W2 also serves the target as a coalesced wake's fence: `state.rs`);
-//! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load); then wake the
-//!   waker the target handed back, if any (`WakeTarget::wake_fenced_deferred`): no code
-//!   but the target's own runs inside the window.
+//! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load). A waker the
+//!   target hands back (`WakeTarget::wake_fenced_deferred`) is woken after W4: no code but
+//!   the target's own runs inside the window. (Its call is the window's last use of the
+//!   target, so the cold path that has one closes the window early, wakes it, and leaves
+//!   the guard a second, harmless W4.)
 //!
 //! Unregistering (`Registration::drop`):
 //!
@@ -220,7 +222,6 @@ pub trait WakeTarget: Send + Sync + 'static {
              implemented to queue {key:?}"
         )
     }
-
     /// What the registry calls for [`WakeTarget::wake_fenced`]: the same, plus a waker the
     /// registry wakes once the wake's window (W1-W4) is closed. Inside the window a target
     /// must run no code but its own (a waker's `wake` could be anything: another key waker
@@ -917,8 +918,7 @@ pub(crate) fn wake(key: TaskKey) {
         let entered = fast.entered.get();
         // SAFETY: see `wake_local`; only the id is read here.
         if !entered.is_null() && unsafe { (*entered).id } == id {
-            wake_local(fast, entered, key);
-            return None;
+            return wake_local(fast, entered, key);
         }
         match fast.record.get() {
             // A record already inside a wake (a target that woke a key waker, against
@@ -929,15 +929,9 @@ pub(crate) fn wake(key: TaskKey) {
             _ => wake_without_own_record(fast, key),
         }
     });
-    let deferred = match delivered {
-        Ok(deferred) => deferred,
+    if delivered.is_err() {
         // Only under loom, whose thread-locals can be gone; std's `Fast` has no destructor.
-        Err(_) => with_spare_record(|record| wake_through_entry(record, key)),
-    };
-    // A target's deferred waker (`WakeTarget::wake_fenced_deferred`), woken with no window
-    // open and no spare record held.
-    if let Some(waker) = deferred {
-        waker.wake();
+        with_spare_record(|record| wake_through_entry(record, key));
     }
 }
 
@@ -965,7 +959,7 @@ fn wake_local(fast: &Fast, entered: *const Entered, key: TaskKey) {
 /// is inside a wake already.
 #[cold]
 #[inline(never)]
-fn wake_without_own_record(fast: &Fast, key: TaskKey) -> Option<Waker> {
+fn wake_without_own_record(fast: &Fast, key: TaskKey) {
     match fast.record() {
         Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
             wake_through_entry(record, key)
@@ -1000,16 +994,18 @@ impl Drop for Waking<'_> {
 /// `wake_uncached`. No value but `record` is needed after a call, which keeps this path's
 /// register saves few.
 #[inline]
-fn wake_through_entry(record: &Record, key: TaskKey) -> Option<Waker> {
+fn wake_through_entry(record: &Record, key: TaskKey) {
     let index = key.runtime().index();
     // An id past the table (only possible under loom's smaller table) names no runtime.
-    let entry = REGISTRY.get(index)?;
+    let Some(entry) = REGISTRY.get(index) else {
+        return;
+    };
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
     // W4 when this scope ends, also if the target's code panics: a record left announcing
     // the entry would make the runtime's unregistering wait for ever.
-    let window = Window(record);
+    let _window = Window(record);
     // W2: pairs with U2's fence. It also follows every write of this thread that the wake
     // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`,
     // "Fenced by the caller" in `state.rs`).
@@ -1017,10 +1013,7 @@ fn wake_through_entry(record: &Record, key: TaskKey) -> Option<Waker> {
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
     // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
-    if target.is_null() {
-        return None;
-    }
-    let deferred = {
+    if !target.is_null() {
         // Register (step 2) stored the vtable and the number before the target, and no
         // re-registration can store any of them while this record announces the entry (U3
         // waits for it first). U6 releases the target only after U3 saw this record leave
@@ -1039,23 +1032,16 @@ fn wake_through_entry(record: &Record, key: TaskKey) -> Option<Waker> {
                 // word (`PageCache::peek`, `slab::state_at`).
                 let state = unsafe { &*state };
                 match state.wake_fenced(key.generation()) {
-                    WakeOutcome::Stale => {
-                        record.count_stale(index);
-                        None
-                    }
-                    WakeOutcome::Coalesced => None,
+                    WakeOutcome::Stale => record.count_stale(index),
+                    WakeOutcome::Coalesced => {}
                     // SAFETY: `target` is live and of the vtable's type (above).
-                    WakeOutcome::Schedule => unsafe { schedule(entry, target, key) },
+                    WakeOutcome::Schedule => unsafe { schedule(record, entry, target, key) },
                 }
             }
             // SAFETY: as above; this record's window is open.
             _ => unsafe { wake_uncached(record, entry, target, registration, key) },
         }
-    };
-    // W4; the caller wakes the target's deferred waker once the record is free
-    // (`WakeTarget::wake_fenced_deferred`).
-    drop(window);
-    deferred
+    }
 }
 
 /// Closes a wake's W1-W4 window when dropped (step W4).
@@ -1069,22 +1055,40 @@ impl Drop for Window<'_> {
 }
 
 /// Queues `key` through its target's `schedule_fenced`, after the wake scheduled its slot.
+/// The window's last use of the target: a waker it hands back is woken after an early W4
+/// ([`close_and_wake`]).
 ///
 /// # Safety
 ///
-/// Inside a W1-W4 window of this thread's record in which W3 loaded `target` from `entry`
-/// (non-null).
-unsafe fn schedule(entry: &Entry, target: *const (), key: TaskKey) -> Option<Waker> {
+/// Inside `record`'s W1-W4 window (held by this thread) in which W3 loaded `target` from
+/// `entry` (non-null).
+unsafe fn schedule(record: &Record, entry: &Entry, target: *const (), key: TaskKey) {
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target` (register, step 2), and `target` live in
     // this window (the caller's contract; `wake_through_entry`).
-    unsafe { ((*vtable).schedule)(target, key) }
+    let deferred = unsafe { ((*vtable).schedule)(target, key) };
+    if let Some(waker) = deferred {
+        close_and_wake(record, waker);
+    }
+}
+
+/// A target handed back a waker (`WakeTarget::wake_fenced_deferred`): W4 now, then the
+/// wake, so that no code but the target's runs inside the window (the waker may be another
+/// key waker, which then finds this thread's record free, or code that waits for the thread
+/// unregistering the target). The caller uses nothing of the target after this; the window's
+/// guard stores W4's value again, which changes nothing.
+#[cold]
+#[inline(never)]
+fn close_and_wake(record: &Record, waker: Waker) {
+    // W4. Release: pairs with U3's Acquire load.
+    record.announce.store(IDLE, Ordering::Release);
+    waker.wake();
 }
 
 /// The wake of `wake_through_entry` when the record does not know the key's page under
 /// this registration: asks the target for the page and remembers it, or calls the
 /// target's `wake_fenced` if it keeps no slab (or has not installed that page, which makes
-/// the key stale). Counts a stale wake. Returns the target's deferred waker, for after W4.
+/// the key stale). Counts a stale wake.
 ///
 /// # Safety
 ///
@@ -1098,16 +1102,25 @@ unsafe fn wake_uncached(
     target: *const (),
     registration: u64,
     key: TaskKey,
-) -> Option<Waker> {
+) {
     let index = key.runtime().index();
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target`, and `target` live in this window (the
     // caller's contract, as in `wake_through_entry`).
     let vtable = unsafe { &*vtable };
-    let (outcome, deferred) = match page_of(key.slot()) {
-        // Past any slab: only a target without one can know what the key names.
+    // A waker the target hands back is woken after W4, once the target is no longer used
+    // (`close_and_wake`).
+    let wake_fenced = |target, key| {
         // SAFETY: as above.
-        None => unsafe { (vtable.wake)(target, key) },
+        let (outcome, deferred) = unsafe { (vtable.wake)(target, key) };
+        if let Some(waker) = deferred {
+            close_and_wake(record, waker);
+        }
+        outcome
+    };
+    let outcome = match page_of(key.slot()) {
+        // Past any slab: only a target without one can know what the key names.
+        None => wake_fenced(target, key),
         // SAFETY: as above.
         Some((page, offset)) => match unsafe { (vtable.page)(target, page) } {
             Some(found) => {
@@ -1118,22 +1131,18 @@ unsafe fn wake_uncached(
                 // (`page_of`).
                 let state = unsafe { state_at(found.0, found.1, offset) };
                 let outcome = state.wake_fenced(key.generation());
-                let deferred = if outcome == WakeOutcome::Schedule {
+                if outcome == WakeOutcome::Schedule {
                     // SAFETY: as above.
-                    unsafe { (vtable.schedule)(target, key) }
-                } else {
-                    None
-                };
-                (outcome, deferred)
+                    unsafe { schedule(record, entry, target, key) };
+                }
+                outcome
             }
-            // SAFETY: as above.
-            None => unsafe { (vtable.wake)(target, key) },
+            None => wake_fenced(target, key),
         },
     };
     if outcome == WakeOutcome::Stale {
         record.count_stale(index);
     }
-    deferred
 }
 
 #[cfg(all(test, not(loom)))]
