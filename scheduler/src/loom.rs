@@ -143,9 +143,9 @@ pub(crate) mod thread {
     #[cfg(loom)]
     pub(crate) use self::mocked::{Builder, JoinHandle};
     #[cfg(loom)]
-    pub(crate) use loom::thread::current;
+    pub(crate) use loom::thread::{current, yield_now};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, Builder, JoinHandle};
+    pub(crate) use std::thread::{current, yield_now, Builder, JoinHandle};
 
     #[cfg(loom)]
     mod mocked {

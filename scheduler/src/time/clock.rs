@@ -10,39 +10,58 @@
 //!
 //! A running clock reads the real time plus `shift` (0 until the clock was first paused and
 //! resumed: then it is the real time itself, read without any arithmetic). A paused clock
-//! reads `origin + offset`. [`Clock::pause`] stores the running clock's current value into
-//! `offset` and then sets `paused`; [`Clock::resume`] stores into `shift` the difference
-//! that makes the running clock continue from the paused value (so time never goes back,
-//! and what the paused clock moved by `advance` stays moved, as in Tokio), then clears
-//! `paused`. Pause and resume are serialised by the `transition` lock.
+//! reads `origin + offset`. [`Clock::pause`] stores into `offset` the running clock's value
+//! read *after* it announced the change; [`Clock::resume`] stores into `shift` the
+//! difference that makes the running clock continue from the paused value (what `advance`
+//! moved stays moved, as in Tokio). Pause, resume and the advances are serialised by the
+//! `transition` lock.
 //!
-//! This module owns the words `paused`, `offset_ns` and `shift_ns`. `offset_ns` only
-//! increases while the clock is paused (a saturating `fetch_update`, `fetch_max`), and is
-//! read `Relaxed`: a task that must see a move of the clock is woken by the timer that the
-//! move fired, and that wake (the slot's Release CAS, paired with `start_poll`'s Acquire)
-//! publishes the move to its poll. `offset_ns` is moved only under the `transition` lock
-//! and only while paused, so a resume never misses a move. `paused` is stored (SeqCst)
-//! after `offset_ns` or `shift_ns` and loaded (SeqCst) before them, so a reader that sees
-//! the new mode sees the value written for it. A reader that saw the old mode just before a transition may
-//! return a value up to its own read's delay past the one the transition stored: the clock
-//! can step back by that much (nanoseconds) at the instant it is paused, never by a tick
-//! the wheel has passed, because the wheel is advanced only to a tick the clock reached.
+//! The state word holds the mode, with two transitional values, and a count of changes, so
+//! that the clock never goes back, also for a reader racing a change (a seqlock on the mode):
+//! `pause` stores `PAUSING`, then (after a `SeqCst` fence) reads the real time and stores
+//! `offset`, then `PAUSED`; `resume` likewise through `RESUMING`. A reader of a running
+//! clock reads the state again after the real time, and reads again if it changed: when it
+//! did not, no pause has yet announced itself, so any later pause reads the real time after
+//! this reader did (the `SeqCst` order of the state's accesses, the fence) and its offset is
+//! at least this reading. A reader that sees `PAUSED`, or `RUNNING` after a resume, sees the
+//! value stored before that mode (`SeqCst` store and load); a transitional mode lasts a few
+//! instructions, which readers wait out.
+//!
+//! This module owns the words `state`, `offset_ns` and `shift_ns`. `offset_ns` only
+//! increases, moved only under the `transition` lock and only while paused (so a resume
+//! never misses a move), and is read `Relaxed` otherwise: a task that must see a move of the
+//! clock is woken by the timer that the move fired, and that wake (the slot's Release CAS,
+//! paired with `start_poll`'s Acquire) publishes the move to its poll.
 
 use std::time::{Duration, Instant};
 
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::sync::atomic::{fence, AtomicU64, Ordering};
 use crate::loom::sync::Mutex;
 
 const NANOS_PER_TICK: u64 = 1_000_000;
 
+/// `Clock::state`'s low two bits: the real time plus `shift`.
+const RUNNING: u64 = 0;
+/// Being paused: `offset` is being stored.
+const PAUSING: u64 = 1;
+/// `offset`.
+const PAUSED: u64 = 2;
+/// Being resumed: `shift` is being stored.
+const RESUMING: u64 = 3;
+const MODE: u64 = 3;
+/// `Clock::state` above the mode: a count of mode changes, so that a reader sees whether a
+/// change began (and perhaps ended) while it read the real time.
+const EPOCH: u64 = 4;
+
 pub(crate) struct Clock {
     origin: Instant,
-    paused: AtomicBool,
+    /// The mode (low two bits) and the number of mode changes (the rest).
+    state: AtomicU64,
     /// Paused clock: how far it is from `origin`, in nanoseconds.
     offset_ns: AtomicU64,
     /// Running clock: what it adds to the real time, in nanoseconds (an `i64`'s bits).
     shift_ns: AtomicU64,
-    /// Held by [`Clock::pause`] and [`Clock::resume`].
+    /// Held by [`Clock::pause`], [`Clock::resume`] and the advances.
     transition: Mutex<()>,
 }
 
@@ -50,33 +69,68 @@ impl Clock {
     pub(crate) fn new(paused: bool) -> Clock {
         Clock {
             origin: Instant::now(),
-            paused: AtomicBool::new(paused),
+            state: AtomicU64::new(if paused { PAUSED } else { RUNNING }),
             offset_ns: AtomicU64::new(0),
             shift_ns: AtomicU64::new(0),
             transition: Mutex::new(()),
         }
     }
 
+    /// The state, once its mode is not transitional.
+    fn settled_state(&self) -> u64 {
+        let mut spins = 0u32;
+        loop {
+            // SeqCst: see `is_paused`.
+            let state = self.state.load(Ordering::SeqCst);
+            if state & MODE == RUNNING || state & MODE == PAUSED {
+                return state;
+            }
+            // A pause or resume holds the mode transitional for a few instructions.
+            if spins < 64 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                crate::loom::thread::yield_now();
+            }
+        }
+    }
+
+    /// Moves to the next mode (`pause`, `resume`, under the `transition` lock).
+    fn set_mode(&self, mode: u64) {
+        let state = self.state.load(Ordering::Relaxed);
+        // SeqCst: see `is_paused` and the module docs.
+        self.state
+            .store((state & !MODE).wrapping_add(EPOCH) | mode, Ordering::SeqCst);
+    }
+
     pub(crate) fn is_paused(&self) -> bool {
-        // SeqCst: pairs with the SeqCst stores in `pause` and `resume` (as Acquire for the
-        // offset and shift written before them), and orders this load in the single total
-        // order with the hold count's read-modify-writes: a last hold released after a
+        // SeqCst (in `settled_state`): pairs with the SeqCst stores of `set_mode` (as Acquire
+        // for the offset and shift written before them), and orders this load in the single
+        // total order with the hold count's read-modify-writes: a last hold released after a
         // worker saw the clock paused (and the hold still held) sees it paused too, and
         // notifies (`release_hold`, `idle/README.md`, "Timers").
-        self.paused.load(Ordering::SeqCst)
+        self.settled_state() & MODE == PAUSED
     }
 
     /// The current time on this clock.
     pub(crate) fn now(&self) -> Instant {
-        if self.is_paused() {
-            return self.origin + Duration::from_nanos(self.offset_ns.load(Ordering::Relaxed));
-        }
-        let shift = self.shift_ns.load(Ordering::Relaxed) as i64;
-        let real = Instant::now();
-        if shift == 0 {
-            real
-        } else {
-            self.origin + Duration::from_nanos(shifted(self.nanos(real), shift))
+        loop {
+            let state = self.settled_state();
+            if state & MODE == PAUSED {
+                return self.origin + Duration::from_nanos(self.offset_ns.load(Ordering::Relaxed));
+            }
+            let shift = self.shift_ns.load(Ordering::Relaxed) as i64;
+            let real = Instant::now();
+            // SeqCst: unchanged since the first load, so no pause has read the real time
+            // before `real` (module docs): the reading stands. Otherwise read again.
+            if self.state.load(Ordering::SeqCst) != state {
+                continue;
+            }
+            return if shift == 0 {
+                real
+            } else {
+                self.origin + Duration::from_nanos(shifted(self.nanos(real), shift))
+            };
         }
     }
 
@@ -141,11 +195,14 @@ impl Clock {
         if self.is_paused() {
             return false;
         }
-        let now = self.nanos(self.now());
-        // Never back: `advance_to_tick` of an earlier pause may have left `offset` ahead.
+        // A SeqCst fence between the announcement and the read of the real time (module docs).
+        self.set_mode(PAUSING);
+        fence(Ordering::SeqCst);
+        let shift = self.shift_ns.load(Ordering::Relaxed) as i64;
+        let now = shifted(self.nanos(Instant::now()), shift);
+        // Never back: an advance of an earlier pause may have left `offset` ahead.
         self.offset_ns.fetch_max(now, Ordering::Relaxed);
-        // SeqCst: see `is_paused`.
-        self.paused.store(true, Ordering::SeqCst);
+        self.set_mode(PAUSED);
         true
     }
 
@@ -156,13 +213,14 @@ impl Clock {
         if !self.is_paused() {
             return false;
         }
+        self.set_mode(RESUMING);
+        fence(Ordering::SeqCst);
         let paused_at = self.offset_ns.load(Ordering::Relaxed);
         let real = self.nanos(Instant::now());
         let shift = i128::from(paused_at) - i128::from(real);
         let shift = i64::try_from(shift).unwrap_or(if shift < 0 { i64::MIN } else { i64::MAX });
         self.shift_ns.store(shift as u64, Ordering::Relaxed);
-        // SeqCst: see `is_paused`.
-        self.paused.store(false, Ordering::SeqCst);
+        self.set_mode(RUNNING);
         true
     }
 }
@@ -208,6 +266,43 @@ mod tests {
         assert!(clock.resume());
         assert!(clock.pause());
         assert!(clock.now() >= first);
+    }
+
+    /// Readers racing pauses, resumes and advances never see the clock go back.
+    #[test]
+    fn the_clock_never_goes_back_across_pauses_and_resumes() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let clock = Arc::new(Clock::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (clock, stop) = (clock.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut last = clock.now();
+                    let mut reads = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let now = clock.now();
+                        assert!(now >= last, "the clock went back by {:?}", last - now);
+                        last = now;
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for round in 0..20_000u32 {
+            assert!(clock.pause());
+            if round % 3 == 0 {
+                assert!(clock.advance(Duration::from_micros(7)));
+            }
+            assert!(clock.resume());
+        }
+        stop.store(true, Ordering::Relaxed);
+        for reader in readers {
+            assert!(reader.join().unwrap() > 0);
+        }
     }
 
     #[test]
