@@ -164,7 +164,9 @@ impl Handle {
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         genrt_scheduler::Handle::current()
             .map(|inner| Handle { inner })
-            .ok_or(TryCurrentError(()))
+            .ok_or_else(|| TryCurrentError {
+                destroyed: genrt_scheduler::thread_context_destroyed(),
+            })
     }
 
     /// Makes this handle's runtime the current one on this thread until the guard is
@@ -350,17 +352,50 @@ where
     }
 }
 
-/// The error of [`Handle::try_current`]: this thread is not inside a genrt runtime.
+/// The error of [`Handle::try_current`]: this thread is not inside a genrt runtime, or its
+/// thread-locals are already destroyed (it is exiting), as Tokio's.
 ///
 /// ```
 /// let err = genrt::Handle::try_current().unwrap_err();
+/// assert!(err.is_missing_context());
+/// assert!(!err.is_thread_local_destroyed());
 /// assert!(err.to_string().contains("outside a genrt runtime"));
 /// ```
 #[derive(Debug)]
-pub struct TryCurrentError(());
+pub struct TryCurrentError {
+    destroyed: bool,
+}
+
+impl TryCurrentError {
+    /// Whether the thread is in no runtime's context (Tokio's name).
+    ///
+    /// ```
+    /// assert!(genrt::Handle::try_current().unwrap_err().is_missing_context());
+    /// ```
+    pub fn is_missing_context(&self) -> bool {
+        !self.destroyed
+    }
+
+    /// Whether the thread's thread-locals, where the context lives, are already destroyed
+    /// (the call came from a thread-local's destructor at thread exit).
+    ///
+    /// ```
+    /// assert!(!genrt::Handle::try_current().unwrap_err().is_thread_local_destroyed());
+    /// ```
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.destroyed
+    }
+}
 
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.destroyed {
+            return f.write_str(
+                "genrt::Handle::current() called while this thread's thread-locals are being \
+                 destroyed (a thread-local's destructor at thread exit): no runtime is current \
+                 any more; pass a Handle along",
+            );
+        }
         f.write_str(
             "genrt::Handle::current() called outside a genrt runtime: call it from inside a \
              task, Runtime::block_on or an enter guard, or pass a Handle along",

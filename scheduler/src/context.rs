@@ -89,6 +89,12 @@ fn with<R>(f: impl FnOnce(Option<&Context>) -> R) -> Option<R> {
     registry::current_context(|context| f(context.and_then(|c| c.downcast_ref::<Context>())))
 }
 
+/// Whether this thread's thread-locals are already destroyed (it is exiting), so that no
+/// runtime context can be found on it any more.
+pub(crate) fn destroyed() -> bool {
+    with(|_| ()).is_none()
+}
+
 /// The current thread's [`Flags`] (all clear outside any context).
 pub(crate) fn flags() -> Flags {
     with(|c| c.map(|c| c.flags)).flatten().unwrap_or_default()

@@ -92,6 +92,15 @@ pub use genrt_waker::{waker, TaskKey};
 pub fn on_worker_thread() -> bool {
     context::flags().on_worker()
 }
+/// Whether this thread's thread-locals, where the runtime context lives, are already
+/// destroyed (the thread is exiting): then no runtime is current on it, whatever it entered.
+///
+/// ```
+/// assert!(!genrt_scheduler::thread_context_destroyed());
+/// ```
+pub fn thread_context_destroyed() -> bool {
+    context::destroyed()
+}
 pub use metrics::{Metrics, WorkerMetrics};
 pub use task::Task;
 

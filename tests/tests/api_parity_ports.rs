@@ -363,3 +363,46 @@ fn unconstrained_runs_its_future_as_it_is() {
     }));
     assert_eq!(out, 7);
 }
+
+// Tokio's `TryCurrentError::{is_missing_context, is_thread_local_destroyed}`: outside any
+// runtime, the context is missing; from a thread-local's destructor that runs after the
+// context's own (the thread is exiting), the thread-local is destroyed.
+#[test]
+fn try_current_error_tells_a_missing_context_from_a_destroyed_thread_local() {
+    use std::cell::RefCell;
+    use std::sync::{Arc, Mutex};
+
+    let err = genrt::Handle::try_current().unwrap_err();
+    assert!(err.is_missing_context() && !err.is_thread_local_destroyed());
+
+    struct Probe(Arc<Mutex<Option<(bool, bool, String)>>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let err = genrt::Handle::try_current().unwrap_err();
+            *self.0.lock().unwrap() = Some((
+                err.is_missing_context(),
+                err.is_thread_local_destroyed(),
+                err.to_string(),
+            ));
+        }
+    }
+    thread_local! {
+        static PROBE: RefCell<Option<Probe>> = const { RefCell::new(None) };
+    }
+    let seen = Arc::new(Mutex::new(None));
+    let rt = runtime(1);
+    let handle = rt.handle().clone();
+    std::thread::spawn({
+        let seen = seen.clone();
+        move || {
+            // Registered first, so destroyed last: after genrt's context (entered below).
+            PROBE.with(|probe| *probe.borrow_mut() = Some(Probe(seen)));
+            drop(handle.enter());
+        }
+    })
+    .join()
+    .unwrap();
+    let (missing, destroyed, text) = seen.lock().unwrap().take().expect("the probe ran");
+    assert!(!missing && destroyed, "{text}");
+    assert!(text.contains("being destroyed"), "{text}");
+}
