@@ -647,3 +647,56 @@ fn nested_sets_are_woken_through_a_chain_of_key_wakers() {
         waker_thread.join().unwrap();
     });
 }
+
+// Tokio: `JoinSet::spawn_local` / `spawn_local_on` (task_join_set.rs uses them inside a
+// `LocalSet`): members that are not `Send`, joined in completion order; dropping the set
+// aborts the rest.
+#[test]
+fn join_sets_take_local_tasks() {
+    run("join sets of local tasks", current_thread, || async {
+        let local = LocalSet::new();
+        let (tx, rx) = oneshot::channel::<()>();
+        let dropped = Rc::new(Cell::new(false));
+        local
+            .run_until(async {
+                let mut set = genrt::JoinSet::new();
+                for i in 0..5u32 {
+                    let not_send = Rc::new(i);
+                    set.spawn_local(async move { *not_send });
+                }
+                let mut seen = Vec::new();
+                while let Some(joined) = set.join_next().await {
+                    seen.push(joined.unwrap());
+                }
+                seen.sort_unstable();
+                assert_eq!(seen, [0, 1, 2, 3, 4]);
+
+                struct Flag(Rc<Cell<bool>>);
+                impl Drop for Flag {
+                    fn drop(&mut self) {
+                        self.0.set(true);
+                    }
+                }
+                let mut pending = genrt::JoinSet::new();
+                let flag = Flag(dropped.clone());
+                pending.spawn_local_on(
+                    async move {
+                        let _flag = flag;
+                        let _ = rx.await;
+                    },
+                    &local,
+                );
+                task::yield_now().await;
+                drop(pending);
+                // The abort wakes the member; the set drops its future on its next turn.
+                task::yield_now().await;
+                task::yield_now().await;
+            })
+            .await;
+        assert!(
+            dropped.get(),
+            "dropping the JoinSet aborted its local member"
+        );
+        drop(tx);
+    });
+}

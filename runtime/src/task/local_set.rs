@@ -435,3 +435,64 @@ where
         unsafe { self.0 .0.shutdown_future() }
     }
 }
+
+impl<T: 'static> crate::JoinSet<T> {
+    /// Spawns `future`, which need not be `Send`, onto the thread's current [`LocalSet`] as
+    /// a member of the set (Tokio's `JoinSet::spawn_local`), and returns an
+    /// [`AbortHandle`](crate::AbortHandle) for it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a [`LocalSet`], as [`spawn_local`].
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let rt = genrt::Builder::new_current_thread().build().unwrap();
+    /// let local = genrt::task::LocalSet::new();
+    /// let sum = local.block_on(&rt, async {
+    ///     let mut set = genrt::JoinSet::new();
+    ///     for i in 1..=3u32 {
+    ///         let not_send = Rc::new(i);
+    ///         set.spawn_local(async move { *not_send });
+    ///     }
+    ///     let mut sum = 0;
+    ///     while let Some(joined) = set.join_next().await {
+    ///         sum += joined.unwrap();
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(sum, 6);
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> crate::AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let join = spawn_local(future);
+        let abort = join.abort_handle();
+        self.insert(join);
+        abort
+    }
+
+    /// Spawns `future` onto `local_set` as a member of the set (Tokio's
+    /// `JoinSet::spawn_local_on`); it runs when `local_set` is driven.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new_current_thread().build().unwrap();
+    /// let local = genrt::task::LocalSet::new();
+    /// let mut set = genrt::JoinSet::new();
+    /// set.spawn_local_on(async { std::rc::Rc::new(7) }, &local);
+    /// let seven = local.block_on(&rt, set.join_next()).unwrap().unwrap();
+    /// assert_eq!(*seven, 7);
+    /// ```
+    pub fn spawn_local_on<F>(&mut self, future: F, local_set: &LocalSet) -> crate::AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let join = local_set.spawn_local(future);
+        let abort = join.abort_handle();
+        self.insert(join);
+        abort
+    }
+}
