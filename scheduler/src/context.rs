@@ -68,6 +68,10 @@ pub(crate) enum Entry {
     /// `Handle::enter` or shutdown: only makes the runtime current. Entering the runtime the
     /// thread is a worker of keeps the worker's queues.
     Enter,
+    /// A worker about to block (`Handle::begin_blocking`): the runtime stays current, but the
+    /// thread is no worker inside (no queues of its own: spawns and wakes go to the
+    /// injector, and `block_on` is allowed), until it leaves.
+    Blocking,
 }
 
 /// Leaves the context when dropped, putting back the one it replaced.
@@ -129,6 +133,10 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
             None
         }
         Entry::Enter => outer_worker,
+        Entry::Blocking => {
+            flags.worker_of = None;
+            None
+        }
     };
     let target = unsize_arc!(shared.clone() => dyn WakeTarget);
     let entered = shared.wake_context().enter(

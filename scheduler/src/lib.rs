@@ -107,7 +107,7 @@ pub use task::Task;
 use crate::context::Entry;
 use crate::loom::sync::Arc;
 use crate::loom::thread;
-use crate::queue::Worker;
+use crate::queue::{Steal, Worker};
 use crate::shared::Shared;
 use crate::worker::Local;
 
@@ -493,6 +493,64 @@ impl Handle {
             depth: context::flags().depth,
             context: Some(context),
             hold,
+        }
+    }
+
+    /// A worker of this scheduler is about to block in a task's poll (the runtime crate's
+    /// `block_in_place`): its queued tasks go where other threads take them (the LIFO key and
+    /// the deferred ones to its deque, whose stealer every worker and [`Handle::run_stolen`]
+    /// reach), an idle worker is notified, and the returned guard makes the thread no worker
+    /// until it is dropped (spawns and wakes from it go to the injector; `block_on` works).
+    /// `None`, doing nothing, if this thread is not a worker of this scheduler.
+    pub fn begin_blocking(&self) -> Option<EnterGuard> {
+        let local = context::local_worker(&self.shared)?;
+        local.spill(&self.shared);
+        let context = context::enter(self.shared.clone(), Entry::Blocking, false);
+        Some(EnterGuard {
+            depth: context::flags().depth,
+            context: Some(context),
+            hold: None,
+        })
+    }
+
+    /// Runs one queued task on this thread, which is not a worker: one taken from the
+    /// injector or stolen from a worker's deque, after firing the timers that are due.
+    /// Returns whether a task ran. What a thread standing in for a blocked worker calls in a
+    /// loop (the runtime crate's `block_in_place`), so that queued tasks run even while every
+    /// worker blocks.
+    pub fn run_stolen(&self) -> bool {
+        let shared = &*self.shared;
+        shared.timers.process_if_due(shared, None);
+        let mut key = None;
+        for _ in 0..4 {
+            let mut retry = false;
+            match shared.injector.steal() {
+                Steal::Success(k) => key = Some(k),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            if key.is_none() {
+                for stealer in shared.stealers.iter() {
+                    match stealer.steal() {
+                        Steal::Success(k) => {
+                            key = Some(k);
+                            break;
+                        }
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
+                    }
+                }
+            }
+            if key.is_some() || !retry {
+                break;
+            }
+        }
+        match key {
+            Some(key) => {
+                worker::run_foreign(shared, key);
+                true
+            }
+            None => false,
         }
     }
 

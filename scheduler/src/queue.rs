@@ -87,6 +87,13 @@ mod mocked {
         /// Takes the front half (rounded up), returns its first key and moves the rest to
         /// `dest`. The two locks are never held together, so two workers stealing from each
         /// other cannot deadlock.
+        fn steal_one(&self) -> Steal<T> {
+            match self.with(|items| items.pop_front()) {
+                Some(value) => Steal::Success(value),
+                None => Steal::Empty,
+            }
+        }
+
         fn steal_half(&self, dest: &Worker<T>) -> Steal<T> {
             let mut batch = self.with(|items| {
                 let take = items.len().div_ceil(2);
@@ -136,6 +143,11 @@ mod mocked {
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
             self.queue.steal_half(dest)
         }
+
+        /// One key from the front (`Handle::run_stolen`).
+        pub(crate) fn steal(&self) -> Steal<T> {
+            self.queue.steal_one()
+        }
     }
 
     impl<T> Injector<T> {
@@ -164,6 +176,11 @@ mod mocked {
             _limit: usize,
         ) -> Steal<T> {
             self.queue.steal_half(dest)
+        }
+
+        /// One key from the front (`Handle::run_stolen`).
+        pub(crate) fn steal(&self) -> Steal<T> {
+            self.queue.steal_one()
         }
     }
 }

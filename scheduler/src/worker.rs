@@ -152,6 +152,21 @@ impl Local {
         }
     }
 
+    /// Before the worker blocks (`Handle::begin_blocking`): the LIFO key and the deferred
+    /// keys go to the back of the deque, where other workers (and a stand-in) steal them, and
+    /// an idle worker is notified.
+    pub(crate) fn spill(&self, shared: &Shared) {
+        if let Some(key) = self.lifo.take() {
+            self.deque.push(key);
+        }
+        for key in self.deferred.borrow_mut().drain(..) {
+            self.deque.push(key);
+        }
+        if !self.deque.is_empty() {
+            shared.idle.notify_one();
+        }
+    }
+
     /// Whether this worker's own queues hold a key (the LIFO slot, the deque, the deferred
     /// list).
     fn has_work(&self) -> bool {
@@ -421,6 +436,30 @@ impl Core {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         self.rng
+    }
+}
+
+/// Polls the task `key` names once on a thread that is not a worker (a stand-in for a worker
+/// that blocks, `Handle::run_stolen`): a task woken during its poll goes to the injector.
+pub(crate) fn run_foreign(shared: &Shared, key: TaskKey) {
+    let Some(guard) = shared.slab.start_poll(key.slot(), key.generation()) else {
+        return;
+    };
+    let waker = genrt_waker::waker(key);
+    let mut cx = Context::from_waker(&waker);
+    match task::poll(&guard, &mut cx) {
+        Poll::Ready(()) => {
+            drop(guard.complete());
+            shared.count(None, Event::Completed);
+        }
+        Poll::Pending => match guard.finish_pending() {
+            AfterPoll::Idle => {}
+            AfterPoll::Reschedule => shared.push_remote(key),
+            AfterPoll::Cancel(guard) => {
+                task::cancel(guard);
+                shared.count(None, Event::Completed);
+            }
+        },
     }
 }
 

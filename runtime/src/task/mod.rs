@@ -40,6 +40,7 @@ pub(crate) mod local;
 #[cfg(not(loom))]
 pub(crate) mod local_set;
 
+pub use crate::block_in_place::block_in_place;
 pub use crate::handle::{spawn, spawn_blocking};
 pub use crate::yield_now::yield_now;
 pub use abort::AbortHandle;

@@ -1,0 +1,120 @@
+//! [`block_in_place`]: blocking inside a task without stalling the tasks queued behind it.
+//!
+//! genrt does not move a worker's queues to a new thread, as Tokio does: a worker's queues
+//! live on its thread. Instead, before `f` runs, the worker puts every task it had queued
+//! where others take them (its LIFO slot and deferred yields go to its stealable deque, and
+//! an idle worker is notified), the thread stops being a worker until `f` returns (what `f`
+//! spawns or wakes goes to the shared queue; `block_on` works inside), and a *stand-in* runs
+//! on a thread of the blocking pool: it takes queued tasks one at a time from the shared queue
+//! and the workers' deques and polls them, and fires due timers, until `f` returns. So
+//! queued tasks keep running even if every worker blocks at once. The stand-in waits for
+//! work in slices of at most 1 ms, never for ever; it is told to stop when `f` returns or
+//! unwinds, and finishes the poll it is in first.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::runtime::RuntimeFlavor;
+use crate::Handle;
+
+/// How long an idle stand-in waits before it looks for work again.
+const STAND_IN_WAIT: Duration = Duration::from_millis(1);
+
+/// Runs `f`, which may block, on this thread; if the thread is a worker of a multi-thread
+/// runtime, the tasks queued on it keep running elsewhere meanwhile (module docs). Tokio's
+/// `task::block_in_place`.
+///
+/// Outside a runtime, on a thread that is not a worker (a blocking closure's, `block_on`'s
+/// on a multi-thread runtime), or inside another `block_in_place`, `f` simply runs.
+///
+/// # Panics
+///
+/// On a current-thread runtime ([`Builder::new_current_thread`](crate::Builder::new_current_thread)),
+/// as Tokio's: there is nothing to hand the runtime's work to.
+///
+/// ```
+/// let rt = genrt::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+/// let out = rt.block_on(rt.spawn(async {
+///     // The only worker blocks; a task it had queued still runs, and can even be joined
+///     // from inside the closure.
+///     let other = genrt::spawn(async { 2 });
+///     genrt::task::block_in_place(move || {
+///         genrt::Handle::current().block_on(other).unwrap() * 21
+///     })
+/// }));
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+#[track_caller]
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    let Ok(handle) = Handle::try_current() else {
+        return f();
+    };
+    if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
+        panic!(
+            "genrt::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime (as Tokio's); a current-thread runtime has no other worker \
+             to hand its tasks to. Use spawn_blocking instead"
+        );
+    }
+    let Some(_not_a_worker) = handle.inner.begin_blocking() else {
+        return f();
+    };
+    let stand_in = Arc::new(StandIn {
+        stop: AtomicBool::new(false),
+        sleep: Mutex::new(()),
+        wake: Condvar::new(),
+    });
+    {
+        let (stand_in, runtime) = (stand_in.clone(), handle.inner.clone());
+        // Detached: the closure ends when told to (`Stop`); after a shutdown the pool
+        // cancels it unrun, when nothing is left to run anyway.
+        drop(handle.spawn_blocking(move || stand_in.run(&runtime)));
+    }
+    let _stop = Stop(stand_in);
+    f()
+}
+
+/// The stand-in of a blocked worker (module docs).
+struct StandIn {
+    stop: AtomicBool,
+    sleep: Mutex<()>,
+    wake: Condvar,
+}
+
+impl StandIn {
+    fn run(&self, runtime: &genrt_scheduler::Handle) {
+        // Acquire: pairs with the Release store of `Stop::drop`.
+        while !self.stop.load(Ordering::Acquire) {
+            if runtime.is_closed() {
+                return;
+            }
+            if runtime.run_stolen() {
+                continue;
+            }
+            let mut sleep = self.sleep.lock();
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            self.wake.wait_for(&mut sleep, STAND_IN_WAIT);
+        }
+    }
+}
+
+/// Tells the stand-in to stop when `f` returns or unwinds.
+struct Stop(Arc<StandIn>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire loads in `StandIn::run`. Under the lock, so that a
+        // stand-in about to wait sees the flag or gets the notification.
+        let _sleep = self.0.sleep.lock();
+        self.0.stop.store(true, Ordering::Release);
+        self.0.wake.notify_one();
+    }
+}

@@ -1,0 +1,196 @@
+//! `genrt::task::block_in_place`: Tokio's tests of it (`task_blocking.rs`, `rt_threaded.rs`),
+//! ported, and the liveness it must give: tasks queued on a worker that blocks still run,
+//! also when every worker blocks at once. Every test runs under a watchdog.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use genrt::task;
+use support::{panic_message, quiet_panics, Watchdog};
+
+fn threaded(workers: usize) -> genrt::Runtime {
+    genrt::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}
+
+// Tokio: task_blocking.rs, `block_in_blocking`: inside a blocking closure it just runs.
+#[test]
+fn block_in_blocking() {
+    Watchdog::new("block_in_blocking").run(|| {
+        let rt = threaded(2);
+        rt.block_on(async {
+            for _ in 0..20 {
+                let out = genrt::spawn(async {
+                    task::spawn_blocking(|| {
+                        task::block_in_place(|| thread::sleep(Duration::from_millis(1)));
+                        "hello"
+                    })
+                    .await
+                    .unwrap()
+                })
+                .await
+                .unwrap();
+                assert_eq!(out, "hello");
+            }
+        });
+    });
+}
+
+// Tokio: task_blocking.rs, `block_in_block`: nested, the inner one just runs.
+#[test]
+fn block_in_block() {
+    Watchdog::new("block_in_block").run(|| {
+        let rt = threaded(2);
+        rt.block_on(async {
+            for _ in 0..20 {
+                let out = genrt::spawn(async {
+                    task::block_in_place(|| {
+                        task::block_in_place(|| thread::sleep(Duration::from_millis(1)));
+                        "hello"
+                    })
+                })
+                .await
+                .unwrap();
+                assert_eq!(out, "hello");
+            }
+        });
+    });
+}
+
+// Tokio: task_blocking.rs, `no_block_in_current_thread_scheduler` and
+// `no_block_in_current_thread_block_on` (`#[should_panic]` there).
+#[test]
+fn no_block_in_place_on_a_current_thread_runtime() {
+    let _quiet = quiet_panics();
+    let rt = genrt::Builder::new_current_thread().build().unwrap();
+    let in_task = rt
+        .block_on(rt.spawn(async { task::block_in_place(|| {}) }))
+        .unwrap_err();
+    assert!(in_task.is_panic());
+    let text = panic_message(&*in_task.into_panic()).unwrap().to_string();
+    assert!(text.contains("can call blocking only when running on the multi-threaded runtime"));
+    let in_block_on = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { task::block_in_place(|| {}) })
+    }));
+    assert!(in_block_on.is_err());
+}
+
+// Tokio: task_blocking.rs, `yes_block_in_threaded_block_on`.
+#[test]
+fn yes_block_in_threaded_block_on() {
+    let rt = threaded(2);
+    rt.block_on(async { task::block_in_place(|| {}) });
+}
+
+#[test]
+fn outside_a_runtime_it_just_runs() {
+    assert_eq!(task::block_in_place(|| 5), 5);
+}
+
+// Tokio: task_blocking.rs, `can_enter_current_thread_rt_from_within_block_in_place`: the
+// thread is no worker inside, so it may build and drive a runtime of its own.
+#[test]
+fn can_enter_current_thread_rt_from_within_block_in_place() {
+    Watchdog::new("a runtime inside block_in_place").run(|| {
+        let outer = threaded(2);
+        let out = outer.block_on(outer.spawn(async {
+            task::block_in_place(|| {
+                let inner = genrt::Builder::new_current_thread().build().unwrap();
+                inner.block_on(async { genrt::spawn(async { 7 }).await.unwrap() })
+            })
+        }));
+        assert_eq!(out.unwrap(), 7);
+    });
+}
+
+// Tokio: rt_threaded.rs, `yield_after_block_in_place`.
+#[test]
+fn yield_after_block_in_place() {
+    Watchdog::new("yield_after_block_in_place").run(|| {
+        let rt = threaded(1);
+        rt.block_on(async {
+            genrt::spawn(async move {
+                task::block_in_place(|| {
+                    let rt = genrt::Builder::new_current_thread().build().unwrap();
+                    rt.block_on(async {});
+                });
+                task::yield_now().await;
+            })
+            .await
+            .unwrap()
+        });
+    });
+}
+
+/// The one worker blocks until a task it had queued (in its LIFO slot, unstealable by any
+/// worker) has run: the stand-in runs it.
+#[test]
+fn a_task_queued_behind_the_blocking_worker_runs() {
+    Watchdog::new("queued behind a blocked worker").run(|| {
+        let rt = threaded(1);
+        let out = rt.block_on(rt.spawn(async {
+            let (tx, rx) = mpsc::channel();
+            // Queued on this worker (its LIFO slot).
+            genrt::spawn(async move { tx.send(41).unwrap() });
+            task::block_in_place(move || rx.recv().unwrap() + 1)
+        }));
+        assert_eq!(out.unwrap(), 42);
+    });
+}
+
+/// Every worker blocks at once, each waiting for a task queued behind it; timers keep
+/// firing too (a task sleeps before it answers).
+#[test]
+fn every_worker_blocking_at_once_does_not_stall_the_queued_tasks() {
+    const WORKERS: usize = 3;
+    Watchdog::new("every worker blocked").run(|| {
+        let rt = threaded(WORKERS);
+        let all_blocked = Arc::new(Barrier::new(WORKERS));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let blockers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (all_blocked, answered) = (all_blocked.clone(), answered.clone());
+                rt.spawn(async move {
+                    let (tx, rx) = mpsc::channel();
+                    let answered = answered.clone();
+                    genrt::spawn(async move {
+                        genrt::time::sleep(Duration::from_millis(2)).await;
+                        answered.fetch_add(1, Ordering::SeqCst);
+                        tx.send(()).unwrap();
+                    });
+                    task::block_in_place(move || {
+                        all_blocked.wait();
+                        rx.recv().unwrap();
+                    });
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for blocker in blockers {
+                blocker.await.unwrap();
+            }
+        });
+        assert_eq!(answered.load(Ordering::SeqCst), WORKERS);
+    });
+}
+
+/// A panic inside the closure unwinds out of `block_in_place` into the task (its join
+/// handle reports it), and the worker goes on running tasks.
+#[test]
+fn a_panic_in_the_closure_reaches_the_task() {
+    let _quiet = quiet_panics();
+    Watchdog::new("panic in block_in_place").run(|| {
+        let rt = threaded(1);
+        let err = rt
+            .block_on(rt.spawn(async {
+                task::block_in_place(|| panic!("{}: in block_in_place", support::INTENTIONAL))
+            }))
+            .unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+    });
+}
