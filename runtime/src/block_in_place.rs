@@ -30,6 +30,11 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// Outside a runtime, on a thread that is not a worker (a blocking closure's, `block_on`'s
 /// on a multi-thread runtime), or inside another `block_in_place`, `f` simply runs.
 ///
+/// The worker counts as busy while `f` runs: [`Runtime::settle`](crate::Runtime::settle)
+/// waits for it, and a paused clock does not auto-advance meanwhile (so `f` must not wait
+/// for a timer of a paused clock to fire by itself; [`advance`](crate::time::advance) still
+/// moves it).
+///
 /// # Panics
 ///
 /// On a current-thread runtime ([`Builder::new_current_thread`](crate::Builder::new_current_thread)),
