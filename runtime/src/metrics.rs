@@ -110,9 +110,16 @@ impl RuntimeMetrics {
     /// If `worker` is not below [`num_workers`](RuntimeMetrics::num_workers), as Tokio.
     ///
     /// ```
+    /// use std::time::{Duration, Instant};
+    ///
     /// let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
     /// let metrics = rt.metrics();
-    /// rt.block_on(genrt::time::sleep(std::time::Duration::from_millis(1)));
+    /// // Workers with nothing to do park (how soon depends on the machine: wait, bounded).
+    /// let deadline = Instant::now() + Duration::from_secs(30);
+    /// while (0..2).any(|worker| metrics.worker_park_count(worker) == 0) {
+    ///     assert!(Instant::now() < deadline, "an idle worker never parked");
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
     /// drop(rt);
     /// assert!(metrics.worker_park_count(0) >= 1 && metrics.worker_park_count(1) >= 1);
     /// ```
