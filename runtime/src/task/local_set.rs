@@ -496,3 +496,52 @@ impl<T: 'static> crate::JoinSet<T> {
         abort
     }
 }
+
+/// Small enough for miri (`cargo +nightly miri test -p genrt --lib local_set`): the paths of
+/// `LocalCell`'s `Send` argument, with other threads aborting, joining and dropping handles
+/// of a set's tasks, and the set dropped with a task left. No real-time bound: every wait
+/// ends by a message or a join.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+
+    #[test]
+    fn handles_of_local_tasks_cross_threads() {
+        let rt = crate::Builder::new_current_thread().build().unwrap();
+        let local = LocalSet::new();
+        // A task whose output is `Send`: its join handle is awaited on another thread.
+        let not_send = Rc::new(5u32);
+        let sendable = local.spawn_local(async move { *not_send + 1 });
+        // A task whose future holds something not `Send`, aborted from another thread.
+        let pending = local.spawn_local({
+            let not_send = Rc::new(());
+            async move {
+                let _keep = not_send;
+                std::future::pending::<()>().await;
+            }
+        });
+        let abort = pending.abort_handle();
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        let cancelled = local.block_on(&rt, pending).unwrap_err();
+        assert!(cancelled.is_cancelled());
+        // One left pending when the set is dropped, its handle dropped on another thread.
+        let left = local.spawn_local({
+            let not_send = Rc::new(());
+            async move {
+                let _keep = not_send;
+                std::future::pending::<()>().await;
+            }
+        });
+        local.block_on(&rt, crate::task::yield_now());
+        drop(local);
+        std::thread::spawn(move || drop(left)).join().unwrap();
+        // The `Send` output, joined on another thread after the set is gone.
+        let rt2 = crate::Builder::new_current_thread().build().unwrap();
+        let six = std::thread::spawn(move || rt2.block_on(sendable))
+            .join()
+            .unwrap();
+        assert_eq!(six.unwrap(), 6);
+    }
+}
