@@ -2,13 +2,13 @@
 //! own blocking-pool tests are in `blocking.rs`.
 //!
 //! Ported (Tokio file: test), with the changes each needed:
-//! - `rt_common.rs`: `spawn_from_blocking`, `spawn_blocking_from_blocking`,
-//!   `sleep_from_blocking`, `sleep_at_root`, `sleep_in_spawn` (as is);
-//!   `shutdown_timeout` (the closure waits on a gate the test opens afterwards instead of
+//! - `rt_common.rs`: `shutdown_timeout` (the closure waits on a gate the test opens afterwards instead of
 //!   sleeping 10,000 s, it is spawned through the runtime rather than inside `block_on`,
 //!   whose output would be its join handle, and the `false` returned is asserted); `shutdown_timeout_0` (its
 //!   "returns within 1 s" is an upper bound on a duration, which these tests never assert:
-//!   the zero timeout's `false` is asserted instead).
+//!   the zero timeout's `false` is asserted instead). Its `spawn_from_blocking`,
+//!   `spawn_blocking_from_blocking`, `sleep_from_blocking`, `sleep_at_root` and
+//!   `sleep_in_spawn` are in `rt_common_ports.rs`, on the three flavors.
 //! - `task_blocking.rs`: `basic_blocking` (a blocking closure awaited from a spawned task,
 //!   100 rounds, 1 ms sleeps instead of 5 ms); `can_shutdown_with_zero_timeout_in_runtime`
 //!   (a runtime shut down with a zero timeout inside another's `block_on`);
@@ -82,88 +82,6 @@ impl Gate {
 }
 
 // ---- rt_common.rs ----
-
-#[test]
-fn spawn_from_blocking() {
-    let rt = rt();
-    let out = Watchdog::new("spawn_from_blocking").run(move || {
-        rt.block_on(async move {
-            let inner = genrt::spawn_blocking(|| genrt::spawn(async move { "hello" }))
-                .await
-                .unwrap();
-            inner.await.unwrap()
-        })
-    });
-    assert_eq!(out, "hello");
-}
-
-#[test]
-fn spawn_blocking_from_blocking() {
-    let rt = rt();
-    let out = Watchdog::new("spawn_blocking_from_blocking").run(move || {
-        rt.block_on(async move {
-            let inner = genrt::spawn_blocking(|| genrt::spawn_blocking(|| "hello"))
-                .await
-                .unwrap();
-            inner.await.unwrap()
-        })
-    });
-    assert_eq!(out, "hello");
-}
-
-#[test]
-fn sleep_from_blocking() {
-    let rt = rt();
-    Watchdog::new("sleep_from_blocking").run(move || {
-        rt.block_on(async move {
-            genrt::spawn_blocking(|| {
-                let now = std::time::Instant::now();
-                let dur = Duration::from_millis(1);
-                // `futures`' executor sets no genrt context: the sleep finds the runtime
-                // through the blocking thread's own context.
-                futures::executor::block_on(async {
-                    genrt::time::sleep(dur).await;
-                });
-                assert!(now.elapsed() >= dur);
-            })
-            .await
-            .unwrap();
-        });
-    });
-}
-
-/// `rt_common.rs` `sleep_at_root`.
-#[test]
-fn sleep_at_root() {
-    let rt = rt();
-    let now = std::time::Instant::now();
-    let dur = Duration::from_millis(50);
-    Watchdog::new("sleep_at_root").run(move || {
-        rt.block_on(async move {
-            genrt::time::sleep(dur).await;
-        });
-    });
-    assert!(now.elapsed() >= dur);
-}
-
-/// `rt_common.rs` `sleep_in_spawn`.
-#[test]
-fn sleep_in_spawn() {
-    let rt = rt();
-    let now = std::time::Instant::now();
-    let dur = Duration::from_millis(50);
-    Watchdog::new("sleep_in_spawn").run(move || {
-        rt.block_on(async move {
-            let (tx, rx) = futures::channel::oneshot::channel();
-            genrt::spawn(async move {
-                genrt::time::sleep(dur).await;
-                tx.send(()).unwrap();
-            });
-            rx.await.unwrap();
-        });
-    });
-    assert!(now.elapsed() >= dur);
-}
 
 #[test]
 fn shutdown_timeout() {

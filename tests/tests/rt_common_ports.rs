@@ -3,9 +3,10 @@
 //! Tokio (`rt_test!`). Tests that need Tokio's I/O (`*_socket`, `client_server_*`,
 //! `io_*`) or its coop budget (`coop`) are not ported; `ping_pong_saturation`,
 //! `create_rt_in_block_on`, `panic_in_task`, `runtime_in_thread_local` and the thread-local
-//! wakes are in `tokio_ports.rs`. `tokio::sync` channels become `futures`'. Every test runs
-//! under a watchdog; no test bounds a real-time duration from above except
-//! `shutdown_timeout_0`, whose bound (1 s) is Tokio's.
+//! wakes are in `tokio_ports.rs`; `shutdown_timeout` and `shutdown_timeout_0` are in
+//! `blocking_tokio_ports.rs` (with a gate instead of Tokio's 10,000 s sleep, and no upper
+//! bound on a duration). `tokio::sync` channels become `futures`'. Every test runs under a
+//! watchdog; none bounds a real-time duration from above.
 
 macro_rules! rt_test {
     ($($t:tt)*) => {
@@ -545,43 +546,6 @@ rt_test! {
                 task::yield_now().await;
             });
             drop(rt);
-        });
-    }
-
-    #[test]
-    fn shutdown_timeout() {
-        guarded("shutdown_timeout", || {
-            let (tx, rx) = oneshot::channel();
-            let runtime = rt();
-            runtime.block_on(async move {
-                task::spawn_blocking(move || {
-                    tx.send(()).unwrap();
-                    thread::sleep(Duration::from_secs(60));
-                });
-                rx.await.unwrap();
-            });
-            let _ = Arc::try_unwrap(runtime)
-                .ok()
-                .unwrap()
-                .shutdown_timeout(Duration::from_millis(100));
-        });
-    }
-
-    #[test]
-    fn shutdown_timeout_0() {
-        guarded("shutdown_timeout_0", || {
-            let runtime = rt();
-            runtime.block_on(async move {
-                task::spawn_blocking(move || {
-                    thread::sleep(Duration::from_secs(60));
-                });
-            });
-            let now = Instant::now();
-            let _ = Arc::try_unwrap(runtime)
-                .ok()
-                .unwrap()
-                .shutdown_timeout(Duration::from_nanos(0));
-            assert!(now.elapsed().as_secs() < 1);
         });
     }
 
