@@ -293,8 +293,8 @@ fn duration_and_elapsed_are_at_tokios_paths() {
     let d: genrt::time::Duration = genrt::time::Duration::from_millis(3);
     assert_eq!(d, Duration::from_millis(3));
     let rt = runtime(1);
-    let err: genrt::time::error::Elapsed = rt
-        .block_on(timeout(d, std::future::pending::<()>()))
+    let err: genrt::time::error::Elapsed = support::Watchdog::new("a 3 ms timeout")
+        .run(move || rt.block_on(timeout(d, std::future::pending::<()>())))
         .unwrap_err();
     let _same: Elapsed = err;
 }
@@ -314,7 +314,7 @@ fn handles_and_the_runtime_are_unwind_safe() {
     let caught = std::panic::catch_unwind(|| rt.block_on(async { panic!("in block_on") }));
     assert!(caught.is_err());
     assert_eq!(
-        rt.block_on(rt.spawn(async { 5 })).unwrap(),
+        wait_for("a task after the panic", rt.spawn(async { 5 })).unwrap(),
         5,
         "still usable"
     );
@@ -332,7 +332,9 @@ fn runtime_gone() {
         drop(rt);
     }
     let other = runtime(1);
-    let joined = other.block_on(set.join_next()).unwrap();
+    let joined = support::Watchdog::new("runtime_gone")
+        .run(move || other.block_on(set.join_next()))
+        .unwrap();
     assert!(joined.unwrap_err().is_cancelled());
 }
 
@@ -341,12 +343,14 @@ fn runtime_gone() {
 fn block_on_inside_a_runtime_says_what_tokio_says() {
     let _quiet = quiet_panics();
     let rt = runtime(1);
-    let nested = rt
-        .block_on(rt.spawn(async {
+    let nested = wait_for(
+        "a block_on inside a task",
+        rt.spawn(async {
             let handle = genrt::Handle::current();
             std::panic::catch_unwind(move || handle.block_on(async {})).unwrap_err()
-        }))
-        .unwrap();
+        }),
+    )
+    .unwrap();
     let text = panic_message(&*nested).unwrap().to_string();
     assert!(
         text.contains("Cannot start a runtime from within a runtime"),
@@ -357,10 +361,12 @@ fn block_on_inside_a_runtime_says_what_tokio_says() {
 #[test]
 fn unconstrained_runs_its_future_as_it_is() {
     let rt = runtime(2);
-    let out = rt.block_on(genrt::task::unconstrained(async {
-        genrt::task::yield_now().await;
-        genrt::spawn(async { 7 }).await.unwrap()
-    }));
+    let out = support::Watchdog::new("unconstrained").run(move || {
+        rt.block_on(genrt::task::unconstrained(async {
+            genrt::task::yield_now().await;
+            genrt::spawn(async { 7 }).await.unwrap()
+        }))
+    });
     assert_eq!(out, 7);
 }
 

@@ -32,21 +32,23 @@ fn num_workers() {
 // does so for its multi-thread runtime, for the same reason).
 #[test]
 fn num_alive_tasks() {
-    for rt in [current_thread(), threaded()] {
-        let metrics = rt.metrics();
-        assert_eq!(0, metrics.num_alive_tasks());
-        rt.block_on(rt.spawn({
-            let metrics = metrics.clone();
-            async move {
-                assert_eq!(1, metrics.num_alive_tasks());
-            }
-        }))
-        .unwrap();
-        wait_until("the task counted as finished", || {
-            rt.metrics().num_alive_tasks() == 0
-        });
-        assert_eq!(0, metrics.num_alive_tasks());
-    }
+    Watchdog::new("num_alive_tasks").run(|| {
+        for rt in [current_thread(), threaded()] {
+            let metrics = rt.metrics();
+            assert_eq!(0, metrics.num_alive_tasks());
+            rt.block_on(rt.spawn({
+                let metrics = metrics.clone();
+                async move {
+                    assert_eq!(1, metrics.num_alive_tasks());
+                }
+            }))
+            .unwrap();
+            wait_until("the task counted as finished", || {
+                rt.metrics().num_alive_tasks() == 0
+            });
+            assert_eq!(0, metrics.num_alive_tasks());
+        }
+    });
 }
 
 // Tokio: `global_queue_depth_current_thread` / `_multi_thread`: a task spawned from another
@@ -54,100 +56,108 @@ fn num_alive_tasks() {
 // without `block_on`, so the port holds every worker first.
 #[test]
 fn global_queue_depth() {
-    for rt in [current_thread(), threaded()] {
-        let workers = rt.metrics().num_workers();
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
-        let holders: Vec<_> = (0..workers)
-            .map(|_| {
-                let (held_tx, release_rx) = (held_tx.clone(), release_rx.clone());
-                rt.spawn(async move {
-                    held_tx.send(()).unwrap();
-                    let _ = release_rx.lock().unwrap().recv_timeout(support::DEADLINE);
+    Watchdog::new("global_queue_depth").run(|| {
+        for rt in [current_thread(), threaded()] {
+            let workers = rt.metrics().num_workers();
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+            let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
+            let holders: Vec<_> = (0..workers)
+                .map(|_| {
+                    let (held_tx, release_rx) = (held_tx.clone(), release_rx.clone());
+                    rt.spawn(async move {
+                        held_tx.send(()).unwrap();
+                        let _ = release_rx.lock().unwrap().recv_timeout(support::DEADLINE);
+                    })
                 })
-            })
-            .collect();
-        for _ in 0..workers {
-            recv(&held_rx, "a worker to be held");
-        }
-        let metrics = rt.metrics();
-        let handle = rt.handle().clone();
-        let queued = std::thread::spawn(move || handle.spawn(async {}))
-            .join()
-            .unwrap();
-        assert_eq!(1, metrics.global_queue_depth());
-        for _ in 0..workers {
-            release_tx.send(()).unwrap();
-        }
-        rt.block_on(async {
-            for holder in holders {
-                holder.await.unwrap();
+                .collect();
+            for _ in 0..workers {
+                recv(&held_rx, "a worker to be held");
             }
-            queued.await.unwrap();
-        });
-        assert_eq!(0, metrics.global_queue_depth());
-    }
+            let metrics = rt.metrics();
+            let handle = rt.handle().clone();
+            let queued = std::thread::spawn(move || handle.spawn(async {}))
+                .join()
+                .unwrap();
+            assert_eq!(1, metrics.global_queue_depth());
+            for _ in 0..workers {
+                release_tx.send(()).unwrap();
+            }
+            rt.block_on(async {
+                for holder in holders {
+                    holder.await.unwrap();
+                }
+                queued.await.unwrap();
+            });
+            assert_eq!(0, metrics.global_queue_depth());
+        }
+    });
 }
 
 // Tokio: `worker_park_count`. A worker with nothing to do parks; the port waits for each
 // worker's first park instead of relying on a 1 ms sleep to give it time to.
 #[test]
 fn worker_park_count() {
-    for rt in [current_thread(), threaded()] {
-        let metrics = rt.metrics();
-        rt.block_on(genrt::time::sleep(Duration::from_millis(1)));
-        for worker in 0..metrics.num_workers() {
-            wait_until("the worker to park", || {
-                metrics.worker_park_count(worker) >= 1
-            });
+    Watchdog::new("worker_park_count").run(|| {
+        for rt in [current_thread(), threaded()] {
+            let metrics = rt.metrics();
+            rt.block_on(genrt::time::sleep(Duration::from_millis(1)));
+            for worker in 0..metrics.num_workers() {
+                wait_until("the worker to park", || {
+                    metrics.worker_park_count(worker) >= 1
+                });
+            }
+            drop(rt);
+            for worker in 0..metrics.num_workers() {
+                assert!(1 <= metrics.worker_park_count(worker));
+            }
         }
-        drop(rt);
-        for worker in 0..metrics.num_workers() {
-            assert!(1 <= metrics.worker_park_count(worker));
-        }
-    }
+    });
 }
 
 // Tokio: `worker_park_unpark_count`: after a park and the wake that ends it, at least 2;
 // once the runtime is dropped (every worker woken to exit), even.
 #[test]
 fn worker_park_unpark_count() {
-    for rt in [current_thread(), threaded()] {
-        let metrics = rt.metrics();
-        for worker in 0..metrics.num_workers() {
-            wait_until("the worker to park", || {
-                metrics.worker_park_count(worker) >= 1
-            });
+    Watchdog::new("worker_park_unpark_count").run(|| {
+        for rt in [current_thread(), threaded()] {
+            let metrics = rt.metrics();
+            for worker in 0..metrics.num_workers() {
+                wait_until("the worker to park", || {
+                    metrics.worker_park_count(worker) >= 1
+                });
+            }
+            rt.block_on(rt.spawn(async {})).unwrap();
+            drop(rt);
+            for worker in 0..metrics.num_workers() {
+                let count = metrics.worker_park_unpark_count(worker);
+                assert!(2 <= count, "worker {worker}: {count}");
+                assert_eq!(count % 2, 0, "worker {worker} exited awake: {count}");
+            }
         }
-        rt.block_on(rt.spawn(async {})).unwrap();
-        drop(rt);
-        for worker in 0..metrics.num_workers() {
-            let count = metrics.worker_park_unpark_count(worker);
-            assert!(2 <= count, "worker {worker}: {count}");
-            assert_eq!(count % 2, 0, "worker {worker} exited awake: {count}");
-        }
-    }
+    });
 }
 
 // Tokio: `worker_total_busy_duration`.
 #[test]
 fn worker_total_busy_duration() {
-    const N: usize = 5;
-    for rt in [current_thread(), threaded()] {
-        let metrics = rt.metrics();
-        rt.block_on(async {
-            for _ in 0..N {
-                genrt::spawn(async { genrt::task::yield_now().await })
-                    .await
-                    .unwrap();
+    Watchdog::new("worker_total_busy_duration").run(|| {
+        const N: usize = 5;
+        for rt in [current_thread(), threaded()] {
+            let metrics = rt.metrics();
+            rt.block_on(async {
+                for _ in 0..N {
+                    genrt::spawn(async { genrt::task::yield_now().await })
+                        .await
+                        .unwrap();
+                }
+            });
+            drop(rt);
+            for worker in 0..metrics.num_workers() {
+                assert!(Duration::ZERO < metrics.worker_total_busy_duration(worker));
             }
-        });
-        drop(rt);
-        for worker in 0..metrics.num_workers() {
-            assert!(Duration::ZERO < metrics.worker_total_busy_duration(worker));
         }
-    }
+    });
 }
 
 #[test]
