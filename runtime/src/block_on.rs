@@ -63,7 +63,11 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
     };
     check_not_panicked(handle);
     loop {
-        let poll = future.as_mut().poll(&mut cx);
+        let poll = {
+            // Each poll with a fresh cooperative budget, as a task's.
+            let _budget = crate::task::coop::BudgetGuard::for_poll();
+            future.as_mut().poll(&mut cx)
+        };
         // Checked after the poll too, even when it is ready: an output built from the result
         // of a task that panicked (or of anything that ran after that panic) would otherwise
         // slip out of a runtime that has shut down.

@@ -12,7 +12,7 @@
 //!   non-zero." (also for `interval`).
 //! - `sleep_until` with a deadline in the past, and `sleep(Duration::ZERO)`, are ready on the
 //!   first poll; `Instant + Duration::MAX` panics like `std::time::Instant`'s.
-//! - `task_join_set.rs`: `join_set_coop` is not ported (no coop budget); the
+//! - `task_join_set.rs` (`join_set_coop` is ported in `coop.rs`): the
 //!   `FromIterator` and `Extend` impls (Tokio's docs: spawn each future on the current
 //!   runtime, panic outside one); `detach_all` (Tokio's test of the same name: the tasks
 //!   keep running, the set is empty); `join_next` on an empty set is `None` at once;
@@ -29,8 +29,7 @@
 //!   `JoinHandle`, `AbortHandle`, `Runtime` and `Handle` are `UnwindSafe + RefUnwindSafe`
 //!   (Tokio's `unwindsafe.rs`), so `catch_unwind(|| rt.block_on(..))` compiles as is.
 //! - a `block_on` on a worker thread panics with Tokio's words, "Cannot start a runtime
-//!   from within a runtime"; `task::unconstrained` runs its future as it is (genrt has no
-//!   coop budget to lift).
+//!   from within a runtime" (`task::unconstrained` and the budget are tested in `coop.rs`).
 //!
 //! Auto traits (`Send`/`Sync`/`Unpin`) are checked at compile time in `auto_traits.rs`.
 

@@ -17,7 +17,7 @@
 //!
 //! `detach_all` is ported in `api_parity_ports.rs`, `spawn_blocking` members in
 //! `blocking_tokio_ports.rs`. Not ported: the `spawn_local`/`LocalSet` tests (genrt has no
-//! local tasks), `join_set_coop` (genrt has no coop budget), and the
+//! local tasks), `join_set_coop` (ported in `coop.rs`), and the
 //! `join_next_with_id`/task-id tests (no task ids).
 
 use std::future::Future;

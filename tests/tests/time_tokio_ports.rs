@@ -21,9 +21,9 @@
 //! - `time_timeout.rs`: `simultaneous_deadline_future_completion`,
 //!   `completed_future_past_deadline`, `future_and_deadline_in_future`,
 //!   `future_and_timeout_in_future`, `very_large_timeout`, `deadline_now_elapses`,
-//!   `deadline_future_elapses`, `timeout_is_not_exhausted_by_future` (with a future that
-//!   yields forever instead of reading `tokio::io::empty()`: genrt has no coop budget, and a
-//!   task that yields still lets the timer fire).
+//!   `deadline_future_elapses`, `timeout_is_not_exhausted_by_future` (here with a future
+//!   that yields forever; `coop.rs` ports it with `consume_budget` in place of Tokio's
+//!   `tokio::io::empty()`, both spending the cooperative budget).
 //! - `time_interval.rs`: `interval_zero_duration`, `burst`, `delay`, `skip`, `reset`,
 //!   `reset_immediately`, `reset_after`, `reset_at`, `reset_at_bigger_than_interval`,
 //!   `interval_doesnt_panic_max_duration_when_polling`.
@@ -40,7 +40,7 @@
 //!   (`time.rs`, `polling_a_sleep_outside_a_runtime_panics_with_a_clear_message`).
 //! - `time_interval.rs` `stream_with_interval_poll_tick_self_waking` and
 //!   `stream_with_interval_poll_tick_no_waking`: they need `tokio-stream`'s `IntervalStream`
-//!   and Tokio's coop budget (genrt has neither).
+//!   (genrt has no streams of its own).
 //! - `time_pause.rs` `pause_time_in_main`, `pause_time_in_task`,
 //!   `pause_time_in_main_threads`, `pause_time_in_spawn_threads`: ported in `time_pause.rs`,
 //!   with the tests of `genrt::time::pause` and `resume`.

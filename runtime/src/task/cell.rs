@@ -159,6 +159,7 @@ where
     /// (async tasks) or the cell's one [`BlockingTask`] (blocking closures).
     pub(crate) unsafe fn poll_future(&self, cx: &mut Context<'_>, report_panic: bool) -> Poll<()> {
         let current = Current::enter(self.id());
+        let budget = crate::task::coop::BudgetGuard::for_poll();
         let (poll, waker) = self.future.with_mut(|slot| {
             // SAFETY: the caller has exclusive access to the future (this function's
             // contract), so this is the only live reference to it.
@@ -195,6 +196,7 @@ where
                 }
             }
         });
+        drop(budget);
         drop(current);
         if let Some(waker) = waker {
             waker.wake();

@@ -145,9 +145,18 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.cell
+        // One unit of the cooperative budget per join (`task::coop`).
+        let Poll::Ready(spend) = crate::task::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
+        let poll = self
+            .cell
             .poll_join(cx)
-            .map(|result| result.map_err(|failure| failure.of_task(self.id())))
+            .map(|result| result.map_err(|failure| failure.of_task(self.id())));
+        if poll.is_ready() {
+            spend.made_progress();
+        }
+        poll
     }
 }
 

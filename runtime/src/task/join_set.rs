@@ -207,6 +207,14 @@ impl<T> JoinSet<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        // One unit of the cooperative budget per result (`task::coop`); the handles below
+        // are polled without a budget of their own.
+        let Poll::Ready(spend) = crate::task::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
         loop {
             let index = {
                 let mut ready = self.ready.state.lock();
@@ -223,6 +231,7 @@ impl<T> JoinSet<T> {
                 }
             };
             if let Some(result) = self.poll_slot(index) {
+                spend.made_progress();
                 return Poll::Ready(Some(result));
             }
         }
@@ -280,7 +289,7 @@ impl<T> JoinSet<T> {
         let handle = self.slots.get_mut(index)?.as_mut()?;
         let id = handle.id();
         let mut cx = Context::from_waker(&self.wakers[index]);
-        match Pin::new(handle).poll(&mut cx) {
+        match crate::task::coop::without_budget(|| Pin::new(handle).poll(&mut cx)) {
             Poll::Pending => None,
             Poll::Ready(result) => {
                 self.slots[index] = None;

@@ -4,7 +4,8 @@
 //! Everything here is also at the crate root ([`genrt::spawn`](crate::spawn),
 //! [`genrt::JoinHandle`](crate::JoinHandle), ...) except [`Id`], [`id`], [`try_id`],
 //! task-local storage ([`LocalKey`], declared with [`task_local!`](crate::task_local)),
-//! [`LocalSet`] and [`spawn_local`] (tasks that need not be `Send`), and [`unconstrained`].
+//! [`LocalSet`] and [`spawn_local`] (tasks that need not be `Send`), and the cooperative
+//! budget ([`coop`], [`consume_budget`], [`unconstrained`]).
 //!
 //! ```
 //! use genrt::task::{self, JoinSet};
@@ -33,6 +34,7 @@
 
 pub(crate) mod abort;
 pub(crate) mod cell;
+pub mod coop;
 pub(crate) mod id;
 pub(crate) mod join;
 pub(crate) mod join_set;
@@ -44,37 +46,13 @@ pub use crate::block_in_place::block_in_place;
 pub use crate::handle::{spawn, spawn_blocking};
 pub use crate::yield_now::yield_now;
 pub use abort::AbortHandle;
+pub use coop::{consume_budget, unconstrained};
 pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 #[cfg(not(loom))]
 pub use local_set::{spawn_local, LocalEnterGuard, LocalSet};
-
-/// Runs `inner` without a cooperative budget (Tokio's `tokio::task::unconstrained`).
-///
-/// genrt has no cooperative budget: a genrt future is never made to yield because it did a
-/// lot of work in one poll (a task that never returns `Pending` keeps its worker, as in any
-/// executor without a budget; [`yield_now`] gives the worker back). So every future is
-/// already unconstrained, and this returns one that behaves exactly as `inner`; it exists
-/// so that code written for Tokio keeps compiling and means the same.
-///
-/// ```
-/// let rt = genrt::Runtime::new().unwrap();
-/// let sum = rt.block_on(genrt::task::unconstrained(async {
-///     let mut sum = 0u64;
-///     for i in 0..1_000 {
-///         sum += genrt::spawn(async move { i }).await.unwrap();
-///     }
-///     sum
-/// }));
-/// assert_eq!(sum, 499_500);
-/// ```
-pub fn unconstrained<F: std::future::Future>(
-    inner: F,
-) -> impl std::future::Future<Output = F::Output> {
-    inner
-}
 
 /// The task module's futures, at Tokio's path (`tokio::task::futures`).
 pub mod futures {

@@ -160,7 +160,16 @@ impl Future for Sleep {
                 ),
             }
         }
-        this.entry
-            .poll_elapsed(this.deadline.into_std(), this.due, cx)
+        // One unit of the cooperative budget when the sleep completes (`task::coop`).
+        let Poll::Ready(spend) = crate::task::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
+        let poll = this
+            .entry
+            .poll_elapsed(this.deadline.into_std(), this.due, cx);
+        if poll.is_ready() {
+            spend.made_progress();
+        }
+        poll
     }
 }

@@ -115,10 +115,19 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` is not moved while pinned.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let had_budget = crate::task::coop::has_budget_remaining();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(&mut this.delay).poll(cx) {
+        // If the future spent the last of the cooperative budget, the timer is polled
+        // without one: a future that keeps spending it cannot keep its timeout from firing.
+        let delay = &mut this.delay;
+        let elapsed = if had_budget && !crate::task::coop::has_budget_remaining() {
+            crate::task::coop::without_budget(|| Pin::new(delay).poll(cx))
+        } else {
+            Pin::new(delay).poll(cx)
+        };
+        match elapsed {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }

@@ -1,0 +1,231 @@
+//! Cooperative scheduling: a per-poll budget that makes a busy task yield (Tokio's
+//! `tokio::task::coop`, same names and the same budget of 128).
+//!
+//! A task whose awaits are always ready (a join handle of a task that has finished, a
+//! timer already due, a stream that always has an item) never returns `Pending` by itself,
+//! and keeps its worker from every other task queued behind it. So each poll of a task (and
+//! each poll of a `block_on` future) starts with a budget of [`BUDGET`] units; genrt's
+//! leaf futures ([`JoinHandle`](crate::JoinHandle), [`JoinSet::join_next`](
+//! crate::JoinSet::join_next), [`Sleep`](crate::time::Sleep), [`consume_budget`],
+//! [`cooperative`]) spend one unit each time they complete, and once the budget is spent
+//! they return `Pending` after waking their task, which then goes to the back of its
+//! worker's queue as [`yield_now`](crate::yield_now) does. A poll that returns `Pending`
+//! for its own reasons spends nothing. [`unconstrained`] opts a future out.
+//!
+//! Outside a task and a `block_on` (a future polled by hand on a plain thread, or by
+//! another executor) there is no budget: nothing here ever makes such a poll yield.
+//!
+//! ```
+//! use std::future::poll_fn;
+//! use std::task::Poll;
+//! use genrt::task::coop;
+//!
+//! let rt = genrt::Runtime::new().unwrap();
+//! let spent = rt.block_on(rt.spawn(async {
+//!     let mut spent = 0;
+//!     // Poll `consume_budget` by hand inside one poll of the task, until it yields.
+//!     poll_fn(|cx| loop {
+//!         let mut unit = std::pin::pin!(coop::consume_budget());
+//!         match unit.as_mut().poll(cx) {
+//!             Poll::Ready(()) => spent += 1,
+//!             Poll::Pending => return Poll::Ready(()),
+//!         }
+//!     })
+//!     .await;
+//!     spent
+//! }));
+//! assert_eq!(spent.unwrap(), 128);
+//! # use std::future::Future;
+//! ```
+//
+// This module owns the thread-local `BUDGET`. No atomics: a budget is one thread's.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::task::{Context, Poll};
+
+/// Units a task gets for each poll (Tokio's figure).
+pub(crate) const BUDGET: u8 = 128;
+
+crate::loom::thread_local! {
+    /// What is left of the budget of the poll this thread is in; `None`: no budget (outside
+    /// any task or `block_on`, or inside [`unconstrained`]).
+    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
+}
+
+/// Sets the thread's budget to `budget` until dropped, then restores the one it replaced
+/// (polls nest: a `block_on` inside a blocking closure, a task's drop inside another poll).
+pub(crate) struct BudgetGuard {
+    previous: Option<u8>,
+}
+
+impl BudgetGuard {
+    /// A fresh budget, for one poll of a task or of a `block_on` future.
+    pub(crate) fn for_poll() -> BudgetGuard {
+        BudgetGuard::set(Some(BUDGET))
+    }
+
+    fn set(budget: Option<u8>) -> BudgetGuard {
+        BudgetGuard {
+            // A thread being torn down has no budget to keep.
+            previous: CURRENT.try_with(|c| c.replace(budget)).ok().flatten(),
+        }
+    }
+}
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set(self.previous));
+    }
+}
+
+/// Whether a leaf future may go on: `Ready` with a guard that gives the unit back unless
+/// the caller says it [`made progress`](Spend::made_progress), or `Pending` (after waking
+/// `cx`) when the budget is spent.
+pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spend> {
+    let left = CURRENT.try_with(Cell::get).ok().flatten();
+    match left {
+        None => Poll::Ready(Spend { refund: false }),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(left) => {
+            let _ = CURRENT.try_with(|c| c.set(Some(left - 1)));
+            Poll::Ready(Spend { refund: true })
+        }
+    }
+}
+
+/// Runs `f` with no budget (a timeout's own timer, once the future it guards spent the
+/// budget; a join set's handles, whose set spends for them).
+pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = BudgetGuard::set(None);
+    f()
+}
+
+/// One unit taken by [`poll_proceed`]: given back when dropped, unless spent.
+#[must_use = "dropping it at once gives the unit back"]
+pub(crate) struct Spend {
+    refund: bool,
+}
+
+impl Spend {
+    /// The leaf future completed: the unit stays spent.
+    pub(crate) fn made_progress(mut self) {
+        self.refund = false;
+    }
+}
+
+impl Drop for Spend {
+    fn drop(&mut self) {
+        if self.refund {
+            let _ = CURRENT.try_with(|c| c.set(c.get().map(|left| left.saturating_add(1))));
+        }
+    }
+}
+
+/// Whether the current poll has budget left: `true` outside any task or `block_on`, and
+/// inside [`unconstrained`].
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// assert!(genrt::task::coop::has_budget_remaining());
+/// rt.block_on(async {
+///     assert!(genrt::task::coop::has_budget_remaining());
+/// });
+/// ```
+pub fn has_budget_remaining() -> bool {
+    CURRENT.try_with(Cell::get).ok().flatten() != Some(0)
+}
+
+/// Spends one unit of the current poll's budget, yielding first if it is spent (Tokio's
+/// `tokio::task::consume_budget`): for a loop that does work without awaiting anything
+/// that would spend the budget for it.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let sum = rt.block_on(rt.spawn(async {
+///     let mut sum = 0u64;
+///     for i in 0..1_000 {
+///         sum += i; // some work that awaits nothing
+///         genrt::task::consume_budget().await; // yields every 128 rounds
+///     }
+///     sum
+/// }));
+/// assert_eq!(sum.unwrap(), 499_500);
+/// ```
+pub async fn consume_budget() {
+    let mut done = false;
+    std::future::poll_fn(move |cx| {
+        if done {
+            return Poll::Ready(());
+        }
+        match poll_proceed(cx) {
+            Poll::Ready(spend) => {
+                spend.made_progress();
+                done = true;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Runs `inner` without a budget (Tokio's `tokio::task::unconstrained`): genrt's futures
+/// inside never yield because the budget is spent. A task made of such a future can keep
+/// its worker as long as it does not return `Pending` by itself.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let sum = rt.block_on(genrt::task::unconstrained(async {
+///     let mut sum = 0u64;
+///     for i in 0..1_000 {
+///         genrt::task::consume_budget().await; // never yields here
+///         sum += i;
+///     }
+///     sum
+/// }));
+/// assert_eq!(sum, 499_500);
+/// ```
+pub async fn unconstrained<F: Future>(inner: F) -> F::Output {
+    let mut inner = std::pin::pin!(inner);
+    std::future::poll_fn(|cx| {
+        let _guard = BudgetGuard::set(None);
+        inner.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Makes `inner` spend one unit of the budget each time it completes, and yield (returning
+/// `Pending` after waking its task) when the budget is spent before a poll (Tokio's
+/// `tokio::task::coop::cooperative`): for a hand-written future whose polls are often
+/// ready.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let n = rt.block_on(rt.spawn(async {
+///     let mut n = 0;
+///     for _ in 0..500 {
+///         n += genrt::task::coop::cooperative(std::future::ready(1)).await;
+///     }
+///     n
+/// }));
+/// assert_eq!(n.unwrap(), 500);
+/// ```
+pub async fn cooperative<F: Future>(inner: F) -> F::Output {
+    let mut inner = std::pin::pin!(inner);
+    std::future::poll_fn(|cx| {
+        let spend = match poll_proceed(cx) {
+            Poll::Ready(spend) => spend,
+            Poll::Pending => return Poll::Pending,
+        };
+        let poll = inner.as_mut().poll(cx);
+        if poll.is_ready() {
+            spend.made_progress();
+        }
+        poll
+    })
+    .await
+}

@@ -1,0 +1,284 @@
+//! The cooperative budget (`genrt::task::coop`): ports of Tokio's tests of it
+//! (`rt_common.rs` `coop_consume_budget` on three flavors, `task_join_set.rs`
+//! `join_set_coop`, `time_timeout.rs` `timeout_is_not_exhausted_by_future` with
+//! `consume_budget` in place of `tokio::io::empty()`), and genrt's own: which futures spend
+//! it, that `unconstrained` lifts it, that there is none outside a runtime, and the liveness
+//! it buys (a task that is always ready cannot starve a one-worker runtime). Every wait is
+//! bounded (watchdog).
+
+use std::future::{poll_fn, ready, Future};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use genrt::task::{self, coop, JoinSet};
+use genrt::Runtime;
+use support::Watchdog;
+
+fn runtimes() -> Vec<(&'static str, Runtime)> {
+    vec![
+        (
+            "current_thread",
+            genrt::Builder::new_current_thread().build().unwrap(),
+        ),
+        (
+            "threaded_4_workers",
+            genrt::Builder::new_multi_thread()
+                .worker_threads(4)
+                .build()
+                .unwrap(),
+        ),
+        (
+            "threaded_1_worker",
+            genrt::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap(),
+        ),
+    ]
+}
+
+/// How many times `unit` (made fresh each round) is ready in one poll before it is
+/// pending, up to `limit`.
+fn ready_in_one_poll<F: Future>(cx: &mut Context<'_>, limit: usize, unit: impl Fn() -> F) -> usize {
+    for i in 0..limit {
+        if pin!(unit()).poll(cx).is_pending() {
+            return i;
+        }
+    }
+    limit
+}
+
+/// Tokio's `rt_common::coop_consume_budget`, on each flavor, in `block_on` and in a task.
+#[test]
+fn coop_consume_budget() {
+    Watchdog::new("coop_consume_budget").run(|| {
+        for (flavor, rt) in runtimes() {
+            let body = move || async move {
+                poll_fn(|cx| {
+                    let counter = Arc::new(AtomicUsize::new(0));
+                    let worker_counter = counter.clone();
+                    let mut worker = Box::pin(async move {
+                        for _ in 0..1000 {
+                            worker_counter.fetch_add(1, Ordering::Relaxed);
+                            task::consume_budget().await
+                        }
+                    });
+                    // The worker yields before the end of its work (a budget of 128).
+                    assert!(worker.as_mut().poll(cx).is_pending(), "{flavor}");
+                    assert!(counter.load(Ordering::Relaxed) < 1000, "{flavor}");
+                    Poll::Ready(())
+                })
+                .await
+            };
+            rt.block_on(body());
+            rt.block_on(rt.spawn(body())).unwrap();
+        }
+    });
+}
+
+/// The budget is 128 units per poll, the same for a task and a `block_on` future, and
+/// `has_budget_remaining` says when it is spent.
+#[test]
+fn a_poll_has_128_units() {
+    Watchdog::new("a_poll_has_128_units").run(|| {
+        let rt = Runtime::new().unwrap();
+        let count = || async {
+            poll_fn(|cx| {
+                assert!(coop::has_budget_remaining());
+                let units = ready_in_one_poll(cx, 1000, task::consume_budget);
+                assert!(!coop::has_budget_remaining());
+                Poll::Ready(units)
+            })
+            .await
+        };
+        assert_eq!(rt.block_on(count()), 128);
+        assert_eq!(rt.block_on(rt.spawn(count())).unwrap(), 128);
+        // The next poll has a fresh budget: a loop over `consume_budget` finishes.
+        let total = rt.block_on(rt.spawn(async {
+            let mut total = 0;
+            for _ in 0..1000 {
+                task::consume_budget().await;
+                total += 1;
+            }
+            total
+        }));
+        assert_eq!(total.unwrap(), 1000);
+    });
+}
+
+/// Outside a runtime there is no budget, and inside `unconstrained` neither.
+#[test]
+fn no_budget_outside_a_runtime_or_inside_unconstrained() {
+    Watchdog::new("no_budget_outside").run(|| {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(ready_in_one_poll(&mut cx, 1000, task::consume_budget), 1000);
+        assert!(coop::has_budget_remaining());
+
+        let rt = Runtime::new().unwrap();
+        let units = rt.block_on(rt.spawn(task::unconstrained(async {
+            poll_fn(|cx| Poll::Ready(ready_in_one_poll(cx, 1000, task::consume_budget))).await
+        })));
+        assert_eq!(units.unwrap(), 1000);
+        // `unconstrained` lifts the budget only inside: after it, the task's budget is back
+        // (here untouched, as the units spent inside were not counted).
+        let after = rt.block_on(rt.spawn(async {
+            task::unconstrained(async {
+                poll_fn(|cx| Poll::Ready(ready_in_one_poll(cx, 500, task::consume_budget))).await
+            })
+            .await;
+            poll_fn(|cx| Poll::Ready(ready_in_one_poll(cx, 1000, task::consume_budget))).await
+        }));
+        assert_eq!(after.unwrap(), 128);
+    });
+}
+
+/// Join handles, join sets, sleeps and `cooperative` spend a unit when they complete; a
+/// pending join handle spends nothing.
+#[test]
+fn leaf_futures_spend_the_budget() {
+    Watchdog::new("leaf_futures_spend_the_budget").run(|| {
+        let rt = Runtime::new().unwrap();
+        // Join handles of finished tasks: the 129th is pending within one poll.
+        let handles: Vec<_> = (0..200).map(|i| rt.spawn(async move { i })).collect();
+        for handle in &handles {
+            while !handle.is_finished() {
+                std::thread::yield_now();
+            }
+        }
+        let joined = rt.block_on(async move {
+            let mut handles = handles.into_iter();
+            let mut joined = 0;
+            poll_fn(|cx| {
+                for handle in handles.by_ref() {
+                    let mut handle = handle;
+                    if pin!(&mut handle).poll(cx).is_pending() {
+                        return Poll::Ready(());
+                    }
+                    joined += 1;
+                }
+                Poll::Ready(())
+            })
+            .await;
+            joined
+        });
+        assert_eq!(joined, 128);
+
+        // A pending join handle, polled 1000 times, spends nothing.
+        let left = rt.block_on(async {
+            let (release, gate) = futures::channel::oneshot::channel::<()>();
+            let mut pending = genrt::spawn(async move {
+                let _ = gate.await;
+            });
+            let left = poll_fn(|cx| {
+                for _ in 0..1000 {
+                    assert!(pin!(&mut pending).poll(cx).is_pending());
+                }
+                Poll::Ready(ready_in_one_poll(cx, 1000, task::consume_budget))
+            })
+            .await;
+            release.send(()).unwrap();
+            pending.await.unwrap();
+            left
+        });
+        assert_eq!(left, 128);
+
+        // Zero sleeps and `cooperative` futures.
+        let sleeps = rt.block_on(poll_fn(|cx| {
+            Poll::Ready(ready_in_one_poll(cx, 1000, || {
+                genrt::time::sleep(Duration::ZERO)
+            }))
+        }));
+        assert_eq!(sleeps, 128);
+        let cooperative = rt.block_on(poll_fn(|cx| {
+            Poll::Ready(ready_in_one_poll(cx, 1000, || coop::cooperative(ready(()))))
+        }));
+        assert_eq!(cooperative, 128);
+    });
+}
+
+/// Tokio's `task_join_set::join_set_coop`: a set of 1000 finished tasks cannot be drained
+/// in one poll; every result still comes out.
+#[test]
+fn join_set_coop() {
+    const TASKS: usize = 1000;
+    Watchdog::new("join_set_coop").run(|| {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let done = Arc::new(AtomicUsize::new(0));
+            let mut set = JoinSet::new();
+            for _ in 0..TASKS {
+                let done = done.clone();
+                set.spawn(async move {
+                    done.fetch_add(1, Ordering::Release);
+                });
+            }
+            while done.load(Ordering::Acquire) < TASKS {
+                task::yield_now().await;
+            }
+            let (mut count, mut coop_count) = (0, 0);
+            loop {
+                let next = poll_fn(|cx| Poll::Ready(set.poll_join_next(cx))).await;
+                match next {
+                    Poll::Ready(Some(result)) => {
+                        result.unwrap();
+                        count += 1;
+                    }
+                    Poll::Ready(None) => break,
+                    Poll::Pending => {
+                        coop_count += 1;
+                        task::yield_now().await;
+                    }
+                }
+            }
+            assert!(coop_count >= 1);
+            assert_eq!(count, TASKS);
+        });
+    });
+}
+
+/// Tokio's `time_timeout::timeout_is_not_exhausted_by_future`: a future that keeps spending
+/// the budget (and is never pending otherwise) still times out.
+#[test]
+fn timeout_is_not_exhausted_by_future() {
+    Watchdog::new("timeout_is_not_exhausted_by_future").run(|| {
+        for (flavor, rt) in runtimes() {
+            let result = rt.block_on(rt.spawn(genrt::time::timeout(
+                Duration::from_millis(1),
+                async {
+                    loop {
+                        task::consume_budget().await;
+                    }
+                },
+            )));
+            assert!(result.unwrap().is_err(), "{flavor}");
+        }
+    });
+}
+
+/// The liveness the budget buys: on one worker, a task whose awaits are always ready (it
+/// never returns `Pending` by itself) still lets the task queued behind it run.
+#[test]
+fn an_always_ready_task_cannot_starve_its_worker() {
+    Watchdog::new("always_ready_task").run(|| {
+        for (flavor, rt) in runtimes() {
+            let flag = Arc::new(AtomicBool::new(false));
+            let spinner = {
+                let flag = flag.clone();
+                rt.spawn(async move {
+                    let mut rounds = 0u64;
+                    while !flag.load(Ordering::Acquire) {
+                        coop::cooperative(ready(())).await;
+                        rounds += 1;
+                    }
+                    rounds
+                })
+            };
+            let setter = rt.spawn(async move { flag.store(true, Ordering::Release) });
+            rt.block_on(setter).unwrap();
+            assert!(rt.block_on(spinner).unwrap() > 0, "{flavor}");
+        }
+    });
+}
