@@ -105,7 +105,24 @@ where
         };
         let mut effects = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.poll_until_pending(running, &cell.waker, cell.root, &mut effects)
+            // Without genrt's cooperative budget: a step runs crux's own executor, which
+            // re-polls a command that woke itself at once; a genrt future that yields because
+            // the budget of the task it runs in is spent would have it spin for ever.
+            let mut step = std::pin::pin!(genrt::task::unconstrained(std::future::poll_fn(|_| {
+                std::task::Poll::Ready(self.poll_until_pending(
+                    running,
+                    &cell.waker,
+                    cell.root,
+                    &mut effects,
+                ))
+            })));
+            match std::future::Future::poll(
+                step.as_mut(),
+                &mut std::task::Context::from_waker(futures::task::noop_waker_ref()),
+            ) {
+                std::task::Poll::Ready(done) => done,
+                std::task::Poll::Pending => unreachable!("a step's poll_fn is always ready"),
+            }
         }));
         // Effects emitted before a panic were emitted: the shell gets them.
         self.deliver(&mut effects);

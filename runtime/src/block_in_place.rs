@@ -57,6 +57,9 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
+    // The closure runs without the task's cooperative budget (as in Tokio): a budget the
+    // task spent would make another executor inside spin on the futures it makes yield.
+    let f = move || crate::task::coop::without_budget(f);
     let Ok(handle) = Handle::try_current() else {
         return f();
     };

@@ -35,12 +35,12 @@
 //! Skipped, and why:
 //! - `rt_common.rs`: `socket_from_blocking` (genrt has no I/O driver).
 //! - `task_blocking.rs`: `block_in_blocking`, `block_in_block`, `no_block_in_*`,
-//!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (genrt
-//!   has no `block_in_place`); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
+//!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (these
+//!   are `block_in_place.rs`'s business); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
 //!   dropping a runtime inside another's task: see `Runtime`'s docs).
-//! - `rt_threaded.rs`: `blocking`, `coop_and_block_in_place`, `yield_after_block_in_place`,
-//!   `hang_on_shutdown`, `test_block_in_place*`, `test_nested_block_in_place_*` (all
-//!   `block_in_place`, which genrt does not have).
+//! - `rt_threaded.rs`: `blocking`, `yield_after_block_in_place`, `hang_on_shutdown`,
+//!   `test_block_in_place*`, `test_nested_block_in_place_*` (`block_in_place`: see
+//!   `block_in_place.rs`); `coop_and_block_in_place` is in `coop.rs`.
 //! - `rt_handle.rs`: nothing there concerns blocking work (its `enter` tests are ported in
 //!   `enter.rs`).
 //! - `rt_handle_block_on.rs`: the `test_with_runtimes` tests run `Handle::block_on` again

@@ -10,7 +10,7 @@ use std::future::{poll_fn, ready, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use genrt::task::{self, coop, JoinSet};
@@ -113,7 +113,7 @@ fn a_poll_has_128_units() {
 #[test]
 fn no_budget_outside_a_runtime_or_inside_unconstrained() {
     Watchdog::new("no_budget_outside").run(|| {
-        let mut cx = Context::from_waker(Waker::noop());
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
         assert_eq!(ready_in_one_poll(&mut cx, 1000, task::consume_budget), 1000);
         assert!(coop::has_budget_remaining());
 
@@ -281,4 +281,128 @@ fn an_always_ready_task_cannot_starve_its_worker() {
             assert!(rt.block_on(spinner).unwrap() > 0, "{flavor}");
         }
     });
+}
+
+/// Tokio's `BlockingTask` runs its closure without a budget: a spent one would never come
+/// back there, and another executor inside would spin on the futures it makes yield.
+#[test]
+fn blocking_closures_have_no_budget() {
+    Watchdog::new("blocking_closures_have_no_budget").run(|| {
+        let rt = Runtime::new().unwrap();
+        let ready = rt.block_on(rt.spawn_blocking(|| {
+            let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+            ready_in_one_poll(&mut cx, 500, task::consume_budget)
+        }));
+        assert_eq!(ready.unwrap(), 500);
+        // Another executor inside a blocking closure, on genrt's sleeps (which spend the
+        // budget): 200 of them finish.
+        let handle = rt.handle().clone();
+        rt.block_on(rt.spawn_blocking(move || {
+            let _entered = handle.enter();
+            for _ in 0..200 {
+                futures::executor::block_on(genrt::time::sleep(Duration::ZERO));
+            }
+        }))
+        .unwrap();
+    });
+}
+
+/// Tokio's `block_in_place` runs its closure without the task's budget (the same reason).
+#[test]
+fn block_in_place_runs_without_the_tasks_budget() {
+    Watchdog::new("block_in_place_without_budget").run(|| {
+        let rt = genrt::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(rt.spawn(async {
+            // Spend the whole budget within one poll, then block in place.
+            poll_fn(|cx| {
+                while pin!(task::consume_budget()).poll(cx).is_ready() {}
+                Poll::Ready(())
+            })
+            .await;
+            task::block_in_place(|| {
+                futures::executor::block_on(genrt::time::sleep(Duration::ZERO))
+            });
+        }))
+        .unwrap();
+    });
+}
+
+/// Tokio's `rt_threaded::coop_and_block_in_place`, with `consume_budget` for the channel's
+/// `recv`: after a `block_in_place`, the task's budget still makes it yield.
+#[test]
+fn coop_and_block_in_place() {
+    Watchdog::new("coop_and_block_in_place").run(|| {
+        let rt = genrt::Builder::new_multi_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            genrt::spawn(async {
+                task::block_in_place(|| {});
+                poll_fn(|cx| {
+                    for _ in 0..1024 {
+                        if pin!(task::consume_budget()).poll(cx).is_pending() {
+                            return Poll::Ready(());
+                        }
+                    }
+                    panic!("did not yield");
+                })
+                .await
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// Tokio's `rt_common::coop` and `coop_unconstrained` in their join-handle form (Tokio's
+/// suite before its channels became the example), on each flavor: a poll that joins 1000
+/// finished tasks is cut short by the budget, unless unconstrained.
+#[test]
+fn coop_with_join_handles() {
+    Watchdog::new("coop_with_join_handles").run(|| {
+        for (flavor, rt) in runtimes() {
+            for constrained in [true, false] {
+                let tasks: Vec<_> = (0..1000).map(|_| rt.spawn(async {})).collect();
+                for task in &tasks {
+                    while !task.is_finished() {
+                        std::thread::yield_now();
+                    }
+                }
+                let body = async move {
+                    let mut tasks = tasks;
+                    poll_fn(|cx| {
+                        let pending = tasks
+                            .iter_mut()
+                            .any(|task| pin!(task).poll(cx).is_pending());
+                        Poll::Ready(pending)
+                    })
+                    .await
+                };
+                let yielded = if constrained {
+                    rt.block_on(body)
+                } else {
+                    rt.block_on(task::unconstrained(body))
+                };
+                assert_eq!(yielded, constrained, "{flavor}");
+            }
+        }
+    });
+}
+
+/// `unconstrained` and `cooperative` return named futures, `Unpin` when their future is
+/// (Tokio's `Unconstrained` and `Coop`): `Pin::new(&mut unconstrained(..))` compiles.
+#[test]
+fn the_wrappers_are_unpin_when_their_future_is() {
+    fn unpin<T: Unpin>(_: &T) {}
+    let mut a = task::unconstrained(ready(1));
+    let mut b = coop::cooperative(ready(2));
+    unpin(&a);
+    unpin(&b);
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    assert_eq!(std::pin::Pin::new(&mut a).poll(&mut cx), Poll::Ready(1));
+    assert_eq!(std::pin::Pin::new(&mut b).poll(&mut cx), Poll::Ready(2));
 }

@@ -369,7 +369,9 @@ where
             .0
             .take()
             .expect("genrt: a blocking closure was polled after it ran");
-        Poll::Ready(closure())
+        // No cooperative budget in a blocking closure (as in Tokio): a spent one would never
+        // come back, and another executor inside would spin on the futures it makes yield.
+        Poll::Ready(crate::task::coop::without_budget(closure))
     }
 }
 

@@ -38,10 +38,12 @@
 //! # use std::future::Future;
 //! ```
 //
-// This module owns the thread-local `BUDGET`. No atomics: a budget is one thread's.
+// This module owns the thread-local `CURRENT` (the budget). No atomics: a budget is one
+// thread's. `unsafe`: the pin projections of `Unconstrained` and `Coop`.
 
 use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Units a task gets for each poll (Tokio's figure).
@@ -189,13 +191,28 @@ pub async fn consume_budget() {
 /// }));
 /// assert_eq!(sum, 499_500);
 /// ```
-pub async fn unconstrained<F: Future>(inner: F) -> F::Output {
-    let mut inner = std::pin::pin!(inner);
-    std::future::poll_fn(|cx| {
+pub fn unconstrained<F: Future>(inner: F) -> Unconstrained<F> {
+    Unconstrained { inner }
+}
+
+/// The future of [`unconstrained`]: `Unpin` when `F` is.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Unconstrained<F> {
+    inner: F,
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: `Unconstrained` never moves it out (no
+        // method hands it out by value or by `&mut`), has no `Drop`, and is `Unpin` only
+        // when `F` is (an auto trait of its one field).
+        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.inner) };
         let _guard = BudgetGuard::set(None);
-        inner.as_mut().poll(cx)
-    })
-    .await
+        inner.poll(cx)
+    }
 }
 
 /// Makes `inner` spend one unit of the budget each time it completes, and yield (returning
@@ -214,18 +231,30 @@ pub async fn unconstrained<F: Future>(inner: F) -> F::Output {
 /// }));
 /// assert_eq!(n.unwrap(), 500);
 /// ```
-pub async fn cooperative<F: Future>(inner: F) -> F::Output {
-    let mut inner = std::pin::pin!(inner);
-    std::future::poll_fn(|cx| {
-        let spend = match poll_proceed(cx) {
-            Poll::Ready(spend) => spend,
-            Poll::Pending => return Poll::Pending,
+pub fn cooperative<F: Future>(inner: F) -> Coop<F> {
+    Coop { inner }
+}
+
+/// The future of [`cooperative`]: `Unpin` when `F` is.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Coop<F> {
+    inner: F,
+}
+
+impl<F: Future> Future for Coop<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Poll::Ready(spend) = poll_proceed(cx) else {
+            return Poll::Pending;
         };
-        let poll = inner.as_mut().poll(cx);
+        // SAFETY: as in `Unconstrained::poll`: `inner` is structurally pinned.
+        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.inner) };
+        let poll = inner.poll(cx);
         if poll.is_ready() {
             spend.made_progress();
         }
         poll
-    })
-    .await
+    }
 }

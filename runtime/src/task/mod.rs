@@ -46,7 +46,7 @@ pub use crate::block_in_place::block_in_place;
 pub use crate::handle::{spawn, spawn_blocking};
 pub use crate::yield_now::yield_now;
 pub use abort::AbortHandle;
-pub use coop::{consume_budget, unconstrained};
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
