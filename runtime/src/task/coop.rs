@@ -4,7 +4,7 @@
 //! A task whose awaits are always ready (a join handle of a task that has finished, a
 //! timer already due, a stream that always has an item) never returns `Pending` by itself,
 //! and keeps its worker from every other task queued behind it. So each poll of a task (and
-//! each poll of a `block_on` future) starts with a budget of [`BUDGET`] units; genrt's
+//! each poll of a `block_on` future) starts with a budget of 128 units; genrt's
 //! leaf futures ([`JoinHandle`](crate::JoinHandle), [`JoinSet::join_next`](
 //! crate::JoinSet::join_next), [`Sleep`](crate::time::Sleep), [`consume_budget`],
 //! [`cooperative`]) spend one unit each time they complete, and once the budget is spent
