@@ -407,7 +407,11 @@ where
     ///
     /// # Panics
     ///
-    /// If `options` has no runtime and the core's own cannot be started.
+    /// If `options` has no runtime and the core's own cannot be started; if its runtime is
+    /// a current-thread one (`genrt::Builder::new_current_thread`): such a runtime runs
+    /// tasks only inside its `block_on`, and `process_event` and `resolve` wait for commands
+    /// that run as tasks, so the core would hang. Every constructor with a runtime comes
+    /// here.
     ///
     /// ```
     /// # use crux_core::{App, Command};
@@ -425,7 +429,16 @@ where
     #[must_use]
     pub fn with_options(app: A, model: A::Model, options: Options) -> Core<A> {
         let (runtime, handle) = match options.runtime {
-            Some(handle) => (None, handle),
+            Some(handle) => {
+                if handle.runtime_flavor() == genrt::runtime::RuntimeFlavor::CurrentThread {
+                    panic!(
+                        "genrt_crux::Core needs a multi-thread genrt runtime: a current-thread \
+                         one runs its tasks only inside block_on, so the core's commands would \
+                         never run while process_event and resolve wait for them"
+                    );
+                }
+                (None, handle)
+            }
             None => {
                 let rt = genrt::Runtime::new().unwrap_or_else(|e| {
                     panic!("genrt_crux::Core could not start its runtime: {e}")

@@ -152,3 +152,21 @@ fn calls_from_a_worker_thread_panic_instead_of_stalling_it() {
         assert_eq!(core.view().sum, 5);
     });
 }
+
+#[test]
+fn a_current_thread_runtime_is_refused_with_a_message_instead_of_hanging() {
+    let _quiet = quiet_panics();
+    Watchdog::new("a current-thread runtime").run(|| {
+        let rt = genrt::Builder::new_current_thread().build().unwrap();
+        let payload = catch_unwind(AssertUnwindSafe(|| {
+            Core::<TestApp>::with_runtime(rt.handle().clone())
+        }))
+        .map(drop)
+        .unwrap_err();
+        assert!(
+            message(&payload).contains("needs a multi-thread genrt runtime"),
+            "{}",
+            message(&payload)
+        );
+    });
+}

@@ -20,6 +20,12 @@
 //! 5. on return or unwind, release the polling hold, and close the signal (releasing the
 //!    hold of a wake not taken): later wakes do nothing.
 //!
+//! On a current-thread runtime (a driven one: its worker has no thread) step 3's loop is
+//! [`drive`]: the thread runs the worker's loop (`genrt_scheduler::Handle::drive`) and polls
+//! the future whenever it is woken; a wake also ends the driver's park (the signal's
+//! `Unparker`). While another `block_on` drives, this one polls its own future only and
+//! waits for a wake of it or for the worker to be free. The clock holds are the same.
+//!
 //! A close by panic sets `panicked` before `closed` and wakes every watcher after, so a
 //! thread that checked before the close parks with a wake pending from the close:
 //! it polls once more, checks again and panics. A normal shutdown (the `Runtime` dropped
@@ -50,6 +56,7 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         thread: thread::current(),
         state: AtomicU8::new(IDLE),
         holds: handle.inner.hold_adder(),
+        driver: handle.inner.driver_unparker(),
     });
     let waker = Waker::from(signal.clone());
     let _watch = handle.inner.watch_close(waker.clone());
@@ -62,6 +69,9 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         handle,
     };
     check_not_panicked(handle);
+    if signal.driver.is_some() {
+        return drive(handle, &signal, &waker, &mut cx, future.as_mut());
+    }
     loop {
         let poll = {
             // Each poll with a fresh cooperative budget, as a task's.
@@ -84,6 +94,93 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         handle.inner.release_clock_hold();
         // The wake that ends this wait added the hold the next poll runs under.
         signal.wait();
+    }
+}
+
+/// `block_on` on a current-thread runtime (a driven one): this thread runs the runtime's
+/// worker beside `future` while no other `block_on` does (`genrt_scheduler::Handle::drive`);
+/// while another one does, it polls `future` alone and waits for a wake of it or for the
+/// worker to be free. The clock holds are those of the loop in [`block_on`]: one is held
+/// whenever a poll of `future` is owed (`Root::owed`), and at the return.
+fn drive<F: Future>(
+    handle: &Handle,
+    signal: &std::sync::Arc<BlockOnSignal>,
+    waker: &Waker,
+    cx: &mut Context<'_>,
+    future: std::pin::Pin<&mut F>,
+) -> F::Output {
+    let mut root = Root {
+        handle,
+        signal,
+        cx,
+        future,
+        output: None,
+        owed: true,
+    };
+    loop {
+        if handle.inner.drive(&mut root, waker) == Some(true) {
+            return root
+                .output
+                .take()
+                .expect("a drive ends when the future is done");
+        }
+        // Another thread drives, and wakes `waker` when it stops. A wake cannot tell the two
+        // apart (a poll may take the one that says the worker is free), so after every poll
+        // and every wait, try to drive again first (which registers `waker` again).
+        if genrt_scheduler::Root::take_wake(&mut root) {
+            if genrt_scheduler::Root::poll(&mut root) {
+                return root.output.take().expect("the future is done");
+            }
+            continue;
+        }
+        signal.wait();
+        root.owed = true;
+    }
+}
+
+/// The `block_on` future as a driven runtime's root.
+struct Root<'a, 'c, 'f, F: Future> {
+    handle: &'a Handle,
+    signal: &'a BlockOnSignal,
+    cx: &'a mut Context<'c>,
+    future: std::pin::Pin<&'f mut F>,
+    output: Option<F::Output>,
+    /// A poll is owed, and this thread holds the clock hold it runs under.
+    owed: bool,
+}
+
+impl<F: Future> genrt_scheduler::Root for Root<'_, '_, '_, F> {
+    fn take_wake(&mut self) -> bool {
+        if !self.owed && self.signal.take_wake() {
+            // The wake's hold is now this thread's.
+            self.owed = true;
+        }
+        self.owed
+    }
+
+    fn is_woken(&self) -> bool {
+        self.owed || self.signal.is_woken()
+    }
+
+    fn poll(&mut self) -> bool {
+        let poll = {
+            let _budget = crate::task::coop::BudgetGuard::for_poll();
+            self.future.as_mut().poll(self.cx)
+        };
+        check_not_panicked(self.handle);
+        if let Poll::Ready(output) = poll {
+            // Returned holding the polling hold, which `Finish` releases.
+            self.output = Some(output);
+            return true;
+        }
+        if self.signal.take_wake() {
+            // Woken during the poll: poll again, under the wake's hold.
+            self.handle.inner.release_clock_hold();
+        } else {
+            self.handle.inner.release_clock_hold();
+            self.owed = false;
+        }
+        false
     }
 }
 
@@ -143,6 +240,9 @@ struct BlockOnSignal {
     thread: Thread,
     state: AtomicU8,
     holds: HoldAdder,
+    /// On a current-thread runtime: ends the park of the thread that drives it, which may
+    /// be this `block_on`'s (`drive`); it parks as a worker, not on its thread's token.
+    driver: Option<genrt_scheduler::Unparker>,
 }
 
 impl BlockOnSignal {
@@ -167,6 +267,12 @@ impl BlockOnSignal {
                 _ => return false,
             }
         }
+    }
+
+    /// Whether a wake is pending (or being added), without taking it.
+    fn is_woken(&self) -> bool {
+        // Acquire: as in `take_wake`.
+        matches!(self.state.load(Ordering::Acquire), WAKING | WOKEN)
     }
 
     /// Returns once a wake happened since the last return, parking until then; the caller
@@ -232,5 +338,10 @@ impl Wake for BlockOnSignal {
         // Release RMW: continues the release sequence of any wake that found `WAKING`.
         self.state.swap(WOKEN, Ordering::Release);
         self.thread.unpark();
+        if let Some(driver) = &self.driver {
+            // After the state: a driver that re-checks `is_woken` before parking either sees
+            // the wake or gets this token.
+            driver.unpark();
+        }
     }
 }

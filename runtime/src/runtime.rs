@@ -381,26 +381,28 @@ impl Builder {
         Builder::new()
     }
 
-    /// A builder for a runtime with **one worker thread**, under the name of Tokio's
-    /// current-thread builder, for code and tests written for it.
+    /// A builder for a current-thread runtime, as Tokio's: it starts no worker thread, and
+    /// its tasks run on the thread inside [`Runtime::block_on`] (or [`Handle::block_on`]),
+    /// between polls of the `block_on` future, one at a time.
     ///
-    /// genrt has no current-thread scheduler: its tasks run on the worker thread, not on the
-    /// thread inside [`Runtime::block_on`], so they also make progress while no thread is in
-    /// `block_on`, and spawned futures must be `Send` (as with every genrt runtime). What
-    /// carries over: every spawned future runs on one thread, one at a time, so they never
-    /// run in parallel with each other (blocking closures, [`Runtime::spawn_blocking`], run
-    /// on the blocking pool's threads, as in Tokio). [`Builder::worker_threads`] can still
-    /// change the count.
+    /// While no thread is in `block_on`, its tasks wait (a spawn from outside queues them);
+    /// while one is, a second `block_on` on another thread polls only its own future, and
+    /// takes over running the tasks when the first returns. Timers fire, and a paused clock
+    /// auto-advances, only while a `block_on` runs. Blocking closures
+    /// ([`Runtime::spawn_blocking`]) run on the blocking pool's threads, as in Tokio.
+    /// Spawned futures must still be `Send` (use a [`LocalSet`](crate::task::LocalSet) for
+    /// ones that are not). [`Builder::worker_threads`] is ignored, as in Tokio.
     ///
     /// ```
     /// let rt = genrt::Builder::new_current_thread().enable_all().build().unwrap();
     /// assert_eq!(rt.metrics().snapshot().workers, 1);
-    /// let threads = rt.block_on(async {
-    ///     let a = genrt::spawn(async { std::thread::current().id() });
-    ///     let b = genrt::spawn(async { std::thread::current().id() });
-    ///     (a.await.unwrap(), b.await.unwrap())
-    /// });
-    /// assert_eq!(threads.0, threads.1);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// rt.spawn(async move { tx.send(std::thread::current().id()).unwrap() });
+    /// // Not run yet: no thread is in `block_on`.
+    /// assert!(rx.try_recv().is_err());
+    /// // The task runs on this thread, while `block_on` waits for it.
+    /// rt.block_on(genrt::time::sleep(std::time::Duration::from_millis(1)));
+    /// assert_eq!(rx.try_recv().unwrap(), std::thread::current().id());
     /// ```
     pub fn new_current_thread() -> Builder {
         let mut builder = Builder::new();
@@ -758,6 +760,12 @@ impl Builder {
         });
         let mut config = self.config.clone();
         config.data = Some(extras.clone());
+        if self.flavor == RuntimeFlavor::CurrentThread {
+            // One worker, run by the thread inside `block_on` (Tokio ignores
+            // `worker_threads` on this flavor too).
+            config.workers = 1;
+            config.driven = true;
+        }
         let scheduler = Scheduler::start(config)?;
         Ok(Runtime {
             handle: Handle {
@@ -770,9 +778,9 @@ impl Builder {
 }
 
 /// What a runtime was built as ([`Handle::runtime_flavor`]): Tokio's two flavors, for code
-/// that asks. genrt has one scheduler; a [`CurrentThread`](RuntimeFlavor::CurrentThread)
-/// runtime is one built by [`Builder::new_current_thread`] (one worker thread), and it is
-/// the only kind whose clock [`genrt::time::pause`](crate::time::pause) pauses, as in Tokio.
+/// that asks. A [`CurrentThread`](RuntimeFlavor::CurrentThread) runtime, built by
+/// [`Builder::new_current_thread`], runs its tasks inside `block_on`; it is the only kind
+/// whose clock [`genrt::time::pause`](crate::time::pause) pauses, as in Tokio.
 ///
 /// ```
 /// use genrt::runtime::RuntimeFlavor;

@@ -101,8 +101,10 @@ pub fn on_worker_thread() -> bool {
 pub fn thread_context_destroyed() -> bool {
     context::destroyed()
 }
+pub use idle::Unparker;
 pub use metrics::{Metrics, WorkerMetrics};
 pub use task::Task;
+pub use worker::Root;
 
 use crate::context::Entry;
 use crate::loom::sync::Arc;
@@ -153,6 +155,11 @@ pub struct Config {
     /// Every this many polls, a busy worker looks at the injector (foreign spawns and
     /// wakes) before its own queues (13; at least 1).
     pub global_queue_interval: u32,
+    /// A *driven* runtime: its one worker (`workers` must be 1) has no thread of its own and
+    /// runs tasks only inside [`Handle::drive`], on the thread that calls it (a
+    /// current-thread runtime's `block_on`). Its start and stop hooks never run; its park
+    /// and unpark hooks run on the driving thread.
+    pub driven: bool,
 }
 
 /// See [`Config::data`].
@@ -183,6 +190,7 @@ impl Config {
             start_paused: false,
             event_interval: worker::Intervals::default().event,
             global_queue_interval: worker::Intervals::default().injector,
+            driven: false,
         }
     }
 }
@@ -203,6 +211,7 @@ impl fmt::Debug for Config {
             .field("start_paused", &self.start_paused)
             .field("event_interval", &self.event_interval)
             .field("global_queue_interval", &self.global_queue_interval)
+            .field("driven", &self.driven)
             .finish()
     }
 }
@@ -230,6 +239,12 @@ impl Scheduler {
                 "genrt: worker_threads must be at least 1",
             ));
         }
+        if config.driven && config.workers != 1 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "genrt: a driven runtime has exactly one worker",
+            ));
+        }
         if config.event_interval == 0 || config.global_queue_interval == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -240,9 +255,25 @@ impl Scheduler {
             event: config.event_interval,
             injector: config.global_queue_interval,
         };
-        let deques: Vec<Worker<TaskKey>> =
+        let mut deques: Vec<Worker<TaskKey>> =
             (0..config.workers).map(|_| Worker::new_fifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
+        let hooks = || worker::Hooks {
+            start: config.on_thread_start.clone(),
+            stop: config.on_thread_stop.clone(),
+            park: config.on_thread_park.clone(),
+            unpark: config.on_thread_unpark.clone(),
+        };
+        let driver = if config.driven {
+            let deque = deques.pop().expect("one worker");
+            Some(worker::Driver::new(
+                Local::new(0, deque),
+                hooks(),
+                intervals,
+            ))
+        } else {
+            None
+        };
         let (shared, registration) = registry::register(|context, base| {
             Arc::new(
                 Shared::new(
@@ -252,7 +283,8 @@ impl Scheduler {
                     config.shutdown_on_panic,
                     config.start_paused,
                 )
-                .with_data(config.data.clone()),
+                .with_data(config.data.clone())
+                .with_driver(driver),
             )
         })?;
         let mut scheduler = Scheduler {
@@ -263,12 +295,7 @@ impl Scheduler {
         for (index, deque) in deques.into_iter().enumerate() {
             let shared = scheduler.shared.clone();
             let local = Local::new(index, deque);
-            let hooks = worker::Hooks {
-                start: config.on_thread_start.clone(),
-                stop: config.on_thread_stop.clone(),
-                park: config.on_thread_park.clone(),
-                unpark: config.on_thread_unpark.clone(),
-            };
+            let hooks = hooks();
             let name = match &config.thread_name_fn {
                 Some(name) => name(),
                 None => config.thread_name.clone(),
@@ -314,7 +341,10 @@ impl Scheduler {
 
         let deadline = timeout.map(|t| Instant::now() + t);
         let on_own_worker = context::is_worker_of(shared);
-        let waiting_for = self.threads.len() - usize::from(on_own_worker);
+        let waiting_for = self
+            .threads
+            .len()
+            .saturating_sub(usize::from(on_own_worker));
         let all_exited = wait_for_exits(shared, waiting_for, deadline);
         let current = thread::current().id();
         for handle in self.threads.drain(..) {
@@ -601,8 +631,94 @@ impl Handle {
                  host thread"
             );
         }
-        activity::settle(&self.shared, deadline)
+        if self.shared.driver.is_none() {
+            return activity::settle(&self.shared, deadline);
+        }
+        // A driven runtime runs its tasks only while a thread drives it: drive it until it
+        // runs out of work, or, while another thread drives, wait for that one in short
+        // steps (it may stop driving with work left, which this thread then runs).
+        let waiter = thread_waker();
+        loop {
+            let mut root = SettleRoot { deadline };
+            if self.drive(&mut root, &waiter) == Some(true) {
+                return deadline.is_none_or(|d| Instant::now() < d)
+                    || activity::settle(&self.shared, deadline);
+            }
+            let step = Instant::now() + Duration::from_millis(5);
+            let until = deadline.map_or(step, |d| d.min(step));
+            if activity::settle(&self.shared, Some(until)) {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+        }
     }
+
+    /// Whether this is a driven runtime ([`Config::driven`]).
+    pub fn is_driven(&self) -> bool {
+        self.shared.driver.is_some()
+    }
+
+    /// Drives a driven runtime ([`Config::driven`]) on this thread beside `root`: takes its
+    /// worker, polls `root` first and whenever it is woken, runs tasks in between, and parks
+    /// when there is nothing to do, until `root` is done; then puts the worker back.
+    /// `Some(true)` then. `Some(false)` at once if another thread drives it: `waiter` is
+    /// woken when that one stops (call again then). `None` for a runtime that is not driven.
+    ///
+    /// A wake of `root` must give the driver a token after making [`Root::is_woken`] true:
+    /// wake the [`Handle::driver_unparker`].
+    ///
+    /// # Panics
+    ///
+    /// If an earlier drive could not put the worker back (a context entered inside it was
+    /// leaked), and whatever `root`'s poll panics with (the worker is put back first).
+    pub fn drive(&self, root: &mut dyn Root, waiter: &Waker) -> Option<bool> {
+        let driver = self.shared.driver.as_ref()?;
+        Some(worker::drive(&self.shared, driver, root, waiter))
+    }
+
+    /// What a driven runtime's [`Root`] wakes so that the driver's park ends; `None` for a
+    /// runtime that is not driven. Holds the driver's parker only, not the runtime.
+    pub fn driver_unparker(&self) -> Option<Unparker> {
+        self.shared.driver.as_ref()?;
+        Some(self.shared.idle.unparker(0))
+    }
+}
+
+/// The [`Root`] of a settle of a driven runtime: no future, the drive ends when the worker
+/// runs out of work, or at the deadline.
+struct SettleRoot {
+    deadline: Option<Instant>,
+}
+
+impl Root for SettleRoot {
+    fn take_wake(&mut self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn is_woken(&self) -> bool {
+        false
+    }
+
+    fn poll(&mut self) -> bool {
+        true
+    }
+
+    fn stop_when_idle(&self) -> bool {
+        true
+    }
+}
+
+/// A waker that unparks this thread.
+fn thread_waker() -> Waker {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    Waker::from(std::sync::Arc::new(Unpark(std::thread::current())))
 }
 
 /// Returned by [`Handle::enter`]; leaves the scheduler's context when dropped, putting back

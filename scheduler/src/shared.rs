@@ -15,7 +15,7 @@ use crate::metrics::{self, Counters, Event, Metrics};
 use crate::queue::{Injector, Steal, Stealer};
 use crate::task::{self, TaskRef};
 use crate::time::Timers;
-use crate::worker::Local;
+use crate::worker::{Driver, Local};
 use crate::RuntimeData;
 
 /// Most keys one worker moves from the injector to its deque at a time. crossbeam's default
@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) exited_cv: Condvar,
     /// The runtime crate's own per-runtime state (`Config::data`), opaque here.
     pub(crate) data: Option<RuntimeData>,
+    /// A driven runtime's worker, while no thread drives it (`Config::driven`).
+    pub(crate) driver: Option<Driver>,
 }
 
 impl Shared {
@@ -84,12 +86,19 @@ impl Shared {
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
             data: None,
+            driver: None,
         }
     }
 
     /// Attaches the runtime crate's per-runtime state (`Config::data`).
     pub(crate) fn with_data(mut self, data: Option<RuntimeData>) -> Shared {
         self.data = data;
+        self
+    }
+
+    /// Makes the runtime driven: its one worker runs only inside `drive` (`Config::driven`).
+    pub(crate) fn with_driver(mut self, driver: Option<Driver>) -> Shared {
+        self.driver = driver;
         self
     }
 

@@ -265,37 +265,230 @@ pub(crate) fn run(shared: Arc<Shared>, local: Local, hooks: Hooks, intervals: In
 /// The run loop, until the runtime closes.
 fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals) {
     let _presence = shared.idle.enter_loop(local.index());
-    let mut core = Core {
-        until_event: intervals.event,
-        until_injector: intervals.injector,
-        intervals,
-        lifo_polls: 0,
-        searching: false,
-        rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
-        busy_since: std::time::Instant::now(),
-    };
+    let mut core = Core::new(local, intervals);
     while !shared.is_closed() {
-        if let Some(key) = core.next_task(shared, local) {
-            core.found_work(shared);
-            run_task(shared, local, key);
-            continue;
+        if !core.tick(shared, local) {
+            core.park(shared, local, hooks, &|| false);
         }
-        // Before searching or parking: expiries due now (the cheap check first).
-        if shared.timers.process_if_due(shared, Some(local)) {
-            continue;
-        }
-        if let Some(key) = core.search(shared, local) {
-            core.found_work(shared);
-            run_task(shared, local, key);
-            continue;
-        }
-        core.park(shared, local, hooks);
     }
     shared.add_busy(local, core.busy_since.elapsed());
     // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
 }
 
+/// The future a driven runtime's driver runs beside its tasks (a current-thread runtime's
+/// `block_on` future), seen from [`drive`].
+pub trait Root {
+    /// Takes a pending wake of the future, if there is one: `true` means "poll it now". The
+    /// first call of a drive may say `true` without a wake (the first poll).
+    fn take_wake(&mut self) -> bool;
+    /// Whether a wake is pending, without taking it (the park re-check: a driver does not
+    /// sleep with its future woken). A wake must also give the driver's worker a token
+    /// (`Handle::driver_unparker`), after whatever this reads.
+    fn is_woken(&self) -> bool;
+    /// Polls the future once; `true` when it is done (the drive then ends).
+    fn poll(&mut self) -> bool;
+    /// Whether the drive ends, instead of parking, when the driver runs out of work: a
+    /// settle of a driven runtime. The default: no.
+    fn stop_when_idle(&self) -> bool {
+        false
+    }
+}
+
+/// A driven runtime's one worker, while no thread drives it, and the threads waiting to
+/// (`Config::driven`; [`drive`]).
+pub(crate) struct Driver {
+    state: crate::loom::sync::Mutex<DriverState>,
+    hooks: Hooks,
+    intervals: Intervals,
+}
+
+struct DriverState {
+    /// Worker 0, put back by each drive as it ends.
+    core: Option<Local>,
+    /// Set if a drive could not put the core back (it stays missing; later drives panic).
+    lost: bool,
+    /// Threads that found the core taken, woken when it is put back.
+    waiters: Vec<std::task::Waker>,
+}
+
+impl Driver {
+    pub(crate) fn new(local: Local, hooks: Hooks, intervals: Intervals) -> Driver {
+        Driver {
+            state: crate::loom::sync::Mutex::new(DriverState {
+                core: Some(local),
+                lost: false,
+                waiters: Vec::new(),
+            }),
+            hooks,
+            intervals,
+        }
+    }
+
+    /// Takes the core, or registers `waiter` to be woken when it is put back.
+    fn take_or_wait(&self, waiter: &std::task::Waker) -> Option<Local> {
+        let mut state = self.state.lock();
+        if state.lost {
+            drop(state);
+            panic!(
+                "genrt: this current-thread runtime lost its scheduler: a block_on on it was                  left while a runtime context entered inside it was still alive (a leaked                  EnterGuard?), so its tasks cannot run any more"
+            );
+        }
+        if let Some(core) = state.core.take() {
+            return Some(core);
+        }
+        if !state.waiters.iter().any(|w| w.will_wake(waiter)) {
+            state.waiters.push(waiter.clone());
+        }
+        None
+    }
+
+    /// Puts the core back and wakes every waiter (one of them takes it, the others register
+    /// again).
+    fn put_back(&self, core: Option<Local>) {
+        let waiters = {
+            let mut state = self.state.lock();
+            match core {
+                Some(core) => state.core = Some(core),
+                None => state.lost = true,
+            }
+            std::mem::take(&mut state.waiters)
+        };
+        for waiter in waiters {
+            waiter.wake();
+        }
+    }
+}
+
+/// Runs worker 0 of a driven runtime on this thread, beside `root`, until `root` is done
+/// (or, with [`Root::stop_when_idle`], until no work is left): `root` is polled first and
+/// whenever it is woken, tasks run in between, and the thread parks as a worker parks when
+/// there is nothing to do (a wake of `root` unparks it). A closed runtime runs no task:
+/// the driver then only polls `root`. Returns `false` at once, with `waiter` registered to
+/// be woken when the core is put back, if another thread drives (Tokio's current-thread
+/// runtime: one `block_on` at a time runs the tasks; the others poll only their own future).
+pub(crate) fn drive(
+    shared: &Arc<Shared>,
+    driver: &Driver,
+    root: &mut dyn Root,
+    waiter: &std::task::Waker,
+) -> bool {
+    let Some(local) = driver.take_or_wait(waiter) else {
+        return false;
+    };
+    /// Puts the core back when the drive ends, also by a panic of `root`'s poll. Declared
+    /// before the context and the presence, so dropped after them: the context's clone of
+    /// the `Rc` is gone by then.
+    struct PutBack<'a> {
+        driver: &'a Driver,
+        local: Option<std::rc::Rc<Local>>,
+    }
+    impl Drop for PutBack<'_> {
+        fn drop(&mut self) {
+            let core = self
+                .local
+                .take()
+                .and_then(|rc| std::rc::Rc::try_unwrap(rc).ok());
+            self.driver.put_back(core);
+        }
+    }
+    let local = std::rc::Rc::new(local);
+    let put_back = PutBack {
+        driver,
+        local: Some(local.clone()),
+    };
+    let context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
+    let presence = shared.idle.enter_loop(local.index());
+    /// Ends the core's search when the drive ends (also by a panic of `root`'s poll): a
+    /// driver leaves with its future done, maybe right after a notification made it a
+    /// searcher, and a searcher left counted would keep every later notification away
+    /// (`Idle::notify_one` does nothing while one searches).
+    struct EndSearch<'a> {
+        core: Core,
+        shared: &'a Shared,
+    }
+    impl Drop for EndSearch<'_> {
+        fn drop(&mut self) {
+            if std::mem::replace(&mut self.core.searching, false) {
+                self.shared.idle.end_search();
+            }
+        }
+    }
+    let mut driving = EndSearch {
+        core: Core::new(&local, driver.intervals),
+        shared,
+    };
+    let core = &mut driving.core;
+    let hooks = &driver.hooks;
+    // Tokio's current-thread loop: poll `root` if woken, then run up to `event_interval`
+    // tasks, back to `root` early when the queues run dry (after a park, which ends at once
+    // if `root` was woken meanwhile).
+    let done = 'drive: loop {
+        if root.take_wake() && root.poll() {
+            break true;
+        }
+        if shared.is_closed() {
+            if root.stop_when_idle() {
+                break true;
+            }
+            // No task runs any more (shutdown's sweep cancels them); wait for `root`.
+            if !root.is_woken() {
+                shared.idle.wait_token(local.index());
+            }
+            continue;
+        }
+        for _ in 0..driver.intervals.event {
+            if core.tick(shared, &local) {
+                continue;
+            }
+            if root.stop_when_idle() {
+                break 'drive true;
+            }
+            core.park_driver(shared, &local, hooks, &*root);
+            continue 'drive;
+        }
+    };
+    shared.add_busy(&local, core.busy_since.elapsed());
+    drop(driving);
+    drop(presence);
+    drop(context);
+    drop(local);
+    drop(put_back);
+    done
+}
+
 impl Core {
+    fn new(local: &Local, intervals: Intervals) -> Core {
+        Core {
+            until_event: intervals.event,
+            until_injector: intervals.injector,
+            intervals,
+            lifo_polls: 0,
+            searching: false,
+            rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
+            busy_since: std::time::Instant::now(),
+        }
+    }
+
+    /// One step of the loop: runs one task, or fires the timers that are due. `false` if
+    /// there was nothing to do (the caller parks).
+    fn tick(&mut self, shared: &Shared, local: &Local) -> bool {
+        if let Some(key) = self.next_task(shared, local) {
+            self.found_work(shared);
+            run_task(shared, local, key);
+            return true;
+        }
+        // Before searching or parking: expiries due now (the cheap check first).
+        if shared.timers.process_if_due(shared, Some(local)) {
+            return true;
+        }
+        if let Some(key) = self.search(shared, local) {
+            self.found_work(shared);
+            run_task(shared, local, key);
+            return true;
+        }
+        false
+    }
+
     fn next_task(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {
         self.until_event -= 1;
         if self.until_event == 0 {
@@ -380,25 +573,42 @@ impl Core {
     /// before the worker registers to sleep, so that what it spawns or wakes (in this
     /// worker's own queues, which no other worker looks at) runs first; the unpark hook runs
     /// once the worker is back, whether it slept or not.
-    fn park(&mut self, shared: &Shared, local: &Local, hooks: &Hooks) {
+    ///
+    /// `woken`: work of the caller's own that also ends the park (a driver's root future).
+    fn park(&mut self, shared: &Shared, local: &Local, hooks: &Hooks, woken: &dyn Fn() -> bool) {
         if hooks.park.is_none() && hooks.unpark.is_none() {
-            return self.sleep(shared, local);
+            return self.sleep(shared, local, woken);
         }
         run_hook(hooks.park.as_ref());
+        if !local.has_work() && !woken() {
+            self.sleep(shared, local, woken);
+        }
+        run_hook(hooks.unpark.as_ref());
+    }
+
+    /// [`Core::park`] for a driver: parks unless `root` is woken, and counts a park that ends
+    /// at once when it is (as Tokio's current-thread runtime parks its driver with the
+    /// `block_on` future's wake pending: the park returns on the token the wake left).
+    fn park_driver(&mut self, shared: &Shared, local: &Local, hooks: &Hooks, root: &dyn Root) {
+        run_hook(hooks.park.as_ref());
         if !local.has_work() {
-            self.sleep(shared, local);
+            if root.is_woken() {
+                shared.count(Some(local), Event::Park);
+                shared.count(Some(local), Event::Unpark);
+            } else {
+                self.sleep(shared, local, &|| root.is_woken());
+            }
         }
         run_hook(hooks.unpark.as_ref());
     }
 
     /// Registers to sleep and sleeps, unless work shows up meanwhile (the park protocol,
     /// `idle/README.md`), or moves a paused clock.
-    fn sleep(&mut self, shared: &Shared, local: &Local) {
+    fn sleep(&mut self, shared: &Shared, local: &Local, woken: &dyn Fn() -> bool) {
         let was_searching = std::mem::replace(&mut self.searching, true);
-        if !shared
-            .idle
-            .prepare_park(local.index(), was_searching, || shared.has_visible_work())
-        {
+        if !shared.idle.prepare_park(local.index(), was_searching, || {
+            shared.has_visible_work() || woken()
+        }) {
             return;
         }
         if shared.is_closed() {

@@ -366,14 +366,12 @@ fn coop_with_join_handles() {
     Watchdog::new("coop_with_join_handles").run(|| {
         for (flavor, rt) in runtimes() {
             for constrained in [true, false] {
-                let tasks: Vec<_> = (0..1000).map(|_| rt.spawn(async {})).collect();
-                for task in &tasks {
-                    while !task.is_finished() {
-                        std::thread::yield_now();
-                    }
-                }
                 let body = async move {
-                    let mut tasks = tasks;
+                    let mut tasks: Vec<_> = (0..1000).map(|_| genrt::spawn(async {})).collect();
+                    // Tokio sleeps 100 ms and hopes; this waits until they all finished.
+                    while !tasks.iter().all(|task| task.is_finished()) {
+                        task::yield_now().await;
+                    }
                     poll_fn(|cx| {
                         let pending = tasks
                             .iter_mut()

@@ -1,8 +1,7 @@
 //! Tokio's `rt_metrics.rs` (its stable metrics: `num_workers`, `num_alive_tasks`,
 //! `global_queue_depth`, `worker_park_count`, `worker_park_unpark_count`,
 //! `worker_total_busy_duration`), ported to genrt's live [`genrt::RuntimeMetrics`]. Each test
-//! names the Tokio test it ports; where genrt differs (a current-thread runtime runs its tasks
-//! on a worker thread, not in `block_on`) the port says how. Every wait is bounded.
+//! names the Tokio test it ports; where the port differs, it says how. Every wait is bounded.
 
 use std::time::Duration;
 
@@ -51,46 +50,61 @@ fn num_alive_tasks() {
     });
 }
 
-// Tokio: `global_queue_depth_current_thread` / `_multi_thread`: a task spawned from another
-// thread waits in the global queue while every worker is busy. genrt's workers run tasks
-// without `block_on`, so the port holds every worker first.
+// Tokio: `global_queue_depth_current_thread`: a task spawned from another thread waits in
+// the global queue until a `block_on` runs the runtime.
 #[test]
-fn global_queue_depth() {
-    Watchdog::new("global_queue_depth").run(|| {
-        for rt in [current_thread(), threaded()] {
-            let workers = rt.metrics().num_workers();
-            let (held_tx, held_rx) = std::sync::mpsc::channel();
-            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-            let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
-            let holders: Vec<_> = (0..workers)
-                .map(|_| {
-                    let (held_tx, release_rx) = (held_tx.clone(), release_rx.clone());
-                    rt.spawn(async move {
-                        held_tx.send(()).unwrap();
-                        let _ = release_rx.lock().unwrap().recv_timeout(support::DEADLINE);
-                    })
+fn global_queue_depth_current_thread() {
+    Watchdog::new("global_queue_depth_current_thread").run(|| {
+        let rt = current_thread();
+        let handle = rt.handle().clone();
+        let metrics = rt.metrics();
+        let queued = std::thread::spawn(move || handle.spawn(async {}))
+            .join()
+            .unwrap();
+        assert_eq!(1, metrics.global_queue_depth());
+        rt.block_on(queued).unwrap();
+        assert_eq!(0, metrics.global_queue_depth());
+    });
+}
+
+// Tokio: `global_queue_depth_multi_thread`: a task spawned from another thread waits in the
+// global queue while every worker is busy (the port holds every worker first).
+#[test]
+fn global_queue_depth_multi_thread() {
+    Watchdog::new("global_queue_depth_multi_thread").run(|| {
+        let rt = threaded();
+        let workers = rt.metrics().num_workers();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
+        let holders: Vec<_> = (0..workers)
+            .map(|_| {
+                let (held_tx, release_rx) = (held_tx.clone(), release_rx.clone());
+                rt.spawn(async move {
+                    held_tx.send(()).unwrap();
+                    let _ = release_rx.lock().unwrap().recv_timeout(support::DEADLINE);
                 })
-                .collect();
-            for _ in 0..workers {
-                recv(&held_rx, "a worker to be held");
-            }
-            let metrics = rt.metrics();
-            let handle = rt.handle().clone();
-            let queued = std::thread::spawn(move || handle.spawn(async {}))
-                .join()
-                .unwrap();
-            assert_eq!(1, metrics.global_queue_depth());
-            for _ in 0..workers {
-                release_tx.send(()).unwrap();
-            }
-            rt.block_on(async {
-                for holder in holders {
-                    holder.await.unwrap();
-                }
-                queued.await.unwrap();
-            });
-            assert_eq!(0, metrics.global_queue_depth());
+            })
+            .collect();
+        for _ in 0..workers {
+            recv(&held_rx, "a worker to be held");
         }
+        let metrics = rt.metrics();
+        let handle = rt.handle().clone();
+        let queued = std::thread::spawn(move || handle.spawn(async {}))
+            .join()
+            .unwrap();
+        assert_eq!(1, metrics.global_queue_depth());
+        for _ in 0..workers {
+            release_tx.send(()).unwrap();
+        }
+        rt.block_on(async {
+            for holder in holders {
+                holder.await.unwrap();
+            }
+            queued.await.unwrap();
+        });
+        assert_eq!(0, metrics.global_queue_depth());
     });
 }
 
@@ -116,11 +130,19 @@ fn worker_park_count() {
 }
 
 // Tokio: `worker_park_unpark_count`: after a park and the wake that ends it, at least 2;
-// once the runtime is dropped (every worker woken to exit), even.
+// once the runtime is dropped (every worker woken to exit), even. The current-thread part is
+// Tokio's as is: `block_on` parks its driver once the task ran (a park that ends at once on
+// the `block_on` future's wake).
 #[test]
 fn worker_park_unpark_count() {
     Watchdog::new("worker_park_unpark_count").run(|| {
-        for rt in [current_thread(), threaded()] {
+        let rt = current_thread();
+        let metrics = rt.metrics();
+        rt.block_on(rt.spawn(async {})).unwrap();
+        drop(rt);
+        assert!(2 <= metrics.worker_park_unpark_count(0));
+        {
+            let rt = threaded();
             let metrics = rt.metrics();
             for worker in 0..metrics.num_workers() {
                 wait_until("the worker to park", || {

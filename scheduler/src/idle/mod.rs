@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
-use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::sync::{Arc, Condvar, Mutex};
 
 pub(crate) struct Idle {
     workers: usize,
@@ -18,7 +18,8 @@ pub(crate) struct Idle {
     /// Signalled, under the `sleepers` lock, when the last worker becomes idle while a settle
     /// waits (README, "Settle").
     settled: Condvar,
-    parkers: Box<[Parker]>,
+    /// In `Arc`s: a driven runtime's `block_on` waker unparks its driver ([`Unparker`]).
+    parkers: Box<[Arc<Parker>]>,
 }
 
 /// What the `sleepers` lock guards. Every worker is in `registered`, counted in `absent`, or
@@ -57,9 +58,11 @@ impl Idle {
             }),
             settled: Condvar::new(),
             parkers: (0..workers)
-                .map(|_| Parker {
-                    notified: Mutex::new(false),
-                    condvar: Condvar::new(),
+                .map(|_| {
+                    Arc::new(Parker {
+                        notified: Mutex::new(false),
+                        condvar: Condvar::new(),
+                    })
                 })
                 .collect(),
         }
@@ -156,6 +159,18 @@ impl Idle {
     /// its park and leaves `sleepers` itself (the timer kick, README "Timers").
     pub(crate) fn unpark_worker(&self, worker: usize) {
         self.parkers[worker].unpark();
+    }
+
+    /// A handle that gives `worker` a token, as [`Idle::unpark_worker`] does: for a driven
+    /// runtime's `block_on`, whose future's wakes must end its driver's park.
+    pub(crate) fn unparker(&self, worker: usize) -> Unparker {
+        Unparker(self.parkers[worker].clone())
+    }
+
+    /// Waits for `worker`'s token without registering to sleep: a driver of a closed runtime,
+    /// which runs no task any more and waits only for its `block_on` future's wake.
+    pub(crate) fn wait_token(&self, worker: usize) {
+        self.parkers[worker].park();
     }
 
     /// Paused clock (README, "Timers"): if, under the `sleepers` lock, no worker is present
@@ -258,6 +273,24 @@ impl Drop for Presence<'_> {
         }
         sleepers.absent += 1;
         idle.signal_if_settled(&sleepers);
+    }
+}
+
+/// Gives one worker a token (see [`Idle::unparker`]): ends its park, or its next one. Holds
+/// only that worker's parker, not the runtime.
+#[derive(Clone)]
+pub struct Unparker(Arc<Parker>);
+
+impl Unparker {
+    /// Gives the token.
+    pub fn unpark(&self) {
+        self.0.unpark();
+    }
+}
+
+impl std::fmt::Debug for Unparker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unparker")
     }
 }
 
