@@ -673,6 +673,30 @@ impl Handle {
     ///
     /// If an earlier drive could not put the worker back (a context entered inside it was
     /// leaked), and whatever `root`'s poll panics with (the worker is put back first).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::task::{Wake, Waker};
+    /// use genrt_scheduler::{Config, Root, Scheduler};
+    ///
+    /// /// A root that is done at its first poll.
+    /// struct Once(bool);
+    /// impl Root for Once {
+    ///     fn take_wake(&mut self) -> bool { !self.0 }
+    ///     fn is_woken(&self) -> bool { !self.0 }
+    ///     fn poll(&mut self) -> bool { self.0 = true; true }
+    /// }
+    /// struct Nothing;
+    /// impl Wake for Nothing { fn wake(self: Arc<Self>) {} }
+    ///
+    /// let mut config = Config::new(1);
+    /// config.driven = true;
+    /// let scheduler = Scheduler::start(config).unwrap();
+    /// let handle = scheduler.handle();
+    /// assert!(handle.is_driven());
+    /// let waker = Waker::from(Arc::new(Nothing));
+    /// assert_eq!(handle.drive(&mut Once(false), &waker), Some(true));
+    /// ```
     pub fn drive(&self, root: &mut dyn Root, waiter: &Waker) -> Option<bool> {
         let driver = self.shared.driver.as_ref()?;
         Some(worker::drive(&self.shared, driver, root, waiter))

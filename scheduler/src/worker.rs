@@ -276,7 +276,7 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals)
 }
 
 /// The future a driven runtime's driver runs beside its tasks (a current-thread runtime's
-/// `block_on` future), seen from [`drive`].
+/// `block_on` future), seen from `Handle::drive`.
 pub trait Root {
     /// Takes a pending wake of the future, if there is one: `true` means "poll it now". The
     /// first call of a drive may say `true` without a wake (the first poll).

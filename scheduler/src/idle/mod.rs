@@ -276,7 +276,7 @@ impl Drop for Presence<'_> {
     }
 }
 
-/// Gives one worker a token (see [`Idle::unparker`]): ends its park, or its next one. Holds
+/// Gives one worker a token (`Handle::driver_unparker`): ends its park, or its next one. Holds
 /// only that worker's parker, not the runtime.
 #[derive(Clone)]
 pub struct Unparker(Arc<Parker>);
