@@ -626,9 +626,9 @@ impl Handle {
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
         if context::flags().on_worker() {
             panic!(
-                "genrt: cannot settle a runtime from inside a runtime worker thread: the task \
-                 calling it is running, so the runtime can never settle; call settle from the \
-                 host thread"
+                "genrt: cannot settle a runtime from inside a runtime worker thread or a \
+                 current-thread runtime's block_on: the code calling it is running there, so \
+                 the runtime can never settle; call settle from the host thread"
             );
         }
         if self.shared.driver.is_none() {

@@ -167,6 +167,21 @@ impl Local {
         }
     }
 
+    /// Moves every key of this worker's queues to the injector (a driver putting its worker
+    /// back): only a present worker holds keys (`idle/README.md`), so that a settle sees
+    /// them, and the next driver, or a settle, runs them.
+    fn hand_back(&self, shared: &Shared) {
+        while let Some(key) = self.deque.pop() {
+            shared.injector.push(key);
+        }
+        if let Some(key) = self.lifo.take() {
+            shared.injector.push(key);
+        }
+        for key in self.deferred.borrow_mut().drain(..) {
+            shared.injector.push(key);
+        }
+    }
+
     /// Whether this worker's own queues hold a key (the LIFO slot, the deque, the deferred
     /// list).
     fn has_work(&self) -> bool {
@@ -330,7 +345,9 @@ impl Driver {
         if state.lost {
             drop(state);
             panic!(
-                "genrt: this current-thread runtime lost its scheduler: a block_on on it was                  left while a runtime context entered inside it was still alive (a leaked                  EnterGuard?), so its tasks cannot run any more"
+                "genrt: this current-thread runtime lost its scheduler: a block_on on it was \
+                 left while a runtime context entered inside it was still alive (a leaked \
+                 EnterGuard?), so its tasks cannot run any more"
             );
         }
         if let Some(core) = state.core.take() {
@@ -375,11 +392,13 @@ pub(crate) fn drive(
     let Some(local) = driver.take_or_wait(waiter) else {
         return false;
     };
-    /// Puts the core back when the drive ends, also by a panic of `root`'s poll. Declared
-    /// before the context and the presence, so dropped after them: the context's clone of
-    /// the `Rc` is gone by then.
+    /// Puts the core back when the drive ends, also by a panic of `root`'s poll, after
+    /// handing its queued keys to the injector. Declared before the context, the presence
+    /// and the `local` clone below, so dropped after them (also when unwinding): its `Rc`
+    /// is the last one by then.
     struct PutBack<'a> {
         driver: &'a Driver,
+        shared: &'a Shared,
         local: Option<std::rc::Rc<Local>>,
     }
     impl Drop for PutBack<'_> {
@@ -388,14 +407,18 @@ pub(crate) fn drive(
                 .local
                 .take()
                 .and_then(|rc| std::rc::Rc::try_unwrap(rc).ok());
+            if let Some(core) = &core {
+                core.hand_back(self.shared);
+            }
             self.driver.put_back(core);
         }
     }
-    let local = std::rc::Rc::new(local);
     let put_back = PutBack {
         driver,
-        local: Some(local.clone()),
+        shared,
+        local: Some(std::rc::Rc::new(local)),
     };
+    let local = put_back.local.clone().expect("just set");
     let context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
     let presence = shared.idle.enter_loop(local.index());
     /// Ends the core's search when the drive ends (also by a panic of `root`'s poll): a
@@ -612,6 +635,8 @@ impl Core {
             return;
         }
         if shared.is_closed() {
+            // Registered, not searching (only leaving `sleepers` makes it a searcher again).
+            self.searching = false;
             return;
         }
         let timers = &shared.timers;
