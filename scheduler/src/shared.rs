@@ -275,7 +275,13 @@ impl Shared {
             task::cancel_unqueued(task);
             return None;
         }
-        let (slot, generation) = match self.slab.insert(task) {
+        let local = context::local_worker(self);
+        // On a worker, a slot it freed (`Local::free`): hot in its cache, no shared write.
+        let inserted = match local.as_deref() {
+            Some(local) => self.slab.insert_cached(task, &local.free),
+            None => self.slab.insert(task),
+        };
+        let (slot, generation) = match inserted {
             Ok(placed) => placed,
             Err(_task) => panic!(
                 "genrt: this runtime already holds {SLAB_CAPACITY} live tasks, its limit; \
@@ -283,7 +289,6 @@ impl Shared {
             ),
         };
         let key = TaskKey::new(self.id, slot, generation);
-        let local = context::local_worker(self);
         self.count(local.as_deref(), Event::Spawned);
         let visible = match local.as_deref() {
             Some(local) => local.push_lifo_unnotified(key),

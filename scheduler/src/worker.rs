@@ -55,7 +55,7 @@
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};
 
-use genrt_waker::{AfterPoll, TaskKey};
+use genrt_waker::{AfterPoll, FreeCache, TaskKey};
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -96,6 +96,9 @@ pub(crate) struct Local {
     /// Tasks woken during their own poll, run after the deque and the injector (step 5), or
     /// moved to the deque by step 1.
     deferred: RefCell<Vec<TaskKey>>,
+    /// Slots of tasks this worker completed, for its next spawns (`genrt_waker::FreeCache`);
+    /// handed to the shared free list in batches and before the worker parks.
+    pub(crate) free: FreeCache,
 }
 
 impl Local {
@@ -105,6 +108,7 @@ impl Local {
             deque,
             lifo: Cell::new(None),
             deferred: RefCell::new(Vec::new()),
+            free: FreeCache::default(),
         }
     }
 
@@ -287,6 +291,7 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals)
         }
     }
     shared.add_busy(local, core.busy_since.elapsed());
+    shared.slab.flush(&local.free);
     // Keys left in the local queues are plain integers; shutdown's sweep drops the tasks.
 }
 
@@ -471,6 +476,7 @@ pub(crate) fn drive(
         }
     };
     shared.add_busy(&local, core.busy_since.elapsed());
+    shared.slab.flush(&local.free);
     drop(driving);
     drop(presence);
     drop(context);
@@ -628,6 +634,8 @@ impl Core {
     /// Registers to sleep and sleeps, unless work shows up meanwhile (the park protocol,
     /// `idle/README.md`), or moves a paused clock.
     fn sleep(&mut self, shared: &Shared, local: &Local, woken: &dyn Fn() -> bool) {
+        // Freed slots go where spawns from other threads find them.
+        shared.slab.flush(&local.free);
         let was_searching = std::mem::replace(&mut self.searching, true);
         if !shared.idle.prepare_park(local.index(), was_searching, || {
             shared.has_visible_work() || woken()
@@ -707,7 +715,7 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
     let mut cx = Context::from_waker(&waker);
     match task::poll(&guard, &mut cx) {
         Poll::Ready(()) => {
-            drop(guard.complete());
+            drop(guard.complete_cached(&local.free));
             shared.count(Some(local), Event::Completed);
         }
         Poll::Pending => match guard.finish_pending() {

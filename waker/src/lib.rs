@@ -24,6 +24,6 @@ mod state;
 mod vtable;
 
 pub use key::{RuntimeId, TaskKey, MAX_RUNTIMES};
-pub use slab::{AfterPoll, Claim, PageRef, PollGuard, Slab, SLAB_CAPACITY};
+pub use slab::{AfterPoll, Claim, FreeCache, PageRef, PollGuard, Slab, FREE_BATCH, SLAB_CAPACITY};
 pub use state::WakeOutcome;
 pub use vtable::{key_of_waker, waker};

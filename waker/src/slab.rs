@@ -13,6 +13,15 @@
 //! word carries a tag that every push and pop increments, so a pop that read a stale
 //! link fails its compare-and-swap instead of corrupting the list (the ABA problem).
 //!
+//! A worker keeps the slots it frees in a [`FreeCache`] of its own, a chain linked the same
+//! way but reached by no other thread, and takes its next slots from there: a spawn on a
+//! worker then reuses a slot that worker just freed (hot in its cache) with no write to the
+//! shared head, and a completion writes only the slot. Each [`FREE_BATCH`] freed slots the
+//! chain goes to the shared list in one compare-and-swap (its tail linked to the old head),
+//! so a thread that spawns from outside the workers finds them there; the owner also hands
+//! its chain over before it parks ([`Slab::flush`]). A slot in a chain is vacant: wakes,
+//! claims and `next_base` see it as any vacant slot.
+//!
 //! Who touches a slot's value:
 //! - the thread that took the slot off the free list, until `occupy` publishes it;
 //! - the holder of the poll permission (`RUNNING`, see [`crate::state`]), through a
@@ -46,6 +55,29 @@ const _: () = assert!(SLAB_CAPACITY < 1 << LINK_BITS);
 
 /// Free-list head: low 32 bits are `index + 1` (0 = empty), high 32 bits a tag.
 const EMPTY: u32 = 0;
+
+/// A [`FreeCache`] goes to the shared free list when it holds this many slots.
+pub const FREE_BATCH: u32 = if cfg!(loom) { 2 } else { 32 };
+
+/// Slots one thread freed, for it to reuse before the shared free list (module docs): a
+/// chain through the slots' link bits, `index + 1` at each end (0: empty). One thread's:
+/// not `Sync`. Use it with one slab only.
+///
+/// ```
+/// use genrt_waker::{FreeCache, Slab};
+/// let slab = Slab::new(0);
+/// let cache = FreeCache::default();
+/// let (a, ga) = slab.insert_cached(1, &cache).unwrap();
+/// slab.start_poll(a, ga).unwrap().complete_cached(&cache);
+/// let (b, gb) = slab.insert_cached(2, &cache).unwrap();
+/// assert_eq!((a, ga + 1), (b, gb), "the freed slot came back from the cache");
+/// ```
+#[derive(Debug, Default)]
+pub struct FreeCache {
+    head: std::cell::Cell<u32>,
+    tail: std::cell::Cell<u32>,
+    len: std::cell::Cell<u32>,
+}
 
 /// `repr(C)` with the state word first: a [`PageRef`] addresses a slot's state word as the
 /// page's first byte plus `offset * size_of::<Slot<T>>()`, without knowing `T`.
@@ -118,6 +150,42 @@ impl<T> Slab<T> {
             unsafe { *cell = Some(value) }
         });
         Ok((index, slot.state.occupy()))
+    }
+
+    /// [`Slab::insert`] that takes the slot `cache` freed last, if it holds one.
+    pub fn insert_cached(&self, value: T, cache: &FreeCache) -> Result<(u32, u32), T> {
+        let top = cache.head.get();
+        if top == EMPTY {
+            return self.insert(value);
+        }
+        let index = top - 1;
+        let slot = self.slot(index).expect("a cached slot has its page");
+        // This thread wrote the link (`complete_cached`), and no other thread writes a
+        // cached slot's state: the load reads it back.
+        let next = slot.state.link();
+        cache.head.set(next);
+        if next == EMPTY {
+            cache.tail.set(EMPTY);
+        }
+        cache.len.set(cache.len.get() - 1);
+        slot.value.with_mut(|cell| {
+            // SAFETY: a cached slot is vacant and reachable by this thread alone (the
+            // cache is not `Sync`), until `occupy` below publishes it (module docs).
+            unsafe { *cell = Some(value) }
+        });
+        Ok((index, slot.state.occupy()))
+    }
+
+    /// Hands every slot in `cache` to the shared free list (a thread about to park or exit).
+    pub fn flush(&self, cache: &FreeCache) {
+        let (first, last) = (cache.head.get(), cache.tail.get());
+        if first == EMPTY {
+            return;
+        }
+        cache.head.set(EMPTY);
+        cache.tail.set(EMPTY);
+        cache.len.set(0);
+        self.push_chain(first - 1, last - 1);
     }
 
     /// Wakes the occupant of `slot` if its generation is `generation`.
@@ -303,13 +371,19 @@ impl<T> Slab<T> {
     }
 
     fn push_free(&self, index: u32) {
-        let slot = self.slot(index).expect("a vacated slot has its page");
+        self.push_chain(index, index);
+    }
+
+    /// Pushes the chain of vacant slots from `first` to `last` (linked through their link
+    /// bits; one slot if they are equal) onto the shared free list.
+    fn push_chain(&self, first: u32, last: u32) {
+        let slot = self.slot(last).expect("a vacated slot has its page");
         let mut head = self.free_head.load(Ordering::Relaxed);
         loop {
             slot.state.set_link(head as u32);
-            let new = (((head >> 32) + 1) << 32) | (index + 1) as u64;
-            // Release: publishes the link and the vacated slot. Pairs with the Acquire in
-            // `pop_free`.
+            let new = (((head >> 32) + 1) << 32) | (first + 1) as u64;
+            // Release: publishes the links and the vacated slots of the chain (written by
+            // this thread before). Pairs with the Acquire in `pop_free`.
             match self.free_head.compare_exchange_weak(
                 head,
                 new,
@@ -440,6 +514,31 @@ impl<'a, T> PollGuard<'a, T> {
         value
     }
 
+    /// [`PollGuard::complete`] that puts the slot in `cache` (for this thread's next
+    /// [`Slab::insert_cached`]) instead of the shared free list; a cache that reaches
+    /// [`FREE_BATCH`] slots goes to the shared list.
+    pub fn complete_cached(self, cache: &FreeCache) -> T {
+        let slot = self.slot();
+        let value = slot.value.with_mut(|cell| {
+            // SAFETY: as in `take`: the guard holds the poll permission, and the slot is
+            // vacated only after the value is out.
+            unsafe { (*cell).take() }
+        });
+        let top = cache.head.get();
+        slot.state.vacate_linked(top);
+        cache.head.set(self.index + 1);
+        if top == EMPTY {
+            cache.tail.set(self.index + 1);
+        }
+        cache.len.set(cache.len.get() + 1);
+        let slab = self.slab;
+        std::mem::forget(self);
+        if cache.len.get() >= FREE_BATCH {
+            slab.flush(cache);
+        }
+        value.expect("an occupied slot holds a value")
+    }
+
     fn take(&self) -> T {
         let slot = self.slot();
         let value = slot.value.with_mut(|cell| {
@@ -514,6 +613,39 @@ mod tests {
         assert!(slab.start_poll(a, ga).is_none());
         assert_eq!(slab.high_water(), 1);
         assert_eq!(slab.next_base(), 102);
+    }
+
+    #[test]
+    fn a_free_cache_hands_its_slots_back_whole() {
+        let slab = Slab::new(0);
+        let cache = FreeCache::default();
+        let n = FREE_BATCH + 5;
+        let keys: Vec<_> = (0..n)
+            .map(|i| slab.insert_cached(i, &cache).unwrap())
+            .collect();
+        assert_eq!(slab.high_water(), n);
+        for &(s, g) in &keys {
+            slab.start_poll(s, g).unwrap().complete_cached(&cache);
+            assert_eq!(
+                slab.wake(s, g),
+                WakeOutcome::Stale,
+                "a cached slot is vacant"
+            );
+        }
+        // FREE_BATCH of them went to the shared list as one chain; 5 stay cached and come
+        // back first, newest first.
+        let (s, g) = slab.insert_cached(100, &cache).unwrap();
+        assert_eq!((s, g), (keys[n as usize - 1].0, 1));
+        slab.start_poll(s, g).unwrap().complete_cached(&cache);
+        slab.flush(&cache);
+        // Every freed slot is reachable from the shared list: no fresh slot is needed.
+        let again: Vec<_> = (0..n).map(|i| slab.insert(i).unwrap()).collect();
+        assert_eq!(slab.high_water(), n, "the chain's links are intact");
+        let mut slots: Vec<_> = again.iter().map(|&(s, _)| s).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), n as usize);
+        assert_eq!(slab.next_base(), 3);
     }
 
     #[test]

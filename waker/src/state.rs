@@ -309,6 +309,17 @@ impl SlotState {
         self.store(next as u64, Ordering::Release);
     }
 
+    /// Transitions 6 and 7 at once, for a slot going to its owner's [`FreeCache`]
+    /// (`crate::slab`): vacates the slot with its generation bumped and `link` recorded, in
+    /// one store (Release, as `vacate`).
+    ///
+    /// [`FreeCache`]: crate::FreeCache
+    pub(crate) fn vacate_linked(&self, link: u32) {
+        debug_assert!(u64::from(link) <= LINK_MASK);
+        let next = self.generation().wrapping_add(1) as u64;
+        self.store(next | (u64::from(link) << LINK_SHIFT), Ordering::Release);
+    }
+
     /// Transition 7: records the free-list link of a vacant slot. Relaxed: the free-list push
     /// that follows publishes it (the Release CAS on the head in `slab.rs`).
     pub(crate) fn set_link(&self, link: u32) {

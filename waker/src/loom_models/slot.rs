@@ -12,7 +12,7 @@ use ::loom::sync::atomic::{AtomicBool, Ordering};
 use ::loom::sync::{Arc, Mutex};
 use ::loom::thread;
 
-use crate::slab::{AfterPoll, Claim, Slab};
+use crate::slab::{AfterPoll, Claim, PollGuard, Slab};
 use crate::state::WakeOutcome;
 
 /// A task: its "future" (a poll count only the poll-permission holder touches) and a leak
@@ -298,6 +298,55 @@ fn concurrent_insert_poll_complete_and_reuse() {
         cycle(&slab);
         other.join().unwrap();
         assert!(slab.high_water() <= 2, "freed slots are reused, not leaked");
+    });
+}
+
+/// A worker's free cache (`FreeCache`, `FREE_BATCH` = 2 under loom) against a thread that
+/// uses the shared free list: the worker completes two tasks into its cache, which then goes
+/// to the shared list as one chain (its tail linked to the old head, one CAS), reuses a slot
+/// from it and flushes, while the other thread inserts and completes through the
+/// shared list. Each slot has one occupant at a time (the tasks' cells would race), values
+/// never mix, nothing leaks, and the chain's links are intact: every slot freed is reused
+/// before the slab grows past what both threads hold at once.
+#[test]
+fn a_free_cache_chain_races_the_shared_list() {
+    ::loom::model(|| {
+        let slab = Arc::new(Slab::new(0));
+        let other = {
+            let slab = slab.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let (slot, generation) = slab.insert(Task::new()).ok().expect("room");
+                    let guard = slab.start_poll(slot, generation).expect("scheduled");
+                    assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+                    drop(guard.complete());
+                }
+            })
+        };
+        let cache = crate::slab::FreeCache::default();
+        fn run<'a>(slab: &'a Slab<Task>, cache: &crate::slab::FreeCache) -> PollGuard<'a, Task> {
+            let (slot, generation) = slab.insert_cached(Task::new(), cache).ok().expect("room");
+            let guard = slab.start_poll(slot, generation).expect("scheduled");
+            assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+            guard
+        }
+        // Two at once, completed into the cache: the second completion pushes the chain.
+        let (a, b) = (run(&slab, &cache), run(&slab, &cache));
+        drop(a.complete_cached(&cache));
+        drop(b.complete_cached(&cache));
+        // The next insert pops the shared list (the chain, or the other thread's slot).
+        let c = run(&slab, &cache);
+        drop(c.complete_cached(&cache));
+        slab.flush(&cache);
+        other.join().unwrap();
+        assert!(slab.high_water() <= 3, "freed slots are reused, not leaked");
+        // Every slot is free and on the shared list: as many inserts as slots take no fresh
+        // one (a chain pushed with a wrong link would have lost some).
+        let slots = slab.high_water();
+        for _ in 0..slots {
+            let _ = slab.insert(Task::new()).ok().expect("room");
+        }
+        assert_eq!(slab.high_water(), slots, "the chain's links are intact");
     });
 }
 
