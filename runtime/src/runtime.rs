@@ -732,7 +732,8 @@ impl Builder {
 
     /// Starts the runtime (its blocking threads start on demand). Fails with `InvalidInput`
     /// for zero workers or zero blocking threads, and with the operating system's error if a
-    /// thread cannot be started or if 256 genrt runtimes are already alive in this process.
+    /// thread cannot be started or if 1,024 genrt runtimes (and `LocalSet`s) are already alive in
+    /// this process.
     ///
     /// ```
     /// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();

@@ -426,7 +426,7 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If the runtime already holds as many live tasks as its slab has slots (about 16.7
+    /// If the runtime already holds as many live tasks as its slab has slots (about 4.2
     /// million).
     #[track_caller]
     pub fn spawn(&self, task: Arc<dyn Task>) -> Option<TaskKey> {

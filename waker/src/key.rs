@@ -4,9 +4,12 @@
 //!
 //! | bits    | field      | width | meaning                                           |
 //! |---------|------------|-------|---------------------------------------------------|
-//! | 0..8    | runtime    | 8     | index of the runtime's entry in the [registry]    |
-//! | 8..32   | slot       | 24    | index of the task's slot in that runtime's slab   |
+//! | 0..10   | runtime    | 10    | index of the runtime's entry in the [registry]    |
+//! | 10..32  | slot       | 22    | index of the task's slot in that runtime's slab   |
 //! | 32..64  | generation | 32    | the slot's generation when the task was spawned   |
+//!
+//! So 1,024 runtimes (and `LocalSet`s, which take an entry each) can be alive at once, each
+//! with up to 4,194,272 live tasks (the slab's capacity, just under 2^22).
 //!
 //! With 32 generation bits a slot must be reused 2^32 = 4,294,967,296 times before a stale
 //! key can name a live task again; even then the only effect is one spurious poll, which the
@@ -17,9 +20,9 @@
 use std::fmt;
 
 /// Number of bits of a [`TaskKey`] that name the runtime (its registry entry).
-pub(crate) const RUNTIME_BITS: u32 = 8;
+pub(crate) const RUNTIME_BITS: u32 = 10;
 /// Number of bits of a [`TaskKey`] that name the slot inside the runtime's slab.
-pub(crate) const SLOT_BITS: u32 = 24;
+pub(crate) const SLOT_BITS: u32 = 22;
 /// Number of bits of a [`TaskKey`] that hold the slot's generation.
 pub(crate) const GENERATION_BITS: u32 = 32;
 
@@ -37,16 +40,19 @@ const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 const _: () = assert!(RUNTIME_BITS + SLOT_BITS + GENERATION_BITS == u64::BITS);
 const _: () = assert!(GENERATION_BITS >= 32);
 const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<u64>());
+// A `RuntimeId` holds any runtime index.
+const _: () = assert!(RUNTIME_BITS <= u16::BITS);
 
 /// Index of a runtime's entry in the process-wide registry: the runtime part of a
 /// [`TaskKey`]. A runtime learns its id from its
 /// [`WakeContext`](crate::registry::WakeContext).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct RuntimeId(u8);
+pub struct RuntimeId(u16);
 
 impl RuntimeId {
-    /// Makes a runtime id from its registry index.
-    pub(crate) const fn new(index: u8) -> RuntimeId {
+    /// Makes a runtime id from its registry index (below [`MAX_RUNTIMES`]).
+    pub(crate) const fn new(index: u16) -> RuntimeId {
+        debug_assert!((index as usize) < MAX_RUNTIMES);
         RuntimeId(index)
     }
 
@@ -75,7 +81,7 @@ impl TaskKey {
 
     /// The runtime this key belongs to.
     pub const fn runtime(self) -> RuntimeId {
-        RuntimeId(((self.0 >> RUNTIME_SHIFT) & RUNTIME_MASK) as u8)
+        RuntimeId(((self.0 >> RUNTIME_SHIFT) & RUNTIME_MASK) as u16)
     }
 
     /// The slot index inside the runtime's slab.
@@ -117,8 +123,8 @@ mod tests {
     fn fields_round_trip_at_their_extremes() {
         let max_slot = (1u32 << SLOT_BITS) - 1;
         for (rt, slot, gen) in [
-            (0u8, 0u32, 0u32),
-            (255, max_slot, u32::MAX),
+            (0u16, 0u32, 0u32),
+            (MAX_RUNTIMES as u16 - 1, max_slot, u32::MAX),
             (7, 1, 1 << 31),
         ] {
             let key = TaskKey::new(RuntimeId::new(rt), slot, gen);
@@ -126,6 +132,14 @@ mod tests {
             assert_eq!(key.slot(), slot);
             assert_eq!(key.generation(), gen);
             assert_eq!(TaskKey::from_raw(key.into_raw()), key);
+        }
+    }
+
+    #[test]
+    fn every_runtime_index_round_trips() {
+        for index in 0..MAX_RUNTIMES {
+            let key = TaskKey::new(RuntimeId::new(index as u16), 3, 7);
+            assert_eq!(key.runtime().index(), index);
         }
     }
 

@@ -716,7 +716,8 @@ pub fn register<T: WakeTarget>(
             }
         }
         let unwinding = Unwinding(entry);
-        let id = RuntimeId::new(index as u8);
+        // `index < ENTRIES <= MAX_RUNTIMES`, which a `u16` holds (`key.rs`).
+        let id = RuntimeId::new(index as u16);
         let base = entry.next_base.load(Ordering::Relaxed);
         let context = WakeContext {
             id,

@@ -1,7 +1,7 @@
 //! The slot slab: task storage addressed by index from any thread.
 //!
 //! Slots live in pages that never move and are never freed before the slab itself: page `p`
-//! holds `32 << p` slots, so 19 pages hold 16,777,184 slots, just under the 2^24 a
+//! holds `32 << p` slots, so 17 pages hold 4,194,272 slots, just under the 2^22 a
 //! [`TaskKey`](crate::TaskKey) can name. A page is allocated the first time an index in it is
 //! handed out, and published with one compare-and-swap of the page's pointer from null: the
 //! thread that loses the race frees its own copy and uses the winner's. Because slots never
@@ -43,8 +43,8 @@ use crate::state::{ClaimOutcome, FinishOutcome, SlotState, WakeOutcome, LINK_BIT
 const FIRST_PAGE_SLOTS: usize = if cfg!(loom) { 2 } else { 32 };
 const FIRST_PAGE_SHIFT: u32 = FIRST_PAGE_SLOTS.trailing_zeros();
 /// Number of pages.
-pub(crate) const PAGES: usize = 19;
-/// Total number of slots a slab can hold: `32 * (2^19 - 1)` (under loom, `2 * (2^19 - 1)`).
+pub(crate) const PAGES: usize = 17;
+/// Total number of slots a slab can hold: `32 * (2^17 - 1)` (under loom, `2 * (2^17 - 1)`).
 pub const SLAB_CAPACITY: usize = FIRST_PAGE_SLOTS * ((1 << PAGES) - 1);
 
 const _: () = assert!(FIRST_PAGE_SLOTS.is_power_of_two());

@@ -132,7 +132,7 @@ impl LocalSet {
     /// # Panics
     ///
     /// If as many genrt runtimes and sets are alive in this process as the waker registry
-    /// has entries (256): a set takes one, as a runtime does.
+    /// has entries (1,024): a set takes one, as a runtime does.
     ///
     /// ```
     /// let local = genrt::task::LocalSet::new();
