@@ -535,6 +535,8 @@ impl Handle {
     pub fn begin_blocking(&self) -> Option<EnterGuard> {
         let local = context::local_worker(&self.shared)?;
         local.spill(&self.shared);
+        // Its freed slots too, for spawns elsewhere while it blocks.
+        self.shared.slab.flush(&local.free);
         let context = context::enter(self.shared.clone(), Entry::Blocking, false);
         Some(EnterGuard {
             depth: context::flags().depth,

@@ -61,7 +61,9 @@ pub const FREE_BATCH: u32 = if cfg!(loom) { 2 } else { 32 };
 
 /// Slots one thread freed, for it to reuse before the shared free list (module docs): a
 /// chain through the slots' link bits, `index + 1` at each end (0: empty). One thread's:
-/// not `Sync`. Use it with one slab only.
+/// not `Sync`. A cache belongs to the first slab it is used with (the slab's process-wide
+/// number, never reused); using it with another panics, since its slot indexes would name
+/// that slab's slots.
 ///
 /// ```
 /// use genrt_waker::{FreeCache, Slab};
@@ -77,7 +79,26 @@ pub struct FreeCache {
     head: std::cell::Cell<u32>,
     tail: std::cell::Cell<u32>,
     len: std::cell::Cell<u32>,
+    /// The number of the slab it belongs to (`Slab::number`); 0 until first used.
+    slab: std::cell::Cell<u64>,
 }
+
+impl FreeCache {
+    /// Binds the cache to the slab numbered `slab` on first use; panics if it belongs to
+    /// another (which safe code could otherwise use to hand out an occupied slot).
+    #[track_caller]
+    fn check(&self, slab: u64) {
+        match self.slab.get() {
+            0 => self.slab.set(slab),
+            bound if bound == slab => {}
+            _ => panic!("genrt-waker: a FreeCache was used with a slab other than its own"),
+        }
+    }
+}
+
+/// The next slab's number (`Slab::number`). std's even under loom: a static loom atomic would
+/// need `lazy_static!`, and no model is about it.
+static SLAB_NUMBERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// `repr(C)` with the state word first: a [`PageRef`] addresses a slot's state word as the
 /// page's first byte plus `offset * size_of::<Slot<T>>()`, without knowing `T`.
@@ -110,6 +131,8 @@ pub struct Slab<T> {
     free_head: AtomicU64,
     /// The generation every fresh slot starts at.
     base: u32,
+    /// Process-wide, never reused (a [`FreeCache`] is bound to it).
+    number: u64,
     /// The slab owns its slots (and so their values) through the raw page pointers.
     _owns: PhantomData<Box<[Slot<T>]>>,
 }
@@ -131,6 +154,7 @@ impl<T> Slab<T> {
             next_unused: AtomicU32::new(0),
             free_head: AtomicU64::new(EMPTY as u64),
             base,
+            number: SLAB_NUMBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             _owns: PhantomData,
         }
     }
@@ -153,7 +177,13 @@ impl<T> Slab<T> {
     }
 
     /// [`Slab::insert`] that takes the slot `cache` freed last, if it holds one.
+    ///
+    /// # Panics
+    ///
+    /// If `cache` was used with another slab.
+    #[track_caller]
     pub fn insert_cached(&self, value: T, cache: &FreeCache) -> Result<(u32, u32), T> {
+        cache.check(self.number);
         let top = cache.head.get();
         if top == EMPTY {
             return self.insert(value);
@@ -177,7 +207,13 @@ impl<T> Slab<T> {
     }
 
     /// Hands every slot in `cache` to the shared free list (a thread about to park or exit).
+    ///
+    /// # Panics
+    ///
+    /// If `cache` was used with another slab.
+    #[track_caller]
     pub fn flush(&self, cache: &FreeCache) {
+        cache.check(self.number);
         let (first, last) = (cache.head.get(), cache.tail.get());
         if first == EMPTY {
             return;
@@ -517,7 +553,15 @@ impl<'a, T> PollGuard<'a, T> {
     /// [`PollGuard::complete`] that puts the slot in `cache` (for this thread's next
     /// [`Slab::insert_cached`]) instead of the shared free list; a cache that reaches
     /// [`FREE_BATCH`] slots goes to the shared list.
+    ///
+    /// # Panics
+    ///
+    /// If `cache` was used with another slab (the slot is then freed to the shared list).
+    #[track_caller]
     pub fn complete_cached(self, cache: &FreeCache) -> T {
+        // Checked before anything changes: a panic here drops the guard, which completes
+        // the slot the plain way.
+        cache.check(self.slab.number);
         let slot = self.slot();
         let value = slot.value.with_mut(|cell| {
             // SAFETY: as in `take`: the guard holds the poll permission, and the slot is
@@ -646,6 +690,89 @@ mod tests {
         slots.dedup();
         assert_eq!(slots.len(), n as usize);
         assert_eq!(slab.next_base(), 3);
+    }
+
+    #[test]
+    fn concurrent_caches_and_the_shared_list_keep_every_value_once() {
+        let slab = Arc::new(Slab::new(0));
+        let rounds = if cfg!(miri) { 40 } else { 20_000 };
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let slab = slab.clone();
+                std::thread::spawn(move || {
+                    // Threads 0 and 1 go through caches of their own, 2 and 3 through the
+                    // shared list; each holds three tasks at a time.
+                    let cache = FreeCache::default();
+                    let cached = t < 2;
+                    let mut sum = 0u64;
+                    for i in 0..rounds {
+                        let keys: Vec<_> = (0..3u64)
+                            .map(|k| {
+                                let v = t * 10_000_000 + i * 3 + k;
+                                let key = if cached {
+                                    slab.insert_cached(v, &cache).unwrap()
+                                } else {
+                                    slab.insert(v).unwrap()
+                                };
+                                (key, v)
+                            })
+                            .collect();
+                        for ((s, g), v) in keys {
+                            let guard = slab.start_poll(s, g).unwrap();
+                            let got = if cached {
+                                guard.complete_cached(&cache)
+                            } else {
+                                guard.complete()
+                            };
+                            sum += got - v;
+                        }
+                    }
+                    slab.flush(&cache);
+                    sum
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(
+                t.join().unwrap(),
+                0,
+                "a value came back from another's slot"
+            );
+        }
+        // At most 3 live per thread, and up to FREE_BATCH - 1 parked in each of two caches
+        // between flushes.
+        assert!(
+            slab.high_water() <= 4 * 3 + 2 * FREE_BATCH,
+            "slots are recycled"
+        );
+    }
+
+    #[test]
+    fn a_free_cache_refuses_a_second_slab() {
+        let (a, b) = (Slab::new(0), Slab::new(0));
+        let cache = FreeCache::default();
+        let (s, g) = a.insert_cached("a", &cache).unwrap();
+        a.start_poll(s, g).unwrap().complete_cached(&cache);
+        let (s, g) = b.insert("b").unwrap();
+        let guard = b.start_poll(s, g).unwrap();
+        let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            b.insert_cached("intruder", &cache)
+        }));
+        assert!(
+            hit.is_err(),
+            "a's cached slot 0 would have been handed out in b"
+        );
+        assert_eq!(*guard.value(), "b");
+        assert!(
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.flush(&cache))).is_err()
+        );
+        // A guard completed into the wrong cache panics and frees its slot the plain way.
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            guard.complete_cached(&cache)
+        }))
+        .is_err());
+        assert!(!b.is_occupied(s));
+        a.flush(&cache);
     }
 
     #[test]

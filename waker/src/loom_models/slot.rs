@@ -393,3 +393,48 @@ fn claim_races_poll() {
         assert!(!slab.is_occupied(key.0));
     });
 }
+
+/// The cache-hit path of `insert_cached` (never taken by the model above, whose
+/// cache is always empty when it inserts), then a two-slot chain pushed while the other
+/// thread pops and pushes the shared list.
+#[test]
+fn a_cache_hit_then_a_chain_race_the_shared_list() {
+    ::loom::model(|| {
+        let slab = Arc::new(Slab::new(0));
+        let other = {
+            let slab = slab.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let (slot, generation) = slab.insert(Task::new()).ok().expect("room");
+                    let guard = slab.start_poll(slot, generation).expect("scheduled");
+                    assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+                    drop(guard.complete());
+                }
+            })
+        };
+        let cache = crate::slab::FreeCache::default();
+        fn run<'a>(
+            slab: &'a Slab<Task>,
+            cache: &crate::slab::FreeCache,
+        ) -> (PollGuard<'a, Task>, u32) {
+            let (slot, generation) = slab.insert_cached(Task::new(), cache).ok().expect("room");
+            let guard = slab.start_poll(slot, generation).expect("scheduled");
+            assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+            (guard, slot)
+        }
+        let (a, a_slot) = run(&slab, &cache);
+        drop(a.complete_cached(&cache)); // cache: [a]
+        let (b, b_slot) = run(&slab, &cache); // hit: a's slot back
+        assert_eq!(b_slot, a_slot, "the cached slot comes back first");
+        let (c, _) = run(&slab, &cache); // miss: shared list or fresh
+        drop(b.complete_cached(&cache));
+        drop(c.complete_cached(&cache)); // len 2: chain [c, b] pushed
+        other.join().unwrap();
+        assert!(slab.high_water() <= 3, "freed slots are reused, not leaked");
+        let slots = slab.high_water();
+        for _ in 0..slots {
+            let _ = slab.insert(Task::new()).ok().expect("room");
+        }
+        assert_eq!(slab.high_water(), slots, "the chain's links are intact");
+    });
+}
