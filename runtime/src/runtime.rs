@@ -208,9 +208,14 @@ impl Runtime {
     /// the runtime busy forever, and `settle` then never returns; use
     /// [`Runtime::try_settle`] when that can happen.
     ///
+    /// On a current-thread runtime ([`Builder::new_current_thread`]) the calling thread runs
+    /// the tasks itself until none is left to run, as a `block_on` would (while another
+    /// thread is in `block_on`, it waits for that one, taking over if it returns first).
+    ///
     /// # Panics
     ///
-    /// On a worker thread of any genrt runtime (a task calling it would wait for itself).
+    /// On a worker thread of any genrt runtime (a task calling it would wait for itself),
+    /// and inside a current-thread runtime's `block_on`.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
