@@ -397,13 +397,11 @@ pub(crate) fn drive(
     let Some(local) = driver.take_or_wait(waiter) else {
         return false;
     };
-    /// Puts the core back when the drive ends, also by a panic of `root`'s poll, after
-    /// handing its queued keys to the injector. Declared before the context, the presence
-    /// and the `local` clone below, so dropped after them (also when unwinding): its `Rc`
-    /// is the last one by then.
+    /// Puts the core back when the drive ends, also by a panic of `root`'s poll. Declared
+    /// before the context, the presence and the `local` clones below, so dropped after them
+    /// (also when unwinding): its `Rc` is the last one by then.
     struct PutBack<'a> {
         driver: &'a Driver,
-        shared: &'a Shared,
         local: Option<std::rc::Rc<Local>>,
     }
     impl Drop for PutBack<'_> {
@@ -412,38 +410,42 @@ pub(crate) fn drive(
                 .local
                 .take()
                 .and_then(|rc| std::rc::Rc::try_unwrap(rc).ok());
-            if let Some(core) = &core {
-                core.hand_back(self.shared);
-            }
             self.driver.put_back(core);
         }
     }
     let put_back = PutBack {
         driver,
-        shared,
         local: Some(std::rc::Rc::new(local)),
     };
     let local = put_back.local.clone().expect("just set");
     let context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
     let presence = shared.idle.enter_loop(local.index());
-    /// Ends the core's search when the drive ends (also by a panic of `root`'s poll): a
-    /// driver leaves with its future done, maybe right after a notification made it a
-    /// searcher, and a searcher left counted would keep every later notification away
-    /// (`Idle::notify_one` does nothing while one searches).
-    struct EndSearch<'a> {
+    /// What a driver undoes as it stops, also by a panic of `root`'s poll, *before* its
+    /// presence ends (declared after it, so dropped first):
+    /// - its search: a driver leaves with its future done, maybe right after a notification
+    ///   made it a searcher, and a searcher left counted would keep every later
+    ///   notification away (`Idle::notify_one` does nothing while one searches);
+    /// - its queued keys, handed to the injector: only a present worker holds keys
+    ///   (`idle/README.md`), so a settle waiting for this worker to be absent then finds
+    ///   them, and the next driver, or that settle, runs them.
+    struct Leaving<'a> {
         core: Core,
         shared: &'a Shared,
+        local: std::rc::Rc<Local>,
     }
-    impl Drop for EndSearch<'_> {
+    impl Drop for Leaving<'_> {
         fn drop(&mut self) {
             if std::mem::replace(&mut self.core.searching, false) {
                 self.shared.idle.end_search();
             }
+            self.local.hand_back(self.shared);
+            self.shared.slab.flush(&self.local.free);
         }
     }
-    let mut driving = EndSearch {
+    let mut driving = Leaving {
         core: Core::new(&local, driver.intervals),
         shared,
+        local: local.clone(),
     };
     let core = &mut driving.core;
     let hooks = &driver.hooks;
@@ -476,7 +478,6 @@ pub(crate) fn drive(
         }
     };
     shared.add_busy(&local, core.busy_since.elapsed());
-    shared.slab.flush(&local.free);
     drop(driving);
     drop(presence);
     drop(context);
