@@ -12,7 +12,7 @@ use ::loom::sync::atomic::{AtomicBool, Ordering};
 use ::loom::sync::{Arc, Mutex};
 use ::loom::thread;
 
-use crate::slab::{AfterPoll, Claim, PollGuard, Slab};
+use crate::slab::{AfterPoll, Claim, FreeCache, PollGuard, Slab};
 use crate::state::WakeOutcome;
 
 /// A task: its "future" (a poll count only the poll-permission holder touches) and a leak
@@ -301,55 +301,6 @@ fn concurrent_insert_poll_complete_and_reuse() {
     });
 }
 
-/// A worker's free cache (`FreeCache`, `FREE_BATCH` = 2 under loom) against a thread that
-/// uses the shared free list: the worker completes two tasks into its cache, which then goes
-/// to the shared list as one chain (its tail linked to the old head, one CAS), reuses a slot
-/// from it and flushes, while the other thread inserts and completes through the
-/// shared list. Each slot has one occupant at a time (the tasks' cells would race), values
-/// never mix, nothing leaks, and the chain's links are intact: every slot freed is reused
-/// before the slab grows past what both threads hold at once.
-#[test]
-fn a_free_cache_chain_races_the_shared_list() {
-    ::loom::model(|| {
-        let slab = Arc::new(Slab::new(0));
-        let other = {
-            let slab = slab.clone();
-            thread::spawn(move || {
-                for _ in 0..2 {
-                    let (slot, generation) = slab.insert(Task::new()).ok().expect("room");
-                    let guard = slab.start_poll(slot, generation).expect("scheduled");
-                    assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
-                    drop(guard.complete());
-                }
-            })
-        };
-        let cache = crate::slab::FreeCache::default();
-        fn run<'a>(slab: &'a Slab<Task>, cache: &crate::slab::FreeCache) -> PollGuard<'a, Task> {
-            let (slot, generation) = slab.insert_cached(Task::new(), cache).ok().expect("room");
-            let guard = slab.start_poll(slot, generation).expect("scheduled");
-            assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
-            guard
-        }
-        // Two at once, completed into the cache: the second completion pushes the chain.
-        let (a, b) = (run(&slab, &cache), run(&slab, &cache));
-        drop(a.complete_cached(&cache));
-        drop(b.complete_cached(&cache));
-        // The next insert pops the shared list (the chain, or the other thread's slot).
-        let c = run(&slab, &cache);
-        drop(c.complete_cached(&cache));
-        slab.flush(&cache);
-        other.join().unwrap();
-        assert!(slab.high_water() <= 3, "freed slots are reused, not leaked");
-        // Every slot is free and on the shared list: as many inserts as slots take no fresh
-        // one (a chain pushed with a wrong link would have lost some).
-        let slots = slab.high_water();
-        for _ in 0..slots {
-            let _ = slab.insert(Task::new()).ok().expect("room");
-        }
-        assert_eq!(slab.high_water(), slots, "the chain's links are intact");
-    });
-}
-
 /// Shutdown's claim racing a worker's poll: either the claim takes the idle task and the
 /// worker's `start_poll` fails, or the worker is polling and the claim flags it, and the
 /// worker cancels it when its poll returns. Exactly one thread drops the task, polls never
@@ -394,47 +345,82 @@ fn claim_races_poll() {
     });
 }
 
-/// The cache-hit path of `insert_cached` (never taken by the model above, whose
-/// cache is always empty when it inserts), then a two-slot chain pushed while the other
-/// thread pops and pushes the shared list.
+/// The other thread of the free-cache models: inserts, polls and completes twice through the
+/// shared free list.
+fn shared_list_user(slab: &Arc<Slab<Task>>) -> thread::JoinHandle<()> {
+    let slab = slab.clone();
+    thread::spawn(move || {
+        for _ in 0..2 {
+            let (slot, generation) = slab.insert(Task::new()).ok().expect("room");
+            let guard = slab.start_poll(slot, generation).expect("scheduled");
+            assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+            drop(guard.complete());
+        }
+    })
+}
+
+/// Inserts a fresh task through `cache` and takes its poll permission.
+fn insert_cached<'a>(slab: &'a Slab<Task>, cache: &FreeCache) -> (PollGuard<'a, Task>, u32) {
+    let (slot, generation) = slab.insert_cached(Task::new(), cache).ok().expect("room");
+    let guard = slab.start_poll(slot, generation).expect("scheduled");
+    assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
+    (guard, slot)
+}
+
+/// After the free-cache models: at most `most` slots were ever used, and every one is free
+/// and on the shared list (as many inserts as slots take no fresh one: a chain pushed with a
+/// wrong link would have lost some).
+fn every_slot_is_free_and_reachable(slab: &Slab<Task>, most: u32) {
+    let slots = slab.high_water();
+    assert!(slots <= most, "freed slots are reused, not leaked");
+    for _ in 0..slots {
+        let _ = slab.insert(Task::new()).ok().expect("room");
+    }
+    assert_eq!(slab.high_water(), slots, "the chain's links are intact");
+}
+
+/// A worker's free cache (`FreeCache`, `FREE_BATCH` = 2 under loom) against a thread that
+/// uses the shared free list: the worker completes two tasks into its cache, which then goes
+/// to the shared list as one chain (its tail linked to the old head, one CAS), reuses a slot
+/// from it and flushes, while the other thread inserts and completes through the shared
+/// list. Each slot has one occupant at a time (the tasks' cells would race), values never
+/// mix, nothing leaks, and the chain's links are intact.
+#[test]
+fn a_free_cache_chain_races_the_shared_list() {
+    ::loom::model(|| {
+        let slab = Arc::new(Slab::new(0));
+        let other = shared_list_user(&slab);
+        let cache = FreeCache::default();
+        // Two at once, completed into the cache: the second completion pushes the chain.
+        let ((a, _), (b, _)) = (insert_cached(&slab, &cache), insert_cached(&slab, &cache));
+        drop(a.complete_cached(&cache));
+        drop(b.complete_cached(&cache));
+        // The next insert pops the shared list (the chain, or the other thread's slot).
+        let (c, _) = insert_cached(&slab, &cache);
+        drop(c.complete_cached(&cache));
+        slab.flush(&cache);
+        other.join().unwrap();
+        every_slot_is_free_and_reachable(&slab, 3);
+    });
+}
+
+/// The cache-hit path of `insert_cached` (never taken by the model above, whose cache is
+/// always empty when it inserts), then a two-slot chain pushed while the other thread pops
+/// and pushes the shared list.
 #[test]
 fn a_cache_hit_then_a_chain_race_the_shared_list() {
     ::loom::model(|| {
         let slab = Arc::new(Slab::new(0));
-        let other = {
-            let slab = slab.clone();
-            thread::spawn(move || {
-                for _ in 0..2 {
-                    let (slot, generation) = slab.insert(Task::new()).ok().expect("room");
-                    let guard = slab.start_poll(slot, generation).expect("scheduled");
-                    assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
-                    drop(guard.complete());
-                }
-            })
-        };
-        let cache = crate::slab::FreeCache::default();
-        fn run<'a>(
-            slab: &'a Slab<Task>,
-            cache: &crate::slab::FreeCache,
-        ) -> (PollGuard<'a, Task>, u32) {
-            let (slot, generation) = slab.insert_cached(Task::new(), cache).ok().expect("room");
-            let guard = slab.start_poll(slot, generation).expect("scheduled");
-            assert_eq!(guard.value().poll(), 1, "a fresh slot holds a fresh task");
-            (guard, slot)
-        }
-        let (a, a_slot) = run(&slab, &cache);
+        let other = shared_list_user(&slab);
+        let cache = FreeCache::default();
+        let (a, a_slot) = insert_cached(&slab, &cache);
         drop(a.complete_cached(&cache)); // cache: [a]
-        let (b, b_slot) = run(&slab, &cache); // hit: a's slot back
+        let (b, b_slot) = insert_cached(&slab, &cache); // a hit: a's slot back
         assert_eq!(b_slot, a_slot, "the cached slot comes back first");
-        let (c, _) = run(&slab, &cache); // miss: shared list or fresh
+        let (c, _) = insert_cached(&slab, &cache); // a miss: the shared list or a fresh slot
         drop(b.complete_cached(&cache));
-        drop(c.complete_cached(&cache)); // len 2: chain [c, b] pushed
+        drop(c.complete_cached(&cache)); // two cached: the chain [c, b] is pushed
         other.join().unwrap();
-        assert!(slab.high_water() <= 3, "freed slots are reused, not leaked");
-        let slots = slab.high_water();
-        for _ in 0..slots {
-            let _ = slab.insert(Task::new()).ok().expect("room");
-        }
-        assert_eq!(slab.high_water(), slots, "the chain's links are intact");
+        every_slot_is_free_and_reachable(&slab, 3);
     });
 }
