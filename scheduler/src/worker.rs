@@ -287,7 +287,7 @@ fn run_loop(shared: &Shared, local: &Local, hooks: &Hooks, intervals: Intervals)
     let mut core = Core::new(local, intervals);
     while !shared.is_closed() {
         if !core.tick(shared, local) {
-            core.park(shared, local, hooks, &|| false);
+            core.park(shared, local, hooks);
         }
     }
     shared.add_busy(local, core.busy_since.elapsed());
@@ -603,15 +603,13 @@ impl Core {
     /// before the worker registers to sleep, so that what it spawns or wakes (in this
     /// worker's own queues, which no other worker looks at) runs first; the unpark hook runs
     /// once the worker is back, whether it slept or not.
-    ///
-    /// `woken`: work of the caller's own that also ends the park (a driver's root future).
-    fn park(&mut self, shared: &Shared, local: &Local, hooks: &Hooks, woken: &dyn Fn() -> bool) {
+    fn park(&mut self, shared: &Shared, local: &Local, hooks: &Hooks) {
         if hooks.park.is_none() && hooks.unpark.is_none() {
-            return self.sleep(shared, local, woken);
+            return self.sleep(shared, local, &|| false);
         }
         run_hook(hooks.park.as_ref());
-        if !local.has_work() && !woken() {
-            self.sleep(shared, local, woken);
+        if !local.has_work() {
+            self.sleep(shared, local, &|| false);
         }
         run_hook(hooks.unpark.as_ref());
     }
@@ -633,7 +631,9 @@ impl Core {
     }
 
     /// Registers to sleep and sleeps, unless work shows up meanwhile (the park protocol,
-    /// `idle/README.md`), or moves a paused clock.
+    /// `idle/README.md`), or moves a paused clock. `woken`: work of the caller's own that the
+    /// park re-check counts too (a driver's root future; its wake gives a token after what
+    /// this reads).
     fn sleep(&mut self, shared: &Shared, local: &Local, woken: &dyn Fn() -> bool) {
         // Freed slots go where spawns from other threads find them.
         shared.slab.flush(&local.free);
