@@ -467,6 +467,10 @@ pub(crate) fn drive(
             continue;
         }
         for _ in 0..driver.intervals.event {
+            // Checked every tick, as a worker's loop does: after a close, no new poll starts.
+            if shared.is_closed() {
+                continue 'drive;
+            }
             if core.tick(shared, &local) {
                 continue;
             }
