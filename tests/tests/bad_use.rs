@@ -241,7 +241,10 @@ fn a_runtime_past_max_runtimes_is_refused_with_a_message_and_a_freed_entry_is_re
     // Dropping one frees its entry for the next.
     drop_runtime(alive.pop().unwrap());
     let rt = build().expect("a freed registry entry is reused");
-    assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    let rt = support::Watchdog::new("a task on the reused entry").run(move || {
+        assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+        rt
+    });
     alive.push(rt);
     support::Watchdog::new("dropping every runtime").run(move || drop(alive));
 }
