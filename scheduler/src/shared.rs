@@ -340,7 +340,15 @@ impl Shared {
     }
 
     /// Moves a batch from the injector into `local`'s deque and returns one key.
+    ///
+    /// An injector that looks empty is left alone: a steal from an empty one costs a `SeqCst`
+    /// fence in crossbeam, and the ticks look often (steps 2 to 4 of `worker.rs`). A key
+    /// pushed while this looks is found at the next look, or by the park re-check
+    /// ([`Shared::has_visible_work`], after the parking fence).
     pub(crate) fn steal_injector(&self, local: &Local) -> Option<TaskKey> {
+        if self.injector.is_empty() {
+            return None;
+        }
         loop {
             match self
                 .injector

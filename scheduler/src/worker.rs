@@ -24,7 +24,11 @@
 //! 2. Every [`INJECTOR_INTERVAL`]th tick, the injector first, so foreign work is never starved
 //!    by a busy local queue.
 //! 3. The LIFO slot, unless [`LIFO_POLL_CAP`] LIFO polls ran in a row; then the LIFO key goes
-//!    to the back of the deque, so two tasks waking each other cannot starve the rest.
+//!    to the back of the deque, so two tasks waking each other cannot starve the rest, and
+//!    (once between two pops of the deque) the injector is looked at first, as at step 2,
+//!    its batch going ahead of that key: a chain of tasks, each spawning or waking the next
+//!    on a worker that stalls in each poll (Tokio's `spawn_many_remote_busy2`), holds
+//!    foreign spawns back for `LIFO_POLL_CAP + 1` ticks at most, not [`INJECTOR_INTERVAL`].
 //! 4. The front of the deque (FIFO), then the injector.
 //! 5. The deferred list: every task that yielded (woke itself during its poll) since the
 //!    last time, moved to the back of the deque in yield order. A yielding task therefore
@@ -44,12 +48,12 @@
 //! whatever the other tasks do. A key in the LIFO slot runs within two ticks (the next one,
 //! or the one after an injector tick), unless it is moved to the deque. A key in the deferred
 //! list reaches the deque within [`DEFERRED_INTERVAL`] ticks. The deque is FIFO and at least
-//! one tick in every `LIFO_POLL_CAP + 2` pops it (at most `LIFO_POLL_CAP` LIFO polls and one
-//! injector poll come between two pops), so a key at position `p` runs within
-//! `p * (LIFO_POLL_CAP + 2)` ticks; `p` is at most the number of tasks queued on the worker,
-//! because a task's key is in at most one queue at a time (the slot's SCHEDULED bit). A key
-//! in the injector is taken within [`INJECTOR_INTERVAL`] ticks of reaching its front, by any
-//! worker. A thief may move a key to another worker's deque, which only restarts the same
+//! one tick in every `LIFO_POLL_CAP + 3` pops it (at most `LIFO_POLL_CAP` LIFO polls, the
+//! injector poll of step 3 and one of step 2 come between two pops), so a key at position
+//! `p` runs within `p * (LIFO_POLL_CAP + 3)` ticks; `p` is at most the number of tasks
+//! queued on the worker, because a task's key is in at most one queue at a time (the slot's
+//! SCHEDULED bit). A key in the injector is taken within [`INJECTOR_INTERVAL`] ticks of
+//! reaching its front, by any worker. A thief may move a key to another worker's deque, which only restarts the same
 //! bound there.
 
 use std::cell::{Cell, RefCell};
@@ -546,7 +550,20 @@ impl Core {
                 self.lifo_polls += 1;
                 return Some(key);
             }
+            // The slot held a chain of tasks (each spawning or waking the next) for the cap:
+            // foreign work first, once between two pops of the deque (a task taken from the
+            // injector may start a chain of its own), and ahead of the chain's key, as on an
+            // injector tick.
+            let foreign = if self.lifo_polls == LIFO_POLL_CAP {
+                self.lifo_polls += 1;
+                shared.steal_injector(local)
+            } else {
+                None
+            };
             local.push_back(shared, key);
+            if foreign.is_some() {
+                return foreign;
+            }
         }
         self.lifo_polls = 0;
         local

@@ -189,3 +189,48 @@ fn a_lifo_chain_does_not_starve_queued_tasks() {
     assert!(wait_for("the chain", chain).unwrap() >= 1);
     drop_runtime(rt);
 }
+
+/// One link of [`a_foreign_spawn_waits_for_a_few_polls_of_a_spawn_chain`]'s chain: counts
+/// itself, then spawns the next link (on the worker: the LIFO slot, every time).
+fn chain_link(links: Arc<AtomicUsize>, stop: Arc<AtomicBool>) {
+    genrt::spawn(async move {
+        links.fetch_add(1, Ordering::SeqCst);
+        if !stop.load(Ordering::SeqCst) {
+            chain_link(links, stop);
+        }
+    });
+}
+
+/// A chain of tasks each spawning the next (Tokio's `spawn_many_remote_busy2` shape) holds a
+/// task spawned from outside back for a few of its polls, not for a whole injector interval:
+/// once the LIFO slot has run `LIFO_POLL_CAP` (3) polls in a row, the worker looks at the
+/// injector before the chain goes on (`worker.rs`, step 3). Counted in polls, not time: the
+/// probe, at its first poll, reads how many links have run; the count read after the spawn
+/// returned (so after the push) is subtracted. At most 4 links run between two such looks,
+/// and a look that raced the push and missed it costs one more round of 4: 8.
+#[test]
+fn a_foreign_spawn_waits_for_a_few_polls_of_a_spawn_chain() {
+    let rt = runtime(1);
+    let links = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let (links, stop) = (links.clone(), stop.clone());
+        rt.spawn(async move { chain_link(links, stop) });
+    }
+    wait_until("the chain is running", || links.load(Ordering::SeqCst) > 1_000);
+    let mut waits = Vec::new();
+    for _ in 0..50 {
+        let seen = links.clone();
+        let probe = rt.spawn(async move { seen.load(Ordering::SeqCst) });
+        let after_push = links.load(Ordering::SeqCst);
+        let at_poll = wait_for("a task spawned behind the chain", probe).unwrap();
+        waits.push(at_poll.saturating_sub(after_push));
+    }
+    stop.store(true, Ordering::SeqCst);
+    drop_runtime(rt);
+    let worst = *waits.iter().max().unwrap();
+    assert!(
+        worst <= 8,
+        "a foreign spawn waited for {worst} polls of the chain (at most 8); all: {waits:?}"
+    );
+}
