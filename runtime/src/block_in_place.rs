@@ -27,8 +27,13 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// runtime, the tasks queued on it keep running elsewhere meanwhile (module docs). Tokio's
 /// `task::block_in_place`.
 ///
-/// Outside a runtime, on a thread that is not a worker (a blocking closure's, `block_on`'s
-/// on a multi-thread runtime), or inside another `block_in_place`, `f` simply runs.
+/// On a thread standing in for a blocked worker (polling one of its queued tasks), the same:
+/// another stand-in runs the queued tasks while `f` runs. Outside a runtime, on a thread that
+/// is not a worker (a blocking closure's, `block_on`'s on a multi-thread runtime), or inside
+/// another `block_in_place`, `f` simply runs.
+///
+/// A runtime dropped while `f` blocks drops its other tasks' futures first, then waits for
+/// `f` to return (as Tokio's): so `f` may wait for something that a task's future holds.
 ///
 /// The worker counts as busy while `f` runs: [`Runtime::settle`](crate::Runtime::settle)
 /// waits for it, and a paused clock does not auto-advance meanwhile (so `f` must not wait
@@ -97,6 +102,8 @@ struct StandIn {
 
 impl StandIn {
     fn run(&self, runtime: &genrt_scheduler::Handle) {
+        // A task polled here that blocks in place gets a stand-in of its own.
+        let _standing_in = runtime.enter_stand_in();
         // Acquire: pairs with the Release store of `Stop::drop`.
         while !self.stop.load(Ordering::Acquire) {
             if runtime.is_closed() {

@@ -38,6 +38,12 @@ pub(crate) struct Flags {
     /// thread holds (`Shared::hold_registration`, taken by the `enter` or `block_on` guard
     /// that entered it): entering that runtime again inside needs no hold of its own.
     holds: Option<usize>,
+    /// The `Shared` (as an address, only compared) for whose blocked worker this thread
+    /// stands in, running its queued tasks (`Handle::enter_stand_in`), if any.
+    stands_in_for: Option<usize>,
+    /// The `Shared` (as an address, only compared) whose worker this thread is while it
+    /// blocks in place (`Handle::begin_blocking`), if any.
+    blocks_in_place_for: Option<usize>,
     /// How many contexts are entered on this thread, this one included: an `EnterGuard`
     /// checks on drop that it leaves the innermost one.
     pub(crate) depth: usize,
@@ -68,10 +74,14 @@ pub(crate) enum Entry {
     /// `Handle::enter` or shutdown: only makes the runtime current. Entering the runtime the
     /// thread is a worker of keeps the worker's queues.
     Enter,
-    /// A worker about to block (`Handle::begin_blocking`): the runtime stays current, but the
-    /// thread is no worker inside (no queues of its own: spawns and wakes go to the
-    /// injector, and `block_on` is allowed), until it leaves.
+    /// A worker about to block (`Handle::begin_blocking`), or a stand-in whose task does:
+    /// the runtime stays current, but the thread is no worker (or stand-in) inside (no
+    /// queues of its own: spawns and wakes go to the injector, and `block_on` is allowed),
+    /// until it leaves.
     Blocking,
+    /// A thread standing in for a blocked worker (`Handle::enter_stand_in`): no queues of
+    /// its own, but a task it polls that blocks in place gets a stand-in in turn.
+    StandIn,
 }
 
 /// Leaves the context when dropped, putting back the one it replaced.
@@ -134,7 +144,15 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
         }
         Entry::Enter => outer_worker,
         Entry::Blocking => {
+            if flags.worker_of == Some(Arc::as_ptr(&shared) as usize) {
+                flags.blocks_in_place_for = flags.worker_of;
+            }
             flags.worker_of = None;
+            flags.stands_in_for = None;
+            None
+        }
+        Entry::StandIn => {
+            flags.stands_in_for = Some(Arc::as_ptr(&shared) as usize);
             None
         }
     };
@@ -174,6 +192,17 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
 /// runtime.
 pub(crate) fn is_worker_of(shared: &Shared) -> bool {
     flags().worker_of == Some(shared as *const Shared as usize)
+}
+
+/// Whether this thread stands in for a blocked worker of `shared` (`Entry::StandIn`), and
+/// has not blocked in place since.
+pub(crate) fn stands_in_for(shared: &Shared) -> bool {
+    flags().stands_in_for == Some(shared as *const Shared as usize)
+}
+
+/// Whether this thread is a worker of `shared` blocking in place (`Entry::Blocking`).
+pub(crate) fn blocks_in_place_for(shared: &Shared) -> bool {
+    flags().blocks_in_place_for == Some(shared as *const Shared as usize)
 }
 
 /// The worker-local state if this thread is a worker of `shared`.

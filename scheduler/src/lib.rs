@@ -25,13 +25,20 @@
 //!
 //! 1. set `closed` (SeqCst): later spawns are cancelled on the spot;
 //! 2. unpark every worker; each leaves its loop after its current poll;
-//! 3. join the workers, up to the timeout; a worker that is the current thread (the runtime
-//!    is dropped from inside one of its own tasks) is not waited for;
+//! 3. wait, up to the timeout, until every worker has left its loop or blocks in place
+//!    (inside [`Handle::begin_blocking`]: what it waits for may be another task, whose
+//!    future only step 4 drops, as in Tokio's `hang_on_shutdown`); a worker that is the
+//!    current thread (the runtime is dropped from inside one of its own tasks, or from a
+//!    `block_in_place` closure of one) is not waited for;
 //! 4. sweep the slab, with this runtime as the thread's current one (cleanup code in a
 //!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
-//!    being polled is claimed and cancelled (its future dropped, its join handle told); a task being polled by a worker not joined in step 3 is
-//!    flagged, and that worker cancels it when its poll returns;
-//!    Then every timer entry left is dropped ([`time`] module docs: who frees an entry);
+//!    being polled is claimed and cancelled (its future dropped, its join handle told); a
+//!    task being polled by a worker still running (blocked in place, or past the timeout)
+//!    is flagged, and that worker cancels it when its poll returns. Then wait, up to the
+//!    same timeout, until every worker has left its loop, join them, and sweep once more
+//!    (a worker that blocked in place may have woken tasks or armed timers before it saw
+//!    the close); then every timer entry left is dropped ([`time`] module docs: who frees
+//!    an entry);
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing. If a thread that is not a worker is still in the
 //!    runtime's context (`Handle::enter`, `block_on` through a handle, a `genrt` blocking
@@ -110,7 +117,7 @@ use crate::context::Entry;
 use crate::loom::sync::Arc;
 use crate::loom::thread;
 use crate::queue::{Steal, Worker};
-use crate::shared::Shared;
+use crate::shared::{Exits, Shared};
 use crate::worker::Local;
 
 /// How to start a [`Scheduler`].
@@ -340,12 +347,21 @@ impl Scheduler {
         shared.idle.unpark_all();
 
         let deadline = timeout.map(|t| Instant::now() + t);
-        let on_own_worker = context::is_worker_of(shared);
+        // A worker blocking in place counts itself in `Exits::blocking`.
+        let self_blocking = context::blocks_in_place_for(shared);
+        let on_own_worker = context::is_worker_of(shared) || self_blocking;
         let waiting_for = self
             .threads
             .len()
             .saturating_sub(usize::from(on_own_worker));
-        let all_exited = wait_for_exits(shared, waiting_for, deadline);
+        // Step 3: a worker blocked in place may wait for what only the sweep drops.
+        wait_for_exits(shared, deadline, |exits| {
+            exits.exited + exits.blocking >= waiting_for + usize::from(self_blocking)
+        });
+        let context = context::enter_for_shutdown(shared);
+        shared.sweep(None);
+        drop(context);
+        let all_exited = wait_for_exits(shared, deadline, |exits| exits.exited >= waiting_for);
         let current = thread::current().id();
         for handle in self.threads.drain(..) {
             // A worker that signalled its exit may still be dropping its thread-locals (its
@@ -359,6 +375,8 @@ impl Scheduler {
         }
 
         let _context = context::enter_for_shutdown(shared);
+        // Step 4's second sweep: finds nothing unless a worker that had blocked in place
+        // left tasks behind after the first.
         shared.sweep(None);
         // Every timer entry left (wakers of threads outside the workers, timers of futures
         // that were leaked) is dropped now, not with the last `Arc<Shared>`.
@@ -376,19 +394,24 @@ impl Drop for Scheduler {
     }
 }
 
-/// Waits until `count` workers have exited or the deadline passes.
-fn wait_for_exits(shared: &Shared, count: usize, deadline: Option<Instant>) -> bool {
-    let mut exited = shared.exited.lock();
-    while *exited < count {
+/// Waits until `done` holds of the workers' exits or the deadline passes; returns whether it
+/// holds.
+fn wait_for_exits(
+    shared: &Shared,
+    deadline: Option<Instant>,
+    done: impl Fn(&Exits) -> bool,
+) -> bool {
+    let mut exits = shared.exits.lock();
+    while !done(&exits) {
         match deadline {
-            None => shared.exited_cv.wait(&mut exited),
+            None => shared.exited_cv.wait(&mut exits),
             Some(deadline) => {
                 if shared
                     .exited_cv
-                    .wait_until(&mut exited, deadline)
+                    .wait_until(&mut exits, deadline)
                     .timed_out()
                 {
-                    return *exited >= count;
+                    return done(&exits);
                 }
             }
         }
@@ -401,8 +424,26 @@ struct ExitSignal(Arc<Shared>);
 
 impl Drop for ExitSignal {
     fn drop(&mut self) {
-        *self.0.exited.lock() += 1;
+        self.0.exits.lock().exited += 1;
         self.0.exited_cv.notify_all();
+    }
+}
+
+/// Returned by [`Handle::begin_blocking`]: the thread is no worker (and, for a worker, is
+/// counted as blocking in place) until it is dropped.
+#[must_use = "the thread is a worker again when the guard is dropped"]
+pub struct BlockingGuard {
+    /// Counted in `Exits::blocking` (a worker's guard; a stand-in's counts nothing).
+    counted: Option<Arc<Shared>>,
+    _context: EnterGuard,
+}
+
+impl Drop for BlockingGuard {
+    fn drop(&mut self) {
+        if let Some(shared) = self.counted.take() {
+            shared.exits.lock().blocking -= 1;
+            shared.exited_cv.notify_all();
+        }
     }
 }
 
@@ -531,18 +572,49 @@ impl Handle {
     /// the deferred ones to its deque, whose stealer every worker and [`Handle::run_stolen`]
     /// reach), an idle worker is notified, and the returned guard makes the thread no worker
     /// until it is dropped (spawns and wakes from it go to the injector; `block_on` works).
-    /// `None`, doing nothing, if this thread is not a worker of this scheduler.
-    pub fn begin_blocking(&self) -> Option<EnterGuard> {
-        let local = context::local_worker(&self.shared)?;
-        local.spill(&self.shared);
-        // Its freed slots too, for spawns elsewhere while it blocks.
-        self.shared.slab.flush(&local.free);
+    /// The same on a thread standing in for a blocked worker ([`Handle::enter_stand_in`]),
+    /// which has no queues: its caller starts a stand-in for it in turn. `None`, doing
+    /// nothing, on any other thread: a thread that is not a worker of this scheduler polls
+    /// none of its tasks, so nothing waits for it.
+    ///
+    /// While a worker's guard lives, shutdown counts the worker as blocking in place: it
+    /// drops the other tasks' futures without waiting for it (its closure may wait for one
+    /// of them), and waits for it afterwards.
+    pub fn begin_blocking(&self) -> Option<BlockingGuard> {
+        let counted = match context::local_worker(&self.shared) {
+            Some(local) => {
+                local.spill(&self.shared);
+                // Its freed slots too, for spawns elsewhere while it blocks.
+                self.shared.slab.flush(&local.free);
+                self.shared.exits.lock().blocking += 1;
+                self.shared.exited_cv.notify_all();
+                Some(self.shared.clone())
+            }
+            None if context::stands_in_for(&self.shared) => None,
+            None => return None,
+        };
         let context = context::enter(self.shared.clone(), Entry::Blocking, false);
-        Some(EnterGuard {
+        Some(BlockingGuard {
+            counted,
+            _context: EnterGuard {
+                depth: context::flags().depth,
+                context: Some(context),
+                hold: None,
+            },
+        })
+    }
+
+    /// Marks this thread as standing in for a blocked worker (running queued tasks through
+    /// [`Handle::run_stolen`]) until the guard is dropped, so that a task it polls that blocks
+    /// in place in turn ([`Handle::begin_blocking`]) gets a stand-in of its own instead of
+    /// stalling the queued tasks with it.
+    pub fn enter_stand_in(&self) -> EnterGuard {
+        let context = context::enter(self.shared.clone(), Entry::StandIn, false);
+        EnterGuard {
             depth: context::flags().depth,
             context: Some(context),
             hold: None,
-        })
+        }
     }
 
     /// Runs one queued task on this thread, which is not a worker: one taken from the

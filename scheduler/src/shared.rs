@@ -51,8 +51,9 @@ pub(crate) struct Shared {
     registration: Mutex<RegistrationHold>,
     /// Counters of each worker, then one set for all other threads.
     counters: Box<[Counters]>,
-    /// Number of worker threads that have left their loop, for `shutdown_timeout`.
-    pub(crate) exited: Mutex<usize>,
+    /// The worker threads that have left their loop, and those blocking in place, for
+    /// shutdown (`Scheduler::shutdown`), which waits on `exited_cv` for changes.
+    pub(crate) exits: Mutex<Exits>,
     pub(crate) exited_cv: Condvar,
     /// The runtime crate's own per-runtime state (`Config::data`), opaque here.
     pub(crate) data: Option<RuntimeData>,
@@ -83,7 +84,7 @@ impl Shared {
             close_watchers: Mutex::new(CloseWatchers::default()),
             registration: Mutex::new(RegistrationHold::default()),
             counters: (0..=workers).map(|_| Counters::default()).collect(),
-            exited: Mutex::new(0),
+            exits: Mutex::new(Exits::default()),
             exited_cv: Condvar::new(),
             data: None,
             driver: None,
@@ -360,6 +361,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// Where the worker threads are, for shutdown (`Shared::exits`).
+#[derive(Default)]
+pub(crate) struct Exits {
+    /// Workers that have left their loop (each counted once, by its `ExitSignal`).
+    pub(crate) exited: usize,
+    /// Workers inside `Handle::begin_blocking` (a `block_in_place` closure) right now.
+    pub(crate) blocking: usize,
 }
 
 /// Who keeps the runtime registered after its shutdown (`Shared::hold_registration`).

@@ -194,3 +194,66 @@ fn a_panic_in_the_closure_reaches_the_task() {
         assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
     });
 }
+
+/// A runtime dropped from a `block_in_place` closure of one of its own tasks: the drop does
+/// not wait for the worker it runs on (that worker blocks in place on the drop itself), and
+/// still drops every other task's future before it returns.
+#[test]
+fn dropping_the_runtime_from_its_own_block_in_place_closure_returns() {
+    Watchdog::new("dropping the runtime inside block_in_place").run(|| {
+        let rt = threaded(2);
+        let (dropped_tx, dropped_rx) = mpsc::channel::<()>();
+        // A pending task whose future holds the sender: dropped by the runtime's drop.
+        rt.spawn(async move {
+            let _held = dropped_tx;
+            std::future::pending::<()>().await
+        });
+        let slot = Arc::new(std::sync::Mutex::new(Some(rt)));
+        let (done_tx, done_rx) = mpsc::channel();
+        let handle = slot.lock().unwrap().as_ref().unwrap().handle().clone();
+        handle.spawn({
+            let slot = slot.clone();
+            async move {
+                task::block_in_place(move || {
+                    let rt = slot.lock().unwrap().take();
+                    drop(rt);
+                    // The pending task's future is gone, so is its sender.
+                    let gone = dropped_rx.recv().is_err();
+                    done_tx.send(gone).unwrap();
+                })
+            }
+        });
+        assert!(done_rx.recv().unwrap(), "the pending task's future outlived the drop");
+    });
+}
+
+/// `shutdown_timeout` while a closure blocks in place on something no task holds: the
+/// other tasks are dropped, and the shutdown gives up on the blocked worker at its timeout
+/// (returning `false`); the blocked task finishes its poll once its closure returns, and the
+/// worker exits.
+#[test]
+fn shutdown_timeout_gives_up_on_a_closure_blocked_in_place() {
+    Watchdog::new("shutdown_timeout with a worker blocked in place").run(|| {
+        let rt = threaded(2);
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let (blocked_tx, blocked_rx) = mpsc::channel();
+        let (dropped_tx, dropped_rx) = mpsc::channel::<()>();
+        rt.spawn(async move {
+            let _held = dropped_tx;
+            std::future::pending::<()>().await
+        });
+        let blocked = rt.spawn(async move {
+            task::block_in_place(move || {
+                blocked_tx.send(()).unwrap();
+                let _ = gate_rx.recv();
+            })
+        });
+        blocked_rx.recv().unwrap();
+        assert!(!rt.shutdown_timeout(Duration::from_millis(50)));
+        // The pending task was dropped although a worker is still blocked.
+        assert!(dropped_rx.recv().is_err());
+        drop(gate_tx);
+        // The blocked task's poll ends with its output, which reaches its handle.
+        futures::executor::block_on(blocked).unwrap();
+    });
+}

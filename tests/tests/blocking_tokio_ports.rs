@@ -38,14 +38,16 @@
 //!   `yes_block_in_threaded_block_on`, `can_enter_*_rt_from_within_block_in_place` (these
 //!   are `block_in_place.rs`'s business); `useful_panic_message_when_dropping_rt_in_rt` (genrt allows
 //!   dropping a runtime inside another's task: see `Runtime`'s docs).
-//! - `rt_threaded.rs`: `blocking`, `yield_after_block_in_place`, `hang_on_shutdown`,
-//!   `test_block_in_place*`, `test_nested_block_in_place_*` (`block_in_place`: see
-//!   `block_in_place.rs`); `coop_and_block_in_place` is in `coop.rs`.
+//! - `rt_threaded.rs`: `blocking`, `hang_on_shutdown`, `test_block_in_place*`,
+//!   `test_nested_block_in_place_*` are in `rt_threaded_ports.rs`,
+//!   `yield_after_block_in_place` in `block_in_place.rs`, `coop_and_block_in_place` in
+//!   `coop.rs`.
 //! - `rt_handle.rs`: nothing there concerns blocking work (its `enter` tests are ported in
 //!   `enter.rs`).
-//! - `rt_handle_block_on.rs`: the `test_with_runtimes` tests run `Handle::block_on` again
-//!   after `shutdown_timeout`, which genrt refuses with a panic (the runtime is gone), and
-//!   they concern `block_on`, not the pool; the `fs`, `net` and timer tests (no such drivers).
+//! - `rt_handle_block_on.rs`: the `test_with_runtimes` tests and its timer tests are in
+//!   `rt_handle_ports.rs` (with the enter guard taken through a cloned `Handle` and held
+//!   across `shutdown_timeout`, as Tokio's helper does); its `fs` and `net` tests need
+//!   drivers genrt does not have.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};

@@ -217,7 +217,9 @@ fn a_foreign_spawn_waits_for_a_few_polls_of_a_spawn_chain() {
         let (links, stop) = (links.clone(), stop.clone());
         rt.spawn(async move { chain_link(links, stop) });
     }
-    wait_until("the chain is running", || links.load(Ordering::SeqCst) > 1_000);
+    wait_until("the chain is running", || {
+        links.load(Ordering::SeqCst) > 1_000
+    });
     let mut waits = Vec::new();
     for _ in 0..50 {
         let seen = links.clone();
