@@ -48,6 +48,20 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if cell::is_large::<F>() {
+            self.spawn_task(Box::pin(future))
+        } else {
+            self.spawn_task(future)
+        }
+    }
+
+    /// [`Handle::spawn`] after its boxing of a large future.
+    #[track_caller]
+    pub(crate) fn spawn_task<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let cell = Arc::new(TaskCell::new(future));
         let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
         join.set_key(self.inner.spawn(unsize_arc!(cell => dyn Task)));
@@ -55,7 +69,8 @@ impl Handle {
     }
 
     /// [`Handle::spawn`], also returning an [`AbortHandle`] made from the same cell at no
-    /// extra allocation (for [`JoinSet`](crate::JoinSet)).
+    /// extra allocation (for [`JoinSet`](crate::JoinSet)). The caller boxes a large future
+    /// (`cell::is_large`).
     #[track_caller]
     pub(crate) fn spawn_abortable<F>(&self, future: F) -> (JoinHandle<F::Output>, AbortHandle)
     where
@@ -113,6 +128,20 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        if cell::is_large::<F>() {
+            self.spawn_blocking_task(Box::new(f))
+        } else {
+            self.spawn_blocking_task(f)
+        }
+    }
+
+    /// [`Handle::spawn_blocking`] after its boxing of a large closure.
+    #[track_caller]
+    pub(crate) fn spawn_blocking_task<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let (cell, task) = cell::blocking(f);
         let join = JoinHandle::new(unsize_arc!(cell => dyn Join<R>));
         Pool::of(&self.inner).spawn(task, &self.inner);
@@ -120,7 +149,8 @@ impl Handle {
     }
 
     /// [`Handle::spawn_blocking`], also returning an [`AbortHandle`] made from the same cell
-    /// (for [`JoinSet`](crate::JoinSet)).
+    /// (for [`JoinSet`](crate::JoinSet)). The caller boxes a large closure
+    /// (`cell::is_large`).
     #[track_caller]
     pub(crate) fn spawn_blocking_abortable<F, R>(&self, f: F) -> (JoinHandle<R>, AbortHandle)
     where
@@ -227,7 +257,11 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        crate::block_on::block_on(self, future)
+        if cell::is_large::<F>() {
+            crate::block_on::block_on(self, Box::pin(future))
+        } else {
+            crate::block_on::block_on(self, future)
+        }
     }
 
     /// What the runtime was built as (Tokio's `Handle::runtime_flavor`): see
@@ -312,7 +346,8 @@ where
     F::Output: Send + 'static,
 {
     match Handle::try_current() {
-        Ok(handle) => handle.spawn(future),
+        Ok(handle) if cell::is_large::<F>() => handle.spawn_task(Box::pin(future)),
+        Ok(handle) => handle.spawn_task(future),
         Err(_) => panic!(
             "genrt::spawn called outside a genrt runtime: call it from inside a task, \
              Runtime::block_on or an enter guard, or spawn through a genrt::Handle"
@@ -343,7 +378,8 @@ where
     R: Send + 'static,
 {
     match Handle::try_current() {
-        Ok(handle) => handle.spawn_blocking(f),
+        Ok(handle) if cell::is_large::<F>() => handle.spawn_blocking_task(Box::new(f)),
+        Ok(handle) => handle.spawn_blocking_task(f),
         Err(_) => panic!(
             "genrt::spawn_blocking called outside a genrt runtime: call it from inside a \
              task, Runtime::block_on, a blocking closure or an enter guard, or spawn through \

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use genrt_scheduler::{Config, Scheduler};
 
 use crate::blocking::{self, Pool};
+use crate::task::cell;
 use crate::task::join::JoinHandle;
 
 pub use crate::enter::EnterGuard;
@@ -97,7 +98,11 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        if cell::is_large::<F>() {
+            self.handle.spawn_task(Box::pin(future))
+        } else {
+            self.handle.spawn_task(future)
+        }
     }
 
     /// Runs `f` on a blocking thread of this runtime; see [`Handle::spawn_blocking`].
@@ -113,7 +118,11 @@ impl Runtime {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.handle.spawn_blocking(f)
+        if cell::is_large::<F>() {
+            self.handle.spawn_blocking_task(Box::new(f))
+        } else {
+            self.handle.spawn_blocking_task(f)
+        }
     }
 
     /// Runs `future` to completion on the current thread, with this runtime as the current
@@ -134,7 +143,11 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        crate::block_on::block_on(&self.handle, future)
+        if cell::is_large::<F>() {
+            crate::block_on::block_on(&self.handle, Box::pin(future))
+        } else {
+            crate::block_on::block_on(&self.handle, future)
+        }
     }
 
     /// Makes this runtime the current one on this thread until the guard is dropped: see

@@ -223,7 +223,10 @@ fn dropping_the_runtime_from_its_own_block_in_place_closure_returns() {
                 })
             }
         });
-        assert!(done_rx.recv().unwrap(), "the pending task's future outlived the drop");
+        assert!(
+            done_rx.recv().unwrap(),
+            "the pending task's future outlived the drop"
+        );
     });
 }
 

@@ -42,6 +42,18 @@ use crate::task::join::{Failure, Join};
 /// The abort flag's bit in `TaskCell::id_abort`.
 const ABORT: u64 = 1;
 
+/// Futures and blocking closures larger than this many bytes are boxed where they enter the
+/// runtime (each public `spawn`, `spawn_blocking`, `spawn_local` and `block_on`), as Tokio
+/// does (its `BOX_FUTURE_THRESHOLD`, the same sizes): passed by value down the spawn path, a
+/// future is copied onto the stack once per frame in a debug build, and a few hundred KiB
+/// would overflow a 2 MiB thread stack (`tests/tests/peer_ports.rs`, large futures).
+const BOX_THRESHOLD: usize = if cfg!(debug_assertions) { 2048 } else { 16384 };
+
+/// Whether a `T` is boxed where it enters the runtime ([`BOX_THRESHOLD`]).
+pub(crate) const fn is_large<T>() -> bool {
+    std::mem::size_of::<T>() > BOX_THRESHOLD
+}
+
 pub(crate) struct TaskCell<F: Future> {
     /// The task's id (bits 1 and up, never changed) and its abort flag ([`ABORT`]): one word,
     /// the size the flag alone took with its padding.

@@ -54,6 +54,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::handle::Handle;
 use crate::loom::sync::Mutex;
 use crate::task::abort::AbortHandle;
+use crate::task::cell;
 use crate::task::id::Id;
 use crate::task::join::{JoinError, JoinHandle};
 
@@ -444,6 +445,7 @@ impl<T: Send + 'static> JoinSet<T> {
         F: Future<Output = T> + Send + 'static,
     {
         match Handle::try_current() {
+            Ok(handle) if cell::is_large::<F>() => self.spawn_on(Box::pin(future), &handle),
             Ok(handle) => self.spawn_on(future, &handle),
             Err(_) => panic!(
                 "genrt::JoinSet::spawn called outside a genrt runtime: call it from inside a \
@@ -468,7 +470,11 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let (join, abort) = handle.spawn_abortable(future);
+        let (join, abort) = if cell::is_large::<F>() {
+            handle.spawn_abortable(Box::pin(future))
+        } else {
+            handle.spawn_abortable(future)
+        };
         self.insert(join);
         abort
     }
@@ -504,6 +510,7 @@ impl<T: Send + 'static> JoinSet<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         match Handle::try_current() {
+            Ok(handle) if cell::is_large::<F>() => self.spawn_blocking_on(Box::new(f), &handle),
             Ok(handle) => self.spawn_blocking_on(f, &handle),
             Err(_) => panic!(
                 "genrt::JoinSet::spawn_blocking called outside a genrt runtime: call it from \
@@ -529,7 +536,11 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        let (join, abort) = handle.spawn_blocking_abortable(f);
+        let (join, abort) = if cell::is_large::<F>() {
+            handle.spawn_blocking_abortable(Box::new(f))
+        } else {
+            handle.spawn_blocking_abortable(f)
+        };
         self.insert(join);
         abort
     }

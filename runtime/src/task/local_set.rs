@@ -23,7 +23,7 @@ use genrt_scheduler::local::{LocalScheduler, LocalTask};
 use crate::loom::sync::Arc;
 use crate::loom::unsize_arc;
 use crate::task::abort::Abort;
-use crate::task::cell::TaskCell;
+use crate::task::cell::{self, TaskCell};
 use crate::task::id::Id;
 use crate::task::join::{Failure, Join, JoinHandle};
 
@@ -164,7 +164,11 @@ impl LocalSet {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.inner.spawn(future)
+        if cell::is_large::<F>() {
+            self.inner.spawn(Box::pin(future))
+        } else {
+            self.inner.spawn(future)
+        }
     }
 
     /// Runs `future` to completion on this thread inside `rt` (as
@@ -351,6 +355,7 @@ where
         .ok()
         .flatten();
     match current {
+        Some(inner) if cell::is_large::<F>() => inner.spawn(Box::pin(future)),
         Some(inner) => inner.spawn(future),
         None => panic!(
             "`spawn_local` called from outside of a `task::LocalSet`: call it inside \
