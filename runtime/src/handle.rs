@@ -278,6 +278,18 @@ impl Handle {
         crate::runtime::Extras::of(&self.inner).flavor
     }
 
+    /// The runtime's id (Tokio's `Handle::id`): the same through every handle of one runtime,
+    /// different for any other runtime of the process, also one built after this one is gone.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let inside = rt.block_on(async { genrt::Handle::current().id() });
+    /// assert_eq!(inside, rt.handle().id());
+    /// ```
+    pub fn id(&self) -> crate::runtime::Id {
+        crate::runtime::Extras::of(&self.inner).id
+    }
+
     /// A live view of the runtime's counters; see [`RuntimeMetrics`].
     ///
     /// ```

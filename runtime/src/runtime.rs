@@ -62,6 +62,39 @@ pub(crate) struct Extras {
     pub(crate) pool: Pool,
     /// What the runtime was built as.
     pub(crate) flavor: RuntimeFlavor,
+    /// Its id ([`Handle::id`]).
+    pub(crate) id: Id,
+}
+
+/// The id of a runtime ([`Handle::id`], Tokio's `tokio::runtime::Id`): unique in the process,
+/// never reused by a later runtime (Tokio only promises uniqueness among the runtimes alive at
+/// once). It says nothing else: neither the order runtimes were built in nor their number.
+///
+/// ```
+/// let a = genrt::Runtime::new().unwrap();
+/// let b = genrt::Runtime::new().unwrap();
+/// assert_eq!(a.handle().id(), a.handle().clone().id());
+/// assert_ne!(a.handle().id(), b.handle().id());
+/// println!("runtime {}", a.handle().id());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Id(std::num::NonZeroU64);
+
+impl Id {
+    /// A new id, never handed out before in this process.
+    fn next() -> Id {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // Relaxed: only uniqueness matters, which the increment's atomicity gives.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        Id(std::num::NonZeroU64::new(id).expect("genrt: runtime ids ran out (2^64 runtimes)"))
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 impl Extras {
@@ -776,6 +809,7 @@ impl Builder {
         let extras = std::sync::Arc::new(Extras {
             pool,
             flavor: self.flavor,
+            id: Id::next(),
         });
         let mut config = self.config.clone();
         config.data = Some(extras.clone());

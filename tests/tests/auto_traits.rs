@@ -12,7 +12,7 @@
 //!   with a `!Unpin` sleep still compiles.
 //! - [`genrt::EnterGuard`] is `!Sync` (Tokio's is `Sync`): it holds the scheduler's `Rc`
 //!   context token, and sharing a guard by reference has no use (it has no methods).
-//! - There is no `task::Id`, `runtime::Id`, `RuntimeFlavor` or `time::error::Error` to check.
+//! - There is no `time::error::Error` to check (genrt's timers have no error).
 
 #![allow(
     dead_code,
@@ -117,6 +117,7 @@ macro_rules! future {
 
 // ---- tokio::task ----
 value!(genrt::AbortHandle: [Send] [Sync] [Unpin]);
+value!(genrt::task::Id: [Send] [Sync] [Unpin]);
 value!(genrt::JoinError: [Send] [Sync] [Unpin]);
 value!(genrt::JoinHandle<Nn>: [!Send] [!Sync] [Unpin]);
 value!(genrt::JoinHandle<Yn>: [Send] [Sync] [Unpin]);
@@ -143,6 +144,8 @@ value!(genrt::Runtime: [Send] [Sync] [Unpin]);
 value!(genrt::RuntimeMetrics: [Send] [Sync] [Unpin]);
 value!(genrt::TryCurrentError: [Send] [Sync] [Unpin]);
 value!(genrt::UnhandledPanic: [Send] [Sync] [Unpin]);
+value!(genrt::runtime::Id: [Send] [Sync] [Unpin]);
+value!(genrt::runtime::RuntimeFlavor: [Send] [Sync] [Unpin]);
 
 // ---- tokio::time ----
 value!(Interval: [Send] [Sync] [Unpin]);

@@ -26,16 +26,16 @@
 //! - `rt_handle.rs`: `drop_tasks_with_reference_cycle` (two tasks each holding the other's
 //!   join handle, polled once so that each registered its waker; Tokio's `Barrier` becomes a
 //!   small one here; Tokio leaves the leak check to miri, here every future's drop is
-//!   counted), plus a variant where the two tasks never finish and the runtime is dropped.
+//!   counted), plus a variant where the two tasks never finish and the runtime is dropped;
+//!   `runtime_id_is_same` (also read inside `block_on`) and `runtime_ids_different` (also
+//!   against a runtime built after one is dropped: genrt never reuses an id).
 //!
 //! Skipped, and why:
 //! - `basic_fs`, `fs_shutdown_before_started` (`tokio::fs`); `tcp_listener_*`,
 //!   `udp_socket_bind`, `udp_stream_*`, `unix_listener_*` (`tokio::net`): genrt has no I/O
 //!   driver.
 //! - `rt_handle.rs`: `basic_enter`, `interleave_enter_different_rt`,
-//!   `interleave_enter_same_rt`, `interleave_then_enter` are ported in `enter.rs`;
-//!   `runtime_id_is_same` and `runtime_ids_different`: genrt's `Handle` has no `id()`
-//!   (Tokio's `runtime::Id`, stable in Tokio 1.54).
+//!   `interleave_enter_same_rt`, `interleave_then_enter` are ported in `enter.rs`.
 //!
 //! Every test runs under a watchdog or a bounded wait; none bounds a real-time duration from
 //! above.
@@ -49,7 +49,7 @@ use std::time::Duration;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use genrt::{Handle, Runtime};
-use support::{DropCounter, Watchdog, DEADLINE};
+use support::{drop_runtime, DropCounter, Watchdog, DEADLINE};
 
 macro_rules! rt_test {
     ($($t:tt)*) => {
@@ -308,6 +308,37 @@ rt_test! {
             assert!(rt.shutdown_timeout(DEADLINE));
             Handle::current().block_on(time::sleep(Duration::from_millis(100)));
         });
+    }
+
+    /// Tokio: `rt_handle.rs`, `runtime_id_is_same`.
+    #[test]
+    fn runtime_id_is_same() {
+        let rt = rt();
+        let handle1 = rt.handle();
+        let handle2 = rt.handle().clone();
+        assert_eq!(handle1.id(), handle2.id());
+        let inside = Watchdog::new("runtime_id_is_same").run({
+            let handle = handle2.clone();
+            move || handle.block_on(async { Handle::current().id() })
+        });
+        assert_eq!(inside, handle1.id());
+        drop_runtime(rt);
+    }
+
+    /// Tokio: `rt_handle.rs`, `runtime_ids_different`; genrt also never reuses an id of a
+    /// dropped runtime.
+    #[test]
+    fn runtime_ids_different() {
+        let rt1 = rt();
+        let rt2 = rt();
+        assert_ne!(rt1.handle().id(), rt2.handle().id());
+        let gone = rt1.handle().id();
+        drop_runtime(rt1);
+        let rt3 = rt();
+        assert_ne!(rt3.handle().id(), gone);
+        assert!(rt3.handle().id().to_string().parse::<u64>().is_ok());
+        drop_runtime(rt2);
+        drop_runtime(rt3);
     }
 }
 

@@ -40,9 +40,10 @@
 //! Skipped, and why:
 //! - `spawn_shutdown` (and its `client_server`): Tokio's `TcpListener`/`TcpStream`; genrt has
 //!   no I/O driver.
-//! - `unstable::test_disable_lifo_slot` (`Builder::disable_lifo_slot`),
-//!   `unstable::runtime_id_is_same` and `unstable::runtime_ids_different` (`Handle::id`): all
-//!   `tokio_unstable`, and genrt has neither API.
+//! - `unstable::test_disable_lifo_slot` (`Builder::disable_lifo_slot`, `tokio_unstable`):
+//!   genrt has no such option. `unstable::runtime_id_is_same` and
+//!   `unstable::runtime_ids_different` are `rt_handle.rs`'s tests of the same names, ported in
+//!   `rt_handle_ports.rs`.
 
 use std::future::Future;
 use std::pin::Pin;
