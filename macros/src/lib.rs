@@ -141,6 +141,20 @@ fn rewrite(
     kind: Kind,
 ) -> Result<TokenStream, (Span, String)> {
     let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    // A body passed through a `macro_rules!` `$body:block` fragment arrives wrapped in an
+    // invisible group.
+    if let Some(TokenTree::Group(wrapper)) = tokens.last() {
+        if wrapper.delimiter() == Delimiter::None {
+            let inner: Vec<TokenTree> = wrapper.stream().into_iter().collect();
+            if let [TokenTree::Group(body)] = &inner[..] {
+                if body.delimiter() == Delimiter::Brace {
+                    let body = body.clone();
+                    tokens.pop();
+                    tokens.push(TokenTree::Group(body));
+                }
+            }
+        }
+    }
     let Some(TokenTree::Group(body)) = tokens.pop() else {
         return Err((
             Span::call_site(),
@@ -165,9 +179,15 @@ fn rewrite(
     };
     tokens.remove(async_at);
     let fn_at = fn_at - 1;
-    // The signature after the name must take no arguments: nothing would provide them.
+    // A test, or a function named `main`, must take no arguments: nothing would provide
+    // them. Any other function may (`self` too): its body captures them, as in Tokio.
+    let is_main =
+        matches!(tokens.get(fn_at + 1), Some(TokenTree::Ident(i)) if i.to_string() == "main");
     if let Some(TokenTree::Group(params)) = tokens.get(fn_at + 2) {
-        if params.delimiter() == Delimiter::Parenthesis && !params.stream().is_empty() {
+        if params.delimiter() == Delimiter::Parenthesis
+            && !params.stream().is_empty()
+            && (kind == Kind::Test || is_main)
+        {
             let what = if kind == Kind::Main {
                 "the main function cannot accept arguments"
             } else {
@@ -185,6 +205,13 @@ fn rewrite(
         Some(at) => tokens[at + 2..].iter().cloned().collect(),
         None => parse("()"),
     };
+    // A return type that cannot be named in a `let` (`!`, unstable there; `impl Trait`) is
+    // left to inference, as Tokio's `main` does.
+    let nameable = !output.clone().into_iter().any(|t| match t {
+        TokenTree::Punct(p) => p.as_char() == '!',
+        TokenTree::Ident(i) => i.to_string() == "impl",
+        _ => false,
+    });
 
     let krate = &options.krate;
     let builder = if options.current_thread {
@@ -205,13 +232,17 @@ fn rewrite(
     let mut new_body = TokenStream::new();
     new_body.extend(parse("let body = async"));
     new_body.extend([TokenTree::Group(body)]);
-    new_body.extend(parse(
-        "; let body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output =",
-    ));
-    new_body.extend(output);
+    if nameable {
+        new_body.extend(parse(
+            "; let body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output =",
+        ));
+        new_body.extend(output);
+        new_body.extend(parse(">> = ::core::pin::pin!(body)"));
+    }
     new_body.extend(parse(&format!(
-        ">> = ::core::pin::pin!(body); \
-         #[allow(clippy::expect_used)] {{ return {runtime}.block_on(body); }}"
+        "; #[allow(clippy::expect_used, clippy::diverging_sub_expression, \
+         clippy::needless_return, unreachable_code)] \
+         {{ return {runtime}.block_on(body); }}"
     )));
     let mut out = TokenStream::new();
     if kind == Kind::Test {

@@ -97,6 +97,14 @@ pub use metrics::{MetricsSnapshot, RuntimeMetrics};
 ///         .block_on(body)
 /// }
 /// ```
+///
+/// It also fits any other `async fn`, a method taking `self` or a function taking arguments
+/// (its body captures them), as Tokio's does; only a function named `main` must take none:
+///
+/// ```compile_fail
+/// #[genrt::main]
+/// async fn main(count: u32) {}
+/// ```
 pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by

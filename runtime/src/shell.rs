@@ -88,10 +88,9 @@ impl<T> Future for ShellRequest<T> {
         if !state.resolver_alive {
             return Poll::Ready(Err(Abandoned(())));
         }
-        match &state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => state.waker = Some(cx.waker().clone()),
-        }
+        let replaced = crate::task::register_waker(&mut state.waker, cx);
+        drop(state);
+        drop(replaced);
         Poll::Pending
     }
 }
@@ -323,10 +322,9 @@ impl<T> ShellStream<T> {
         if !state.sender_alive {
             return Poll::Ready(None);
         }
-        match &state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => state.waker = Some(cx.waker().clone()),
-        }
+        let replaced = crate::task::register_waker(&mut state.waker, cx);
+        drop(state);
+        drop(replaced);
         Poll::Pending
     }
 }

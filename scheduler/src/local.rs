@@ -232,7 +232,9 @@ impl LocalScheduler {
                 match queue.keys.pop_front() {
                     Some(key) => key,
                     None => {
-                        Self::register_owner(&mut queue, cx.waker());
+                        let replaced = Self::register_owner(&mut queue, cx.waker());
+                        drop(queue);
+                        drop(replaced);
                         return false;
                     }
                 }
@@ -241,17 +243,21 @@ impl LocalScheduler {
         }
         let mut queue = self.shared.queue.lock();
         if queue.keys.is_empty() {
-            Self::register_owner(&mut queue, cx.waker());
+            let replaced = Self::register_owner(&mut queue, cx.waker());
+            drop(queue);
+            drop(replaced);
             false
         } else {
             true
         }
     }
 
-    fn register_owner(queue: &mut Queue, waker: &Waker) {
+    /// Stores the owner's waker; returns the one it replaced, for the caller to drop once the
+    /// queue's lock is released (a waker's `Drop` may run any code, this set's included).
+    fn register_owner(queue: &mut Queue, waker: &Waker) -> Option<Waker> {
         match &queue.owner {
-            Some(owner) if owner.will_wake(waker) => {}
-            _ => queue.owner = Some(waker.clone()),
+            Some(owner) if owner.will_wake(waker) => None,
+            _ => queue.owner.replace(waker.clone()),
         }
     }
 

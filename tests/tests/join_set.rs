@@ -2,8 +2,9 @@
 //! `join_all`, `try_join_next`, spawning onto another runtime or outside any, a JoinSet moved
 //! between tasks, 10,000 members, and abort handles used from other threads.
 //!
-//! Ported from Tokio's `tests/task_join_set.rs`, where genrt's semantics apply (no timers
-//! yet, so `sleep`s become shell requests resolved in a known order):
+//! Ported from Tokio's `tests/task_join_set.rs` before genrt had timers, so `sleep`s became
+//! shell requests resolved in a known order (`task_more_ports.rs` has `test_with_sleep`,
+//! `abort_tasks`, `task_panics` and `abort_all` again, with sleeps on a paused clock):
 //! - `test_with_sleep` -> [`members_come_out_in_completion_order`] and
 //!   [`len_and_is_empty_follow_spawns_and_joins`];
 //! - `test_abort_on_drop` -> [`dropping_the_set_aborts_every_task`];
@@ -16,9 +17,9 @@
 //! - `try_join_next` -> [`try_join_next_takes_only_finished_members`].
 //!
 //! `detach_all` is ported in `api_parity_ports.rs`, `spawn_blocking` members in
-//! `blocking_tokio_ports.rs`. Not ported: the `spawn_local`/`LocalSet` tests (genrt has no
-//! local tasks), `join_set_coop` (ported in `coop.rs`), and the
-//! `join_next_with_id`/task-id tests (no task ids).
+//! `blocking_tokio_ports.rs`, `join_set_coop` in `coop.rs`, the `spawn_local`/`LocalSet`
+//! tests, `replace_parent_waker_drops_outside_lock` and `try_join_next_with_id` in
+//! `task_more_ports.rs`, the `join_next_with_id` tests in `task_id.rs`.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};

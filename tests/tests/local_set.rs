@@ -700,3 +700,59 @@ fn join_sets_take_local_tasks() {
         drop(tx);
     });
 }
+
+/// A waker that wakes another waker when its last clone is dropped.
+struct WakeOnDrop(Mutex<Option<Waker>>);
+
+impl std::task::Wake for WakeOnDrop {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+}
+
+/// A set polled again with another waker drops the owner waker it replaces after its queue's
+/// lock: here the old waker's drop wakes one of the set's tasks, which queues it under that
+/// lock (Tokio's `replace_parent_waker_drops_outside_lock`, for a `LocalSet`).
+#[test]
+fn a_local_set_drops_the_owner_waker_it_replaces_outside_its_lock() {
+    Watchdog::new("local set: replaced owner waker wakes a task on drop").run(|| {
+        let local = LocalSet::new();
+        let task_waker = Arc::new(Mutex::new(None::<Waker>));
+        let polls = Rc::new(Cell::new(0));
+        {
+            let (task_waker, polls) = (task_waker.clone(), polls.clone());
+            local.spawn_local(std::future::poll_fn(move |cx| {
+                polls.set(polls.get() + 1);
+                *task_waker.lock().unwrap() = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            }));
+        }
+        let mut run = Box::pin(local.run_until(pending::<()>()));
+        let shared = Arc::new(WakeOnDrop(Mutex::new(None)));
+        let first = Waker::from(shared.clone());
+        assert!(run
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&first))
+            .is_pending());
+        assert_eq!(polls.get(), 1);
+        *shared.0.lock().unwrap() = task_waker.lock().unwrap().take();
+        drop((first, shared));
+        let noop = futures::task::noop_waker_ref();
+        assert!(run
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(noop))
+            .is_pending());
+        // The wake from the old waker's drop was queued; the next poll runs the task.
+        assert!(run
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(noop))
+            .is_pending());
+        assert_eq!(polls.get(), 2);
+    });
+}

@@ -772,3 +772,64 @@ fn resolves_racing_the_runtime_drop_from_four_threads_lose_nothing() {
         );
     });
 }
+
+/// A waker that runs a closure when its last clone is dropped.
+struct OnDrop(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl std::task::Wake for OnDrop {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.lock().unwrap().take() {
+            f();
+        }
+    }
+}
+
+fn on_drop(f: impl FnOnce() + Send + 'static) -> std::task::Waker {
+    std::task::Waker::from(Arc::new(OnDrop(Mutex::new(Some(Box::new(f))))))
+}
+
+/// A request polled again with another waker drops the one it held after its lock (as
+/// Tokio's `replace_parent_waker_drops_outside_lock` asks of a `JoinSet`): here the old
+/// waker's drop resolves the request itself, which takes that lock.
+#[test]
+fn a_request_drops_the_waker_it_replaces_outside_its_lock() {
+    Watchdog::new("request: replaced waker resolves on drop").run(|| {
+        let (mut request, resolver) = shell::request::<u32>();
+        let first = on_drop(move || resolver.resolve(7).unwrap());
+        let noop = futures::task::noop_waker_ref();
+        assert!(Pin::new(&mut request)
+            .poll(&mut std::task::Context::from_waker(&first))
+            .is_pending());
+        drop(first);
+        let second = Pin::new(&mut request).poll(&mut std::task::Context::from_waker(noop));
+        let value = match second {
+            Poll::Ready(value) => value,
+            Poll::Pending => futures::executor::block_on(request),
+        };
+        assert_eq!(value.unwrap(), 7);
+    });
+}
+
+/// The same for a stream: the old waker's drop sends a value, which takes the stream's lock.
+#[test]
+fn a_stream_drops_the_waker_it_replaces_outside_its_lock() {
+    Watchdog::new("stream: replaced waker sends on drop").run(|| {
+        let (mut stream, sender) = shell::stream::<u32>();
+        let first = on_drop(move || sender.send(9).unwrap());
+        let noop = futures::task::noop_waker_ref();
+        assert!(stream
+            .poll_next(&mut std::task::Context::from_waker(&first))
+            .is_pending());
+        drop(first);
+        let second = stream.poll_next(&mut std::task::Context::from_waker(noop));
+        let value = match second {
+            Poll::Ready(value) => value,
+            Poll::Pending => futures::executor::block_on(stream.next()),
+        };
+        assert_eq!(value, Some(9));
+    });
+}

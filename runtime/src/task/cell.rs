@@ -272,10 +272,9 @@ where
             !join.finished,
             "genrt: a JoinHandle was polled after it returned its result"
         );
-        match &join.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => join.waker = Some(cx.waker().clone()),
-        }
+        let replaced = crate::task::register_waker(&mut join.waker, cx);
+        drop(join);
+        drop(replaced);
         Poll::Pending
     }
 

@@ -223,10 +223,9 @@ impl<T> JoinSet<T> {
                     Some(index) => index,
                     None if self.len == 0 => return Poll::Ready(None),
                     None => {
-                        match &ready.waker {
-                            Some(waker) if waker.will_wake(cx.waker()) => {}
-                            _ => ready.waker = Some(cx.waker().clone()),
-                        }
+                        let replaced = crate::task::register_waker(&mut ready.waker, cx);
+                        drop(ready);
+                        drop(replaced);
                         return Poll::Pending;
                     }
                 }

@@ -54,6 +54,20 @@ pub use local::{AccessError, LocalKey, TaskLocalFuture};
 #[cfg(not(loom))]
 pub use local_set::{spawn_local, LocalEnterGuard, LocalSet};
 
+/// Stores `cx`'s waker in `slot` unless the one there wakes the same task; returns the
+/// waker it replaced, which the caller drops only after releasing the lock that guards
+/// `slot`: dropping a waker may run any code (Tokio's `replace_parent_waker_drops_outside_lock`:
+/// its `Drop` may complete the very task whose lock this is).
+pub(crate) fn register_waker(
+    slot: &mut Option<std::task::Waker>,
+    cx: &std::task::Context<'_>,
+) -> Option<std::task::Waker> {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => None,
+        _ => slot.replace(cx.waker().clone()),
+    }
+}
+
 /// The task module's futures, at Tokio's path (`tokio::task::futures`).
 pub mod futures {
     pub use super::local::TaskLocalFuture;
