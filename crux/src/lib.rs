@@ -194,6 +194,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crux_core::command::CommandContext;
+use crux_core::middleware::Layer;
 use crux_core::{App, Command, Resolvable, ResolveError};
 use parking_lot::Mutex;
 
@@ -557,6 +558,67 @@ where
     pub fn view(&self) -> A::ViewModel {
         let model = self.shared.model.lock();
         self.shared.app.view(&model)
+    }
+}
+
+/// crux_core's middleware composes over this core as over its own (`crux_core::Core` is a
+/// [`Layer`] too): [`Layer::handle_effects_using`], [`Layer::map_effect`], [`Layer::bridge`].
+/// As crux_core's, it returns every effect from the call that settles it and never calls the
+/// effect callback; [`Layer::process_tasks`] settles the core's commands.
+///
+/// ```
+/// # use crux_core::{App, Command};
+/// # #[derive(Default)] struct Nop;
+/// # impl App for Nop {
+/// #     type Event = (); type Model = (); type ViewModel = (); type Effect = Fx;
+/// #     fn update(&self, _: (), _: &mut ()) -> Command<Fx, ()> { Command::done() }
+/// #     fn view(&self, _: &()) {}
+/// # }
+/// # #[crux_core::macros::effect] pub enum Fx { Render(crux_core::render::RenderOperation) }
+/// use crux_core::middleware::Layer;
+///
+/// let core: genrt_crux::Core<Nop> = genrt_crux::Core::new();
+/// assert!(Layer::update(&core, (), |_| {}).is_empty());
+/// assert!(core.process_tasks(|_| {}).is_empty());
+/// ```
+impl<A> Layer for Core<A>
+where
+    A: App + Send + Sync + 'static,
+    A::Model: Send + 'static,
+{
+    type Event = A::Event;
+    type Effect = A::Effect;
+    type ViewModel = A::ViewModel;
+
+    fn update<F>(&self, event: A::Event, _effect_callback: F) -> Vec<A::Effect>
+    where
+        F: Fn(Vec<A::Effect>) + Sync + Send + 'static,
+    {
+        self.process_event(event)
+    }
+
+    fn resolve<Output, F>(
+        &self,
+        request: &mut impl Resolvable<Output>,
+        output: Output,
+        _effect_callback: F,
+    ) -> Result<Vec<A::Effect>, ResolveError>
+    where
+        F: Fn(Vec<A::Effect>) + Sync + Send + 'static,
+    {
+        Core::resolve(self, request, output)
+    }
+
+    fn process_tasks<F>(&self, _effect_callback: F) -> Vec<A::Effect>
+    where
+        F: Fn(Vec<A::Effect>) + Sync + Send + 'static,
+    {
+        refuse_worker_thread("process_tasks");
+        self.shared.settle()
+    }
+
+    fn view(&self) -> A::ViewModel {
+        Core::view(self)
     }
 }
 
