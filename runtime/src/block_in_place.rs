@@ -35,6 +35,11 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// A runtime dropped while `f` blocks drops its other tasks' futures first, then waits for
 /// `f` to return (as Tokio's): so `f` may wait for something that a task's future holds.
 ///
+/// Each stand-in is a thread of the blocking pool and counts against
+/// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads), as Tokio's
+/// hand-over threads do: with a cap that low, an `f` that waits for a `spawn_blocking`
+/// closure can wait for ever, in both.
+///
 /// The worker counts as busy while `f` runs: [`Runtime::settle`](crate::Runtime::settle)
 /// waits for it, and a paused clock does not auto-advance meanwhile (so `f` must not wait
 /// for a timer of a paused clock to fire by itself; [`advance`](crate::time::advance) still

@@ -34,18 +34,19 @@
 //!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a
 //!    task being polled by a worker still running (blocked in place, or past the timeout)
-//!    is flagged, and that worker cancels it when its poll returns. Then wait, up to the
-//!    same timeout, until every worker has left its loop, join them, and sweep once more
-//!    (a worker that blocked in place may have woken tasks or armed timers before it saw
-//!    the close); then every timer entry left is dropped ([`time`] module docs: who frees
-//!    an entry);
+//!    is flagged, and that worker cancels it when its poll returns. Every timer entry
+//!    left is dropped and its waker woken ([`time`] module docs: who frees an entry; a
+//!    closure blocked in place may be waiting in a `block_on` of a sleep). Then wait, up to
+//!    the same timeout, until every worker has left its loop, join them, and sweep once
+//!    more (a worker that blocked in place may have woken tasks before it saw the close);
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake
 //!    from any thread finds nothing. If a thread that is not a worker is still in the
 //!    runtime's context (`Handle::enter`, `block_on` through a handle, a `genrt` blocking
 //!    thread), unregistering waits for the last of them to leave
 //!    (`Shared::hold_registration`; shutdown does not block on it, the last holder
 //!    unregisters): the registry's thread context routes wakes by runtime id, which must not
-//!    go to a new runtime meanwhile. A thread already holding it may enter again after the
+//!    go to a new runtime meanwhile. A worker dropping its own runtime holds it the same
+//!    way until it leaves its loop (`Shared::release_exit_hold`). A thread already holding it may enter again after the
 //!    unregistration was requested (`Handle::enter_with`); no other thread can.
 //!
 //! # Closing from inside (`Config::shutdown_on_panic`)
@@ -360,7 +361,18 @@ impl Scheduler {
         });
         let context = context::enter_for_shutdown(shared);
         shared.sweep(None);
+        // Every timer entry left is dropped, and a waker it holds woken: a worker blocked in
+        // place may be in a `block_on` of a sleep, which no worker would ever fire now (its
+        // poll then panics: the timer's runtime is shut down, as in Tokio).
+        shared.timers.shutdown();
         drop(context);
+        // A worker dropping its own runtime stays in its context until it leaves its loop:
+        // the registry entry must not go to another runtime before, or that thread's wakes
+        // for the new runtime's keys would reach this one (its hold is released then:
+        // `Shared::release_exit_hold`).
+        if on_own_worker && shared.hold_registration() {
+            *shared.exit_hold.lock() = Some(std::thread::current().id());
+        }
         let all_exited = wait_for_exits(shared, deadline, |exits| exits.exited >= waiting_for);
         let current = thread::current().id();
         for handle in self.threads.drain(..) {
@@ -376,11 +388,9 @@ impl Scheduler {
 
         let _context = context::enter_for_shutdown(shared);
         // Step 4's second sweep: finds nothing unless a worker that had blocked in place
-        // left tasks behind after the first.
+        // left tasks behind after the first. Timers: none can be added since (a closed
+        // wheel refuses them).
         shared.sweep(None);
-        // Every timer entry left (wakers of threads outside the workers, timers of futures
-        // that were leaked) is dropped now, not with the last `Arc<Shared>`.
-        shared.timers.shutdown();
 
         registration.set_next_base(shared.slab.next_base());
         shared.unregister(registration);
@@ -424,6 +434,8 @@ struct ExitSignal(Arc<Shared>);
 
 impl Drop for ExitSignal {
     fn drop(&mut self) {
+        // Out of the runtime's context by now (`worker::run` left it).
+        self.0.release_exit_hold();
         self.0.exits.lock().exited += 1;
         self.0.exited_cv.notify_all();
     }
@@ -624,6 +636,8 @@ impl Handle {
     /// worker blocks.
     pub fn run_stolen(&self) -> bool {
         let shared = &*self.shared;
+        // Present for settle from before it takes a key until the poll has ended.
+        let _present = shared.idle.enter_foreign();
         shared.timers.process_if_due(shared, None);
         let mut key = None;
         for _ in 0..4 {
@@ -773,6 +787,16 @@ impl Handle {
     /// ```
     pub fn drive(&self, root: &mut dyn Root, waiter: &Waker) -> Option<bool> {
         let driver = self.shared.driver.as_ref()?;
+        /// A driver that dropped its own runtime holds its registration until it has left
+        /// the worker's context (`Scheduler::shutdown`): when `worker::drive` returns or
+        /// unwinds.
+        struct ReleaseExitHold<'a>(&'a Shared);
+        impl Drop for ReleaseExitHold<'_> {
+            fn drop(&mut self) {
+                self.0.release_exit_hold();
+            }
+        }
+        let _release = ReleaseExitHold(&self.shared);
         Some(worker::drive(&self.shared, driver, root, waiter))
     }
 

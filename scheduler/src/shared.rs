@@ -55,6 +55,9 @@ pub(crate) struct Shared {
     /// shutdown (`Scheduler::shutdown`), which waits on `exited_cv` for changes.
     pub(crate) exits: Mutex<Exits>,
     pub(crate) exited_cv: Condvar,
+    /// The worker thread that dropped this runtime from inside (a task, or a `block_in_place`
+    /// closure of one), holding its registration until it leaves the runtime's context.
+    pub(crate) exit_hold: Mutex<Option<std::thread::ThreadId>>,
     /// The runtime crate's own per-runtime state (`Config::data`), opaque here.
     pub(crate) data: Option<RuntimeData>,
     /// A driven runtime's worker, while no thread drives it (`Config::driven`).
@@ -86,6 +89,7 @@ impl Shared {
             counters: (0..=workers).map(|_| Counters::default()).collect(),
             exits: Mutex::new(Exits::default()),
             exited_cv: Condvar::new(),
+            exit_hold: Mutex::new(None),
             data: None,
             driver: None,
         }
@@ -185,6 +189,23 @@ impl Shared {
         }
         hold.holders += 1;
         true
+    }
+
+    /// Ends the hold shutdown took for the current thread, a worker that dropped its own
+    /// runtime (`Scheduler::shutdown`), once that thread has left the runtime's context.
+    /// Does nothing on any other thread.
+    pub(crate) fn release_exit_hold(&self) {
+        let mine = {
+            let mut hold = self.exit_hold.lock();
+            let mine = *hold == Some(std::thread::current().id());
+            if mine {
+                *hold = None;
+            }
+            mine
+        };
+        if mine {
+            self.release_hold();
+        }
     }
 
     /// Ends a [`Shared::hold_registration`]; the last one unregisters a shut-down runtime.

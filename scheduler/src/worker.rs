@@ -16,7 +16,11 @@
 //! # Picking the next task (`next_task`)
 //!
 //! The two intervals below are the defaults of `Config::event_interval` and
-//! `Config::global_queue_interval` (Tokio's names); the bounds hold with the configured ones.
+//! `Config::global_queue_interval` (Tokio's names); the bounds hold with configured ones,
+//! except a `global_queue_interval` below `LIFO_POLL_CAP + 2`: then step 2 may come more
+//! than once between two pops of the deque, and at 1, a steady stream of foreign spawns
+//! keeps the deque from being popped at all (as in Tokio, which looks at its global queue
+//! first on such ticks too).
 //!
 //! 1. Every [`DEFERRED_INTERVAL`]th tick, the deferred list (below) moves to the back of the
 //!    deque, so a task that yielded is never held back for longer than that by tasks that

@@ -260,3 +260,108 @@ fn shutdown_timeout_gives_up_on_a_closure_blocked_in_place() {
         futures::executor::block_on(blocked).unwrap();
     });
 }
+
+/// A stand-in counts for `settle` while it polls a task: the worker it stood in for has
+/// returned from its closure and gone idle, but the task the stand-in runs is still in its
+/// poll, so the runtime is not settled until that poll ends.
+#[test]
+fn settle_waits_for_a_task_a_stand_in_is_polling() {
+    Watchdog::new("settle while a stand-in polls").run(|| {
+        let rt = threaded(1);
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let done = Arc::new(AtomicUsize::new(0));
+        let a = {
+            let done = done.clone();
+            rt.spawn(async move {
+                // Queued behind this task on the only worker: the stand-in runs it.
+                genrt::spawn(async move {
+                    started_tx.send(()).unwrap();
+                    let _ = gate_rx.recv();
+                    done.fetch_add(1, Ordering::SeqCst);
+                });
+                // Until the stand-in is inside that task's poll.
+                task::block_in_place(move || started_rx.recv().unwrap());
+            })
+        };
+        futures::executor::block_on(a).unwrap();
+        // The worker is idle; the stand-in is not.
+        assert!(!rt.try_settle(Duration::from_millis(20)));
+        assert_eq!(done.load(Ordering::SeqCst), 0);
+        drop(gate_tx);
+        rt.settle();
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A runtime dropped while a closure blocked in place waits in a `block_on` of one of the
+/// runtime's sleeps: no worker is left to fire it, so the drop wakes it (its poll then
+/// panics, the runtime being gone, as Tokio's timers error at shutdown) instead of waiting
+/// for ever.
+#[test]
+fn dropping_the_runtime_wakes_a_closure_blocked_in_place_on_a_sleep() {
+    Watchdog::new("drop with a closure blocked in place on a sleep").run(|| {
+        let _quiet = quiet_panics();
+        let rt = threaded(2);
+        let (blocked_tx, blocked_rx) = mpsc::channel();
+        let sleeper = rt.spawn(async move {
+            task::block_in_place(move || {
+                blocked_tx.send(()).unwrap();
+                genrt::Handle::current().block_on(genrt::time::sleep(Duration::from_secs(3600)));
+            })
+        });
+        blocked_rx.recv().unwrap();
+        drop(rt);
+        let failure = futures::executor::block_on(sleeper).unwrap_err();
+        assert!(failure.is_panic(), "{failure}");
+    });
+}
+
+/// A runtime dropped from a `block_in_place` closure of its own worker keeps its registry
+/// entry until that worker has left the runtime's context: the thread goes on, still in
+/// that context, and builds 1,100 runtimes (more than the registry's 1,024 entries, so one
+/// reuses the dropped runtime's entry); a wake it issues for each new runtime's task must
+/// reach that runtime, not the dropped one.
+#[test]
+fn wakes_after_a_runtime_dropped_from_its_own_worker_reach_later_runtimes() {
+    Watchdog::new("wakes after dropping the runtime in place").run(|| {
+        let rt = threaded(1);
+        let slot = Arc::new(std::sync::Mutex::new(Some(rt)));
+        let handle = slot.lock().unwrap().as_ref().unwrap().handle().clone();
+        let lost = handle.spawn(async move {
+            task::block_in_place(move || {
+                drop(slot.lock().unwrap().take());
+                for i in 0..1_100usize {
+                    let rt2 = genrt::Builder::new_current_thread().build().unwrap();
+                    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                    let polled = Arc::new(AtomicUsize::new(0));
+                    let task = {
+                        let polled = polled.clone();
+                        rt2.spawn(async move {
+                            polled.store(1, Ordering::SeqCst);
+                            rx.await.is_ok()
+                        })
+                    };
+                    // Until the task waits on the channel.
+                    rt2.block_on(async {
+                        while polled.load(Ordering::SeqCst) == 0 {
+                            genrt::yield_now().await;
+                        }
+                    });
+                    // This thread's wake of that task, outside rt2's context.
+                    tx.send(()).unwrap();
+                    let woken = rt2.block_on(genrt::time::timeout(Duration::from_secs(5), task));
+                    if woken.is_err() {
+                        return Some(i);
+                    }
+                }
+                None
+            })
+        });
+        let lost = futures::executor::block_on(lost).unwrap();
+        assert_eq!(
+            lost, None,
+            "a wake of the n-th runtime built after the drop was lost"
+        );
+    });
+}

@@ -31,12 +31,15 @@ struct Sleepers {
     absent: usize,
     /// Threads inside [`Idle::wait_settled`].
     settle_waiters: usize,
+    /// Threads outside the workers that may hold a key or poll a task: stand-ins for blocked
+    /// workers inside `Handle::run_stolen` ([`Idle::enter_foreign`]). Present as a worker is.
+    foreign: usize,
 }
 
 impl Sleepers {
-    /// No worker is present: none runs a task or holds a key in its local queues.
+    /// No worker (and no stand-in) is present: none runs a task or holds a key.
     fn all_idle(&self, workers: usize) -> bool {
-        self.registered.len() + self.absent == workers
+        self.registered.len() + self.absent == workers && self.foreign == 0
     }
 }
 
@@ -55,6 +58,7 @@ impl Idle {
                 registered: Vec::with_capacity(workers),
                 absent: workers,
                 settle_waiters: 0,
+                foreign: 0,
             }),
             settled: Condvar::new(),
             parkers: (0..workers)
@@ -221,6 +225,14 @@ impl Idle {
         Presence { idle: self, worker }
     }
 
+    /// A thread outside the workers that is about to take a key from the queues and poll its
+    /// task (a stand-in, `Handle::run_stolen`) counts as present until the guard drops, from
+    /// before it takes the key until the poll has ended (README, "Settle").
+    pub(crate) fn enter_foreign(&self) -> Foreign<'_> {
+        self.sleepers.lock().foreign += 1;
+        Foreign { idle: self }
+    }
+
     /// Settle: waits until no worker is present and `quiet()` holds (read under the
     /// `sleepers` lock), or until `deadline`. Returns whether that happened (README,
     /// "Settle").
@@ -251,6 +263,20 @@ impl Idle {
         if sleepers.settle_waiters != 0 && sleepers.all_idle(self.workers) {
             self.settled.notify_all();
         }
+    }
+}
+
+/// A thread outside the workers taking and polling a task (see [`Idle::enter_foreign`]).
+#[must_use = "the thread counts as idle again when the guard drops"]
+pub(crate) struct Foreign<'a> {
+    idle: &'a Idle,
+}
+
+impl Drop for Foreign<'_> {
+    fn drop(&mut self) {
+        let mut sleepers = self.idle.sleepers.lock();
+        sleepers.foreign -= 1;
+        self.idle.signal_if_settled(&sleepers);
     }
 }
 
