@@ -180,6 +180,15 @@
 //! `Runtime::settle` and `Handle::block_on` do: the wait would stall that worker, and on the
 //! core's own runtime with a single worker a command stepping on a worker could never run.
 //! Call them from the shell's threads, or from `genrt::spawn_blocking`.
+//!
+//! # Middleware and bridges
+//!
+//! The core is a crux middleware `Layer`, as crux_core's is, so the layers compose over it
+//! unchanged (`handle_effects_using`, `map_effect`), and `Layer::bridge` gives the FFI bridge
+//! (`tests/crux_core_*ports.rs` run crux_core's own middleware and JSON bridge tests through
+//! it). Two crux_core types take crux_core's `Core` itself and cannot take this one:
+//! `crux_core::bridge::Bridge::new(core)` (use `core.bridge::<Format>(callback)`) and
+//! crux_core's `EffectRouter` prototype.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
