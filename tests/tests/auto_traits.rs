@@ -219,3 +219,15 @@ fn debug_clone_default_and_error_impls() {
     is_error::<genrt::time::Elapsed>();
     is_error::<genrt::TryCurrentError>();
 }
+
+fn is_unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+/// Tokio's `unwindsafe.rs`, `join_handle_is_unwind_safe`: a join handle may cross
+/// `catch_unwind` (so may the other handles of a runtime).
+#[test]
+fn handles_are_unwind_safe() {
+    is_unwind_safe::<genrt::JoinHandle<()>>();
+    is_unwind_safe::<genrt::AbortHandle>();
+    is_unwind_safe::<genrt::Handle>();
+    is_unwind_safe::<genrt::Runtime>();
+}
