@@ -82,16 +82,24 @@ impl<T> Future for ShellRequest<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.shared.lock();
-        if let Some(value) = state.value.take() {
-            return Poll::Ready(Ok(value));
+        loop {
+            if let Some(value) = state.value.take() {
+                return Poll::Ready(Ok(value));
+            }
+            if !state.resolver_alive {
+                return Poll::Ready(Err(Abandoned(())));
+            }
+            match crate::task::register_waker(
+                || self.shared.lock(),
+                state,
+                cx,
+                |state| &mut state.waker,
+                |state| state.value.is_some() || !state.resolver_alive,
+            ) {
+                None => return Poll::Pending,
+                Some(again) => state = again,
+            }
         }
-        if !state.resolver_alive {
-            return Poll::Ready(Err(Abandoned(())));
-        }
-        let replaced = crate::task::register_waker(&mut state.waker, cx);
-        drop(state);
-        drop(replaced);
-        Poll::Pending
     }
 }
 
@@ -316,16 +324,24 @@ impl<T> ShellStream<T> {
     /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut state = self.shared.lock();
-        if let Some(value) = state.queue.pop_front() {
-            return Poll::Ready(Some(value));
+        loop {
+            if let Some(value) = state.queue.pop_front() {
+                return Poll::Ready(Some(value));
+            }
+            if !state.sender_alive {
+                return Poll::Ready(None);
+            }
+            match crate::task::register_waker(
+                || self.shared.lock(),
+                state,
+                cx,
+                |state| &mut state.waker,
+                |state| !state.queue.is_empty() || !state.sender_alive,
+            ) {
+                None => return Poll::Pending,
+                Some(again) => state = again,
+            }
         }
-        if !state.sender_alive {
-            return Poll::Ready(None);
-        }
-        let replaced = crate::task::register_waker(&mut state.waker, cx);
-        drop(state);
-        drop(replaced);
-        Poll::Pending
     }
 }
 

@@ -59,6 +59,12 @@ impl Flags {
         self.in_block_on
     }
 
+    /// Whether this thread stands in for a blocked worker of any genrt runtime (it polls
+    /// tasks there, counted as present for `settle`).
+    pub(crate) fn stands_in(&self) -> bool {
+        self.stands_in_for.is_some()
+    }
+
     /// Whether a context of this thread holds `shared`'s registration.
     pub(crate) fn holds(&self, shared: &Shared) -> bool {
         self.holds == Some(shared as *const Shared as usize)

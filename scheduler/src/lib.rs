@@ -45,8 +45,10 @@
 //!    thread), unregistering waits for the last of them to leave
 //!    (`Shared::hold_registration`; shutdown does not block on it, the last holder
 //!    unregisters): the registry's thread context routes wakes by runtime id, which must not
-//!    go to a new runtime meanwhile. A worker dropping its own runtime holds it the same
-//!    way until it leaves its loop (`Shared::release_exit_hold`). A thread already holding it may enter again after the
+//!    go to a new runtime meanwhile. Every worker thread holds it the same way for its
+//!    whole life (so a worker still running after `shutdown_timeout` gave up, or one
+//!    blocked in place for ever, keeps the entry until it exits), and so does a driver that
+//!    dropped its own runtime, until it stops driving (`Shared::release_exit_hold`). A thread already holding it may enter again after the
 //!    unregistration was requested (`Handle::enter_with`); no other thread can.
 //!
 //! # Closing from inside (`Config::shutdown_on_panic`)
@@ -312,7 +314,17 @@ impl Scheduler {
             if let Some(size) = config.stack_size {
                 builder = builder.stack_size(size);
             }
+            // Each worker thread keeps the runtime registered for as long as it runs, as any
+            // other thread inside the runtime's context does (`Shared::hold_registration`):
+            // a worker still running after shutdown gave up on it (`shutdown_timeout`, or
+            // a closure blocked in place for ever) keeps the registry entry until it exits,
+            // so no later runtime takes the entry while this thread's wakes go to this one.
+            let hold = shared
+                .hold_registration()
+                .then(|| WorkerHold(shared.clone()));
             let spawned = builder.spawn(move || {
+                // Dropped last, also when unwinding: out of the runtime's context by then.
+                let _hold = hold;
                 let exit = ExitSignal(shared.clone());
                 worker::run(shared, local, hooks, intervals);
                 drop(exit);
@@ -368,8 +380,9 @@ impl Scheduler {
         drop(context);
         // A worker dropping its own runtime stays in its context until it leaves its loop:
         // the registry entry must not go to another runtime before, or that thread's wakes
-        // for the new runtime's keys would reach this one (its hold is released then:
-        // `Shared::release_exit_hold`).
+        // for the new runtime's keys would reach this one. A worker thread holds it for its
+        // whole life anyway (`WorkerHold`); this hold is for a current-thread runtime's
+        // driver, released when it stops driving (`Shared::release_exit_hold`).
         if on_own_worker && shared.hold_registration() {
             *shared.exit_hold.lock() = Some(std::thread::current().id());
         }
@@ -438,6 +451,15 @@ impl Drop for ExitSignal {
         self.0.release_exit_hold();
         self.0.exits.lock().exited += 1;
         self.0.exited_cv.notify_all();
+    }
+}
+
+/// A worker thread's hold on its runtime's registration, released when the thread ends.
+struct WorkerHold(Arc<Shared>);
+
+impl Drop for WorkerHold {
+    fn drop(&mut self) {
+        self.0.release_hold();
     }
 }
 
@@ -708,15 +730,17 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// On a worker thread of any genrt runtime: the worker's own task would never stop
-    /// running, so the wait could never end.
+    /// On a worker thread of any genrt runtime, or a thread standing in for a blocked one:
+    /// the caller's own task would never stop running, so the wait could never end.
     #[track_caller]
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
-        if context::flags().on_worker() {
+        let flags = context::flags();
+        if flags.on_worker() || flags.stands_in() {
             panic!(
-                "genrt: cannot settle a runtime from inside a runtime worker thread or a \
-                 current-thread runtime's block_on: the code calling it is running there, so \
-                 the runtime can never settle; call settle from the host thread"
+                "genrt: cannot settle a runtime from inside a runtime worker thread, a \
+                 current-thread runtime's block_on or a task run while a worker blocks in \
+                 place: the code calling it is running there, so the runtime can never \
+                 settle; call settle from the host thread"
             );
         }
         if self.shared.driver.is_none() {

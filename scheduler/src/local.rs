@@ -232,33 +232,49 @@ impl LocalScheduler {
                 match queue.keys.pop_front() {
                     Some(key) => key,
                     None => {
-                        let replaced = Self::register_owner(&mut queue, cx.waker());
                         drop(queue);
-                        drop(replaced);
-                        return false;
+                        return self.register_owner(cx.waker());
                     }
                 }
             };
             self.run(key);
         }
-        let mut queue = self.shared.queue.lock();
+        let queue = self.shared.queue.lock();
         if queue.keys.is_empty() {
-            let replaced = Self::register_owner(&mut queue, cx.waker());
             drop(queue);
-            drop(replaced);
-            false
+            self.register_owner(cx.waker())
         } else {
             true
         }
     }
 
-    /// Stores the owner's waker; returns the one it replaced, for the caller to drop once the
-    /// queue's lock is released (a waker's `Drop` may run any code, this set's included).
-    fn register_owner(queue: &mut Queue, waker: &Waker) -> Option<Waker> {
-        match &queue.owner {
-            Some(owner) if owner.will_wake(waker) => None,
-            _ => queue.owner.replace(waker.clone()),
+    /// Stores the owner's waker, once the queue was seen empty; returns whether keys were
+    /// queued meanwhile (the owner then polls again, as `tick` returning `true` says). The
+    /// new waker is cloned and the replaced one dropped with the queue's lock released: a
+    /// waker's `clone` and `Drop` may run any code, a wake of this set's tasks included.
+    fn register_owner(&self, waker: &Waker) -> bool {
+        let queue = self.shared.queue.lock();
+        if queue
+            .owner
+            .as_ref()
+            .is_some_and(|owner| owner.will_wake(waker))
+        {
+            // Stored before the queue was seen empty: a push since then woke it.
+            return false;
         }
+        drop(queue);
+        let mut new = Some(waker.clone());
+        let mut queue = self.shared.queue.lock();
+        let queued = !queue.keys.is_empty();
+        let replaced = if queued {
+            None
+        } else {
+            std::mem::replace(&mut queue.owner, new.take())
+        };
+        drop(queue);
+        drop(replaced);
+        drop(new);
+        queued
     }
 
     /// Polls the task `key` names once, if the key is still current.

@@ -11,12 +11,14 @@
 //!   [`CountPolls`], [`DropCounter`]) and the runtime helpers ([`runtime`], [`settle`],
 //!   [`drop_runtime`]).
 //! - [`panics`]: [`panic_message`] and [`quiet_panics`], for tests that panic on purpose.
+//! - [`hooked`]: [`clone_hook_waker`], a waker whose `clone` runs a closure.
 //! - [`counting`]: the counting allocator a binary installs with `#[global_allocator]`, and
 //!   the quiescing a live-byte comparison needs ([`Baseline`]).
 //! - [`stress`]: the settings and drop accounting of the stress tests.
 
 pub mod counting;
 pub mod futures;
+pub mod hooked;
 pub mod panics;
 pub mod stress;
 pub mod wait;
@@ -27,6 +29,7 @@ pub use futures::{
     drop_runtime, has_waker, runtime, settle, take_waker, waker_slot, CountPolls, DropCounter,
     ParkWaker, Request, WakerSlot,
 };
+pub use hooked::clone_hook_waker;
 pub use panics::{panic_message, quiet_panics, QuietPanics, INTENTIONAL};
 pub use stress::{
     assert_dropped_once, count_dropped_at_most_once, drop_counts, report, DropCounts, DropOnce,

@@ -331,31 +331,7 @@ fn wakes_after_a_runtime_dropped_from_its_own_worker_reach_later_runtimes() {
         let lost = handle.spawn(async move {
             task::block_in_place(move || {
                 drop(slot.lock().unwrap().take());
-                for i in 0..1_100usize {
-                    let rt2 = genrt::Builder::new_current_thread().build().unwrap();
-                    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-                    let polled = Arc::new(AtomicUsize::new(0));
-                    let task = {
-                        let polled = polled.clone();
-                        rt2.spawn(async move {
-                            polled.store(1, Ordering::SeqCst);
-                            rx.await.is_ok()
-                        })
-                    };
-                    // Until the task waits on the channel.
-                    rt2.block_on(async {
-                        while polled.load(Ordering::SeqCst) == 0 {
-                            genrt::yield_now().await;
-                        }
-                    });
-                    // This thread's wake of that task, outside rt2's context.
-                    tx.send(()).unwrap();
-                    let woken = rt2.block_on(genrt::time::timeout(Duration::from_secs(5), task));
-                    if woken.is_err() {
-                        return Some(i);
-                    }
-                }
-                None
+                first_lost_wake(1_100)
             })
         });
         let lost = futures::executor::block_on(lost).unwrap();
@@ -363,5 +339,92 @@ fn wakes_after_a_runtime_dropped_from_its_own_worker_reach_later_runtimes() {
             lost, None,
             "a wake of the n-th runtime built after the drop was lost"
         );
+    });
+}
+
+/// A worker that `shutdown_timeout` gave up on (blocked in place) keeps its runtime's
+/// registry entry until it exits: the closure goes on, still in the runtime's context, and
+/// builds 1,100 runtimes; a wake it issues for each one's task must reach that runtime.
+#[test]
+fn wakes_from_a_worker_left_behind_by_shutdown_timeout_reach_later_runtimes() {
+    Watchdog::new("wakes from a worker left behind by shutdown_timeout").run(|| {
+        let rt = threaded(1);
+        let (inside_tx, inside_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (lost_tx, lost_rx) = mpsc::channel::<Option<usize>>();
+        drop(rt.spawn(async move {
+            task::block_in_place(move || {
+                inside_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                lost_tx.send(first_lost_wake(1_100)).unwrap();
+            })
+        }));
+        inside_rx.recv().unwrap();
+        assert!(!rt.shutdown_timeout(Duration::from_millis(20)));
+        go_tx.send(()).unwrap();
+        assert_eq!(
+            lost_rx.recv().unwrap(),
+            None,
+            "a wake of a later runtime was lost"
+        );
+    });
+}
+
+/// Builds `count` current-thread runtimes one after the other, each with a task waiting on
+/// a channel that this thread then completes (a wake from outside the runtime's context);
+/// returns the index of the first whose task was not woken.
+fn first_lost_wake(count: usize) -> Option<usize> {
+    for i in 0..count {
+        let rt = genrt::Builder::new_current_thread().build().unwrap();
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let polled = Arc::new(AtomicUsize::new(0));
+        let waiting = {
+            let polled = polled.clone();
+            rt.spawn(async move {
+                polled.store(1, Ordering::SeqCst);
+                rx.await.is_ok()
+            })
+        };
+        rt.block_on(async {
+            while polled.load(Ordering::SeqCst) == 0 {
+                genrt::yield_now().await;
+            }
+        });
+        tx.send(()).unwrap();
+        if rt
+            .block_on(genrt::time::timeout(Duration::from_secs(5), waiting))
+            .is_err()
+        {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// `settle` called by a task that a stand-in polls panics, as on a worker: the caller's own
+/// poll counts for the settle, which would wait for itself for ever.
+#[test]
+fn settle_from_a_task_a_stand_in_polls_panics() {
+    Watchdog::new("settle from a task on a stand-in").run(|| {
+        let _quiet = quiet_panics();
+        let rt = Arc::new(threaded(1));
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let (message_tx, message_rx) = mpsc::channel::<String>();
+        let a = {
+            let inner = rt.clone();
+            rt.spawn(async move {
+                genrt::spawn(async move {
+                    started_tx.send(()).unwrap();
+                    let settle = std::panic::AssertUnwindSafe(|| inner.settle());
+                    let payload = std::panic::catch_unwind(settle).unwrap_err();
+                    let message = panic_message(&*payload).unwrap_or_default().to_string();
+                    message_tx.send(message).unwrap();
+                });
+                task::block_in_place(move || started_rx.recv().unwrap());
+            })
+        };
+        futures::executor::block_on(a).unwrap();
+        let message = message_rx.recv().unwrap();
+        assert!(message.contains("cannot settle"), "{message}");
     });
 }

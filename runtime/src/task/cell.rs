@@ -265,17 +265,25 @@ where
     /// The body of [`Join::poll_join`].
     pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Failure>> {
         let mut join = self.join.lock();
-        if let Some(result) = join.result.take() {
-            return Poll::Ready(result);
+        loop {
+            if let Some(result) = join.result.take() {
+                return Poll::Ready(result);
+            }
+            assert!(
+                !join.finished,
+                "genrt: a JoinHandle was polled after it returned its result"
+            );
+            match crate::task::register_waker(
+                || self.join.lock(),
+                join,
+                cx,
+                |join| &mut join.waker,
+                |join| join.finished,
+            ) {
+                None => return Poll::Pending,
+                Some(again) => join = again,
+            }
         }
-        assert!(
-            !join.finished,
-            "genrt: a JoinHandle was polled after it returned its result"
-        );
-        let replaced = crate::task::register_waker(&mut join.waker, cx);
-        drop(join);
-        drop(replaced);
-        Poll::Pending
     }
 
     /// The body of [`Join::detach`].

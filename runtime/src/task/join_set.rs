@@ -219,14 +219,20 @@ impl<T> JoinSet<T> {
         loop {
             let index = {
                 let mut ready = self.ready.state.lock();
-                match ready.indices.pop_front() {
-                    Some(index) => index,
-                    None if self.len == 0 => return Poll::Ready(None),
-                    None => {
-                        let replaced = crate::task::register_waker(&mut ready.waker, cx);
-                        drop(ready);
-                        drop(replaced);
-                        return Poll::Pending;
+                loop {
+                    match ready.indices.pop_front() {
+                        Some(index) => break index,
+                        None if self.len == 0 => return Poll::Ready(None),
+                        None => match crate::task::register_waker(
+                            || self.ready.state.lock(),
+                            ready,
+                            cx,
+                            |ready| &mut ready.waker,
+                            |ready| !ready.indices.is_empty(),
+                        ) {
+                            None => return Poll::Pending,
+                            Some(again) => ready = again,
+                        },
                     }
                 }
             };

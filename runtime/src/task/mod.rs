@@ -54,18 +54,40 @@ pub use local::{AccessError, LocalKey, TaskLocalFuture};
 #[cfg(not(loom))]
 pub use local_set::{spawn_local, LocalEnterGuard, LocalSet};
 
-/// Stores `cx`'s waker in `slot` unless the one there wakes the same task; returns the
-/// waker it replaced, which the caller drops only after releasing the lock that guards
-/// `slot`: dropping a waker may run any code (Tokio's `replace_parent_waker_drops_outside_lock`:
-/// its `Drop` may complete the very task whose lock this is).
-pub(crate) fn register_waker(
-    slot: &mut Option<std::task::Waker>,
+/// Stores `cx`'s waker in the `Option<Waker>` that `slot` picks out of a lock's state,
+/// unless the one there already wakes the same task. `state` is the lock's guard, under which
+/// the caller saw that what it waits for is not there yet; `lock` takes the lock again.
+///
+/// A waker's `clone` and `Drop` may run any code, the completion of what this lock guards
+/// included (Tokio's `replace_parent_waker_drops_outside_lock`), so the new waker is cloned
+/// and the replaced one dropped with the lock released. Returns `None` once the waker is
+/// stored (the caller returns `Pending`), or the lock's guard again if, while it was
+/// released, `ready` came to hold (the caller looks again).
+pub(crate) fn register_waker<S, G: std::ops::DerefMut<Target = S>>(
+    lock: impl Fn() -> G,
+    mut state: G,
     cx: &std::task::Context<'_>,
-) -> Option<std::task::Waker> {
-    match slot {
-        Some(waker) if waker.will_wake(cx.waker()) => None,
-        _ => slot.replace(cx.waker().clone()),
+    slot: impl Fn(&mut S) -> &mut Option<std::task::Waker>,
+    ready: impl Fn(&S) -> bool,
+) -> Option<G> {
+    if slot(&mut state)
+        .as_ref()
+        .is_some_and(|waker| waker.will_wake(cx.waker()))
+    {
+        return None;
     }
+    drop(state);
+    let new = cx.waker().clone();
+    let mut state = lock();
+    if ready(&state) {
+        drop(state);
+        drop(new);
+        return Some(lock());
+    }
+    let replaced = slot(&mut state).replace(new);
+    drop(state);
+    drop(replaced);
+    None
 }
 
 /// The task module's futures, at Tokio's path (`tokio::task::futures`).

@@ -431,25 +431,41 @@ impl TimerEntry {
                 }
             }
             Some(id) => {
-                let mut state = timers.wheel.lock();
-                if state.closed {
-                    drop(state);
-                    panic_shut_down();
-                }
-                let old = match state.wheel.waiter_mut(id) {
-                    Some(waiter) if waiter.same_as(cx.waker()) => None,
-                    Some(waiter) => Some(std::mem::replace(waiter, Waiter::of(shared, cx.waker()))),
-                    None => {
+                // A new waiter is made (a waker cloned) with the wheel's lock released, and
+                // the one it replaces dropped after it: a waker's `clone` or `Drop` may run
+                // any code, this runtime's timers included.
+                let mut new = None;
+                loop {
+                    let mut state = timers.wheel.lock();
+                    if state.closed {
                         drop(state);
-                        self.id = None;
-                        // Fired. A deadline beyond the wheel's span was clamped to it: if
-                        // it is still ahead, register again (never early).
-                        return self.poll_elapsed(deadline, known_due, cx);
+                        drop(new);
+                        panic_shut_down();
                     }
-                };
-                drop(state);
-                drop(old);
-                Poll::Pending
+                    let old = match state.wheel.waiter_mut(id) {
+                        Some(waiter) if waiter.same_as(cx.waker()) => None,
+                        Some(waiter) => match new.take() {
+                            Some(new) => Some(std::mem::replace(waiter, new)),
+                            None => {
+                                drop(state);
+                                new = Some(Waiter::of(shared, cx.waker()));
+                                continue;
+                            }
+                        },
+                        None => {
+                            drop(state);
+                            drop(new);
+                            self.id = None;
+                            // Fired. A deadline beyond the wheel's span was clamped to it: if
+                            // it is still ahead, register again (never early).
+                            return self.poll_elapsed(deadline, known_due, cx);
+                        }
+                    };
+                    drop(state);
+                    drop(old);
+                    drop(new);
+                    return Poll::Pending;
+                }
             }
         }
     }
