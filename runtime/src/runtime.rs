@@ -260,10 +260,10 @@ impl Runtime {
     ///
     /// # Panics
     ///
-    /// On a worker thread of any genrt runtime, or in a task that a thread standing in for
-    /// a blocked worker polls ([`task::block_in_place`](crate::task::block_in_place)): a
-    /// task calling it would wait for itself. Also inside a current-thread runtime's
-    /// `block_on`.
+    /// On a worker thread of any genrt runtime, in a task that a thread standing in for a
+    /// blocked worker polls, or inside a
+    /// [`block_in_place`](crate::task::block_in_place) closure: a task calling it would wait
+    /// for itself. Also inside a current-thread runtime's `block_on`.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

@@ -44,6 +44,9 @@ pub(crate) struct Flags {
     /// The `Shared` (as an address, only compared) whose worker this thread is while it
     /// blocks in place (`Handle::begin_blocking`), if any.
     blocks_in_place_for: Option<usize>,
+    /// Whether this thread is inside a `block_in_place` closure of a task it was polling (as
+    /// a worker or a stand-in), whose poll still counts for `settle`.
+    in_place: bool,
     /// How many contexts are entered on this thread, this one included: an `EnterGuard`
     /// checks on drop that it leaves the innermost one.
     pub(crate) depth: usize,
@@ -63,6 +66,12 @@ impl Flags {
     /// tasks there, counted as present for `settle`).
     pub(crate) fn stands_in(&self) -> bool {
         self.stands_in_for.is_some()
+    }
+
+    /// Whether this thread runs a `block_in_place` closure of a task it was polling (as a
+    /// worker or a stand-in): that poll still counts for `settle`.
+    pub(crate) fn in_place(&self) -> bool {
+        self.in_place
     }
 
     /// Whether a context of this thread holds `shared`'s registration.
@@ -155,6 +164,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
             }
             flags.worker_of = None;
             flags.stands_in_for = None;
+            flags.in_place = true;
             None
         }
         Entry::StandIn => {

@@ -552,12 +552,13 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If this thread is a worker of any genrt runtime (even inside an `enter`) or already
-    /// inside `block_on`: blocking there would stall a worker or deadlock.
+    /// If this thread is a worker of any genrt runtime (even inside an `enter`), stands in
+    /// for a blocked one (`Handle::enter_stand_in`), or is already inside `block_on`:
+    /// blocking there would stall a worker or deadlock.
     #[track_caller]
     pub fn enter_block_on(&self) -> EnterGuard {
         let flags = context::flags();
-        if flags.on_worker() {
+        if flags.on_worker() || flags.stands_in() {
             panic!(
                 "genrt: Cannot start a runtime from within a runtime (Tokio's words): \
                  block_on inside a runtime worker thread would stall the worker and may \
@@ -730,17 +731,18 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// On a worker thread of any genrt runtime, or a thread standing in for a blocked one:
-    /// the caller's own task would never stop running, so the wait could never end.
+    /// On a worker thread of any genrt runtime, a thread standing in for a blocked one, or
+    /// inside a `block_in_place` closure of a task either was polling: the caller's own task
+    /// would never stop running, so the wait could never end.
     #[track_caller]
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
         let flags = context::flags();
-        if flags.on_worker() || flags.stands_in() {
+        if flags.on_worker() || flags.stands_in() || flags.in_place() {
             panic!(
                 "genrt: cannot settle a runtime from inside a runtime worker thread, a \
-                 current-thread runtime's block_on or a task run while a worker blocks in \
-                 place: the code calling it is running there, so the runtime can never \
-                 settle; call settle from the host thread"
+                 current-thread runtime's block_on, a block_in_place closure or a task run \
+                 while a worker blocks in place: the code calling it is running there, so the \
+                 runtime can never settle; call settle from the host thread"
             );
         }
         if self.shared.driver.is_none() {

@@ -428,3 +428,47 @@ fn settle_from_a_task_a_stand_in_polls_panics() {
         assert!(message.contains("cannot settle"), "{message}");
     });
 }
+
+/// `settle` inside a `block_in_place` closure panics, as on a worker: the closure's task is
+/// still in its poll, which the settle would wait for.
+#[test]
+fn settle_inside_a_block_in_place_closure_panics() {
+    Watchdog::new("settle inside block_in_place").run(|| {
+        let _quiet = quiet_panics();
+        let rt = Arc::new(threaded(1));
+        let inner = rt.clone();
+        let failure = futures::executor::block_on(rt.spawn(async move {
+            task::block_in_place(move || inner.settle());
+        }))
+        .unwrap_err();
+        let payload = failure.into_panic();
+        let message = panic_message(&*payload).unwrap_or_default().to_string();
+        assert!(message.contains("cannot settle"), "{message}");
+    });
+}
+
+/// `block_on` in a task that a stand-in polls panics, as in a task on a worker (Tokio's
+/// "Cannot start a runtime from within a runtime"): the stand-in would stall with the
+/// queued tasks it runs.
+#[test]
+fn block_on_in_a_task_a_stand_in_polls_panics() {
+    Watchdog::new("block_on on a stand-in").run(|| {
+        let _quiet = quiet_panics();
+        let rt = threaded(1);
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let (message_tx, message_rx) = mpsc::channel::<String>();
+        let a = rt.spawn(async move {
+            genrt::spawn(async move {
+                started_tx.send(()).unwrap();
+                let block = || genrt::Handle::current().block_on(async { 1 });
+                let payload = std::panic::catch_unwind(block).unwrap_err();
+                let message = panic_message(&*payload).unwrap_or_default().to_string();
+                message_tx.send(message).unwrap();
+            });
+            task::block_in_place(move || started_rx.recv().unwrap());
+        });
+        futures::executor::block_on(a).unwrap();
+        let message = message_rx.recv().unwrap();
+        assert!(message.contains("Cannot start a runtime"), "{message}");
+    });
+}
