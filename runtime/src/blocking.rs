@@ -400,10 +400,18 @@ fn run_loop(pool: &Pool) {
         if state.closed {
             return;
         }
+        // A keep-alive too long for an `Instant` (`Duration::MAX`) means for ever. Computed
+        // before the thread counts as idle: a spawn hands work to an idle thread.
+        let deadline = Instant::now().checked_add(pool.keep_alive);
         state.idle += 1;
-        let deadline = Instant::now() + pool.keep_alive;
         loop {
-            let timed_out = pool.work.wait_until(&mut state, deadline).timed_out();
+            let timed_out = match deadline {
+                Some(deadline) => pool.work.wait_until(&mut state, deadline).timed_out(),
+                None => {
+                    pool.work.wait(&mut state);
+                    false
+                }
+            };
             // A notification first: one that raced the timeout is still taken.
             if state.notified > 0 {
                 state.notified -= 1;

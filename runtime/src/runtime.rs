@@ -302,7 +302,10 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn try_settle(&self, timeout: Duration) -> bool {
-        self.handle.inner.settle(Some(Instant::now() + timeout))
+        // A timeout past what an `Instant` holds (`Duration::MAX`) waits for ever.
+        self.handle
+            .inner
+            .settle(Instant::now().checked_add(timeout))
     }
 
     /// Shuts the runtime down, waiting at most `timeout` (in all) for worker threads to
@@ -333,8 +336,11 @@ impl Runtime {
     /// assert!(futures::executor::block_on(stuck).is_ok());
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        self.shutdown(Some(timeout), Some(deadline))
+        // A timeout past what an `Instant` holds (`Duration::MAX`) waits as long as it takes.
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.shutdown(Some(timeout), Some(deadline)),
+            None => self.shutdown(None, None),
+        }
     }
 
     /// Shuts the runtime down without waiting for anything: [`shutdown_timeout`] with a zero

@@ -43,6 +43,7 @@ pub fn request<T: Send + 'static>() -> (ShellRequest<T>, Resolver<T>) {
         waker: None,
         request_alive: true,
         resolver_alive: true,
+        done: false,
     }));
     (
         ShellRequest {
@@ -57,13 +58,16 @@ struct OnceState<T> {
     waker: Option<Waker>,
     request_alive: bool,
     resolver_alive: bool,
+    /// The request returned its outcome (a value or `Abandoned`): polling it again is a bug.
+    done: bool,
 }
 
 /// The waiting half of a one-shot request: a future of `Result<T, Abandoned>`.
 ///
 /// It completes with `Ok(value)` once resolved, or with `Err(Abandoned)` if the
 /// [`Resolver`] is dropped unresolved. Dropping it (with its task) tells the resolver that
-/// nobody is waiting any more.
+/// nobody is waiting any more. Polled again after it completed, it panics (as a
+/// `JoinHandle` does): its value is gone, and `Abandoned` would be false.
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
@@ -82,11 +86,17 @@ impl<T> Future for ShellRequest<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.shared.lock();
+        assert!(
+            !state.done,
+            "genrt: a ShellRequest was polled after it returned its outcome"
+        );
         loop {
             if let Some(value) = state.value.take() {
+                state.done = true;
                 return Poll::Ready(Ok(value));
             }
             if !state.resolver_alive {
+                state.done = true;
                 return Poll::Ready(Err(Abandoned(())));
             }
             match crate::task::register_waker(

@@ -359,7 +359,8 @@ impl Scheduler {
         shared.close();
         shared.idle.unpark_all();
 
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout past what an `Instant` holds (`Duration::MAX`) is none.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // A worker blocking in place counts itself in `Exits::blocking`.
         let self_blocking = context::blocks_in_place_for(shared);
         let on_own_worker = context::is_worker_of(shared) || self_blocking;

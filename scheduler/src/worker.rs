@@ -34,8 +34,9 @@
 //!    on a worker that stalls in each poll (Tokio's `spawn_many_remote_busy2`), holds
 //!    foreign spawns back for `LIFO_POLL_CAP + 1` ticks at most, not [`INJECTOR_INTERVAL`].
 //! 4. The front of the deque (FIFO), then the injector.
-//! 5. The deferred list: every task that yielded (woke itself during its poll) since the
-//!    last time, moved to the back of the deque in yield order. A yielding task therefore
+//! 5. The deferred list, after the timers that are due fire (to the back of the deque, ahead
+//!    of it): every task that yielded (woke itself during its poll) since the last time,
+//!    moved to the back of the deque in yield order. A yielding task therefore
 //!    waits until the deque and the injector are drained once, or until step 1, whichever
 //!    comes first: a task looping on `yield_now` gets one poll per round and cannot hold the
 //!    injector back, even when every task of the deque yields (Tokio's `defer` list plays the
@@ -574,7 +575,19 @@ impl Core {
             .deque
             .pop()
             .or_else(|| shared.steal_injector(local))
-            .or_else(|| local.take_deferred(shared))
+            .or_else(|| {
+                // Step 5, after the timers due now: tasks looping on yields never let the
+                // queues run dry (step 6), and step 1's interval may be configured long.
+                // What fired went to the deque, or, woken through a waker of this worker's
+                // task, to the LIFO slot: taken first, the slot must not be left holding a
+                // key when this returns nothing (the worker would park on it).
+                if shared.timers.process_if_due(shared, Some(local)) {
+                    if let Some(key) = local.lifo.take().or_else(|| local.deque.pop()) {
+                        return Some(key);
+                    }
+                }
+                local.take_deferred(shared)
+            })
     }
 
     fn search(&mut self, shared: &Shared, local: &Local) -> Option<TaskKey> {

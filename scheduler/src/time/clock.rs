@@ -40,6 +40,11 @@ use crate::loom::sync::Mutex;
 
 const NANOS_PER_TICK: u64 = 1_000_000;
 
+/// Where the clock and every deadline saturate (about 584 years after the runtime started): a
+/// whole tick, so that a deadline capped here is reached by a clock capped here, instead of
+/// rounding up to a tick the clock never gets to (a timer that would never fire).
+const MAX_NANOS: u64 = u64::MAX / NANOS_PER_TICK * NANOS_PER_TICK;
+
 /// `Clock::state`'s low two bits: the real time plus `shift`.
 const RUNNING: u64 = 0;
 /// Being paused: `offset` is being stored.
@@ -142,7 +147,7 @@ impl Clock {
     /// Nanoseconds from `origin` to `instant` (0 if before it).
     pub(crate) fn nanos(&self, instant: Instant) -> u64 {
         let nanos = instant.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+        u64::try_from(nanos).map_or(MAX_NANOS, |nanos| nanos.min(MAX_NANOS))
     }
 
     /// The tick at which a deadline is due: rounded up.
@@ -167,11 +172,12 @@ impl Clock {
             return false;
         }
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        // Saturating: an `advance(Duration::MAX)` must not wrap the clock around.
+        // Saturating at `MAX_NANOS`: an `advance(Duration::MAX)` must not wrap the clock
+        // around, and must leave it on a tick that deadlines (capped the same way) reach.
         let _ = self
             .offset_ns
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
-                Some(offset.saturating_add(by))
+                Some(offset.saturating_add(by).min(MAX_NANOS))
             });
         true
     }
@@ -183,8 +189,10 @@ impl Clock {
         if !self.is_paused() {
             return false;
         }
-        self.offset_ns
-            .fetch_max(tick.saturating_mul(NANOS_PER_TICK), Ordering::Relaxed);
+        self.offset_ns.fetch_max(
+            tick.saturating_mul(NANOS_PER_TICK).min(MAX_NANOS),
+            Ordering::Relaxed,
+        );
         true
     }
 
