@@ -581,7 +581,10 @@ impl Core {
                 // What fired went to the deque, or, woken through a waker of this worker's
                 // task, to the LIFO slot: taken first, the slot must not be left holding a
                 // key when this returns nothing (the worker would park on it).
+                // The yields go to the deque behind what fired, so that timers firing at
+                // every step 5 cannot hold them back in turn.
                 if shared.timers.process_if_due(shared, Some(local)) {
+                    local.flush_deferred(shared);
                     if let Some(key) = local.lifo.take().or_else(|| local.deque.pop()) {
                         return Some(key);
                     }

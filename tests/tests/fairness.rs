@@ -236,3 +236,48 @@ fn a_foreign_spawn_waits_for_a_few_polls_of_a_spawn_chain() {
         "a foreign spawn waited for {worst} polls of the chain (at most 8); all: {waits:?}"
     );
 }
+
+/// With the maintenance tick pushed out of reach (`event_interval(u32::MAX)`), a task looping
+/// on `yield_now` still runs beside two tasks whose timers are due every time the queues run
+/// dry: the timers that fire there go first, then the yields (`worker.rs`, step 5), neither
+/// holds the other back. Counted in the yield loop's polls, with a bounded wait.
+#[test]
+fn a_yield_loop_is_not_starved_by_timers_firing_at_every_turn() {
+    let rt = genrt::Builder::new_multi_thread()
+        .worker_threads(1)
+        .event_interval(u32::MAX)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sleepers = Vec::new();
+    for _ in 0..2 {
+        let stop = stop.clone();
+        sleepers.push(rt.spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                genrt::time::sleep(std::time::Duration::from_millis(1)).await;
+                let busy = std::time::Instant::now();
+                while busy.elapsed() < std::time::Duration::from_millis(2) {}
+            }
+        }));
+    }
+    let yields = Arc::new(AtomicUsize::new(0));
+    let yielder = {
+        let (stop, yields) = (stop.clone(), yields.clone());
+        rt.spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                yields.fetch_add(1, Ordering::SeqCst);
+                genrt::yield_now().await;
+            }
+        })
+    };
+    let before = yields.load(Ordering::SeqCst);
+    wait_until("the yield loop beside firing timers", || {
+        yields.load(Ordering::SeqCst) >= before + 50
+    });
+    stop.store(true, Ordering::SeqCst);
+    wait_for("the yield loop", yielder).unwrap();
+    for sleeper in sleepers {
+        wait_for("a sleeper", sleeper).unwrap();
+    }
+    drop_runtime(rt);
+}

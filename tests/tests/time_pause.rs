@@ -461,3 +461,43 @@ fn an_advance_racing_a_resume_is_never_lost() {
         assert_eq!(lost, 0, "advances that returned but did not move the clock");
     });
 }
+
+/// A paused clock advanced by a century, or past where it saturates (about 292 years: 300
+/// years, `Duration::MAX`), then resumed, never runs backwards; a sleep after the resume is
+/// not early when the clock has room left (a saturated clock stands still, and every timer
+/// is due there).
+#[test]
+fn a_resume_after_an_advance_of_centuries_keeps_the_clock_and_sleeps_honest() {
+    const YEAR: u64 = 365 * 86_400;
+    for (by, room_left) in [
+        (Duration::from_secs(100 * YEAR), true),
+        (Duration::from_secs(300 * YEAR), false),
+        (Duration::MAX, false),
+    ] {
+        let (back, slept) = Watchdog::new("resume after a huge advance").run(move || {
+            let rt = genrt::Builder::new_current_thread()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                genrt::time::advance(by).await;
+                let paused_at = genrt::time::Instant::now();
+                genrt::time::resume();
+                let resumed_at = genrt::time::Instant::now();
+                let start = std::time::Instant::now();
+                genrt::time::sleep(Duration::from_millis(50)).await;
+                (resumed_at < paused_at, start.elapsed())
+            })
+        });
+        assert!(
+            !back,
+            "the clock went backwards on resume after advancing {by:?}"
+        );
+        if room_left {
+            assert!(
+                slept >= Duration::from_millis(50),
+                "a sleep was early: {slept:?}"
+            );
+        }
+    }
+}

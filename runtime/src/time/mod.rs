@@ -60,7 +60,9 @@ pub mod error {
 }
 
 /// Moves the current runtime's paused clock forward by `duration`, fires every timer then
-/// due, and yields once so that the tasks they woke can run.
+/// due, and yields once so that the tasks they woke can run. The clock saturates about 292
+/// years after the runtime started (`Duration::MAX` goes there): it stands still past that,
+/// and every timer is due.
 ///
 /// # Panics
 ///

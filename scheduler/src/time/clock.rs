@@ -40,10 +40,11 @@ use crate::loom::sync::Mutex;
 
 const NANOS_PER_TICK: u64 = 1_000_000;
 
-/// Where the clock and every deadline saturate (about 584 years after the runtime started): a
-/// whole tick, so that a deadline capped here is reached by a clock capped here, instead of
-/// rounding up to a tick the clock never gets to (a timer that would never fire).
-const MAX_NANOS: u64 = u64::MAX / NANOS_PER_TICK * NANOS_PER_TICK;
+/// Where the clock and every deadline saturate (about 292 years after the runtime started):
+/// a whole tick, so that a deadline capped here is reached by a clock capped here, instead of
+/// rounding up to a tick the clock never gets to (a timer that would never fire); and within
+/// `i64`, so that a resume's shift (`shift_ns`, signed) always holds the paused value.
+const MAX_NANOS: u64 = i64::MAX as u64 / NANOS_PER_TICK * NANOS_PER_TICK;
 
 /// `Clock::state`'s low two bits: the real time plus `shift`.
 const RUNNING: u64 = 0;
