@@ -48,8 +48,9 @@
 //!    go to a new runtime meanwhile. Every worker thread holds it the same way for its
 //!    whole life (so a worker still running after `shutdown_timeout` gave up, or one
 //!    blocked in place for ever, keeps the entry until it exits), and so does a driver that
-//!    dropped its own runtime, until it stops driving (`Shared::release_exit_hold`). A thread already holding it may enter again after the
-//!    unregistration was requested (`Handle::enter_with`); no other thread can.
+//!    dropped its own runtime, until it stops driving (`Shared::release_exit_hold`). A
+//!    thread already holding it may enter again after the unregistration was requested
+//!    (`Handle::enter_with`); no other thread can.
 //!
 //! # Closing from inside (`Config::shutdown_on_panic`)
 //!
@@ -382,9 +383,10 @@ impl Scheduler {
         // A worker dropping its own runtime stays in its context until it leaves its loop:
         // the registry entry must not go to another runtime before, or that thread's wakes
         // for the new runtime's keys would reach this one. A worker thread holds it for its
-        // whole life anyway (`WorkerHold`); this hold is for a current-thread runtime's
-        // driver, released when it stops driving (`Shared::release_exit_hold`).
-        if on_own_worker && shared.hold_registration() {
+        // whole life anyway (`WorkerHold`); a current-thread runtime's driver (its only
+        // worker, which has no thread of its own) holds it until it stops driving
+        // (`Shared::release_exit_hold`).
+        if on_own_worker && shared.driver.is_some() && shared.hold_registration() {
             *shared.exit_hold.lock() = Some(std::thread::current().id());
         }
         let all_exited = wait_for_exits(shared, deadline, |exits| exits.exited >= waiting_for);
@@ -448,8 +450,6 @@ struct ExitSignal(Arc<Shared>);
 
 impl Drop for ExitSignal {
     fn drop(&mut self) {
-        // Out of the runtime's context by now (`worker::run` left it).
-        self.0.release_exit_hold();
         self.0.exits.lock().exited += 1;
         self.0.exited_cv.notify_all();
     }

@@ -55,8 +55,9 @@ pub(crate) struct Shared {
     /// shutdown (`Scheduler::shutdown`), which waits on `exited_cv` for changes.
     pub(crate) exits: Mutex<Exits>,
     pub(crate) exited_cv: Condvar,
-    /// The worker thread that dropped this runtime from inside (a task, or a `block_in_place`
-    /// closure of one), holding its registration until it leaves the runtime's context.
+    /// The driver of a current-thread runtime that dropped it from inside (one of its tasks),
+    /// holding its registration until it stops driving (worker threads hold theirs for life:
+    /// `WorkerHold` in lib.rs).
     pub(crate) exit_hold: Mutex<Option<std::thread::ThreadId>>,
     /// The runtime crate's own per-runtime state (`Config::data`), opaque here.
     pub(crate) data: Option<RuntimeData>,
@@ -191,8 +192,8 @@ impl Shared {
         true
     }
 
-    /// Ends the hold shutdown took for the current thread, a worker that dropped its own
-    /// runtime (`Scheduler::shutdown`), once that thread has left the runtime's context.
+    /// Ends the hold shutdown took for the current thread, the driver of a current-thread
+    /// runtime that dropped it (`Scheduler::shutdown`), once that thread has stopped driving.
     /// Does nothing on any other thread.
     pub(crate) fn release_exit_hold(&self) {
         let mine = {

@@ -578,11 +578,10 @@ impl Core {
             .or_else(|| {
                 // Step 5, after the timers due now: tasks looping on yields never let the
                 // queues run dry (step 6), and step 1's interval may be configured long.
-                // What fired went to the deque, or, woken through a waker of this worker's
-                // task, to the LIFO slot: taken first, the slot must not be left holding a
-                // key when this returns nothing (the worker would park on it).
-                // The yields go to the deque behind what fired, so that timers firing at
-                // every step 5 cannot hold them back in turn.
+                // What fired went to the deque or, woken through a waker of a task of this
+                // worker, to the LIFO slot; the yields follow it into the deque (so timers
+                // firing at every turn cannot hold them back), and the slot is taken first
+                // (it must not hold a key when this returns nothing: the worker would park).
                 if shared.timers.process_if_due(shared, Some(local)) {
                     local.flush_deferred(shared);
                     if let Some(key) = local.lifo.take().or_else(|| local.deque.pop()) {
