@@ -11,8 +11,8 @@
 //! Six cases misbehaved when this file was written and were fixed with it: the
 //! `Duration::MAX` ones (`thread_keep_alive`, `try_settle`, `shutdown_timeout`, `advance`
 //! then a sleep), timers behind a yield loop with a huge `event_interval`, and a shell
-//! request polled after its outcome. The cases still open are kept, `#[ignore]`d with the
-//! reason, as reproductions. Every test takes `serial()`: they build many runtimes, and the
+//! request polled after its outcome; later, a sleep made in one runtime and awaited in
+//! another. The case still open is kept, `#[ignore]`d with the reason, as a reproduction. Every test takes `serial()`: they build many runtimes, and the
 //! waker test counts allocations.
 
 use std::cell::Cell;
@@ -345,15 +345,11 @@ fn interval_at_in_the_past_bursts_by_default_and_skips_when_asked() {
 }
 
 /// A `Sleep` made on a paused clock advanced by an hour and awaited on a real-clock runtime
-/// (the paused one driven elsewhere meanwhile) waits an hour: its deadline is read on the
-/// clock of the runtime it is made in, but it binds to the runtime that first polls it.
-/// Tokio binds a sleep to the runtime it is made in. genrt keeps binding at the first poll
-/// (a sleep made in one runtime's context, a blocking closure's say, and awaited through
-/// another's `block_on` works on the second); a fix would bind to the creating runtime only
-/// when it is still alive and differs in clock, left for later.
+/// (the paused one driven elsewhere meanwhile) completes when the paused clock reaches its
+/// deadline, as in Tokio: a sleep made inside a live runtime belongs to that runtime's clock
+/// and timers. (It used to take its deadline from the creating runtime's clock and bind to
+/// the first polling runtime, and waited an hour.)
 #[test]
-#[ignore = "genrt problem: a Sleep's deadline comes from the creating runtime's clock, its \
-            timer from the first polling runtime's (time/sleep.rs)"]
 fn a_sleep_made_on_an_advanced_paused_clock_and_awaited_elsewhere_keeps_its_duration() {
     let _serial = serial();
     watch("a paused clock's sleep awaited on a real clock", || {

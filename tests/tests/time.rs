@@ -445,6 +445,23 @@ fn polling_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
     );
 }
 
+/// A sleep made inside a runtime belongs to it, as Tokio's: awaited by another executor
+/// outside any genrt context, the runtime's workers fire it; and it holds its deadline on
+/// that runtime's clock.
+#[test]
+fn a_sleep_made_in_a_runtime_fires_when_awaited_outside_it() {
+    let rt = runtime(1);
+    let (s, before, after) = {
+        let _entered = rt.enter();
+        let before = Instant::now();
+        (sleep(ms(20)), before, Instant::now())
+    };
+    assert!(before + ms(20) <= s.deadline() && s.deadline() <= after + ms(20));
+    let deadline = s.deadline();
+    wait_for("a sleep made in a runtime, awaited outside", s);
+    assert!(Instant::now() >= deadline);
+}
+
 #[test]
 fn advance_on_a_clock_that_is_not_paused_panics() {
     let _quiet = quiet_panics();

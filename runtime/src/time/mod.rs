@@ -11,8 +11,9 @@
 //! rounded up to the millisecond, the current time down. [`Sleep::deadline`] still returns
 //! exactly the instant given.
 //!
-//! A [`Sleep`] can be created anywhere; it binds to the current runtime when first polled,
-//! and polling it outside any genrt runtime (a task, `block_on`, or an
+//! A [`Sleep`] can be created anywhere. Made inside a runtime, it belongs to that runtime's
+//! clock and timers, as Tokio's; made outside any, it binds to the runtime that first polls
+//! it, and polling it outside any genrt runtime (a task, `block_on`, or an
 //! [`enter`](crate::Runtime::enter) guard) panics.
 //!
 //! # The paused clock

@@ -12,9 +12,15 @@ use super::{far_future, Instant};
 /// Waits until `duration` has elapsed on the current runtime's clock. Nothing happens
 /// until the returned future is polled; it never completes early (1 ms resolution).
 ///
+/// Made inside a runtime (a task, `block_on`, an `enter` guard, a blocking closure), the
+/// sleep belongs to that runtime's clock and timers wherever it is awaited, as Tokio's;
+/// made outside any (or in the context of one that has shut down), it reads the real clock
+/// and belongs to the runtime that first polls it.
+///
 /// # Panics
 ///
-/// The future panics when polled outside a genrt runtime.
+/// The future panics when polled outside a genrt runtime if it was made outside one, and
+/// when its runtime has shut down.
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,20 +34,23 @@ use super::{far_future, Instant};
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(far_future);
+    let (entry, now) = TimerEntry::current();
+    let deadline = Instant::from_std(now)
+        .checked_add(duration)
+        .unwrap_or_else(far_future);
     Sleep {
         deadline,
         due: duration.is_zero(),
-        entry: TimerEntry::new(),
+        entry,
     }
 }
 
-/// Waits until `deadline` on the current runtime's clock.
+/// Waits until `deadline` on the current runtime's clock; it belongs to a runtime as
+/// [`sleep`]'s does.
 ///
 /// # Panics
 ///
-/// The future panics when polled outside a genrt runtime.
+/// As [`sleep`]'s.
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,15 +64,17 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
+    let (entry, now) = TimerEntry::current();
     Sleep {
         deadline,
-        due: deadline <= Instant::now(),
-        entry: TimerEntry::new(),
+        due: deadline.into_std() <= now,
+        entry,
     }
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. It registers a timer in its runtime's wheel
-/// on its first pending poll; dropping it cancels the timer.
+/// (the one it was made in, else the first to poll it) on its first pending poll; dropping
+/// it cancels the timer.
 ///
 /// Unlike Tokio's, it is `Unpin`, so it needs no pinning to be polled in a loop.
 ///

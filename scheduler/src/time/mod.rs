@@ -374,6 +374,37 @@ impl TimerEntry {
         TimerEntry::default()
     }
 
+    /// A timer bound to the thread's current runtime, if there is one and it has not shut
+    /// down, with the time on that runtime's clock (real or paused): one context lookup for
+    /// both, so a deadline made from it belongs to the clock that will fire it. Otherwise an
+    /// unbound timer (bound at its first poll) and the real time: a thread left in a dropped
+    /// runtime's context (a `block_in_place` closure that dropped it) can still make a
+    /// sleep that another runtime's `block_on` fires.
+    ///
+    /// ```
+    /// use genrt_scheduler::{time::TimerEntry, Config, Scheduler};
+    /// let (outside, _) = TimerEntry::current();
+    /// assert!(!outside.is_bound());
+    /// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+    /// let _entered = scheduler.handle().enter();
+    /// let (inside, _) = TimerEntry::current();
+    /// assert!(inside.is_bound());
+    /// ```
+    pub fn current() -> (TimerEntry, Instant) {
+        match context::current().filter(|shared| !shared.is_closed()) {
+            Some(shared) => {
+                let now = shared.timers.clock().now();
+                let entry = TimerEntry {
+                    shared: Some(shared),
+                    id: None,
+                    elapsed: false,
+                };
+                (entry, now)
+            }
+            None => (TimerEntry::new(), Instant::now()),
+        }
+    }
+
     /// Whether it is bound to a runtime.
     pub fn is_bound(&self) -> bool {
         self.shared.is_some()
