@@ -371,6 +371,32 @@ fn a_sleep_made_on_an_advanced_paused_clock_and_awaited_elsewhere_keeps_its_dura
     });
 }
 
+/// `Sleep::reset` called in another runtime's context reads the clock of the sleep's own
+/// runtime: a deadline 10 ms ahead on a paused clock nobody moves is not due, however late
+/// the real clock the caller's runtime runs on. (It read the caller's clock and completed
+/// at once.)
+#[test]
+fn a_sleep_reset_in_another_runtime_reads_its_own_runtime_clock() {
+    let _serial = serial();
+    watch("a paused clock's sleep reset on a real clock", || {
+        let paused = paused();
+        let mut sleep = {
+            let _entered = paused.enter();
+            time::sleep(HOUR)
+        };
+        let paused_now = sleep.deadline() - HOUR;
+        thread::sleep(Duration::from_millis(30));
+        let real = runtime(1);
+        real.block_on(async {
+            Pin::new(&mut sleep).reset(paused_now + Duration::from_millis(10));
+        });
+        assert!(
+            poll_once_in(&real, &mut sleep),
+            "the sleep completed before its runtime's clock reached its deadline"
+        );
+    });
+}
+
 #[test]
 fn a_large_event_interval_does_not_starve_timers_behind_a_yield_loop() {
     let _serial = serial();

@@ -180,7 +180,7 @@ impl Interval {
             // `Burst` keeps the schedule however late the tick is: no clock read.
             MissedTickBehavior::Burst => on_schedule(),
             behavior => {
-                let now = Instant::now();
+                let now = self.delay.now();
                 match scheduled.checked_add(LATE) {
                     Some(tolerated) if now > tolerated => {
                         behavior.next_after_late(scheduled, now, self.period)
@@ -208,7 +208,9 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = Instant::now()
+        let next = self
+            .delay
+            .now()
             .checked_add(self.period)
             .unwrap_or_else(far_future);
         Pin::new(&mut self.delay).reset(next);
@@ -231,7 +233,8 @@ impl Interval {
     /// });
     /// ```
     pub fn reset_immediately(&mut self) {
-        Pin::new(&mut self.delay).reset(Instant::now());
+        let now = self.delay.now();
+        Pin::new(&mut self.delay).reset(now);
     }
 
     /// Makes the next tick come `after` from now; the ticks after it follow one period
@@ -249,7 +252,11 @@ impl Interval {
     /// });
     /// ```
     pub fn reset_after(&mut self, after: Duration) {
-        let next = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        let next = self
+            .delay
+            .now()
+            .checked_add(after)
+            .unwrap_or_else(far_future);
         Pin::new(&mut self.delay).reset(next);
     }
 

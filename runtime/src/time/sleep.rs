@@ -120,6 +120,12 @@ impl Sleep {
         self.deadline
     }
 
+    /// The time on the clock of its runtime (the one it belongs to; the current one's, or
+    /// the real time, while it belongs to none yet).
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_std(self.entry.now())
+    }
+
     /// Whether it has completed (a poll returned ready, or its timer fired).
     ///
     /// ```
@@ -151,7 +157,8 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
-        this.due = deadline <= Instant::now();
+        // Its own runtime's clock: the deadline is on that clock, wherever this is called.
+        this.due = deadline.into_std() <= this.entry.now();
         this.entry.reset(deadline.into_std());
     }
 }

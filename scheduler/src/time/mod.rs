@@ -405,6 +405,23 @@ impl TimerEntry {
         }
     }
 
+    /// The time on the clock of the runtime it is bound to, or [`now`] (the current
+    /// runtime's, else the real time) while unbound.
+    ///
+    /// ```
+    /// use genrt_scheduler::{time::TimerEntry, Config, Scheduler};
+    /// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+    /// let mut timer = TimerEntry::new();
+    /// timer.bind(&scheduler.handle());
+    /// assert!(timer.now() <= std::time::Instant::now());
+    /// ```
+    pub fn now(&self) -> Instant {
+        match &self.shared {
+            Some(shared) => shared.timers.clock().now(),
+            None => now(),
+        }
+    }
+
     /// Whether it is bound to a runtime.
     pub fn is_bound(&self) -> bool {
         self.shared.is_some()
