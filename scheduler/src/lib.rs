@@ -29,7 +29,10 @@
 //!    (inside [`Handle::begin_blocking`]: what it waits for may be another task, whose
 //!    future only step 4 drops, as in Tokio's `hang_on_shutdown`); a worker that is the
 //!    current thread (the runtime is dropped from inside one of its own tasks, or from a
-//!    `block_in_place` closure of one) is not waited for;
+//!    `block_in_place` closure of one) is not waited for. A driven runtime's one worker has
+//!    no thread: wait the same way until the thread driving it (another thread's `block_on`
+//!    or `settle`) has left the batch of task polls it may be in (`Driver::is_ticking`; it
+//!    starts none once it sees the close), so that its task is swept, not left alive;
 //! 4. sweep the slab, with this runtime as the thread's current one (cleanup code in a
 //!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a
@@ -373,6 +376,15 @@ impl Scheduler {
         wait_for_exits(shared, deadline, |exits| {
             exits.exited + exits.blocking >= waiting_for + usize::from(self_blocking)
         });
+        // A current-thread runtime's worker has no thread: it runs on the thread that drives
+        // it (`drive`), which may be in a task's poll. Wait for that poll to end too, unless
+        // this is that thread (then the running task is flagged below, as for a worker).
+        let driver_idle = match &shared.driver {
+            Some(driver) if !on_own_worker => {
+                wait_for_exits(shared, deadline, |_| !driver.is_ticking())
+            }
+            _ => true,
+        };
         let context = context::enter_for_shutdown(shared);
         shared.sweep(None);
         // Every timer entry left is dropped, and a waker it holds woken: a worker blocked in
@@ -410,7 +422,7 @@ impl Scheduler {
 
         registration.set_next_base(shared.slab.next_base());
         shared.unregister(registration);
-        all_exited && !on_own_worker
+        all_exited && driver_idle && !on_own_worker
     }
 }
 

@@ -329,6 +329,11 @@ pub(crate) struct Driver {
     state: crate::loom::sync::Mutex<DriverState>,
     hooks: Hooks,
     intervals: Intervals,
+    /// Set while a drive runs a batch of ticks (it may be polling a task), clear while it
+    /// polls its root, parks or waits: a shutdown from another thread waits for it to clear
+    /// before it sweeps ([`Driver::is_ticking`]), as it waits for a worker thread's poll,
+    /// so that no future of the runtime is alive when the runtime's drop returns.
+    ticking: crate::loom::sync::atomic::AtomicBool,
 }
 
 struct DriverState {
@@ -350,7 +355,34 @@ impl Driver {
             }),
             hooks,
             intervals,
+            ticking: crate::loom::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Marks the drive as running tasks ([`Driver::ticking`]) until the returned guard is
+    /// dropped; `None` (and no mark) if the runtime is closed: then no task may start.
+    fn start_ticking<'a>(&'a self, shared: &'a Shared) -> Option<Ticking<'a>> {
+        use crate::loom::sync::atomic::{fence, Ordering};
+        self.ticking.store(true, Ordering::SeqCst);
+        let ticking = Ticking {
+            driver: self,
+            shared,
+        };
+        // SeqCst fence between the mark and the check, as `Shared::close` has one between
+        // its store and shutdown's look at the mark: either this drive sees the close and
+        // starts no task, or the shutdown sees the mark and waits for it to clear.
+        fence(Ordering::SeqCst);
+        if shared.is_closed() {
+            return None;
+        }
+        Some(ticking)
+    }
+
+    /// Whether a drive is running tasks now (see [`Driver::ticking`]). SeqCst: pairs with
+    /// [`Driver::start_ticking`]; read after `Shared::close`, under `Shared::exits`' lock.
+    pub(crate) fn is_ticking(&self) -> bool {
+        self.ticking
+            .load(crate::loom::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes the core, or registers `waiter` to be woken when it is put back.
@@ -386,6 +418,29 @@ impl Driver {
         };
         for waiter in waiters {
             waiter.wake();
+        }
+    }
+}
+
+/// A drive's mark while it runs tasks ([`Driver::start_ticking`]): cleared when dropped,
+/// waking a shutdown that waits for it.
+struct Ticking<'a> {
+    driver: &'a Driver,
+    shared: &'a Shared,
+}
+
+impl Drop for Ticking<'_> {
+    fn drop(&mut self) {
+        use crate::loom::sync::atomic::{fence, Ordering};
+        // Release (SeqCst): the polls of the batch happen before the shutdown's sweep.
+        self.driver.ticking.store(false, Ordering::SeqCst);
+        // SeqCst fence between the clear and the check, against `Shared::close`'s: either a
+        // shutdown sees the mark cleared, or this drive sees the close and notifies it.
+        fence(Ordering::SeqCst);
+        if self.shared.is_closed() {
+            // A shutdown may be waiting for the mark: it checks it under this lock.
+            let _exits = self.shared.exits.lock();
+            self.shared.exited_cv.notify_all();
         }
     }
 }
@@ -475,6 +530,11 @@ pub(crate) fn drive(
             }
             continue;
         }
+        // Marked while it runs tasks, so that a shutdown from another thread waits for the
+        // poll in progress (none starts once the close is seen).
+        let Some(ticking) = driver.start_ticking(shared) else {
+            continue;
+        };
         for _ in 0..driver.intervals.event {
             // Checked every tick, as a worker's loop does: after a close, no new poll starts.
             if shared.is_closed() {
@@ -486,6 +546,8 @@ pub(crate) fn drive(
             if root.stop_when_idle() {
                 break 'drive true;
             }
+            // Not running tasks while parked.
+            drop(ticking);
             core.park_driver(shared, &local, hooks, &*root);
             continue 'drive;
         }
