@@ -20,7 +20,7 @@ use crux_core::{App, Command};
 use futures::Stream;
 use parking_lot::Mutex;
 
-use crate::settle::{next, StepEnd, Tracker};
+use crate::settle::{busy, next, StepEnd, Tracker};
 use crate::Shared;
 
 /// One command of a core: held by the core's cell map (and, during a step, by the thread
@@ -57,6 +57,14 @@ where
     /// caller already holds the first step (`RUNNING`); otherwise it claims it, and moves on
     /// at once if there is nothing to step or another thread steps it.
     pub(crate) fn run(self: &Arc<Self>, tracker: &Arc<Tracker>, claimed: bool) {
+        // On a shell thread, the core's runtime is the current one for the steps, as on its
+        // workers: a command's genrt timers and `genrt::spawn` work wherever it steps. (None
+        // once the runtime is dropped: a step then runs without it, as before.)
+        let _runtime = if genrt::on_worker_thread() {
+            None
+        } else {
+            self.handle.try_enter()
+        };
         let scope = next::Scope::enter();
         self.run_one(tracker, claimed);
         while let Some(next) = scope.take() {
@@ -99,6 +107,7 @@ where
 
     /// One step of `cell`'s command, by the thread holding its step.
     fn step(self: &Arc<Self>, cell: &CommandCell<A>) -> Stepped {
+        let _busy = busy::Guard::step(&cell.tracker);
         let mut command = cell.command.lock();
         let Some(running) = command.as_mut() else {
             return Stepped::Finished;

@@ -79,6 +79,9 @@
 //! - a command woken from outside any call (a channel fed by another thread, a wake during
 //!   another command's step, a second command woken by one resolve) steps on a worker.
 //!
+//! Wherever a command steps, the core's runtime is the current one (on a shell thread the
+//! step enters it), so a command can await genrt's timers and `genrt::spawn`.
+//!
 //! `process_event` and `resolve` then wait for the **per-core settle**: the moment none of
 //! this core's commands is runnable or running (other cores on the same runtime do not delay
 //! it), and return every effect the core's commands emitted that no other call returned yet.
@@ -155,8 +158,10 @@
 //!
 //! Dropping a core drops every command before its drop returns (waiting for a step in
 //! progress on a worker to end), whether it runs on a runtime of its own, dropped next, or
-//! on the caller's, which lives on without them. A request the shell still holds keeps
-//! crux's own request state and the command's 32-byte tracker, never the command: resolving
+//! on the caller's, which lives on without them; a command that held the last reference and
+//! so dropped the core inside its own step is dropped when that step ends. A request the
+//! shell still holds keeps crux's own request state, the command's 32-byte tracker and the
+//! core's settle counter (a few words), never the command nor the core's model: resolving
 //! it afterwards is a no-op (`tests/leak.rs` measures 776 bytes per held request, against
 //! crux_core's 800).
 //!
@@ -179,7 +184,10 @@
 //! crux_core's. On a worker thread of a genrt runtime (a task calling them) they panic, as
 //! `Runtime::settle` and `Handle::block_on` do: the wait would stall that worker, and on the
 //! core's own runtime with a single worker a command stepping on a worker could never run.
-//! Call them from the shell's threads, or from `genrt::spawn_blocking`.
+//! Call them from the shell's threads, or from `genrt::spawn_blocking`. Called from inside
+//! one of the core's own commands or `update`s (which would wait for their caller to settle),
+//! they panic too; calls on another core are fine. An `EffectMiddleware` must therefore not
+//! resolve from a genrt task (a worker): from its own thread or `spawn_blocking` it may.
 //!
 //! # Middleware and bridges
 //!
@@ -208,7 +216,7 @@ use crux_core::{App, Command, Resolvable, ResolveError};
 use parking_lot::Mutex;
 
 use cell::{drop_quietly, CommandCell};
-use settle::{Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
+use settle::{busy, Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
 
 /// Which order events emitted by different commands reach `update` in.
 ///
@@ -501,6 +509,7 @@ where
     #[track_caller]
     pub fn process_event(&self, event: A::Event) -> Vec<A::Effect> {
         refuse_worker_thread("process_event");
+        refuse_reentry(&self.shared.settle, "process_event");
         let command = self.shared.update(event);
         self.shared.start(command);
         self.shared.settle()
@@ -540,6 +549,7 @@ where
         result: Output,
     ) -> Result<Vec<A::Effect>, ResolveError> {
         refuse_worker_thread("resolve");
+        refuse_reentry(&self.shared.settle, "resolve");
         // The command the resolve wakes is stepped on this thread, as in crux_core.
         let (resolved, kept) =
             settle::inline::call(&self.shared.settle, || request.resolve(result));
@@ -623,6 +633,7 @@ where
         F: Fn(Vec<A::Effect>) + Sync + Send + 'static,
     {
         refuse_worker_thread("process_tasks");
+        refuse_reentry(&self.shared.settle, "process_tasks");
         self.shared.settle()
     }
 
@@ -659,13 +670,20 @@ impl<A: App> Drop for Core<A> {
             std::mem::take(&mut cells.map)
         };
         for cell in cells.values() {
-            // Waits for a step in progress on a worker to end.
-            let command = cell.command.lock().take();
-            drop_quietly(command);
+            // A command holding the last reference dropped the core inside its own step, on
+            // this thread: its command goes with its cell, just after that step.
+            if !busy::is_stepping(&cell.tracker) {
+                // Waits for a step in progress on another thread to end.
+                let command = cell.command.lock().take();
+                drop_quietly(command);
+            }
             cell.tracker.finish();
         }
         drop(cells);
         drop(self.shared.root.lock().take());
+        // Requests the shell holds keep the settle (through their trackers): without this,
+        // its `Weak` would keep the core's whole allocation, model bytes included.
+        self.shared.settle.clear_core();
         if let Some(runtime) = self.runtime.take() {
             drop(runtime);
         }
@@ -720,6 +738,7 @@ where
 {
     /// Runs `update` under the model lock.
     fn update(&self, event: A::Event) -> Command<A::Effect, A::Event> {
+        let _busy = busy::Guard::update(&self.settle);
         let mut model = self.model.lock();
         self.app.update(event, &mut model)
     }
@@ -741,10 +760,15 @@ where
             }
             Some((context, waker)) => {
                 if self.root_dead.load(Relaxed) {
+                    // Why the root is gone first (a dead runtime's message), if not told yet.
+                    let told = self.panics.lock().pop_front();
+                    if let Some(payload) = told {
+                        std::panic::resume_unwind(payload);
+                    }
                     panic!(
-                        "genrt_crux::Core: a command panicked under EventOrder::Fifo, which \
-                         ended the root command and every command of this core; build a new \
-                         core"
+                        "genrt_crux::Core: under EventOrder::Fifo, a command panicked (or the \
+                         runtime the core runs on shut down), which ended the root command and \
+                         every command of this core; build a new core"
                     );
                 }
                 context.spawn(|ctx| command.into_future(ctx));
@@ -828,7 +852,15 @@ where
     /// A step task was dropped unrun: the runtime shut down under a live core. The command
     /// is dropped and uncounted, and the next settling call panics saying so.
     fn runtime_gone(&self, tracker: &Arc<Tracker>) {
-        if let Some(cell) = self.cells.lock().map.remove(&tracker.id()) {
+        // Not `if let Some(cell) = self.cells.lock()...`: the guard would live through the
+        // block, and the command's drop can wake another command of this core, whose step
+        // task the dead runtime drops at once, back in here on this thread.
+        let cell = self.cells.lock().map.remove(&tracker.id());
+        if let Some(cell) = cell {
+            if cell.root {
+                // Every command of a `Fifo` core went with its root.
+                self.root_dead.store(true, Relaxed);
+            }
             let command = cell.command.lock().take();
             drop_quietly(command);
         }
@@ -931,6 +963,20 @@ where
         if let Some(shared) = self.shared.take() {
             shared.runtime_gone(&self.tracker);
         }
+    }
+}
+
+/// Panics if the caller is inside one of this core's steps or `update`s on this thread
+/// (crate docs, "Blocking"): the call would wait for the core to settle, its caller among
+/// the commands it waits for.
+#[track_caller]
+fn refuse_reentry(settle: &Arc<Settle>, call: &str) {
+    if busy::is_busy(settle) {
+        panic!(
+            "genrt_crux::Core::{call} called from inside one of this core's commands (or an \
+             update it runs): it waits until the core's commands settle, the calling one among \
+             them, so it would never return; send an event from the command instead"
+        );
     }
 }
 

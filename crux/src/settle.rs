@@ -9,8 +9,10 @@
 //!   `Weak` of the core, through which a wake from outside any call reaches a worker.
 //! - [`Tracker`], one per command: the command's step state, and the waker the command sees
 //!   (`Waker::from(Arc<Tracker>)`). It holds only the state byte and an `Arc` of the core's
-//!   [`Settle`]: a request the shell holds keeps at most this 32-byte tracker alive, never the
-//!   command (which lives in its core's cell map), so crux #268 cannot come back.
+//!   [`Settle`]: a request the shell holds keeps at most this 32-byte tracker and the settle
+//!   alive, never the command (which lives in its core's cell map), so crux #268 cannot come
+//!   back; and the settle forgets the core when the core drops (its `Weak` would keep the
+//!   core's allocation, model included).
 //! - [`inline`]: the thread-local that lets `resolve` keep the command its resolve wakes and
 //!   step it on the calling thread, as crux_core does, instead of a cross-thread hop.
 //! - [`next`]: the thread-local that keeps the first command a step starts (through an
@@ -82,10 +84,10 @@ use std::cell::RefCell;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 /// Where a command woken outside an inline call goes: its core, which steps it on a worker.
 pub(crate) trait Dispatch: Send + Sync {
@@ -105,8 +107,10 @@ pub(crate) struct Settle {
     lock: Mutex<()>,
     /// Signalled when `active` reaches zero.
     cond: Condvar,
-    /// The core, set once when it is built.
-    core: OnceLock<Weak<dyn Dispatch>>,
+    /// The core, set when it is built and cleared by its drop: a `Weak` keeps the core's
+    /// allocation (its model's inline bytes included) until the last one goes, and trackers
+    /// held in the shell's requests keep this settle after the core is gone.
+    core: RwLock<Option<Weak<dyn Dispatch>>>,
 }
 
 /// Loads of the count a settling caller spins through before it sleeps (about 5 µs on the
@@ -125,7 +129,13 @@ const ZEROS_ONE: u64 = 1 << 32;
 impl Settle {
     /// Sets the core wakes from outside are dispatched to.
     pub(crate) fn set_core(&self, core: Weak<dyn Dispatch>) {
-        let _ = self.core.set(core);
+        *self.core.write() = Some(core);
+    }
+
+    /// Forgets the core (its drop): wakes from outside dispatch nothing from now on.
+    pub(crate) fn clear_core(&self) {
+        let core = self.core.write().take();
+        drop(core);
     }
 
     /// `active += 1`.
@@ -198,7 +208,8 @@ impl Settle {
     /// Hands `tracker` (just made `NOTIFIED`) to the core for a worker; nothing if the core
     /// is gone (then nobody waits on this count any more).
     fn dispatch(&self, tracker: Arc<Tracker>) {
-        if let Some(core) = self.core.get().and_then(Weak::upgrade) {
+        let core = self.core.read().as_ref().and_then(Weak::upgrade);
+        if let Some(core) = core {
             core.dispatch(tracker);
         }
     }
@@ -401,6 +412,59 @@ pub(crate) mod next {
             }
             _ => Some(tracker),
         })
+    }
+}
+
+/// The cores busy on this thread: a step or an `update` of theirs is running here. A call on
+/// such a core from this thread (`process_event` inside a command or inside `update`) would
+/// wait for its own caller to settle: [`busy::is_busy`] lets the call refuse instead. And a
+/// core dropped inside one of its steps (a command held the last reference) must not wait for
+/// that very step to end: [`busy::is_stepping`].
+pub(crate) mod busy {
+    use super::*;
+
+    thread_local! {
+        /// The settles (by address) of the cores busy on this thread, innermost last, each
+        /// with the id of the command stepping ([`Tracker::id`]), or 0 for an `update`.
+        static BUSY: RefCell<Vec<(*const Settle, usize)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Marks a core busy on this thread until dropped.
+    pub(crate) struct Guard(());
+
+    impl Guard {
+        /// The core of `settle` runs an `update` on this thread.
+        pub(crate) fn update(settle: &Arc<Settle>) -> Guard {
+            BUSY.with(|b| b.borrow_mut().push((Arc::as_ptr(settle), 0)));
+            Guard(())
+        }
+
+        /// `tracker`'s command steps on this thread.
+        pub(crate) fn step(tracker: &Arc<Tracker>) -> Guard {
+            BUSY.with(|b| {
+                b.borrow_mut()
+                    .push((Arc::as_ptr(&tracker.settle), tracker.id()))
+            });
+            Guard(())
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = BUSY.try_with(|b| b.borrow_mut().pop());
+        }
+    }
+
+    /// Whether the core of `settle` is busy on this thread.
+    pub(crate) fn is_busy(settle: &Arc<Settle>) -> bool {
+        BUSY.try_with(|b| b.borrow().iter().any(|&(s, _)| s == Arc::as_ptr(settle)))
+            .unwrap_or(false)
+    }
+
+    /// Whether `tracker`'s command is stepping on this thread.
+    pub(crate) fn is_stepping(tracker: &Arc<Tracker>) -> bool {
+        BUSY.try_with(|b| b.borrow().iter().any(|&(_, id)| id == tracker.id()))
+            .unwrap_or(false)
     }
 }
 

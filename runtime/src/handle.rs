@@ -230,6 +230,19 @@ impl Handle {
         EnterGuard::new(self.inner.enter())
     }
 
+    /// [`Handle::enter`], or `None` (instead of a panic) if the runtime was already dropped.
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// assert!(handle.try_enter().is_some());
+    /// drop(rt);
+    /// assert!(handle.try_enter().is_none());
+    /// ```
+    pub fn try_enter(&self) -> Option<EnterGuard<'_>> {
+        self.inner.try_enter().map(EnterGuard::new)
+    }
+
     /// Runs `future` to completion on the current thread, with this handle's runtime as the
     /// current one; the same as [`Runtime::block_on`](crate::Runtime::block_on) (one
     /// implementation), callable from any thread that is not a worker, also inside an

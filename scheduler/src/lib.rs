@@ -596,23 +596,37 @@ impl Handle {
     /// closure still running after its runtime's shutdown can enter it and `block_on`.
     #[track_caller]
     fn enter_with(&self, entry: Entry) -> EnterGuard {
+        match self.try_enter_with(entry) {
+            Some(guard) => guard,
+            // Here, not in a closure: `#[track_caller]` names the caller's line.
+            None => panic!(
+                "genrt: cannot enter a runtime that has been dropped (its Runtime value is \
+                 gone, so there is nothing to run on); keep the Runtime alive while entering \
+                 it through a Handle"
+            ),
+        }
+    }
+
+    /// [`Handle::enter`], or `None` where it would panic because the runtime was dropped.
+    pub fn try_enter(&self) -> Option<EnterGuard> {
+        self.try_enter_with(Entry::Enter)
+    }
+
+    /// [`Handle::enter_with`], or `None` where it would panic because the runtime was dropped.
+    fn try_enter_with(&self, entry: Entry) -> Option<EnterGuard> {
         let hold = if context::is_worker_of(&self.shared) || context::flags().holds(&self.shared) {
             None
         } else if self.shared.hold_registration() {
             Some(self.shared.clone())
         } else {
-            panic!(
-                "genrt: cannot enter a runtime that has been dropped (its Runtime value is \
-                 gone, so there is nothing to run on); keep the Runtime alive while entering \
-                 it through a Handle"
-            )
+            return None;
         };
         let context = context::enter(self.shared.clone(), entry, hold.is_some());
-        EnterGuard {
+        Some(EnterGuard {
             depth: context::flags().depth,
             context: Some(context),
             hold,
-        }
+        })
     }
 
     /// A worker of this scheduler is about to block in a task's poll (the runtime crate's
