@@ -52,8 +52,10 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 ///
 /// # Panics
 ///
-/// On a current-thread runtime ([`Builder::new_current_thread`](crate::Builder::new_current_thread)),
-/// as Tokio's: there is nothing to hand the runtime's work to.
+/// In a task or the `block_on` future of a current-thread runtime
+/// ([`Builder::new_current_thread`](crate::Builder::new_current_thread)), as Tokio's: there is
+/// nothing to hand the runtime's work to. (A blocking closure of such a runtime, or a thread
+/// merely inside its [`enter`](crate::Runtime::enter) guard, is no worker: `f` simply runs.)
 ///
 /// ```
 /// let rt = genrt::Builder::new_multi_thread().worker_threads(1).build().unwrap();
@@ -79,11 +81,18 @@ where
         return f();
     };
     if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
-        panic!(
-            "genrt::task::block_in_place: can call blocking only when running on the \
-             multi-threaded runtime (as Tokio's); a current-thread runtime has no other worker \
-             to hand its tasks to. Use spawn_blocking instead"
-        );
+        // Refused where the runtime's tasks run (its driver: a `block_on`'s future and the
+        // tasks it runs) and in any `block_on`, as Tokio refuses inside its current-thread
+        // `block_on`; elsewhere (a blocking closure's thread, a plain thread inside an
+        // `enter` guard) no task waits for this thread, and `f` simply runs, as in Tokio.
+        if genrt_scheduler::on_worker_thread() || genrt_scheduler::in_block_on() {
+            panic!(
+                "genrt::task::block_in_place: can call blocking only when running on the \
+                 multi-threaded runtime (as Tokio's); a current-thread runtime has no other \
+                 worker to hand its tasks to. Use spawn_blocking instead"
+            );
+        }
+        return f();
     }
     let Some(_not_a_worker) = handle.inner.begin_blocking() else {
         return f();

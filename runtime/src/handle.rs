@@ -352,8 +352,9 @@ impl Spawn for Handle {
 ///
 /// # Panics
 ///
-/// Outside a task or `block_on` of a genrt runtime, with a message saying so; use
-/// [`Handle::spawn`] from other threads.
+/// Outside any genrt runtime's context (a task, `block_on`, an [`enter`](Handle::enter)
+/// guard, a blocking closure), with a message saying so; use [`Handle::spawn`] from other
+/// threads.
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();

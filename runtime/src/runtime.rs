@@ -160,7 +160,8 @@ impl Runtime {
 
     /// Runs `future` to completion on the current thread, with this runtime as the current
     /// one: [`genrt::spawn`](crate::spawn) and [`Handle::current`] work inside it. Spawned
-    /// tasks run on the worker threads. The same as [`Handle::block_on`]; see there for what
+    /// tasks run on the worker threads (on a current-thread runtime, on this thread between
+    /// polls of `future`). The same as [`Handle::block_on`]; see there for what
     /// it does inside an [`enter`](Runtime::enter) guard and on a runtime shut down by a
     /// panic.
     ///
@@ -447,7 +448,7 @@ impl Builder {
     /// While no thread is in `block_on`, its tasks wait (a spawn from outside queues them);
     /// while one is, a second `block_on` on another thread polls only its own future, and
     /// takes over running the tasks when the first returns. Timers fire, and a paused clock
-    /// auto-advances, only while a `block_on` runs. Blocking closures
+    /// auto-advances, only while a `block_on` (or [`Runtime::settle`]) runs. Blocking closures
     /// ([`Runtime::spawn_blocking`]) run on the blocking pool's threads, as in Tokio.
     /// Spawned futures must still be `Send` (use a [`LocalSet`](crate::task::LocalSet) for
     /// ones that are not). [`Builder::worker_threads`] is ignored, as in Tokio.
@@ -790,9 +791,10 @@ impl Builder {
     }
 
     /// Starts the runtime (its blocking threads start on demand). Fails with `InvalidInput`
-    /// for zero workers or zero blocking threads, and with the operating system's error if a
-    /// thread cannot be started or if 1,024 genrt runtimes (and `LocalSet`s) are already alive in
-    /// this process.
+    /// for zero workers (a multi-thread runtime; a current-thread one ignores the count) or
+    /// zero blocking threads, with the operating system's error if a thread cannot be
+    /// started, and with an error of kind `Other` if 1,024 genrt runtimes (and `LocalSet`s)
+    /// are already alive in this process.
     ///
     /// ```
     /// let err = genrt::Builder::new().worker_threads(0).build().unwrap_err();
@@ -891,7 +893,9 @@ pub enum UnhandledPanic {
     /// progress on the runtime, and any later one, panics with a message saying a task
     /// panicked. Dropping the runtime afterwards finishes the shutdown as usual. A panic of a
     /// blocking closure ([`Runtime::spawn_blocking`]) does not count, as in Tokio: only its
-    /// handle reports it. The blocking pool stays open until the runtime is dropped.
+    /// handle reports it. The blocking pool stays open until the runtime is dropped. Nor does
+    /// a panic of a [`LocalSet`](crate::task::LocalSet)'s task: a set is an executor of its
+    /// own, whose tasks' handles report their panics.
     ///
     /// ```
     /// let rt = genrt::Builder::new()

@@ -64,7 +64,9 @@
 //!    (the threads in `block_on`, which then panic); unpark every worker;
 //! 2. each worker leaves its loop after its current poll and, seeing `panicked`, sweeps the
 //!    slab as in step 4 (claims are compare-and-swaps, so sweeps running at once cancel each
-//!    task once) before its stop hook and its exit; spawns from now on are cancelled;
+//!    task once) before its stop hook and its exit; a current-thread runtime's driver sweeps
+//!    as it stops driving (its `block_on` panics, or its settle returns); spawns from now on
+//!    are cancelled;
 //! 3. the runtime's eventual drop runs the whole protocol above, which finds the workers
 //!    exited and the slab empty, and unregisters.
 //!
@@ -105,6 +107,16 @@ pub use genrt_waker::{waker, TaskKey};
 /// ```
 pub fn on_worker_thread() -> bool {
     context::flags().on_worker()
+}
+
+/// Whether the calling thread is inside `block_on` of any genrt runtime (polling its future,
+/// or, on a current-thread runtime, running its tasks; also inside an `enter` there).
+///
+/// ```
+/// assert!(!genrt_scheduler::in_block_on());
+/// ```
+pub fn in_block_on() -> bool {
+    context::flags().in_block_on()
 }
 /// Whether this thread's thread-locals, where the runtime context lives, are already
 /// destroyed (the thread is exiting): then no runtime is current on it, whatever it entered.

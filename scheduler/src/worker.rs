@@ -504,6 +504,14 @@ pub(crate) fn drive(
             }
             self.local.hand_back(self.shared);
             self.shared.slab.flush(&self.local.free);
+            // A runtime closed from inside (a task panicked under `shutdown_on_panic`) has
+            // nobody running shutdown yet, and no worker thread that sweeps as it leaves its
+            // loop (`run`): the driver sweeps as it stops (its `block_on` panics, or a settle
+            // returns), so every other task is cancelled promptly, as on a multi-thread
+            // runtime and in Tokio.
+            if self.shared.is_panicked() {
+                self.shared.sweep(Some(&self.local));
+            }
         }
     }
     let mut driving = Leaving {

@@ -57,7 +57,8 @@ impl AbortHandle {
     }
 
     /// Cancels the task, exactly as [`JoinHandle::abort`](crate::JoinHandle::abort) does:
-    /// its future is dropped the next time a worker would poll it (at once if it is idle),
+    /// its future is dropped the next time a worker would poll it (at once if it is idle;
+    /// on a current-thread runtime, when a `block_on` or `settle` next drives it),
     /// and its result becomes a cancelled [`JoinError`](crate::JoinError), unless it finished
     /// first. Aborting a finished task, or one whose runtime is gone, does nothing.
     ///

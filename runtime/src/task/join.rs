@@ -59,7 +59,8 @@ impl<T> JoinHandle<T> {
     }
 
     /// Cancels the task. Its future is dropped the next time a worker would poll it (at once
-    /// if it is idle), and the handle resolves to a [`JoinError`] with
+    /// if it is idle; on a current-thread runtime, when a `block_on` or `settle` next drives
+    /// it), and the handle resolves to a [`JoinError`] with
     /// [`is_cancelled`](JoinError::is_cancelled), unless the task finished first.
     ///
     /// ```
