@@ -77,7 +77,13 @@
 //!   workers**, in parallel with the command that emitted the event and with the calling
 //!   thread;
 //! - a command woken from outside any call (a channel fed by another thread, a wake during
-//!   another command's step, a second command woken by one resolve) steps on a worker.
+//!   another command's step, a second command woken by one resolve) steps on a worker. A
+//!   request the shell drops (or resolves itself, without a call) is such a wake: crux_core
+//!   evicts the task awaiting a dropped request in its next call, this adapter at once, so a
+//!   resolve of that task's other requests right after the drop may find them concluded
+//!   (`ResolveError::FinishedMany` for a stream) where crux_core's succeeds once more. Under
+//!   [`EventOrder::Fifo`] a wake from outside any call waits for the core's next call instead,
+//!   as in crux_core.
 //!
 //! Wherever a command steps, the core's runtime is the current one (on a shell thread the
 //! step enters it), so a command can await genrt's timers and `genrt::spawn`.
@@ -114,7 +120,17 @@
 //! crux_core's order get it with [`EventOrder::Fifo`] (see [`Options::event_order`]): the
 //! core's commands then run as sub-tasks of one root command, stepped by one thread at a
 //! time, which gives crux_core's event and effect order and gives up parallelism across
-//! commands (it keeps the leak-freedom).
+//! commands (it keeps the leak-freedom). As in crux_core, what is woken from outside any call
+//! (a request the shell drops, a channel fed by another thread, a genrt timer) then runs in
+//! the core's next call (`process_event`, `resolve`, `process_tasks`), after that call's own
+//! `update` or resolve, not at once on a worker.
+//!
+//! crux_core hosts every command in one root command whose task slots are reused, and a
+//! waker of a finished command (kept, say, by a request the shell still holds) wakes whichever
+//! command took its slot. Such a spurious poll shows only through `AbortHandle::abort`, which
+//! takes effect at the command's next poll: crux_core may drop an aborted command earlier than
+//! this adapter does under [`EventOrder::Completion`], where a wake reaches only its own
+//! command (under [`EventOrder::Fifo`] the root is crux's own, as in crux_core).
 //!
 //! Under concurrent calls on one core, a call may return effects another call's work
 //! emitted (and waits for that work to settle too); every emitted effect is returned by
@@ -170,7 +186,9 @@
 //! A core on the caller's runtime needs it as long as the core lives. If the runtime shuts
 //! down first, a command that needs a worker (a second command started by an event within
 //! one step, or one woken from outside a call) is dropped, and the next `process_event` or `resolve` panics with a message
-//! saying so, rather than waiting for ever.
+//! saying so, rather than waiting for ever. Under [`EventOrder::Fifo`] no command needs a
+//! worker (the calls step the root), so such a core carries on; a command's own genrt timers
+//! and spawns still need the runtime.
 //!
 //! # Bounds
 //!
@@ -235,7 +253,9 @@ pub enum EventOrder {
     /// crux_core's order: the core's commands run as sub-tasks of one root command stepped
     /// by one thread at a time, its events reach `update` first in, first out across
     /// commands, exactly as in crux_core's `process`. Commands no longer run in parallel
-    /// with each other.
+    /// with each other, and, as in crux_core, a command woken from outside any call (a
+    /// request the shell drops, a channel fed by another thread, a genrt timer) runs in the
+    /// core's next call.
     Fifo,
 }
 
@@ -479,6 +499,7 @@ where
         let weak = Arc::downgrade(&shared);
         shared.settle.set_core(weak);
         if options.event_order == EventOrder::Fifo {
+            shared.settle.defer_outside_wakes();
             shared.start_root();
         }
         Core { shared, runtime }
@@ -551,8 +572,22 @@ where
         refuse_worker_thread("resolve");
         refuse_reentry(&self.shared.settle, "resolve");
         // The command the resolve wakes is stepped on this thread, as in crux_core.
-        let (resolved, kept) =
-            settle::inline::call(&self.shared.settle, || request.resolve(result));
+        // Under `EventOrder::Fifo` that is the root, woken even if the wake did not reach it:
+        // a wake from outside any call since its last step took the wakers on the way up (it
+        // is left in the root's ready queue), and crux_core's `resolve` runs it all.
+        let root = self
+            .shared
+            .root
+            .lock()
+            .as_ref()
+            .map(|root| root.tracker.waker());
+        let (resolved, kept) = settle::inline::call(&self.shared.settle, || {
+            let resolved = request.resolve(result);
+            if let (Ok(()), Some(root)) = (&resolved, root) {
+                root.wake();
+            }
+            resolved
+        });
         if let Some(tracker) = kept {
             self.shared.run(&tracker, false);
         }
@@ -583,7 +618,9 @@ where
 /// crux_core's middleware composes over this core as over its own (`crux_core::Core` is a
 /// [`Layer`] too): [`Layer::handle_effects_using`], [`Layer::map_effect`], [`Layer::bridge`].
 /// As crux_core's, it returns every effect from the call that settles it and never calls the
-/// effect callback; [`Layer::process_tasks`] settles the core's commands.
+/// effect callback; [`Layer::process_tasks`] settles the core's commands (under
+/// [`EventOrder::Fifo`], first running what was woken from outside any call, as crux_core's
+/// does).
 ///
 /// ```
 /// # use crux_core::{App, Command};
@@ -634,6 +671,19 @@ where
     {
         refuse_worker_thread("process_tasks");
         refuse_reentry(&self.shared.settle, "process_tasks");
+        // Under `EventOrder::Fifo`, what was woken from outside any call runs now, as in
+        // crux_core's `process_tasks`.
+        let root = self
+            .shared
+            .root
+            .lock()
+            .as_ref()
+            .map(|root| root.tracker.waker());
+        if let Some(waker) = root {
+            if !self.shared.root_dead.load(Relaxed) {
+                self.shared.wake_root(waker);
+            }
+        }
         self.shared.settle()
     }
 
@@ -773,11 +823,18 @@ where
                 }
                 context.spawn(|ctx| command.into_future(ctx));
                 drop(context);
-                let ((), kept) = settle::inline::call(&self.settle, || waker.wake());
-                if let Some(tracker) = kept {
-                    self.run(&tracker, false);
-                }
+                self.wake_root(waker);
             }
+        }
+    }
+
+    /// Under `EventOrder::Fifo`, steps the root on this thread (or leaves it to the thread
+    /// stepping it): what was woken from outside any call since its last step runs now, in
+    /// the root's ready queue order, as in crux_core's `process`.
+    fn wake_root(self: &Arc<Self>, waker: std::task::Waker) {
+        let ((), kept) = settle::inline::call(&self.settle, || waker.wake());
+        if let Some(tracker) = kept {
+            self.run(&tracker, false);
         }
     }
 

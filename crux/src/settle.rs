@@ -35,7 +35,10 @@
 //! 2. **Wake** ([`Tracker::wake_by_ref`]): `IDLE -> NOTIFIED` does `active += 1` *before*
 //!    its CAS (undone if the CAS fails); then the command goes to the thread's inline call if
 //!    it is one of this core's and keeps none yet ([`inline::call`]), else to a worker (a
-//!    step task spawned through the core's `Weak`; nothing if the core is gone).
+//!    step task spawned through the core's `Weak`; nothing if the core is gone). Under
+//!    `EventOrder::Fifo` (`Settle::defer_outside_wakes`), a wake of the root that no inline
+//!    call would keep does nothing at all: the work it signals is in the root's own ready
+//!    queue, and every call of the core steps the root (as crux_core's `process` runs it).
 //!    `RUNNING -> RUNNING_NOTIFIED` counts nothing; any other state: nothing.
 //! 3. **Step start** ([`Tracker::start_step`]): `NOTIFIED -> RUNNING`, by whichever thread
 //!    claims it first; the others do nothing (the claimant steps it).
@@ -81,9 +84,10 @@
 //! thread resolving back to back could keep another thread's call waiting for ever.
 
 use std::cell::RefCell;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::AtomicU8;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
 
@@ -111,6 +115,10 @@ pub(crate) struct Settle {
     /// allocation (its model's inline bytes included) until the last one goes, and trackers
     /// held in the shell's requests keep this settle after the core is gone.
     core: RwLock<Option<Weak<dyn Dispatch>>>,
+    /// Set for an `EventOrder::Fifo` core, before its root exists: a wake of its root from
+    /// outside any of its calls is left in the root's ready queue for the core's next call,
+    /// as crux_core does, instead of stepping the root on a worker.
+    defer_outside: AtomicBool,
 }
 
 /// Loads of the count a settling caller spins through before it sleeps (about 5 µs on the
@@ -130,6 +138,11 @@ impl Settle {
     /// Sets the core wakes from outside are dispatched to.
     pub(crate) fn set_core(&self, core: Weak<dyn Dispatch>) {
         *self.core.write() = Some(core);
+    }
+
+    /// Wakes from outside any call wait for the core's next call (`EventOrder::Fifo`).
+    pub(crate) fn defer_outside_wakes(&self) {
+        self.defer_outside.store(true, Relaxed);
     }
 
     /// Forgets the core (its drop): wakes from outside dispatch nothing from now on.
@@ -333,6 +346,11 @@ impl Wake for Tracker {
         let mut current = self.state.load(Acquire);
         loop {
             match current {
+                // `EventOrder::Fifo`: the wake is in the root's ready queue, which the next
+                // call's step of the root runs, as crux_core's next `process` would.
+                IDLE if self.settle.defer_outside.load(Relaxed) && !inline::would_keep(self) => {
+                    return;
+                }
                 IDLE => {
                     // Count first: a step that starts and ends between our CAS and an
                     // increment after it would otherwise let `active` reach zero early.
@@ -521,6 +539,17 @@ pub(crate) mod inline {
         restore.armed = false;
         let mine = INLINE.with(|c| c.replace(restore.outer.take()));
         (result, mine.and_then(|inline| inline.kept))
+    }
+
+    /// Whether a wake of `tracker` on this thread would be kept by an inline call.
+    pub(super) fn would_keep(tracker: &Arc<Tracker>) -> bool {
+        INLINE
+            .try_with(|c| {
+                matches!(c.borrow().as_ref(), Some(inline)
+                    if inline.kept.is_none()
+                        && std::ptr::eq(inline.settle, Arc::as_ptr(&tracker.settle)))
+            })
+            .unwrap_or(false)
     }
 
     /// A wake of `tracker` (just made `NOTIFIED`): kept for this thread's inline call if
