@@ -117,6 +117,27 @@ fn drive<F: Future>(
         output: None,
         owed: true,
     };
+    /// Once a drive found the worker taken (`waiting`), forgets `waker` among the threads
+    /// waiting for it when this `block_on` returns or unwinds (`forget_drive_waiter`): a
+    /// `block_on` whose future completes while another thread drives would otherwise leave
+    /// it there until that drive ends, however long.
+    struct Forget<'a> {
+        handle: &'a Handle,
+        waker: &'a Waker,
+        waiting: bool,
+    }
+    impl Drop for Forget<'_> {
+        fn drop(&mut self) {
+            if self.waiting {
+                self.handle.inner.forget_drive_waiter(self.waker);
+            }
+        }
+    }
+    let mut forget = Forget {
+        handle,
+        waker,
+        waiting: false,
+    };
     loop {
         if handle.inner.drive(&mut root, waker) == Some(true) {
             return root
@@ -124,6 +145,7 @@ fn drive<F: Future>(
                 .take()
                 .expect("a drive ends when the future is done");
         }
+        forget.waiting = true;
         // Another thread drives, and wakes `waker` when it stops. A wake cannot tell the two
         // apart (a poll may take the one that says the worker is free), so after every poll
         // and every wait, try to drive again first (which registers `waker` again).

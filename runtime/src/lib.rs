@@ -47,11 +47,12 @@ pub use task::join::{JoinError, JoinHandle};
 pub use task::join_set::JoinSet;
 pub use yield_now::yield_now;
 
-/// Whether the calling thread is a worker thread of any genrt runtime (also the thread
-/// driving a current-thread runtime, in its `block_on` or `settle`). Blocking waits for a
-/// runtime's work ([`Runtime::settle`], [`Handle::block_on`]) panic there rather than stall
-/// the worker; code that waits in its own way (a synchronous API over a runtime) can check
-/// it to do the same.
+/// Whether the calling thread is a worker thread of any genrt runtime (also a thread driving
+/// a current-thread runtime, in its `settle`, and any thread inside a current-thread
+/// runtime's `block_on`, whether it drives the runtime at the time or another thread does).
+/// Blocking waits for a runtime's work ([`Runtime::settle`], [`Handle::block_on`]) panic
+/// there rather than stall the worker; code that waits in its own way (a synchronous API
+/// over a runtime) can check it to do the same.
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();

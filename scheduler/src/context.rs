@@ -34,6 +34,10 @@ pub(crate) struct Flags {
     worker_of: Option<usize>,
     /// Whether the thread is inside `block_on` (of any runtime).
     in_block_on: bool,
+    /// Whether the thread is inside `block_on` of a driven (current-thread) runtime, also
+    /// while another thread drives it (then this one polls only its future, and is no
+    /// worker).
+    in_driven_block_on: bool,
     /// The `Shared` (as an address, only compared) whose registration a context of this
     /// thread holds (`Shared::hold_registration`, taken by the `enter` or `block_on` guard
     /// that entered it): entering that runtime again inside needs no hold of its own.
@@ -60,6 +64,12 @@ impl Flags {
 
     pub(crate) fn in_block_on(&self) -> bool {
         self.in_block_on
+    }
+
+    /// Whether the thread is inside `block_on` of a driven (current-thread) runtime, whether
+    /// it drives that runtime now or not.
+    pub(crate) fn in_driven_block_on(&self) -> bool {
+        self.in_driven_block_on
     }
 
     /// Whether this thread stands in for a blocked worker of any genrt runtime (it polls
@@ -155,6 +165,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
         }
         Entry::BlockOn => {
             flags.in_block_on = true;
+            flags.in_driven_block_on |= shared.driver.is_some();
             None
         }
         Entry::Enter => outer_worker,

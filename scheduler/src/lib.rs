@@ -100,13 +100,17 @@ use genrt_waker::registry::{self, Registration};
 pub use genrt_waker::{waker, TaskKey};
 
 /// Whether the calling thread is a worker thread of any genrt runtime (also inside an
-/// `enter` there): a thread where waiting for the runtime's own work can deadlock.
+/// `enter` there): a thread where waiting for the runtime's own work can deadlock. That
+/// includes a thread inside `block_on` of a driven runtime, polling its future: whether it
+/// drives the runtime at that moment (and would stall it by waiting there) depends on
+/// timing, so the answer does not.
 ///
 /// ```
 /// assert!(!genrt_scheduler::on_worker_thread());
 /// ```
 pub fn on_worker_thread() -> bool {
-    context::flags().on_worker()
+    let flags = context::flags();
+    flags.on_worker() || flags.in_driven_block_on()
 }
 
 /// Whether the calling thread is inside `block_on` of any genrt runtime (polling its future,
@@ -772,11 +776,14 @@ impl Handle {
     ///
     /// On a worker thread of any genrt runtime, a thread standing in for a blocked one, or
     /// inside a `block_in_place` closure of a task either was polling: the caller's own task
-    /// would never stop running, so the wait could never end.
+    /// would never stop running, so the wait could never end. Also inside `block_on` of a
+    /// driven runtime, whether this thread drives it at the time (it is a worker then) or
+    /// another one does: which thread drives is a matter of timing.
     #[track_caller]
     pub fn settle(&self, deadline: Option<Instant>) -> bool {
         let flags = context::flags();
-        if flags.on_worker() || flags.stands_in() || flags.in_place() {
+        if flags.on_worker() || flags.stands_in() || flags.in_place() || flags.in_driven_block_on()
+        {
             panic!(
                 "genrt: cannot settle a runtime from inside a runtime worker thread, a \
                  current-thread runtime's block_on, a block_in_place closure or a task run \
@@ -791,6 +798,14 @@ impl Handle {
         // runs out of work, or, while another thread drives, wait for that one in short
         // steps (it may stop driving with work left, which this thread then runs).
         let waiter = thread_waker();
+        /// Forgets the waiter when the settle returns (see [`Handle::forget_drive_waiter`]).
+        struct Forget<'a>(&'a Handle, &'a Waker);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.forget_drive_waiter(self.1);
+            }
+        }
+        let _forget = Forget(self, &waiter);
         loop {
             let mut root = SettleRoot { deadline };
             if self.drive(&mut root, &waiter) == Some(true) {
@@ -817,7 +832,8 @@ impl Handle {
     /// worker, polls `root` first and whenever it is woken, runs tasks in between, and parks
     /// when there is nothing to do, until `root` is done; then puts the worker back.
     /// `Some(true)` then. `Some(false)` at once if another thread drives it: `waiter` is
-    /// woken when that one stops (call again then). `None` for a runtime that is not driven.
+    /// woken when that one stops (call again then, or [`Handle::forget_drive_waiter`] once
+    /// no longer waiting). `None` for a runtime that is not driven.
     ///
     /// A wake of `root` must give the driver a token after making [`Root::is_woken`] true:
     /// wake the [`Handle::driver_unparker`].
@@ -865,6 +881,16 @@ impl Handle {
         Some(worker::drive(&self.shared, driver, root, waiter))
     }
 
+    /// Stops `waiter` from being woken when the worker of a driven runtime is put back: for
+    /// a caller of [`Handle::drive`] that got `Some(false)` and no longer waits (its root
+    /// completed while another thread drove). A waiter is otherwise kept until the drive in
+    /// progress ends, however long that is. Does nothing if `waiter` is not registered.
+    pub fn forget_drive_waiter(&self, waiter: &Waker) {
+        if let Some(driver) = &self.shared.driver {
+            driver.forget_waiter(waiter);
+        }
+    }
+
     /// What a driven runtime's [`Root`] wakes so that the driver's park ends; `None` for a
     /// runtime that is not driven. Holds the driver's parker only, not the runtime.
     pub fn driver_unparker(&self) -> Option<Unparker> {
@@ -884,8 +910,10 @@ impl Root for SettleRoot {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
+    /// Past the deadline: the drive then comes back to this root between two task polls
+    /// (and ends), also while tasks keep it busy.
     fn is_woken(&self) -> bool {
-        false
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     fn poll(&mut self) -> bool {

@@ -195,6 +195,18 @@ impl Local {
         }
     }
 
+    /// Whether the only keys this worker can run now are its deferred yields: the LIFO slot,
+    /// the deque and the injector are empty, the deferred list is not.
+    fn only_yields(&self, shared: &Shared) -> bool {
+        if self.deferred.borrow().is_empty() || !self.deque.is_empty() {
+            return false;
+        }
+        let lifo = self.lifo.take();
+        let empty = lifo.is_none();
+        self.lifo.set(lifo);
+        empty && shared.injector.is_empty()
+    }
+
     /// Whether this worker's own queues hold a key (the LIFO slot, the deque, the deferred
     /// list).
     fn has_work(&self) -> bool {
@@ -311,8 +323,9 @@ pub trait Root {
     /// first call of a drive may say `true` without a wake (the first poll).
     fn take_wake(&mut self) -> bool;
     /// Whether a wake is pending, without taking it (the park re-check: a driver does not
-    /// sleep with its future woken). A wake must also give the driver's worker a token
-    /// (`Handle::driver_unparker`), after whatever this reads.
+    /// sleep with its future woken; and between two task polls, where a woken root is
+    /// polled before the yields are run again). A wake must also give the driver's worker a
+    /// token (`Handle::driver_unparker`), after whatever this reads.
     fn is_woken(&self) -> bool;
     /// Polls the future once; `true` when it is done (the drive then ends).
     fn poll(&mut self) -> bool;
@@ -405,6 +418,19 @@ impl Driver {
         None
     }
 
+    /// Forgets `waiter`, registered by [`Driver::take_or_wait`], if it still is: its thread no
+    /// longer waits for the core (its `block_on` future completed while another thread
+    /// drove, or its settle returned). Otherwise a drive that lasts (a `block_on` of the
+    /// whole program) would keep one waker for each such call until it ends.
+    pub(crate) fn forget_waiter(&self, waiter: &std::task::Waker) {
+        let forgotten = {
+            let mut state = self.state.lock();
+            let at = state.waiters.iter().position(|w| w.will_wake(waiter));
+            at.map(|at| state.waiters.swap_remove(at))
+        };
+        drop(forgotten); // outside the lock
+    }
+
     /// Puts the core back and wakes every waiter (one of them takes it, the others register
     /// again).
     fn put_back(&self, core: Option<Local>) {
@@ -448,9 +474,9 @@ impl Drop for Ticking<'_> {
 /// Runs worker 0 of a driven runtime on this thread, beside `root`, until `root` is done
 /// (or, with [`Root::stop_when_idle`], until no work is left): `root` is polled first and
 /// whenever it is woken, tasks run in between, and the thread parks as a worker parks when
-/// there is nothing to do (a wake of `root` unparks it). A closed runtime runs no task:
-/// the driver then only polls `root`. Returns `false` at once, with `waiter` registered to
-/// be woken when the core is put back, if another thread drives (Tokio's current-thread
+/// there is nothing to do (a wake of `root` unparks it). A closed runtime runs no task: the
+/// driver then only polls `root`. Returns `false` at once, with `waiter` registered to be
+/// woken when the core is put back, if another thread drives (Tokio's current-thread
 /// runtime: one `block_on` at a time runs the tasks; the others poll only their own future).
 pub(crate) fn drive(
     shared: &Arc<Shared>,
@@ -546,6 +572,18 @@ pub(crate) fn drive(
         for _ in 0..driver.intervals.event {
             // Checked every tick, as a worker's loop does: after a close, no new poll starts.
             if shared.is_closed() {
+                continue 'drive;
+            }
+            // Back to a woken `root` when only yields are left to run, as in Tokio's
+            // current-thread loop, whose yields wait aside until its run queue is empty and
+            // which then polls its woken `block_on` future first: tasks looping on
+            // `yield_now` hold `root` back for one round of them, not for the whole batch
+            // (`event_interval` ticks, which may be `u32::MAX`). A settle past its deadline
+            // (its root is woken then) goes back at once, whatever the tasks do. The timers
+            // due first, then the yields behind them (step 5's order).
+            if root.is_woken() && (root.stop_when_idle() || local.only_yields(shared)) {
+                shared.timers.process_if_due(shared, Some(&local));
+                local.flush_deferred(shared);
                 continue 'drive;
             }
             if core.tick(shared, &local) {
