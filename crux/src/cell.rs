@@ -57,14 +57,6 @@ where
     /// caller already holds the first step (`RUNNING`); otherwise it claims it, and moves on
     /// at once if there is nothing to step or another thread steps it.
     pub(crate) fn run(self: &Arc<Self>, tracker: &Arc<Tracker>, claimed: bool) {
-        // On a shell thread, the core's runtime is the current one for the steps, as on its
-        // workers: a command's genrt timers and `genrt::spawn` work wherever it steps. (None
-        // once the runtime is dropped: a step then runs without it, as before.)
-        let _runtime = if genrt::on_worker_thread() {
-            None
-        } else {
-            self.handle.try_enter()
-        };
         let scope = next::Scope::enter();
         self.run_one(tracker, claimed);
         while let Some(next) = scope.take() {

@@ -85,8 +85,12 @@
 //!   [`EventOrder::Fifo`] a wake from outside any call waits for the core's next call instead,
 //!   as in crux_core.
 //!
-//! Wherever a command steps, the core's runtime is the current one (on a shell thread the
-//! step enters it), so a command can await genrt's timers and `genrt::spawn`.
+//! On a shell thread no genrt runtime is current while a command steps (entering the core's
+//! runtime around every step cost 10-20% of a round trip): a command that uses genrt
+//! itself makes its timers, and spawns, with the runtime entered,
+//! `let sleep = { let _entered = handle.enter(); genrt::time::sleep(d) }; sleep.await;`
+//! (a sleep belongs to the runtime it is made in, wherever it is polled; `handle.spawn`
+//! needs no guard). A crux app written for crux_core uses none of this.
 //!
 //! `process_event` and `resolve` then wait for the **per-core settle**: the moment none of
 //! this core's commands is runnable or running (other cores on the same runtime do not delay
