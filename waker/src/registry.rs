@@ -243,15 +243,38 @@ pub trait WakeTarget: Send + Sync + 'static {
 }
 
 /// Number of entries: one per runtime id. Under loom, 2: a model never has more than a couple
-/// of runtimes alive, and a model of re-registration fills both.
-const ENTRIES: usize = if cfg!(loom) { 2 } else { MAX_RUNTIMES };
+/// of runtimes alive, and a model of re-registration fills both. Under miri, 16: each record
+/// holds a counter per entry, and with the full tables (about 280,000 atomics in one static,
+/// which `register` and `Registration::drop` walk) each of those two calls takes miri about a
+/// minute under tree borrows; a runtime or `LocalSet` makes one of each.
+const ENTRIES: usize = if cfg!(loom) {
+    2
+} else if cfg!(miri) {
+    16
+} else {
+    MAX_RUNTIMES
+};
 
 /// Records a thread may claim for as long as it lives: threads waking keys through the
-/// registry at the same time, beyond which wakes borrow spare records. Under loom, 2.
-pub const RECORDS: usize = if cfg!(loom) { 2 } else { 256 };
+/// registry at the same time, beyond which wakes borrow spare records. Under loom, 2; under
+/// miri, 8 (see `ENTRIES`).
+pub const RECORDS: usize = if cfg!(loom) {
+    2
+} else if cfg!(miri) {
+    8
+} else {
+    256
+};
 
-/// Records borrowed for one wake at a time (see "Records beyond the pool"). Under loom, 1.
-pub const SPARE_RECORDS: usize = if cfg!(loom) { 1 } else { 16 };
+/// Records borrowed for one wake at a time (see "Records beyond the pool"). Under loom, 1;
+/// under miri, 4.
+pub const SPARE_RECORDS: usize = if cfg!(loom) {
+    1
+} else if cfg!(miri) {
+    4
+} else {
+    16
+};
 
 const _: () = assert!(ENTRIES <= MAX_RUNTIMES);
 

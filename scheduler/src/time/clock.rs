@@ -281,6 +281,8 @@ mod tests {
     /// go on until the readers have read the clock 10,000 times while they ran (a loaded
     /// machine may not schedule a reader at first).
     #[test]
+    // 20,000 rounds against two reader threads: over 20 minutes under miri.
+    #[cfg_attr(miri, ignore)]
     fn the_clock_never_goes_back_across_pauses_and_resumes() {
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
         use std::sync::{Arc, Barrier};
