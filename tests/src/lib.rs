@@ -30,7 +30,7 @@ pub use futures::{
     ParkWaker, Request, WakerSlot,
 };
 pub use hooked::clone_hook_waker;
-pub use panics::{panic_message, quiet_panics, QuietPanics, INTENTIONAL};
+pub use panics::{panic_message, panic_text, quiet_panics, QuietPanics, INTENTIONAL};
 pub use stress::{
     assert_dropped_once, count_dropped_at_most_once, drop_counts, report, DropCounts, DropOnce,
     LIMIT, SETTLE_LIMIT, WORKERS,

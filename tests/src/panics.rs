@@ -18,6 +18,20 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
+/// Runs `f`, which must panic, and returns the panic's message (empty if it is not text).
+///
+/// ```
+/// let _quiet = support::quiet_panics();
+/// assert_eq!(support::panic_text(|| panic!("boom")), "boom");
+/// ```
+#[track_caller]
+pub fn panic_text<R>(f: impl FnOnce() -> R) -> String {
+    match panic::catch_unwind(panic::AssertUnwindSafe(f)) {
+        Ok(_) => panic!("the call was expected to panic"),
+        Err(payload) => panic_message(&*payload).unwrap_or_default().to_string(),
+    }
+}
+
 /// Start the message of every panic a test causes on purpose with this: [`quiet_panics`]
 /// keeps those out of the log. (A prefix, not a substring: an assertion that prints an
 /// intentional panic's message must still show.)

@@ -30,7 +30,9 @@ use genrt::task::LocalSet;
 use genrt::time::{self, Instant, MissedTickBehavior};
 use genrt::{Builder, JoinSet, Runtime};
 use support::counting::{assert_counting, thread_allocations, CountingAlloc};
-use support::{panic_message, quiet_panics, recv, runtime, serial, DropCounter, Watchdog};
+use support::{
+    panic_message, panic_text, quiet_panics, recv, runtime, serial, DropCounter, Watchdog,
+};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -42,15 +44,6 @@ const LIMIT: Duration = Duration::from_secs(10);
 #[track_caller]
 fn watch<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> T + Send + 'static) -> T {
     Watchdog::new(what).limit(LIMIT).run(f)
-}
-
-/// Runs `f`, which must panic, and returns the panic's message.
-#[track_caller]
-fn panic_text<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("the call was expected to panic"),
-        Err(payload) => panic_message(&*payload).unwrap_or_default().to_string(),
-    }
 }
 
 /// A current-thread runtime.

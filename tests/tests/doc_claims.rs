@@ -16,7 +16,6 @@
 //! Every test runs under a [`Watchdog`]; none bounds a real-time duration from above.
 
 use std::future::{pending, poll_fn, Future};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -30,23 +29,14 @@ use genrt::task::{self, coop};
 use genrt::time::{self, Instant};
 use genrt::{Builder, Handle, JoinSet, Runtime};
 use support::{
-    panic_message, quiet_panics, recv, runtime, wait_for, wait_until, DropCounter, Watchdog,
-    DEADLINE, INTENTIONAL,
+    panic_text, quiet_panics, recv, runtime, wait_for, wait_until, DropCounter, Watchdog, DEADLINE,
+    INTENTIONAL,
 };
 
 /// Runs `f` on a watched thread (the default limit): a hang fails the test.
 #[track_caller]
 fn watch<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> T + Send + 'static) -> T {
     Watchdog::new(what).run(f)
-}
-
-/// Runs `f`, which must panic, and returns the panic's message.
-#[track_caller]
-fn panic_text<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("the call was expected to panic"),
-        Err(payload) => panic_message(&*payload).unwrap_or_default().to_string(),
-    }
 }
 
 /// A current-thread runtime.
