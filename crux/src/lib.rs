@@ -579,12 +579,7 @@ where
         // Under `EventOrder::Fifo` that is the root, woken even if the wake did not reach it:
         // a wake from outside any call since its last step took the wakers on the way up (it
         // is left in the root's ready queue), and crux_core's `resolve` runs it all.
-        let root = self
-            .shared
-            .root
-            .lock()
-            .as_ref()
-            .map(|root| root.tracker.waker());
+        let root = self.shared.root_waker();
         let (resolved, kept) = settle::inline::call(&self.shared.settle, || {
             let resolved = request.resolve(result);
             if let (Ok(()), Some(root)) = (&resolved, root) {
@@ -677,12 +672,7 @@ where
         refuse_reentry(&self.shared.settle, "process_tasks");
         // Under `EventOrder::Fifo`, what was woken from outside any call runs now, as in
         // crux_core's `process_tasks`.
-        let root = self
-            .shared
-            .root
-            .lock()
-            .as_ref()
-            .map(|root| root.tracker.waker());
+        let root = self.shared.root_waker();
         if let Some(waker) = root {
             if !self.shared.root_dead.load(Relaxed) {
                 self.shared.wake_root(waker);
@@ -830,6 +820,12 @@ where
                 self.wake_root(waker);
             }
         }
+    }
+
+    /// The root command's waker under `EventOrder::Fifo` (`None` otherwise, or once it is
+    /// gone).
+    fn root_waker(&self) -> Option<std::task::Waker> {
+        self.root.lock().as_ref().map(|root| root.tracker.waker())
     }
 
     /// Under `EventOrder::Fifo`, steps the root on this thread (or leaves it to the thread
