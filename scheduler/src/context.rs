@@ -195,6 +195,10 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     ContextGuard { entered }
 }
 
+/// The thread's chain of contexts set aside while a driver runs a current-thread runtime's
+/// tasks: the chain its `block_on` future is polled in (see `worker::drive`).
+pub(crate) use genrt_waker::registry::SavedContexts;
+
 /// Makes `shared` the current runtime while shutdown drops its tasks' futures, so that
 /// cleanup code in a `Drop` finds it with `Handle::current` (a spawn there is cancelled at
 /// once: the runtime is closed). `None` if the thread is already in `shared`'s context (a

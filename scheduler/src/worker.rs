@@ -508,7 +508,18 @@ pub(crate) fn drive(
         local: Some(std::rc::Rc::new(local)),
     };
     let local = put_back.local.clone().expect("just set");
-    let context = context::enter(shared.clone(), Entry::Worker(local.clone()), false);
+    // Two chains of contexts, as Tokio keeps its scheduler context apart from the stack of
+    // `Handle::enter` guards: `root` is polled in the chain the caller is in (where the
+    // `enter` guards of the `block_on` future nest, whichever thread drives when they are
+    // made or dropped), the tasks in the worker's context above it.
+    let mut contexts = DriverContexts {
+        root_side: context::SavedContexts::current(),
+        worker: Some(context::enter(
+            shared.clone(),
+            Entry::Worker(local.clone()),
+            false,
+        )),
+    };
     let presence = shared.idle.enter_loop(local.index());
     /// What a driver undoes as it stops, also by a panic of `root`'s poll, *before* its
     /// presence ends (declared after it, so dropped first):
@@ -551,7 +562,7 @@ pub(crate) fn drive(
     // tasks, back to `root` early when the queues run dry (after a park, which ends at once
     // if `root` was woken meanwhile).
     let done = 'drive: loop {
-        if root.take_wake() && root.poll() {
+        if root.take_wake() && contexts.poll_root(root) {
             break true;
         }
         if shared.is_closed() {
@@ -601,10 +612,50 @@ pub(crate) fn drive(
     shared.add_busy(&local, core.busy_since.elapsed());
     drop(driving);
     drop(presence);
-    drop(context);
+    drop(contexts);
     drop(local);
     drop(put_back);
     done
+}
+
+/// A driver's two chains of contexts ([`drive`]): the worker's, current while it runs
+/// tasks, and `root_side`, the chain its root is polled in, set aside meanwhile.
+///
+/// The root's chain holds no worker: an `enter` guard that its future keeps (across an
+/// `.await`, while it unwinds, or leaked) covers no context holding the worker's `Rc`, so
+/// the drive can always put the worker back, and dropping such a guard later, out of the
+/// drive or in another drive of the same thread, finds the chain it entered in.
+struct DriverContexts {
+    root_side: context::SavedContexts,
+    worker: Option<context::ContextGuard>,
+}
+
+impl DriverContexts {
+    /// Polls `root` in its own chain, back to the worker's after the poll, also when it
+    /// panics.
+    fn poll_root(&mut self, root: &mut dyn Root) -> bool {
+        /// Swaps the worker's chain back in when the root's poll returns or unwinds.
+        struct Back<'a>(&'a mut context::SavedContexts);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                self.0.swap();
+            }
+        }
+        self.root_side.swap();
+        let _back = Back(&mut self.root_side);
+        root.poll()
+    }
+}
+
+impl Drop for DriverContexts {
+    /// Leaves the worker's context for the root's chain as the root left it (not for the
+    /// context the worker's entry covered, which the root's guards may have left since).
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.discard();
+        }
+        self.root_side.swap();
+    }
 }
 
 impl Core {

@@ -9,15 +9,15 @@
 //!   settling thread busy (its deadline was looked at once per batch of `event_interval`
 //!   polls), and a woken `block_on` future was never polled again while a task looped on
 //!   `yield_now` (Tokio's loop goes back to its `block_on` future when only yields are left);
-//! - (still open, the two tests `#[ignore]`d) the `block_on` future is polled inside the
-//!   worker's context, which a thread enters only while it drives: an `EnterGuard` held
-//!   across an `.await`, made while another thread drove and dropped once this one did,
-//!   panics as "dropped out of order"; and one held by a part of the future while another
-//!   part panicked keeps the worker, so that every later `block_on` panics ("lost its
-//!   scheduler"). Polling the future outside that context fixes both, but re-entering the
-//!   context around every poll of it cost 200 -> 340 ns per spawn and await and 34 -> 120 ns
-//!   per yield on a current-thread runtime; a cheaper fix keeps the worker apart from the
-//!   `enter` stack, as Tokio does;
+//! - the `block_on` future was polled inside the worker's context, which a thread enters
+//!   only while it drives: an `EnterGuard` held across an `.await`, made while another
+//!   thread drove and dropped once this one did, panicked as "dropped out of order"; and
+//!   one held by a part of the future while another part panicked (or leaked) kept the
+//!   worker, so that every later `block_on` panicked ("lost its scheduler"). The driver now
+//!   polls the future in the chain of contexts the caller entered, swapped in around each
+//!   poll, and the tasks in the worker's context (`DriverContexts` in genrt-scheduler's
+//!   `worker` module), as Tokio keeps its scheduler context apart from the `enter` stack;
+//!   the future's spawns then go to the injector, in spawn order, as Tokio's FIFO queue;
 //! - `settle` inside a current-thread `block_on` panicked only if that thread drove at the
 //!   time (its documentation says it panics there), and otherwise waited from inside the
 //!   `block_on` future; `on_worker_thread` there said `true` only while that thread drove;
@@ -147,9 +147,6 @@ fn a_woken_block_on_future_is_not_held_back_by_a_yield_loop() {
 /// worker back, which the guard's context held: every later `block_on` then panicked
 /// ("lost its scheduler").
 #[test]
-#[ignore = "open: the block_on future is polled inside the driver's worker context; polling \
-            it outside (re-entering around each root poll) fixes this but cost 200 -> 340 ns \
-            per spawn+await and 34 -> 120 ns per yield on a current-thread runtime"]
 fn a_block_on_panic_beside_a_held_enter_guard_leaves_the_runtime_usable() {
     let _quiet = quiet_panics();
     Watchdog::new("a panic beside an EnterGuard held across an await").run(|| {
@@ -186,9 +183,6 @@ fn a_block_on_panic_beside_a_held_enter_guard_leaves_the_runtime_usable() {
 /// it: no "dropped out of order" panic, as in Tokio. The worker's context was entered above
 /// the guard when this thread took the worker over.
 #[test]
-#[ignore = "open: the block_on future is polled inside the driver's worker context; polling \
-            it outside (re-entering around each root poll) fixes this but cost 200 -> 340 ns \
-            per spawn+await and 34 -> 120 ns per yield on a current-thread runtime"]
 fn an_enter_guard_held_across_an_await_survives_taking_the_worker_over() {
     let _quiet = quiet_panics();
     for same_runtime in [true, false] {
@@ -243,6 +237,61 @@ fn an_enter_guard_held_across_an_await_survives_taking_the_worker_over() {
             assert_eq!(second.join().unwrap(), Ok(1));
         });
     }
+}
+
+/// A `block_on` future that leaks an `EnterGuard` of its runtime: that `block_on` panics as
+/// Tokio's does (its own guard is dropped out of order), and the runtime keeps its worker:
+/// later `block_on` calls, on this thread and on another, run tasks. The leaked guard's
+/// context held the worker, which could then never be put back ("lost its scheduler").
+#[test]
+fn a_leaked_enter_guard_in_block_on_does_not_lose_the_worker() {
+    let _quiet = quiet_panics();
+    Watchdog::new("a leaked EnterGuard in block_on").run(|| {
+        let rt = Arc::new(ct());
+        let leaked = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async {
+                genrt::spawn(async {}).await.unwrap();
+                let handle = genrt::Handle::current();
+                std::mem::forget(handle.enter());
+                genrt::yield_now().await;
+                genrt::spawn(async { 2 }).await.unwrap()
+            })
+        }));
+        let payload = leaked.expect_err("the block_on's guard is out of order");
+        let message = panic_message(&*payload).unwrap_or_default();
+        assert!(message.contains("out of order"), "{message}");
+        let elsewhere = {
+            let rt = rt.clone();
+            thread::spawn(move || rt.block_on(async { genrt::spawn(async { 3 }).await.unwrap() }))
+        };
+        assert_eq!(elsewhere.join().expect("another thread's block_on"), 3);
+        assert_eq!(
+            rt.block_on(async { genrt::spawn(async { 4 }).await.unwrap() }),
+            4
+        );
+    });
+}
+
+/// Tasks spawned by a current-thread `block_on` future run in the order they were spawned,
+/// as on Tokio's current-thread runtime (its run queue is FIFO).
+#[test]
+fn tasks_spawned_by_the_block_on_future_run_in_spawn_order() {
+    Watchdog::new("spawn order of a current-thread block_on").run(|| {
+        let rt = ct();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        rt.block_on(async {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let order = order.clone();
+                    genrt::spawn(async move { order.lock().unwrap().push(i) })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        });
+        assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>());
+    });
 }
 
 /// `settle` inside a current-thread runtime's `block_on` panics, as documented, whichever

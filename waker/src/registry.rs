@@ -161,6 +161,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io;
 use std::ptr;
 use std::rc::Rc;
@@ -605,12 +606,18 @@ impl Fast {
         found
     }
 
-    /// Points `entered` at what `Owner::entered` now holds.
-    fn mirror(&self, entered: &Option<Rc<Entered>>) {
+    /// Panics inside a local wake's target: entering or leaving there could free the
+    /// `Entered` that wake reads. Called before `Owner::entered` changes, so a panic leaves
+    /// it and `entered` as they were.
+    fn check_not_waking(&self) {
         assert!(
             !self.waking.get(),
             "genrt: a wake target entered or left a wake context inside its wake"
         );
+    }
+
+    /// Points `entered` at what `Owner::entered` now holds.
+    fn mirror(&self, entered: &Option<Rc<Entered>>) {
         self.entered
             .set(entered.as_ref().map_or(ptr::null(), Rc::as_ptr));
     }
@@ -867,6 +874,7 @@ impl WakeContext {
             target,
             context,
         });
+        FAST.with(Fast::check_not_waking);
         let previous = OWNER.with(|owner| {
             let mut slot = owner.entered.borrow_mut();
             let previous = slot.replace(entered);
@@ -906,6 +914,7 @@ impl Drop for WakeContextGuard {
         // `try_with`: the guard may be dropped while thread-locals are being destroyed (then
         // `Owner`'s destructor has already cleared the context).
         let _ = OWNER.try_with(|owner| {
+            FAST.with(Fast::check_not_waking);
             let mut slot = owner.entered.borrow_mut();
             let left = std::mem::replace(&mut *slot, previous);
             FAST.with(|fast| fast.mirror(&slot));
@@ -913,6 +922,63 @@ impl Drop for WakeContextGuard {
             // Dropped only now that `Fast` no longer points at it.
             drop(left);
         });
+    }
+}
+
+/// A thread's chain of entered contexts, set aside: what [`SavedContexts::swap`] exchanges
+/// with the thread's current chain. A thread can so keep two chains of nested contexts and
+/// switch between them without entering or leaving anything: a current-thread runtime's
+/// driver polls its `block_on` future in the chain the caller entered (where the future's
+/// own `enter` guards nest) and the runtime's tasks in the worker's chain above it, as
+/// Tokio keeps its scheduler context apart from `Handle::enter`'s stack.
+///
+/// Not `Send`: the chain belongs to the thread that saved it.
+///
+/// ```
+/// use genrt_waker::registry::SavedContexts;
+///
+/// // Outside any context, the saved chain and the current one are both empty.
+/// let mut saved = SavedContexts::current();
+/// saved.swap();
+/// ```
+#[must_use = "a saved chain is only useful to swap back in"]
+pub struct SavedContexts(Option<Rc<Entered>>);
+
+impl SavedContexts {
+    /// The thread's current chain (the innermost context entered, with the ones it
+    /// covers), shared with the thread: entering and leaving contexts later does not change
+    /// what this holds. Empty if the thread is in no context or its thread-locals are gone.
+    pub fn current() -> SavedContexts {
+        SavedContexts(
+            OWNER
+                .try_with(|owner| owner.entered.borrow().clone())
+                .ok()
+                .flatten(),
+        )
+    }
+
+    /// Exchanges the thread's current chain with this one: the thread is now in the chain
+    /// this held, and this holds the one the thread was in. Nothing is entered or left, no
+    /// guard is dropped. Does nothing if the thread's thread-locals are gone.
+    ///
+    /// # Panics
+    ///
+    /// Inside a wake target's `wake` on this thread (as entering or leaving there would).
+    pub fn swap(&mut self) {
+        let _ = OWNER.try_with(|owner| {
+            FAST.with(Fast::check_not_waking);
+            let mut slot = owner.entered.borrow_mut();
+            std::mem::swap(&mut *slot, &mut self.0);
+            FAST.with(|fast| fast.mirror(&slot));
+        });
+    }
+}
+
+impl fmt::Debug for SavedContexts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SavedContexts")
+            .field("empty", &self.0.is_none())
+            .finish()
     }
 }
 
