@@ -1531,3 +1531,362 @@ fn async_std_slow_join() {
         }
     });
 }
+
+// ---- futures-rs: futures-channel/tests/mpsc.rs, mpsc-close.rs, with tasks for threads ----
+
+// futures-rs, futures-channel/tests/mpsc-close.rs, `smoke`: a task sends until the channel
+// closes; the receiver takes three items and is dropped, which ends the sending task.
+#[test]
+fn mpsc_close_smoke() {
+    watch("mpsc-close smoke", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            let (mut sender, receiver) = mpsc::channel(1);
+            let t = rt.spawn(async move {
+                while let Ok(()) = futures::SinkExt::send(&mut sender, 42).await {}
+            });
+            let taken: Vec<i32> = rt.block_on(receiver.take(3).collect());
+            assert_eq!(taken, [42, 42, 42], "{name}");
+            rt.block_on(t).expect("the sender task ends");
+        }
+    });
+}
+
+// futures-rs, futures-channel/tests/mpsc.rs, `stress_shared_bounded_hard`: 8 sender tasks on
+// a channel of no capacity, each send waiting for the receiver (2,000 each, not 10,000).
+#[test]
+fn mpsc_stress_shared_bounded_hard() {
+    const AMT: usize = 2_000;
+    const NTASKS: usize = 8;
+    watch("mpsc stress_shared_bounded_hard", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            let (tx, rx) = mpsc::channel::<i32>(0);
+            let collector = rt.spawn(rx.collect::<Vec<_>>());
+            for _ in 0..NTASKS {
+                let mut tx = tx.clone();
+                drop(rt.spawn(async move {
+                    for _ in 0..AMT {
+                        futures::SinkExt::send(&mut tx, 1).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            let result = rt.block_on(collector).unwrap();
+            assert_eq!(result.len(), AMT * NTASKS, "{name}");
+            assert!(result.iter().all(|&item| item == 1), "{name}");
+        }
+    });
+}
+
+// futures-rs, futures-channel/tests/mpsc.rs, `stress_receiver_multi_task_bounded_hard`: two
+// tasks take turns with one receiver (every fifth turn awaits an item, the others poll it
+// once and put it back, leaving their waker in it), while the test thread sends 10,000
+// items into a channel of no capacity; every item is received once.
+#[test]
+fn mpsc_stress_receiver_multi_task_bounded_hard() {
+    const AMT: usize = 10_000;
+    watch("mpsc stress_receiver_multi_task_bounded_hard", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            let (mut tx, rx) = mpsc::channel::<usize>(0);
+            let rx = Arc::new(futures::lock::Mutex::new(Some(rx)));
+            let n = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let (rx, n) = (rx.clone(), n.clone());
+                    rt.spawn(async move {
+                        let mut i = 0;
+                        loop {
+                            i += 1;
+                            let mut lock = rx.lock().await;
+                            let Some(mut receiver) = lock.take() else {
+                                break;
+                            };
+                            if i % 5 == 0 {
+                                match receiver.next().await {
+                                    None => break,
+                                    Some(_) => {
+                                        n.fetch_add(1, SeqCst);
+                                        *lock = Some(receiver);
+                                    }
+                                }
+                            } else {
+                                // Just poll.
+                                let polled =
+                                    poll_fn(|cx| Poll::Ready(receiver.poll_next_unpin(cx))).await;
+                                match polled {
+                                    Poll::Ready(None) => break,
+                                    Poll::Ready(Some(_)) => {
+                                        n.fetch_add(1, SeqCst);
+                                    }
+                                    Poll::Pending => {}
+                                }
+                                *lock = Some(receiver);
+                            }
+                            drop(lock);
+                            genrt::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            rt.block_on(async {
+                for i in 0..AMT {
+                    futures::SinkExt::send(&mut tx, i).await.unwrap();
+                }
+            });
+            drop(tx);
+            for task in tasks {
+                rt.block_on(task).expect("a receiving task");
+            }
+            assert_eq!(n.load(SeqCst), AMT, "{name}");
+        }
+    });
+}
+
+// futures-rs, futures-channel/tests/mpsc.rs, `stress_drop_sender`: a task sends three items
+// and drops its sender; the receiver gets all three, then the end (2,000 rounds, not
+// 10,000).
+#[test]
+fn mpsc_stress_drop_sender() {
+    watch("mpsc stress_drop_sender", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            for _ in 0..2_000 {
+                let (mut tx, rx) = mpsc::channel::<i32>(1);
+                drop(rt.spawn(async move {
+                    for i in 1..=3 {
+                        futures::SinkExt::send(&mut tx, i).await.unwrap();
+                    }
+                }));
+                let v: Vec<i32> = rt.block_on(rx.collect());
+                assert_eq!(v, [1, 2, 3], "{name}");
+            }
+        }
+    });
+}
+
+// futures-rs, futures-channel/tests/mpsc.rs, `stress_close_receiver`: after the receiver
+// closes, it still receives every item sent before the close, in order; the sender, a
+// thread, learns which item was not written (1,000 rounds, not 10,000; the receiver in
+// `block_on` and in a task).
+#[test]
+fn mpsc_stress_close_receiver() {
+    watch("mpsc stress_close_receiver", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            for round in 0..1_000 {
+                let (tx, mut rx) = mpsc::unbounded();
+                let (unwritten_tx, unwritten_rx) = std_mpsc::channel();
+                let th = thread::spawn(move || {
+                    for i in 1.. {
+                        if tx.unbounded_send(i).is_err() {
+                            unwritten_tx.send(i).expect("unwritten_tx");
+                            return;
+                        }
+                    }
+                });
+                let receive = async move {
+                    // Read one message to make sure the thread started.
+                    assert_eq!(rx.next().await, Some(1));
+                    rx.close();
+                    let mut i = 2;
+                    while let Some(r) = rx.next().await {
+                        assert_eq!(r, i);
+                        i += 1;
+                    }
+                    i
+                };
+                let end = if round % 2 == 0 {
+                    rt.block_on(receive)
+                } else {
+                    rt.block_on(rt.spawn(receive)).expect("the receiving task")
+                };
+                assert_eq!(recv(&unwritten_rx, "the unwritten item"), end, "{name}");
+                th.join().unwrap();
+            }
+        }
+    });
+}
+
+/// futures' `SenderTask`: sends `count` items, checking with `poll_ready` first and asserting
+/// that `start_send` then never fails.
+struct SenderTask {
+    sender: mpsc::Sender<u32>,
+    count: u32,
+}
+
+impl Future for SenderTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        while self.count > 0 {
+            match self.sender.poll_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(ready) => ready.unwrap(),
+            }
+            let count = self.count;
+            assert!(self.sender.start_send(count).is_ok());
+            self.count -= 1;
+        }
+        Poll::Ready(())
+    }
+}
+
+// futures-rs, futures-channel/tests/mpsc.rs, `stress_poll_ready`: 8 sender tasks that send
+// once `poll_ready` says there is room, with capacities 0, 1, 8 and 16.
+#[test]
+fn mpsc_stress_poll_ready() {
+    const AMT: u32 = 1_000;
+    const NTASKS: u32 = 8;
+    watch("mpsc stress_poll_ready", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            for capacity in [0, 1, 8, 16] {
+                let (tx, rx) = mpsc::channel(capacity);
+                let senders: Vec<_> = (0..NTASKS)
+                    .map(|_| {
+                        rt.spawn(SenderTask {
+                            sender: tx.clone(),
+                            count: AMT,
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let result: Vec<u32> = rt.block_on(rx.collect());
+                assert_eq!(result.len() as u32, AMT * NTASKS, "{name}, {capacity}");
+                for sender in senders {
+                    rt.block_on(sender).expect("a sender task");
+                }
+            }
+        }
+    });
+}
+
+// ---- will_wake across runtimes and sets: what `Shared` and join handles rely on ----
+
+// futures-rs, futures/tests/future_shared.rs, `many_threads`, genrt's variant: clones of one
+// `Shared` awaited by tasks of two runtimes, by local tasks of a `LocalSet` and by `block_on`
+// threads. `Shared` keeps one waker per clone and replaces it only when `will_wake` says it
+// wakes another task; tasks in different runtimes or sets may sit in equal slots with equal
+// generations, and must still be told apart.
+#[test]
+fn shared_awaited_from_two_runtimes_a_local_set_and_block_on() {
+    watch("shared across runtimes", || {
+        let (rt_a, rt_b) = (multi_thread(), current_thread());
+        let pool = start_pool(&rt_b, 1);
+        let (tx, rx) = oneshot::channel::<i32>();
+        let f = rx.shared();
+        let mut handles = Vec::new();
+        for _ in 0..3 {
+            handles.push(rt_a.spawn(f.clone()));
+            handles.push(rt_b.spawn(f.clone()));
+        }
+        let local_rt = current_thread();
+        let local = LocalSet::new();
+        let locals: Vec<_> = (0..3).map(|_| local.spawn_local(f.clone())).collect();
+        // Let every task poll its clone once.
+        rt_a.settle();
+        local.block_on(&local_rt, genrt::yield_now());
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (handle, f) = (rt_a.handle().clone(), f.clone());
+                thread::spawn(move || handle.block_on(f).unwrap())
+            })
+            .collect();
+        tx.send(6).unwrap();
+        for handle in handles {
+            assert_eq!(wait_for("a task's clone", handle).unwrap().unwrap(), 6);
+        }
+        let from_locals = local.block_on(&local_rt, async {
+            let mut values = Vec::new();
+            for handle in locals {
+                values.push(handle.await.unwrap().unwrap());
+            }
+            values
+        });
+        assert_eq!(from_locals, [6, 6, 6]);
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), 6);
+        }
+        stop_pool(pool);
+    });
+}
+
+// The same for a `JoinHandle`, whose waker is replaced only when `will_wake` says it wakes
+// another task: the handle is polled once by a task of one runtime, then awaited by a task of
+// another runtime (each runtime's only task: equal slots); the second is woken.
+#[test]
+fn a_join_handle_moved_between_runtimes_wakes_its_last_poller() {
+    watch("join handle moved between runtimes", || {
+        for (name, make) in FLAVORS {
+            let (rt_a, rt_b, rt_c) = (make(), make(), multi_thread());
+            let (tx, rx) = oneshot::channel::<u32>();
+            let mut joined = rt_c.spawn(async move { rx.await.unwrap() });
+            let joined = rt_a
+                .block_on(rt_a.spawn(async move {
+                    assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut joined).poll(cx)))
+                        .await
+                        .is_pending());
+                    joined
+                }))
+                .unwrap();
+            let (started_tx, started_rx) = std_mpsc::channel();
+            let waiter = rt_b.spawn(async move {
+                let mut joined = joined;
+                let mut first = true;
+                poll_fn(|cx| {
+                    let poll = Pin::new(&mut joined).poll(cx);
+                    if first {
+                        first = false;
+                        started_tx.send(()).unwrap();
+                    }
+                    poll
+                })
+                .await
+            });
+            let pool = start_pool(&rt_b, 1);
+            recv(&started_rx, "the second runtime's task polled the handle");
+            tx.send(5).unwrap();
+            let got = wait_for("the task awaiting the moved handle", waiter);
+            assert_eq!(got.unwrap().unwrap(), 5, "{name}");
+            stop_pool(pool);
+        }
+    });
+}
+
+// ---- async-task / async-executor: spawning from a future's `Drop` ----
+
+// async-task, tests/basic.rs (`cancel_and_run`) and async-executor, tests/drop.rs: the
+// future of a cancelled task is dropped by the runtime; genrt's variant: its `Drop` spawns a
+// task (cleanup work), which runs, when the abort comes from a plain thread, on both
+// flavors.
+#[test]
+fn an_aborted_futures_drop_can_spawn_cleanup_work() {
+    watch("spawn from the Drop of an aborted future", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            struct SpawnOnDrop(Option<oneshot::Sender<&'static str>>);
+            impl Drop for SpawnOnDrop {
+                fn drop(&mut self) {
+                    let tx = self.0.take().unwrap();
+                    drop(genrt::spawn(async move {
+                        genrt::yield_now().await;
+                        tx.send("cleaned up").unwrap();
+                    }));
+                }
+            }
+            let (tx, rx) = oneshot::channel();
+            let guard = SpawnOnDrop(Some(tx));
+            let task = rt.spawn(async move {
+                let _guard = guard;
+                pending::<()>().await;
+            });
+            rt.settle();
+            task.abort();
+            let aborted = rt.block_on(task).unwrap_err();
+            assert!(aborted.is_cancelled(), "{name}");
+            assert_eq!(rt.block_on(rx).unwrap(), "cleaned up", "{name}");
+        }
+    });
+}
