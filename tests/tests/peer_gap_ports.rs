@@ -1823,14 +1823,16 @@ fn a_join_handle_moved_between_runtimes_wakes_its_last_poller() {
             let (rt_a, rt_b, rt_c) = (make(), make(), multi_thread());
             let (tx, rx) = oneshot::channel::<u32>();
             let mut joined = rt_c.spawn(async move { rx.await.unwrap() });
-            let joined = rt_a
-                .block_on(rt_a.spawn(async move {
-                    assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut joined).poll(cx)))
-                        .await
-                        .is_pending());
-                    joined
-                }))
-                .unwrap();
+            // The first task polls the handle once and hands it back through a channel.
+            let (back_tx, back_rx) = std_mpsc::channel();
+            rt_a.block_on(rt_a.spawn(async move {
+                assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut joined).poll(cx)))
+                    .await
+                    .is_pending());
+                back_tx.send(joined).unwrap();
+            }))
+            .unwrap();
+            let joined = recv(&back_rx, "the handle polled once");
             let (started_tx, started_rx) = std_mpsc::channel();
             let waiter = rt_b.spawn(async move {
                 let mut joined = joined;
@@ -1887,6 +1889,84 @@ fn an_aborted_futures_drop_can_spawn_cleanup_work() {
             let aborted = rt.block_on(task).unwrap_err();
             assert!(aborted.is_cancelled(), "{name}");
             assert_eq!(rt.block_on(rx).unwrap(), "cleaned up", "{name}");
+        }
+    });
+}
+
+// ---- futures-rs: FuturesUnordered of join handles, SpawnExt::spawn_with_handle ----
+
+// futures-rs, futures/tests/stream_futures_unordered.rs (`from_iterator`, `works_1`) with
+// join handles as the futures: 10,000 tasks finishing on the runtime, each waking its own
+// `FuturesUnordered` waker, collected in `block_on` and in a task; every output comes back
+// once.
+#[test]
+fn futures_unordered_of_ten_thousand_join_handles() {
+    watch("FuturesUnordered of join handles", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            for in_task in [false, true] {
+                let collect = async {
+                    let handles: FuturesUnordered<_> = (0..10_000u32)
+                        .map(|i| {
+                            genrt::spawn(async move {
+                                if i % 3 == 0 {
+                                    genrt::yield_now().await;
+                                }
+                                i
+                            })
+                        })
+                        .collect();
+                    let mut outputs: Vec<u32> =
+                        handles.map(|output| output.unwrap()).collect().await;
+                    outputs.sort_unstable();
+                    outputs
+                };
+                let outputs = if in_task {
+                    rt.block_on(rt.spawn(collect)).unwrap()
+                } else {
+                    rt.block_on(collect)
+                };
+                assert_eq!(
+                    outputs,
+                    (0..10_000).collect::<Vec<_>>(),
+                    "{name}, in a task: {in_task}"
+                );
+            }
+        }
+    });
+}
+
+// futures-rs, futures-util/src/task/spawn.rs (`SpawnExt::spawn_with_handle` docs) and
+// `RemoteHandle::forget`: a remote handle awaited gives the output; a forgotten one lets the
+// future run to completion on the runtime.
+#[test]
+fn spawn_with_handle_output_and_forget() {
+    watch("spawn_with_handle", || {
+        for (name, make) in FLAVORS {
+            let rt = make();
+            let remote = rt.handle().spawn_with_handle(async { 1 + 2 }).unwrap();
+            assert_eq!(rt.block_on(remote), 3, "{name}");
+            let (tx, rx) = oneshot::channel::<u32>();
+            let ran = Arc::new(AtomicBool::new(false));
+            let remote = rt
+                .handle()
+                .spawn_with_handle({
+                    let ran = ran.clone();
+                    async move {
+                        let v = rx.await.unwrap();
+                        ran.store(true, SeqCst);
+                        v
+                    }
+                })
+                .unwrap();
+            remote.forget();
+            tx.send(4).unwrap();
+            rt.block_on(async {
+                while !ran.load(SeqCst) {
+                    genrt::yield_now().await;
+                }
+            });
+            assert!(ran.load(SeqCst), "{name}");
         }
     });
 }
