@@ -37,6 +37,18 @@
 //! - futures-rs `futures/tests/task_arc_wake.rs`: `proper_refcount_on_wake_panic` as genrt can
 //!   express it: the waker of a `JoinHandle` panics when the runtime wakes it; the output is
 //!   kept and the runtime keeps working.
+//! - futures-rs `futures-channel/tests/mpsc-close.rs` `smoke` and `mpsc.rs`
+//!   `stress_shared_bounded_hard`, `stress_receiver_multi_task_bounded_hard` (the receiver moved
+//!   between two tasks), `stress_drop_sender`, `stress_close_receiver`, `stress_poll_ready`,
+//!   with tasks in place of threads (fewer rounds).
+//! - futures-rs `future_shared.rs` `many_threads`, genrt's variant: clones awaited from two
+//!   runtimes, a `LocalSet` and `block_on` threads; and a `JoinHandle` polled by a task of one
+//!   runtime, then awaited by a task of another (both rely on `will_wake` telling apart
+//!   wakers of equal slots in different runtimes).
+//! - futures-rs `stream_futures_unordered.rs` (`from_iterator`, `works_1`) over 10,000 join
+//!   handles; `SpawnExt::spawn_with_handle` and `RemoteHandle::forget` on a `Handle`.
+//! - async-task `basic.rs` `cancel_and_run` / async-executor `drop.rs`, genrt's variant: the
+//!   `Drop` of a future aborted from a plain thread spawns cleanup work, which runs.
 //! - futures-rs `futures-executor/src/lib.rs` and `thread_pool.rs` doc examples (`spawn_ok` of
 //!   a producer, `block_on` of the collecting stream).
 //! - smol `tests/task.rs`: `spawn`, `spawn_detach`, `blocking`, `blocking_detach`.
