@@ -52,6 +52,11 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 ///
 /// # Panics
 ///
+/// Inside a [`LocalSet`](crate::task::LocalSet) being driven (its `run_until` future or the
+/// set awaited, one of its tasks, or a task's drop as the set is dropped), on any runtime,
+/// as Tokio's: the set's other tasks cannot move to another thread. (Its
+/// [`enter`](crate::task::LocalSet::enter) guard alone is no such place.)
+///
 /// In a task or the `block_on` future of a current-thread runtime
 /// ([`Builder::new_current_thread`](crate::Builder::new_current_thread)), as Tokio's: there is
 /// nothing to hand the runtime's work to. (A blocking closure of such a runtime, or a thread
@@ -77,6 +82,16 @@ where
     // The closure runs without the task's cooperative budget (as in Tokio): a budget the
     // task spent would make another executor inside spin on the futures it makes yield.
     let f = move || crate::task::coop::without_budget(f);
+    // Refused inside a `LocalSet` being driven (its `run_until` future, its tasks, their
+    // drops as it closes), whatever the runtime, as Tokio refuses it (tokio-rs/tokio#7368):
+    // the set's other tasks cannot be handed to another thread, so they would stall.
+    if crate::task::local_set::driving() {
+        panic!(
+            "genrt::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime (as Tokio's), not inside a LocalSet: its other tasks \
+             cannot move to another thread. Use spawn_blocking instead"
+        );
+    }
     let Ok(handle) = Handle::try_current() else {
         return f();
     };

@@ -10,7 +10,7 @@
 //!
 //! This module's `unsafe` is the `Send`/`Sync` of [`LocalCell`]: see there.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
@@ -40,6 +40,8 @@ const TASKS_PER_TICK: usize = 61;
 /// [`AbortHandle`](crate::AbortHandle) work as a spawned task's: the join handle is `Send` when the output
 /// is, and can be awaited anywhere. Dropping the set drops every task left in it, on its
 /// thread; their join handles then report cancelled, and their wakers keep nothing alive.
+/// [`block_in_place`](crate::task::block_in_place) panics inside a set being driven or
+/// dropped, as Tokio's: the set's other tasks cannot move to another thread meanwhile.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -65,6 +67,43 @@ struct Inner {
 std::thread_local! {
     /// The set this thread is inside (its driving future, a task of it, an `enter` guard).
     static CURRENT: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
+}
+
+std::thread_local! {
+    /// How many sets this thread is driving or closing right now (their `run_until` future
+    /// or the set awaited, being polled; a set being dropped): where `block_in_place` is
+    /// refused, as in Tokio, since the set's other tasks cannot move to another thread.
+    static DRIVING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether this thread is inside a set's drive or close right now (see `DRIVING`): its
+/// driving future, one of its tasks, or a task's drop as the set closes. An
+/// [`enter`](LocalSet::enter) guard alone does not count: nothing of the set runs there.
+pub(crate) fn driving() -> bool {
+    DRIVING.try_with(Cell::get).unwrap_or(0) > 0
+}
+
+/// Counts the thread as driving a set (`DRIVING`) until dropped.
+struct Driving {
+    /// `!Send`: the guard must be dropped on the thread it counted.
+    _thread: PhantomData<Rc<()>>,
+}
+
+impl Driving {
+    fn new() -> Driving {
+        // `try_with`: a set may be dropped while thread-locals are being destroyed; it is
+        // then not counted, and nothing of it is refused.
+        let _ = DRIVING.try_with(|driving| driving.set(driving.get() + 1));
+        Driving {
+            _thread: PhantomData,
+        }
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        let _ = DRIVING.try_with(|driving| driving.set(driving.get().saturating_sub(1)));
+    }
 }
 
 /// Makes `inner` the thread's current set until dropped, then puts back the one before.
@@ -217,6 +256,7 @@ impl LocalSet {
         let mut future = pin!(future);
         poll_fn(|cx| {
             let _entered = enter(&self.inner);
+            let _driving = Driving::new();
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(output);
             }
@@ -277,6 +317,7 @@ impl Future for LocalSet {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let _entered = enter(&self.inner);
+        let _driving = Driving::new();
         if self.inner.tick(cx) {
             cx.waker().wake_by_ref();
             Poll::Pending
@@ -309,6 +350,7 @@ impl Drop for LocalSet {
         // thread-local's destructor after `CURRENT`'s (a set kept in a thread-local), where
         // such a spawn then panics as outside any set, caught by the close.
         let _entered = try_enter(&self.inner);
+        let _driving = Driving::new();
         self.inner.scheduler.close();
     }
 }
