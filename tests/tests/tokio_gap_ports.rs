@@ -7,6 +7,7 @@
 //! - `rt_common.rs`: `send_sync_bound`, `spawn_one_from_block_on_called_on_handle`,
 //!   `yield_defers_until_park` and `coop_yield_defers_until_park` (each on Tokio's three
 //!   flavors: current-thread, 4 workers, 1 worker).
+//! - `rt_basic.rs`: `before_park_yields` (a `futures` oneshot for Tokio's `Notify`).
 //! - `rt_panic.rs`: `builder_global_queue_interval_panic_caller`,
 //!   `builder_event_interval_interval_panic_caller`.
 //! - `task_local_set.rs`: `local_current_thread_scheduler` (the newer name of
@@ -52,8 +53,9 @@
 //!   thread (`runtime/src/task/local_set.rs`, `driving`).
 //!
 //! Skipped, and why:
-//! - `macros_test.rs` `test_macro_should_handle_the_name_if_provided`: genrt's runtimes have
-//!   no name (`Builder::name`, `Handle::name`) and its attributes no `name` argument;
+//! - `macros_test.rs` `test_macro_should_handle_the_name_if_provided`, `rt_basic.rs`
+//!   `default_runtime_name_should_be_none` and `different_runtime_names`: genrt's runtimes
+//!   have no name (`Builder::name`, `Handle::name`) and its attributes no `name` argument;
 //!   `macro_rt_arg_unhandled_panic` (`tokio_unstable`): genrt's attributes take no
 //!   `unhandled_panic` argument.
 //! - `time_pause.rs`'s `inhibit_auto_advance` tests (`auto_advance_guard_*`,
@@ -66,7 +68,7 @@
 use std::future::Future;
 use std::panic::{self, catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
@@ -387,6 +389,49 @@ fn builder_event_interval_interval_panic_caller() {
         })
     });
     assert_eq!(file.as_deref(), Some(file!()));
+}
+
+// ---- rt_basic.rs ----
+
+/// Tokio's `before_park_yields`'s `MyWaker`: its wake sends on a channel (Tokio's `Notify`).
+struct SendOnWake(Mutex<Option<futures::channel::oneshot::Sender<()>>>);
+
+impl Wake for SendOnWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(tx) = self.0.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Tokio's `rt_basic::before_park_yields`: a `yield_now` polled by the park hook (with a
+/// waker of its own) wakes that waker, which the `block_on` future waits for.
+#[test]
+fn before_park_yields() {
+    Watchdog::new("before_park_yields").run(|| {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let waker = Waker::from(Arc::new(SendOnWake(Mutex::new(Some(tx)))));
+        let woken = Arc::new(AtomicBool::new(false));
+        let woken2 = woken.clone();
+        let rt = Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || {
+                if !woken2.swap(true, Ordering::SeqCst) {
+                    let mut cx = Context::from_waker(&waker);
+                    let _ = pin!(task::yield_now()).poll(&mut cx);
+                }
+            })
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            rx.await.unwrap();
+        });
+        assert!(woken.load(Ordering::SeqCst));
+    });
 }
 
 // ---- task_local_set.rs ----
