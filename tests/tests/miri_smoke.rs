@@ -157,6 +157,37 @@ fn spawn_and_await() {
     }
 }
 
+/// A `block_on` future holding an enter guard across awaits while it spawns and wakes tasks
+/// that wake it back: on the current-thread runtime the driver swaps the future's chain of
+/// contexts with the worker's around each of its polls (the thread-local's raw pointer to
+/// the innermost context follows every swap).
+#[test]
+fn enter_guards_across_awaits_in_block_on() {
+    for (name, rt) in runtimes() {
+        let other = Builder::new_current_thread().build().unwrap();
+        let sum = rt.block_on(async {
+            let handle = genrt::Handle::current();
+            let _same = handle.enter();
+            let mut sum = 0;
+            for i in 0..4u64 {
+                // Inside `other`'s guard, `genrt::spawn` would go to `other`, which nobody
+                // drives: the handle names the runtime.
+                let _other = other.enter();
+                sum += handle
+                    .spawn(async move {
+                        genrt::yield_now().await;
+                        i
+                    })
+                    .await
+                    .unwrap();
+                genrt::yield_now().await;
+            }
+            sum
+        });
+        assert_eq!(sum, 6, "{name}");
+    }
+}
+
 #[test]
 fn output_taken_or_dropped_with_the_handle() {
     for (name, rt) in runtimes() {

@@ -1308,6 +1308,59 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_chain_swaps_with_the_current_one_and_guards_nest_in_each() {
+        let (registered, _registration) = register_count(false);
+        let (root_side, _root) = register_count(false);
+        let (worker_side, _worker) = register_count(false);
+        let (nested_side, _nested) = register_count(false);
+        let key = TaskKey::new(registered.context.id(), 1, 1);
+        let wakes = |target: &Count| target.wakes.load(Ordering::Relaxed);
+
+        let root = enter(&registered.context, &root_side);
+        let mut saved = SavedContexts::current();
+        let worker = enter(&registered.context, &worker_side);
+        waker(key).wake();
+        assert_eq!(wakes(&worker_side), 1, "the worker's chain is current");
+
+        saved.swap();
+        waker(key).wake();
+        assert_eq!(wakes(&root_side), 1, "the root's chain is current");
+        // A guard made in the root's chain, kept across the swaps.
+        let nested = enter(&registered.context, &nested_side);
+        waker(key).wake();
+        assert_eq!(wakes(&nested_side), 1);
+        saved.swap();
+        waker(key).wake();
+        assert_eq!(wakes(&worker_side), 2, "back in the worker's chain");
+
+        saved.swap();
+        waker(key).wake();
+        assert_eq!(
+            wakes(&nested_side),
+            2,
+            "the root's chain as the guard left it"
+        );
+        drop(nested);
+        waker(key).wake();
+        assert_eq!(
+            wakes(&root_side),
+            2,
+            "the nested guard put the root's entry back"
+        );
+
+        // Leaving the worker's chain without restoring what its entry covered: the saved
+        // chain now holds it, and dropping it frees it.
+        worker.discard();
+        drop(saved);
+        waker(key).wake();
+        assert_eq!(wakes(&root_side), 3);
+        assert_eq!(wakes(&worker_side), 2);
+        drop(root);
+        waker(key).wake();
+        assert_eq!(wakes(&registered), 1, "the registry path");
+    }
+
+    #[test]
     fn a_wake_for_another_runtime_ignores_the_entered_one() {
         let (entered, _registration) = register_count(false);
         let (other, _other_registration) = register_count(false);
