@@ -16,7 +16,9 @@
 //! Protocol:
 //! 1. Spawn: the task is spawned, its join handle goes into a vacant slot `i`, and `i` is
 //!    pushed onto the ready list at once (the handle has not been polled, so no waker is
-//!    registered yet). No allocation but the task's own once `wakers[i]` exists.
+//!    registered yet), and the set's waker, if one is stored, is taken and woken as in step
+//!    3: a set shared behind a lock can get a member while another task waits in
+//!    `poll_join_next`. No allocation but the task's own once `wakers[i]` exists.
 //! 2. Join (`poll_join_next`): pop an index; a vacant slot's index is stale and skipped. Poll
 //!    that slot's handle with `wakers[i]`: `Ready` takes the result and frees the slot;
 //!    `Pending` (a spurious entry) has now registered `wakers[i]` in the cell, so the member is
@@ -422,7 +424,19 @@ impl<T> JoinSet<T> {
             }
         };
         self.len += 1;
-        self.ready.state.lock().indices.push_back(index);
+        // The push wakes a poller waiting in `poll_join_next` (the set may be shared behind
+        // a lock, so another task can spawn into it while one waits), as an entry waker's
+        // push does: the new member's handle has no waker in its cell yet, so its completion
+        // wakes nobody, and without this the waiter would sleep through it.
+        let waker = {
+            let mut ready = self.ready.state.lock();
+            ready.indices.push_back(index);
+            ready.waker.take()
+        };
+        // Woken outside the lock: the waiting task may be polled on this very thread.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
