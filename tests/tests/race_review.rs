@@ -30,7 +30,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 /// Rounds per scenario: enough to hit the races on 2 loaded cores, few enough for the whole
 /// file to run in well under a minute in a debug build.
-const ROUNDS: usize = if cfg!(debug_assertions) { 200 } else { 1_000 };
+const ROUNDS: usize = if cfg!(debug_assertions) { 600 } else { 3_000 };
 
 /// Worker threads per runtime (the machine has 2 cores).
 const WORKERS: usize = 2;
@@ -1095,6 +1095,626 @@ fn join_set_moved_between_tasks_and_threads() {
                 got.extend(rest);
                 got.sort();
                 assert_eq!(got, (0..MEMBERS).collect::<Vec<_>>());
+            }
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task-locals and LocalSet
+// ---------------------------------------------------------------------------------------------
+
+genrt::task_local! {
+    static TASK_VALUE: usize;
+}
+
+/// Task-local values across awaits of tasks that migrate between workers (stolen while
+/// others keep the workers busy): each task sees its own value after every await, a task it
+/// spawns sees none, and the value is gone outside the scope.
+#[test]
+fn task_locals_follow_migrating_tasks() {
+    let _serial = serial();
+    Watchdog::new("task_locals_follow_migrating_tasks")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = runtime();
+            let migrated = counter();
+            for round in 0..ROUNDS / 20 {
+                p.at_round("scoping", round);
+                let tasks: Vec<_> = (0..64usize)
+                    .map(|i| {
+                        let migrated = migrated.clone();
+                        rt.spawn(TASK_VALUE.scope(i, async move {
+                            let mut threads = std::collections::HashSet::new();
+                            for step in 0..30 {
+                                threads.insert(thread::current().id());
+                                if step % 7 == 0 {
+                                    // Keeps this worker busy for a moment: the others steal.
+                                    let spin = std::time::Instant::now();
+                                    while spin.elapsed() < Duration::from_micros(50) {}
+                                }
+                                genrt::yield_now().await;
+                                assert_eq!(TASK_VALUE.get(), i, "the value after an await");
+                                if step == 10 {
+                                    let child = genrt::spawn(async { TASK_VALUE.try_with(|v| *v) });
+                                    assert!(child.await.unwrap().is_err(), "a child has no value");
+                                    assert_eq!(TASK_VALUE.get(), i, "the value after a join");
+                                }
+                            }
+                            if threads.len() > 1 {
+                                migrated.fetch_add(1, Ordering::SeqCst);
+                            }
+                            i
+                        }))
+                    })
+                    .collect();
+                for (i, task) in tasks.into_iter().enumerate() {
+                    assert_eq!(wait_for("a scoped task", task).unwrap(), i);
+                }
+            }
+            assert!(TASK_VALUE.try_with(|_| ()).is_err());
+            support::report(format_args!(
+                "task_locals_follow_migrating_tasks: {} of {} tasks ran on more than one worker",
+                load(&migrated),
+                ROUNDS / 20 * 64
+            ));
+        });
+}
+
+/// A `LocalSet` driven by `run_until` inside a multi-thread runtime's `block_on` and inside a
+/// current-thread runtime's, while its tasks are woken from foreign threads, by timers, by
+/// aborts from other threads, and joined from a multi-thread task: every task finishes or is
+/// cancelled, every future is dropped once, on the set's thread.
+#[test]
+fn local_set_run_until_woken_from_threads_and_timers() {
+    let _serial = serial();
+    Watchdog::new("local_set_run_until_woken")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let multi = runtime();
+            let current = genrt::Builder::new_current_thread().build().unwrap();
+            let futures = counter();
+            let mut spawned = 0;
+            for round in 0..ROUNDS / 10 {
+                p.at_round("driving", round);
+                let rt = if round % 2 == 0 { &multi } else { &current };
+                let local = LocalSet::new();
+                let owner = thread::current().id();
+                let gates: Vec<_> = (0..16)
+                    .map(|_| (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(None))))
+                    .collect();
+                let mut handles = Vec::new();
+                for (i, (go, slot)) in gates.iter().enumerate() {
+                    let not_send = std::rc::Rc::new(DropCounter(futures.clone()));
+                    let (go, slot) = (go.clone(), slot.clone());
+                    spawned += 1;
+                    handles.push(local.spawn_local(async move {
+                        let _keep = not_send;
+                        assert_eq!(thread::current().id(), owner);
+                        match i % 4 {
+                            0 => Gate { go, waker: slot }.await,
+                            1 => time::sleep(Duration::from_millis(1 + (i as u64 % 3))).await,
+                            2 => std::future::pending().await,
+                            _ => {
+                                Gate { go, waker: slot }.await;
+                                time::sleep(Duration::from_millis(1)).await;
+                            }
+                        }
+                        assert_eq!(thread::current().id(), owner);
+                        i
+                    }));
+                }
+                let aborts: Vec<_> = handles
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 4 == 2)
+                    .map(|(_, h)| h.abort_handle())
+                    .collect();
+                let openers = {
+                    let gates = gates.clone();
+                    thread::spawn(move || {
+                        for (go, slot) in &gates {
+                            open_gate(go, slot);
+                            thread::yield_now();
+                        }
+                        for abort in aborts {
+                            abort.abort();
+                        }
+                    })
+                };
+                // Half the handles are awaited by a task of the multi-thread runtime.
+                let (joined_here, joined_there): (Vec<_>, Vec<_>) = handles
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| i % 2 == 0);
+                let there = multi.spawn(async move {
+                    let mut n = 0;
+                    for (i, handle) in joined_there {
+                        match handle.await {
+                            Ok(v) => assert_eq!(v, i),
+                            Err(err) => assert!(err.is_cancelled() && i % 4 == 2),
+                        }
+                        n += 1;
+                    }
+                    n
+                });
+                let mut there = pin!(there);
+                let here = local.block_on(rt, async {
+                    let mut n = 0;
+                    for (i, handle) in joined_here {
+                        match handle.await {
+                            Ok(v) => assert_eq!(v, i),
+                            Err(err) => assert!(err.is_cancelled() && i % 4 == 2),
+                        }
+                        n += 1;
+                    }
+                    // Keep driving the set until the other half is joined too.
+                    n + (&mut there).await.unwrap()
+                });
+                assert_eq!(here, 16);
+                openers.join().unwrap();
+                drop(local);
+                assert_eq!(load(&futures), spawned, "each local future dropped once");
+            }
+        });
+}
+
+/// A `LocalSet` cannot leave its thread: it is not `Send` (checked at compile time), so it
+/// can only be dropped where it was made.
+#[test]
+fn local_set_is_not_send() {
+    trait AmbiguousIfSend<A> {
+        fn some_item() {}
+    }
+    impl<T: ?Sized> AmbiguousIfSend<()> for T {}
+    impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
+    // Compiles only if `LocalSet` is not `Send` (two impls would apply otherwise).
+    <LocalSet as AmbiguousIfSend<_>>::some_item();
+    <genrt::task::LocalEnterGuard as AmbiguousIfSend<_>>::some_item();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+// ---------------------------------------------------------------------------------------------
+
+/// A sleep reset by its task just as its deadline passes, while the other worker processes
+/// the wheel and may be firing it: it completes, never before its last deadline.
+#[test]
+fn sleep_reset_races_its_firing() {
+    let _serial = serial();
+    Watchdog::new("sleep_reset_races_its_firing")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = runtime();
+            for round in 0..ROUNDS / 20 {
+                p.at_round("resetting", round);
+                let tasks: Vec<_> = (0..32)
+                    .map(|i| {
+                        rt.spawn(async move {
+                            let mut sleep = pin!(time::sleep(Duration::from_millis(1)));
+                            for _ in 0..3 {
+                                // Registers the entry, then waits (busy) until its deadline has
+                                // passed, so the wheel may fire it while we reset.
+                                let _ = poll_fn(|cx| Poll::Ready(sleep.as_mut().poll(cx))).await;
+                                let deadline = sleep.deadline();
+                                while Instant::now() < deadline + Duration::from_micros(i * 20) {
+                                    std::hint::spin_loop();
+                                }
+                                sleep
+                                    .as_mut()
+                                    .reset(Instant::now() + Duration::from_millis(1));
+                            }
+                            let deadline = sleep.deadline();
+                            sleep.await;
+                            assert!(Instant::now() >= deadline, "a reset sleep fired early");
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    wait_for("a reset sleep", task).unwrap();
+                }
+            }
+        });
+}
+
+/// A timeout whose inner future completes at the deadline's tick (a sleep of the same
+/// length, or a wake from another thread at the deadline): one answer each, no hang, each
+/// inner future dropped once.
+#[test]
+fn timeout_whose_future_completes_at_the_deadline() {
+    let _serial = serial();
+    Watchdog::new("timeout_at_the_deadline")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = runtime();
+            let futures = counter();
+            let (mut ok, mut elapsed) = (0, 0);
+            let mut made = 0;
+            for round in 0..ROUNDS / 20 {
+                p.at_round("timing out", round);
+                let mut tasks = Vec::new();
+                let mut gates = Vec::new();
+                for i in 0..32u64 {
+                    let d = Duration::from_millis(1 + i % 3);
+                    let dropped = DropCounter(futures.clone());
+                    made += 1;
+                    if i % 2 == 0 {
+                        tasks.push(rt.spawn(async move {
+                            let _dropped = dropped;
+                            time::timeout(d, time::sleep(d)).await.is_ok()
+                        }));
+                    } else {
+                        let go = Arc::new(AtomicBool::new(false));
+                        let slot = Arc::new(Mutex::new(None));
+                        gates.push((d, go.clone(), slot.clone()));
+                        tasks.push(rt.spawn(async move {
+                            let inner = async move {
+                                let _dropped = dropped;
+                                Gate { go, waker: slot }.await
+                            };
+                            time::timeout(d, inner).await.is_ok()
+                        }));
+                    }
+                }
+                let start = std::time::Instant::now();
+                let opener = thread::spawn(move || {
+                    gates.sort_by_key(|(d, _, _)| *d);
+                    for (d, go, slot) in gates {
+                        while start.elapsed() < d {
+                            std::hint::spin_loop();
+                        }
+                        open_gate(&go, &slot);
+                    }
+                });
+                for task in tasks {
+                    if wait_for("a timeout", task).unwrap() {
+                        ok += 1;
+                    } else {
+                        elapsed += 1;
+                    }
+                }
+                opener.join().unwrap();
+                wait_until("each inner future dropped", || load(&futures) == made);
+            }
+            assert_eq!(load(&futures), made);
+            support::report(format_args!(
+                "timeout_whose_future_completes_at_the_deadline: {ok} ok, {elapsed} elapsed"
+            ));
+        });
+}
+
+/// Thousands of sleeps cancelled while the workers fire them: `timeout(a, sleep(b))` with
+/// `a` and `b` close, so whichever fires first drops the other's entry while it may be
+/// firing; a third of the tasks aborted from another thread meanwhile. Every task ends,
+/// every future is dropped once, and the runtime keeps its timers working after.
+#[test]
+fn thousands_of_sleeps_cancelled_while_firing() {
+    let _serial = serial();
+    Watchdog::new("thousands_of_sleeps_cancelled")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = runtime();
+            let futures = counter();
+            let rounds = ROUNDS / 50;
+            const TASKS: usize = 2_000;
+            for round in 0..rounds {
+                p.at_round("sleeping", round);
+                let handles: Vec<_> = (0..TASKS)
+                    .map(|i| {
+                        let dropped = DropCounter(futures.clone());
+                        rt.spawn(async move {
+                            let _dropped = dropped;
+                            let a = Duration::from_micros(((i * 7919) % 3000) as u64);
+                            let b = Duration::from_micros(((i * 104_729) % 3000) as u64);
+                            let _ = time::timeout(a, time::sleep(b)).await;
+                            let mut s = pin!(time::sleep(b));
+                            // Registered, then dropped after a yield: a cancel while it may fire.
+                            let _ = poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx))).await;
+                            genrt::yield_now().await;
+                        })
+                    })
+                    .collect();
+                let aborts: Vec<_> = handles
+                    .iter()
+                    .step_by(3)
+                    .map(JoinHandle::abort_handle)
+                    .collect();
+                let aborter = thread::spawn(move || {
+                    for abort in aborts {
+                        abort.abort();
+                    }
+                });
+                for handle in handles {
+                    if let Err(err) = wait_for("a sleeping task", handle) {
+                        assert!(err.is_cancelled());
+                    }
+                }
+                aborter.join().unwrap();
+                wait_until("every future dropped", || {
+                    load(&futures) == (round + 1) * TASKS
+                });
+            }
+            // Timers still fire.
+            let start = Instant::now();
+            wait_for(
+                "a sleep after the storm",
+                rt.spawn(time::sleep(Duration::from_millis(2))),
+            )
+            .unwrap();
+            assert!(start.elapsed() >= Duration::from_millis(2));
+        });
+}
+
+/// Intervals behind a stalled worker (a one-worker runtime whose worker another task blocks,
+/// and the interval's own task blocking after a tick): `Burst` keeps the schedule exactly,
+/// `Delay` leaves at least a period after the late tick, `Skip` stays on the schedule's grid
+/// and skips the missed ticks.
+#[test]
+fn intervals_behind_a_stalled_worker() {
+    let _serial = serial();
+    Watchdog::new("intervals_behind_a_stalled_worker")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = genrt::Builder::new().worker_threads(1).build().unwrap();
+            const PERIOD: Duration = Duration::from_millis(4);
+            const STALL: Duration = Duration::from_millis(20);
+            for round in 0..6 {
+                for behavior in [
+                    MissedTickBehavior::Burst,
+                    MissedTickBehavior::Delay,
+                    MissedTickBehavior::Skip,
+                ] {
+                    p.at_round("ticking", round);
+                    let staller = rt.spawn(async {
+                        time::sleep(Duration::from_millis(6)).await;
+                        thread::sleep(STALL);
+                    });
+                    let ticks = wait_for(
+                        "the interval's ticks",
+                        rt.spawn(async move {
+                            let mut interval = time::interval(PERIOD);
+                            interval.set_missed_tick_behavior(behavior);
+                            let mut ticks = Vec::new();
+                            for k in 0..12 {
+                                ticks.push(interval.tick().await);
+                                if k == 6 {
+                                    thread::sleep(STALL);
+                                }
+                            }
+                            ticks
+                        }),
+                    )
+                    .unwrap();
+                    wait_for("the staller", staller).unwrap();
+                    let start = ticks[0];
+                    let gaps: Vec<Duration> = ticks.windows(2).map(|w| w[1] - w[0]).collect();
+                    match behavior {
+                        MissedTickBehavior::Burst => {
+                            for (k, tick) in ticks.iter().enumerate() {
+                                assert_eq!(*tick, start + PERIOD * k as u32, "burst: {gaps:?}");
+                            }
+                        }
+                        MissedTickBehavior::Delay => {
+                            assert!(gaps.iter().all(|g| *g >= PERIOD), "delay: {gaps:?}");
+                            // Tick 7 was scheduled before the stall and comes late; the one after
+                            // it is a period after that late tick: at least STALL after tick 7's
+                            // scheduled instant.
+                            assert!(gaps[7] >= STALL, "delay after the stall: {gaps:?}");
+                        }
+                        MissedTickBehavior::Skip => {
+                            for tick in &ticks {
+                                let since = (*tick - start).as_nanos();
+                                assert_eq!(since % PERIOD.as_nanos(), 0, "skip off grid: {gaps:?}");
+                            }
+                            assert!(gaps.iter().all(|g| *g >= PERIOD), "skip: {gaps:?}");
+                            // The ticks missed during the stall are skipped (not burst).
+                            assert!(gaps[7] > STALL - PERIOD, "skip after the stall: {gaps:?}");
+                        }
+                    }
+                }
+            }
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown with everything in flight
+// ---------------------------------------------------------------------------------------------
+
+/// Counts what it tracks: made and dropped, so that "each dropped exactly once" is
+/// `made == dropped` once all are gone (a double drop shows as more drops than makes).
+#[derive(Clone, Default)]
+struct Tally {
+    made: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+struct Tracked(Tally);
+
+impl Tally {
+    fn track(&self) -> Tracked {
+        self.made.fetch_add(1, Ordering::SeqCst);
+        Tracked(self.clone())
+    }
+    fn balanced(&self) -> bool {
+        load(&self.made) == load(&self.dropped)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// How a round ends its runtime.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Drop,
+    Timeout,
+    Background,
+}
+
+/// Runs one round: a runtime with every kind of work in flight (idle tasks whose wakers a
+/// foreign thread keeps waking, yield loops, sleeps and timeouts, join sets with members,
+/// tasks awaiting other tasks, queued and running blocking closures, a task blocked in
+/// place, outputs nobody reads), ended as `ending` says; returns the join handles to check.
+fn shutdown_round(ending: Ending, tally: &Tally) -> Vec<JoinHandle<()>> {
+    let rt = genrt::Builder::new()
+        .worker_threads(WORKERS)
+        .max_blocking_threads(2)
+        .build()
+        .unwrap();
+    let mut handles = Vec::new();
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..200usize {
+        let t = tally.track();
+        let wakers = wakers.clone();
+        handles.push(rt.spawn(async move {
+            let _t = t;
+            match i % 6 {
+                0 => {
+                    poll_fn(|cx| {
+                        wakers.lock().unwrap().push(cx.waker().clone());
+                        Poll::<()>::Pending
+                    })
+                    .await
+                }
+                1 => loop {
+                    genrt::yield_now().await;
+                },
+                2 => time::sleep(Duration::from_millis((i % 7) as u64)).await,
+                3 => {
+                    let _ =
+                        time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+                    std::future::pending().await
+                }
+                4 => {
+                    let mut set = JoinSet::new();
+                    for _ in 0..3 {
+                        let m = _t.0.track();
+                        set.spawn(async move {
+                            let _m = m;
+                            std::future::pending::<()>().await
+                        });
+                    }
+                    while set.join_next().await.is_some() {}
+                }
+                _ => {
+                    // A child whose output nobody reads (its handle is dropped at once).
+                    let (m, out) = (_t.0.track(), _t.0.clone());
+                    drop(genrt::spawn(async move {
+                        let _m = m;
+                        genrt::yield_now().await;
+                        out.track()
+                    }));
+                    std::future::pending().await
+                }
+            }
+        }));
+    }
+    // Blocking closures: two running (held until after the shutdown starts), more queued.
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    for _ in 0..6 {
+        let t = tally.track();
+        let release_rx = release_rx.clone();
+        drop(rt.spawn_blocking(move || {
+            let _t = t;
+            let _ = release_rx
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_millis(50));
+        }));
+    }
+    // A task blocked in place, released by a helper a moment after the shutdown starts.
+    let (bip_tx, bip_rx) = mpsc::channel::<()>();
+    {
+        let t = tally.track();
+        handles.push(rt.spawn(async move {
+            let _t = t;
+            genrt::task::block_in_place(|| {
+                let _ = bip_rx.recv_timeout(Duration::from_secs(10));
+            });
+            std::future::pending::<()>().await
+        }));
+    }
+    // A foreign thread waking stored wakers through the shutdown.
+    let stop = Arc::new(AtomicBool::new(false));
+    let waker_thread = {
+        let (wakers, stop) = (wakers.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let taken = std::mem::take(&mut *wakers.lock().unwrap());
+                for waker in taken {
+                    waker.wake();
+                }
+                thread::yield_now();
+            }
+        })
+    };
+    let helper = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        let _ = bip_tx.send(());
+        for _ in 0..6 {
+            let _ = release_tx.send(());
+        }
+    });
+    thread::sleep(Duration::from_millis(2));
+    match ending {
+        Ending::Drop => drop(rt),
+        Ending::Timeout => {
+            let _ = rt.shutdown_timeout(Duration::from_secs(10));
+        }
+        Ending::Background => rt.shutdown_background(),
+    }
+    stop.store(true, Ordering::SeqCst);
+    waker_thread.join().unwrap();
+    helper.join().unwrap();
+    drop(wakers);
+    handles
+}
+
+/// Runtimes dropped, shut down with a timeout, and shut down in the background with all of
+/// the above in flight: no hang, every join handle resolves, every future (task, member,
+/// blocking closure) is dropped exactly once, and live bytes come back to the baseline.
+#[test]
+fn shutdown_with_everything_in_flight() {
+    let _serial = serial();
+    Watchdog::new("shutdown_with_everything_in_flight")
+        .limit(Duration::from_secs(180))
+        .run_reporting(|p| {
+            // Warm-up: lazily allocated process state exists before the baseline.
+            let warm = Tally::default();
+            for ending in [Ending::Drop, Ending::Timeout, Ending::Background] {
+                for handle in shutdown_round(ending, &warm) {
+                    let _ = wait_for("a warm-up handle", handle);
+                }
+            }
+            wait_until("the warm-up's futures dropped", || warm.balanced());
+            let tally = Tally::default();
+            let baseline = Baseline::take();
+            let rounds = if cfg!(debug_assertions) { 4 } else { 12 };
+            for round in 0..rounds {
+                for ending in [Ending::Drop, Ending::Timeout, Ending::Background] {
+                    p.at_round("shutting down", round);
+                    let handles = shutdown_round(ending, &tally);
+                    p.at_round("joining", round);
+                    for handle in handles {
+                        match wait_for("a handle after the shutdown", handle) {
+                            Ok(()) => {}
+                            Err(err) => assert!(err.is_cancelled(), "{ending:?}: {err:?}"),
+                        }
+                    }
+                    // After a background shutdown, running closures finish on their own.
+                    wait_until("every future dropped", || tally.balanced());
+                    assert!(
+                        load(&tally.dropped) == load(&tally.made),
+                        "{ending:?}: {} made, {} dropped",
+                        load(&tally.made),
+                        load(&tally.dropped)
+                    );
+                }
+                p.at_round("measuring", round);
+                baseline.check(format_args!("round {round}"));
             }
         });
 }
