@@ -1718,3 +1718,45 @@ fn shutdown_with_everything_in_flight() {
             }
         });
 }
+
+/// A task that aborts itself through its own abort handle (while a foreign thread aborts it
+/// too): as in Tokio, it runs on to its next suspension and is cancelled there, or completes
+/// if it does not suspend again; its future is dropped once either way.
+#[test]
+fn a_task_aborting_itself_mid_poll() {
+    let _serial = serial();
+    Watchdog::new("a_task_aborting_itself_mid_poll")
+        .limit(Duration::from_secs(120))
+        .run_reporting(|p| {
+            let rt = runtime();
+            let futures = counter();
+            for round in 0..ROUNDS / 2 {
+                p.at_round("aborting itself", round);
+                let (tx, rx) = mpsc::channel::<AbortHandle>();
+                let suspend = round % 2 == 0;
+                let dropped = DropCounter(futures.clone());
+                let handle = rt.spawn(async move {
+                    let _dropped = dropped;
+                    let me = rx.recv().unwrap();
+                    let other = me.clone();
+                    let foreign = thread::spawn(move || other.abort());
+                    me.abort();
+                    assert!(!me.is_finished(), "not finished while it runs");
+                    foreign.join().unwrap();
+                    if suspend {
+                        genrt::yield_now().await;
+                        unreachable!("an aborted task is not polled again");
+                    }
+                    "done"
+                });
+                tx.send(handle.abort_handle()).unwrap();
+                let result = wait_for("a self-aborted task", handle);
+                if suspend {
+                    assert!(result.unwrap_err().is_cancelled());
+                } else {
+                    assert_eq!(result.unwrap(), "done");
+                }
+                wait_until("its future dropped", || load(&futures) == round + 1);
+            }
+        });
+}
