@@ -344,7 +344,10 @@ impl<T> JoinSet<T> {
     pub fn detach_all(&mut self) {
         for (index, slot) in self.slots.iter_mut().enumerate() {
             // Dropping the handle detaches the task and takes `wakers[index]` back out of
-            // its cell, so no completion pushes `index` after this.
+            // its cell, so no later completion pushes `index`; a completion that took the
+            // waker just before may still push it once. If the slot is reused meanwhile,
+            // that index makes one spurious poll of the new member's handle (`Pending`,
+            // step 2), which loses nothing.
             if slot.take().is_some() {
                 self.free.push(index);
             }
