@@ -196,6 +196,16 @@ pub fn unconstrained<F: Future>(inner: F) -> Unconstrained<F> {
 }
 
 /// The future of [`unconstrained`]: `Unpin` when `F` is.
+///
+/// ```
+/// use genrt::task::Unconstrained;
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// // `Unpin` like the ready future inside: it can be polled through `&mut`.
+/// let mut answer: Unconstrained<std::future::Ready<u8>> =
+///     genrt::task::unconstrained(std::future::ready(42));
+/// assert_eq!(rt.block_on(&mut answer), 42);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct Unconstrained<F> {
@@ -236,6 +246,14 @@ pub fn cooperative<F: Future>(inner: F) -> Coop<F> {
 }
 
 /// The future of [`cooperative`]: `Unpin` when `F` is.
+///
+/// ```
+/// use genrt::task::coop::{cooperative, Coop};
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// let mut answer: Coop<std::future::Ready<u8>> = cooperative(std::future::ready(42));
+/// assert_eq!(rt.block_on(rt.spawn(async move { (&mut answer).await })).unwrap(), 42);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct Coop<F> {
