@@ -8,7 +8,7 @@
 //! runtime's `WakeContext`, which only the runtime's own `Shared` holds.
 
 use std::any::Any;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use genrt_waker::registry::{self, WakeContextGuard, WakeTarget};
 
@@ -21,7 +21,11 @@ use crate::worker::Local;
 struct Context {
     shared: Arc<Shared>,
     /// `Some` on a worker thread of `shared` (also inside an `enter` of `shared` there).
-    worker: Option<Rc<Local>>,
+    /// Weak: the worker's loop (a thread's `run`, a driver's `drive`) owns the `Local`, so
+    /// that a context kept past the loop (by a leaked `EnterGuard` made inside a task, whose
+    /// guard holds the context it covers) keeps no worker: a driver can always put its
+    /// worker back, and the leaked context finds none (it is never current again anyway).
+    worker: Option<Weak<Local>>,
     /// The thread facts that every nested context inherits from the one it covers.
     flags: Flags,
 }
@@ -161,7 +165,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     let worker = match entry {
         Entry::Worker(local) => {
             flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
-            Some(local)
+            Some(Rc::downgrade(&local))
         }
         Entry::BlockOn => {
             flags.in_block_on = true;
@@ -238,21 +242,18 @@ pub(crate) fn blocks_in_place_for(shared: &Shared) -> bool {
 
 /// The worker-local state if this thread is a worker of `shared`.
 pub(crate) fn local_worker(shared: &Shared) -> Option<Rc<Local>> {
-    with(|c| worker_in(c.map(|c| c as &dyn Any), shared).cloned()).flatten()
+    with(|c| worker_in(c.map(|c| c as &dyn Any), shared)).flatten()
 }
 
 /// The worker-local state in `context`, the per-thread context a wake carries (see
-/// `WakeTarget::wake`), if it is a worker of `shared`.
-pub(crate) fn worker_in<'a>(
-    context: Option<&'a dyn Any>,
-    shared: &Shared,
-) -> Option<&'a Rc<Local>> {
+/// `WakeTarget::wake`), if it is a worker of `shared` whose loop still runs.
+pub(crate) fn worker_in(context: Option<&dyn Any>, shared: &Shared) -> Option<Rc<Local>> {
     match context?.downcast_ref::<Context>()? {
         Context {
             shared: s,
             worker: Some(local),
             ..
-        } if std::ptr::eq(Arc::as_ptr(s), shared) => Some(local),
+        } if std::ptr::eq(Arc::as_ptr(s), shared) => local.upgrade(),
         _ => None,
     }
 }

@@ -489,7 +489,8 @@ pub(crate) fn drive(
     };
     /// Puts the core back when the drive ends, also by a panic of `root`'s poll. Declared
     /// before the context, the presence and the `local` clones below, so dropped after them
-    /// (also when unwinding): its `Rc` is the last one by then.
+    /// (also when unwinding): its `Rc` is the last one by then (contexts hold the worker
+    /// weakly, so one that a task leaked, with the `EnterGuard` that covers it, keeps none).
     struct PutBack<'a> {
         driver: &'a Driver,
         local: Option<std::rc::Rc<Local>>,
@@ -622,9 +623,10 @@ pub(crate) fn drive(
 /// tasks, and `root_side`, the chain its root is polled in, set aside meanwhile.
 ///
 /// The root's chain holds no worker: an `enter` guard that its future keeps (across an
-/// `.await`, while it unwinds, or leaked) covers no context holding the worker's `Rc`, so
-/// the drive can always put the worker back, and dropping such a guard later, out of the
-/// drive or in another drive of the same thread, finds the chain it entered in.
+/// `.await`, while it unwinds, or leaked) covers no context of the worker, and dropping
+/// such a guard later, out of the drive or in another drive of the same thread, finds the
+/// chain it entered in. (A context holds its worker weakly: one kept past the drive, by a
+/// guard a task leaked, does not keep the worker from being put back.)
 struct DriverContexts {
     root_side: context::SavedContexts,
     worker: Option<context::ContextGuard>,
