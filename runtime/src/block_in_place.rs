@@ -59,8 +59,10 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 ///
 /// In a task or the `block_on` future of a current-thread runtime
 /// ([`Builder::new_current_thread`](crate::Builder::new_current_thread)), as Tokio's: there is
-/// nothing to hand the runtime's work to. (A blocking closure of such a runtime, or a thread
-/// merely inside its [`enter`](crate::Runtime::enter) guard, is no worker: `f` simply runs.)
+/// nothing to hand the runtime's work to; also inside an [`enter`](crate::Handle::enter) guard
+/// of a multi-thread runtime there, whose workers are elsewhere. (A blocking closure of such
+/// a runtime, or a thread merely inside its [`enter`](crate::Runtime::enter) guard, is no
+/// worker: `f` simply runs.)
 ///
 /// ```
 /// let rt = genrt::Builder::new_multi_thread().worker_threads(1).build().unwrap();
@@ -90,6 +92,17 @@ where
             "genrt::task::block_in_place: can call blocking only when running on the \
              multi-threaded runtime (as Tokio's), not inside a LocalSet: its other tasks \
              cannot move to another thread. Use spawn_blocking instead"
+        );
+    }
+    // Refused where a current-thread runtime's work runs (its `block_on` future, the tasks
+    // it runs, a settle's), whatever runtime is entered there since: as in Tokio, whose
+    // scheduler context stays the current-thread one inside an `enter` guard of a
+    // multi-thread runtime (the guard's runtime has no worker on this thread to hand over).
+    if genrt_scheduler::in_driven_runtime() {
+        panic!(
+            "genrt::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime (as Tokio's); a current-thread runtime has no other \
+             worker to hand its tasks to. Use spawn_blocking instead"
         );
     }
     let Ok(handle) = Handle::try_current() else {

@@ -55,6 +55,9 @@ pub(crate) struct Flags {
     /// Whether this thread is inside a `block_in_place` closure of a task it was polling (as
     /// a worker or a stand-in), whose poll still counts for `settle`.
     in_place: bool,
+    /// Whether this thread drives a driven (current-thread) runtime, running its tasks (in
+    /// `block_on` or `settle`): its worker context and every context nested there.
+    drives: bool,
     /// How many contexts are entered on this thread, this one included: an `EnterGuard`
     /// checks on drop that it leaves the innermost one.
     pub(crate) depth: usize,
@@ -86,6 +89,13 @@ impl Flags {
     /// worker or a stand-in): that poll still counts for `settle`.
     pub(crate) fn in_place(&self) -> bool {
         self.in_place
+    }
+
+    /// Whether this thread is inside a driven (current-thread) runtime's `block_on` (its
+    /// future, or the tasks it runs) or drives one in `settle`: a thread whose own code is
+    /// what runs that runtime's work, wherever it entered since.
+    pub(crate) fn in_driven_runtime(&self) -> bool {
+        self.in_driven_block_on || self.drives
     }
 
     /// Whether a context of this thread holds `shared`'s registration.
@@ -165,6 +175,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     let worker = match entry {
         Entry::Worker(local) => {
             flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
+            flags.drives |= shared.driver.is_some();
             Some(Rc::downgrade(&local))
         }
         Entry::BlockOn => {

@@ -113,6 +113,18 @@ pub fn on_worker_thread() -> bool {
     flags.on_worker() || flags.in_driven_block_on()
 }
 
+/// Whether the calling thread runs a driven (current-thread) runtime's work: inside its
+/// `block_on` (the future, or the tasks the thread runs there), or driving it in `settle`,
+/// also inside an `enter` of any runtime there. Such a thread has no other worker to hand
+/// that work to while it blocks.
+///
+/// ```
+/// assert!(!genrt_scheduler::in_driven_runtime());
+/// ```
+pub fn in_driven_runtime() -> bool {
+    context::flags().in_driven_runtime()
+}
+
 /// Whether the calling thread is inside `block_on` of any genrt runtime (polling its future,
 /// or, on a current-thread runtime, running its tasks; also inside an `enter` there).
 ///

@@ -399,3 +399,275 @@ fn a_task_leaking_an_enter_guard_does_not_lose_the_worker() {
         });
     }
 }
+
+// ----------------------------------------------------------------------------------------
+// Nested block_on, spawn_blocking, LocalSet, block_in_place, settle
+// ----------------------------------------------------------------------------------------
+
+/// `block_on` of another runtime (current-thread or multi-thread) or of this one from inside
+/// the root panics (Tokio's "Cannot start a runtime from within a runtime"), also inside a
+/// guard of the other runtime; the root catches it and goes on, and every runtime stays
+/// usable.
+#[test]
+fn block_on_inside_the_root_panics() {
+    let _quiet = quiet_panics();
+    Watchdog::new("block_on inside the root").run(|| {
+        let rt = ct();
+        let other = ct();
+        let multi = mt();
+        let handles = [
+            rt.handle().clone(),
+            other.handle().clone(),
+            multi.handle().clone(),
+        ];
+        let messages = rt.block_on(async move {
+            let mut messages = Vec::new();
+            for h in &handles {
+                messages.push(panics_with(|| h.block_on(async { 1 })));
+                let guarded = {
+                    let _g = h.enter();
+                    panics_with(|| h.block_on(async { 1 }))
+                };
+                messages.push(guarded);
+                messages.push(genrt::spawn(async { 2 }).await.ok().map(|v| v.to_string()));
+            }
+            messages
+        });
+        for (i, m) in messages.iter().enumerate() {
+            let m = m.as_deref().unwrap_or("");
+            if i % 3 == 2 {
+                assert_eq!(m, "2");
+            } else {
+                assert!(m.contains("Cannot start a runtime"), "call {i}: {m:?}");
+            }
+        }
+        for r in [&rt, &other, &multi] {
+            assert_eq!(
+                r.block_on(async { genrt::spawn(async { 5 }).await.unwrap() }),
+                5
+            );
+        }
+    });
+}
+
+/// A `spawn_blocking` closure started by the root calls `block_on` of another current-thread
+/// runtime, of a multi-thread one and of this very runtime (which the root's thread drives
+/// meanwhile: the closure's `block_on` polls its own future only, and its task runs on the
+/// root's thread).
+#[test]
+fn block_on_from_a_blocking_closure_of_the_root() {
+    Watchdog::new("block_on from a blocking closure of the root").run(|| {
+        let rt = ct();
+        let other = Arc::new(ct());
+        let multi = Arc::new(mt());
+        let this = rt.handle().clone();
+        let total = rt.block_on(async move {
+            let mut total = 0;
+            for _ in 0..20 {
+                let (other, multi, this) = (other.clone(), multi.clone(), this.clone());
+                total += genrt::spawn_blocking(move || {
+                    let a = other.block_on(async {
+                        assert_eq!(genrt::Handle::current().id(), genrt::Handle::current().id());
+                        genrt::spawn(async { 1 }).await.unwrap()
+                    });
+                    let b = multi.block_on(async { genrt::spawn(async { 10 }).await.unwrap() });
+                    let c = this.block_on(async {
+                        let seen = genrt::spawn(async { seen() }).await.unwrap();
+                        assert!(seen.task && seen.on_worker);
+                        genrt::spawn(async { 100 }).await.unwrap()
+                    });
+                    a + b + c
+                })
+                .await
+                .unwrap();
+            }
+            total
+        });
+        assert_eq!(total, 20 * 111);
+    });
+}
+
+/// A `LocalSet` run inside the root: its tasks (polled inside the root's poll, so in the
+/// root's chain) see the runtime, as tasks, spawn onto it, and one of them holds an
+/// `EnterGuard` of another runtime across awaits while the others and the runtime's tasks
+/// run (the set's tasks share the thread's chain, as they share Tokio's handle stack).
+#[test]
+fn a_local_set_inside_the_root() {
+    Watchdog::new("a LocalSet inside the root").run(|| {
+        let rt = ct();
+        let other = ct();
+        let id = rt.handle().id();
+        let other_id = other.handle().id();
+        let other_h = other.handle().clone();
+        let own = rt.handle().clone();
+        let local = genrt::task::LocalSet::new();
+        let result = local.block_on(&rt, async move {
+            let counter = Rc::new(Cell::new(0));
+            let (go_tx, go_rx) = oneshot::channel::<()>();
+            let holder = {
+                let own = own.clone();
+                genrt::task::spawn_local(async move {
+                    let s = seen();
+                    let _g = other_h.enter();
+                    let inside = Handle::current().id();
+                    let _ = go_rx.await;
+                    own.spawn(async {}).await.unwrap();
+                    (s, inside, Handle::current().id())
+                })
+            };
+            let others: Vec<_> = (0..10)
+                .map(|i| {
+                    let counter = counter.clone();
+                    let own = own.clone();
+                    genrt::task::spawn_local(async move {
+                        let v = own.spawn(async move { i }).await.unwrap();
+                        genrt::yield_now().await;
+                        counter.set(counter.get() + v);
+                    })
+                })
+                .collect();
+            for t in others {
+                t.await.unwrap();
+            }
+            go_tx.send(()).unwrap();
+            let held = holder.await.unwrap();
+            (held, counter.get(), seen())
+        });
+        let ((s, inside, after), sum, root) = result;
+        assert_eq!(
+            s,
+            Seen {
+                runtime: Some(id),
+                on_worker: true,
+                task: true
+            }
+        );
+        assert_eq!(inside, other_id);
+        assert_eq!(after, other_id);
+        assert_eq!(sum, (0..10).sum::<i32>());
+        assert_eq!(root.runtime, Some(id));
+    });
+}
+
+/// `block_in_place` is refused in the root and in tasks of a current-thread runtime, as
+/// Tokio refuses it (its scheduler context is the current-thread one), also where a guard
+/// of a multi-thread runtime is entered around the call.
+#[test]
+fn block_in_place_is_refused_in_the_root_and_in_tasks() {
+    let _quiet = quiet_panics();
+    Watchdog::new("block_in_place in a current-thread runtime").run(|| {
+        let rt = ct();
+        let multi = mt();
+        let multi_h = multi.handle().clone();
+        let (root_plain, root_guarded, task_plain, task_guarded) = rt.block_on(async move {
+            let root_plain = panics_with(|| genrt::task::block_in_place(|| 1));
+            let root_guarded = {
+                let _g = multi_h.enter();
+                panics_with(|| genrt::task::block_in_place(|| 1))
+            };
+            let m = multi_h.clone();
+            let (task_plain, task_guarded) = genrt::spawn(async move {
+                let plain = panics_with(|| genrt::task::block_in_place(|| 1));
+                let _g = m.enter();
+                (plain, panics_with(|| genrt::task::block_in_place(|| 1)))
+            })
+            .await
+            .unwrap();
+            (root_plain, root_guarded, task_plain, task_guarded)
+        });
+        for (what, m) in [("root", root_plain), ("task", task_plain)] {
+            let m = m.unwrap_or_else(|| panic!("block_in_place ran in the {what}"));
+            assert!(m.contains("can call blocking only"), "{what}: {m}");
+        }
+        // A task run by a settle, inside a guard of the multi-thread runtime.
+        let m = multi.handle().clone();
+        let settled = rt.spawn(async move {
+            let _g = m.enter();
+            panics_with(|| genrt::task::block_in_place(|| 1))
+        });
+        rt.settle();
+        let settle_guarded = rt.block_on(settled).unwrap();
+        for (what, m) in [
+            ("root, inside a multi-thread guard", root_guarded),
+            ("task, inside a multi-thread guard", task_guarded),
+            (
+                "task run by settle, inside a multi-thread guard",
+                settle_guarded,
+            ),
+        ] {
+            assert!(
+                m.is_some(),
+                "block_in_place ran in the {what} (Tokio panics)"
+            );
+        }
+        // Where no current-thread work runs, `f` runs: a blocking closure of the runtime,
+        // and a plain thread inside its guard.
+        let h = rt.handle().clone();
+        let in_closure = rt.block_on(rt.spawn_blocking(|| genrt::task::block_in_place(|| 2)));
+        assert_eq!(in_closure.unwrap(), 2);
+        let plain = thread::spawn(move || {
+            let _g = h.enter();
+            genrt::task::block_in_place(|| 3)
+        });
+        assert_eq!(plain.join().unwrap(), 3);
+    });
+}
+
+/// `settle` and `try_settle` in the root panic, as documented (whichever thread drives);
+/// from another thread, while a root drives with nothing left to run, `settle` returns, and
+/// `try_settle` gives up while the root keeps tasks busy.
+#[test]
+fn settle_from_the_root_and_beside_it() {
+    let _quiet = quiet_panics();
+    Watchdog::new("settle and the root").run(|| {
+        let rt = Arc::new(ct());
+        let r = rt.clone();
+        let (a, b) = rt.block_on(async move {
+            genrt::spawn(async {}).await.unwrap();
+            (
+                panics_with(|| r.settle()),
+                panics_with(|| r.try_settle(Duration::from_millis(1))),
+            )
+        });
+        for m in [a, b] {
+            let m = m.expect("settle in the root panics");
+            assert!(m.contains("cannot settle"), "{m}");
+        }
+        // Beside a root that waits, then one that keeps tasks busy.
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let (busy_tx, busy_rx) = oneshot::channel::<()>();
+        let (started_tx, started) = std_mpsc::channel();
+        let driver = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                rt.block_on(async move {
+                    for i in 0..10 {
+                        genrt::spawn(async move { i }).await.unwrap();
+                    }
+                    started_tx.send(()).unwrap();
+                    let _ = done_rx.await;
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let s = stop.clone();
+                    let spinner = genrt::spawn(async move {
+                        while !s.load(SeqCst) {
+                            genrt::yield_now().await;
+                        }
+                    });
+                    let _ = busy_rx.await;
+                    stop.store(true, SeqCst);
+                    spinner.await.unwrap();
+                })
+            })
+        };
+        recv(&started, "the root drives");
+        rt.settle();
+        done_tx.send(()).unwrap();
+        // The spinner keeps the runtime busy until told: a short try_settle gives up.
+        wait_until("a try_settle fails beside the spinner", || {
+            !rt.try_settle(Duration::from_millis(5))
+        });
+        busy_tx.send(()).unwrap();
+        driver.join().unwrap();
+        rt.settle();
+    });
+}
