@@ -8,10 +8,10 @@
 //! 2. under [`UnhandledPanic::ShutdownRuntime`], register the thread's [`BlockOnSignal`] waker
 //!    with the runtime's close watchers, so that a close wakes it (under the default policy
 //!    no close needs to interrupt `block_on`, and nothing is registered);
-//! 3. if the runtime was shut down because a task panicked
-//!    ([`UnhandledPanic::ShutdownRuntime`]), panic; then loop: poll the future; check again
-//!    (also when the poll was ready); return the output, poll again at once if the future
-//!    woke itself during the poll, or park on the signal;
+//! 3. loop: if the runtime was shut down because a task panicked
+//!    ([`UnhandledPanic::ShutdownRuntime`]), panic; poll the future; check again (also when
+//!    the poll was ready); return the output, poll again at once if the future woke itself
+//!    during the poll, or park on the signal;
 //! 4. the clock: the thread holds the runtime's clock (a paused clock does not
 //!    auto-advance; `time` module docs) while it polls the future, and a wake of it holds
 //!    the clock until the poll it asked for (see [`BlockOnSignal`]). So, as on Tokio's
@@ -28,7 +28,7 @@
 //!
 //! A close by panic sets `panicked` before `closed` and wakes every watcher after, so a
 //! thread that checked before the close parks with a wake pending from the close:
-//! it polls once more, checks again and panics. A normal shutdown (the `Runtime` dropped
+//! it checks again before the poll that wake asks for, and panics. A normal shutdown (the `Runtime` dropped
 //! while a `Handle::block_on` runs) leaves it driving its future, whose spawns are
 //! cancelled, as in Tokio (under that policy the close wakes it once, harmlessly).
 //!
@@ -73,6 +73,8 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         return drive(handle, &signal, &waker, &mut cx, future.as_mut());
     }
     loop {
+        // Before every poll: a wake may come from the close of a panic (see `Root::poll`).
+        check_not_panicked(handle);
         let poll = {
             // Each poll with a fresh cooperative budget, as a task's.
             let _budget = crate::task::coop::BudgetGuard::for_poll();
@@ -185,6 +187,13 @@ impl<F: Future> genrt_scheduler::Root for Root<'_, '_, '_, F> {
     }
 
     fn poll(&mut self) -> bool {
+        // Before the poll too: a task of this runtime that panicked under `ShutdownRuntime`
+        // (maybe on this very thread, since the future was last polled) ends `block_on`
+        // without another poll of the future, as in Tokio's current-thread loop, which
+        // checks before it goes back to its future. The future would otherwise run once more
+        // in a runtime already shut down, and a panic of its own there (a channel to the
+        // panicked task found closed) would stand in for the policy's.
+        check_not_panicked(self.handle);
         let poll = {
             let _budget = crate::task::coop::BudgetGuard::for_poll();
             self.future.as_mut().poll(self.cx)

@@ -671,3 +671,252 @@ fn settle_from_the_root_and_beside_it() {
         rt.settle();
     });
 }
+
+// ----------------------------------------------------------------------------------------
+// Panics and shutdown
+// ----------------------------------------------------------------------------------------
+
+/// Under `UnhandledPanic::ShutdownRuntime`, a task woken by the root (through the injector,
+/// now that the root is no worker) panics: `block_on` panics with the policy's message, every
+/// other task's future is dropped by then, and a later `block_on` panics too.
+#[test]
+fn shutdown_on_panic_in_a_task_woken_by_the_root() {
+    let _quiet = quiet_panics();
+    Watchdog::new("ShutdownRuntime, the panic in a task the root woke").run(|| {
+        let rt = genrt::Builder::new_current_thread()
+            .enable_all()
+            .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+            .build()
+            .unwrap();
+        let drops = Arc::new(AtomicUsize::new(0));
+        for _ in 0..5 {
+            let d = DropCounter(drops.clone());
+            rt.spawn(async move {
+                let _d = d;
+                pending::<()>().await
+            });
+        }
+        let (tx, mut rx) = mpsc::unbounded::<u32>();
+        rt.spawn(async move {
+            while let Some(n) = rx.next().await {
+                if n == 3 {
+                    panic!("{INTENTIONAL}: woken by the root");
+                }
+            }
+        });
+        let counted = drops.clone();
+        let message = panics_with(|| {
+            rt.block_on(async move {
+                for n in 0..10 {
+                    tx.unbounded_send(n).unwrap();
+                    genrt::yield_now().await;
+                }
+                pending::<()>().await
+            })
+        })
+        .expect("block_on panics");
+        assert!(message.contains("ShutdownRuntime"), "{message}");
+        assert_eq!(counted.load(SeqCst), 5, "tasks outlived the shutdown");
+        let again = panics_with(|| rt.block_on(async { 1 })).expect("the next block_on panics");
+        assert!(again.contains("ShutdownRuntime"), "{again}");
+    });
+}
+
+/// A root that panics while tasks are queued and running: the panic reaches the caller, the
+/// thread is left in no context, and the tasks go on in the next `block_on` (also on another
+/// thread).
+#[test]
+fn a_root_panic_while_tasks_run() {
+    let _quiet = quiet_panics();
+    Watchdog::new("a root panicking beside tasks").run(|| {
+        let rt = Arc::new(ct());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let other = ct();
+        let multi = mt();
+        let (other_h, multi_h) = (other.handle().clone(), multi.handle().clone());
+        let this = rt.handle().clone();
+        let tasks = panics_with(|| {
+            rt.block_on(async move {
+                // Guards held across awaits when the root panics: unwound in order.
+                let _g1 = other_h.enter();
+                genrt::yield_now().await;
+                let _g2 = multi_h.enter();
+                for _ in 0..20 {
+                    let r = r.clone();
+                    this.spawn(async move {
+                        genrt::yield_now().await;
+                        r.fetch_add(1, SeqCst);
+                    });
+                }
+                genrt::yield_now().await;
+                panic!("{INTENTIONAL}: the root");
+            })
+        });
+        assert!(tasks.is_some());
+        assert!(Handle::try_current().is_err());
+        assert!(!genrt::on_worker_thread());
+        // Tasks left queued by a panicking root run later.
+        let r = ran.clone();
+        let ran_first = ran.load(SeqCst);
+        assert!(ran_first <= 20);
+        let handles = panics_with(|| {
+            rt.block_on(async move {
+                for _ in 0..20 {
+                    let r = r.clone();
+                    genrt::spawn(async move {
+                        genrt::yield_now().await;
+                        r.fetch_add(1, SeqCst);
+                    });
+                }
+                genrt::yield_now().await;
+                panic!("{INTENTIONAL}: the root, tasks queued");
+            })
+        });
+        assert!(handles.is_some());
+        let rt2 = rt.clone();
+        thread::spawn(move || {
+            rt2.block_on(async {
+                wait_for_count(&ran, 40).await;
+            })
+        })
+        .join()
+        .unwrap();
+    });
+
+    async fn wait_for_count(count: &AtomicUsize, n: usize) {
+        while count.load(SeqCst) < n {
+            genrt::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// The runtime dropped from another thread while the root is inside a poll: the drop does
+/// not wait for the root (it is no task), returns with every task's future dropped, and
+/// the root then finds its spawns cancelled and returns.
+#[test]
+fn dropped_from_another_thread_while_the_root_polls() {
+    Watchdog::new("a drop while the root polls").run(|| {
+        for round in 0..20 {
+            let rt = ct();
+            let handle = rt.handle().clone();
+            let drops = Arc::new(AtomicUsize::new(0));
+            for _ in 0..3 {
+                let d = DropCounter(drops.clone());
+                rt.spawn(async move {
+                    let _d = d;
+                    genrt::time::sleep(Duration::from_secs(3600)).await;
+                });
+            }
+            let (in_poll_tx, in_poll) = std_mpsc::channel();
+            let (dropped_tx, dropped) = std_mpsc::channel::<()>();
+            let counted = drops.clone();
+            let root = thread::spawn(move || {
+                handle.block_on(async move {
+                    genrt::spawn(async {}).await.unwrap();
+                    genrt::yield_now().await;
+                    // Inside a poll until the runtime is gone.
+                    in_poll_tx.send(()).unwrap();
+                    dropped.recv().unwrap();
+                    assert_eq!(counted.load(SeqCst), 3, "round {round}");
+                    let late = genrt::spawn(async { 1 }).await;
+                    late.unwrap_err().is_cancelled()
+                })
+            });
+            recv(&in_poll, "the root is inside its poll");
+            Watchdog::new("the drop").run(move || drop(rt));
+            assert_eq!(drops.load(SeqCst), 3);
+            dropped_tx.send(()).unwrap();
+            assert!(root.join().unwrap(), "round {round}");
+        }
+    });
+}
+
+/// The root drops its runtime (through a handle's `block_on`) while holding guards of the
+/// runtime and of another one across awaits, and while a task it woke waits in the queue;
+/// then spawns (cancelled), drops its guards in order and returns.
+#[test]
+fn the_root_drops_its_runtime_inside_its_guards() {
+    Watchdog::new("the root drops its runtime").run(|| {
+        let rt = ct();
+        let other = mt();
+        let handle = rt.handle().clone();
+        let other_h = other.handle().clone();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = drops.clone();
+        let out = handle.clone().block_on(async move {
+            let g1 = other_h.enter();
+            let g2 = handle.enter();
+            let d = DropCounter(counted.clone());
+            let (tx, rx) = oneshot::channel::<()>();
+            let task = genrt::spawn(async move {
+                let _d = d;
+                let _ = rx.await;
+                pending::<()>().await
+            });
+            genrt::yield_now().await;
+            tx.send(()).unwrap(); // queued, not run yet
+            drop(rt);
+            assert_eq!(counted.load(SeqCst), 1);
+            let cancelled = genrt::spawn(async { 1 }).await.unwrap_err().is_cancelled();
+            genrt::yield_now().await;
+            drop(g2);
+            drop(g1);
+            (cancelled, task.await.unwrap_err().is_cancelled())
+        });
+        assert_eq!(out, (true, true));
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+/// The root spawns in a loop while another thread drops the runtime: every future is
+/// dropped exactly once, each spawn either runs or reports cancelled, and nothing hangs.
+#[test]
+fn root_spawns_race_the_drop() {
+    Watchdog::new("root spawns racing the drop")
+        .limit(Duration::from_secs(120))
+        .run(|| {
+            for round in 0..50u64 {
+                let rt = ct();
+                let handle = rt.handle().clone();
+                let drops = Arc::new(AtomicUsize::new(0));
+                let spawned = Arc::new(AtomicUsize::new(0));
+                let (d, s) = (drops.clone(), spawned.clone());
+                let (started_tx, started) = std_mpsc::channel();
+                let root = thread::spawn(move || {
+                    handle.block_on(async move {
+                        let mut joins = Vec::new();
+                        for i in 0..400u64 {
+                            let c = DropCounter(d.clone());
+                            s.fetch_add(1, SeqCst);
+                            joins.push(genrt::spawn(async move {
+                                let _c = c;
+                                if i % 3 == 0 {
+                                    genrt::yield_now().await;
+                                }
+                            }));
+                            if i == 10 {
+                                started_tx.send(()).unwrap();
+                            }
+                            if i % 7 == 0 {
+                                genrt::yield_now().await;
+                            }
+                        }
+                        let mut cancelled = 0;
+                        for j in joins {
+                            if let Err(e) = j.await {
+                                assert!(e.is_cancelled());
+                                cancelled += 1;
+                            }
+                        }
+                        cancelled
+                    })
+                });
+                recv(&started, "the root spawns");
+                thread::sleep(Duration::from_micros(50 * (round % 5)));
+                drop(rt);
+                let _cancelled = root.join().unwrap();
+                assert_eq!(drops.load(SeqCst), spawned.load(SeqCst), "round {round}");
+            }
+        });
+}
