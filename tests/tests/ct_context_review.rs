@@ -920,3 +920,503 @@ fn root_spawns_race_the_drop() {
             }
         });
 }
+
+// ----------------------------------------------------------------------------------------
+// The paused clock
+// ----------------------------------------------------------------------------------------
+
+/// `time::pause`, `advance` and auto-advance from the root, with sleeps in the root and in
+/// tasks: timers fire in deadline order whoever waits on them, `advance` lets the tasks it
+/// woke run before the root goes on, and the clock does not move while the root is inside a
+/// poll (its hold), however long that poll takes in real time.
+#[test]
+fn the_paused_clock_with_sleeps_in_the_root_and_in_tasks() {
+    use genrt::time::{advance, sleep, Instant};
+    Watchdog::new("paused clock, root and tasks sleeping").run(|| {
+        let rt = ct();
+        rt.block_on(async {
+            genrt::time::pause();
+            let start = Instant::now();
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let tasks: Vec<_> = [30u64, 10, 50]
+                .into_iter()
+                .map(|mins| {
+                    let order = order.clone();
+                    genrt::spawn(async move {
+                        sleep(Duration::from_secs(60 * mins)).await;
+                        order.lock().unwrap().push(mins);
+                    })
+                })
+                .collect();
+            genrt::yield_now().await;
+            // The root's own sleep, between the tasks': auto-advance, in deadline order.
+            sleep(Duration::from_secs(60 * 20)).await;
+            order.lock().unwrap().push(20);
+            assert!(start.elapsed() >= Duration::from_secs(60 * 20));
+            // Inside a poll, the clock holds.
+            let before = Instant::now();
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(Instant::now(), before);
+            // advance: the 30-minute task wakes and runs before the root goes on.
+            advance(Duration::from_secs(60 * 11)).await;
+            assert_eq!(*order.lock().unwrap(), vec![10, 20, 30]);
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*order.lock().unwrap(), vec![10, 20, 30, 50]);
+            genrt::time::resume();
+        });
+    });
+}
+
+/// A runtime started paused, a thread in `block_on` that does not drive (another does) and
+/// polls a long synchronous step: its polling hold keeps the clock still, while the driver's
+/// task sleeps an hour.
+#[test]
+fn a_root_that_does_not_drive_holds_the_paused_clock() {
+    Watchdog::new("a non-driving root holds the clock").run(|| {
+        let rt = Arc::new(ct_paused());
+        let (driving_tx, driving) = std_mpsc::channel();
+        let (stop_tx, stop) = oneshot::channel::<()>();
+        let driver = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                rt.block_on(async move {
+                    driving_tx.send(()).unwrap();
+                    let _ = stop.await;
+                })
+            })
+        };
+        recv(&driving, "the other thread drives");
+        let fired = Arc::new(AtomicBool::new(false));
+        let f = fired.clone();
+        rt.spawn(async move {
+            genrt::time::sleep(Duration::from_secs(3600)).await;
+            f.store(true, SeqCst);
+        });
+        rt.block_on(async {
+            let before = genrt::time::Instant::now();
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(1));
+                assert!(
+                    !fired.load(SeqCst),
+                    "the clock jumped while a root was polled"
+                );
+            }
+            assert_eq!(genrt::time::Instant::now(), before);
+            genrt::time::sleep(Duration::from_secs(7200)).await;
+            assert!(fired.load(SeqCst));
+        });
+        stop_tx.send(()).unwrap();
+        driver.join().unwrap();
+    });
+}
+
+// ----------------------------------------------------------------------------------------
+// Two threads, handovers, wake ping-pong
+// ----------------------------------------------------------------------------------------
+
+/// A root and a task waking each other 20,000 times (each wake of the task goes through the
+/// injector now that the root is no worker): no wake is lost, also while another thread
+/// drives and this root only polls its own future.
+#[test]
+fn root_and_task_ping_pong() {
+    Watchdog::new("root and task ping-pong").run(|| {
+        const ROUNDS: u32 = 20_000;
+        let rt = Arc::new(ct());
+        for driving_elsewhere in [false, true] {
+            let mut stop = None;
+            let mut driver = None;
+            if driving_elsewhere {
+                let (driving_tx, driving) = std_mpsc::channel();
+                let (stop_tx, stop_rx) = oneshot::channel::<()>();
+                let rt = rt.clone();
+                driver = Some(thread::spawn(move || {
+                    rt.block_on(async move {
+                        driving_tx.send(()).unwrap();
+                        let _ = stop_rx.await;
+                    })
+                }));
+                recv(&driving, "the other thread drives");
+                stop = Some(stop_tx);
+            }
+            let total = rt.block_on(async {
+                let (to_task, mut task_rx) = mpsc::channel::<u32>(1);
+                let (mut to_root, mut root_rx) = mpsc::channel::<u32>(1);
+                let task = genrt::spawn(async move {
+                    use futures::SinkExt;
+                    while let Some(n) = task_rx.next().await {
+                        if to_root.send(n + 1).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut to_task = to_task;
+                let mut n = 0;
+                for _ in 0..ROUNDS {
+                    use futures::SinkExt;
+                    to_task.send(n).await.unwrap();
+                    n = root_rx.next().await.unwrap();
+                }
+                drop(to_task);
+                task.await.unwrap();
+                n
+            });
+            assert_eq!(total, ROUNDS);
+            if let Some(stop) = stop {
+                stop.send(()).unwrap();
+                driver.unwrap().join().unwrap();
+            }
+        }
+    });
+}
+
+/// Two threads `block_on` the same runtime over and over, handing the worker to each other;
+/// each root spawns tasks, and wakes the tasks the other root spawned (and is woken by
+/// them): every task runs, every root returns, every future is dropped once.
+#[test]
+fn two_roots_wake_each_others_tasks_across_handovers() {
+    Watchdog::new("two roots waking each other's tasks")
+        .limit(Duration::from_secs(120))
+        .run(|| {
+            let rt = Arc::new(ct());
+            let drops = Arc::new(AtomicUsize::new(0));
+            let made = Arc::new(AtomicUsize::new(0));
+            // Each thread's tasks wait on a channel the other thread's roots feed.
+            let (a_tx, a_rx) = std_mpsc::channel::<oneshot::Sender<u64>>();
+            let (b_tx, b_rx) = std_mpsc::channel::<oneshot::Sender<u64>>();
+            let mut threads = Vec::new();
+            for (k, (mine, theirs)) in [(a_tx, b_rx), (b_tx, a_rx)].into_iter().enumerate() {
+                let rt = rt.clone();
+                let (drops, made) = (drops.clone(), made.clone());
+                threads.push(thread::spawn(move || {
+                    let mut sum = 0u64;
+                    for i in 0..300u64 {
+                        let (tx, rx) = oneshot::channel::<u64>();
+                        let d = DropCounter(drops.clone());
+                        made.fetch_add(1, SeqCst);
+                        let theirs = &theirs;
+                        let mine = &mine;
+                        sum += rt.block_on(async move {
+                            // A task of ours, woken by the other thread's root.
+                            let task = genrt::spawn(async move {
+                                let _d = d;
+                                rx.await.unwrap_or(0)
+                            });
+                            let _ = mine.send(tx);
+                            if i % 5 == 0 {
+                                genrt::yield_now().await;
+                            }
+                            // Wake one of theirs, if one is waiting.
+                            if let Ok(sender) = theirs.try_recv() {
+                                let _ = sender.send(i);
+                            }
+                            let v = genrt::time::timeout(Duration::from_millis(1), task).await;
+                            match v {
+                                Ok(v) => v.unwrap(),
+                                Err(_) => 0,
+                            }
+                        });
+                        let _ = k;
+                    }
+                    // Release whatever of ours is still waiting.
+                    drop(mine);
+                    while let Ok(sender) = theirs.try_recv() {
+                        let _ = sender.send(0);
+                    }
+                    sum
+                }));
+            }
+            for t in threads {
+                t.join().unwrap();
+            }
+            // Tasks whose timeout ended detached finish once their sender is dropped.
+            rt.block_on(async {
+                while drops.load(SeqCst) < made.load(SeqCst) {
+                    genrt::time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+            assert_eq!(drops.load(SeqCst), made.load(SeqCst));
+        });
+}
+
+// ----------------------------------------------------------------------------------------
+// Thread-local destructors, nested runtimes, metrics
+// ----------------------------------------------------------------------------------------
+
+/// What [`thread_local_destructors_call_block_on_and_enter`]'s destructors saw: the result
+/// of a `block_on` (spawning and awaiting a task) and of an `enter` in a destructor.
+type Outcome = (Result<u32, String>, Result<bool, String>);
+
+/// A thread-local whose destructor uses a current-thread runtime.
+struct UsesRuntime {
+    rt: Option<Runtime>,
+    report: Option<std_mpsc::Sender<Outcome>>,
+}
+
+impl Drop for UsesRuntime {
+    fn drop(&mut self) {
+        let (Some(rt), Some(report)) = (self.rt.take(), self.report.take()) else {
+            return;
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async {
+                let inner = genrt::spawn(async { 6 }).await.unwrap();
+                inner + genrt::spawn(async { 1 }).await.unwrap()
+            })
+        }))
+        .map_err(|e| panic_message(&*e).unwrap_or_default().to_owned());
+        let entered = catch_unwind(AssertUnwindSafe(|| {
+            let _g = rt.enter();
+            Handle::try_current().is_ok()
+        }))
+        .map_err(|e| panic_message(&*e).unwrap_or_default().to_owned());
+        let _ = report.send((ran, entered));
+        // The runtime's own drop, in the destructor.
+        drop(rt);
+    }
+}
+
+/// Thread-local destructors that call `block_on` (which drives: the chains are saved and
+/// swapped there) and `enter`: destroyed before genrt's own thread-local, they work; after
+/// it, they fail cleanly or work, and the process neither aborts nor hangs.
+#[test]
+fn thread_local_destructors_call_block_on_and_enter() {
+    thread_local! {
+        static USES: std::cell::RefCell<Option<UsesRuntime>> = const { std::cell::RefCell::new(None) };
+    }
+    for genrt_first in [true, false] {
+        let (tx, rx) = std_mpsc::channel();
+        Watchdog::new("thread-local destructors using a runtime").run(move || {
+            thread::spawn(move || {
+                if genrt_first {
+                    // genrt's thread-local registered first: destroyed after ours.
+                    let warm = ct();
+                    warm.block_on(async {});
+                    USES.with(|_| ());
+                } else {
+                    USES.with(|_| ());
+                }
+                USES.with(|u| {
+                    *u.borrow_mut() = Some(UsesRuntime {
+                        rt: Some(ct()),
+                        report: Some(tx),
+                    })
+                });
+            })
+            .join()
+            .expect("the thread exits without a panic");
+        });
+        let (ran, entered) = recv(&rx, "the destructor's report");
+        if genrt_first {
+            assert_eq!(ran, Ok(7));
+            assert_eq!(entered, Ok(true));
+        } else {
+            // After genrt's thread-local: a clean panic, or a block_on that still works.
+            if let Ok(v) = ran {
+                assert_eq!(v, 7);
+            }
+        }
+    }
+}
+
+/// Nested current-thread runtimes: a task of runtime A starts a blocking closure that calls
+/// `block_on` of runtime B, whose root and tasks see B, await a task of A, and spawn onto A
+/// through a guard; A's root meanwhile keeps a guard of B across its await.
+#[test]
+fn nested_current_thread_runtimes_through_a_blocking_closure() {
+    Watchdog::new("nested current-thread runtimes").run(|| {
+        let a = ct();
+        let b = Arc::new(ct());
+        let (a_id, b_id) = (a.handle().id(), b.handle().id());
+        let a_handle = a.handle().clone();
+        let b_for_root = b.clone();
+        let out = a.block_on(async move {
+            let _in_b = b_for_root.handle().enter();
+            let b = b_for_root.clone();
+            let a_handle2 = a_handle.clone();
+            let task = a_handle.spawn(async move {
+                assert_eq!(Handle::current().id(), a_id);
+                let outer = genrt::spawn_blocking(move || {
+                    b.block_on(async move {
+                        let root = seen();
+                        let task = genrt::spawn(async { seen() }).await.unwrap();
+                        // A task of A, awaited from B's root.
+                        let from_a = a_handle2
+                            .spawn(async { Handle::current().id() })
+                            .await
+                            .unwrap();
+                        let via_guard = {
+                            let _g = a_handle2.enter();
+                            genrt::spawn(async { Handle::current().id() })
+                        }
+                        .await
+                        .unwrap();
+                        (root, task, from_a, via_guard)
+                    })
+                })
+                .await
+                .unwrap();
+                (outer, seen())
+            });
+            // The root's own guard of B: spawns from the root go to B, which nothing drives
+            // now; check that only the id is B's.
+            assert_eq!(Handle::current().id(), b_id);
+            task.await.unwrap()
+        });
+        let ((root, task, from_a, via_guard), a_task) = out;
+        // `task::try_id` in that root is the blocking closure's id, as in Tokio (a
+        // blocking closure is a task; `block_on` sets no id of its own).
+        assert_eq!(
+            root,
+            Seen {
+                runtime: Some(b_id),
+                on_worker: true,
+                task: true
+            }
+        );
+        assert_eq!(
+            task,
+            Seen {
+                runtime: Some(b_id),
+                on_worker: true,
+                task: true
+            }
+        );
+        assert_eq!(from_a, a_id);
+        assert_eq!(via_guard, a_id);
+        assert_eq!(
+            a_task,
+            Seen {
+                runtime: Some(a_id),
+                on_worker: true,
+                task: true
+            }
+        );
+    });
+}
+
+/// Tasks the root spawns wait in the runtime's own queue, not in the global one, as on
+/// Tokio's current-thread runtime (`tokio/tests/rt_metrics.rs`, `worker_local_queue_depth`:
+/// a `block_on` future's spawns count in worker 0's local queue; the global queue holds what
+/// other threads schedule).
+#[test]
+#[ignore = "diagnosis: since bc0aaff the root is polled in the caller's chain, which has no \
+            worker, so its spawns and wakes go to the injector (Shared::spawn, \
+            Shared::wake with no local worker): global_queue_depth counts them (Tokio: 0, \
+            they are local), and they are counted as foreign spawns; a fix needs the root's \
+            spawns to reach the drive's deque without its context holding the worker"]
+fn root_spawns_are_not_in_the_global_queue() {
+    Watchdog::new("global_queue_depth of root spawns").run(|| {
+        let rt = ct();
+        let metrics = rt.metrics();
+        let depth = rt.block_on(async move {
+            for _ in 0..10 {
+                genrt::spawn(async {});
+            }
+            metrics.global_queue_depth()
+        });
+        assert_eq!(depth, 0);
+    });
+}
+
+// ----------------------------------------------------------------------------------------
+// Settle's drive, the root's drop
+// ----------------------------------------------------------------------------------------
+
+/// `settle` from a plain thread inside the runtime's `EnterGuard` drives with the guard's
+/// chain set aside: tasks that enter, nest and leak guards there leave the caller's chain as
+/// it was, and its guard drops without a panic.
+#[test]
+fn settle_inside_a_guard_beside_tasks_that_leak_guards() {
+    Watchdog::new("settle inside a guard").run(|| {
+        let rt = ct();
+        let other = mt();
+        let (id, other_h) = (rt.handle().id(), other.handle().clone());
+        let g = rt.enter();
+        for i in 0..10 {
+            let o = other_h.clone();
+            genrt::spawn(async move {
+                genrt::yield_now().await;
+                if i % 2 == 0 {
+                    std::mem::forget(Handle::current().enter());
+                } else {
+                    std::mem::forget(o.enter());
+                }
+                // Spawned where this task now is: its own runtime, or the other one.
+                genrt::spawn(async {});
+            });
+        }
+        rt.settle();
+        assert_eq!(Handle::current().id(), id);
+        assert!(!genrt::on_worker_thread());
+        drop(g);
+        assert!(Handle::try_current().is_err());
+        // The worker is still there.
+        let h = rt.handle().clone();
+        let elsewhere =
+            thread::spawn(move || h.block_on(async { genrt::spawn(async { 1 }).await.unwrap() }));
+        assert_eq!(elsewhere.join().unwrap(), 1);
+    });
+}
+
+/// Records, when dropped, the runtime and worker status its thread sees.
+struct SeesOnDrop(Arc<Mutex<Option<Seen>>>);
+
+impl Drop for SeesOnDrop {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some(seen());
+    }
+}
+
+/// A future done at its second poll that holds a [`SeesOnDrop`] until it is dropped.
+struct HoldsUntilDropped(#[allow(dead_code)] SeesOnDrop, bool);
+
+impl Future for HoldsUntilDropped {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.1, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// The `block_on` future is dropped inside the runtime's context (as in Tokio, whose
+/// `block_on` drops it inside its runtime guard), done or unwinding, whichever thread drove.
+#[test]
+fn the_root_is_dropped_inside_its_runtime() {
+    let _quiet = quiet_panics();
+    Watchdog::new("the root's drop").run(|| {
+        let rt = ct();
+        let id = rt.handle().id();
+        let slot = Arc::new(Mutex::new(None));
+        rt.block_on(HoldsUntilDropped(SeesOnDrop(slot.clone()), false));
+        let expected = Seen {
+            runtime: Some(id),
+            on_worker: true,
+            task: false,
+        };
+        assert_eq!(slot.lock().unwrap().take(), Some(expected));
+        let held = SeesOnDrop(slot.clone());
+        let panicked = panics_with(|| {
+            rt.block_on(async move {
+                let _held = held;
+                genrt::spawn(async {}).await.unwrap();
+                panic!("{INTENTIONAL}: unwinding the root");
+            })
+        });
+        assert!(panicked.is_some());
+        assert_eq!(
+            slot.lock().unwrap().take(),
+            Some(Seen {
+                runtime: Some(id),
+                on_worker: true,
+                task: false
+            })
+        );
+    });
+}
