@@ -70,22 +70,6 @@ fn seen() -> Seen {
     }
 }
 
-/// Pends once (waking itself), then completes.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if std::mem::replace(&mut self.0, true) {
-            Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 // ----------------------------------------------------------------------------------------
 // Handle::current, on_worker_thread, task::id, task-locals
 // ----------------------------------------------------------------------------------------
@@ -205,9 +189,9 @@ fn nested_guards_held_across_awaits_in_the_root() {
             assert_eq!(Handle::current().id(), other_id);
             drop(g1);
             assert_eq!(Handle::current().id(), id);
-            on_other
+            Some(on_other)
         });
-        assert_eq!(other.block_on(on_other).unwrap(), other_id);
+        assert_eq!(other.block_on(on_other.unwrap()).unwrap(), other_id);
     });
 }
 
