@@ -87,7 +87,12 @@ where
     // Refused inside a `LocalSet` being driven (its `run_until` future, its tasks, their
     // drops as it closes), whatever the runtime, as Tokio refuses it (tokio-rs/tokio#7368):
     // the set's other tasks cannot be handed to another thread, so they would stall.
-    if crate::task::local_set::driving() {
+    // (`LocalSet` is built without loom: no set runs under `cfg(loom)`.)
+    #[cfg(not(loom))]
+    let in_local_set = crate::task::local_set::driving();
+    #[cfg(loom)]
+    let in_local_set = false;
+    if in_local_set {
         panic!(
             "genrt::task::block_in_place: can call blocking only when running on the \
              multi-threaded runtime (as Tokio's), not inside a LocalSet: its other tasks \
