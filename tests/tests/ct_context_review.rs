@@ -706,6 +706,65 @@ fn shutdown_on_panic_in_a_task_woken_by_the_root() {
     });
 }
 
+/// The same with the root holding guards (of a multi-thread runtime and of its own) across
+/// the await in which the task panics, and another thread polling its own root meanwhile:
+/// both `block_on`s panic with the policy's message, the guards unwind in order (no "out of
+/// order" panic in the unwinding), and both threads are left in no context.
+#[test]
+fn shutdown_on_panic_with_guards_held_by_roots() {
+    let _quiet = quiet_panics();
+    Watchdog::new("ShutdownRuntime beside held guards").run(|| {
+        let rt = Arc::new(
+            genrt::Builder::new_current_thread()
+                .enable_all()
+                .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+                .build()
+                .unwrap(),
+        );
+        let multi = mt();
+        let (trigger_tx, trigger) = oneshot::channel::<()>();
+        rt.spawn(async move {
+            let _ = trigger.await;
+            panic!("{INTENTIONAL}: a task under ShutdownRuntime");
+        });
+        let (in_tx, in_rx) = std_mpsc::channel();
+        let second = {
+            let (rt, m) = (rt.clone(), multi.handle().clone());
+            thread::spawn(move || {
+                let m = panics_with(|| {
+                    rt.block_on(async move {
+                        let _g = m.enter();
+                        in_tx.send(()).unwrap();
+                        pending::<()>().await
+                    })
+                });
+                (m, Handle::try_current().is_err())
+            })
+        };
+        let m = multi.handle().clone();
+        let own = rt.handle().clone();
+        let first = panics_with(|| {
+            rt.block_on(async move {
+                let _g1 = m.enter();
+                let _g2 = own.enter();
+                // The other thread's root is in (polled by whichever thread drives).
+                while in_rx.try_recv().is_err() {
+                    genrt::time::sleep(Duration::from_millis(1)).await;
+                }
+                trigger_tx.send(()).unwrap();
+                pending::<()>().await
+            })
+        })
+        .expect("block_on panics");
+        assert!(first.contains("ShutdownRuntime"), "{first}");
+        assert!(Handle::try_current().is_err());
+        let (second, left) = second.join().unwrap();
+        let second = second.expect("the other block_on panics");
+        assert!(second.contains("ShutdownRuntime"), "{second}");
+        assert!(left);
+    });
+}
+
 /// A root that panics while tasks are queued and running: the panic reaches the caller, the
 /// thread is left in no context, and the tasks go on in the next `block_on` (also on another
 /// thread).
@@ -1129,8 +1188,13 @@ fn two_roots_wake_each_others_tasks_across_handovers() {
 // ----------------------------------------------------------------------------------------
 
 /// What [`thread_local_destructors_call_block_on_and_enter`]'s destructors saw: the result
-/// of a `block_on` (spawning and awaiting a task) and of an `enter` in a destructor.
-type Outcome = (Result<u32, String>, Result<bool, String>);
+/// of a `block_on` (spawning and awaiting a task) and of an `enter` in a destructor, and of
+/// a `block_on` on another thread after a `settle` in the destructor (the worker is there).
+type Outcome = (
+    Result<u32, String>,
+    Result<bool, String>,
+    Result<u32, String>,
+);
 
 /// A thread-local whose destructor uses a current-thread runtime.
 struct UsesRuntime {
@@ -1155,7 +1219,16 @@ impl Drop for UsesRuntime {
             Handle::try_current().is_ok()
         }))
         .map_err(|e| panic_message(&*e).unwrap_or_default().to_owned());
-        let _ = report.send((ran, entered));
+        // A settle drives here (takes the worker, saves the chains), or fails before it
+        // could lose the worker.
+        rt.spawn(async {});
+        let _ = catch_unwind(AssertUnwindSafe(|| rt.settle()));
+        let h = rt.handle().clone();
+        let after =
+            thread::spawn(move || h.block_on(async { genrt::spawn(async { 9 }).await.unwrap() }))
+                .join()
+                .map_err(|e| panic_message(&*e).unwrap_or_default().to_owned());
+        let _ = report.send((ran, entered, after));
         // The runtime's own drop, in the destructor.
         drop(rt);
     }
@@ -1179,7 +1252,10 @@ fn thread_local_destructors_call_block_on_and_enter() {
                     warm.block_on(async {});
                     USES.with(|_| ());
                 } else {
+                    // Ours registered first: destroyed after genrt's.
                     USES.with(|_| ());
+                    let warm = ct();
+                    warm.block_on(async {});
                 }
                 USES.with(|u| {
                     *u.borrow_mut() = Some(UsesRuntime {
@@ -1191,14 +1267,22 @@ fn thread_local_destructors_call_block_on_and_enter() {
             .join()
             .expect("the thread exits without a panic");
         });
-        let (ran, entered) = recv(&rx, "the destructor's report");
+        let (ran, entered, after) = recv(&rx, "the destructor's report");
+        assert_eq!(after, Ok(9), "genrt first: {genrt_first}");
         if genrt_first {
             assert_eq!(ran, Ok(7));
             assert_eq!(entered, Ok(true));
         } else {
-            // After genrt's thread-local: a clean panic, or a block_on that still works.
-            if let Ok(v) = ran {
-                assert_eq!(v, 7);
+            // After genrt's thread-local: each panics (std's "cannot access a Thread Local
+            // Storage value during or after destruction", as Tokio's would), before the
+            // drive takes the worker: the destructor's own drop of the runtime then works.
+            for (what, r) in [
+                ("block_on", ran.map(|_| ())),
+                ("enter", entered.map(|_| ())),
+            ] {
+                if let Err(m) = r {
+                    assert!(m.contains("destruction"), "{what}: {m}");
+                }
             }
         }
     }
