@@ -10,6 +10,26 @@
 //! ping-pong between the root and a task, thread-local destructors, nested runtimes, and the
 //! metrics. Tokio's current-thread runtime is the reference.
 //!
+//! Bugs found, each with its test here (now fixed):
+//! - a task that leaked an `EnterGuard` (of its runtime or another) lost the driver's worker:
+//!   the guard keeps the context it covers, the worker's, which held the worker's `Rc`, so
+//!   the drive could not put the worker back and every later `block_on` panicked ("lost its
+//!   scheduler"); the commit fixed this for the root only. Contexts now hold the worker
+//!   weakly (genrt-scheduler's `context`);
+//! - `block_in_place` ran `f` in place in a current-thread root or task (or a task run by a
+//!   `settle`) inside an `enter` guard of a multi-thread runtime, where Tokio refuses it (its
+//!   scheduler context stays the current-thread one): it looked only at the flavor of the
+//!   runtime entered last (`genrt_scheduler::in_driven_runtime`);
+//! - under `UnhandledPanic::ShutdownRuntime`, after a task the driver ran had panicked, the
+//!   `block_on` future was polled once more in the shut-down runtime before the check (Tokio
+//!   checks before it goes back to its future): a panic of its own there (its channel to the
+//!   dead task closed) replaced the policy's.
+//!
+//! Left open (ignored with a diagnosis): the root's spawns and wakes go to the global queue
+//! (`global_queue_depth` counts them; Tokio's are local). A difference kept on purpose: a
+//! task polled while the root holds another runtime's guard sees its own runtime (Tokio's
+//! one stack of handles would show it the root's guard).
+//!
 //! Every test runs under a watchdog; none bounds a real-time duration from above.
 
 use std::cell::Cell;
