@@ -1,0 +1,779 @@
+//! An adversarial review of the current-thread runtime (`Builder::new_current_thread`) under
+//! real threads: the scenarios of `race_review.rs` (join handles, abort handles, `JoinSet`,
+//! task-locals, `LocalSet`, timers, shutdown) ported to a runtime whose one worker runs only
+//! while some thread is inside `block_on` or `settle`, and races of that shape: `block_on`
+//! futures finishing with tasks still queued, wakes, aborts, spawns and handle drops from
+//! threads while nobody drives, handovers of the worker between `block_on` threads (each
+//! awaiting what the other's future wakes, sharing a `JoinSet`, carrying task-locals),
+//! thousands of `Handle::spawn`s from a polled task while another `block_on` waits, `settle`
+//! beside a driver, blocking closures waking tasks, a paused clock advanced from a `block_on`
+//! that does not drive, the runtime dropped, shut down with a timeout or in the background,
+//! or closed by a task's panic while `block_on`s drive, wait for the worker, or are between
+//! polls. Every future and output is dropped exactly once, and live bytes come back to the
+//! baseline.
+//!
+//! Every test takes [`support::serial`] (they count drops and live bytes and share 2 loaded
+//! cores) and runs under a [`Watchdog`]; no test bounds real time from above.
+
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use futures::channel::{mpsc as fmpsc, oneshot};
+use futures::StreamExt;
+use genrt::task::{AbortHandle, JoinSet, LocalSet};
+use genrt::time::{self, Instant};
+use genrt::{JoinHandle, Runtime};
+use support::counting::CountingAlloc;
+use support::{
+    panic_message, quiet_panics, recv, serial, wait_for, wait_until, Baseline, DropCounter,
+    Watchdog, INTENTIONAL,
+};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Rounds per scenario: enough to hit the races on 2 loaded cores, few enough for the whole
+/// file to run in well under a minute in a debug build.
+const ROUNDS: usize = if cfg!(debug_assertions) { 200 } else { 1_000 };
+
+/// The watchdog's limit per test; it only turns a hang into a failure.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// The name of the threads this file starts to drive a runtime.
+const DRIVER: &str = "ct-driver";
+
+fn ct() -> Runtime {
+    genrt::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the runtime starts")
+}
+
+fn shared_ct() -> Arc<Runtime> {
+    Arc::new(ct())
+}
+
+/// Drops the last reference to a runtime shared with threads that have all been joined.
+#[track_caller]
+fn drop_shared(rt: Arc<Runtime>) {
+    drop(Arc::try_unwrap(rt).ok().expect("every thread using the runtime was joined"));
+}
+
+/// A counter shared by a round's futures and outputs.
+fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+fn load(n: &AtomicUsize) -> usize {
+    n.load(Ordering::SeqCst)
+}
+
+/// A waker that counts its wakes.
+struct CountWake(AtomicUsize);
+
+impl Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn count_waker() -> Waker {
+    Waker::from(Arc::new(CountWake(AtomicUsize::new(0))))
+}
+
+/// A task's output that records its drop: how many times, and whether on a thread this file
+/// started to drive the runtime.
+struct Output {
+    drops: Arc<AtomicUsize>,
+    on_driver: Arc<AtomicUsize>,
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if thread::current().name() == Some(DRIVER) {
+            self.on_driver.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Pends until `go` is set; each poll leaves the task's waker in `waker`, then looks at `go`.
+struct Gate {
+    go: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Gate {
+    fn new() -> (Gate, GateKey) {
+        let go = Arc::new(AtomicBool::new(false));
+        let waker = Arc::new(Mutex::new(None));
+        (
+            Gate {
+                go: go.clone(),
+                waker: waker.clone(),
+            },
+            GateKey { go, waker },
+        )
+    }
+}
+
+impl Future for Gate {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.go.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Opens a [`Gate`] from anywhere: sets `go`, then wakes the last waker the gate left (a poll
+/// that stored its waker after the take sees `go` set).
+#[derive(Clone)]
+struct GateKey {
+    go: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl GateKey {
+    fn open(&self) {
+        self.go.store(true, Ordering::SeqCst);
+        let waker = self.waker.lock().unwrap().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// A thread inside `Handle::block_on` of a runtime, driving it (unless another thread already
+/// does) until [`Driving::stop`]: its future only waits for the stop.
+struct Driving {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+fn drive_on_thread(handle: &genrt::Handle) -> Driving {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (in_tx, in_rx) = mpsc::channel();
+    let handle = handle.clone();
+    let thread = thread::Builder::new()
+        .name(DRIVER.into())
+        .spawn(move || {
+            handle.block_on(async move {
+                in_tx.send(()).unwrap();
+                let _ = stopped.await;
+            })
+        })
+        .expect("the driving thread starts");
+    recv(&in_rx, "the driving thread's block_on started");
+    Driving {
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+impl Driving {
+    fn stop(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            if thread::panicking() {
+                return; // leave it; the test fails anyway
+            }
+            thread.join().expect("the driving thread's block_on panicked");
+        }
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Counts what it tracks: made and dropped, so that "each dropped exactly once" is
+/// `made == dropped` once all are gone (a double drop shows as more drops than makes).
+#[derive(Clone, Default)]
+struct Tally {
+    made: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+struct Tracked(Tally);
+
+impl Tally {
+    fn track(&self) -> Tracked {
+        self.made.fetch_add(1, Ordering::SeqCst);
+        Tracked(self.clone())
+    }
+    fn balanced(&self) -> bool {
+        load(&self.made) == load(&self.dropped)
+    }
+    #[track_caller]
+    fn assert_balanced(&self, what: &str) {
+        assert_eq!(
+            load(&self.dropped),
+            load(&self.made),
+            "{what}: each tracked future dropped exactly once"
+        );
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JoinHandle
+// ---------------------------------------------------------------------------------------------
+
+/// A task spawned while nobody drives, then, at once, aborted from one thread, woken from
+/// another, and driven by a third (a `block_on` of its handle, or a `settle` first): the
+/// handle reports the value or cancelled, the future and the output (if made) are dropped
+/// exactly once, and the abort handle says finished once the result is read.
+#[test]
+fn abort_races_first_poll_completion_and_wake() {
+    let _serial = serial();
+    Watchdog::new("ct: abort_races_first_poll_completion_and_wake")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let futures = counter();
+            let outputs = counter();
+            let made = counter();
+            let on_driver = counter();
+            let (mut ok, mut cancelled) = (0, 0);
+            for round in 0..ROUNDS {
+                p.at_round("spawning", round);
+                let barrier = Arc::new(Barrier::new(4));
+                let (gate, key) = Gate::new();
+                let handle = {
+                    let (outputs, made, on_driver) =
+                        (outputs.clone(), made.clone(), on_driver.clone());
+                    let dropped = DropCounter(futures.clone());
+                    let shape = round % 3;
+                    rt.spawn(async move {
+                        let _dropped = dropped;
+                        match shape {
+                            0 => {}
+                            1 => genrt::yield_now().await,
+                            _ => gate.await,
+                        }
+                        made.fetch_add(1, Ordering::SeqCst);
+                        Output {
+                            drops: outputs,
+                            on_driver,
+                        }
+                    })
+                };
+                let abort = handle.abort_handle();
+                let aborter = {
+                    let barrier = barrier.clone();
+                    thread::spawn(move || {
+                        barrier.wait();
+                        abort.abort();
+                        abort
+                    })
+                };
+                let opener = {
+                    let barrier = barrier.clone();
+                    thread::spawn(move || {
+                        barrier.wait();
+                        key.open();
+                    })
+                };
+                let driver = {
+                    let (barrier, rt) = (barrier.clone(), rt.clone());
+                    thread::Builder::new()
+                        .name(DRIVER.into())
+                        .spawn(move || {
+                            barrier.wait();
+                            if round % 2 == 1 {
+                                rt.settle();
+                            }
+                            rt.block_on(handle)
+                        })
+                        .unwrap()
+                };
+                barrier.wait();
+                let abort = aborter.join().unwrap();
+                opener.join().unwrap();
+                p.at_round("joining", round);
+                let result = driver.join().expect("the driving thread panicked");
+                assert!(abort.is_finished(), "a joined task's abort handle is finished");
+                match result {
+                    Ok(output) => {
+                        ok += 1;
+                        drop(output);
+                    }
+                    Err(err) => {
+                        assert!(err.is_cancelled(), "{err:?}");
+                        cancelled += 1;
+                    }
+                }
+                rt.settle();
+                assert_eq!(load(&futures), round + 1, "each future dropped exactly once");
+                assert_eq!(
+                    load(&outputs),
+                    load(&made),
+                    "each output dropped exactly once"
+                );
+            }
+            assert_eq!(ok + cancelled, ROUNDS);
+            drop_shared(rt);
+            assert_eq!(load(&futures), ROUNDS);
+            support::report(format_args!(
+                "ct abort_races_first_poll_completion_and_wake: {ok} ok, {cancelled} cancelled"
+            ));
+        });
+}
+
+/// A join handle dropped on a thread while a `settle` on another thread completes its task:
+/// the output is dropped exactly once, by the driver if the handle went first, by the
+/// dropping thread if the task went first.
+#[test]
+fn join_handle_drop_races_completion() {
+    let _serial = serial();
+    Watchdog::new("ct: join_handle_drop_races_completion")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let outputs = counter();
+            let on_driver = counter();
+            let futures = counter();
+            for round in 0..ROUNDS {
+                p.at_round("racing", round);
+                let barrier = Arc::new(Barrier::new(2));
+                let handle = {
+                    let (outputs, on_driver) = (outputs.clone(), on_driver.clone());
+                    let barrier = barrier.clone();
+                    let dropped = DropCounter(futures.clone());
+                    rt.spawn(async move {
+                        let _dropped = dropped;
+                        barrier.wait();
+                        Output {
+                            drops: outputs,
+                            on_driver,
+                        }
+                    })
+                };
+                let settler = {
+                    let rt = rt.clone();
+                    thread::Builder::new()
+                        .name(DRIVER.into())
+                        .spawn(move || rt.settle())
+                        .unwrap()
+                };
+                let dropper = thread::spawn(move || {
+                    barrier.wait();
+                    drop(handle);
+                });
+                dropper.join().unwrap();
+                settler.join().expect("the settling thread panicked");
+                rt.settle();
+                assert_eq!(load(&outputs), round + 1, "each output dropped exactly once");
+                assert_eq!(load(&futures), round + 1, "each future dropped exactly once");
+            }
+            drop_shared(rt);
+            assert_eq!(load(&outputs), ROUNDS);
+            support::report(format_args!(
+                "ct join_handle_drop_races_completion: {} of {ROUNDS} outputs dropped by the driver",
+                load(&on_driver)
+            ));
+        });
+}
+
+/// An output whose `Drop` panics, or spawns a task on its runtime, dropped by a handle racing
+/// the task's completion under a `settle` on another thread: no panic reaches the dropping
+/// thread or the driver, each output is dropped once, and each spawn from a `Drop` runs
+/// (from the driver's worker context, or queued from the dropping thread while nobody
+/// drives, for the next `settle`).
+#[test]
+fn outputs_whose_drop_panics_or_spawns_race_the_handle_drop() {
+    let _serial = serial();
+    let _quiet = quiet_panics();
+
+    struct Nasty {
+        drops: Arc<AtomicUsize>,
+        spawned: Arc<AtomicUsize>,
+        handle: genrt::Handle,
+        panic: bool,
+    }
+    impl Drop for Nasty {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            let spawned = self.spawned.clone();
+            drop(self.handle.spawn(async move {
+                spawned.fetch_add(1, Ordering::SeqCst);
+            }));
+            if self.panic {
+                panic!("{INTENTIONAL}: an output's drop");
+            }
+        }
+    }
+
+    Watchdog::new("ct: outputs_whose_drop_panics_or_spawns")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let drops = counter();
+            let spawned = counter();
+            for round in 0..ROUNDS {
+                p.at_round("racing", round);
+                let barrier = Arc::new(Barrier::new(2));
+                let handle = {
+                    let (drops, spawned, barrier) =
+                        (drops.clone(), spawned.clone(), barrier.clone());
+                    let handle = rt.handle().clone();
+                    rt.spawn(async move {
+                        barrier.wait();
+                        Nasty {
+                            drops,
+                            spawned,
+                            handle,
+                            panic: round % 2 == 0,
+                        }
+                    })
+                };
+                let settler = {
+                    let rt = rt.clone();
+                    thread::spawn(move || rt.settle())
+                };
+                thread::spawn(move || {
+                    barrier.wait();
+                    if round % 4 == 3 {
+                        let _ = catch_unwind(AssertUnwindSafe(|| {
+                            drop(wait_for("the nasty output", handle))
+                        }));
+                    } else {
+                        drop(handle);
+                    }
+                })
+                .join()
+                .expect("no panic of an output's drop reaches the thread dropping its handle");
+                settler
+                    .join()
+                    .expect("no panic of an output's drop reaches the driver");
+                rt.settle();
+                assert_eq!(load(&drops), round + 1, "each output dropped once");
+                assert_eq!(load(&spawned), round + 1, "each spawn from a Drop ran");
+            }
+            assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+            drop_shared(rt);
+        });
+}
+
+/// Join handles of a current-thread runtime's tasks (driven by another thread's `block_on`)
+/// awaited from a multi-thread runtime's task, from another current-thread runtime's
+/// `block_on`, from a foreign executor and from a plain thread: each gets its value. Then the
+/// runtime is dropped while nobody drives it and a foreign executor and another runtime's
+/// task await its handles: both get cancelled.
+#[test]
+fn join_handles_awaited_from_other_runtimes_and_foreign_executors() {
+    let _serial = serial();
+    Watchdog::new("ct: join_handles_awaited_elsewhere")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let multi = genrt::Builder::new().worker_threads(2).build().unwrap();
+            let other = ct();
+            let driving = drive_on_thread(rt.handle());
+            for round in 0..ROUNDS / 2 {
+                p.at_round("awaiting", round);
+                let task = |n: usize| {
+                    rt.spawn(async move {
+                        for _ in 0..(n % 4) {
+                            genrt::yield_now().await;
+                        }
+                        n
+                    })
+                };
+                let (a, b, c, d) = (task(round), task(round + 1), task(round + 2), task(round + 3));
+                let from_task = multi.spawn(async move { a.await.unwrap() });
+                let from_other = {
+                    let h = other.handle().clone();
+                    thread::spawn(move || h.block_on(b).unwrap())
+                };
+                let from_foreign = thread::spawn(move || futures::executor::block_on(c).unwrap());
+                assert_eq!(wait_for("d from a plain thread", d).unwrap(), round + 3);
+                assert_eq!(wait_for("a from a task", from_task).unwrap(), round);
+                assert_eq!(from_other.join().unwrap(), round + 1);
+                assert_eq!(from_foreign.join().unwrap(), round + 2);
+            }
+            driving.stop();
+            p.at("the runtime dropped while nobody drives and others await its tasks");
+            let futures = counter();
+            let dropped = DropCounter(futures.clone());
+            let pending = rt.spawn(async move {
+                let _dropped = dropped;
+                std::future::pending::<()>().await
+            });
+            let waiter = thread::spawn(move || futures::executor::block_on(pending));
+            let from_multi = {
+                let dropped = DropCounter(futures.clone());
+                let pending = rt.spawn(async move {
+                    let _dropped = dropped;
+                    std::future::pending::<()>().await
+                });
+                multi.spawn(pending)
+            };
+            thread::sleep(Duration::from_millis(2));
+            drop(rt);
+            assert_eq!(load(&futures), 2, "the drop dropped both futures, never polled");
+            assert!(waiter.join().unwrap().unwrap_err().is_cancelled());
+            let inner = wait_for("the multi-thread runtime's task", from_multi).unwrap();
+            assert!(inner.unwrap_err().is_cancelled());
+        });
+}
+
+/// `is_finished` never runs ahead of the result while another thread's `block_on` drives:
+/// a handle that says finished is ready at its next poll, for completions, panics and aborts
+/// from another thread.
+#[test]
+fn is_finished_implies_ready() {
+    let _serial = serial();
+    let _quiet = quiet_panics();
+    Watchdog::new("ct: is_finished_implies_ready")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let driving = drive_on_thread(rt.handle());
+            for round in 0..ROUNDS {
+                p.at_round("racing", round);
+                let handle = rt.spawn(async move {
+                    genrt::yield_now().await;
+                    if round % 3 == 0 {
+                        panic!("{INTENTIONAL}: a task that panics");
+                    }
+                    round
+                });
+                if round % 3 == 1 {
+                    let abort = handle.abort_handle();
+                    thread::spawn(move || abort.abort());
+                }
+                let mut handle = pin!(handle);
+                wait_until("the task finishes", || handle.is_finished());
+                let waker = count_waker();
+                match handle.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    Poll::Ready(Ok(n)) => assert_eq!(n, round),
+                    Poll::Ready(Err(err)) => assert!(err.is_cancelled() || err.is_panic()),
+                    Poll::Pending => panic!("is_finished was true but the handle is pending"),
+                }
+            }
+            driving.stop();
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// AbortHandle
+// ---------------------------------------------------------------------------------------------
+
+/// Tasks aborted by clones of their abort handles on 6 threads at once (and by their join
+/// handles), in every state (queued, idle, yielding, finished), while another thread's
+/// `block_on` drives (even rounds) or while nobody drives (odd rounds: the handles are then
+/// joined in a `block_on`): each task is cancelled or done once, its future dropped once.
+#[test]
+fn abort_handle_clones_abort_from_many_threads_at_once() {
+    let _serial = serial();
+    Watchdog::new("ct: abort_handle_clones_abort_at_once")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let futures = counter();
+            const ABORTERS: usize = 6;
+            for round in 0..ROUNDS / 2 {
+                p.at_round("aborting", round);
+                let driving = (round % 2 == 0).then(|| drive_on_thread(rt.handle()));
+                if driving.is_none() {
+                    // Let the first polls happen, so the tasks are idle or yielding.
+                    let _ = rt.try_settle(Duration::from_millis(1));
+                }
+                let handles: Vec<JoinHandle<()>> = (0..8)
+                    .map(|i| {
+                        let dropped = DropCounter(futures.clone());
+                        rt.spawn(async move {
+                            let _dropped = dropped;
+                            match i % 4 {
+                                0 => {}
+                                1 => std::future::pending().await,
+                                _ => loop {
+                                    genrt::yield_now().await;
+                                },
+                            }
+                        })
+                    })
+                    .collect();
+                let aborts: Vec<AbortHandle> = handles.iter().map(|h| h.abort_handle()).collect();
+                let barrier = Arc::new(Barrier::new(ABORTERS + 1));
+                let threads: Vec<_> = (0..ABORTERS)
+                    .map(|_| {
+                        let (aborts, barrier) = (aborts.clone(), barrier.clone());
+                        thread::spawn(move || {
+                            barrier.wait();
+                            for abort in &aborts {
+                                abort.abort();
+                            }
+                        })
+                    })
+                    .collect();
+                barrier.wait();
+                for handle in &handles {
+                    handle.abort();
+                }
+                for thread in threads {
+                    thread.join().unwrap();
+                }
+                let check = |i: usize, result: Result<(), genrt::JoinError>| match result {
+                    Ok(()) => assert_eq!(i % 4, 0, "only the task ready at once may finish"),
+                    Err(err) => assert!(err.is_cancelled()),
+                };
+                match driving {
+                    Some(driving) => {
+                        for (i, handle) in handles.into_iter().enumerate() {
+                            check(i, wait_for("an aborted task", handle));
+                        }
+                        driving.stop();
+                    }
+                    None => {
+                        let results = rt.block_on(async move {
+                            let mut results = Vec::new();
+                            for handle in handles {
+                                results.push(handle.await);
+                            }
+                            results
+                        });
+                        for (i, result) in results.into_iter().enumerate() {
+                            check(i, result);
+                        }
+                    }
+                }
+                assert!(aborts.iter().all(AbortHandle::is_finished));
+                assert_eq!(load(&futures), (round + 1) * 8, "each future dropped once");
+            }
+        });
+}
+
+/// Tasks spawned from a foreign thread (`Handle::spawn`) while nobody drives, aborted from a
+/// second thread and some of their join handles dropped on a third, still while nobody
+/// drives; then a `settle`, a `block_on` on yet another thread, or the runtime's drop. An
+/// aborted task is never polled (as in Tokio, an abort before the first poll wins), every
+/// future is dropped exactly once, and the memory comes back.
+#[test]
+fn abort_of_tasks_queued_while_nobody_drives() {
+    let _serial = serial();
+    Watchdog::new("ct: abort_of_tasks_queued_while_nobody_drives")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let tally = Tally::default();
+            let polls = counter();
+            let round_of = |round: usize, tally: &Tally| {
+                let rt = ct();
+                let handle = rt.handle().clone();
+                let spawned: Vec<JoinHandle<usize>> = {
+                    let (tally, polls) = (tally.clone(), polls.clone());
+                    thread::spawn(move || {
+                        (0..16usize)
+                            .map(|i| {
+                                let t = tally.track();
+                                let polls = polls.clone();
+                                handle.spawn(async move {
+                                    let _t = t;
+                                    polls.fetch_add(1, Ordering::SeqCst);
+                                    genrt::yield_now().await;
+                                    i
+                                })
+                            })
+                            .collect()
+                    })
+                    .join()
+                    .unwrap()
+                };
+                let aborts: Vec<AbortHandle> =
+                    spawned.iter().step_by(2).map(|h| h.abort_handle()).collect();
+                thread::spawn(move || aborts.into_iter().for_each(|a| a.abort()))
+                    .join()
+                    .unwrap();
+                let (kept, dropped): (Vec<_>, Vec<_>) =
+                    spawned.into_iter().enumerate().partition(|(i, _)| i % 4 < 2);
+                thread::spawn(move || drop(dropped)).join().unwrap();
+                let polls_before = load(&polls);
+                assert_eq!(polls_before, 0, "nobody drives: no task was polled");
+                match round % 3 {
+                    0 => {
+                        rt.settle();
+                        for (i, handle) in kept {
+                            let mut handle = pin!(handle);
+                            let waker = count_waker();
+                            match handle.as_mut().poll(&mut Context::from_waker(&waker)) {
+                                Poll::Ready(Ok(n)) => assert!(n == i && i % 2 == 1),
+                                Poll::Ready(Err(err)) => assert!(err.is_cancelled() && i % 2 == 0),
+                                Poll::Pending => panic!("a task left pending after a settle"),
+                            }
+                        }
+                        assert_eq!(load(&polls), 8, "only the tasks not aborted were polled");
+                    }
+                    1 => {
+                        let h = rt.handle().clone();
+                        thread::spawn(move || {
+                            h.block_on(async move {
+                                for (i, handle) in kept {
+                                    match handle.await {
+                                        Ok(n) => assert!(n == i && i % 2 == 1),
+                                        Err(err) => assert!(err.is_cancelled() && i % 2 == 0),
+                                    }
+                                }
+                            })
+                        })
+                        .join()
+                        .unwrap();
+                        // The detached ones may still be queued: run them.
+                        rt.settle();
+                        assert_eq!(load(&polls), 8, "only the tasks not aborted were polled");
+                    }
+                    _ => {
+                        drop(rt);
+                        for (_, handle) in kept {
+                            assert!(wait_for("a cancelled task", handle)
+                                .unwrap_err()
+                                .is_cancelled());
+                        }
+                        assert_eq!(load(&polls), 0);
+                        tally.assert_balanced("after the drop");
+                        return;
+                    }
+                }
+                drop(rt);
+                tally.assert_balanced("after the round");
+            };
+            // Warm-up, then a baseline.
+            for round in 0..3 {
+                round_of(round, &tally);
+                polls.store(0, Ordering::SeqCst);
+            }
+            let baseline = Baseline::take();
+            for round in 0..ROUNDS {
+                p.at_round("aborting queued tasks", round);
+                round_of(round, &tally);
+                polls.store(0, Ordering::SeqCst);
+            }
+            baseline.check(format_args!("{ROUNDS} rounds of queued aborts"));
+        });
+}
