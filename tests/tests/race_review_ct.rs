@@ -777,3 +777,542 @@ fn abort_of_tasks_queued_while_nobody_drives() {
             baseline.check(format_args!("{ROUNDS} rounds of queued aborts"));
         });
 }
+
+/// Blocking work on a current-thread runtime (one blocking thread): a running closure cannot
+/// be aborted and its value reaches a task awaiting it, whether the closure returns while
+/// nobody drives (the next `block_on` runs the woken task) or while another thread's
+/// `block_on` drives, parked (the wake unparks it); a queued closure aborted is dropped unrun.
+#[test]
+fn blocking_closures_wake_tasks_and_abort_while_nobody_drives() {
+    let _serial = serial();
+    Watchdog::new("ct: blocking_closures_wake_tasks")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = genrt::Builder::new_current_thread()
+                .max_blocking_threads(1)
+                .build()
+                .unwrap();
+            let closures = counter();
+            for round in 0..ROUNDS / 2 {
+                p.at_round("spawn_blocking", round);
+                let (started_tx, started_rx) = mpsc::channel();
+                let (release_tx, release_rx) = mpsc::channel::<()>();
+                let running = rt.spawn_blocking(move || {
+                    started_tx.send(()).unwrap();
+                    recv(&release_rx, "the release of the running closure");
+                    "ran"
+                });
+                recv(&started_rx, "the closure started");
+                let queued = {
+                    let dropped = DropCounter(closures.clone());
+                    rt.spawn_blocking(move || {
+                        let _dropped = dropped;
+                        "queued ran"
+                    })
+                };
+                running.abort();
+                queued.abort_handle().abort();
+                let waiter = rt.spawn(async move { running.await.unwrap() });
+                // The waiter polls once and waits for the closure.
+                rt.settle();
+                assert!(!waiter.is_finished());
+                if round % 2 == 0 {
+                    release_tx.send(()).unwrap();
+                    // The closure's wake lands while nobody drives (or after it).
+                    assert_eq!(rt.block_on(waiter).unwrap(), "ran");
+                } else {
+                    let driving = drive_on_thread(rt.handle());
+                    release_tx.send(()).unwrap();
+                    assert_eq!(wait_for("the waiter", waiter).unwrap(), "ran");
+                    driving.stop();
+                }
+                match rt.block_on(queued) {
+                    Err(err) => assert!(err.is_cancelled()),
+                    Ok(_) => panic!("a closure aborted while queued ran"),
+                }
+                assert_eq!(load(&closures), round + 1, "the queued closure dropped once");
+            }
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// JoinSet
+// ---------------------------------------------------------------------------------------------
+
+/// A task drains a set behind a lock while 3 threads spawn into it (`spawn_on` under the
+/// lock, from outside the runtime: the injector); the joiner is driven by a `block_on` that
+/// starts before the spawners (even rounds) or only after they are done (odd rounds: every
+/// member is queued while nobody drives). Every result comes out exactly once.
+#[test]
+fn join_next_races_spawns_from_other_threads() {
+    let _serial = serial();
+    Watchdog::new("ct: join_next_races_spawns_from_other_threads")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            const SPAWNERS: usize = 3;
+            const EACH: usize = 200;
+            for round in 0..4 {
+                p.at_round("spawning", round);
+                let set: Arc<Mutex<JoinSet<usize>>> = Arc::new(Mutex::new(JoinSet::new()));
+                let keeper = set
+                    .lock()
+                    .unwrap()
+                    .spawn_on(std::future::pending(), rt.handle());
+                let joiner = {
+                    let set = set.clone();
+                    rt.spawn(async move {
+                        let mut seen = vec![false; SPAWNERS * EACH];
+                        let mut got = 0;
+                        while got < SPAWNERS * EACH {
+                            let n = poll_fn(|cx| set.lock().unwrap().poll_join_next(cx))
+                                .await
+                                .expect("not empty")
+                                .expect("a member failed");
+                            assert!(!std::mem::replace(&mut seen[n], true), "{n} came out twice");
+                            got += 1;
+                        }
+                        got
+                    })
+                };
+                let driving = (round % 2 == 0).then(|| drive_on_thread(rt.handle()));
+                let spawners: Vec<_> = (0..SPAWNERS)
+                    .map(|s| {
+                        let (set, handle) = (set.clone(), rt.handle().clone());
+                        thread::spawn(move || {
+                            for i in 0..EACH {
+                                let n = s * EACH + i;
+                                set.lock().unwrap().spawn_on(
+                                    async move {
+                                        if n % 2 == 0 {
+                                            genrt::yield_now().await;
+                                        }
+                                        n
+                                    },
+                                    &handle,
+                                );
+                                if i % 16 == 0 {
+                                    thread::yield_now();
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for spawner in spawners {
+                    spawner.join().unwrap();
+                }
+                p.at_round("joining", round);
+                let got = match driving {
+                    Some(driving) => {
+                        let got = wait_for("the joiner", joiner).unwrap();
+                        driving.stop();
+                        got
+                    }
+                    None => rt.block_on(joiner).unwrap(),
+                };
+                assert_eq!(got, SPAWNERS * EACH);
+                keeper.abort();
+                let mut set = Arc::try_unwrap(set).ok().unwrap().into_inner().unwrap();
+                assert!(rt.block_on(set.join_next()).unwrap().unwrap_err().is_cancelled());
+            }
+        });
+}
+
+/// A `JoinSet` shared by two threads through an async lock, each in a loop of `block_on`s
+/// that take the lock, spawn members and wait for one result with the lock held (so the
+/// worker moves between the threads while one of them waits in the set and the other in the
+/// lock): every member comes out exactly once, and the last ones are drained at the end.
+#[test]
+fn a_join_set_shared_between_two_block_on_threads() {
+    let _serial = serial();
+    Watchdog::new("ct: a_join_set_shared_between_two_block_on_threads")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            const EACH: usize = ROUNDS;
+            for round in 0..3 {
+                p.at_round("sharing", round);
+                let set = Arc::new(futures::lock::Mutex::new(JoinSet::<usize>::new()));
+                let seen = Arc::new(Mutex::new(vec![false; 4 * EACH]));
+                let record = {
+                    let seen = seen.clone();
+                    move |n: usize| {
+                        assert!(
+                            !std::mem::replace(&mut seen.lock().unwrap()[n], true),
+                            "{n} came out twice"
+                        );
+                    }
+                };
+                let threads: Vec<_> = (0..2usize)
+                    .map(|k| {
+                        let (rt, set, record) = (rt.clone(), set.clone(), record.clone());
+                        thread::spawn(move || {
+                            for i in 0..EACH {
+                                rt.block_on(async {
+                                    let mut set = set.lock().await;
+                                    let base = (k * EACH + i) * 2;
+                                    for n in [base, base + 1] {
+                                        set.spawn(async move {
+                                            for _ in 0..(n % 3) {
+                                                genrt::yield_now().await;
+                                            }
+                                            n
+                                        });
+                                    }
+                                    let n = set.join_next().await.unwrap().unwrap();
+                                    record(n);
+                                    if i % 8 == 0 {
+                                        drop(set);
+                                        genrt::yield_now().await;
+                                    }
+                                });
+                            }
+                        })
+                    })
+                    .collect();
+                for thread in threads {
+                    thread.join().expect("a block_on thread panicked");
+                }
+                let mut set = Arc::try_unwrap(set).ok().unwrap().into_inner();
+                assert_eq!(set.len(), 2 * EACH, "one member left per block_on");
+                rt.block_on(async {
+                    while let Some(result) = set.join_next().await {
+                        record(result.unwrap());
+                    }
+                });
+                assert!(seen.lock().unwrap().iter().all(|s| *s), "every member came out");
+            }
+            drop_shared(rt);
+        });
+}
+
+/// `abort_all` while members complete on the same thread's drive, then drained; and a set
+/// dropped on a foreign thread while another thread's `block_on` completes its members: every
+/// member comes out once, done or cancelled; every future and output is dropped once.
+#[test]
+fn join_set_abort_all_and_drop_during_completions() {
+    let _serial = serial();
+    Watchdog::new("ct: join_set_abort_all_and_drop_during_completions")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let futures = counter();
+            let outputs = counter();
+            let made = counter();
+            let on_driver = counter();
+            const MEMBERS: usize = 32;
+            for round in 0..ROUNDS / 4 {
+                p.at_round("abort_all", round);
+                let (f, o, m, w) = (
+                    futures.clone(),
+                    outputs.clone(),
+                    made.clone(),
+                    on_driver.clone(),
+                );
+                let (done, cancelled) = rt.block_on(async move {
+                    let mut set = JoinSet::new();
+                    for i in 0..MEMBERS {
+                        let (outputs, made, on_driver) = (o.clone(), m.clone(), w.clone());
+                        let dropped = DropCounter(f.clone());
+                        set.spawn(async move {
+                            let _dropped = dropped;
+                            for _ in 0..(i % 5) {
+                                genrt::yield_now().await;
+                            }
+                            made.fetch_add(1, Ordering::SeqCst);
+                            Output {
+                                drops: outputs,
+                                on_driver,
+                            }
+                        });
+                    }
+                    for _ in 0..(round % 4) {
+                        genrt::yield_now().await;
+                    }
+                    set.abort_all();
+                    let (mut done, mut cancelled) = (0, 0);
+                    while let Some(result) = set.join_next().await {
+                        match result {
+                            Ok(_) => done += 1,
+                            Err(err) => {
+                                assert!(err.is_cancelled());
+                                cancelled += 1;
+                            }
+                        }
+                    }
+                    (done, cancelled)
+                });
+                assert_eq!(done + cancelled, MEMBERS);
+                assert_eq!(load(&futures), (2 * round + 1) * MEMBERS);
+                assert_eq!(load(&outputs), load(&made));
+
+                p.at_round("dropped elsewhere", round);
+                let driving = drive_on_thread(rt.handle());
+                let mut set = JoinSet::new();
+                for i in 0..MEMBERS {
+                    let (outputs, made, on_driver) =
+                        (outputs.clone(), made.clone(), on_driver.clone());
+                    let dropped = DropCounter(futures.clone());
+                    set.spawn_on(
+                        async move {
+                            let _dropped = dropped;
+                            for _ in 0..(i % 3) {
+                                genrt::yield_now().await;
+                            }
+                            made.fetch_add(1, Ordering::SeqCst);
+                            Output {
+                                drops: outputs,
+                                on_driver,
+                            }
+                        },
+                        rt.handle(),
+                    );
+                }
+                if round % 2 == 0 {
+                    for _ in 0..3 {
+                        drop(wait_for("a member", set.join_next()));
+                    }
+                }
+                thread::spawn(move || drop(set)).join().unwrap();
+                driving.stop();
+                rt.settle();
+                assert_eq!(load(&futures), (2 * round + 2) * MEMBERS);
+                assert_eq!(load(&outputs), load(&made), "each output dropped once");
+            }
+        });
+}
+
+/// `detach_all` racing completions on another thread's drive, then the set reused: the
+/// detached members still run and their outputs are dropped once; the new members, and only
+/// they, come out of the set.
+#[test]
+fn join_set_detach_all_races_completions_then_reuse() {
+    let _serial = serial();
+    Watchdog::new("ct: join_set_detach_all_then_reuse")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let ran = counter();
+            let outputs = counter();
+            let on_driver = counter();
+            const MEMBERS: usize = 32;
+            let mut set = JoinSet::new();
+            let driving = drive_on_thread(rt.handle());
+            for round in 0..ROUNDS / 4 {
+                p.at_round("detaching", round);
+                for i in 0..MEMBERS {
+                    let (ran, outputs, on_driver) =
+                        (ran.clone(), outputs.clone(), on_driver.clone());
+                    set.spawn_on(
+                        async move {
+                            for _ in 0..(i % 3) {
+                                genrt::yield_now().await;
+                            }
+                            ran.fetch_add(1, Ordering::SeqCst);
+                            (
+                                usize::MAX,
+                                Some(Output {
+                                    drops: outputs,
+                                    on_driver,
+                                }),
+                            )
+                        },
+                        rt.handle(),
+                    );
+                }
+                let _ = set.try_join_next();
+                set.detach_all();
+                assert!(set.is_empty());
+                for i in 0..4 {
+                    set.spawn_on(async move { (i, None) }, rt.handle());
+                }
+                let mut got: Vec<usize> = (0..4)
+                    .map(|_| {
+                        wait_for("a new member", set.join_next())
+                            .expect("the set has the new members")
+                            .expect("a new member failed")
+                            .0
+                    })
+                    .collect();
+                got.sort();
+                assert_eq!(got, [0, 1, 2, 3], "only the new members come out");
+                assert!(wait_for("the empty set", set.join_next()).is_none());
+            }
+            wait_until("every detached member ran and its output dropped", || {
+                load(&ran) == ROUNDS / 4 * MEMBERS && load(&outputs) == load(&ran)
+            });
+            driving.stop();
+            drop(set);
+            drop(rt);
+            assert_eq!(load(&outputs), ROUNDS / 4 * MEMBERS);
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task-locals and LocalSet
+// ---------------------------------------------------------------------------------------------
+
+genrt::task_local! {
+    static TASK_VALUE: usize;
+}
+
+/// Task-locals across handovers: tasks with a scoped value are polled by whichever of three
+/// threads drives (each in short `block_on`s whose own futures have scoped values of their
+/// own): each task sees its value after every await, a child it spawns sees none, a
+/// `block_on` future's value never shows in a task polled between its polls (nor the other
+/// way round), and nothing is left set outside a scope.
+#[test]
+fn task_locals_follow_tasks_across_drivers() {
+    let _serial = serial();
+    Watchdog::new("ct: task_locals_follow_tasks_across_drivers")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let moved = counter();
+            for round in 0..ROUNDS / 20 {
+                p.at_round("scoping", round);
+                let tasks: Vec<_> = (0..32usize)
+                    .map(|i| {
+                        let moved = moved.clone();
+                        rt.spawn(TASK_VALUE.scope(i, async move {
+                            let mut threads = std::collections::HashSet::new();
+                            for step in 0..20 {
+                                threads.insert(thread::current().id());
+                                genrt::yield_now().await;
+                                assert_eq!(TASK_VALUE.get(), i, "the value after an await");
+                                if step == 5 {
+                                    let child = genrt::spawn(async { TASK_VALUE.try_with(|v| *v) });
+                                    assert!(child.await.unwrap().is_err(), "a child has no value");
+                                    assert_eq!(TASK_VALUE.get(), i, "the value after a join");
+                                }
+                            }
+                            if threads.len() > 1 {
+                                moved.fetch_add(1, Ordering::SeqCst);
+                            }
+                            i
+                        }))
+                    })
+                    .collect();
+                let drivers: Vec<_> = (0..3usize)
+                    .map(|k| {
+                        let rt = rt.clone();
+                        thread::spawn(move || {
+                            for _ in 0..15 {
+                                rt.block_on(TASK_VALUE.scope(1000 + k, async move {
+                                    for _ in 0..3 {
+                                        genrt::yield_now().await;
+                                        assert_eq!(TASK_VALUE.get(), 1000 + k);
+                                    }
+                                    let child = genrt::spawn(async { TASK_VALUE.try_with(|v| *v) });
+                                    assert!(child.await.unwrap().is_err());
+                                    assert_eq!(TASK_VALUE.get(), 1000 + k);
+                                }));
+                                assert!(TASK_VALUE.try_with(|_| ()).is_err());
+                            }
+                        })
+                    })
+                    .collect();
+                let got = rt.block_on(async move {
+                    let mut got = Vec::new();
+                    for task in tasks {
+                        got.push(task.await.unwrap());
+                    }
+                    got
+                });
+                assert_eq!(got, (0..32).collect::<Vec<_>>());
+                for driver in drivers {
+                    driver.join().expect("a driving thread panicked");
+                }
+                assert!(TASK_VALUE.try_with(|_| ()).is_err());
+            }
+            drop_shared(rt);
+            support::report(format_args!(
+                "ct task_locals_follow_tasks_across_drivers: {} of {} tasks were polled by more than one thread",
+                load(&moved),
+                ROUNDS / 20 * 32
+            ));
+        });
+}
+
+/// A `LocalSet` in a `block_on` that does not drive (another thread's does, all along, in
+/// even rounds) or that does (odd rounds): its tasks are woken from foreign threads, by
+/// timers (fired by the other thread's drive), by aborts from other threads, and await
+/// runtime tasks that sleep; every task finishes or is cancelled, on the set's thread, and
+/// every future is dropped once.
+#[test]
+fn a_local_set_in_a_block_on_that_does_not_drive() {
+    let _serial = serial();
+    Watchdog::new("ct: a_local_set_in_a_block_on_that_does_not_drive")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let futures = counter();
+            let mut spawned = 0;
+            for round in 0..ROUNDS / 10 {
+                p.at_round("driving", round);
+                let driving = (round % 2 == 0).then(|| drive_on_thread(rt.handle()));
+                let local = LocalSet::new();
+                let owner = thread::current().id();
+                let mut keys = Vec::new();
+                let mut handles = Vec::new();
+                for i in 0..16usize {
+                    let not_send = std::rc::Rc::new(DropCounter(futures.clone()));
+                    let (gate, key) = Gate::new();
+                    keys.push(key);
+                    spawned += 1;
+                    handles.push(local.spawn_local(async move {
+                        let _keep = not_send;
+                        assert_eq!(thread::current().id(), owner);
+                        match i % 4 {
+                            0 => gate.await,
+                            1 => time::sleep(Duration::from_millis(1 + (i as u64 % 3))).await,
+                            2 => std::future::pending().await,
+                            _ => {
+                                gate.await;
+                                let slept = genrt::spawn(async {
+                                    time::sleep(Duration::from_millis(1)).await;
+                                    7
+                                });
+                                assert_eq!(slept.await.unwrap(), 7);
+                            }
+                        }
+                        assert_eq!(thread::current().id(), owner);
+                        i
+                    }));
+                }
+                let aborts: Vec<_> = handles
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 4 == 2)
+                    .map(|(_, h)| h.abort_handle())
+                    .collect();
+                let openers = thread::spawn(move || {
+                    for key in &keys {
+                        key.open();
+                        thread::yield_now();
+                    }
+                    for abort in aborts {
+                        abort.abort();
+                    }
+                });
+                let n = local.block_on(&rt, async move {
+                    let mut n = 0;
+                    for (i, handle) in handles.into_iter().enumerate() {
+                        match handle.await {
+                            Ok(v) => assert_eq!(v, i),
+                            Err(err) => assert!(err.is_cancelled() && i % 4 == 2),
+                        }
+                        n += 1;
+                    }
+                    n
+                });
+                assert_eq!(n, 16);
+                openers.join().unwrap();
+                drop(local);
+                if let Some(driving) = driving {
+                    driving.stop();
+                }
+                assert_eq!(load(&futures), spawned, "each local future dropped once");
+            }
+        });
+}
