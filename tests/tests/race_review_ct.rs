@@ -1316,3 +1316,469 @@ fn a_local_set_in_a_block_on_that_does_not_drive() {
             }
         });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Timers and the paused clock
+// ---------------------------------------------------------------------------------------------
+
+/// Timeouts whose inner future completes at the deadline's tick (a sleep of the same length,
+/// or a wake from another thread at the deadline), in tasks joined by the main thread's
+/// `block_on` and in two `block_on` futures of other threads (which may not drive: their
+/// timers are fired by whoever does): one answer each, no hang, each inner future dropped once.
+#[test]
+fn timeouts_whose_futures_complete_at_the_deadline() {
+    let _serial = serial();
+    Watchdog::new("ct: timeouts_at_the_deadline")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let futures = counter();
+            let (mut ok, mut elapsed) = (0, 0);
+            let mut made = 0;
+            for round in 0..ROUNDS / 10 {
+                p.at_round("timing out", round);
+                let mut tasks = Vec::new();
+                let mut gates = Vec::new();
+                for i in 0..16u64 {
+                    let d = Duration::from_millis(1 + i % 3);
+                    let dropped = DropCounter(futures.clone());
+                    made += 1;
+                    if i % 2 == 0 {
+                        tasks.push(rt.spawn(async move {
+                            let _dropped = dropped;
+                            time::timeout(d, time::sleep(d)).await.is_ok()
+                        }));
+                    } else {
+                        let (gate, key) = Gate::new();
+                        gates.push((d, key));
+                        tasks.push(rt.spawn(async move {
+                            let inner = async move {
+                                let _dropped = dropped;
+                                gate.await
+                            };
+                            time::timeout(d, inner).await.is_ok()
+                        }));
+                    }
+                }
+                let outside: Vec<_> = (0..2u64)
+                    .map(|k| {
+                        let d = Duration::from_millis(1 + k);
+                        let (gate, key) = Gate::new();
+                        gates.push((d, key));
+                        let dropped = DropCounter(futures.clone());
+                        made += 1;
+                        let rt = rt.clone();
+                        thread::spawn(move || {
+                            rt.block_on(async move {
+                                let inner = async move {
+                                    let _dropped = dropped;
+                                    gate.await
+                                };
+                                time::timeout(d, inner).await.is_ok()
+                            })
+                        })
+                    })
+                    .collect();
+                let start = std::time::Instant::now();
+                let opener = thread::spawn(move || {
+                    gates.sort_by_key(|(d, _)| *d);
+                    for (d, key) in gates {
+                        while start.elapsed() < d {
+                            std::hint::spin_loop();
+                        }
+                        key.open();
+                    }
+                });
+                let results = rt.block_on(async move {
+                    let mut results = Vec::new();
+                    for task in tasks {
+                        results.push(task.await.unwrap());
+                    }
+                    results
+                });
+                for result in results
+                    .into_iter()
+                    .chain(outside.into_iter().map(|t| t.join().unwrap()))
+                {
+                    if result {
+                        ok += 1;
+                    } else {
+                        elapsed += 1;
+                    }
+                }
+                opener.join().unwrap();
+                rt.settle();
+                assert_eq!(load(&futures), made, "each inner future dropped once");
+            }
+            drop_shared(rt);
+            support::report(format_args!(
+                "ct timeouts_whose_futures_complete_at_the_deadline: {ok} ok, {elapsed} elapsed"
+            ));
+        });
+}
+
+/// Thousands of sleeps cancelled while the driver fires them (`timeout(a, sleep(b))` with `a`
+/// and `b` close, and a sleep registered then dropped after a yield), a third of the tasks
+/// aborted from another thread meanwhile, the handles joined half by the main thread's
+/// `block_on` and half by another thread's (the worker moves between them): every task ends,
+/// every future is dropped once, and timers still fire after.
+#[test]
+fn thousands_of_sleeps_cancelled_while_firing() {
+    let _serial = serial();
+    Watchdog::new("ct: thousands_of_sleeps_cancelled")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            let futures = counter();
+            const TASKS: usize = 1_000;
+            for round in 0..3 {
+                p.at_round("sleeping", round);
+                let mut handles: Vec<_> = (0..TASKS)
+                    .map(|i| {
+                        let dropped = DropCounter(futures.clone());
+                        rt.spawn(async move {
+                            let _dropped = dropped;
+                            let a = Duration::from_micros(((i * 7919) % 3000) as u64);
+                            let b = Duration::from_micros(((i * 104_729) % 3000) as u64);
+                            let _ = time::timeout(a, time::sleep(b)).await;
+                            let mut s = pin!(time::sleep(b));
+                            let _ = poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx))).await;
+                            genrt::yield_now().await;
+                        })
+                    })
+                    .collect();
+                let aborts: Vec<_> = handles
+                    .iter()
+                    .step_by(3)
+                    .map(JoinHandle::abort_handle)
+                    .collect();
+                let aborter = thread::spawn(move || {
+                    for abort in aborts {
+                        abort.abort();
+                    }
+                });
+                let theirs = handles.split_off(TASKS / 2);
+                let other = {
+                    let rt = rt.clone();
+                    thread::spawn(move || {
+                        rt.block_on(async move {
+                            for handle in theirs {
+                                if let Err(err) = handle.await {
+                                    assert!(err.is_cancelled());
+                                }
+                            }
+                        })
+                    })
+                };
+                rt.block_on(async move {
+                    for handle in handles {
+                        if let Err(err) = handle.await {
+                            assert!(err.is_cancelled());
+                        }
+                    }
+                });
+                other.join().expect("the other block_on panicked");
+                aborter.join().unwrap();
+                assert_eq!(load(&futures), (round + 1) * TASKS, "every future dropped once");
+            }
+            let start = Instant::now();
+            rt.block_on(time::sleep(Duration::from_millis(2)));
+            assert!(start.elapsed() >= Duration::from_millis(2));
+            drop_shared(rt);
+        });
+}
+
+/// A paused clock (`start_paused(true)`) used by two threads in loops of `block_on`s, one
+/// driving while the other polls only its own future: sleeps of the `block_on` futures
+/// (auto-advance, also of the one that does not drive), `advance` from either (also from the
+/// one that does not drive), and sleeps in tasks: none completes early, the clock never goes
+/// back, nothing hangs.
+#[test]
+fn a_paused_clock_advanced_from_block_on_futures_that_do_not_drive() {
+    let _serial = serial();
+    Watchdog::new("ct: a_paused_clock_across_block_on_threads")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = Arc::new(
+                genrt::Builder::new_current_thread()
+                    .start_paused(true)
+                    .build()
+                    .unwrap(),
+            );
+            p.at("two threads in block_on loops");
+            let threads: Vec<_> = (0..2usize)
+                .map(|k| {
+                    let rt = rt.clone();
+                    thread::spawn(move || {
+                        let mut last = None;
+                        for i in 0..ROUNDS {
+                            let d = Duration::from_millis(1 + ((i * 7 + k * 3) % 50) as u64);
+                            let (start, end) = rt.block_on(async move {
+                                let start = Instant::now();
+                                match (i + k) % 3 {
+                                    0 => time::sleep(d).await,
+                                    1 => time::advance(d).await,
+                                    _ => {
+                                        let task = genrt::spawn(async move {
+                                            let s = Instant::now();
+                                            time::sleep(d).await;
+                                            s.elapsed()
+                                        });
+                                        assert!(task.await.unwrap() >= d, "a task's sleep ended early");
+                                    }
+                                }
+                                (start, Instant::now())
+                            });
+                            assert!(end - start >= d, "ended {:?} after {d:?}", end - start);
+                            if let Some(last) = last {
+                                assert!(start >= last, "the clock went back");
+                            }
+                            last = Some(end);
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().expect("a block_on thread panicked");
+            }
+            drop_shared(rt);
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Current-thread handovers
+// ---------------------------------------------------------------------------------------------
+
+/// A `block_on` whose future spawns tasks and returns at its first poll leaves them queued
+/// (nobody drives); a foreign thread then wakes one of them (or opens its gate before its
+/// first poll) while nobody drives; the next driver runs every one of them: a `settle`, or a
+/// `block_on` of another thread awaiting them.
+#[test]
+fn a_block_on_that_returns_leaves_its_tasks_to_the_next_driver() {
+    let _serial = serial();
+    Watchdog::new("ct: tasks_left_to_the_next_driver")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            for round in 0..ROUNDS {
+                p.at_round("leaving tasks", round);
+                let done = counter();
+                let (handles, key) = {
+                    let done = done.clone();
+                    rt.block_on(async move {
+                        let mut handles = Vec::new();
+                        for i in 0..8usize {
+                            let done = done.clone();
+                            handles.push(genrt::spawn(async move {
+                                for _ in 0..(i % 3) {
+                                    genrt::yield_now().await;
+                                }
+                                done.fetch_add(1, Ordering::SeqCst);
+                            }));
+                        }
+                        let (gate, key) = Gate::new();
+                        handles.push(genrt::spawn(async move {
+                            gate.await;
+                            done.fetch_add(1, Ordering::SeqCst);
+                        }));
+                        (handles, key)
+                    })
+                };
+                let open = move || thread::spawn(move || key.open()).join().unwrap();
+                match round % 4 {
+                    0 => {
+                        rt.settle();
+                        assert_eq!(load(&done), 8, "the settle ran the tasks left queued");
+                        open();
+                        rt.settle();
+                        assert_eq!(load(&done), 9, "the settle ran the task woken meanwhile");
+                    }
+                    1 => {
+                        open();
+                        rt.settle();
+                        assert_eq!(load(&done), 9);
+                    }
+                    2 => {
+                        let _ = rt.try_settle(Duration::ZERO);
+                        open();
+                        let rt2 = rt.clone();
+                        thread::spawn(move || {
+                            rt2.block_on(async move {
+                                for handle in handles {
+                                    handle.await.unwrap();
+                                }
+                            })
+                        })
+                        .join()
+                        .expect("the other block_on panicked");
+                        assert_eq!(load(&done), 9);
+                        continue;
+                    }
+                    _ => {
+                        // A block_on that is ready at once, on another thread, then the wake.
+                        let rt2 = rt.clone();
+                        thread::spawn(move || rt2.block_on(async {})).join().unwrap();
+                        open();
+                        rt.block_on(async move {
+                            for handle in handles {
+                                handle.await.unwrap();
+                            }
+                        });
+                        assert_eq!(load(&done), 9);
+                        continue;
+                    }
+                }
+                for handle in handles {
+                    assert!(handle.is_finished());
+                }
+            }
+            drop_shared(rt);
+        });
+}
+
+/// Two threads in `block_on` at once, each awaiting the join handle of a task that only the
+/// other thread's future wakes (one of the two drives, the other polls only its own future
+/// and wakes a task the driver runs): both return, every round.
+#[test]
+fn two_block_ons_each_awaiting_a_task_the_other_wakes() {
+    let _serial = serial();
+    Watchdog::new("ct: two_block_ons_each_awaiting_a_task_the_other_wakes")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            for round in 0..ROUNDS * 2 {
+                p.at_round("crossing", round);
+                let (to_a, from_b) = oneshot::channel::<usize>();
+                let (to_b, from_a) = oneshot::channel::<usize>();
+                let task_a = rt.spawn(async move { from_b.await.unwrap() + 1 });
+                let task_b = rt.spawn(async move { from_a.await.unwrap() + 2 });
+                let barrier = Arc::new(Barrier::new(2));
+                let side = |to_other: oneshot::Sender<usize>,
+                            mine: JoinHandle<usize>,
+                            value: usize| {
+                    let (rt, barrier) = (rt.clone(), barrier.clone());
+                    thread::spawn(move || {
+                        barrier.wait();
+                        rt.block_on(async move {
+                            if (round + value) % 3 == 0 {
+                                genrt::yield_now().await;
+                            }
+                            to_other.send(value).unwrap();
+                            mine.await.unwrap()
+                        })
+                    })
+                };
+                let a = side(to_a, task_b, 10);
+                let b = side(to_b, task_a, 20);
+                // A sends 10 to task a (11) and awaits task b, fed 20 by B (22).
+                assert_eq!(a.join().unwrap(), 22);
+                assert_eq!(b.join().unwrap(), 11);
+            }
+            drop_shared(rt);
+        });
+}
+
+/// A task that the driver polls calls `Handle::spawn` on its own runtime thousands of times
+/// (even rounds), or a foreign thread does (odd rounds), while another thread's `block_on`
+/// waits for a message from each spawned task: every spawned task runs, whoever drives.
+#[test]
+fn thousands_of_spawns_while_another_block_on_waits() {
+    let _serial = serial();
+    Watchdog::new("ct: thousands_of_spawns_while_another_block_on_waits")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = shared_ct();
+            const SPAWNS: usize = 3_000;
+            for round in 0..6 {
+                p.at_round("spawning", round);
+                let (tx, mut rx) = fmpsc::unbounded::<usize>();
+                let waiter = {
+                    let rt = rt.clone();
+                    thread::spawn(move || {
+                        rt.block_on(async move {
+                            let mut seen = vec![false; SPAWNS];
+                            for _ in 0..SPAWNS {
+                                let n = rx.next().await.expect("a spawned task sends");
+                                assert!(!std::mem::replace(&mut seen[n], true));
+                            }
+                        })
+                    })
+                };
+                let spawn_all = {
+                    let handle = rt.handle().clone();
+                    move |yields: bool| async move {
+                        for i in 0..SPAWNS {
+                            let tx = tx.clone();
+                            drop(handle.spawn(async move {
+                                if i % 5 == 0 {
+                                    genrt::yield_now().await;
+                                }
+                                tx.unbounded_send(i).unwrap();
+                            }));
+                            if yields && i % 256 == 0 {
+                                genrt::yield_now().await;
+                            }
+                        }
+                    }
+                };
+                if round % 2 == 0 {
+                    let spawner = rt.spawn(spawn_all(true));
+                    rt.block_on(spawner).unwrap();
+                } else {
+                    thread::spawn(move || futures::executor::block_on(spawn_all(false)))
+                        .join()
+                        .unwrap();
+                }
+                waiter.join().expect("the waiting block_on panicked");
+            }
+            drop_shared(rt);
+        });
+}
+
+/// `settle` from a foreign thread, again and again, while another thread's `block_on` drives
+/// and a third thread feeds the tasks messages: nothing hangs, and a `settle` called after the
+/// last message was sent returns only once every task has finished.
+#[test]
+fn settle_beside_a_driver_with_foreign_wakes() {
+    let _serial = serial();
+    Watchdog::new("ct: settle_beside_a_driver_with_foreign_wakes")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let rt = ct();
+            let driving = drive_on_thread(rt.handle());
+            for round in 0..ROUNDS / 4 {
+                p.at_round("settling", round);
+                let mut senders = Vec::new();
+                let tasks: Vec<_> = (0..8)
+                    .map(|_| {
+                        let (tx, mut rx) = fmpsc::unbounded::<()>();
+                        senders.push(tx);
+                        rt.spawn(async move {
+                            for _ in 0..20 {
+                                rx.next().await.unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                let feeder = thread::spawn(move || {
+                    for step in 0..20 {
+                        for tx in &senders {
+                            tx.unbounded_send(()).unwrap();
+                        }
+                        if step % 4 == 0 {
+                            thread::yield_now();
+                        }
+                    }
+                });
+                while !feeder.is_finished() {
+                    rt.settle();
+                }
+                feeder.join().unwrap();
+                rt.settle();
+                for task in &tasks {
+                    assert!(task.is_finished(), "settle returned before a woken task ran");
+                }
+            }
+            driving.stop();
+        });
+}
