@@ -40,7 +40,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 /// Rounds per scenario: enough to hit the races on 2 loaded cores, few enough for the whole
 /// file to run in well under a minute in a debug build.
-const ROUNDS: usize = if cfg!(debug_assertions) { 200 } else { 1_000 };
+const ROUNDS: usize = if cfg!(debug_assertions) { 800 } else { 3_000 };
 
 /// The watchdog's limit per test; it only turns a hang into a failure.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -62,7 +62,11 @@ fn shared_ct() -> Arc<Runtime> {
 /// Drops the last reference to a runtime shared with threads that have all been joined.
 #[track_caller]
 fn drop_shared(rt: Arc<Runtime>) {
-    drop(Arc::try_unwrap(rt).ok().expect("every thread using the runtime was joined"));
+    drop(
+        Arc::try_unwrap(rt)
+            .ok()
+            .expect("every thread using the runtime was joined"),
+    );
 }
 
 /// A counter shared by a round's futures and outputs.
@@ -196,7 +200,9 @@ impl Driving {
             if thread::panicking() {
                 return; // leave it; the test fails anyway
             }
-            thread.join().expect("the driving thread's block_on panicked");
+            thread
+                .join()
+                .expect("the driving thread's block_on panicked");
         }
     }
 }
@@ -318,7 +324,10 @@ fn abort_races_first_poll_completion_and_wake() {
                 opener.join().unwrap();
                 p.at_round("joining", round);
                 let result = driver.join().expect("the driving thread panicked");
-                assert!(abort.is_finished(), "a joined task's abort handle is finished");
+                assert!(
+                    abort.is_finished(),
+                    "a joined task's abort handle is finished"
+                );
                 match result {
                     Ok(output) => {
                         ok += 1;
@@ -330,7 +339,11 @@ fn abort_races_first_poll_completion_and_wake() {
                     }
                 }
                 rt.settle();
-                assert_eq!(load(&futures), round + 1, "each future dropped exactly once");
+                assert_eq!(
+                    load(&futures),
+                    round + 1,
+                    "each future dropped exactly once"
+                );
                 assert_eq!(
                     load(&outputs),
                     load(&made),
@@ -506,7 +519,12 @@ fn join_handles_awaited_from_other_runtimes_and_foreign_executors() {
                         n
                     })
                 };
-                let (a, b, c, d) = (task(round), task(round + 1), task(round + 2), task(round + 3));
+                let (a, b, c, d) = (
+                    task(round),
+                    task(round + 1),
+                    task(round + 2),
+                    task(round + 3),
+                );
                 let from_task = multi.spawn(async move { a.await.unwrap() });
                 let from_other = {
                     let h = other.handle().clone();
@@ -537,7 +555,11 @@ fn join_handles_awaited_from_other_runtimes_and_foreign_executors() {
             };
             thread::sleep(Duration::from_millis(2));
             drop(rt);
-            assert_eq!(load(&futures), 2, "the drop dropped both futures, never polled");
+            assert_eq!(
+                load(&futures),
+                2,
+                "the drop dropped both futures, never polled"
+            );
             assert!(waiter.join().unwrap().unwrap_err().is_cancelled());
             let inner = wait_for("the multi-thread runtime's task", from_multi).unwrap();
             assert!(inner.unwrap_err().is_cancelled());
@@ -706,13 +728,18 @@ fn abort_of_tasks_queued_while_nobody_drives() {
                     .join()
                     .unwrap()
                 };
-                let aborts: Vec<AbortHandle> =
-                    spawned.iter().step_by(2).map(|h| h.abort_handle()).collect();
+                let aborts: Vec<AbortHandle> = spawned
+                    .iter()
+                    .step_by(2)
+                    .map(|h| h.abort_handle())
+                    .collect();
                 thread::spawn(move || aborts.into_iter().for_each(|a| a.abort()))
                     .join()
                     .unwrap();
-                let (kept, dropped): (Vec<_>, Vec<_>) =
-                    spawned.into_iter().enumerate().partition(|(i, _)| i % 4 < 2);
+                let (kept, dropped): (Vec<_>, Vec<_>) = spawned
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| i % 4 < 2);
                 thread::spawn(move || drop(dropped)).join().unwrap();
                 let polls_before = load(&polls);
                 assert_eq!(polls_before, 0, "nobody drives: no task was polled");
@@ -830,7 +857,11 @@ fn blocking_closures_wake_tasks_and_abort_while_nobody_drives() {
                     Err(err) => assert!(err.is_cancelled()),
                     Ok(_) => panic!("a closure aborted while queued ran"),
                 }
-                assert_eq!(load(&closures), round + 1, "the queued closure dropped once");
+                assert_eq!(
+                    load(&closures),
+                    round + 1,
+                    "the queued closure dropped once"
+                );
             }
         });
 }
@@ -913,7 +944,11 @@ fn join_next_races_spawns_from_other_threads() {
                 assert_eq!(got, SPAWNERS * EACH);
                 keeper.abort();
                 let mut set = Arc::try_unwrap(set).ok().unwrap().into_inner().unwrap();
-                assert!(rt.block_on(set.join_next()).unwrap().unwrap_err().is_cancelled());
+                assert!(rt
+                    .block_on(set.join_next())
+                    .unwrap()
+                    .unwrap_err()
+                    .is_cancelled());
             }
         });
 }
@@ -980,7 +1015,10 @@ fn a_join_set_shared_between_two_block_on_threads() {
                         record(result.unwrap());
                     }
                 });
-                assert!(seen.lock().unwrap().iter().all(|s| *s), "every member came out");
+                assert!(
+                    seen.lock().unwrap().iter().all(|s| *s),
+                    "every member came out"
+                );
             }
             drop_shared(rt);
         });
@@ -1479,7 +1517,11 @@ fn thousands_of_sleeps_cancelled_while_firing() {
                 });
                 other.join().expect("the other block_on panicked");
                 aborter.join().unwrap();
-                assert_eq!(load(&futures), (round + 1) * TASKS, "every future dropped once");
+                assert_eq!(
+                    load(&futures),
+                    (round + 1) * TASKS,
+                    "every future dropped once"
+                );
             }
             let start = Instant::now();
             rt.block_on(time::sleep(Duration::from_millis(2)));
@@ -1524,7 +1566,10 @@ fn a_paused_clock_advanced_from_block_on_futures_that_do_not_drive() {
                                             time::sleep(d).await;
                                             s.elapsed()
                                         });
-                                        assert!(task.await.unwrap() >= d, "a task's sleep ended early");
+                                        assert!(
+                                            task.await.unwrap() >= d,
+                                            "a task's sleep ended early"
+                                        );
                                     }
                                 }
                                 (start, Instant::now())
@@ -1617,7 +1662,9 @@ fn a_block_on_that_returns_leaves_its_tasks_to_the_next_driver() {
                     _ => {
                         // A block_on that is ready at once, on another thread, then the wake.
                         let rt2 = rt.clone();
-                        thread::spawn(move || rt2.block_on(async {})).join().unwrap();
+                        thread::spawn(move || rt2.block_on(async {}))
+                            .join()
+                            .unwrap();
                         open();
                         rt.block_on(async move {
                             for handle in handles {
@@ -1653,21 +1700,20 @@ fn two_block_ons_each_awaiting_a_task_the_other_wakes() {
                 let task_a = rt.spawn(async move { from_b.await.unwrap() + 1 });
                 let task_b = rt.spawn(async move { from_a.await.unwrap() + 2 });
                 let barrier = Arc::new(Barrier::new(2));
-                let side = |to_other: oneshot::Sender<usize>,
-                            mine: JoinHandle<usize>,
-                            value: usize| {
-                    let (rt, barrier) = (rt.clone(), barrier.clone());
-                    thread::spawn(move || {
-                        barrier.wait();
-                        rt.block_on(async move {
-                            if (round + value) % 3 == 0 {
-                                genrt::yield_now().await;
-                            }
-                            to_other.send(value).unwrap();
-                            mine.await.unwrap()
+                let side =
+                    |to_other: oneshot::Sender<usize>, mine: JoinHandle<usize>, value: usize| {
+                        let (rt, barrier) = (rt.clone(), barrier.clone());
+                        thread::spawn(move || {
+                            barrier.wait();
+                            rt.block_on(async move {
+                                if (round + value) % 3 == 0 {
+                                    genrt::yield_now().await;
+                                }
+                                to_other.send(value).unwrap();
+                                mine.await.unwrap()
+                            })
                         })
-                    })
-                };
+                    };
                 let a = side(to_a, task_b, 10);
                 let b = side(to_b, task_a, 20);
                 // A sends 10 to task a (11) and awaits task b, fed 20 by B (22).
@@ -1776,9 +1822,428 @@ fn settle_beside_a_driver_with_foreign_wakes() {
                 feeder.join().unwrap();
                 rt.settle();
                 for task in &tasks {
-                    assert!(task.is_finished(), "settle returned before a woken task ran");
+                    assert!(
+                        task.is_finished(),
+                        "settle returned before a woken task ran"
+                    );
                 }
             }
             driving.stop();
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+/// How a round ends its runtime.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Drop,
+    Timeout,
+    Background,
+}
+
+/// Runs one round: a current-thread runtime with every kind of work in flight (idle tasks
+/// whose wakers a foreign thread keeps waking, yield loops, sleeps and timeouts, join sets,
+/// children whose output nobody reads, queued and running blocking closures), `drivers`
+/// threads in `block_on` awaiting pending tasks (0: the tasks were polled once by a
+/// `try_settle`, and nobody drives at the end; 1: one drives; 2: one drives, one waits for
+/// the worker), ended as `ending` says from the main thread; returns the join handles.
+fn shutdown_round(ending: Ending, drivers: usize, tally: &Tally) -> Vec<JoinHandle<()>> {
+    let rt = genrt::Builder::new_current_thread()
+        .max_blocking_threads(2)
+        .build()
+        .unwrap();
+    let mut handles = Vec::new();
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..120usize {
+        let t = tally.track();
+        let wakers = wakers.clone();
+        handles.push(rt.spawn(async move {
+            let _t = t;
+            match i % 6 {
+                0 => {
+                    poll_fn(|cx| {
+                        wakers.lock().unwrap().push(cx.waker().clone());
+                        Poll::<()>::Pending
+                    })
+                    .await
+                }
+                1 => loop {
+                    genrt::yield_now().await;
+                },
+                2 => time::sleep(Duration::from_millis((i % 7) as u64)).await,
+                3 => {
+                    let _ =
+                        time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+                    std::future::pending().await
+                }
+                4 => {
+                    let mut set = JoinSet::new();
+                    for _ in 0..3 {
+                        let m = _t.0.track();
+                        set.spawn(async move {
+                            let _m = m;
+                            std::future::pending::<()>().await
+                        });
+                    }
+                    while set.join_next().await.is_some() {}
+                }
+                _ => {
+                    let (m, out) = (_t.0.track(), _t.0.clone());
+                    drop(genrt::spawn(async move {
+                        let _m = m;
+                        genrt::yield_now().await;
+                        out.track()
+                    }));
+                    std::future::pending().await
+                }
+            }
+        }));
+    }
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    for _ in 0..5 {
+        let t = tally.track();
+        let release_rx = release_rx.clone();
+        drop(rt.spawn_blocking(move || {
+            let _t = t;
+            let _ = release_rx
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_millis(50));
+        }));
+    }
+    let block_ons: Vec<_> = (0..drivers)
+        .map(|_| {
+            let t = tally.track();
+            let pending = rt.spawn(async move {
+                let _t = t;
+                std::future::pending::<()>().await
+            });
+            let (started_tx, started_rx) = mpsc::channel();
+            let h = rt.handle().clone();
+            let thread = thread::spawn(move || {
+                h.block_on(async move {
+                    started_tx.send(()).unwrap();
+                    pending.await
+                })
+            });
+            recv(&started_rx, "a block_on started");
+            thread
+        })
+        .collect();
+    if drivers == 0 {
+        // The tasks polled once, some left queued (the yield loops), nobody driving.
+        let _ = rt.try_settle(Duration::from_millis(1));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let waker_thread = {
+        let (wakers, stop) = (wakers.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let taken = std::mem::take(&mut *wakers.lock().unwrap());
+                for waker in taken {
+                    waker.wake();
+                }
+                thread::yield_now();
+            }
+        })
+    };
+    let helper = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        for _ in 0..5 {
+            let _ = release_tx.send(());
+        }
+    });
+    thread::sleep(Duration::from_millis(2));
+    match ending {
+        Ending::Drop => drop(rt),
+        Ending::Timeout => {
+            let _ = rt.shutdown_timeout(Duration::from_secs(10));
+        }
+        Ending::Background => rt.shutdown_background(),
+    }
+    stop.store(true, Ordering::SeqCst);
+    waker_thread.join().unwrap();
+    helper.join().unwrap();
+    for thread in block_ons {
+        let result = thread.join().expect("a block_on panicked at the shutdown");
+        assert!(result.unwrap_err().is_cancelled());
+    }
+    drop(wakers);
+    handles
+}
+
+/// Current-thread runtimes dropped, shut down with a timeout, and shut down in the background
+/// with all of the above in flight, with nobody driving, one `block_on` driving, or one
+/// driving and one waiting for the worker: no hang, every join handle and every `block_on`
+/// resolves, every future (task, member, blocking closure) is dropped exactly once, and live
+/// bytes come back to the baseline.
+#[test]
+fn shutdown_with_everything_in_flight() {
+    let _serial = serial();
+    Watchdog::new("ct: shutdown_with_everything_in_flight")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let warm = Tally::default();
+            for (drivers, ending) in [
+                (0, Ending::Drop),
+                (1, Ending::Timeout),
+                (2, Ending::Background),
+            ] {
+                for handle in shutdown_round(ending, drivers, &warm) {
+                    let _ = wait_for("a warm-up handle", handle);
+                }
+            }
+            wait_until("the warm-up's futures dropped", || warm.balanced());
+            let tally = Tally::default();
+            let baseline = Baseline::take();
+            let rounds = if cfg!(debug_assertions) { 3 } else { 10 };
+            for round in 0..rounds {
+                for drivers in 0..3 {
+                    for ending in [Ending::Drop, Ending::Timeout, Ending::Background] {
+                        p.at_round("shutting down", round);
+                        let handles = shutdown_round(ending, drivers, &tally);
+                        p.at_round("joining", round);
+                        for handle in handles {
+                            match wait_for("a handle after the shutdown", handle) {
+                                Ok(()) => {}
+                                Err(err) => assert!(err.is_cancelled(), "{ending:?}: {err:?}"),
+                            }
+                        }
+                        wait_until("every future dropped", || tally.balanced());
+                        tally.assert_balanced(&format!("{ending:?} with {drivers} block_ons"));
+                    }
+                }
+                p.at_round("measuring", round);
+                baseline.check(format_args!("round {round}"));
+            }
+        });
+}
+
+/// The runtime dropped from the main thread while `block_on`s on other threads are between
+/// polls: one driving (parked) and, in odd rounds, one waiting for the worker, their futures
+/// awaiting a task, a sleep that ends first, or a channel only the main thread feeds after
+/// the drop. Every task's future is dropped before the drop returns, both `block_on`s return
+/// (the awaited tasks cancelled), and a spawn after the drop is cancelled at once.
+#[test]
+fn runtime_dropped_while_block_ons_are_between_polls() {
+    let _serial = serial();
+    Watchdog::new("ct: runtime_dropped_while_block_ons_are_between_polls")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let tally = Tally::default();
+            for round in 0..ROUNDS / 2 {
+                p.at_round("dropping", round);
+                let rt = ct();
+                for i in 0..8usize {
+                    let t = tally.track();
+                    drop(rt.spawn(async move {
+                        let _t = t;
+                        match i % 3 {
+                            0 => std::future::pending::<()>().await,
+                            1 => time::sleep(Duration::from_secs(3600)).await,
+                            _ => loop {
+                                time::sleep(Duration::from_micros(200)).await;
+                            },
+                        }
+                    }));
+                }
+                let (feed, fed) = oneshot::channel::<usize>();
+                let (started_tx, started_rx) = mpsc::channel();
+                let mut block_ons = Vec::new();
+                let awaited = {
+                    let t = tally.track();
+                    rt.spawn(async move {
+                        let _t = t;
+                        std::future::pending::<()>().await
+                    })
+                };
+                {
+                    let (h, started_tx, spawned) =
+                        (rt.handle().clone(), started_tx.clone(), tally.clone());
+                    block_ons.push(thread::spawn(move || {
+                        h.block_on(async move {
+                            time::sleep(Duration::from_micros(100)).await;
+                            started_tx.send(()).unwrap();
+                            assert!(awaited.await.unwrap_err().is_cancelled());
+                            // After the drop: a spawn is cancelled at once.
+                            let t = spawned.track();
+                            let late = genrt::spawn(async move {
+                                let _t = t;
+                            });
+                            assert!(late.await.unwrap_err().is_cancelled());
+                            0
+                        })
+                    }));
+                }
+                if round % 2 == 1 {
+                    let (h, started_tx) = (rt.handle().clone(), started_tx.clone());
+                    block_ons.push(thread::spawn(move || {
+                        h.block_on(async move {
+                            started_tx.send(()).unwrap();
+                            fed.await.unwrap()
+                        })
+                    }));
+                }
+                for _ in 0..block_ons.len() {
+                    recv(&started_rx, "a block_on started");
+                }
+                if round % 4 == 0 {
+                    thread::yield_now();
+                }
+                let made = load(&tally.made);
+                drop(rt);
+                assert!(
+                    load(&tally.dropped) >= made,
+                    "the drop returned with a task's future alive"
+                );
+                let _ = feed.send(round);
+                for (k, thread) in block_ons.into_iter().enumerate() {
+                    let got = thread.join().expect("a block_on panicked after the drop");
+                    assert_eq!(got, if k == 0 { 0 } else { round });
+                }
+                tally.assert_balanced("after the round");
+            }
+        });
+}
+
+/// `UnhandledPanic::ShutdownRuntime` with two threads in `block_on` (one driving, one
+/// waiting for the worker) and a third in `settle`: a task's panic makes both `block_on`s
+/// panic, the settle returns, every other task's future is dropped once, and the runtime
+/// drops cleanly.
+#[test]
+fn shutdown_on_panic_with_two_block_ons_and_a_settle() {
+    let _serial = serial();
+    let _quiet = quiet_panics();
+    Watchdog::new("ct: shutdown_on_panic_with_two_block_ons")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let tally = Tally::default();
+            for round in 0..ROUNDS / 4 {
+                p.at_round("panicking", round);
+                let rt = Arc::new(
+                    genrt::Builder::new_current_thread()
+                        .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+                        .build()
+                        .unwrap(),
+                );
+                for _ in 0..8 {
+                    let t = tally.track();
+                    drop(rt.spawn(async move {
+                        let _t = t;
+                        std::future::pending::<()>().await
+                    }));
+                }
+                let (started_tx, started_rx) = mpsc::channel();
+                let block_ons: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (rt, started_tx) = (rt.clone(), started_tx.clone());
+                        thread::spawn(move || {
+                            catch_unwind(AssertUnwindSafe(|| {
+                                rt.block_on(async move {
+                                    started_tx.send(()).unwrap();
+                                    std::future::pending::<()>().await
+                                })
+                            }))
+                        })
+                    })
+                    .collect();
+                for _ in 0..2 {
+                    recv(&started_rx, "a block_on started");
+                }
+                let t = tally.track();
+                let yields = round % 3;
+                let panicking = rt.spawn(async move {
+                    let _t = t;
+                    for _ in 0..yields {
+                        genrt::yield_now().await;
+                    }
+                    panic!("{INTENTIONAL}: a task under ShutdownRuntime");
+                });
+                let settler = {
+                    let rt = rt.clone();
+                    thread::spawn(move || rt.settle())
+                };
+                for thread in block_ons {
+                    let payload = thread
+                        .join()
+                        .unwrap()
+                        .expect_err("a block_on went on after the runtime shut down");
+                    let message = panic_message(&*payload).unwrap_or_default();
+                    assert!(
+                        message.contains("ShutdownRuntime"),
+                        "unexpected panic: {message}"
+                    );
+                }
+                settler.join().expect("the settle panicked");
+                assert!(wait_for("the panicking task", panicking)
+                    .unwrap_err()
+                    .is_panic());
+                wait_until("every other task's future dropped", || tally.balanced());
+                drop_shared(rt);
+                tally.assert_balanced("after the drop");
+            }
+        });
+}
+
+/// `shutdown_timeout` (short) and `shutdown_background` from the main thread while another
+/// thread's `block_on` is inside a task's poll that blocks: the shutdown gives up (returns
+/// false: the driver was still in the poll); once released, the task is cancelled at its next
+/// suspension, or completes if it does not suspend, its future dropped exactly once, and the
+/// `block_on` awaiting it returns.
+#[test]
+fn shutdown_timeout_while_the_driver_is_stuck_in_a_poll() {
+    let _serial = serial();
+    Watchdog::new("ct: shutdown_timeout_while_the_driver_is_stuck")
+        .limit(LIMIT)
+        .run_reporting(|p| {
+            let futures = counter();
+            for round in 0..20 {
+                p.at_round("stuck", round);
+                let rt = ct();
+                let (in_tx, in_rx) = mpsc::channel();
+                let (release_tx, release_rx) = mpsc::channel::<()>();
+                let suspend = round % 2 == 0;
+                let dropped = DropCounter(futures.clone());
+                let task = rt.spawn(async move {
+                    let _dropped = dropped;
+                    in_tx.send(()).unwrap();
+                    recv(&release_rx, "the release of the stuck poll");
+                    if suspend {
+                        genrt::yield_now().await;
+                        unreachable!("a task flagged by the shutdown is not polled again");
+                    }
+                    "done"
+                });
+                let h = rt.handle().clone();
+                let block_on = thread::spawn(move || h.block_on(task));
+                recv(&in_rx, "the driver polls the task");
+                let all_exited = if round % 4 < 2 {
+                    rt.shutdown_timeout(Duration::from_millis(5))
+                } else {
+                    rt.shutdown_background();
+                    false
+                };
+                assert!(!all_exited, "the driver was still in the poll");
+                assert_eq!(
+                    load(&futures),
+                    round,
+                    "the future in its poll is not dropped"
+                );
+                release_tx.send(()).unwrap();
+                let result = block_on.join().expect("the block_on panicked");
+                if suspend {
+                    assert!(result.unwrap_err().is_cancelled());
+                } else {
+                    assert_eq!(result.unwrap(), "done");
+                }
+                wait_until("the stuck task's future dropped", || {
+                    load(&futures) == round + 1
+                });
+                assert_eq!(load(&futures), round + 1);
+            }
         });
 }
