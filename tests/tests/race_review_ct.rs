@@ -62,11 +62,7 @@ fn shared_ct() -> Arc<Runtime> {
 /// Drops the last reference to a runtime shared with threads that have all been joined.
 #[track_caller]
 fn drop_shared(rt: Arc<Runtime>) {
-    drop(
-        Arc::try_unwrap(rt)
-            .ok()
-            .expect("every thread using the runtime was joined"),
-    );
+    drop(Arc::try_unwrap(rt).expect("every thread using the runtime was joined"));
 }
 
 /// A counter shared by a round's futures and outputs.
