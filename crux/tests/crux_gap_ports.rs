@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 use crux_core::render::RenderOperation;
-use crux_core::{Command, Request, ResolveError};
+use crux_core::{Command, Request, RequestHandle, ResolveError};
 use futures::StreamExt as _;
 use genrt_crux::{EventOrder, Options};
 use support::Watchdog;
@@ -155,6 +155,12 @@ trait LabCore: Send + Sync {
         &self,
         request: &mut Request<RenderOperation>,
     ) -> Result<Vec<Effect>, ResolveError>;
+    /// A resolve of a split request's handle that may fail.
+    fn try_resolve_handle(
+        &self,
+        handle: &mut RequestHandle<Out>,
+        out: Out,
+    ) -> Result<Vec<Effect>, ResolveError>;
     fn view(&self) -> Vec<String>;
 }
 
@@ -190,6 +196,14 @@ impl LabCore for crux_core::Core<Lab> {
         crux_core::Resolvable::resolve(request, ())?;
         Ok(self.process_event(Event::Noop))
     }
+    fn try_resolve_handle(
+        &self,
+        handle: &mut RequestHandle<Out>,
+        out: Out,
+    ) -> Result<Vec<Effect>, ResolveError> {
+        handle.resolve(out)?;
+        Ok(self.process_event(Event::Noop))
+    }
     fn view(&self) -> Vec<String> {
         crux_core::Core::view(self)
     }
@@ -217,6 +231,13 @@ impl LabCore for genrt_crux::Core<Lab> {
         request: &mut Request<RenderOperation>,
     ) -> Result<Vec<Effect>, ResolveError> {
         genrt_crux::Core::resolve(self, request, ())
+    }
+    fn try_resolve_handle(
+        &self,
+        handle: &mut RequestHandle<Out>,
+        out: Out,
+    ) -> Result<Vec<Effect>, ResolveError> {
+        genrt_crux::Core::resolve(self, handle, out)
     }
     fn view(&self) -> Vec<String> {
         genrt_crux::Core::view(self)
@@ -248,6 +269,13 @@ impl LabCore for FifoCore {
         request: &mut Request<RenderOperation>,
     ) -> Result<Vec<Effect>, ResolveError> {
         self.0.try_resolve_render(request)
+    }
+    fn try_resolve_handle(
+        &self,
+        handle: &mut RequestHandle<Out>,
+        out: Out,
+    ) -> Result<Vec<Effect>, ResolveError> {
+        self.0.try_resolve_handle(handle, out)
     }
     fn view(&self) -> Vec<String> {
         LabCore::view(&self.0)
@@ -2148,6 +2176,83 @@ fn user_shell_drops_a_stream() {
             shell.view(),
             lines(&["completed N(1)", "stream closed", "completed One"])
         );
+    });
+}
+
+/// A shell that splits each request (`Request::split`) into its operation and its handle,
+/// and resolves the handle: the same as resolving the request, errors included.
+#[test]
+fn user_resolves_split_request_handles() {
+    on_each_core("user_resolves_split_request_handles", |shell| {
+        let mut effects = requests(shell.run(|| {
+            Command::all([
+                Command::request_from_shell(Op::One).then_send(completed),
+                Command::stream_from_shell(Op::Two).then_send(completed),
+            ])
+        }));
+        let (stream_op, mut stream) = effects.remove(1).split();
+        let (op, mut handle) = effects.remove(0).split();
+        assert_eq!((op, stream_op), (Op::One, Op::Two));
+        let resolve = |handle: &mut RequestHandle<Out>, out: Out| {
+            let call = format!("resolve handle with {out:?}");
+            let result = shell.core.try_resolve_handle(handle, out);
+            shell.record(&call, result.as_deref());
+            result
+        };
+        assert!(resolve(&mut handle, Out::One).unwrap().is_empty());
+        assert!(matches!(
+            resolve(&mut handle, Out::One),
+            Err(ResolveError::Never)
+        ));
+        for _ in 0..3 {
+            assert!(resolve(&mut stream, Out::Two).unwrap().is_empty());
+        }
+        assert_eq!(
+            shell.view(),
+            lines(&[
+                "completed One",
+                "completed Two",
+                "completed Two",
+                "completed Two"
+            ])
+        );
+    });
+}
+
+/// A core on the shell's own genrt runtime, over a given app and model
+/// (`with_runtime_and`): the same calls; dropped before its runtime, which lives on.
+#[test]
+fn user_core_on_the_shells_runtime() {
+    Watchdog::new("user_core_on_the_shells_runtime").run(|| {
+        let runtime = genrt::Runtime::new().unwrap();
+        for round in 0..2 {
+            let core = genrt_crux::Core::with_runtime_and(
+                runtime.handle().clone(),
+                Lab,
+                vec![format!("round {round}")],
+            );
+            let shell = Shell {
+                core: &core,
+                transcript: Mutex::new(Vec::new()),
+            };
+            let effects = requests(shell.run(|| {
+                Command::all((0..8).map(|i| {
+                    Command::event(Event::Run(Arc::new(move || {
+                        Command::request_from_shell(Op::Request(i)).then_send(completed)
+                    })))
+                }))
+            }));
+            assert_eq!(effects.len(), 8);
+            for mut request in effects {
+                assert!(shell.resolve(&mut request, Out::One).is_empty());
+            }
+            let view = shell.view();
+            assert_eq!(view[0], format!("round {round}"));
+            assert_eq!(view.len(), 9);
+        }
+        // The runtime still runs tasks after its cores are gone.
+        let answer = support::wait_for("a task on the runtime", runtime.spawn(async { 42 }));
+        assert_eq!(answer.unwrap(), 42);
     });
 }
 
