@@ -58,6 +58,10 @@ pub(crate) struct Flags {
     /// Whether this thread drives a driven (current-thread) runtime, running its tasks (in
     /// `block_on` or `settle`): its worker context and every context nested there.
     drives: bool,
+    /// Whether this is a driver's root context ([`Entry::Root`]) or one nested in it: the
+    /// `block_on` future's spawns go to the back of the driver's deque, in spawn order, as
+    /// in Tokio's current-thread queue.
+    in_root: bool,
     /// How many contexts are entered on this thread, this one included: an `EnterGuard`
     /// checks on drop that it leaves the innermost one.
     pub(crate) depth: usize,
@@ -121,18 +125,32 @@ pub(crate) enum Entry {
     /// A thread standing in for a blocked worker (`Handle::enter_stand_in`): no queues of
     /// its own, but a task it polls that blocks in place gets a stand-in in turn.
     StandIn,
+    /// A driver's root context (`worker::drive`): entered over the chain its `block_on`
+    /// future is polled in, for the drive. It gives the future's spawns and wakes the
+    /// driver's queues (held weakly: a guard the future keeps past the drive keeps no
+    /// worker) and nothing else: it is no worker context (the future is no task), and it
+    /// takes the depth of the context it covers, so that the `enter` guards of the future,
+    /// made before the drive or in it, nest as if it were not there.
+    Root(Rc<Local>),
 }
 
 /// Leaves the context when dropped, putting back the one it replaced.
 #[must_use = "the context is left when the guard is dropped"]
 pub(crate) struct ContextGuard {
     entered: WakeContextGuard,
+    /// The context this guard entered: kept alive, so its address is never another's.
+    context: Rc<Context>,
 }
 
 impl ContextGuard {
     /// Leaves without putting back the covered context (see `WakeContextGuard::discard`).
     pub(crate) fn discard(self) {
         self.entered.discard();
+    }
+
+    /// Whether the context this guard entered is the thread's innermost one now.
+    pub(crate) fn is_current(&self) -> bool {
+        with(|c| c.is_some_and(|c| std::ptr::eq(c, &*self.context))).unwrap_or(false)
     }
 }
 
@@ -166,7 +184,10 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     })
     .unwrap_or_default();
     let mut flags = Flags {
-        depth: outer.depth + 1,
+        depth: match entry {
+            Entry::Root(_) => outer.depth,
+            _ => outer.depth + 1,
+        },
         ..outer
     };
     if holds {
@@ -175,6 +196,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     let worker = match entry {
         Entry::Worker(local) => {
             flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
+            flags.in_root = false;
             flags.drives |= shared.driver.is_some();
             Some(Rc::downgrade(&local))
         }
@@ -197,17 +219,19 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
             flags.stands_in_for = Some(Arc::as_ptr(&shared) as usize);
             None
         }
+        Entry::Root(local) => {
+            flags.in_root = true;
+            Some(Rc::downgrade(&local))
+        }
     };
     let target = unsize_arc!(shared.clone() => dyn WakeTarget);
-    let entered = shared.wake_context().enter(
-        target,
-        Rc::new(Context {
-            shared: shared.clone(),
-            worker,
-            flags,
-        }),
-    );
-    ContextGuard { entered }
+    let context = Rc::new(Context {
+        shared: shared.clone(),
+        worker,
+        flags,
+    });
+    let entered = shared.wake_context().enter(target, context.clone());
+    ContextGuard { entered, context }
 }
 
 /// The thread's chain of contexts set aside while a driver runs a current-thread runtime's
@@ -249,6 +273,18 @@ pub(crate) fn stands_in_for(shared: &Shared) -> bool {
 /// Whether this thread is a worker of `shared` blocking in place (`Entry::Blocking`).
 pub(crate) fn blocks_in_place_for(shared: &Shared) -> bool {
     flags().blocks_in_place_for == Some(shared as *const Shared as usize)
+}
+
+/// Where a spawn on `shared` from this thread goes: the worker-local state if this thread is
+/// a worker of `shared` (or polls a driver's root, [`Entry::Root`]), and whether it is that
+/// root (whose spawns go to the back of the deque, in spawn order).
+pub(crate) fn spawn_target(shared: &Shared) -> Option<(Rc<Local>, bool)> {
+    with(|c| {
+        let c = c?;
+        let local = worker_in(Some(c as &dyn Any), shared)?;
+        Some((local, c.flags.in_root))
+    })
+    .flatten()
 }
 
 /// The worker-local state if this thread is a worker of `shared`.

@@ -298,7 +298,11 @@ impl Shared {
             task::cancel_unqueued(task);
             return None;
         }
-        let local = context::local_worker(self);
+        let target = context::spawn_target(self);
+        let (local, root) = match target {
+            Some((local, root)) => (Some(local), root),
+            None => (None, false),
+        };
         // On a worker, a slot it freed (`Local::free`): hot in its cache, no shared write.
         let inserted = match local.as_deref() {
             Some(local) => self.slab.insert_cached(task, &local.free),
@@ -314,6 +318,11 @@ impl Shared {
         let key = TaskKey::new(self.id, slot, generation);
         self.count(local.as_deref(), Event::Spawned);
         let visible = match local.as_deref() {
+            // A current-thread `block_on` future's spawns: in spawn order, as Tokio's.
+            Some(local) if root => {
+                local.deque().push(key);
+                true
+            }
             Some(local) => local.push_lifo_unnotified(key),
             None => {
                 self.injector.push(key);

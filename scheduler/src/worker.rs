@@ -513,8 +513,10 @@ pub(crate) fn drive(
     // `Handle::enter` guards: `root` is polled in the chain the caller is in (where the
     // `enter` guards of the `block_on` future nest, whichever thread drives when they are
     // made or dropped), the tasks in the worker's context above it.
+    let root_context = context::enter(shared.clone(), Entry::Root(local.clone()), false);
     let mut contexts = DriverContexts {
         root_side: context::SavedContexts::current(),
+        root: Some(root_context),
         worker: Some(context::enter(
             shared.clone(),
             Entry::Worker(local.clone()),
@@ -620,7 +622,9 @@ pub(crate) fn drive(
 }
 
 /// A driver's two chains of contexts ([`drive`]): the worker's, current while it runs
-/// tasks, and `root_side`, the chain its root is polled in, set aside meanwhile.
+/// tasks, and `root_side`, the chain its root is polled in, set aside meanwhile. `root` is
+/// the drive's root context on top of the caller's chain (`Entry::Root`: the root's spawns
+/// and wakes reach the driver's queues through it).
 ///
 /// The root's chain holds no worker: an `enter` guard that its future keeps (across an
 /// `.await`, while it unwinds, or leaked) covers no context of the worker, and dropping
@@ -629,6 +633,7 @@ pub(crate) fn drive(
 /// guard a task leaked, does not keep the worker from being put back.)
 struct DriverContexts {
     root_side: context::SavedContexts,
+    root: Option<context::ContextGuard>,
     worker: Option<context::ContextGuard>,
 }
 
@@ -657,6 +662,19 @@ impl Drop for DriverContexts {
             worker.discard();
         }
         self.root_side.swap();
+        // The root context is left as a guard is: put back what it covered if it is the
+        // innermost (the root's guards all dropped). Otherwise a guard the root keeps
+        // (leaked, or dropped as the root unwinds) is above it, and putting that guard's
+        // context back later makes it current again, harmlessly (its worker is gone with
+        // the drive), until the `block_on` guard leaves; or the root dropped a guard made
+        // before the drive, which left the root context with it: nothing to put back.
+        if let Some(root) = self.root.take() {
+            if root.is_current() {
+                drop(root);
+            } else {
+                root.discard();
+            }
+        }
     }
 }
 

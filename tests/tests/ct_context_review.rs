@@ -25,8 +25,12 @@
 //!   checks before it goes back to its future): a panic of its own there (its channel to the
 //!   dead task closed) replaced the policy's.
 //!
-//! Left open (ignored with a diagnosis): the root's spawns and wakes go to the global queue
-//! (`global_queue_depth` counts them; Tokio's are local). A difference kept on purpose: a
+//! - (fixed after the review) the root's spawns and wakes went to the global queue
+//!   (`global_queue_depth` counted them; Tokio's are local): the drive enters a root context
+//!   over the caller's chain (`Entry::Root`, the worker held weakly, the depth of what it
+//!   covers), through which they reach the driver's deque, in spawn order.
+//!
+//! A difference kept on purpose: a
 //! task polled while the root holds another runtime's guard sees its own runtime (Tokio's
 //! one stack of handles would show it the root's guard).
 //!
@@ -1387,13 +1391,10 @@ fn nested_current_thread_runtimes_through_a_blocking_closure() {
 /// Tasks the root spawns wait in the runtime's own queue, not in the global one, as on
 /// Tokio's current-thread runtime (`tokio/tests/rt_metrics.rs`, `worker_local_queue_depth`:
 /// a `block_on` future's spawns count in worker 0's local queue; the global queue holds what
-/// other threads schedule).
+/// other threads schedule). (They went to the injector while the root was polled in the
+/// caller's chain with no worker; the drive's root context, `Entry::Root`, gives them the
+/// driver's deque.)
 #[test]
-#[ignore = "diagnosis: since bc0aaff the root is polled in the caller's chain, which has no \
-            worker, so its spawns and wakes go to the injector (Shared::spawn, \
-            Shared::wake with no local worker): global_queue_depth counts them (Tokio: 0, \
-            they are local), and they are counted as foreign spawns; a fix needs the root's \
-            spawns to reach the drive's deque without its context holding the worker"]
 fn root_spawns_are_not_in_the_global_queue() {
     Watchdog::new("global_queue_depth of root spawns").run(|| {
         let rt = ct();
