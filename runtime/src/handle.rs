@@ -303,6 +303,18 @@ impl Handle {
         crate::runtime::Extras::of(&self.inner).id
     }
 
+    /// The runtime's name, as given to [`Builder::name`](crate::Builder::name) (Tokio's
+    /// `Handle::name`); `None` if it was given none.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new().worker_threads(1).name("effects").build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// assert_eq!(handle.name(), Some("effects"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        crate::runtime::Extras::of(&self.inner).name.as_deref()
+    }
+
     /// A live view of the runtime's counters; see [`RuntimeMetrics`].
     ///
     /// ```

@@ -26,6 +26,47 @@ pub use crate::enter::EnterGuard;
 pub use crate::handle::{Handle, TryCurrentError};
 pub use crate::{MetricsSnapshot, RuntimeMetrics};
 
+/// The index of the worker thread the caller runs on (Tokio's `runtime::worker_index`), the
+/// index [`RuntimeMetrics`]' per-worker methods take: on a worker thread of a multi-thread
+/// runtime, its index; on the thread that drives a current-thread runtime (inside its
+/// `block_on`, future and tasks alike, or its [`settle`](Runtime::settle)), `Some(0)`.
+/// `None` elsewhere: a thread that is no worker, a `block_on` thread of a multi-thread runtime,
+/// a blocking thread ([`spawn_blocking`](crate::spawn_blocking), and a worker inside
+/// [`block_in_place`](crate::task::block_in_place)), and a `block_on` thread of a
+/// current-thread runtime while another thread drives it. A task can move to another worker
+/// at any `.await`, so the answer may change there.
+///
+/// ```
+/// use genrt::runtime::{worker_index, Builder};
+///
+/// assert_eq!(worker_index(), None);
+/// let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// let index = rt.block_on(rt.spawn(async { worker_index() })).unwrap();
+/// assert!(matches!(index, Some(0 | 1)));
+/// assert_eq!(rt.block_on(async { worker_index() }), None); // not a worker
+/// assert_eq!(rt.block_on(rt.spawn_blocking(worker_index)).unwrap(), None);
+///
+/// let ct = Builder::new_current_thread().build().unwrap();
+/// assert_eq!(ct.block_on(async { worker_index() }), Some(0));
+/// ```
+pub fn worker_index() -> Option<usize> {
+    genrt_scheduler::worker_index()
+}
+
+/// Whether `err` is the error an I/O resource returns once its runtime has shut down
+/// (Tokio's `runtime::is_rt_shutdown_err`). genrt has no I/O driver and no I/O resources,
+/// so no error it returns is one: this is `false` for every error, here so that code written
+/// for Tokio compiles.
+///
+/// ```
+/// let err = std::io::Error::other("connection reset");
+/// assert!(!genrt::runtime::is_rt_shutdown_err(&err));
+/// ```
+pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
+    let _ = err;
+    false
+}
+
 /// A multi-threaded work-stealing runtime.
 ///
 /// Dropping it shuts it down: every task is cancelled and every future dropped before
@@ -64,6 +105,8 @@ pub(crate) struct Extras {
     pub(crate) flavor: RuntimeFlavor,
     /// Its id ([`Handle::id`]).
     pub(crate) id: Id,
+    /// Its name ([`Builder::name`], [`Handle::name`]).
+    pub(crate) name: Option<String>,
 }
 
 /// The id of a runtime ([`Handle::id`], Tokio's `tokio::runtime::Id`): unique in the process,
@@ -82,7 +125,7 @@ pub struct Id(std::num::NonZeroU64);
 
 impl Id {
     /// A new id, never handed out before in this process.
-    fn next() -> Id {
+    pub(crate) fn next() -> Id {
         use std::sync::atomic::{AtomicU64, Ordering};
         // Relaxed: only uniqueness matters, which the increment's atomicity gives.
         static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -408,6 +451,7 @@ pub struct Builder {
     flavor: RuntimeFlavor,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
+    name: Option<String>,
 }
 
 impl Builder {
@@ -423,6 +467,7 @@ impl Builder {
             flavor: RuntimeFlavor::MultiThread,
             max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
             thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+            name: None,
         }
     }
 
@@ -538,6 +583,31 @@ impl Builder {
     /// ```
     pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
         self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// Names the runtime (Tokio's `Builder::name`): [`Handle::name`] returns it. It names the
+    /// runtime only, not its threads ([`thread_name`](Builder::thread_name) does that).
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty or only whitespace, as Tokio's.
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new_current_thread().name("core").build().unwrap();
+    /// assert_eq!(rt.handle().name(), Some("core"));
+    /// let inside = rt.block_on(async { genrt::Handle::current().name().map(str::to_owned) });
+    /// assert_eq!(inside.as_deref(), Some("core"));
+    /// assert_eq!(genrt::Runtime::new().unwrap().handle().name(), None);
+    /// ```
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        assert!(
+            !name.trim().is_empty(),
+            "genrt: a runtime name must not be empty"
+        );
+        self.name = Some(name);
         self
     }
 
@@ -820,6 +890,7 @@ impl Builder {
             pool,
             flavor: self.flavor,
             id: Id::next(),
+            name: self.name.clone(),
         });
         let mut config = self.config.clone();
         config.data = Some(extras.clone());

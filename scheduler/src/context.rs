@@ -287,6 +287,12 @@ pub(crate) fn spawn_target(shared: &Shared) -> Option<(Rc<Local>, bool)> {
     .flatten()
 }
 
+/// The index of the worker whose queues this thread's innermost context holds (a worker
+/// thread, a driver, a driver's root), if any.
+pub(crate) fn worker_index() -> Option<usize> {
+    with(|c| c?.worker.as_ref()?.upgrade().map(|local| local.index())).flatten()
+}
+
 /// The worker-local state if this thread is a worker of `shared`.
 pub(crate) fn local_worker(shared: &Shared) -> Option<Rc<Local>> {
     with(|c| worker_in(c.map(|c| c as &dyn Any), shared)).flatten()

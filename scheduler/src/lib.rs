@@ -113,6 +113,19 @@ pub fn on_worker_thread() -> bool {
     flags.on_worker() || flags.in_driven_block_on()
 }
 
+/// The index of the worker the calling thread is (Tokio's `runtime::worker_index`): on a
+/// worker thread of the current runtime, its index; on a thread driving a driven runtime
+/// (its `block_on` future and the tasks it runs), 0. `None` elsewhere: a plain thread, a
+/// `block_on` thread of a runtime it does not drive, a blocking thread, a worker inside a
+/// blocking section, an `enter` of a runtime this thread is no worker of.
+///
+/// ```
+/// assert_eq!(genrt_scheduler::worker_index(), None);
+/// ```
+pub fn worker_index() -> Option<usize> {
+    context::worker_index()
+}
+
 /// Whether the calling thread runs a driven (current-thread) runtime's work: inside its
 /// `block_on` (the future, or the tasks the thread runs there), or driving it in `settle`,
 /// also inside an `enter` of any runtime there. Such a thread has no other worker to hand
