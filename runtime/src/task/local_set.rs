@@ -62,6 +62,8 @@ pub struct LocalSet {
 
 struct Inner {
     scheduler: LocalScheduler,
+    /// [`LocalSet::id`].
+    id: crate::runtime::Id,
 }
 
 std::thread_local! {
@@ -181,7 +183,10 @@ impl LocalSet {
     pub fn new() -> LocalSet {
         match LocalScheduler::new() {
             Ok(scheduler) => LocalSet {
-                inner: Rc::new(Inner { scheduler }),
+                inner: Rc::new(Inner {
+                    scheduler,
+                    id: crate::runtime::Id::next(),
+                }),
             },
             Err(e) => panic!("genrt: cannot create a LocalSet: {e}"),
         }
@@ -284,6 +289,21 @@ impl LocalSet {
         LocalEnterGuard {
             _entered: enter(&self.inner),
         }
+    }
+
+    /// The set's id (Tokio's `LocalSet::id`): a [`runtime::Id`](crate::runtime::Id) drawn
+    /// from the runtimes' ids, so no other set and no runtime of the process has it, also
+    /// one made after this set is gone.
+    ///
+    /// ```
+    /// let (a, b) = (genrt::task::LocalSet::new(), genrt::task::LocalSet::new());
+    /// assert_ne!(a.id(), b.id());
+    /// let rt = genrt::Builder::new_current_thread().build().unwrap();
+    /// assert_ne!(a.id(), rt.handle().id());
+    /// println!("local set {}", a.id());
+    /// ```
+    pub fn id(&self) -> crate::runtime::Id {
+        self.inner.id
     }
 
     /// Tasks in the set that have not finished.
