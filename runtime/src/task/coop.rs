@@ -81,21 +81,134 @@ impl Drop for BudgetGuard {
     }
 }
 
-/// Whether a leaf future may go on: `Ready` with a guard that gives the unit back unless
-/// the caller says it [`made progress`](Spend::made_progress), or `Pending` (after waking
-/// `cx`) when the budget is spent.
-pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spend> {
+/// Spends one unit of the current poll's budget for a leaf future of your own (Tokio's
+/// `coop::poll_proceed`): `Ready` with a [`RestoreOnPending`] guard while budget is left,
+/// or, once it is spent, `Pending` after waking `cx` (the task yields and runs again from
+/// the back of its worker's queue). Call [`RestoreOnPending::made_progress`] when the
+/// future completes (or makes progress); dropping the guard without that gives the unit
+/// back, so a poll that returns `Pending` for its own reasons spends nothing. Outside a task
+/// and a `block_on`, and inside [`unconstrained`], it is always `Ready` and spends nothing.
+///
+/// ```
+/// use std::future::{poll_fn, Future};
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+/// use genrt::task::coop;
+///
+/// /// A future that is always ready, yet gives other tasks their turn.
+/// struct Tick;
+///
+/// impl Future for Tick {
+///     type Output = ();
+///     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+///         let restore = std::task::ready!(coop::poll_proceed(cx));
+///         restore.made_progress();
+///         Poll::Ready(())
+///     }
+/// }
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// let ticks = rt.block_on(rt.spawn(async {
+///     // Count the ticks that complete within one poll of the task.
+///     poll_fn(|cx| {
+///         let mut ticks = 0;
+///         while Pin::new(&mut Tick).poll(cx).is_ready() {
+///             ticks += 1;
+///         }
+///         Poll::Ready(ticks)
+///     })
+///     .await
+/// }));
+/// assert_eq!(ticks.unwrap(), 128);
+/// ```
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let left = CURRENT.try_with(Cell::get).ok().flatten();
     match left {
-        None => Poll::Ready(Spend { refund: false }),
+        None => Poll::Ready(RestoreOnPending::new(false)),
         Some(0) => {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
         Some(left) => {
             let _ = CURRENT.try_with(|c| c.set(Some(left - 1)));
-            Poll::Ready(Spend { refund: true })
+            Poll::Ready(RestoreOnPending::new(true))
         }
+    }
+}
+
+/// One unit of budget taken by [`poll_proceed`] (Tokio's `coop::RestoreOnPending`): given
+/// back when dropped, unless [`made_progress`](RestoreOnPending::made_progress) was called.
+/// Neither `Send` nor `Sync`: the budget is the polling thread's.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::task::Poll;
+/// use genrt::task::coop;
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// rt.block_on(rt.spawn(async {
+///     poll_fn(|cx| {
+///         // Taken and given back: the budget is whole again.
+///         drop(coop::poll_proceed(cx));
+///         assert!(coop::has_budget_remaining());
+///         Poll::Ready(())
+///     })
+///     .await
+/// }))
+/// .unwrap();
+/// ```
+#[must_use = "dropping it at once gives the unit back"]
+pub struct RestoreOnPending {
+    refund: Cell<bool>,
+    _not_send: std::marker::PhantomData<*mut ()>,
+}
+
+impl RestoreOnPending {
+    fn new(refund: bool) -> RestoreOnPending {
+        RestoreOnPending {
+            refund: Cell::new(refund),
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// The leaf future completed or made progress: the unit stays spent when the guard is
+    /// dropped.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    /// use genrt::task::coop;
+    ///
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let spent = rt.block_on(rt.spawn(async {
+    ///     poll_fn(|cx| {
+    ///         let mut spent = 0;
+    ///         while let Poll::Ready(restore) = coop::poll_proceed(cx) {
+    ///             restore.made_progress();
+    ///             spent += 1;
+    ///         }
+    ///         Poll::Ready(spent)
+    ///     })
+    ///     .await
+    /// }));
+    /// assert_eq!(spent.unwrap(), 128);
+    /// ```
+    pub fn made_progress(&self) {
+        self.refund.set(false);
+    }
+}
+
+impl Drop for RestoreOnPending {
+    fn drop(&mut self) {
+        if self.refund.get() {
+            let _ = CURRENT.try_with(|c| c.set(c.get().map(|left| left.saturating_add(1))));
+        }
+    }
+}
+
+impl std::fmt::Debug for RestoreOnPending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoreOnPending").finish_non_exhaustive()
     }
 }
 
@@ -104,27 +217,6 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spend> {
 pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
     let _guard = BudgetGuard::set(None);
     f()
-}
-
-/// One unit taken by [`poll_proceed`]: given back when dropped, unless spent.
-#[must_use = "dropping it at once gives the unit back"]
-pub(crate) struct Spend {
-    refund: bool,
-}
-
-impl Spend {
-    /// The leaf future completed: the unit stays spent.
-    pub(crate) fn made_progress(mut self) {
-        self.refund = false;
-    }
-}
-
-impl Drop for Spend {
-    fn drop(&mut self) {
-        if self.refund {
-            let _ = CURRENT.try_with(|c| c.set(c.get().map(|left| left.saturating_add(1))));
-        }
-    }
 }
 
 /// Whether the current poll has budget left: `true` outside any task or `block_on`, and
