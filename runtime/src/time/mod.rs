@@ -53,12 +53,7 @@ pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
-/// The time module's errors, at Tokio's path (`tokio::time::error`). genrt's timers report
-/// misuse (a timer polled outside a runtime or after its runtime shut down) by panicking
-/// with a message, so the one error here is [`Elapsed`], the error of a [`timeout`].
-pub mod error {
-    pub use super::timeout::Elapsed;
-}
+pub mod error;
 
 /// Moves the current runtime's paused clock forward by `duration`, fires every timer then
 /// due, and yields once so that the tasks they woke can run. The clock saturates about 292

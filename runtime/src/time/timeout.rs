@@ -6,7 +6,7 @@
 
 use std::error::Error;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use super::{sleep, sleep_until, Instant, Sleep};
 /// Runs `future` with a time limit: `Ok(output)` if it completes first, `Err(Elapsed)` if
 /// `duration` passes first (the future is then dropped with the `Timeout`). The future is
 /// polled before the timer, so a future that is ready at once gives `Ok` even with a zero
-/// duration.
+/// duration. As in Tokio, `future` is anything [`IntoFuture`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -29,9 +29,9 @@ use super::{sleep, sleep_until, Instant, Sleep};
 ///     assert!(timeout(Duration::from_millis(5), never).await.is_err());
 /// });
 /// ```
-pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future,
+        future: future.into_future(),
         delay: sleep(duration),
     }
 }
@@ -47,9 +47,9 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// let out = rt.block_on(timeout_at(at, std::future::pending::<()>()));
 /// assert!(out.is_err());
 /// ```
-pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future,
+        future: future.into_future(),
         delay: sleep_until(deadline),
     }
 }
