@@ -642,6 +642,13 @@ impl<T> fmt::Debug for JoinSet<T> {
     }
 }
 
+// A panic caught around code that uses a JoinSet cannot leave it broken, as Tokio's (whose
+// set is unwind-safe by its fields): every method that panics (a spawn outside a runtime)
+// does so before it touches the set, the members' handles are unwind-safe (`join.rs`), and
+// the ready list is behind a lock that no user code runs under.
+impl<T> std::panic::UnwindSafe for JoinSet<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinSet<T> {}
+
 /// What the set and its members' entry wakers share.
 struct ReadyList {
     state: Mutex<ReadyState>,
