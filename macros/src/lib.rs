@@ -12,8 +12,10 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// per CPU): the body becomes the future of the runtime's `block_on`.
 ///
 /// Arguments, as Tokio's: `flavor = "multi_thread"` (the default) or `"current_thread"`
-/// (one worker), `worker_threads = N`, `start_paused = true|false`, and `crate = "path"` to
-/// name genrt under another path. The examples are on `genrt::main`.
+/// (one worker), `worker_threads = N`, `start_paused = true|false`, `name = "runtime name"`
+/// (`Builder::name`), `unhandled_panic = "ignore"|"shutdown_runtime"`
+/// (`Builder::unhandled_panic`), and `crate = "path"` to name genrt under another path. The
+/// examples are on `genrt::main`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, Kind::Main)
@@ -38,6 +40,10 @@ struct Options {
     current_thread: bool,
     worker_threads: Option<TokenStream>,
     start_paused: Option<TokenStream>,
+    /// The string literal of `name = "..."`.
+    name: Option<TokenStream>,
+    /// `Ignore` or `ShutdownRuntime`, from `unhandled_panic = "..."`.
+    unhandled_panic: Option<&'static str>,
     krate: TokenStream,
 }
 
@@ -58,6 +64,8 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
         current_thread: kind == Kind::Test,
         worker_threads: None,
         start_paused: None,
+        name: None,
+        unhandled_panic: None,
         krate: "::genrt".parse().expect("a path"),
     };
     let tokens: Vec<TokenTree> = args.into_iter().collect();
@@ -74,7 +82,8 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
             _ => {
                 return Err((
                     pair[0].span(),
-                    "expected `key = value` (flavor, worker_threads, start_paused or crate)"
+                    "expected `key = value` (flavor, worker_threads, start_paused, name, \
+                     unhandled_panic or crate)"
                         .to_string(),
                 ))
             }
@@ -100,6 +109,35 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
             }
             "worker_threads" => options.worker_threads = Some(value_tokens),
             "start_paused" => options.start_paused = Some(value_tokens),
+            "name" => {
+                let text = string_literal(value)
+                    .ok_or_else(|| (key.span(), "name must be a string literal".to_string()))?;
+                if text.trim().is_empty() {
+                    return Err((value[0].span(), "name must not be empty".to_string()));
+                }
+                options.name = Some(value_tokens);
+            }
+            "unhandled_panic" => {
+                let text = string_literal(value).ok_or_else(|| {
+                    (
+                        key.span(),
+                        "unhandled_panic must be a string literal".to_string(),
+                    )
+                })?;
+                options.unhandled_panic = Some(match text.as_str() {
+                    "ignore" => "Ignore",
+                    "shutdown_runtime" => "ShutdownRuntime",
+                    other => {
+                        return Err((
+                            value[0].span(),
+                            format!(
+                                "unknown unhandled_panic `{other}`: expected \"ignore\" or \
+                                 \"shutdown_runtime\""
+                            ),
+                        ))
+                    }
+                });
+            }
             "crate" => {
                 let text = string_literal(value)
                     .ok_or_else(|| (key.span(), "crate must be a string literal".to_string()))?;
@@ -112,7 +150,7 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
                     key.span(),
                     format!(
                         "unknown argument `{other}`: expected flavor, worker_threads, \
-                         start_paused or crate"
+                         start_paused, name, unhandled_panic or crate"
                     ),
                 ))
             }
@@ -225,6 +263,14 @@ fn rewrite(
     }
     if let Some(paused) = &options.start_paused {
         runtime.push_str(&format!(".start_paused({paused})"));
+    }
+    if let Some(name) = &options.name {
+        runtime.push_str(&format!(".name({name})"));
+    }
+    if let Some(policy) = options.unhandled_panic {
+        runtime.push_str(&format!(
+            ".unhandled_panic({krate}::runtime::UnhandledPanic::{policy})"
+        ));
     }
     runtime.push_str(".enable_all().build().expect(\"failed to build the genrt runtime\")");
     // Built around the original body and return type tokens, which keep their spans, so

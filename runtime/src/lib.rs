@@ -70,8 +70,11 @@ pub use metrics::{MetricsSnapshot, RuntimeMetrics};
 /// one with a worker per CPU), which is dropped when `main` returns.
 ///
 /// Arguments, as Tokio's: `flavor = "multi_thread"` (the default) or `"current_thread"`
-/// ([`Builder::new_current_thread`]), `worker_threads = N`, `start_paused = true`, and
-/// `crate = "path"` when genrt is renamed.
+/// ([`Builder::new_current_thread`]), `worker_threads = N`, `start_paused = true`,
+/// `name = "runtime name"` ([`Builder::name`]), `unhandled_panic = "ignore"` or
+/// `"shutdown_runtime"` ([`Builder::unhandled_panic`]; Tokio's is unstable and
+/// current-thread only, genrt's fits both flavors), and `crate = "path"` when genrt is
+/// renamed.
 ///
 /// ```
 /// #[genrt::main(worker_threads = 2)]
@@ -80,6 +83,15 @@ pub use metrics::{MetricsSnapshot, RuntimeMetrics};
 ///     assert_eq!(answer, 42);
 ///     assert_eq!(genrt::Handle::current().metrics().num_workers(), 2);
 ///     Ok(())
+/// }
+/// ```
+///
+/// A named runtime:
+///
+/// ```
+/// #[genrt::main(flavor = "current_thread", name = "app")]
+/// async fn main() {
+///     assert_eq!(genrt::Handle::current().name(), Some("app"));
 /// }
 /// ```
 ///
@@ -111,7 +123,8 @@ pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by
 /// default a current-thread one ([`Builder::new_current_thread`], one worker); the same
-/// arguments as [`main`](macro@main) (`flavor`, `worker_threads`, `start_paused`, `crate`).
+/// arguments as [`main`](macro@main) (`flavor`, `worker_threads`, `start_paused`, `name`,
+/// `unhandled_panic`, `crate`).
 ///
 /// In a test crate (`tests/tests/macros.rs` runs tests written this way):
 ///
