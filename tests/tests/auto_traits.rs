@@ -12,7 +12,8 @@
 //!   with a `!Unpin` sleep still compiles.
 //! - [`genrt::EnterGuard`] is `!Sync` (Tokio's is `Sync`): it holds the scheduler's `Rc`
 //!   context token, and sharing a guard by reference has no use (it has no methods).
-//! - There is no `time::error::Error` to check (genrt's timers have no error).
+//! - `time::error::Error` and `task::coop::RestoreOnPending` are checked in
+//!   `api_gap_ports.rs`.
 
 #![allow(
     dead_code,
