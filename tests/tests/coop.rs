@@ -259,24 +259,35 @@ fn timeout_is_not_exhausted_by_future() {
 }
 
 /// The liveness the budget buys: on one worker, a task whose awaits are always ready (it
-/// never returns `Pending` by itself) still lets the task queued behind it run.
+/// never returns `Pending` by itself) still lets the task queued behind it run. The setter
+/// waits until the spinner has done a round (on several workers it could otherwise run
+/// first, and the spinner would do none).
 #[test]
 fn an_always_ready_task_cannot_starve_its_worker() {
     Watchdog::new("always_ready_task").run(|| {
         for (flavor, rt) in runtimes() {
             let flag = Arc::new(AtomicBool::new(false));
+            let spun = Arc::new(AtomicBool::new(false));
             let spinner = {
-                let flag = flag.clone();
+                let (flag, spun) = (flag.clone(), spun.clone());
                 rt.spawn(async move {
                     let mut rounds = 0u64;
-                    while !flag.load(Ordering::Acquire) {
+                    loop {
                         coop::cooperative(ready(())).await;
                         rounds += 1;
+                        spun.store(true, Ordering::Release);
+                        if flag.load(Ordering::Acquire) {
+                            return rounds;
+                        }
                     }
-                    rounds
                 })
             };
-            let setter = rt.spawn(async move { flag.store(true, Ordering::Release) });
+            let setter = rt.spawn(async move {
+                while !spun.load(Ordering::Acquire) {
+                    genrt::yield_now().await;
+                }
+                flag.store(true, Ordering::Release)
+            });
             rt.block_on(setter).unwrap();
             assert!(rt.block_on(spinner).unwrap() > 0, "{flavor}");
         }
