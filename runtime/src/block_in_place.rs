@@ -27,6 +27,11 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// runtime, the tasks queued on it keep running elsewhere meanwhile (module docs). Tokio's
 /// `task::block_in_place`.
 ///
+/// The worker handed over is the one this thread is, also inside an
+/// [`enter`](crate::Handle::enter) guard of another runtime there (as in Tokio, where such a
+/// guard does not change the scheduler context); inside `f`, the worker's runtime is the
+/// current one.
+///
 /// On a thread standing in for a blocked worker (polling one of its queued tasks), the same:
 /// another stand-in runs the queued tasks while `f` runs. Outside a runtime, on a thread that
 /// is not a worker (a blocking closure's, `block_on`'s on a multi-thread runtime), or inside
@@ -110,21 +115,21 @@ where
              worker to hand its tasks to. Use spawn_blocking instead"
         );
     }
-    let Ok(handle) = Handle::try_current() else {
-        return f();
+    // The runtime whose worker this thread is, whatever runtime's `enter` guard is held
+    // since (Tokio's scheduler context, which such a guard does not change): that worker is
+    // the one to hand over. On any other thread, the current runtime's.
+    let handle = match genrt_scheduler::Handle::home() {
+        Some(inner) => Handle { inner },
+        None => match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(_) => return f(),
+        },
     };
     if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
-        // Refused where the runtime's tasks run (its driver: a `block_on`'s future and the
-        // tasks it runs) and in any `block_on`, as Tokio refuses inside its current-thread
-        // `block_on`; elsewhere (a blocking closure's thread, a plain thread inside an
-        // `enter` guard) no task waits for this thread, and `f` simply runs, as in Tokio.
-        if genrt_scheduler::on_worker_thread() || genrt_scheduler::in_block_on() {
-            panic!(
-                "genrt::task::block_in_place: can call blocking only when running on the \
-                 multi-threaded runtime (as Tokio's); a current-thread runtime has no other \
-                 worker to hand its tasks to. Use spawn_blocking instead"
-            );
-        }
+        // Where a current-thread runtime's work runs, refused above; elsewhere (a blocking
+        // closure's thread, a plain thread inside an `enter` guard, a multi-thread
+        // runtime's `block_on` thread) no task of it waits for this thread, and `f` simply
+        // runs, as in Tokio.
         return f();
     }
     let Some(_not_a_worker) = handle.inner.begin_blocking() else {

@@ -26,6 +26,11 @@ struct Context {
     /// guard holds the context it covers) keeps no worker: a driver can always put its
     /// worker back, and the leaked context finds none (it is never current again anyway).
     worker: Option<Weak<Local>>,
+    /// The runtime and worker this thread is a worker of (its run loop's, held weakly as
+    /// `worker`), whatever runtime is entered since: Tokio's scheduler context, which an
+    /// `enter` guard of another runtime does not change. `block_in_place` hands this worker
+    /// over. `None` on any thread but a multi-thread worker's (and while it blocks).
+    home: Option<(Arc<Shared>, Weak<Local>)>,
     /// The thread facts that every nested context inherits from the one it covers.
     flags: Flags,
 }
@@ -177,10 +182,10 @@ pub(crate) fn flags() -> Flags {
 /// in (see [`enter_for_shutdown`]). `holds`: the caller took a hold on `shared`'s
 /// registration for this context, which the nested contexts inherit.
 pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGuard {
-    let (outer, outer_worker) = with(|c| match c {
-        Some(c) if Arc::ptr_eq(&c.shared, &shared) => (c.flags, c.worker.clone()),
-        Some(c) => (c.flags, None),
-        None => (Flags::default(), None),
+    let (outer, outer_worker, mut home) = with(|c| match c {
+        Some(c) if Arc::ptr_eq(&c.shared, &shared) => (c.flags, c.worker.clone(), c.home.clone()),
+        Some(c) => (c.flags, None, c.home.clone()),
+        None => (Flags::default(), None, None),
     })
     .unwrap_or_default();
     let mut flags = Flags {
@@ -197,6 +202,11 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
         Entry::Worker(local) => {
             flags.worker_of = Some(Arc::as_ptr(&shared) as usize);
             flags.in_root = false;
+            // A driven runtime's worker is no home: its driver cannot hand it over.
+            home = shared
+                .driver
+                .is_none()
+                .then(|| (shared.clone(), Rc::downgrade(&local)));
             flags.drives |= shared.driver.is_some();
             Some(Rc::downgrade(&local))
         }
@@ -213,10 +223,12 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
             flags.worker_of = None;
             flags.stands_in_for = None;
             flags.in_place = true;
+            home = None;
             None
         }
         Entry::StandIn => {
             flags.stands_in_for = Some(Arc::as_ptr(&shared) as usize);
+            home = None;
             None
         }
         Entry::Root(local) => {
@@ -228,6 +240,7 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
     let context = Rc::new(Context {
         shared: shared.clone(),
         worker,
+        home,
         flags,
     });
     let entered = shared.wake_context().enter(target, context.clone());
@@ -293,9 +306,26 @@ pub(crate) fn worker_index() -> Option<usize> {
     with(|c| c?.worker.as_ref()?.upgrade().map(|local| local.index())).flatten()
 }
 
-/// The worker-local state if this thread is a worker of `shared`.
+/// The worker-local state if this thread's innermost context holds `shared`'s worker (a
+/// worker thread, a driver, a driver's root).
 pub(crate) fn local_worker(shared: &Shared) -> Option<Rc<Local>> {
     with(|c| worker_in(c.map(|c| c as &dyn Any), shared)).flatten()
+}
+
+/// The worker-local state if this thread is a worker of `shared` (a multi-thread runtime),
+/// also inside an `enter` of another runtime there (see `Context::home`).
+pub(crate) fn home_worker(shared: &Shared) -> Option<Rc<Local>> {
+    with(|c| match &c?.home {
+        Some((home, local)) if std::ptr::eq(Arc::as_ptr(home), shared) => local.upgrade(),
+        _ => None,
+    })
+    .flatten()
+}
+
+/// The multi-thread runtime this thread is a worker of, whatever runtime is entered since
+/// (see `Context::home`).
+pub(crate) fn home() -> Option<Arc<Shared>> {
+    with(|c| Some(c?.home.as_ref()?.0.clone())).flatten()
 }
 
 /// The worker-local state in `context`, the per-thread context a wake carries (see

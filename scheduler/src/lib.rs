@@ -550,6 +550,23 @@ impl Handle {
         context::current().map(|shared| Handle { shared })
     }
 
+    /// The multi-thread scheduler this thread is a worker of, also inside an `enter` of
+    /// another runtime there (as Tokio's scheduler context, which `Handle::enter` does not
+    /// change): the worker that `block_in_place` hands over. `None` on any other thread (a
+    /// current-thread runtime's driver included) and while the worker blocks in place.
+    ///
+    /// ```
+    /// use genrt_scheduler::{Config, Handle, Scheduler};
+    ///
+    /// assert!(Handle::home().is_none());
+    /// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+    /// let _entered = scheduler.handle().enter();
+    /// assert!(Handle::home().is_none(), "an enter guard makes no worker");
+    /// ```
+    pub fn home() -> Option<Handle> {
+        context::home().map(|shared| Handle { shared })
+    }
+
     /// Spawns a task. Returns its key, or `None` if the scheduler is shut down, in which case
     /// the task was cancelled (its `shutdown` ran) before this returned.
     ///
@@ -684,7 +701,7 @@ impl Handle {
     /// drops the other tasks' futures without waiting for it (its closure may wait for one
     /// of them), and waits for it afterwards.
     pub fn begin_blocking(&self) -> Option<BlockingGuard> {
-        let counted = match context::local_worker(&self.shared) {
+        let counted = match context::home_worker(&self.shared) {
             Some(local) => {
                 local.spill(&self.shared);
                 // Its freed slots too, for spawns elsewhere while it blocks.

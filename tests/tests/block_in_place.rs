@@ -472,3 +472,48 @@ fn block_on_in_a_task_a_stand_in_polls_panics() {
         assert!(message.contains("Cannot start a runtime"), "{message}");
     });
 }
+
+/// On a worker of a multi-thread runtime, inside an `enter` guard of another runtime (of
+/// either flavor), `block_in_place` hands over the worker this thread is, as Tokio's (whose
+/// scheduler context such a guard does not change): the task waiting in the worker's LIFO
+/// slot runs while the closure blocks. It used to look at the guard's runtime, of which
+/// this thread is no worker, and run the closure in place: the one-worker runtime's queued
+/// task then waited for the closure, which waited for it.
+#[test]
+fn a_worker_inside_another_runtimes_guard_hands_its_own_worker_over() {
+    Watchdog::new("block_in_place inside another runtime's guard").run(|| {
+        let others = [
+            threaded(1),
+            genrt::Builder::new_current_thread().build().unwrap(),
+        ];
+        for other in others {
+            let rt = threaded(1);
+            let other = other.handle().clone();
+            let ran = rt.block_on(rt.spawn(async move {
+                let (tx, rx) = mpsc::channel();
+                // Queued in this worker's LIFO slot.
+                genrt::spawn(async move { tx.send(()).unwrap() });
+                let _other = other.enter();
+                task::block_in_place(|| rx.recv_timeout(support::DEADLINE).is_ok())
+            }));
+            assert!(ran.unwrap(), "the queued task never ran");
+        }
+    });
+}
+
+/// On a multi-thread runtime's `block_on` thread (no worker), inside an `enter` guard of a
+/// current-thread runtime that this thread does not drive, `block_in_place` runs the closure
+/// in place, as Tokio's: no task of either runtime waits for this thread. It used to panic
+/// as if the thread ran the current-thread runtime's work.
+#[test]
+fn a_multi_thread_block_on_inside_a_current_thread_guard_runs_the_closure() {
+    Watchdog::new("block_in_place in a block_on inside a current-thread guard").run(|| {
+        let rt = threaded(2);
+        let current_thread = genrt::Builder::new_current_thread().build().unwrap();
+        let five = rt.block_on(async {
+            let _entered = current_thread.enter();
+            task::block_in_place(|| 5)
+        });
+        assert_eq!(five, 5);
+    });
+}
