@@ -367,11 +367,12 @@ fn many_pauses_and_resumes_under_running_timers() {
 /// after it returned: every wake's clock hold is taken over or released, so the paused clock
 /// still jumps afterwards (a hold left over would stop it for good: the second watchdog).
 ///
-/// The storm is a fixed amount of work (20 rounds of 2,000 polls) whose length depends on the
-/// CPU the machine gives its five threads: on one loaded core, with four threads spinning,
-/// each poll waits for a time slice and a round takes seconds. So the storm runs under the
-/// limit of a whole scenario ([`support::LIMIT`]), reporting its round, and only the jump,
-/// which is what a left-over hold would stop, is under the usual limit of one wait.
+/// Each waking thread wakes once per poll of the future (and once after it returned): when
+/// they woke without pause, on one loaded core each poll waited for the four of them to use
+/// up their time slices, a round took up to 19 s and the storm ran past its watchdog. The
+/// storm's length still depends on the machine, so it runs under the limit of a whole
+/// scenario ([`support::LIMIT`]), reporting its round, and only the jump, which is what a
+/// left-over hold would stop, is under the usual limit of one wait.
 #[test]
 fn concurrent_wakes_of_block_on_leave_no_hold_behind() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -386,16 +387,25 @@ fn concurrent_wakes_of_block_on_leave_no_hold_behind() {
             let wakers: Arc<Mutex<Option<Waker>>> = Arc::default();
             let threads: Vec<_> = (0..4)
                 .map(|_| {
-                    let (stop, wakers) = (stop.clone(), wakers.clone());
+                    let (stop, wakers, polls) = (stop.clone(), wakers.clone(), polls.clone());
                     std::thread::spawn(move || {
                         let mut wakes = 0usize;
+                        let mut seen = usize::MAX;
                         while !stop.load(Ordering::Relaxed) {
+                            // One wake per poll of the future (and one after it returned):
+                            // a thread waking without pause took the core from the block_on
+                            // thread where cores were scarce (a round took seconds).
+                            let now = polls.load(Ordering::Relaxed);
+                            if now == seen {
+                                std::thread::yield_now();
+                                continue;
+                            }
+                            seen = now;
                             let waker = wakers.lock().unwrap().clone();
                             if let Some(waker) = waker {
                                 waker.wake_by_ref();
                                 wakes += 1;
                             }
-                            std::hint::spin_loop();
                         }
                         wakes
                     })
