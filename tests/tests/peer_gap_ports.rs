@@ -1682,12 +1682,20 @@ fn mpsc_stress_drop_sender() {
 // closes, it still receives every item sent before the close, in order; the sender, a
 // thread, learns which item was not written (1,000 rounds, not 10,000; the receiver in
 // `block_on` and in a task).
+//
+// How many items a round sends depends on scheduling (the thread sends until the receiver
+// closes; on a loaded core it may send for a whole time slice first, and the receiver then
+// reads them all), so the 2,000 rounds take as long as the machine makes them: they run
+// under the limit of a whole scenario (`support::LIMIT`), reporting their round; each wait
+// of a round (`recv`) keeps the limit of one wait.
 #[test]
 fn mpsc_stress_close_receiver() {
-    watch("mpsc stress_close_receiver", || {
-        for (name, make) in FLAVORS {
+    let scenario = Watchdog::new("mpsc stress_close_receiver").limit(support::LIMIT);
+    scenario.run_reporting(|progress| {
+        for (flavor, (name, make)) in FLAVORS.into_iter().enumerate() {
             let rt = make();
             for round in 0..1_000 {
+                progress.at_round("a round", flavor * 1_000 + round);
                 let (tx, mut rx) = mpsc::unbounded();
                 let (unwritten_tx, unwritten_rx) = std_mpsc::channel();
                 let th = thread::spawn(move || {
