@@ -142,6 +142,13 @@ fn watch<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) 
     Watchdog::new(what).run(f)
 }
 
+/// [`watch`] for a loop of thousands of rounds: its length is the machine's, so it runs
+/// under the limit of a whole scenario (`support::LIMIT`), which only turns a hang into a
+/// failure; a loaded core can stretch such a loop past one wait's limit.
+fn watch_loop<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    Watchdog::new(what).limit(support::LIMIT).run(f)
+}
+
 /// Asserts that every sender of `rx` is gone without sending more.
 #[track_caller]
 fn assert_hung_up<T: std::fmt::Debug>(rx: &std_mpsc::Receiver<T>, what: &str) {
@@ -349,7 +356,7 @@ fn eventual_select3() {
 // another thread, one at a time.
 #[test]
 fn eventual_select4() {
-    watch("eventual select4", || {
+    watch_loop("eventual select4", || {
         let rt = multi_thread();
         let (tx, rx) = std_mpsc::channel::<oneshot::Sender<i32>>();
         let t = thread::spawn(move || {
@@ -1263,7 +1270,7 @@ fn bench_runtimes() -> [(&'static str, Runtime); 2] {
 // async-executor, benches/executor.rs, `spawn_one`.
 #[test]
 fn bench_spawn_one() {
-    watch("async-executor spawn_one", || {
+    watch_loop("async-executor spawn_one", || {
         for (name, rt) in bench_runtimes() {
             for _ in 0..1_000 {
                 rt.block_on(async { genrt::spawn(async {}).await })
@@ -1277,7 +1284,7 @@ fn bench_spawn_one() {
 // awaited in order.
 #[test]
 fn bench_spawn_many_local() {
-    watch("async-executor spawn_many_local", || {
+    watch_loop("async-executor spawn_many_local", || {
         for (name, rt) in bench_runtimes() {
             let done = Arc::new(AtomicUsize::new(0));
             rt.block_on(async {
@@ -1661,7 +1668,7 @@ fn mpsc_stress_receiver_multi_task_bounded_hard() {
 // 10,000).
 #[test]
 fn mpsc_stress_drop_sender() {
-    watch("mpsc stress_drop_sender", || {
+    watch_loop("mpsc stress_drop_sender", || {
         for (name, make) in FLAVORS {
             let rt = make();
             for _ in 0..2_000 {

@@ -233,7 +233,7 @@ impl Drop for Never {
 #[test]
 fn drop_threadpool_drops_futures() {
     Watchdog::new("drop_threadpool_drops_futures")
-        .limit(DEADLINE * 2)
+        .limit(support::LIMIT)
         .run_reporting(|progress| {
             for round in 0..1_000 {
                 progress.at_round("building and dropping a runtime", round);

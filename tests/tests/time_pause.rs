@@ -451,38 +451,41 @@ fn an_advance_racing_a_resume_is_never_lost() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let _quiet = quiet_panics();
-    Watchdog::new("advance racing resume").run(|| {
-        let rt = genrt::Builder::new_current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flipper = std::thread::spawn({
-            let (handle, stop) = (rt.handle().clone(), stop.clone());
-            move || {
-                let _entered = handle.enter();
-                while !stop.load(Ordering::Relaxed) {
-                    if catch_unwind(time::resume).is_ok() {
-                        let _ = catch_unwind(time::pause);
+    Watchdog::new("advance racing resume")
+        .limit(support::LIMIT)
+        .run(|| {
+            let rt = genrt::Builder::new_current_thread()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let flipper = std::thread::spawn({
+                let (handle, stop) = (rt.handle().clone(), stop.clone());
+                move || {
+                    let _entered = handle.enter();
+                    while !stop.load(Ordering::Relaxed) {
+                        if catch_unwind(time::resume).is_ok() {
+                            let _ = catch_unwind(time::pause);
+                        }
                     }
                 }
+            });
+            let _entered = rt.enter();
+            let mut lost = 0;
+            for _ in 0..20_000 {
+                let before = Instant::now();
+                let advanced = catch_unwind(|| {
+                    futures::executor::block_on(advance(Duration::from_secs(3600)))
+                })
+                .is_ok();
+                if advanced && before.elapsed() < Duration::from_secs(3600) {
+                    lost += 1;
+                }
             }
+            stop.store(true, Ordering::Relaxed);
+            flipper.join().unwrap();
+            assert_eq!(lost, 0, "advances that returned but did not move the clock");
         });
-        let _entered = rt.enter();
-        let mut lost = 0;
-        for _ in 0..20_000 {
-            let before = Instant::now();
-            let advanced =
-                catch_unwind(|| futures::executor::block_on(advance(Duration::from_secs(3600))))
-                    .is_ok();
-            if advanced && before.elapsed() < Duration::from_secs(3600) {
-                lost += 1;
-            }
-        }
-        stop.store(true, Ordering::Relaxed);
-        flipper.join().unwrap();
-        assert_eq!(lost, 0, "advances that returned but did not move the clock");
-    });
 }
 
 /// A paused clock advanced by a century, or past where it saturates (about 292 years: 300
