@@ -201,7 +201,8 @@ impl RestoreOnPending {
 impl Drop for RestoreOnPending {
     fn drop(&mut self) {
         if self.refund.get() {
-            let _ = CURRENT.try_with(|c| c.set(c.get().map(|left| left.saturating_add(1))));
+            let _ =
+                CURRENT.try_with(|c| c.set(c.get().map(|left| left.saturating_add(1).min(BUDGET))));
         }
     }
 }
