@@ -11,7 +11,7 @@
 //! fn describe(err: &dyn std::error::Error) -> String {
 //!     err.to_string()
 //! }
-//! assert!(describe(&Error::shutdown()).contains("shut down"));
+//! assert!(describe(&Error::shutdown()).contains("shutdown"));
 //! let elapsed: Result<(), Elapsed> = genrt::Runtime::new()
 //!     .unwrap()
 //!     .block_on(genrt::time::timeout(std::time::Duration::ZERO, std::future::pending()));
@@ -103,9 +103,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
-            Kind::Shutdown => "the timer's runtime has shut down",
-            Kind::AtCapacity => "the timer wheel is at capacity: no new timer fits",
-            Kind::Invalid => "the timer's deadline is past the longest duration it holds",
+            Kind::Shutdown => {
+                "the timer is shutdown, must be called from the context of genrt runtime"
+            }
+            Kind::AtCapacity => "timer is at capacity and cannot create a new entry",
+            Kind::Invalid => "timer duration exceeds maximum duration",
         })
     }
 }
