@@ -301,9 +301,19 @@ pub(crate) fn spawn_target(shared: &Shared) -> Option<(Rc<Local>, bool)> {
 }
 
 /// The index of the worker whose queues this thread's innermost context holds (a worker
-/// thread, a driver, a driver's root), if any.
+/// thread, a driver, a driver's root), if any; else, inside an `enter` of another runtime
+/// on a multi-thread worker, that worker's (its `home`: Tokio's scheduler context, which
+/// such a guard does not change).
 pub(crate) fn worker_index() -> Option<usize> {
-    with(|c| c?.worker.as_ref()?.upgrade().map(|local| local.index())).flatten()
+    with(|c| {
+        let c = c?;
+        let local = match c.worker.as_ref().and_then(Weak::upgrade) {
+            Some(local) => local,
+            None => c.home.as_ref()?.1.upgrade()?,
+        };
+        Some(local.index())
+    })
+    .flatten()
 }
 
 /// The worker-local state if this thread's innermost context holds `shared`'s worker (a
