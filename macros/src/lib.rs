@@ -69,6 +69,8 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
         krate: "::genrt".parse().expect("a path"),
     };
     let tokens: Vec<TokenTree> = args.into_iter().collect();
+    // Keys already given: a second one is an error, as in tokio-macros.
+    let mut seen: Vec<String> = Vec::new();
     for pair in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
         if pair.is_empty() {
             continue;
@@ -89,6 +91,11 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
             }
         };
         let value_tokens: TokenStream = value.iter().cloned().collect();
+        let name = key.to_string();
+        if seen.contains(&name) {
+            return Err((key.span(), format!("`{name}` set multiple times")));
+        }
+        seen.push(name);
         match key.to_string().as_str() {
             "flavor" => {
                 let text = string_literal(value)

@@ -119,6 +119,13 @@ pub use metrics::{MetricsSnapshot, RuntimeMetrics};
 /// #[genrt::main]
 /// async fn main(count: u32) {}
 /// ```
+///
+/// An argument given twice is an error, as in Tokio ("`name` set multiple times"):
+///
+/// ```compile_fail
+/// #[genrt::main(name = "one", name = "two")]
+/// async fn main() {}
+/// ```
 pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by

@@ -114,10 +114,11 @@ pub fn on_worker_thread() -> bool {
 }
 
 /// The index of the worker the calling thread is (Tokio's `runtime::worker_index`): on a
-/// worker thread of the current runtime, its index; on a thread driving a driven runtime
-/// (its `block_on` future and the tasks it runs), 0. `None` elsewhere: a plain thread, a
+/// worker thread of a multi-thread runtime, its index, also inside an `enter` guard of
+/// another runtime there; on a thread driving a driven runtime (its `block_on` future and
+/// the tasks it runs), 0. `None` elsewhere: a plain thread (inside any `enter` guard), a
 /// `block_on` thread of a runtime it does not drive, a blocking thread, a worker inside a
-/// blocking section, an `enter` of a runtime this thread is no worker of.
+/// blocking section.
 ///
 /// ```
 /// assert_eq!(genrt_scheduler::worker_index(), None);
