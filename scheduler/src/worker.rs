@@ -510,9 +510,10 @@ pub(crate) fn drive(
     };
     let local = put_back.local.clone().expect("just set");
     // Two chains of contexts, as Tokio keeps its scheduler context apart from the stack of
-    // `Handle::enter` guards: `root` is polled in the chain the caller is in (where the
-    // `enter` guards of the `block_on` future nest, whichever thread drives when they are
-    // made or dropped), the tasks in the worker's context above it.
+    // `Handle::enter` guards: `root` is polled in the chain the caller is in, topped by the
+    // drive's root context (where the `enter` guards of the `block_on` future nest,
+    // whichever thread drives when they are made or dropped), the tasks in the worker's
+    // context above it.
     let root_context = context::enter(shared.clone(), Entry::Root(local.clone()), false);
     let mut contexts = DriverContexts {
         root_side: context::SavedContexts::current(),
@@ -626,11 +627,12 @@ pub(crate) fn drive(
 /// the drive's root context on top of the caller's chain (`Entry::Root`: the root's spawns
 /// and wakes reach the driver's queues through it).
 ///
-/// The root's chain holds no worker: an `enter` guard that its future keeps (across an
-/// `.await`, while it unwinds, or leaked) covers no context of the worker, and dropping
-/// such a guard later, out of the drive or in another drive of the same thread, finds the
-/// chain it entered in. (A context holds its worker weakly: one kept past the drive, by a
-/// guard a task leaked, does not keep the worker from being put back.)
+/// The root's chain holds no worker context, only `root`, which holds the worker weakly and
+/// counts no depth of its own: an `enter` guard that the future keeps (across an `.await`,
+/// while it unwinds, or leaked) covers no context of the worker, and dropping such a guard
+/// later, out of the drive or in another drive of the same thread, finds the chain it
+/// entered in. (Every context holds its worker weakly: one kept past the drive, by a guard
+/// a task or the future leaked, does not keep the worker from being put back.)
 struct DriverContexts {
     root_side: context::SavedContexts,
     root: Option<context::ContextGuard>,
