@@ -24,7 +24,7 @@ struct Context {
     /// Weak: the worker's loop (a thread's `run`, a driver's `drive`) owns the `Local`, so
     /// that a context kept past the loop (by a leaked `EnterGuard` made inside a task, whose
     /// guard holds the context it covers) keeps no worker: a driver can always put its
-    /// worker back, and the leaked context finds none (it is never current again anyway).
+    /// worker back, and the leaked context, should it be current again, finds none.
     worker: Option<Weak<Local>>,
     /// The runtime and worker this thread is a worker of (its run loop's, held weakly as
     /// `worker`), whatever runtime is entered since: Tokio's scheduler context, which an
