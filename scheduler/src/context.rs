@@ -307,11 +307,18 @@ pub(crate) fn spawn_target(shared: &Shared) -> Option<(Rc<Local>, bool)> {
 pub(crate) fn worker_index() -> Option<usize> {
     with(|c| {
         let c = c?;
-        let local = match c.worker.as_ref().and_then(Weak::upgrade) {
-            Some(local) => local,
-            None => c.home.as_ref()?.1.upgrade()?,
-        };
-        Some(local.index())
+        let local = c
+            .worker
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .or_else(|| c.home.as_ref()?.1.upgrade());
+        match local {
+            Some(local) => Some(local.index()),
+            // A driver (its tasks, or its root) inside an `enter` guard of another runtime:
+            // still worker 0 of the runtime it drives, as Tokio's scheduler context.
+            None if c.flags.drives || c.flags.in_root => Some(0),
+            None => None,
+        }
     })
     .flatten()
 }

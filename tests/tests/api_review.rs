@@ -197,20 +197,30 @@ fn worker_index_inside_another_runtimes_enter_guard() {
 }
 
 /// A current-thread driver inside a multi-thread runtime's enter guard: Tokio's scheduler
-/// context stays the current-thread one, so `Some(0)`; genrt's guard context holds no
-/// worker and no `home` (a driven runtime's worker is no home), so `None`.
+/// context stays the current-thread one, so `Some(0)`, in the `block_on` future and in the
+/// tasks it runs. (It was `None`: the guard's context holds neither the driver's worker nor
+/// a `home`; the driver's flags now answer.)
 #[test]
-#[ignore = "diagnosis: Context::home is set only for multi-thread workers; the driver's worker is dropped from the context an enter guard of another runtime pushes, so worker_index() is None there (Tokio: Some(0))"]
 fn worker_index_of_a_driver_inside_a_multi_thread_guard() {
     Watchdog::new("worker_index driver in mt guard").run(|| {
         let a = mt(1);
         let c = ct();
         let ah = a.handle().clone();
-        let idx = c.block_on(async move {
-            let _g = ah.enter();
-            runtime::worker_index()
+        let (idx, in_task) = c.block_on(async move {
+            let in_root = {
+                let _g = ah.enter();
+                runtime::worker_index()
+            };
+            let in_task = genrt::spawn(async move {
+                let _g = ah.enter();
+                runtime::worker_index()
+            })
+            .await
+            .unwrap();
+            (in_root, in_task)
         });
         assert_eq!(idx, Some(0));
+        assert_eq!(in_task, Some(0));
     });
 }
 
