@@ -119,7 +119,12 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
             "name" => {
                 let text = string_literal(value)
                     .ok_or_else(|| (key.span(), "name must be a string literal".to_string()))?;
-                if text.trim().is_empty() {
+                // The literal as written: its whitespace escapes count as whitespace, as
+                // `Builder::name` (which refuses a blank name at run time) will see them.
+                let blank = ["\\n", "\\r", "\\t"]
+                    .iter()
+                    .fold(text.clone(), |text, escape| text.replace(escape, " "));
+                if blank.trim().is_empty() {
                     return Err((value[0].span(), "name must not be empty".to_string()));
                 }
                 options.name = Some(value_tokens);

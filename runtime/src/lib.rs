@@ -126,6 +126,13 @@ pub use metrics::{MetricsSnapshot, RuntimeMetrics};
 /// #[genrt::main(name = "one", name = "two")]
 /// async fn main() {}
 /// ```
+///
+/// So is a blank name, escapes included (`Builder::name` would refuse it at run time):
+///
+/// ```compile_fail
+/// #[genrt::main(name = "\n")]
+/// async fn main() {}
+/// ```
 pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by
