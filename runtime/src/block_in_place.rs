@@ -98,22 +98,14 @@ where
     #[cfg(loom)]
     let in_local_set = false;
     if in_local_set {
-        panic!(
-            "genrt::task::block_in_place: can call blocking only when running on the \
-             multi-threaded runtime (as Tokio's), not inside a LocalSet: its other tasks \
-             cannot move to another thread. Use spawn_blocking instead"
-        );
+        refuse("not inside a LocalSet: its other tasks cannot move to another thread");
     }
     // Refused where a current-thread runtime's work runs (its `block_on` future, the tasks
     // it runs, a settle's), whatever runtime is entered there since: as in Tokio, whose
     // scheduler context stays the current-thread one inside an `enter` guard of a
     // multi-thread runtime (the guard's runtime has no worker on this thread to hand over).
     if genrt_scheduler::in_driven_runtime() {
-        panic!(
-            "genrt::task::block_in_place: can call blocking only when running on the \
-             multi-threaded runtime (as Tokio's); a current-thread runtime has no other \
-             worker to hand its tasks to. Use spawn_blocking instead"
-        );
+        refuse("a current-thread runtime has no other worker to hand its tasks to");
     }
     // The runtime whose worker this thread is, whatever runtime's `enter` guard is held
     // since (Tokio's scheduler context, which such a guard does not change): that worker is
@@ -151,6 +143,15 @@ where
 }
 
 /// The stand-in of a blocked worker (module docs).
+/// `block_in_place` where no worker can be handed over: Tokio's words, and why.
+#[track_caller]
+fn refuse(why: &str) -> ! {
+    panic!(
+        "genrt::task::block_in_place: can call blocking only when running on the \
+         multi-threaded runtime (as Tokio's); {why}. Use spawn_blocking instead"
+    )
+}
+
 struct StandIn {
     stop: AtomicBool,
     sleep: Mutex<()>,

@@ -73,8 +73,6 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         return drive(handle, &signal, &waker, &mut cx, future.as_mut());
     }
     loop {
-        // Before every poll: a wake may come from the close of a panic (see `Root::poll`).
-        check_not_panicked(handle);
         let poll = {
             // Each poll with a fresh cooperative budget, as a task's.
             let _budget = crate::task::coop::BudgetGuard::for_poll();
@@ -96,6 +94,10 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         handle.inner.release_clock_hold();
         // The wake that ends this wait added the hold the next poll runs under.
         signal.wait();
+        // Before the poll the wake asks for: it may come from the close of a panic (see
+        // `Root::poll`). (Every other way back to the poll comes straight from the check
+        // after the last one.)
+        check_not_panicked(handle);
     }
 }
 
