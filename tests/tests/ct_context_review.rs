@@ -1057,11 +1057,14 @@ fn a_root_that_does_not_drive_holds_the_paused_clock() {
         recv(&driving, "the other thread drives");
         let fired = Arc::new(AtomicBool::new(false));
         let f = fired.clone();
-        rt.spawn(async move {
-            genrt::time::sleep(Duration::from_secs(3600)).await;
-            f.store(true, SeqCst);
-        });
         rt.block_on(async {
+            // Spawned from inside the root, under its clock hold: spawned before `block_on`,
+            // the sleeper could be polled and the idle driver advance the clock (rightly:
+            // nothing held it) before this root started.
+            genrt::spawn(async move {
+                genrt::time::sleep(Duration::from_secs(3600)).await;
+                f.store(true, SeqCst);
+            });
             let before = genrt::time::Instant::now();
             for _ in 0..20 {
                 std::thread::sleep(Duration::from_millis(1));
