@@ -3,8 +3,12 @@
 //! `#[tokio::main]` and `#[tokio::test]`. Use them through `genrt` (`genrt::main`,
 //! `genrt::test`); the examples are there.
 //!
-//! Written without `syn`: the macros only need the function's signature up to its body, and
-//! a few `key = value` arguments, so they read the tokens directly and depend on nothing.
+//! Also one helper of `genrt::select!`, `select_clean_pattern!`: not public API (genrt
+//! reaches it through its hidden `__private` module).
+//!
+//! Written without `syn`: the macros only need the function's signature up to its body, a
+//! few `key = value` arguments and the binding keywords of a pattern, so they read the tokens
+//! directly and depend on nothing.
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
@@ -28,6 +32,41 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, Kind::Test)
+}
+
+/// Not public API: a helper of `genrt::select!`, which may change in any release.
+///
+/// A pattern with its binding keywords removed, so that it can be tried against a reference
+/// to a branch's output without moving out of it: every `mut` and `ref` (`mut x`, `ref x`,
+/// `ref mut x`, and the `mut` of `&mut` reference patterns, as Tokio's
+/// `select_priv_clean_pattern`) at any depth, except inside a macro invocation (`m!(..)`),
+/// which is left as written. Anything that is not a pattern goes through as it is, for the
+/// compiler to reject where `select!` uses it.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_clean_pattern(pattern: TokenStream) -> TokenStream {
+    clean_pattern(pattern)
+}
+
+/// `select_clean_pattern` on one level of tokens, recursing into groups.
+fn clean_pattern(tokens: TokenStream) -> TokenStream {
+    let mut cleaned = Vec::new();
+    // Whether the previous token was a `!`: the group after it is a macro's input.
+    let mut after_bang = false;
+    for tree in tokens {
+        let bang = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '!');
+        match tree {
+            TokenTree::Ident(ident) if matches!(ident.to_string().as_str(), "mut" | "ref") => {}
+            TokenTree::Group(group) if !after_bang => {
+                let mut inner = Group::new(group.delimiter(), clean_pattern(group.stream()));
+                inner.set_span(group.span());
+                cleaned.push(TokenTree::Group(inner));
+            }
+            other => cleaned.push(other),
+        }
+        after_bang = bang;
+    }
+    cleaned.into_iter().collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
