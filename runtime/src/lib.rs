@@ -32,6 +32,7 @@ mod handle;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_models;
+mod macros;
 mod metrics;
 pub mod runtime;
 pub mod shell;
@@ -64,6 +65,11 @@ pub fn on_worker_thread() -> bool {
 }
 
 pub use metrics::{MetricsSnapshot, RuntimeMetrics};
+
+/// Not public API: what [`select!`], [`join!`] and [`try_join!`] expand to call. Hidden from
+/// the docs; anything in it may change in any release.
+#[doc(hidden)]
+pub use macros::support as __private;
 
 /// Runs an `async fn main` on a genrt runtime, as Tokio's `#[tokio::main]`: the body becomes
 /// the future of [`Runtime::block_on`] on a runtime built for it (by default a multi-thread

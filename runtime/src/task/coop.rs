@@ -234,6 +234,19 @@ pub fn has_budget_remaining() -> bool {
     CURRENT.try_with(Cell::get).ok().flatten() != Some(0)
 }
 
+/// `Ready` while the current poll has budget left; once it is spent, `Pending` after waking
+/// `cx`, as [`poll_proceed`] (Tokio's `poll_budget_available`). Spends nothing: what
+/// `select!` checks before it polls any branch, so that a branch that ignores the budget
+/// cannot keep a task looping on `select!` once the branches that respect it yield.
+pub(crate) fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
+    if has_budget_remaining() {
+        Poll::Ready(())
+    } else {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
 /// Spends one unit of the current poll's budget, yielding first if it is spent (Tokio's
 /// `tokio::task::consume_budget`): for a loop that does work without awaiting anything
 /// that would spend the budget for it.
