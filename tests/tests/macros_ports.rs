@@ -36,9 +36,10 @@
 //!   `macro_rules!` `$b:block` fragment (an invisible group around the braces) failed with
 //!   "expected the function's body" (`a_body_from_a_block_fragment`).
 //!
-//! Skipped: the `select!`/`join!`/`try_join!`/`pin!` files (genrt has no such macros), and
-//! `macros_test.rs`'s `tokio_unstable` parts (`unhandled_panic` as an attribute argument,
-//! `flavor = "local"`), which the stored version of the file does not have anyway.
+//! Skipped: the `select!`/`join!`/`try_join!`/`pin!` files (ported in `macros_select_ports.rs`
+//! and `macros_join_ports.rs`), and `macros_test.rs`'s `tokio_unstable` parts
+//! (`unhandled_panic` as an attribute argument, `flavor = "local"`), which the stored version
+//! of the file does not have anyway.
 
 use std::panic::catch_unwind;
 
