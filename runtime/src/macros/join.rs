@@ -62,11 +62,12 @@ macro_rules! join {
         count = ( $($count:tt)* );
         $( [$fut:ident $out:ident] $e:expr, )*
     }) => {{
-        $(
-            let mut $fut = ::core::pin::pin!(::core::option::Option::Some(
-                $crate::__private::IntoFuture::into_future($e),
-            ));
-        )*
+        // The arguments and their futures in one statement, as Tokio's tuple, then each
+        // pinned in place.
+        let ($($fut,)*) = ($(
+            ::core::option::Option::Some($crate::__private::IntoFuture::into_future($e)),
+        )*);
+        $( let mut $fut = ::core::pin::pin!($fut); )*
         $( let mut $out = ::core::option::Option::None; )*
         let mut rotator = $crate::__private::Rotator::new($biased, $($count)*);
         $crate::__private::poll_fn(|cx| {

@@ -173,8 +173,9 @@ macro_rules! select {
         // The outputs live outside the block of the futures, to reach the handlers.
         $( let mut $out = ::core::option::Option::None; )+
         {
-            // 2. The async expressions, then their futures, each pinned in place.
-            $( let $init = $expr; )+
+            // 2. The async expressions in one statement (its temporaries live to its end, as
+            // in Tokio's tuple), then their futures, each pinned in place.
+            let ($($init,)+) = ($($expr,)+);
             $(
                 let mut $fut =
                     ::core::pin::pin!($crate::__private::IntoFuture::into_future($init));
