@@ -14,7 +14,7 @@
 /// [`try_join!`](crate::try_join) to stop at the first.
 ///
 /// `join!()` (also `join!(biased;)`) is `()`; there is no upper limit on the number of
-/// arguments but the compiler's recursion limit (about 120 by default).
+/// arguments but the compiler's recursion limit (over 100 arguments with its default).
 ///
 /// # Fairness
 ///
