@@ -238,7 +238,7 @@ async fn one_ready() {
     assert_eq!(1, v);
 }
 
-/// Tokio's `select_streams`, on both flavors.
+/// Tokio's `select_streams`, on two workers (the sender may run in parallel with the select).
 #[genrt::test(flavor = "multi_thread", worker_threads = 2)]
 async fn select_streams() {
     let _watchdog = Watchdog::new("select_streams").arm();
