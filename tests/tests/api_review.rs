@@ -570,7 +570,13 @@ fn nested_block_in_place_in_guard_and_other_runtimes_tasks() {
 #[test]
 fn a_panic_in_the_closure_inside_a_guard_leaves_the_worker_usable() {
     Watchdog::new("panic in block_in_place in guard").run(|| {
-        let a = mt(1);
+        // One blocking thread: the stand-in of the `block_in_place` below runs on it, so a
+        // closure spawned after the panic runs only once the stand-in has stopped.
+        let a = Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
         let b = mt(1);
         let bh = b.handle().clone();
         let r = a.block_on(a.spawn(async move {
@@ -578,6 +584,11 @@ fn a_panic_in_the_closure_inside_a_guard_leaves_the_worker_usable() {
             genrt::task::block_in_place(|| panic!("boom"))
         }));
         assert!(r.unwrap_err().is_panic());
+        // The stand-in is told to stop when `f` unwinds, but finishes the round it is in
+        // first (`block_in_place`'s docs): it may still take a task queued after the panic
+        // and poll it, where `worker_index` is `None`. Wait until it has stopped, so that the
+        // tasks below can only run on the worker.
+        a.block_on(a.spawn_blocking(|| ())).unwrap();
         for _ in 0..10 {
             assert_eq!(
                 a.block_on(a.spawn(async { runtime::worker_index() }))
