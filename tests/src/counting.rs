@@ -202,6 +202,24 @@ impl Baseline {
     }
 }
 
+/// Number of threads of this process named `name` (as `/proc/self/task/*/comm` shows a
+/// name: at most 15 bytes), where the platform tells (Linux `/proc`). For a test that waits
+/// until the threads of the runtimes it made (named with `Builder::thread_name`) have exited:
+/// a runtime shut down in the background, or one whose blocking threads are not joined,
+/// leaves its threads to exit on their own.
+pub fn threads_named(name: &str) -> Option<usize> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(
+        tasks
+            .filter_map(Result::ok)
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim_end() == name)
+            })
+            .count(),
+    )
+}
+
 /// Number of threads of this process, where the platform tells (Linux `/proc`).
 pub fn thread_count() -> Option<usize> {
     std::fs::read_dir("/proc/self/task")

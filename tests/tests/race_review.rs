@@ -1553,6 +1553,19 @@ enum Ending {
     Background,
 }
 
+/// The name of the threads (workers, blocking threads) of [`shutdown_round`]'s runtimes.
+const SHUTDOWN_THREADS: &str = "race-shutdown";
+
+/// Waits until every thread of [`shutdown_round`]'s runtimes has exited: a runtime shut down
+/// in the background leaves its threads to exit on their own, holding their runtime until
+/// then. Counted while one still runs, the baseline's thread count lets a thread of a later
+/// round still run (holding its runtime) when that round's live bytes are measured.
+fn wait_for_shutdown_threads() {
+    wait_until("the shut-down runtimes' threads exited", || {
+        support::counting::threads_named(SHUTDOWN_THREADS).is_none_or(|n| n == 0)
+    });
+}
+
 /// Runs one round: a runtime with every kind of work in flight (idle tasks whose wakers a
 /// foreign thread keeps waking, yield loops, sleeps and timeouts, join sets with members,
 /// tasks awaiting other tasks, queued and running blocking closures, a task blocked in
@@ -1561,6 +1574,7 @@ fn shutdown_round(ending: Ending, tally: &Tally) -> Vec<JoinHandle<()>> {
     let rt = genrt::Builder::new()
         .worker_threads(WORKERS)
         .max_blocking_threads(2)
+        .thread_name(SHUTDOWN_THREADS)
         .build()
         .unwrap();
     let mut handles = Vec::new();
@@ -1690,6 +1704,7 @@ fn shutdown_with_everything_in_flight() {
                 }
             }
             wait_until("the warm-up's futures dropped", || warm.balanced());
+            wait_for_shutdown_threads();
             let tally = Tally::default();
             let baseline = Baseline::take();
             let rounds = if cfg!(debug_assertions) { 4 } else { 12 };
@@ -1714,6 +1729,7 @@ fn shutdown_with_everything_in_flight() {
                     );
                 }
                 p.at_round("measuring", round);
+                wait_for_shutdown_threads();
                 baseline.check(format_args!("round {round}"));
             }
         });

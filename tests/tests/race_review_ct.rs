@@ -1840,6 +1840,19 @@ enum Ending {
     Background,
 }
 
+/// The name of the (blocking) threads of [`shutdown_round`]'s runtimes.
+const SHUTDOWN_THREADS: &str = "ct-shutdown";
+
+/// Waits until every thread of [`shutdown_round`]'s runtimes has exited: a runtime shut down
+/// in the background leaves its blocking threads to exit on their own, holding their runtime
+/// until then. Counted while one still runs, the baseline's thread count lets a thread of a
+/// later round still run (holding its runtime) when that round's live bytes are measured.
+fn wait_for_shutdown_threads() {
+    wait_until("the shut-down runtimes' threads exited", || {
+        support::counting::threads_named(SHUTDOWN_THREADS).is_none_or(|n| n == 0)
+    });
+}
+
 /// Runs one round: a current-thread runtime with every kind of work in flight (idle tasks
 /// whose wakers a foreign thread keeps waking, yield loops, sleeps and timeouts, join sets,
 /// children whose output nobody reads, queued and running blocking closures), `drivers`
@@ -1849,6 +1862,7 @@ enum Ending {
 fn shutdown_round(ending: Ending, drivers: usize, tally: &Tally) -> Vec<JoinHandle<()>> {
     let rt = genrt::Builder::new_current_thread()
         .max_blocking_threads(2)
+        .thread_name(SHUTDOWN_THREADS)
         .build()
         .unwrap();
     let mut handles = Vec::new();
@@ -1994,6 +2008,7 @@ fn shutdown_with_everything_in_flight() {
                 }
             }
             wait_until("the warm-up's futures dropped", || warm.balanced());
+            wait_for_shutdown_threads();
             let tally = Tally::default();
             let baseline = Baseline::take();
             let rounds = if cfg!(debug_assertions) { 3 } else { 10 };
@@ -2014,6 +2029,7 @@ fn shutdown_with_everything_in_flight() {
                     }
                 }
                 p.at_round("measuring", round);
+                wait_for_shutdown_threads();
                 baseline.check(format_args!("round {round}"));
             }
         });
