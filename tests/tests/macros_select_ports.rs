@@ -777,6 +777,32 @@ async fn the_futures_are_dropped_before_the_handler_runs() {
     }
 }
 
+/// Pushes its name to a shared log when dropped.
+struct LogDrop(&'static str, Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+impl Drop for LogDrop {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+/// The futures are dropped first branch to last, as the fields of Tokio's tuple of futures
+/// are: whichever branch won, and a disabled branch's future too.
+#[genrt::test]
+async fn the_futures_are_dropped_first_to_last() {
+    let _watchdog = Watchdog::new("futures_dropped_first_to_last").arm();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|name| LogDrop(name, log.clone()));
+    genrt::select! {
+        biased;
+        _ = async move { let _d = a; pending::<()>().await } => unreachable!(),
+        _ = async move { let _d = b; }, if false => unreachable!(),
+        _ = async move { let _d = c; } => log.lock().unwrap().push("handler"),
+        _ = async move { let _d = d; pending::<()>().await } => unreachable!(),
+    }
+    assert_eq!(*log.lock().unwrap(), ["c", "a", "b", "d", "handler"]);
+}
+
 /// Handlers are code of the enclosing function: `continue` and `break` act on its loop,
 /// `return` and `?` on it.
 #[genrt::test]

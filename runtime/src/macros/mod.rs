@@ -47,9 +47,10 @@
 //!    any branch is polled; otherwise the enabled branches are polled once each from a
 //!    random start (branch 0 with `biased;`). A branch that completes is disabled; if its
 //!    output matches its pattern, the poll returns.
-//! 4. The futures are dropped (they live in an inner block), then the matching branch's
-//!    handler runs with the pattern's bindings, or, if every branch was disabled, the
-//!    `else` expression (without one, a panic with Tokio's message).
+//! 4. The futures are dropped, first to last as Tokio's tuple (they live in an inner block,
+//!    pinned last to first), then the matching branch's handler runs with the pattern's
+//!    bindings, or, if every branch was disabled, the `else` expression (without one, a
+//!    panic with Tokio's message).
 //!
 //! `join!` and `try_join!` poll each unfinished branch once per poll, starting one branch
 //! later at each poll (always at the first with `biased;`), and drop a branch's future as

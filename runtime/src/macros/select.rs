@@ -161,10 +161,11 @@ macro_rules! select {
     // Each branch carries the four locals its munching step named (`init`: the async
     // expression's value; `fut`: its future, pinned; `off`: disabled; `out`: the output once
     // it matched), distinct per branch by hygiene. `count` is `0 + 1 + ..`, one `+ 1` per
-    // branch.
+    // branch; `rev` holds the branches' `fut`s, last branch first.
     (@final {
         biased = $biased:tt;
         count = ( $($count:tt)* );
+        rev = ( $($rev:ident)* );
         $( [$init:ident $fut:ident $off:ident $out:ident]
             $bind:pat = $expr:expr, if $cond:expr => $handle:expr, )+
     } else = $else:expr) => {{
@@ -174,12 +175,12 @@ macro_rules! select {
         $( let mut $out = ::core::option::Option::None; )+
         {
             // 2. The async expressions in one statement (its temporaries live to its end, as
-            // in Tokio's tuple), then their futures, each pinned in place.
+            // in Tokio's tuple), then their futures, first to last.
             let ($($init,)+) = ($($expr,)+);
-            $(
-                let mut $fut =
-                    ::core::pin::pin!($crate::__private::IntoFuture::into_future($init));
-            )+
+            let ($($fut,)+) = ($($crate::__private::IntoFuture::into_future($init),)+);
+            // Each pinned in place, last branch first: locals drop in reverse, so the futures
+            // drop first to last, as the fields of Tokio's tuple.
+            $( let mut $rev = ::core::pin::pin!($rev); )+
             // 3. and 4.: until a branch's output matches (its `out` set) or all are off.
             $crate::__private::poll_fn(|cx| {
                 if $crate::__private::poll_budget_available(cx).is_pending() {
@@ -249,45 +250,45 @@ macro_rules! select {
     (@munch { $($acc:tt)* } else => $else:expr $(,)?) => {
         $crate::select!(@final { $($acc)* } else = $else)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr, if $c:expr => $h:block, $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if $c => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if $c => $h, } $($rest)*)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr => $h:block, $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if true => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if true => $h, } $($rest)*)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr, if $c:expr => $h:block $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if $c => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if $c => $h, } $($rest)*)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr => $h:block $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if true => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if true => $h, } $($rest)*)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr, if $c:expr => $h:expr) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if $c => $h, })
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if $c => $h, })
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr => $h:expr) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if true => $h, })
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if true => $h, })
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr, if $c:expr => $h:expr, $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if $c => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if $c => $h, } $($rest)*)
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
         $p:pat = $f:expr => $h:expr, $($rest:tt)*) => {
-        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)*
-            [init fut off out] $p = $f, if true => $h, } $($rest)*)
+        $crate::select!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [init fut off out] $p = $f, if true => $h, } $($rest)*)
     };
 
     // ===== Entry points =====
@@ -302,9 +303,9 @@ macro_rules! select {
         $else
     }};
     (biased; $p:pat = $($rest:tt)*) => {
-        $crate::select!(@munch { biased = true; count = (0); } $p = $($rest)*)
+        $crate::select!(@munch { biased = true; count = (0); rev = (); } $p = $($rest)*)
     };
     ($p:pat = $($rest:tt)*) => {
-        $crate::select!(@munch { biased = false; count = (0); } $p = $($rest)*)
+        $crate::select!(@munch { biased = false; count = (0); rev = (); } $p = $($rest)*)
     };
 }
