@@ -803,6 +803,22 @@ async fn the_futures_are_dropped_first_to_last() {
     assert_eq!(*log.lock().unwrap(), ["c", "a", "b", "d", "handler"]);
 }
 
+/// A branch may output a `!Send` value: the output is made in the poll that returns and
+/// never held across an `.await`, so the `select!` future stays `Send` (as Tokio's) and
+/// can be spawned.
+#[genrt::test]
+async fn a_not_send_output_leaves_the_future_send() {
+    let _watchdog = Watchdog::new("not_send_output_leaves_future_send").arm();
+    let task = genrt::spawn(async {
+        genrt::select! {
+            Some(v) = async { Some(std::rc::Rc::new(1)) } => *v,
+            _ = pending::<std::rc::Rc<u8>>() => 0,
+            else => 2,
+        }
+    });
+    assert_eq!(task.await.unwrap(), 1);
+}
+
 /// Handlers are code of the enclosing function: `continue` and `break` act on its loop,
 /// `return` and `?` on it.
 #[genrt::test]

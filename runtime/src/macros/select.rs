@@ -159,8 +159,8 @@ macro_rules! select {
     // ===== All branches normalized: the expansion =====
     //
     // Each branch carries the four locals its munching step named (`init`: the async
-    // expression's value; `fut`: its future, pinned; `off`: disabled; `out`: the output once
-    // it matched), distinct per branch by hygiene. `count` is `0 + 1 + ..`, one `+ 1` per
+    // expression's value; `fut`: its future, pinned; `off`: disabled; `out`: its output if it
+    // matched), distinct per branch by hygiene. `count` is `0 + 1 + ..`, one `+ 1` per
     // branch; `rev` holds the branches' `fut`s, last branch first.
     (@final {
         biased = $biased:tt;
@@ -171,9 +171,11 @@ macro_rules! select {
     } else = $else:expr) => {{
         // 1. The preconditions, before any async expression.
         $( let mut $off: bool = !$cond; )+
-        // The outputs live outside the block of the futures, to reach the handlers.
-        $( let mut $out = ::core::option::Option::None; )+
-        {
+        // The outputs, `Some` for the branch that matched, come out of the block of the
+        // futures to reach the handlers. They are made in the poll that returns, so none is
+        // held across the `.await` (a `!Send` output leaves the future `Send`, as in Tokio).
+        #[allow(unused_mut)]
+        let ($(mut $out,)+) = {
             // 2. The async expressions in one statement (its temporaries live to its end, as
             // in Tokio's tuple), then their futures, first to last.
             let ($($init,)+) = ($($expr,)+);
@@ -186,6 +188,7 @@ macro_rules! select {
                 if $crate::__private::poll_budget_available(cx).is_pending() {
                     return $crate::__private::Poll::Pending;
                 }
+                $( let mut $out = ::core::option::Option::None; )+
                 let branches: u32 = $($count)*;
                 // Branches skipped in the first pass; they are polled in the second.
                 let mut skip = $crate::__private::select_start($biased, branches);
@@ -207,7 +210,8 @@ macro_rules! select {
                                         match &output {
                                             $crate::__private::select_clean_pattern!($bind) => {
                                                 $out = ::core::option::Option::Some(output);
-                                                return $crate::__private::Poll::Ready(());
+                                                pending = false;
+                                                break;
                                             }
                                             _ => {}
                                         };
@@ -223,12 +227,12 @@ macro_rules! select {
                 if pending {
                     $crate::__private::Poll::Pending
                 } else {
-                    // Every branch is off.
-                    $crate::__private::Poll::Ready(())
+                    // One branch matched, or every branch is off (all `None`).
+                    $crate::__private::Poll::Ready(($($out,)+))
                 }
             })
-            .await;
-        }
+            .await
+        };
         // The futures are gone: the handler of the branch that matched, or `else`.
         $(
             if let ::core::option::Option::Some($bind) = $out {
