@@ -553,6 +553,40 @@ async fn try_join_short_circuits_and_drops_the_others() {
     );
 }
 
+/// Pushes its name to a shared log when dropped.
+struct LogDrop(&'static str, Arc<Mutex<Vec<&'static str>>>);
+
+impl Drop for LogDrop {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+/// The futures still running when `try_join!` returns an `Err`, or when a `join!` is dropped
+/// unfinished, are dropped first to last, as the fields of Tokio's tuple of futures are.
+#[genrt::test]
+async fn unfinished_futures_are_dropped_first_to_last() {
+    let _watchdog = Watchdog::new("unfinished_dropped_first_to_last").arm();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let waiting = |name| {
+        let d = LogDrop(name, log.clone());
+        async move {
+            let _d = d;
+            pending::<Result<(), ()>>().await
+        }
+    };
+    let result = genrt::try_join!(waiting("a"), async { Err(()) }, waiting("b"), waiting("c"));
+    assert_eq!(result, Err(()));
+    assert_eq!(*log.lock().unwrap(), ["a", "b", "c"]);
+
+    log.lock().unwrap().clear();
+    let join = async { genrt::join!(waiting("d"), async {}, waiting("e"), waiting("f")) };
+    let mut join = Box::pin(join);
+    assert!(futures::poll!(join.as_mut()).is_pending());
+    drop(join);
+    assert_eq!(*log.lock().unwrap(), ["d", "e", "f"]);
+}
+
 /// The first error to come out wins: with two failing branches, the one that completes
 /// first (here, the one ready at the first poll).
 #[genrt::test]

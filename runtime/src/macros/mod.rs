@@ -54,7 +54,8 @@
 //!
 //! `join!` and `try_join!` poll each unfinished branch once per poll, starting one branch
 //! later at each poll (always at the first with `biased;`), and drop a branch's future as
-//! soon as it completes; `try_join!` returns at the first `Err`, dropping the others.
+//! soon as it completes; `try_join!` returns at the first `Err`, dropping the others (first
+//! to last, as Tokio's tuple; so does a join dropped unfinished).
 
 mod join;
 mod pin;

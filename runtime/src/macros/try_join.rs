@@ -46,6 +46,7 @@ macro_rules! try_join {
     (@final {
         biased = $biased:tt;
         count = ( $($count:tt)* );
+        rev = ( $($rev:ident)* );
         $( [$fut:ident $out:ident] $e:expr, )*
     }) => {{
         // The arguments and their futures in one statement, as Tokio's tuple, then each
@@ -53,7 +54,9 @@ macro_rules! try_join {
         let ($($fut,)*) = ($(
             ::core::option::Option::Some($crate::__private::IntoFuture::into_future($e)),
         )*);
-        $( let mut $fut = ::core::pin::pin!($fut); )*
+        // Last branch first: locals drop in reverse, so the futures left when the join is
+        // dropped (or returns an `Err`) drop first to last, as the fields of Tokio's tuple.
+        $( let mut $rev = ::core::pin::pin!($rev); )*
         $( let mut $out = ::core::option::Option::None; )*
         let mut rotator = $crate::__private::Rotator::new($biased, $($count)*);
         let done = $crate::__private::poll_fn(|cx| {
@@ -114,12 +117,13 @@ macro_rules! try_join {
 
     // ===== Normalizing: one branch per step =====
 
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* }) => {
-        $crate::try_join!(@final { biased = $b; count = ( $($n)* ); $($acc)* })
+    (@munch { $($acc:tt)* }) => {
+        $crate::try_join!(@final { $($acc)* })
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); $($acc:tt)* } $e:expr $(, $($rest:tt)*)?) => {
-        $crate::try_join!(@munch { biased = $b; count = ( $($n)* + 1 ); $($acc)* [fut out] $e, }
-            $($($rest)*)?)
+    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
+        $e:expr $(, $($rest:tt)*)?) => {
+        $crate::try_join!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [fut out] $e, } $($($rest)*)?)
     };
 
     // ===== Entry points =====
@@ -128,9 +132,9 @@ macro_rules! try_join {
         async { ::core::result::Result::Ok(()) }.await
     };
     (biased; $($rest:tt)+) => {
-        $crate::try_join!(@munch { biased = true; count = (0); } $($rest)+)
+        $crate::try_join!(@munch { biased = true; count = (0); rev = (); } $($rest)+)
     };
     ($($rest:tt)+) => {
-        $crate::try_join!(@munch { biased = false; count = (0); } $($rest)+)
+        $crate::try_join!(@munch { biased = false; count = (0); rev = (); } $($rest)+)
     };
 }
