@@ -39,7 +39,9 @@
 //!    task being polled by a worker still running (blocked in place, or past the timeout)
 //!    is flagged, and that worker cancels it when its poll returns. Every timer entry
 //!    left is dropped and its waker woken ([`time`] module docs: who frees an entry; a
-//!    closure blocked in place may be waiting in a `block_on` of a sleep). Then wait, up to
+//!    closure blocked in place may be waiting in a `block_on` of a sleep); a flagged task
+//!    that polls a timer before its poll returns finds it pending, anyone else a panic
+//!    (`time::poll_closed`). Then wait, up to
 //!    the same timeout, until every worker has left its loop, join them, and sweep once
 //!    more (a worker that blocked in place may have woken tasks before it saw the close);
 //! 5. unregister from the registry, handing on the next generation base: from now on a wake

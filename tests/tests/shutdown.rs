@@ -494,3 +494,91 @@ fn dropping_the_runtime_joins_its_worker_threads() {
         late.len()
     );
 }
+
+/// A task whose poll is under way when `shutdown_background` returns (on a one-worker
+/// multi-thread runtime, and on a current-thread runtime driven by another thread's
+/// `block_on`) and that then polls a sleep of its runtime, registering it and awaiting it
+/// (once new, once already registered before the shutdown): the sleep stays pending and the
+/// task ends cancelled, as in Tokio, where the time driver shuts down after the last worker.
+/// (The wheel, closed by the shutdown, made that poll panic, so the task ended with a panic.)
+/// A sleep of the same runtime polled by anything else (`Handle::block_on`) still panics.
+#[test]
+fn a_timer_polled_by_a_task_the_shutdown_left_running_keeps_it_cancelled() {
+    Watchdog::new("a timer polled in a poll the shutdown left running").run(|| {
+        for current_thread in [false, true] {
+            for registered_before in [false, true] {
+                let rt = if current_thread {
+                    genrt::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                } else {
+                    genrt::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                };
+                let (in_poll_tx, in_poll) = mpsc::channel::<()>();
+                let (go, go_rx) = mpsc::channel::<()>();
+                let (polled_tx, polled) = mpsc::channel::<bool>();
+                let task = rt.spawn(async move {
+                    let mut early = Box::pin(genrt::time::sleep(Duration::from_secs(3600)));
+                    if registered_before {
+                        // Registered in the wheel before the shutdown.
+                        assert!(futures::poll!(early.as_mut()).is_pending());
+                    }
+                    let mut sleep = if registered_before {
+                        early
+                    } else {
+                        Box::pin(genrt::time::sleep(Duration::from_millis(1)))
+                    };
+                    std::future::poll_fn(move |cx| {
+                        in_poll_tx.send(()).unwrap();
+                        // Still inside this poll when the shutdown has returned.
+                        go_rx.recv().unwrap();
+                        let pending = sleep.as_mut().poll(cx).is_pending();
+                        polled_tx.send(pending).unwrap();
+                        Poll::<()>::Pending
+                    })
+                    .await;
+                });
+                let handle = rt.handle().clone();
+                // A `block_on` driving beside the shutdown is driven to its end (the docs of
+                // `Handle::block_on`): this one ends when `stop` is dropped.
+                let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+                let driver = current_thread.then(|| {
+                    let handle = handle.clone();
+                    thread::spawn(move || handle.block_on(stopped))
+                });
+                recv(&in_poll, "the task's poll");
+                // Taken before the shutdown, as Tokio's `rt_handle_block_on` tests do.
+                let guard = handle.enter();
+                rt.shutdown_background();
+                go.send(()).unwrap();
+                let case =
+                    format!("current_thread {current_thread}, registered {registered_before}");
+                assert!(
+                    recv(&polled, "the sleep's poll"),
+                    "{case}: the sleep completed"
+                );
+                let result = wait_for("the task", task);
+                assert!(
+                    result.as_ref().is_err_and(|e| e.is_cancelled()),
+                    "{case}: {result:?}"
+                );
+                let outside = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle.block_on(genrt::time::sleep(Duration::from_millis(1)))
+                }));
+                let payload = outside.expect_err("a sleep in block_on after the shutdown");
+                let message = support::panic_message(&*payload).unwrap_or_default();
+                assert!(message.contains("shut down"), "{case}: {message}");
+                drop(guard);
+                drop(stop);
+                if let Some(driver) = driver {
+                    assert!(driver.join().unwrap().is_err(), "{case}: nothing was sent");
+                }
+            }
+        }
+    });
+}

@@ -20,7 +20,9 @@ use super::{far_future, Instant};
 /// # Panics
 ///
 /// The future panics when polled outside a genrt runtime if it was made outside one, and
-/// when its runtime has shut down.
+/// when its runtime has shut down (but in a poll of one of that runtime's own tasks still
+/// running when `shutdown_background` returned: that task is cancelled once the poll
+/// returns, so the sleep stays pending, as in Tokio).
 ///
 /// ```
 /// use std::time::Duration;

@@ -184,7 +184,13 @@ impl Timers {
 
     /// Inserts an entry for `deadline`; `None` if it is already due. Then makes sure some
     /// worker will process it in time (the module docs, "Timed parking").
-    fn insert(&self, shared: &Shared, deadline: Instant, waker: &Waker) -> Option<EntryId> {
+    /// `Err` if the wheel is closed (see [`poll_closed`]).
+    fn insert(
+        &self,
+        shared: &Shared,
+        deadline: Instant,
+        waker: &Waker,
+    ) -> Result<Option<EntryId>, Closed> {
         let when = self.clock.deadline_tick(deadline);
         let waiter = Waiter::of(shared, waker);
         let (id, earlier) = {
@@ -192,7 +198,7 @@ impl Timers {
             if state.closed {
                 drop(state);
                 drop(waiter);
-                panic_shut_down();
+                return Err(Closed);
             }
             match state.wheel.insert(when, self.clock.nanos(deadline), waiter) {
                 Ok(id) => {
@@ -206,14 +212,14 @@ impl Timers {
                 Err((_, waiter)) => {
                     drop(state);
                     drop(waiter);
-                    return None;
+                    return Ok(None);
                 }
             }
         };
         if earlier || self.clock.is_paused() {
             self.kick(shared, when);
         }
-        Some(id)
+        Ok(Some(id))
     }
 
     /// After `next` became `when` (or, on a paused clock, after any insert): make sure a
@@ -331,6 +337,26 @@ impl Timers {
     }
 }
 
+/// The wheel was closed: the runtime has shut down.
+struct Closed;
+
+/// A timer of `shared` polled after its runtime shut down (its wheel closed). Polled by one
+/// of the runtime's own tasks (the waker is its key), it is a poll the shutdown stopped
+/// waiting for (`shutdown_background`, or a `shutdown_timeout` that expired, while a worker
+/// or the thread driving a current-thread runtime was inside it): the sweep flagged that
+/// task, and it is cancelled when this poll returns (the crate docs' shutdown protocol,
+/// step 4), so the timer stays pending and the task ends cancelled, as in Tokio, whose time
+/// driver shuts down only after the last worker has left. Polled by anything else (a
+/// `block_on` through a handle, another runtime's task), nothing would ever fire it: it
+/// panics saying why.
+#[track_caller]
+fn poll_closed(shared: &Shared, waker: &Waker) -> Poll<()> {
+    match genrt_waker::key_of_waker(waker) {
+        Some(key) if key.runtime() == shared.id => Poll::Pending,
+        _ => panic_shut_down(),
+    }
+}
+
 #[track_caller]
 fn panic_shut_down() -> ! {
     panic!(
@@ -444,7 +470,8 @@ impl TimerEntry {
     ///
     /// # Panics
     ///
-    /// If it is not bound, or its runtime has shut down.
+    /// If it is not bound, or its runtime has shut down (except in a poll of one of that
+    /// runtime's own tasks, which the shutdown cancels once the poll returns: pending).
     #[track_caller]
     pub fn poll_elapsed(
         &mut self,
@@ -468,14 +495,15 @@ impl TimerEntry {
                 // passed since the last processing is registered and fires at the next one,
                 // which the insert asks for (its tick is the earliest), as Tokio does.
                 match timers.insert(shared, deadline, cx.waker()) {
-                    Some(id) => {
+                    Ok(Some(id)) => {
                         self.id = Some(id);
                         Poll::Pending
                     }
-                    None => {
+                    Ok(None) => {
                         self.elapsed = true;
                         Poll::Ready(())
                     }
+                    Err(Closed) => poll_closed(shared, cx.waker()),
                 }
             }
             Some(id) => {
@@ -488,7 +516,7 @@ impl TimerEntry {
                     if state.closed {
                         drop(state);
                         drop(new);
-                        panic_shut_down();
+                        return poll_closed(shared, cx.waker());
                     }
                     let old = match state.wheel.waiter_mut(id) {
                         Some(waiter) if waiter.same_as(cx.waker()) => None,
