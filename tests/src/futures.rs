@@ -114,3 +114,46 @@ pub fn settle(rt: &genrt::Runtime, progress: &Progress, what: &str) {
 pub fn drop_runtime(rt: genrt::Runtime) {
     Watchdog::new("dropping the runtime").run(move || drop(rt));
 }
+
+/// Records whether it was woken (the waker of a [`MockTask`]).
+#[derive(Default)]
+struct WakeFlag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `tokio_test::task::Spawn`: a future polled by hand, outside any runtime, with a waker
+/// that records whether it was woken since the last poll.
+pub struct MockTask<F> {
+    future: Pin<Box<F>>,
+    flag: Arc<WakeFlag>,
+    waker: Waker,
+}
+
+/// `tokio_test::task::spawn`: `future` as a [`MockTask`], not polled yet.
+pub fn mock<F: Future>(future: F) -> MockTask<F> {
+    let flag = Arc::new(WakeFlag::default());
+    MockTask {
+        future: Box::pin(future),
+        waker: Waker::from(flag.clone()),
+        flag,
+    }
+}
+
+impl<F: Future> MockTask<F> {
+    /// Polls the future once, clearing the woken flag first.
+    pub fn poll(&mut self) -> Poll<F::Output> {
+        self.flag.0.store(false, Ordering::SeqCst);
+        self.future
+            .as_mut()
+            .poll(&mut Context::from_waker(&self.waker))
+    }
+
+    /// Whether the future's waker was woken since the last poll.
+    pub fn is_woken(&self) -> bool {
+        self.flag.0.load(Ordering::SeqCst)
+    }
+}

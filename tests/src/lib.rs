@@ -26,8 +26,8 @@ pub mod watchdog;
 
 pub use counting::Baseline;
 pub use futures::{
-    drop_runtime, has_waker, runtime, settle, take_waker, waker_slot, CountPolls, DropCounter,
-    ParkWaker, Request, WakerSlot,
+    drop_runtime, has_waker, mock, runtime, settle, take_waker, waker_slot, CountPolls,
+    DropCounter, MockTask, ParkWaker, Request, WakerSlot,
 };
 pub use hooked::clone_hook_waker;
 pub use panics::{panic_message, panic_text, quiet_panics, QuietPanics, INTENTIONAL};

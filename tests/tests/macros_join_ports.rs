@@ -7,7 +7,7 @@
 //! work); nothing depends on timing.
 //!
 //! What changed in the port: `tokio::sync::oneshot` is futures'; `tokio_test::task::spawn`
-//! is [`MockTask`]; `try_join!`'s `async { rx.await }` arguments are `rx` (clippy's
+//! is `support::mock` ([`support::MockTask`]); `try_join!`'s `async { rx.await }` arguments are `rx` (clippy's
 //! `redundant_async_block`); the `*_does_not_allow_tasks_to_starve` tests spend the budget
 //! with `genrt::task::consume_budget` where Tokio acquires semaphore permits (genrt has no
 //! semaphore; both spend one unit per completed await). `macros_try_join.rs`'s
@@ -22,53 +22,14 @@
 #![allow(clippy::disallowed_names)]
 
 use std::cell::Cell;
-use std::future::{pending, ready, Future, IntoFuture};
+use std::future::{pending, ready, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
 use futures::channel::oneshot;
-use support::{DropCounter, Watchdog};
-
-/// Records whether it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// `tokio_test::task::Spawn`: a future polled by hand with a waker that records wakes.
-struct MockTask<F> {
-    future: Pin<Box<F>>,
-    flag: Arc<Flag>,
-    waker: Waker,
-}
-
-fn mock<F: Future>(future: F) -> MockTask<F> {
-    let flag = Arc::new(Flag::default());
-    MockTask {
-        future: Box::pin(future),
-        waker: Waker::from(flag.clone()),
-        flag,
-    }
-}
-
-impl<F: Future> MockTask<F> {
-    fn poll(&mut self) -> Poll<F::Output> {
-        self.flag.0.store(false, Ordering::SeqCst);
-        self.future
-            .as_mut()
-            .poll(&mut Context::from_waker(&self.waker))
-    }
-
-    fn is_woken(&self) -> bool {
-        self.flag.0.load(Ordering::SeqCst)
-    }
-}
+use support::{mock, DropCounter, Watchdog};
 
 fn ok<T>(val: T) -> Result<T, ()> {
     Ok(val)

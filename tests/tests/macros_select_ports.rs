@@ -6,7 +6,7 @@
 //! body, or around a `#[test]`'s runtime); nothing depends on timing.
 //!
 //! What changed in the port: `tokio::sync::{oneshot, mpsc}` are futures' channels;
-//! `tokio_test::task::spawn` is [`MockTask`] (a future polled by hand with a waker that
+//! `tokio_test::task::spawn` is `support::mock` ([`support::MockTask`]) (a future polled by hand with a waker that
 //! records wakes); `assert_ok!` is `unwrap`.
 //!
 //! Skipped: `struct_size_1/2/3` (the size of the future `select!` makes: genrt's layout is
@@ -24,51 +24,12 @@ use std::future::{pending, poll_fn, ready, Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
-use support::{panic_message, DropCounter, Watchdog};
-
-/// Records whether it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// `tokio_test::task::Spawn`: a future polled by hand with a waker that records wakes.
-struct MockTask<F> {
-    future: Pin<Box<F>>,
-    flag: Arc<Flag>,
-    waker: Waker,
-}
-
-fn mock<F: Future>(future: F) -> MockTask<F> {
-    let flag = Arc::new(Flag::default());
-    MockTask {
-        future: Box::pin(future),
-        waker: Waker::from(flag.clone()),
-        flag,
-    }
-}
-
-impl<F: Future> MockTask<F> {
-    fn poll(&mut self) -> Poll<F::Output> {
-        self.flag.0.store(false, Ordering::SeqCst);
-        self.future
-            .as_mut()
-            .poll(&mut Context::from_waker(&self.waker))
-    }
-
-    fn is_woken(&self) -> bool {
-        self.flag.0.load(Ordering::SeqCst)
-    }
-}
+use support::{mock, panic_message, DropCounter, Watchdog};
 
 async fn one() -> usize {
     1
