@@ -52,12 +52,44 @@
 /// ```
 #[macro_export]
 macro_rules! join {
+    ($(biased;)?) => {
+        async {}.await
+    };
+    (biased; $($rest:tt)+) => {
+        match $crate::__join_all!(@munch {
+            split = join_output; name = "join!"; biased = true; count = (0); rev = ();
+        } $($rest)+) {
+            ::core::result::Result::Ok(outputs) => outputs,
+            ::core::result::Result::Err(never) => match never {},
+        }
+    };
+    ($($rest:tt)+) => {
+        match $crate::__join_all!(@munch {
+            split = join_output; name = "join!"; biased = false; count = (0); rev = ();
+        } $($rest)+) {
+            ::core::result::Result::Ok(outputs) => outputs,
+            ::core::result::Result::Err(never) => match never {},
+        }
+    };
+}
+
+/// Not public API: the expansion [`join!`](crate::join) and [`try_join!`](crate::try_join)
+/// share. It joins one or more branches and outputs `Result<(T, ..), E>`: each branch's
+/// output goes through `genrt::__private::$split`, which says whether it continues (its
+/// value kept for the tuple) or breaks the join with an error; `join!` splits with
+/// `join_output` (never breaks, `E` is `Infallible`), `try_join!` with `try_join_output`
+/// (`Err` breaks). `name` is the macro named in the unreachable-branch message.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __join_all {
     // ===== All branches normalized: the expansion =====
     //
     // Each branch carries the two locals its munching step named (`fut`: its future, in a
     // pinned `Option` emptied when it completes; `out`: its output), distinct per branch by
     // hygiene. `count` is `0 + 1 + ..`, one `+ 1` per branch.
     (@final {
+        split = $split:ident;
+        name = $name:literal;
         biased = $biased:tt;
         count = ( $($count:tt)* );
         rev = ( $($rev:ident)* );
@@ -73,7 +105,7 @@ macro_rules! join {
         $( let mut $rev = ::core::pin::pin!($rev); )*
         $( let mut $out = ::core::option::Option::None; )*
         let mut rotator = $crate::__private::Rotator::new($biased, $($count)*);
-        $crate::__private::poll_fn(|cx| {
+        let done = $crate::__private::poll_fn(|cx| {
             // Branches skipped in the first pass; they are polled in the second.
             let mut skip = rotator.next_start();
             let mut to_poll: u32 = $($count)*;
@@ -86,12 +118,22 @@ macro_rules! join {
                         }
                         to_poll -= 1;
                         if let ::core::option::Option::Some(fut) = $fut.as_mut().as_pin_mut() {
-                            match $crate::__private::Future::poll(fut, cx) {
-                                $crate::__private::Poll::Ready(output) => {
-                                    $fut.set(::core::option::Option::None);
-                                    $out = ::core::option::Option::Some(output);
+                            if let $crate::__private::Poll::Ready(output) =
+                                $crate::__private::Future::poll(fut, cx)
+                            {
+                                $fut.set(::core::option::Option::None);
+                                match $crate::__private::$split(output) {
+                                    $crate::__private::ControlFlow::Continue(output) => {
+                                        $out = ::core::option::Option::Some(output);
+                                    }
+                                    $crate::__private::ControlFlow::Break(error) => {
+                                        return $crate::__private::Poll::Ready(
+                                            ::core::result::Result::Err(error),
+                                        );
+                                    }
                                 }
-                                $crate::__private::Poll::Pending => pending = true,
+                            } else {
+                                pending = true;
                             }
                         }
                     } else {
@@ -102,40 +144,37 @@ macro_rules! join {
             if pending {
                 $crate::__private::Poll::Pending
             } else {
-                $crate::__private::Poll::Ready(())
+                $crate::__private::Poll::Ready(::core::result::Result::Ok(()))
             }
         })
         .await;
-        ($(
-            match $out {
-                ::core::option::Option::Some(output) => output,
-                ::core::option::Option::None => {
-                    ::core::unreachable!("join! returned before a branch completed")
-                }
-            },
-        )*)
+        match done {
+            ::core::result::Result::Ok(()) => ::core::result::Result::Ok(($(
+                match $out {
+                    ::core::option::Option::Some(output) => output,
+                    ::core::option::Option::None => {
+                        ::core::unreachable!(
+                            ::core::concat!($name, " returned before a branch completed")
+                        )
+                    }
+                },
+            )*)),
+            ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
+        }
     }};
 
     // ===== Normalizing: one branch per step =====
 
     (@munch { $($acc:tt)* }) => {
-        $crate::join!(@final { $($acc)* })
+        $crate::__join_all!(@final { $($acc)* })
     };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
-        $e:expr $(, $($rest:tt)*)?) => {
-        $crate::join!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
-            $($acc)* [fut out] $e, } $($($rest)*)?)
-    };
-
-    // ===== Entry points =====
-
-    ($(biased;)?) => {
-        async {}.await
-    };
-    (biased; $($rest:tt)+) => {
-        $crate::join!(@munch { biased = true; count = (0); rev = (); } $($rest)+)
-    };
-    ($($rest:tt)+) => {
-        $crate::join!(@munch { biased = false; count = (0); rev = (); } $($rest)+)
+    (@munch {
+        split = $s:ident; name = $m:literal; biased = $b:tt; count = ( $($n:tt)* );
+        rev = ( $($r:tt)* ); $($acc:tt)*
+    } $e:expr $(, $($rest:tt)*)?) => {
+        $crate::__join_all!(@munch {
+            split = $s; name = $m; biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
+            $($acc)* [fut out] $e,
+        } $($($rest)*)?)
     };
 }

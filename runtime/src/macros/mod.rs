@@ -55,7 +55,9 @@
 //! `join!` and `try_join!` poll each unfinished branch once per poll, starting one branch
 //! later at each poll (always at the first with `biased;`), and drop a branch's future as
 //! soon as it completes; `try_join!` returns at the first `Err`, dropping the others (first
-//! to last, as Tokio's tuple; so does a join dropped unfinished).
+//! to last, as Tokio's tuple; so does a join dropped unfinished). Both expand through one
+//! hidden macro, `__join_all!`, told how a branch's output continues or breaks the join
+//! (`support::join_output`, `support::try_join_output`).
 
 mod join;
 mod pin;

@@ -8,9 +8,11 @@
 //! depends on its quality.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::hash::{BuildHasher, RandomState};
 
 pub use core::future::{Future, IntoFuture};
+pub use core::ops::ControlFlow;
 pub use core::pin::Pin;
 pub use core::task::{Context, Poll};
 pub use genrt_macros::select_clean_pattern;
@@ -125,5 +127,35 @@ impl Rotator {
             start + 1
         };
         start
+    }
+}
+
+/// What a [`join!`](crate::join) branch's output does to the join: it continues, always (the
+/// join outputs `Result<_, Infallible>` and `join!` unwraps it).
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// assert_eq!(genrt::__private::join_output(7), ControlFlow::Continue(7));
+/// ```
+#[inline]
+pub fn join_output<T>(output: T) -> ControlFlow<Infallible, T> {
+    ControlFlow::Continue(output)
+}
+
+/// What a [`try_join!`](crate::try_join) branch's output does to the join: `Ok` continues
+/// with its value, `Err` ends the join with that error.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// let ok: Result<u8, &str> = Ok(7);
+/// assert_eq!(genrt::__private::try_join_output(ok), ControlFlow::Continue(7));
+/// let err: Result<u8, &str> = Err("no");
+/// assert_eq!(genrt::__private::try_join_output(err), ControlFlow::Break("no"));
+/// ```
+#[inline]
+pub fn try_join_output<T, E>(output: Result<T, E>) -> ControlFlow<E, T> {
+    match output {
+        Ok(value) => ControlFlow::Continue(value),
+        Err(error) => ControlFlow::Break(error),
     }
 }

@@ -40,101 +40,17 @@
 /// ```
 #[macro_export]
 macro_rules! try_join {
-    // ===== All branches normalized: the expansion =====
-    //
-    // As `join!`'s: `fut` is a branch's future in a pinned `Option`, `out` its `Ok` value.
-    (@final {
-        biased = $biased:tt;
-        count = ( $($count:tt)* );
-        rev = ( $($rev:ident)* );
-        $( [$fut:ident $out:ident] $e:expr, )*
-    }) => {{
-        // The arguments and their futures in one statement, as Tokio's tuple, then each
-        // pinned in place.
-        let ($($fut,)*) = ($(
-            ::core::option::Option::Some($crate::__private::IntoFuture::into_future($e)),
-        )*);
-        // Last branch first: locals drop in reverse, so the futures left when the join is
-        // dropped (or returns an `Err`) drop first to last, as the fields of Tokio's tuple.
-        $( let mut $rev = ::core::pin::pin!($rev); )*
-        $( let mut $out = ::core::option::Option::None; )*
-        let mut rotator = $crate::__private::Rotator::new($biased, $($count)*);
-        let done = $crate::__private::poll_fn(|cx| {
-            // Branches skipped in the first pass; they are polled in the second.
-            let mut skip = rotator.next_start();
-            let mut to_poll: u32 = $($count)*;
-            let mut pending = false;
-            loop {
-                $(
-                    if skip == 0 {
-                        if to_poll == 0 {
-                            break;
-                        }
-                        to_poll -= 1;
-                        if let ::core::option::Option::Some(fut) = $fut.as_mut().as_pin_mut() {
-                            match $crate::__private::Future::poll(fut, cx) {
-                                $crate::__private::Poll::Ready(::core::result::Result::Ok(
-                                    output,
-                                )) => {
-                                    $fut.set(::core::option::Option::None);
-                                    $out = ::core::option::Option::Some(output);
-                                }
-                                $crate::__private::Poll::Ready(::core::result::Result::Err(
-                                    error,
-                                )) => {
-                                    $fut.set(::core::option::Option::None);
-                                    return $crate::__private::Poll::Ready(
-                                        ::core::result::Result::Err(error),
-                                    );
-                                }
-                                $crate::__private::Poll::Pending => pending = true,
-                            }
-                        }
-                    } else {
-                        skip -= 1;
-                    }
-                )*
-            }
-            if pending {
-                $crate::__private::Poll::Pending
-            } else {
-                $crate::__private::Poll::Ready(::core::result::Result::Ok(()))
-            }
-        })
-        .await;
-        match done {
-            ::core::result::Result::Ok(()) => ::core::result::Result::Ok(($(
-                match $out {
-                    ::core::option::Option::Some(output) => output,
-                    ::core::option::Option::None => {
-                        ::core::unreachable!("try_join! returned before a branch completed")
-                    }
-                },
-            )*)),
-            ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
-        }
-    }};
-
-    // ===== Normalizing: one branch per step =====
-
-    (@munch { $($acc:tt)* }) => {
-        $crate::try_join!(@final { $($acc)* })
-    };
-    (@munch { biased = $b:tt; count = ( $($n:tt)* ); rev = ( $($r:tt)* ); $($acc:tt)* }
-        $e:expr $(, $($rest:tt)*)?) => {
-        $crate::try_join!(@munch { biased = $b; count = ( $($n)* + 1 ); rev = ( fut $($r)* );
-            $($acc)* [fut out] $e, } $($($rest)*)?)
-    };
-
-    // ===== Entry points =====
-
     ($(biased;)?) => {
         async { ::core::result::Result::Ok(()) }.await
     };
     (biased; $($rest:tt)+) => {
-        $crate::try_join!(@munch { biased = true; count = (0); rev = (); } $($rest)+)
+        $crate::__join_all!(@munch {
+            split = try_join_output; name = "try_join!"; biased = true; count = (0); rev = ();
+        } $($rest)+)
     };
     ($($rest:tt)+) => {
-        $crate::try_join!(@munch { biased = false; count = (0); rev = (); } $($rest)+)
+        $crate::__join_all!(@munch {
+            split = try_join_output; name = "try_join!"; biased = false; count = (0); rev = ();
+        } $($rest)+)
     };
 }
