@@ -998,6 +998,11 @@ impl Drop for EnterGuard {
     /// those; one whose covered context was already left that way (the depth is below its
     /// own) leaves the thread's context as it is. Either way the thread ends up in a context
     /// entered before, never in one already left, and can enter again.
+    ///
+    /// Only the guard dropped too early panics (Tokio's rule): one whose context an earlier
+    /// out-of-order drop already left is quiet, as in Tokio, where that guard is then in
+    /// order. The misuse was reported by the earlier drop's panic (or happened while the
+    /// thread was unwinding, when no guard panics).
     fn drop(&mut self) {
         let current = context::flags().depth;
         if let Some(context) = self.context.take() {
@@ -1010,7 +1015,7 @@ impl Drop for EnterGuard {
         if let Some(shared) = self.hold.take() {
             shared.release_hold();
         }
-        if current != self.depth && !std::thread::panicking() {
+        if current > self.depth && !std::thread::panicking() {
             panic!(
                 "genrt: EnterGuard values dropped out of order: guards returned by \
                  Runtime::enter and Handle::enter must be dropped in the reverse order of \

@@ -713,11 +713,6 @@ fn handle_enter_guards_dropped_out_of_order_panic() {
 /// second guard's drop finds its own depth and restores quietly (leaving the first runtime
 /// entered: the "possible memory leak" its docs mention).
 #[test]
-#[ignore = "divergence: genrt's out-of-order drop puts back what the first guard covered, so \
-            the second guard's drop finds the depth below its own and panics again \
-            (scheduler/src/lib.rs, EnterGuard::drop, by design: the thread never stays in a \
-            context already left); Tokio's second drop does not panic, and EnterGuard's public \
-            docs only promise a panic for the guard dropped too early"]
 fn handle_enter_second_guard_after_a_caught_out_of_order_panic() {
     watched(
         "handle_enter_second_guard_after_a_caught_out_of_order_panic",
