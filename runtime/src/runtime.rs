@@ -895,8 +895,8 @@ impl Builder {
         let mut config = self.config.clone();
         config.data = Some(extras.clone());
         if self.flavor == RuntimeFlavor::CurrentThread {
-            // One worker, run by the thread inside `block_on` (Tokio ignores
-            // `worker_threads` on this flavor too).
+            // One worker, run by the thread inside `block_on`; `worker_threads` has no
+            // effect on this flavor (as in Tokio, whose setter refuses 0 on any flavor).
             config.workers = 1;
             config.driven = true;
         }

@@ -862,7 +862,9 @@ fn thread_keep_alive_duration_max_keeps_the_idle_blocking_thread() {
 }
 
 #[test]
-fn worker_threads_zero_on_a_current_thread_builder_is_ignored_as_in_tokio() {
+/// genrt checks the worker count at `build`, where a current-thread runtime has no use for
+/// it (Tokio's setter panics on 0 for every flavor, before the flavor matters).
+fn worker_threads_zero_on_a_current_thread_builder_is_ignored() {
     let _serial = serial();
     watch("current-thread worker_threads(0)", || {
         let rt = Builder::new_current_thread()

@@ -86,8 +86,9 @@
 //! everything stopped in time (Tokio's returns `()`); a sleep or timeout made outside a
 //! runtime belongs to the runtime that first polls it (Tokio panics at creation, so its
 //! `rt.block_on(sleep(..))` panics); `LocalKey::get` asks for `Clone` (newer Tokio's; older
-//! asked `Copy`). One divergence is left `#[ignore]`d with its diagnosis:
-//! `handle_enter_second_guard_after_a_caught_out_of_order_panic`.
+//! asked `Copy`). The port found one divergence, since fixed: a second `EnterGuard` dropped
+//! after the first one's out-of-order panic was caught panicked again
+//! (`handle_enter_second_guard_after_a_caught_out_of_order_panic`).
 
 #![deny(warnings)]
 // The examples keep Tokio's code as written (index loops over `seen`, `while let` over an
