@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -318,8 +318,10 @@ impl<T> ShellStream<T> {
     ///     assert_eq!(stream.next().await, None);
     /// });
     /// ```
-    pub async fn next(&mut self) -> Option<T> {
-        poll_fn(|cx| self.poll_next(cx)).await
+    // The name is `StreamExt::next`'s (an async stream, not an `Iterator`).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Next<'_, T> {
+        Next { stream: self }
     }
 
     /// The polling form of [`ShellStream::next`], for hand-written futures and stream
@@ -352,6 +354,91 @@ impl<T> ShellStream<T> {
                 Some(again) => state = again,
             }
         }
+    }
+}
+
+/// A [`ShellStream`] is a `futures` stream, so `StreamExt`'s adapters (`collect`, `map`,
+/// `for_each`, `select`, ...) work on it; it ends, and stays ended, once its resolver is
+/// dropped and every value sent was taken.
+///
+/// ```
+/// use futures::StreamExt;
+///
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (stream, resolver) = genrt::shell::stream::<u32>();
+/// std::thread::spawn(move || {
+///     for v in 1..=3 {
+///         resolver.send(v).unwrap();
+///     }
+/// });
+/// let doubled: Vec<u32> = rt.block_on(stream.map(|v| v * 2).collect());
+/// assert_eq!(doubled, [2, 4, 6]);
+/// ```
+impl<T> futures_core::Stream for ShellStream<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // `ShellStream` is `Unpin` (an `Arc`), so the pin gives out `&mut Self`.
+        ShellStream::poll_next(self.get_mut(), cx)
+    }
+}
+
+/// Terminated once the resolver is dropped and nothing is left: every later poll returns
+/// `None` (what `futures::select!` needs to skip the stream).
+///
+/// ```
+/// use futures::stream::FusedStream;
+///
+/// let (stream, resolver) = genrt::shell::stream::<u8>();
+/// resolver.send(1).unwrap();
+/// drop(resolver);
+/// assert!(!stream.is_terminated(), "a value is still buffered");
+/// ```
+impl<T> futures_core::FusedStream for ShellStream<T> {
+    fn is_terminated(&self) -> bool {
+        let state = self.shared.lock();
+        !state.sender_alive && state.queue.is_empty()
+    }
+}
+
+/// The future of [`ShellStream::next`]: the stream's next value, or `None` once it ended.
+///
+/// It is also a `futures` `FusedFuture` (terminated when its stream is), as the future of
+/// `StreamExt::next` is, which the inherent method shadows; so `futures::select!` takes it.
+///
+/// ```
+/// let rt = genrt::Runtime::new().unwrap();
+/// let (mut stream, resolver) = genrt::shell::stream::<u8>();
+/// resolver.send(4).unwrap();
+/// let next: genrt::shell::Next<'_, u8> = stream.next();
+/// assert_eq!(rt.block_on(next), Some(4));
+/// ```
+#[must_use = "futures do nothing unless awaited or polled"]
+pub struct Next<'a, T> {
+    stream: &'a mut ShellStream<T>,
+}
+
+impl<T> Future for Next<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // `Next` is `Unpin` (a reference).
+        self.get_mut().stream.poll_next(cx)
+    }
+}
+
+/// Terminated when its stream is ([`futures_core::FusedStream`] below).
+impl<T> futures_core::FusedFuture for Next<'_, T> {
+    fn is_terminated(&self) -> bool {
+        futures_core::FusedStream::is_terminated(&*self.stream)
+    }
+}
+
+impl<T> fmt::Debug for Next<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next")
+            .field("stream", &self.stream)
+            .finish()
     }
 }
 

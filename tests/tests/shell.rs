@@ -654,6 +654,90 @@ fn values_sent_from_four_threads_all_arrive() {
     });
 }
 
+/// A shell stream is a `futures` `Stream`: `StreamExt` adapters in a task consume values
+/// sent from two threads, and `futures::select!` (which needs `FusedFuture`s: `next`'s is one)
+/// skips a stream once it has ended while another one still yields.
+#[test]
+fn a_stream_works_with_stream_ext_and_futures_select() {
+    use futures::stream::{FusedStream, StreamExt};
+
+    Watchdog::new("stream as futures::Stream").run_reporting(|p| {
+        let rt = runtime(2);
+        let (stream, resolver) = shell::stream::<u64>();
+        let sum = rt.spawn(async move {
+            stream
+                .filter(|v| std::future::ready(v % 2 == 0))
+                .map(|v| v * 10)
+                .fold(0, |acc, v| async move { acc + v })
+                .await
+        });
+        p.at("two threads sending 0..1000 each");
+        thread::scope(|s| {
+            for _ in 0..2 {
+                let resolver = &resolver;
+                s.spawn(move || {
+                    for v in 0..1_000u64 {
+                        resolver.send(v).unwrap();
+                    }
+                });
+            }
+        });
+        drop(resolver);
+        let even: u64 = (0..1_000u64).filter(|v| v % 2 == 0).sum();
+        assert_eq!(rt.block_on(sum).unwrap(), 2 * 10 * even);
+
+        p.at("futures::select! over an ended stream and a live one");
+        let (mut ended, ended_resolver) = shell::stream::<&str>();
+        let (mut live, live_resolver) = shell::stream::<&str>();
+        ended_resolver.send("last").unwrap();
+        drop(ended_resolver);
+        let feeder = thread::spawn(move || {
+            for word in ["a", "b", "c"] {
+                live_resolver.send(word).unwrap();
+            }
+        });
+        let seen = rt.block_on(rt.spawn(async move {
+            let mut seen = Vec::new();
+            loop {
+                futures::select! {
+                    word = ended.next() => match word {
+                        Some(word) => seen.push(word),
+                        None => seen.push("ended"),
+                    },
+                    word = live.next() => match word {
+                        Some(word) => seen.push(word),
+                        None => seen.push("live ended"),
+                    },
+                    // Both streams terminated: `select!` polls neither again.
+                    complete => break,
+                }
+            }
+            assert!(ended.is_terminated() && live.is_terminated());
+            seen
+        }));
+        feeder.join().unwrap();
+        let seen = seen.unwrap();
+        let mut live_words: Vec<&str> = seen
+            .iter()
+            .copied()
+            .filter(|w| ["a", "b", "c"].contains(w))
+            .collect();
+        live_words.dedup();
+        assert_eq!(live_words, ["a", "b", "c"], "{seen:?}");
+        assert_eq!(
+            seen.iter().filter(|w| **w == "last").count(),
+            1,
+            "the ended stream's buffered value arrives once: {seen:?}"
+        );
+        // `select!` skips a terminated stream: each yields `None` at most once before
+        // `is_terminated` takes it out (it is terminated as soon as it is empty and its
+        // resolver gone, so `select!` may skip it before its `None`).
+        for end in ["ended", "live ended"] {
+            assert!(seen.iter().filter(|w| **w == end).count() <= 1, "{seen:?}");
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // A resolve racing the runtime's drop.
 // ---------------------------------------------------------------------------------------
