@@ -437,6 +437,14 @@ fn settle_returns_on_an_idle_runtime() {
         let rt = runtime(2);
         p.at("settle on a fresh runtime");
         rt.settle();
+        // A worker thread that has not entered its loop yet does not hold a settle back, but
+        // once it does it is present until it parks for the first time: a `try_settle(ZERO)`
+        // at that instant says "not settled". Wait until each worker has parked once.
+        p.at("every worker parks once");
+        support::wait_until("every worker parked once", || {
+            let metrics = rt.metrics();
+            (0..metrics.num_workers()).all(|worker| metrics.worker_park_count(worker) >= 1)
+        });
         assert!(rt.try_settle(Duration::ZERO), "a fresh runtime is settled");
         p.at("settle after finished tasks");
         for i in 0..10 {
