@@ -841,8 +841,14 @@ fn thread_keep_alive_zero_still_runs_every_closure() {
 fn thread_keep_alive_duration_max_keeps_the_idle_blocking_thread() {
     let _serial = serial();
     let threads = watch("thread_keep_alive(Duration::MAX)", || {
+        // One blocking thread allowed: the thread counts itself idle only after it delivered
+        // its closure's result, so the `block_on` below may return (and the next closure be
+        // spawned) before it is idle; with a second thread allowed, that closure would start
+        // one, another id. With one, it is queued for the busy thread instead, and a second
+        // id can only come from a thread that exited, which is what this test looks for.
         let rt = Builder::new()
             .worker_threads(1)
+            .max_blocking_threads(1)
             .thread_keep_alive(Duration::MAX)
             .build()
             .unwrap();
@@ -850,7 +856,8 @@ fn thread_keep_alive_duration_max_keeps_the_idle_blocking_thread() {
         for _ in 0..2 {
             let id = rt.block_on(rt.spawn_blocking(|| thread::current().id()));
             threads.push(id.unwrap());
-            // The blocking thread goes idle meanwhile.
+            // Time for a keep-alive that expired at once to let the idle thread exit (nothing
+            // is measured: a thread kept for good passes whatever the delay).
             thread::sleep(Duration::from_millis(50));
         }
         threads
