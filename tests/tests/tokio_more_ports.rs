@@ -58,7 +58,9 @@
 //!   Loom explores interleavings; here each scenario is repeated, which only samples them.
 //! - Tokio's `test_panic` (the file of a panic's location) is `catch_panic`: it records the
 //!   location and message of panics on the calling thread only, and the location tests check
-//!   the line too. Every test here that touches the panic hook takes `support::serial()`.
+//!   the line too. Every test here that touches the panic hook takes `support::serial()`, on
+//!   the test's own thread before its watchdog starts (the task combinations hold it for
+//!   seconds: a watchdog started first would count that wait against a short test's limit).
 //! - Intentional panics start with `support::INTENTIONAL` and run under `quiet_panics`.
 //! - `join_handle_panic`: Tokio sleeps 3 ms to let the task complete; the port waits until the
 //!   handle says it finished, on three flavors, and also drops a handle before its task
@@ -165,6 +167,7 @@ fn multi(workers: usize) -> Runtime {
 
 /// `quiet_panics`, taken under this binary's serial lock: every test of this file that
 /// touches the panic hook takes the lock, so hooks are never swapped by two tests at once.
+/// Taken before the test's watchdog starts (see [`catch_panic`]).
 struct Quiet {
     _quiet: QuietPanics,
     _serial: MutexGuard<'static, ()>,
@@ -666,10 +669,10 @@ const COMBINATIONS_LIMIT: Duration = Duration::from_secs(600);
 // Tokio: `task_combinations::test_combinations` (its `CombiRuntime::CurrentThread` third).
 #[test]
 fn test_combinations_current_thread() {
+    let _quiet = quiet();
     Watchdog::new("test_combinations_current_thread")
         .limit(COMBINATIONS_LIMIT)
         .run_reporting(|progress| {
-            let _quiet = quiet();
             test_combinations(CombiRuntime::CurrentThread, progress);
         });
 }
@@ -677,10 +680,10 @@ fn test_combinations_current_thread() {
 // Tokio: `task_combinations::test_combinations` (its `CombiRuntime::Multi1` third).
 #[test]
 fn test_combinations_multi_thread_1() {
+    let _quiet = quiet();
     Watchdog::new("test_combinations_multi_thread_1")
         .limit(COMBINATIONS_LIMIT)
         .run_reporting(|progress| {
-            let _quiet = quiet();
             test_combinations(CombiRuntime::Multi1, progress);
         });
 }
@@ -688,10 +691,10 @@ fn test_combinations_multi_thread_1() {
 // Tokio: `task_combinations::test_combinations` (its `CombiRuntime::Multi2` third).
 #[test]
 fn test_combinations_multi_thread_2() {
+    let _quiet = quiet();
     Watchdog::new("test_combinations_multi_thread_2")
         .limit(COMBINATIONS_LIMIT)
         .run_reporting(|progress| {
-            let _quiet = quiet();
             test_combinations(CombiRuntime::Multi2, progress);
         });
 }
@@ -716,10 +719,11 @@ impl Caught {
 
 /// Tokio's `test_panic`: runs `f`, and returns the location and message of the panic it
 /// raised on this thread (`None` if it did not panic). Panics of this thread are not printed;
-/// those of other threads go to the hook it replaced. The hook is swapped under the serial
-/// lock.
+/// those of other threads go to the hook it replaced. The caller holds the serial lock, taken
+/// on the test's own thread before any watchdog starts: the tests that hold it longest (the
+/// task combinations, seconds each in a debug build) would otherwise spend part of a short
+/// test's watchdog limit, which only bounds the test's own work.
 fn catch_panic(f: impl FnOnce()) -> Option<Caught> {
-    let _serial = serial();
     let me = thread::current().id();
     let seen: Arc<Mutex<Option<(String, u32)>>> = Arc::default();
     let previous: Arc<dyn Fn(&panic::PanicHookInfo<'_>) + Send + Sync> =
@@ -764,6 +768,7 @@ fn next_line() -> (String, u32) {
 // Tokio: `task_panic::block_in_place_panic_caller` (file and line here, not just the file).
 #[test]
 fn block_in_place_panic_caller() {
+    let _serial = serial();
     Watchdog::new("block_in_place_panic_caller").run(|| {
         let rt = current_thread();
         let expected = Mutex::new(None);
@@ -786,6 +791,7 @@ fn block_in_place_panic_caller() {
 // Tokio: `task_panic::local_set_spawn_local_panic_caller`.
 #[test]
 fn local_set_spawn_local_panic_caller() {
+    let _serial = serial();
     Watchdog::new("local_set_spawn_local_panic_caller").run(|| {
         let _local = LocalSet::new();
         let mut expected = None;
@@ -802,6 +808,7 @@ fn local_set_spawn_local_panic_caller() {
 // `block_on`.
 #[test]
 fn local_set_block_on_panic_caller() {
+    let _serial = serial();
     Watchdog::new("local_set_block_on_panic_caller").run(|| {
         let rt = current_thread();
         let local = LocalSet::new();
@@ -831,6 +838,7 @@ genrt::task_local! {
 // `with` of the same key.
 #[test]
 fn local_key_sync_scope_panic_caller() {
+    let _serial = serial();
     let mut expected = None;
     let caught = catch_panic(|| {
         NUMBER.sync_scope(1, || {
@@ -847,6 +855,7 @@ fn local_key_sync_scope_panic_caller() {
 // Tokio: `task_panic::local_key_with_panic_caller`.
 #[test]
 fn local_key_with_panic_caller() {
+    let _serial = serial();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -859,6 +868,7 @@ fn local_key_with_panic_caller() {
 // Tokio: `task_panic::local_key_get_panic_caller`.
 #[test]
 fn local_key_get_panic_caller() {
+    let _serial = serial();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -875,6 +885,7 @@ fn local_key_get_panic_caller() {
 // Tokio: `time_panic::pause_panic_caller`: pausing a paused clock.
 #[test]
 fn pause_panic_caller() {
+    let _serial = serial();
     Watchdog::new("pause_panic_caller").run(|| {
         let rt = current_thread();
         let expected = Mutex::new(None);
@@ -898,6 +909,7 @@ fn pause_panic_caller() {
 // Tokio: `time_panic::resume_panic_caller`: resuming a clock that is not paused.
 #[test]
 fn resume_panic_caller() {
+    let _serial = serial();
     Watchdog::new("resume_panic_caller").run(|| {
         let rt = current_thread();
         let expected = Mutex::new(None);
@@ -920,6 +932,7 @@ fn resume_panic_caller() {
 // Tokio: `time_panic::interval_panic_caller`: a zero period.
 #[test]
 fn interval_panic_caller() {
+    let _serial = serial();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -932,6 +945,7 @@ fn interval_panic_caller() {
 // Tokio: `time_panic::interval_at_panic_caller`.
 #[test]
 fn interval_at_panic_caller() {
+    let _serial = serial();
     let start = genrt::time::Instant::now();
     let mut expected = None;
     let caught = catch_panic(|| {
@@ -952,6 +966,7 @@ fn interval_at_panic_caller() {
 // where the timeout is made; genrt where it is polled (its sleeps may be made anywhere).
 #[test]
 fn timeout_panics_when_no_tokio_context() {
+    let _serial = serial();
     Watchdog::new("timeout_panics_when_no_tokio_context").run(|| {
         let (_tx, rx) = oneshot::channel::<()>();
         let caught = catch_panic(|| {
@@ -986,8 +1001,8 @@ impl Drop for PanicsOnDrop {
 // completes (the runtime then drops the output). The runtime keeps working after either.
 #[test]
 fn test_panics_do_not_propagate_when_dropping_join_handle() {
+    let _quiet = quiet();
     Watchdog::new("test_panics_do_not_propagate_when_dropping_join_handle").run(|| {
-        let _quiet = quiet();
         for rt in [current_thread(), multi(1), multi(2)] {
             rt.block_on(async {
                 let join_handle = genrt::spawn(async move { PanicsOnDrop });
@@ -1087,6 +1102,7 @@ fn panics_in_block_on<F: Future<Output = ()> + Send + 'static>(
     says: &'static str,
     body: F,
 ) {
+    let _serial = serial();
     Watchdog::new(what).run(move || {
         let rt = current_thread();
         let caught = catch_panic(|| rt.block_on(body)).expect("the body panics");
