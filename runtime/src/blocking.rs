@@ -25,11 +25,15 @@
 //! wait on one condition variable. Spawning pushes the task, then hands it to an idle thread
 //! if one is unclaimed (`idle` is decremented and `notified` incremented, so a second spawn
 //! does not count the same thread twice), else starts a thread if fewer than
-//! `max_blocking_threads` are alive, else leaves it queued. **Invariant:** every queued task
-//! is taken by some thread: a notified idle thread, a new thread, or, at the cap with none
-//! idle, one of the busy threads, each of which looks at the queue before it goes idle. An
-//! idle thread that sees no notification within `thread_keep_alive` exits (a notification that
-//! arrives as its wait times out is still taken: it is checked first).
+//! `max_blocking_threads` are alive and not leaving, else leaves it queued. **Invariant:**
+//! every queued task is taken by some thread: a notified idle thread, a new thread, or, at the
+//! cap with none idle, one of the busy threads, each of which looks at the queue before it
+//! goes idle. An idle thread that sees no notification within `thread_keep_alive` exits (a
+//! notification that arrives as its wait times out is still taken: it is checked first); it
+//! counts as *leaving* from that decision, under the lock, until it has exited (its stop hook
+//! and the context's exit come in between), and a leaving thread never looks at the queue
+//! again, so it counts neither toward the cap nor as a thread that will take a task. (It
+//! counted until it had exited, and a spawn in between left its task queued for nobody.)
 //!
 //! The queue owns the closures that have not started; the thread running a closure owns it
 //! until it returns.
@@ -153,6 +157,10 @@ struct State {
     notified: usize,
     /// Threads started and not yet exited.
     threads: usize,
+    /// Of `threads`, those that left their loop by keep-alive and are exiting: they never
+    /// look at the queue again, so they do not count toward `max_threads` (a spawn starts a
+    /// thread beside them) nor as a thread that will take a queued task.
+    leaving: usize,
     /// Set once, by `close`.
     closed: bool,
     /// Set once, by the first `join`: a later one (`Drop` after `shutdown_timeout`) does not
@@ -180,6 +188,7 @@ impl Pool {
                 idle: 0,
                 notified: 0,
                 threads: 0,
+                leaving: 0,
                 closed: false,
                 joined: false,
                 hooks: Hooks {
@@ -228,9 +237,9 @@ impl Pool {
             state.notified += 1;
             drop(state);
             self.work.notify_one();
-        } else if state.threads < self.max_threads {
+        } else if state.threads - state.leaving < self.max_threads {
             if let Err(error) = self.start_thread(&mut state, runtime) {
-                if state.threads == 0 {
+                if state.threads == state.leaving {
                     // Nobody will ever take it: give it back (cancelled) and say why.
                     let task = state.queue.pop_back();
                     drop(state);
@@ -330,6 +339,7 @@ impl fmt::Debug for Pool {
         let state = self.state.lock();
         f.debug_struct("Pool")
             .field("threads", &state.threads)
+            .field("leaving", &state.leaving)
             .field("idle", &state.idle)
             .field("queued", &state.queue.len())
             .field("closed", &state.closed)
@@ -349,12 +359,17 @@ fn run_hook(hook: Option<&ThreadHook>) {
 struct Exit<'a> {
     pool: &'a Pool,
     id: u64,
+    /// Whether the thread left its loop by keep-alive (and so counts in `leaving`).
+    leaving: bool,
 }
 
 impl Drop for Exit<'_> {
     fn drop(&mut self) {
         let mut state = self.pool.state.lock();
         state.threads -= 1;
+        if self.leaving {
+            state.leaving -= 1;
+        }
         if !state.closed {
             // A keep-alive exit: nobody will join it, so detach it (it is about to return).
             // After the close, `join` joins it.
@@ -368,7 +383,11 @@ impl Drop for Exit<'_> {
 /// The body of blocking thread `id` of `runtime`.
 fn run_thread(runtime: genrt_scheduler::Handle, id: u64) {
     let pool = Pool::of(&runtime);
-    let _exit = Exit { pool, id };
+    let mut exit = Exit {
+        pool,
+        id,
+        leaving: false,
+    };
     let state = pool.state.lock();
     if state.closed {
         return; // started just before the close: nothing to run, nothing entered
@@ -379,14 +398,17 @@ fn run_thread(runtime: genrt_scheduler::Handle, id: u64) {
     let hooks = state.hooks.clone();
     drop(state);
     run_hook(hooks.start.as_ref());
-    run_loop(pool);
+    exit.leaving = run_loop(pool);
     run_hook(hooks.stop.as_ref());
     drop(context);
+    drop(exit);
 }
 
 /// Takes and runs closures until the pool closes or the thread has been idle for the
-/// keep-alive.
-fn run_loop(pool: &Pool) {
+/// keep-alive. Returns `true` in the second case, where the thread was counted in
+/// `leaving`, under the lock, as it gave up: from then on a spawn does not count on it to
+/// take a queued task (it would still run its stop hook and leave the context first).
+fn run_loop(pool: &Pool) -> bool {
     let mut state = pool.state.lock();
     loop {
         if let Some(Queued { task, _hold }) = state.queue.pop_front() {
@@ -398,7 +420,7 @@ fn run_loop(pool: &Pool) {
             continue;
         }
         if state.closed {
-            return;
+            return false;
         }
         // A keep-alive too long for an `Instant` (`Duration::MAX`) means for ever. Computed
         // before the thread counts as idle: a spawn hands work to an idle thread.
@@ -417,9 +439,14 @@ fn run_loop(pool: &Pool) {
                 state.notified -= 1;
                 break;
             }
-            if state.closed || timed_out {
+            if state.closed {
                 state.idle -= 1;
-                return;
+                return false;
+            }
+            if timed_out {
+                state.idle -= 1;
+                state.leaving += 1;
+                return true;
             }
         }
     }

@@ -927,3 +927,49 @@ fn bursts_racing_keep_alive_exits() {
         "a thread that started did not stop"
     );
 }
+
+/// A blocking thread whose keep-alive ran out stops counting toward `max_blocking_threads`
+/// when it leaves its loop, not when it has exited: it no longer looks at the queue, so a
+/// closure spawned while it runs its stop hook (and the rest of its exit) must start a new
+/// thread. It was left queued behind the leaving thread, which counted as a thread that
+/// would take it, and was never run (a lost closure: `doc_claims.rs`'s
+/// `a_zero_keep_alive_loses_no_closure` hung once in about 300 runs). The stop hook holds the
+/// leaving thread in that window here.
+#[test]
+fn a_closure_spawned_while_the_only_thread_leaves_by_keep_alive_runs() {
+    let rt = Watchdog::new("a closure spawned while the only blocking thread leaves")
+        .limit(DEADLINE * 2)
+        .run(|| {
+            let (leaving_tx, leaving) = mpsc::channel::<()>();
+            let leaving_tx = Mutex::new(Some(leaving_tx));
+            let gate = Gate::default();
+            let held = gate.clone();
+            let mut b = builder(1);
+            b.max_blocking_threads(1)
+                .thread_keep_alive(Duration::ZERO)
+                .on_thread_stop(move || {
+                    // The first stop is the blocking thread's keep-alive exit (the worker
+                    // stops only at shutdown): hold it there.
+                    let first = leaving_tx.lock().unwrap().take();
+                    if let Some(tx) = first {
+                        tx.send(()).unwrap();
+                        held.wait();
+                    }
+                });
+            let rt = b.build().unwrap();
+            assert_eq!(
+                wait_for("the first closure", rt.spawn_blocking(|| 1)).unwrap(),
+                1
+            );
+            recv(&leaving, "the idle thread to leave by keep-alive");
+            // The only thread allowed is inside its stop hook, past its last look at the queue.
+            let second = rt.spawn_blocking(|| 2);
+            assert_eq!(
+                wait_for("a closure spawned while the only thread leaves", second).unwrap(),
+                2
+            );
+            gate.open();
+            rt
+        });
+    drop_runtime(rt);
+}
