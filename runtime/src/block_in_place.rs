@@ -35,7 +35,9 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// On a thread standing in for a blocked worker (polling one of its queued tasks), the same:
 /// another stand-in runs the queued tasks while `f` runs. Outside a runtime, on a thread that
 /// is not a worker (a blocking closure's, `block_on`'s on a multi-thread runtime), or inside
-/// another `block_in_place`, `f` simply runs.
+/// another `block_in_place`, `f` simply runs; on a multi-thread runtime's `block_on` thread it
+/// runs outside that `block_on`, as in Tokio (which leaves the runtime there), so `f` may call
+/// `block_on` again.
 ///
 /// A runtime dropped while `f` blocks drops its other tasks' futures first, then waits for
 /// `f` to return (as Tokio's): so `f` may wait for something that a task's future holds.
@@ -125,6 +127,10 @@ where
         return f();
     }
     let Some(_not_a_worker) = handle.inner.begin_blocking() else {
+        // Not a worker. On a multi-thread runtime's `block_on` thread, `f` runs outside that
+        // `block_on`, as in Tokio (whose `block_in_place` leaves the runtime there), so that
+        // it may `block_on` again; elsewhere it simply runs.
+        let _left = handle.inner.leave_block_on();
         return f();
     };
     let stand_in = Arc::new(StandIn {

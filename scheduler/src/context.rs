@@ -130,6 +130,11 @@ pub(crate) enum Entry {
     /// A thread standing in for a blocked worker (`Handle::enter_stand_in`): no queues of
     /// its own, but a task it polls that blocks in place gets a stand-in in turn.
     StandIn,
+    /// A `block_in_place` closure on a multi-thread runtime's `block_on` thread (not a
+    /// worker): the runtime stays current, but the thread is no longer inside `block_on`
+    /// until it leaves, as Tokio's `block_in_place` leaves the runtime there
+    /// (`exit_runtime`), so that the closure may `block_on` again.
+    LeaveBlockOn,
     /// A driver's root context (`worker::drive`): entered over the chain its `block_on`
     /// future is polled in, for the drive. It gives the future's spawns and wakes the
     /// driver's queues (held weakly: a guard the future keeps past the drive keeps no
@@ -216,6 +221,10 @@ pub(crate) fn enter(shared: Arc<Shared>, entry: Entry, holds: bool) -> ContextGu
             None
         }
         Entry::Enter => outer_worker,
+        Entry::LeaveBlockOn => {
+            flags.in_block_on = false;
+            None
+        }
         Entry::Blocking => {
             if flags.worker_of == Some(Arc::as_ptr(&shared) as usize) {
                 flags.blocks_in_place_for = flags.worker_of;

@@ -727,6 +727,30 @@ impl Handle {
         })
     }
 
+    /// For a `block_in_place` closure on a thread inside a multi-thread runtime's `block_on`
+    /// (polling its future; not a worker, nor a stand-in): until the guard is dropped the
+    /// thread counts as outside `block_on`, so that the closure may call `block_on` again,
+    /// as in Tokio, whose `block_in_place` leaves the runtime there. `None` on any other
+    /// thread: a worker (see [`Handle::begin_blocking`]), a stand-in, a thread inside a
+    /// current-thread runtime's `block_on` (where `block_in_place` is refused), or one in
+    /// no `block_on`.
+    pub fn leave_block_on(&self) -> Option<EnterGuard> {
+        let flags = context::flags();
+        if !flags.in_block_on()
+            || flags.in_driven_runtime()
+            || flags.on_worker()
+            || flags.stands_in()
+        {
+            return None;
+        }
+        let context = context::enter(self.shared.clone(), Entry::LeaveBlockOn, false);
+        Some(EnterGuard {
+            depth: context::flags().depth,
+            context: Some(context),
+            hold: None,
+        })
+    }
+
     /// Marks this thread as standing in for a blocked worker (running queued tasks through
     /// [`Handle::run_stolen`]) until the guard is dropped, so that a task it polls that blocks
     /// in place in turn ([`Handle::begin_blocking`]) gets a stand-in of its own instead of
