@@ -162,6 +162,11 @@ struct Config {
     ending: Ending,
     /// Blocking closures the root leaves stuck before a shutdown (released after it).
     stuck: usize,
+    /// The root returns without waiting for the program to settle: the runtime ends (drop,
+    /// shutdown) with work in flight. Outcomes then depend on timing; what is checked is
+    /// that nothing hangs, every future made is dropped exactly once, no node ends in a
+    /// state its kind forbids, and live bytes come back.
+    early: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -665,6 +670,7 @@ impl Plan {
             root_local: rng.chance(20),
             ending,
             // Not under `Duration::MAX`, which would wait for them for ever.
+            early: ending != Ending::Join && rng.chance(25),
             stuck: match ending {
                 Ending::Timeout(ms) if ms != u64::MAX => {
                     rng.below(max_blocking as u64 + 1) as usize
@@ -690,7 +696,11 @@ impl Plan {
         let ops = gen.ops(top_scope);
         gen.nodes[top].ops = ops;
         gen.nodes[top].local = config.root_local;
+        // An early ending joins the extra threads before it; their nodes could wait for the
+        // root (a paused clock's ticks) or for blocking threads that stuck closures hold:
+        // none then.
         let extra_threads = match gen.rng.below(10) {
+            _ if config.early => 0,
             0..=5 => 0,
             6..=8 => 1,
             _ => 2,
@@ -801,6 +811,8 @@ struct World {
     states: Vec<AtomicU8>,
     drops: Vec<AtomicU8>,
     settled_flags: Vec<AtomicBool>,
+    /// Whether the node's future was made (in an early ending, some never are).
+    created: Vec<AtomicBool>,
     settled: AtomicUsize,
     dropped: AtomicUsize,
     saw: Vec<AtomicU8>,
@@ -828,6 +840,7 @@ impl World {
             states: (0..n).map(|_| AtomicU8::new(NOT_STARTED)).collect(),
             drops: (0..n).map(|_| AtomicU8::new(0)).collect(),
             settled_flags: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            created: (0..n).map(|_| AtomicBool::new(false)).collect(),
             saw: (0..n).map(|_| AtomicU8::new(SAW_NOTHING)).collect(),
             settled: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
@@ -847,6 +860,14 @@ impl World {
 
     fn error(&self, message: String) {
         lock(&self.errors).push(message);
+    }
+
+    /// An error about what a node saw, which an early ending can cause (a child or member
+    /// cancelled by the shutdown while its parent still ran): ignored then.
+    fn soft_error(&self, message: String) {
+        if !self.plan.config.early {
+            self.error(message);
+        }
     }
 
     fn kind(&self, id: usize) -> Kind {
@@ -887,10 +908,12 @@ impl World {
                 let payload = e.into_panic();
                 let text = panic_message(&*payload).unwrap_or("");
                 if !text.contains(&format!("node {id}:")) {
-                    self.error(format!("node {id} {how}: panic message {text:?}"));
+                    self.soft_error(format!("node {id} {how}: panic message {text:?}"));
                 }
             }
-            (kind, result) => self.error(format!("node {id} ({kind:?}) {how}: got {result:?}")),
+            (kind, result) => {
+                self.soft_error(format!("node {id} ({kind:?}) {how}: got {result:?}"))
+            }
         }
     }
 }
@@ -937,6 +960,7 @@ fn node(
     id: usize,
     ready: Option<oneshot::Sender<()>>,
 ) -> Guarded<dyn Future<Output = u64> + Send> {
+    world.created[id].store(true, SeqCst);
     let guard = Guard {
         world: world.clone(),
         id,
@@ -1045,6 +1069,7 @@ async fn finish(
 
 /// A `LocalSet` leaf: `!Send` (it keeps an `Rc` across its awaits).
 fn local_leaf(world: Arc<World>, id: usize) -> Guarded<dyn Future<Output = u64>> {
+    world.created[id].store(true, SeqCst);
     let guard = Guard {
         world: world.clone(),
         id,
@@ -1119,7 +1144,7 @@ fn spawn_child(w: &Arc<World>, child: usize) -> (JoinHandle<u64>, Option<oneshot
 async fn wait_ready(w: &World, child: usize, ready: Option<oneshot::Receiver<()>>) {
     if let Some(ready) = ready {
         if ready.await.is_err() {
-            w.error(format!("node {child}: dropped before it was ready"));
+            w.soft_error(format!("node {child}: dropped before it was ready"));
         }
     }
 }
@@ -1297,14 +1322,14 @@ async fn run_set(
             Some(Ok((task, v))) => (task, Ok(v)),
             Some(Err(e)) => (e.id(), Err(e)),
             None => {
-                w.error(format!(
+                w.soft_error(format!(
                     "node {id}: the set ran dry with {joinable} members to join"
                 ));
                 return;
             }
         };
         let Some(member) = member_of(task) else {
-            w.error(format!(
+            w.soft_error(format!(
                 "node {id}: join_next returned an unknown task {task:?}"
             ));
             continue;
@@ -1327,7 +1352,9 @@ async fn run_set(
                 };
                 match member_of(task) {
                     Some(member) => w.check(member, result, "drained after abort_all"),
-                    None => w.error(format!("node {id}: unknown task {task:?} after abort_all")),
+                    None => {
+                        w.soft_error(format!("node {id}: unknown task {task:?} after abort_all"))
+                    }
                 }
             }
         }
@@ -1349,7 +1376,7 @@ async fn run_set(
 async fn run_blocking(w: &Arc<World>, id: usize, op: &BlockingOp) {
     let expect_ok = |result: Result<(), JoinError>, what: &str| {
         if let Err(e) = result {
-            w.error(format!("node {id}: blocking {what}: {e:?}"));
+            w.soft_error(format!("node {id}: blocking {what}: {e:?}"));
         }
     };
     match op {
@@ -1357,7 +1384,7 @@ async fn run_blocking(w: &Arc<World>, id: usize, op: &BlockingOp) {
             let n = *n;
             let sum = genrt::spawn_blocking(move || (0..n).sum::<u64>()).await;
             if sum.as_ref().ok() != Some(&(0..n).sum::<u64>()) {
-                w.error(format!("node {id}: blocking compute: {sum:?}"));
+                w.soft_error(format!("node {id}: blocking compute: {sum:?}"));
             }
         }
         BlockingOp::Panic => {
@@ -1366,7 +1393,7 @@ async fn run_blocking(w: &Arc<World>, id: usize, op: &BlockingOp) {
             })
             .await;
             if !result.as_ref().is_err_and(JoinError::is_panic) {
-                w.error(format!(
+                w.soft_error(format!(
                     "node {id}: a panicking blocking closure: {result:?}"
                 ));
             }
@@ -1479,13 +1506,13 @@ async fn run_shell(w: &Arc<World>, id: usize, op: ShellOp) {
             let join = genrt::spawn_blocking(move || resolver.resolve(v).is_ok());
             let got = request.await;
             if got != Ok(v) {
-                w.error(format!(
+                w.soft_error(format!(
                     "node {id}: a request resolved by a blocking closure gave {got:?}"
                 ));
             }
             let resolved = join.await;
             if !matches!(resolved, Ok(true)) {
-                w.error(format!(
+                w.soft_error(format!(
                     "node {id}: the resolving blocking closure: {resolved:?}"
                 ));
             }
@@ -1688,8 +1715,21 @@ async fn root(w: Arc<World>, mut ticks: Option<ShellStream<()>>, p: Progress) {
     } else {
         genrt::spawn(node(w.clone(), 0, None))
     };
-    wait_all(&w, &mut ticks, false, &p).await;
-    w.check(0, top.await, "the top node, awaited by the root");
+    if w.plan.config.early {
+        // Leave with the program in flight: after a few yields, or a short sleep.
+        let pause = w.plan.seed % 7;
+        if pause < 4 {
+            for _ in 0..pause * 10 {
+                genrt::yield_now().await;
+            }
+        } else {
+            genrt::time::sleep(Duration::from_millis(pause - 3)).await;
+        }
+        drop(top);
+    } else {
+        wait_all(&w, &mut ticks, false, &p).await;
+        w.check(0, top.await, "the top node, awaited by the root");
+    }
     match w.plan.config.ending {
         Ending::Join => {
             p.at("root: aborting the parked nodes");
@@ -1720,6 +1760,7 @@ struct Totals {
     multi: u64,
     current: u64,
     paused: u64,
+    early: u64,
     endings: [u64; 4],
 }
 
@@ -1851,7 +1892,7 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     if strict {
         for id in 0..world.total() {
             let drops = world.drops[id].load(SeqCst);
-            if drops != 1 {
+            if drops != 1 && world.created[id].load(SeqCst) {
                 world.error(format!(
                     "node {id} ({:?}): dropped {drops} times when the {:?} ending returned",
                     world.kind(id),
@@ -1861,8 +1902,18 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
         }
     }
     lock(&world.stuck).clear();
+    // No future is made once the runtime's threads are gone (a blocking closure's
+    // `LocalSet` makes leaves): then every one made must be dropped.
+    wait_until("the runtime's threads exited", || {
+        support::counting::threads_named(THREADS).is_none_or(|n| n == 0)
+    });
+    let made = |w: &World| {
+        (0..w.total())
+            .filter(|&i| w.created[i].load(SeqCst))
+            .count()
+    };
     wait_until("every node's future dropped", || {
-        world.dropped.load(SeqCst) >= world.total()
+        world.dropped.load(SeqCst) >= made(&world)
     });
     p.at(format!("seed {seed}: draining the pool"));
     world.pool.close();
@@ -1875,22 +1926,25 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
         ticker.join().unwrap();
     }
     lock(&world.graveyard).clear();
-    wait_until("the runtime's threads exited", || {
-        support::counting::threads_named(THREADS).is_none_or(|n| n == 0)
-    });
 
     // The outcome.
     let mut errors = std::mem::take(&mut *lock(&world.errors));
     for id in 0..world.total() {
         let state = world.states[id].load(SeqCst);
         let drops = world.drops[id].load(SeqCst);
-        let expected: &[u8] = match world.kind(id) {
-            Kind::Normal => &[COMPLETED],
-            Kind::Panicker(_) => &[PANICKED],
-            Kind::Doomed(_) => &[CANCELLED],
-            Kind::Racy => &[COMPLETED, CANCELLED],
+        let (expected, made): (&[u8], u8) = match (world.kind(id), config.early) {
+            _ if !world.created[id].load(SeqCst) => (&[NOT_STARTED], 0),
+            (Kind::Normal, false) => (&[COMPLETED], 1),
+            (Kind::Panicker(_), false) => (&[PANICKED], 1),
+            (Kind::Normal, true) => (&[COMPLETED, CANCELLED], 1),
+            (Kind::Panicker(_), true) => (&[PANICKED, CANCELLED], 1),
+            (Kind::Doomed(_), _) => (&[CANCELLED], 1),
+            (Kind::Racy, _) => (&[COMPLETED, CANCELLED], 1),
         };
-        if !expected.contains(&state) || drops != 1 {
+        if !config.early && made == 0 {
+            errors.push(format!("node {id}: never made"));
+        }
+        if !expected.contains(&state) || drops != made {
             errors.push(format!(
                 "node {id} ({:?}): {} and dropped {drops} times",
                 world.kind(id),
@@ -1935,6 +1989,7 @@ fn run_seed(seed: u64, totals: &mut Totals) {
         Flavor::Current => totals.current += 1,
     }
     totals.paused += u64::from(plan.config.paused);
+    totals.early += u64::from(plan.config.early);
     totals.endings[match plan.config.ending {
         Ending::Join => 0,
         Ending::Drop => 1,
@@ -1992,13 +2047,14 @@ fn random_programs() {
         }
     }
     report(format_args!(
-        "random programs: seeds {start}..{}: {} nodes; {} multi-thread, {} current-thread, {} paused; endings join/drop/timeout/background {:?}; {:?}",
+        "random programs: seeds {start}..{}: {} nodes; {} multi-thread, {} current-thread, {} paused; endings join/drop/timeout/background {:?}, {} of them early; {:?}",
         start + seeds,
         totals.nodes,
         totals.multi,
         totals.current,
         totals.paused,
         totals.endings,
+        totals.early,
         began.elapsed()
     ));
 }
