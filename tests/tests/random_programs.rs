@@ -198,6 +198,9 @@ enum Park {
     Late,
     /// A shell stream that never sends; its resolver is dropped once the stream is.
     Stream,
+    /// Busy: yields for ever, so it is queued or being polled when it is aborted or the
+    /// runtime ends.
+    Busy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,6 +217,9 @@ enum Fate {
     AbortHandle,
     /// Racy: yield a few times, abort, await: completed or cancelled.
     AbortRacy,
+    /// Racy, or doomed once ready: aborted by a foreign thread (the pool) through an abort
+    /// handle, racing the child's end; awaited.
+    AbortForeign,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,6 +278,8 @@ enum Op {
     Budget(u8),
     Unconstrained(u8),
     Sleep(u8),
+    /// `interval(1 + ms)`, ticked `n` times.
+    Interval(u8, u8),
     TimeoutElapsed(u8),
     /// `timeout(1 hour, child)`: the child always finishes first.
     TimeoutOk(usize),
@@ -374,6 +382,7 @@ impl Gen<'_> {
         fn leaf(op: &Op) -> bool {
             match op {
                 Op::Yield(_)
+                | Op::Interval(..)
                 | Op::Budget(_)
                 | Op::Unconstrained(_)
                 | Op::Sleep(_)
@@ -388,7 +397,8 @@ impl Gen<'_> {
 
     fn leaf_op(&mut self, scope: Scope) -> Op {
         loop {
-            return match self.rng.below(8) {
+            return match self.rng.below(9) {
+                8 => Op::Interval(1 + self.rng.below(3) as u8, self.rng.below(2) as u8),
                 0 => Op::Yield(1 + self.rng.below(4) as u8),
                 1 => Op::Budget(1 + self.rng.below(200) as u8),
                 2 => Op::Unconstrained(1 + self.rng.below(3) as u8),
@@ -431,10 +441,19 @@ impl Gen<'_> {
             PanicSite::Plain
         };
         let park = if scope.closed {
-            self.rng.pick(&[Park::Pending, Park::Never])
-        } else {
             self.rng
-                .pick(&[Park::Pending, Park::Never, Park::Late, Park::Stream])
+                .pick(&[Park::Pending, Park::Never, Park::Pending, Park::Busy])
+        } else {
+            self.rng.pick(&[
+                Park::Pending,
+                Park::Never,
+                Park::Late,
+                Park::Stream,
+                Park::Pending,
+                Park::Never,
+                Park::Late,
+                Park::Busy,
+            ])
         };
         match self.rng.below(20) {
             0..=8 => Kind::Normal,
@@ -481,10 +500,20 @@ impl Gen<'_> {
                                 Fate::Detach
                             }
                         }
-                        Kind::Racy => Fate::AbortRacy,
+                        Kind::Racy => {
+                            if self.rng.chance(50) {
+                                Fate::AbortRacy
+                            } else {
+                                Fate::AbortForeign
+                            }
+                        }
                         Kind::Doomed(_) => {
-                            let mut fates =
-                                vec![Fate::AbortAfterReady, Fate::Detach, Fate::AbortHandle];
+                            let mut fates = vec![
+                                Fate::AbortAfterReady,
+                                Fate::Detach,
+                                Fate::AbortHandle,
+                                Fate::AbortForeign,
+                            ];
                             if self.is_leafish(id) {
                                 fates.push(Fate::AbortEarly);
                                 fates.push(Fate::AbortEarly);
@@ -593,6 +622,11 @@ impl Gen<'_> {
         // no stand-in could start (the same in Tokio, whose hand-over threads are blocking
         // threads too).
         let waits_ok = !self.config.bip;
+        // A sleep polled by a blocking closure after its runtime shut down panics (as in
+        // Tokio); in an early ending that is expected, but its report (a backtrace, whose
+        // first resolution caches the binary's debug info for good) would spoil the live-byte
+        // check: no sleeps in blocking closures there.
+        let sleeps_ok = waits_ok && !self.config.early;
         let child = Scope {
             blocking_free: true,
             ..Gen::child_scope(scope)
@@ -602,7 +636,7 @@ impl Gen<'_> {
                 0 => BlockingOp::Compute(self.rng.below(1000)),
                 1 => BlockingOp::Panic,
                 2 => BlockingOp::BlockOnYield,
-                3 if waits_ok => BlockingOp::BlockOnSleep(self.rng.below(3) as u8),
+                3 if sleeps_ok => BlockingOp::BlockOnSleep(self.rng.below(3) as u8),
                 4 if waits_ok && scope.depth < MAX_DEPTH && self.take() => {
                     let kind = self.child_kind(scope, false);
                     let kind = if matches!(kind, Kind::Doomed(_)) {
@@ -630,7 +664,7 @@ impl Gen<'_> {
                         self.nodes[id].ops = (0..self.rng.below(3))
                             .map(|_| match self.rng.below(3) {
                                 0 => Op::Yield(1 + self.rng.below(3) as u8),
-                                1 if waits_ok => Op::Sleep(self.rng.below(2) as u8),
+                                1 if sleeps_ok => Op::Sleep(self.rng.below(2) as u8),
                                 _ => Op::Budget(1 + self.rng.below(10) as u8),
                             })
                             .collect();
@@ -1026,6 +1060,9 @@ async fn finish(
             }
             match park {
                 Park::Pending => std::future::pending::<()>().await,
+                Park::Busy => loop {
+                    genrt::yield_now().await;
+                },
                 Park::Never => {
                     let (request, resolver) = shell::request::<u64>();
                     lock(&w.graveyard).push(resolver);
@@ -1171,6 +1208,17 @@ async fn run_op(w: &Arc<World>, id: usize, op: &Op, held: &mut Vec<Held>) {
             .await
         }
         Op::Sleep(ms) => genrt::time::sleep(Duration::from_millis((*ms).into())).await,
+        Op::Interval(n, ms) => {
+            let mut interval = genrt::time::interval(Duration::from_millis(1 + u64::from(*ms)));
+            let first = interval.tick().await;
+            let mut last = first;
+            for _ in 1..*n {
+                last = interval.tick().await;
+            }
+            if last < first {
+                w.error(format!("node {id}: an interval went back in time"));
+            }
+        }
         Op::TimeoutElapsed(ms) => {
             let out = genrt::time::timeout(
                 Duration::from_millis((*ms).into()),
@@ -1216,6 +1264,13 @@ async fn run_op(w: &Arc<World>, id: usize, op: &Op, held: &mut Vec<Held>) {
                     wait_ready(w, child, ready).await;
                     abort.abort();
                     // Nobody sees the result: the final check reads the guard.
+                }
+                Fate::AbortForeign => {
+                    wait_ready(w, child, ready).await;
+                    let abort = handle.abort_handle();
+                    w.pool
+                        .submit((child % 2) as u64, None, move || abort.abort());
+                    w.check(child, handle.await, "aborted by a foreign thread");
                 }
                 Fate::AbortRacy => {
                     for _ in 0..(child % 3) {
