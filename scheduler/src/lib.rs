@@ -675,7 +675,15 @@ impl Handle {
 
     /// [`Handle::enter_with`], or `None` where it would panic because the runtime was dropped.
     fn try_enter_with(&self, entry: Entry) -> Option<EnterGuard> {
-        let hold = if context::is_worker_of(&self.shared) || context::flags().holds(&self.shared) {
+        // A worker thread holds the registration for its whole life (`WorkerHold`), also
+        // while it blocks in place (it is no worker inside, but still this runtime's thread):
+        // it may enter again after the unregistration was requested, as the module docs say
+        // (step 5), so that a `block_in_place` closure can `block_on` after a
+        // `shutdown_background`, as in Tokio.
+        let hold = if context::is_worker_of(&self.shared)
+            || context::blocks_in_place_for(&self.shared)
+            || context::flags().holds(&self.shared)
+        {
             None
         } else if self.shared.hold_registration() {
             Some(self.shared.clone())
