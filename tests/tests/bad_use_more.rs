@@ -532,22 +532,18 @@ fn two_threads_racing_to_drop_the_runtime_while_a_third_spawns() {
 #[test]
 fn shutdown_timeout_from_inside_its_own_task_returns_without_waiting_for_itself() {
     let _serial = serial();
-    let (exited, took) = watch("shutdown_timeout inside its own task", || {
+    // A shutdown that waited for its own worker would wait out the hour: the watchdog turns
+    // that into a failure (no bound on real time is asserted).
+    let exited = watch("shutdown_timeout inside its own task", || {
         let slot = Arc::new(Mutex::new(Some(runtime(2))));
         let handle = slot.lock().unwrap().as_ref().unwrap().handle().clone();
         let task = handle.spawn(async move {
             let rt = slot.lock().unwrap().take().unwrap();
-            let start = std::time::Instant::now();
-            let exited = rt.shutdown_timeout(Duration::from_secs(5));
-            (exited, start.elapsed())
+            rt.shutdown_timeout(Duration::from_secs(3_600))
         });
         futures::executor::block_on(task).unwrap()
     });
     assert!(!exited, "its own worker cannot have exited");
-    assert!(
-        took < Duration::from_secs(5),
-        "it waited for its own worker: {took:?}"
-    );
 }
 
 #[test]

@@ -839,6 +839,7 @@ genrt::task_local! {
 #[test]
 fn local_key_sync_scope_panic_caller() {
     let _serial = serial();
+    let _watchdog = Watchdog::new("local_key_sync_scope_panic_caller").arm();
     let mut expected = None;
     let caught = catch_panic(|| {
         NUMBER.sync_scope(1, || {
@@ -856,6 +857,7 @@ fn local_key_sync_scope_panic_caller() {
 #[test]
 fn local_key_with_panic_caller() {
     let _serial = serial();
+    let _watchdog = Watchdog::new("local_key_with_panic_caller").arm();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -869,6 +871,7 @@ fn local_key_with_panic_caller() {
 #[test]
 fn local_key_get_panic_caller() {
     let _serial = serial();
+    let _watchdog = Watchdog::new("local_key_get_panic_caller").arm();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -933,6 +936,7 @@ fn resume_panic_caller() {
 #[test]
 fn interval_panic_caller() {
     let _serial = serial();
+    let _watchdog = Watchdog::new("interval_panic_caller").arm();
     let mut expected = None;
     let caught = catch_panic(|| {
         expected = Some(next_line());
@@ -946,6 +950,7 @@ fn interval_panic_caller() {
 #[test]
 fn interval_at_panic_caller() {
     let _serial = serial();
+    let _watchdog = Watchdog::new("interval_at_panic_caller").arm();
     let start = genrt::time::Instant::now();
     let mut expected = None;
     let caught = catch_panic(|| {
