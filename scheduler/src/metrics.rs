@@ -131,7 +131,15 @@ impl Counters {
             Event::Park => &self.parks,
             Event::Unpark => &self.unparks,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        // Release for `Completed`: pairs with `snapshot`'s Acquire loads of the completed
+        // counts, so a snapshot that counts a task finished counts its spawn too (the spawn's
+        // increment happens before the task can finish: before its key is queued, its slot
+        // published). The other counters read nothing through each other.
+        let order = match event {
+            Event::Completed => Ordering::Release,
+            _ => Ordering::Relaxed,
+        };
+        counter.fetch_add(1, order);
     }
 
     /// A stretch of busy time of the owning worker.
@@ -152,14 +160,25 @@ impl Counters {
     }
 }
 
-pub(crate) fn snapshot<'a>(workers: usize, all: impl Iterator<Item = &'a Counters>) -> Metrics {
+pub(crate) fn snapshot<'a>(
+    workers: usize,
+    all: impl Iterator<Item = &'a Counters> + Clone,
+) -> Metrics {
     let mut m = Metrics {
         workers,
         ..Metrics::default()
     };
+    // Every completed count first, then every spawned count: a task counted finished was
+    // counted spawned before (`Counters::add`), so `completed <= spawned` in the snapshot and
+    // `live_tasks` is never too low. (Summed worker by worker, a task spawned on one worker
+    // after its counter was read and finished on another before its counter was read was
+    // counted finished only; a preempted reader saw thousands of those.)
+    for c in all.clone() {
+        // Acquire: pairs with the Release increment in `Counters::add`.
+        m.completed += c.completed.load(Ordering::Acquire);
+    }
     for c in all {
         m.spawned += c.spawned.load(Ordering::Relaxed);
-        m.completed += c.completed.load(Ordering::Relaxed);
         m.steals += c.steals.load(Ordering::Relaxed);
         m.parks += c.parks.load(Ordering::Relaxed);
     }

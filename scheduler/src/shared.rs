@@ -303,6 +303,9 @@ impl Shared {
             Some((local, root)) => (Some(local), root),
             None => (None, false),
         };
+        // Counted before the slot is published: a shutdown's sweep may cancel (and count
+        // finished) the task as soon as it is in the slab (`metrics::snapshot`).
+        self.count(local.as_deref(), Event::Spawned);
         // On a worker, a slot it freed (`Local::free`): hot in its cache, no shared write.
         let inserted = match local.as_deref() {
             Some(local) => self.slab.insert_cached(task, &local.free),
@@ -310,13 +313,16 @@ impl Shared {
         };
         let (slot, generation) = match inserted {
             Ok(placed) => placed,
-            Err(_task) => panic!(
-                "genrt: this runtime already holds {SLAB_CAPACITY} live tasks, its limit; \
-                 wait for some to finish before spawning more"
-            ),
+            Err(task) => {
+                drop(task);
+                self.count(local.as_deref(), Event::Completed);
+                panic!(
+                    "genrt: this runtime already holds {SLAB_CAPACITY} live tasks, its limit; \
+                     wait for some to finish before spawning more"
+                )
+            }
         };
         let key = TaskKey::new(self.id, slot, generation);
-        self.count(local.as_deref(), Event::Spawned);
         let visible = match local.as_deref() {
             // A current-thread `block_on` future's spawns: in spawn order, as Tokio's.
             Some(local) if root => {

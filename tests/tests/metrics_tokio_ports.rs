@@ -209,3 +209,48 @@ fn metrics_outlive_their_runtime_and_keep_no_task() {
         assert_eq!(snapshot.spawned, 1);
     });
 }
+
+/// genrt's own: a snapshot read while tasks spawn and finish on every worker never counts a
+/// task finished that it does not count spawned (`completed <= spawned`, so `live_tasks` is
+/// never too low). Tasks on both workers spawn children that finish on either, while this
+/// thread takes snapshots. (The counters were summed worker by worker, spawned then
+/// completed: a task spawned on worker 0 after its counter was read and finished on worker 1
+/// before that one's was counted as finished only.)
+#[test]
+fn a_snapshot_never_counts_more_tasks_finished_than_spawned() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    Watchdog::new("snapshot under spawns").run(|| {
+        let rt = threaded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let spawners: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                rt.spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let children: Vec<_> = (0..16).map(|_| genrt::spawn(async {})).collect();
+                        for child in children {
+                            child.await.unwrap();
+                        }
+                        genrt::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let metrics = rt.metrics();
+        let mut worst = 0i64;
+        for _ in 0..200_000 {
+            let m = metrics.snapshot();
+            worst = worst.max(m.completed as i64 - m.spawned as i64);
+        }
+        stop.store(true, Ordering::Relaxed);
+        for spawner in spawners {
+            rt.block_on(spawner).unwrap();
+        }
+        assert!(
+            worst <= 0,
+            "a snapshot counted {worst} more tasks finished than spawned"
+        );
+    });
+}
