@@ -43,3 +43,26 @@ fn a_far_timer_does_not_hide_a_timer_of_the_top_level() {
     });
     assert_eq!(slept, 13 * DAY);
 }
+
+/// A deadline past the wheel's span (about 795 days) is clamped there and registered again
+/// when the clamp's tick is reached; until its own deadline the sleep is not elapsed, also
+/// read from outside a poll (`is_elapsed`), as Tokio's is never elapsed early.
+#[test]
+fn a_sleep_past_the_wheel_span_is_not_elapsed_at_the_clamp() {
+    let rt = paused(1);
+    Watchdog::new("a 1000-day sleep").run(move || {
+        rt.block_on(async {
+            let start = Instant::now();
+            let mut far = sleep(1000 * DAY);
+            assert!(!poll_once(&mut far).await);
+            genrt::time::advance(800 * DAY).await;
+            assert!(!far.is_elapsed(), "elapsed at 800 of 1000 days");
+            assert!(!poll_once(&mut far).await);
+            assert!(!far.is_elapsed());
+            genrt::time::advance(199 * DAY).await;
+            assert!(!far.is_elapsed());
+            far.await;
+            assert_eq!(start.elapsed(), 1000 * DAY);
+        })
+    });
+}

@@ -183,14 +183,15 @@ impl Timers {
     }
 
     /// Inserts an entry for `deadline`; `None` if it is already due. Then makes sure some
-    /// worker will process it in time (the module docs, "Timed parking").
+    /// worker will process it in time (the module docs, "Timed parking"). Returns the entry
+    /// and the deadline's tick (not clamped).
     /// `Err` if the wheel is closed (see [`poll_closed`]).
     fn insert(
         &self,
         shared: &Shared,
         deadline: Instant,
         waker: &Waker,
-    ) -> Result<Option<EntryId>, Closed> {
+    ) -> Result<Option<(EntryId, u64)>, Closed> {
         let when = self.clock.deadline_tick(deadline);
         let waiter = Waiter::of(shared, waker);
         let (id, earlier) = {
@@ -219,7 +220,7 @@ impl Timers {
         if earlier || self.clock.is_paused() {
             self.kick(shared, when);
         }
-        Ok(Some(id))
+        Ok(Some((id, when)))
     }
 
     /// After `next` became `when` (or, on a paused clock, after any insert): make sure a
@@ -391,6 +392,10 @@ pub fn now() -> Instant {
 pub struct TimerEntry {
     shared: Option<Arc<Shared>>,
     id: Option<EntryId>,
+    /// The tick of the deadline `id` was registered for, before the wheel clamped it: its
+    /// entry fired for the deadline only once the wheel's `elapsed` reached it
+    /// ([`TimerEntry::is_elapsed`]).
+    tick: u64,
     elapsed: bool,
 }
 
@@ -423,6 +428,7 @@ impl TimerEntry {
                 let entry = TimerEntry {
                     shared: Some(shared),
                     id: None,
+                    tick: 0,
                     elapsed: false,
                 };
                 (entry, now)
@@ -495,8 +501,9 @@ impl TimerEntry {
                 // passed since the last processing is registered and fires at the next one,
                 // which the insert asks for (its tick is the earliest), as Tokio does.
                 match timers.insert(shared, deadline, cx.waker()) {
-                    Ok(Some(id)) => {
+                    Ok(Some((id, tick))) => {
                         self.id = Some(id);
+                        self.tick = tick;
                         Poll::Pending
                     }
                     Ok(None) => {
@@ -546,7 +553,10 @@ impl TimerEntry {
         }
     }
 
-    /// Whether the timer completed: a poll returned ready, or its entry fired.
+    /// Whether the timer completed: a poll returned ready, or its entry fired for its
+    /// deadline. An entry whose deadline was beyond the wheel's span fires at the span's end
+    /// (`wheel.rs`, "Placement"), early: that is not a completion (the next poll registers
+    /// it again).
     pub fn is_elapsed(&self) -> bool {
         if self.elapsed {
             return true;
@@ -554,7 +564,7 @@ impl TimerEntry {
         match (&self.shared, self.id) {
             (Some(shared), Some(id)) => {
                 let state = shared.timers.wheel.lock();
-                !state.closed && !state.wheel.contains(id)
+                !state.closed && !state.wheel.contains(id) && state.wheel.elapsed() >= self.tick
             }
             _ => false,
         }
@@ -575,6 +585,9 @@ impl TimerEntry {
             let outcome = state
                 .wheel
                 .reschedule(id, when, timers.clock.nanos(deadline));
+            if matches!(outcome, Some(Ok(()))) {
+                self.tick = when;
+            }
             if matches!(outcome, Some(Ok(()))) && when < timers.next.load(Ordering::Relaxed) {
                 // SeqCst: as in `insert`.
                 timers.next.store(when, Ordering::SeqCst);

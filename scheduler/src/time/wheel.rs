@@ -236,6 +236,11 @@ impl<W> Wheel<W> {
         }
     }
 
+    /// Every entry due at or before this tick has fired.
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
     /// Whether `id` is still pending (not fired, not cancelled).
     pub(crate) fn contains(&self, id: EntryId) -> bool {
         matches!(
