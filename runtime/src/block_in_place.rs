@@ -41,9 +41,10 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 ///
 /// A runtime dropped while `f` blocks drops its other tasks' futures first, then waits for
 /// `f` to return (as Tokio's): so `f` may wait for something that a task's future holds.
-/// Its timers are shut down by then: a sleep `f` waits on (through `block_on`), or one the
-/// task awaits after `f`, panics as a timer of a runtime that shut down does, and the task
-/// ends with that panic. Until the worker thread exits, the runtime keeps its registry entry
+/// Its timers are shut down by then: a sleep `f` waits on (through `block_on`) panics as a
+/// timer of a runtime that shut down does, and the task ends with that panic; a sleep the
+/// task awaits after `f` stays pending, and the task ends cancelled when that poll returns
+/// (as a task whose poll outlived `shutdown_timeout` does). Until the worker thread exits, the runtime keeps its registry entry
 /// (one of the 1,024 runtimes a process may have alive): an `f` that never returns keeps it
 /// for good.
 ///
