@@ -470,3 +470,101 @@ fn a_timer_wakes_its_task_while_every_worker_spins_on_yields() {
         }
     }
 }
+
+/// A runtime built paused (two workers) whose clock is resumed while a timer is pending and
+/// every worker parks without a timeout (a blocking closure holds the clock, so it did not
+/// jump): the resume makes some worker take the timed park, and the timer fires on the real
+/// clock.
+#[test]
+fn resuming_a_clock_built_paused_fires_a_pending_timer_on_the_real_clock() {
+    let rt = paused(2);
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocker = rt.spawn_blocking(move || release_rx.recv().ok());
+    let registered = Arc::new(AtomicBool::new(false));
+    let sleeper = rt.spawn({
+        let registered = registered.clone();
+        async move {
+            let start = Instant::now();
+            let mut s = sleep(ms(30));
+            assert!(!poll_once(&mut s).await);
+            registered.store(true, Ordering::SeqCst);
+            s.await;
+            start.elapsed()
+        }
+    });
+    wait_until("the sleep registered", || registered.load(Ordering::SeqCst));
+    rt.settle(); // every worker parked, none with a timeout (the clock is paused)
+    let handle = rt.handle().clone();
+    Watchdog::new("resume").run(move || {
+        let _entered = handle.enter();
+        genrt::time::resume();
+    });
+    assert!(support::wait_for("the sleeper after the resume", sleeper).unwrap() >= ms(30));
+    release_tx.send(()).unwrap();
+    support::wait_for("the blocking closure", blocker).unwrap();
+}
+
+/// A zero period panics with Tokio's words, from both constructors.
+#[test]
+fn a_zero_period_panics_with_tokio_s_message() {
+    let _quiet = support::quiet_panics();
+    let rt = paused(1);
+    let _entered = rt.enter();
+    for payload in [
+        std::panic::catch_unwind(|| genrt::time::interval(Duration::ZERO)).unwrap_err(),
+        std::panic::catch_unwind(|| genrt::time::interval_at(Instant::now(), Duration::ZERO))
+            .unwrap_err(),
+    ] {
+        let message = support::panic_message(&*payload).unwrap_or_default();
+        assert!(message.contains("`period` must be non-zero."), "{message}");
+    }
+}
+
+/// Instants far in the future, past the wheel's span and past where the clock saturates
+/// (about 292 years): nothing panics or overflows, nothing completes early on the way, and
+/// `advance(Duration::MAX)` (the clock's end) makes every one due.
+#[test]
+fn far_instants_never_complete_early_and_the_clock_s_end_makes_them_due() {
+    let rt = paused(1);
+    Watchdog::new("far instants").run(move || {
+        rt.block_on(async {
+            let start = Instant::now();
+            let years = |n: u64| Duration::from_secs(n * 365 * 86_400);
+            let mut in_250 = genrt::time::sleep_until(start + years(250));
+            let mut in_400 = genrt::time::sleep_until(start + years(400));
+            let mut max = sleep(Duration::MAX);
+            let mut timed = Box::pin(genrt::time::timeout_at(
+                start + years(250),
+                std::future::pending::<()>(),
+            ));
+            let mut every = genrt::time::interval_at(start + years(250), years(100));
+            for s in [&mut in_250, &mut in_400, &mut max] {
+                assert!(!poll_once(s).await);
+            }
+            assert!(poll_fn(|cx| Poll::Ready(timed.as_mut().poll(cx).is_pending())).await);
+            assert!(poll_fn(|cx| Poll::Ready(every.poll_tick(cx).is_pending())).await);
+            // Through many turns of the wheel: never early.
+            for _ in 0..5 {
+                genrt::time::advance(years(45)).await;
+                for s in [&mut in_250, &mut in_400] {
+                    assert!(!s.is_elapsed());
+                    assert!(!poll_once(s).await);
+                }
+            }
+            assert_eq!(start.elapsed(), years(225));
+            genrt::time::advance(years(25)).await;
+            assert!(poll_once(&mut in_250).await);
+            assert!(poll_fn(|cx| Poll::Ready(timed.as_mut().poll(cx).is_ready())).await);
+            assert_eq!(
+                poll_fn(|cx| Poll::Ready(every.poll_tick(cx))).await,
+                Poll::Ready(start + years(250))
+            );
+            // `Duration::MAX` is 30 years ahead (Tokio's far future), from the start.
+            assert!(poll_once(&mut max).await);
+            assert!(!poll_once(&mut in_400).await);
+            genrt::time::advance(Duration::MAX).await;
+            assert!(poll_once(&mut in_400).await);
+            assert!(poll_fn(|cx| Poll::Ready(every.poll_tick(cx).is_ready())).await);
+        })
+    });
+}
