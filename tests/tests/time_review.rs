@@ -1,4 +1,25 @@
-//! An adversarial review of `genrt::time`: cases the other time tests do not cover.
+//! An adversarial review of `genrt::time`: what the other time tests (`time.rs`,
+//! `time_pause.rs`, `time_tokio_ports.rs`, `memory_time.rs`) do not try.
+//!
+//! - The wheel's far end: a deadline past its span (about 795 days; `sleep(Duration::MAX)`)
+//!   is clamped into the slot of the top level that `elapsed` is in, and used to hide every
+//!   top-level timer of the level's current turn (a 13-day sleep returned after 808 days);
+//!   such a sleep read as elapsed once its clamped entry fired. Instants far past the span
+//!   and past the clock's saturation never complete early.
+//! - Timed parks and kicks: an earlier timer registered in a task, made under `enter` on a
+//!   foreign thread, or moved by a foreign `reset`, unparks the worker parked for a later
+//!   deadline (also a current-thread driver); a resume of a clock built paused makes some
+//!   worker take the timed park; short sleeps from tasks and `block_on` threads, reset and
+//!   dropped, beside far ones, all complete, never early.
+//! - Sleeps moved between tasks, a thousand with one deadline, past deadlines and zero
+//!   durations (ready at the first poll, as in Tokio), zero periods (Tokio's message).
+//! - The paused clock does not jump while a task blocks in place; a sleep awaited after
+//!   `block_in_place` outlived its runtime cancels the task; `shutdown_background` drops every
+//!   sleeper and wakes a `block_on` sleep with a clear panic; timers fire while every worker
+//!   spins on `yield_now`.
+//!
+//! Every wait is bounded (a watchdog, `wait_for`); no test asserts an upper bound on the real
+//! clock: exact times are read on a paused clock.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -30,6 +51,10 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> bool {
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx).is_ready())).await
 }
 
+/// A far sleep (clamped to the wheel's span, so in `elapsed`'s slot of the top level) does
+/// not hold back a 13-day sleep, which is on the top level too: it returned after about 808
+/// days when a level's search started with `elapsed`'s slot (on a real clock, a timer
+/// crossing a 2^30 ms boundary of the runtime's age would wait about 795 days).
 #[test]
 fn a_far_timer_does_not_hide_a_timer_of_the_top_level() {
     let rt = paused(1);
@@ -567,4 +592,80 @@ fn far_instants_never_complete_early_and_the_clock_s_end_makes_them_due() {
             assert!(poll_fn(|cx| Poll::Ready(every.poll_tick(cx).is_ready())).await);
         })
     });
+}
+
+/// Timed parks, kicks and hand-overs of the holder under load: four workers with a one-hour
+/// sleep pending (so a parked holder waits long), tasks and two foreign `block_on` threads
+/// sleeping short random durations, some of them reset earlier or later from another task or
+/// dropped half-way, beside far sleeps registered and dropped. Every short sleep completes,
+/// never early; a lost kick leaves one waiting for the hour, and the watchdog fails it.
+#[test]
+fn short_sleeps_from_everywhere_beside_far_ones_all_complete_never_early() {
+    let rt = support::runtime(4);
+    let far = rt.spawn(sleep(Duration::from_secs(3600)));
+    let early = Arc::new(AtomicUsize::new(0));
+    let seeds = 0..24u64;
+    let tasks: Vec<_> = seeds
+        .map(|seed| {
+            let early = early.clone();
+            rt.spawn(async move { sleeper_rounds(seed, &early).await })
+        })
+        .collect();
+    let threads: Vec<_> = (100..102u64)
+        .map(|seed| {
+            let (handle, early) = (rt.handle().clone(), early.clone());
+            std::thread::spawn(move || handle.block_on(sleeper_rounds(seed, &early)))
+        })
+        .collect();
+    for task in tasks {
+        support::wait_for("a task's sleeps", task).unwrap();
+    }
+    for thread in threads {
+        Watchdog::new("a block_on thread's sleeps").run(move || thread.join().unwrap());
+    }
+    assert_eq!(early.load(Ordering::SeqCst), 0, "a sleep completed early");
+    far.abort();
+}
+
+/// Thirty rounds of a short sleep (0 to 3 ms), reset earlier, later, or not at all, with a
+/// far sleep registered beside it in some rounds and dropped half-way in others.
+async fn sleeper_rounds(seed: u64, early: &AtomicUsize) {
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move |bound: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % bound
+    };
+    for _ in 0..30 {
+        let start = Instant::now();
+        let mut s = sleep(Duration::from_micros(next(3000)));
+        let mut far = sleep(Duration::from_secs(86_400 * (1 + next(2000))));
+        if next(2) == 0 {
+            assert!(!poll_once(&mut far).await);
+        }
+        match next(4) {
+            0 => {
+                let _ = poll_once(&mut s).await;
+                let earlier = start + Duration::from_micros(next(1000));
+                Pin::new(&mut s).reset(earlier);
+            }
+            1 => {
+                let _ = poll_once(&mut s).await;
+                let later = start + Duration::from_micros(3000 + next(3000));
+                Pin::new(&mut s).reset(later);
+            }
+            2 => {
+                let _ = poll_once(&mut s).await;
+                drop(s);
+                continue;
+            }
+            _ => {}
+        }
+        let deadline = s.deadline();
+        s.await;
+        if Instant::now() < deadline {
+            early.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
