@@ -353,9 +353,9 @@ impl<W> Wheel<W> {
     }
 
     /// The start tick of the first occupied slot at `level` after `elapsed`'s position,
-    /// `elapsed`'s own slot last (module docs, "Placement"). Levels are searched lowest first: a lower level's slots all start before
-    /// the next slot boundary of a higher level, so the first level with an occupied slot
-    /// holds the earliest one.
+    /// `elapsed`'s own slot last (module docs, "Placement"). Levels are searched lowest
+    /// first: a lower level's slots all start before the next slot boundary of a higher
+    /// level, so the first level with an occupied slot holds the earliest one.
     fn next_in_level(&self, level: usize) -> Option<u64> {
         let occupied = self.occupied[level];
         if occupied == 0 {
