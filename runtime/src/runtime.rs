@@ -294,6 +294,13 @@ impl Runtime {
     /// for them. A task awaiting one is suspended until the closure's completion wakes it,
     /// which, like a shell's wake, may come after `settle` returned.
     ///
+    /// Timers are wakes too. A task sleeping is suspended, and `settle` does not wait for
+    /// its timer; on a paused clock ([`Builder::start_paused`]) a multi-thread runtime's idle
+    /// workers advance the clock to the next timer as soon as they are all idle, so whether a
+    /// sleeper pending at the call has run when `settle` returns depends on that race.
+    /// A current-thread runtime's `settle` returns once no task is runnable, before its
+    /// paused clock would advance.
+    ///
     /// A task that never suspends (it loops on [`yield_now`](crate::yield_now), say) keeps
     /// the runtime busy forever, and `settle` then never returns; use
     /// [`Runtime::try_settle`] when that can happen.
