@@ -286,6 +286,28 @@ where
         }
     }
 
+    /// The body of [`Join::register_waker`]: stores `waker` as the join handle's waker unless
+    /// the task has finished; returns whether it has (the waker is then not stored, and not
+    /// woken). A `JoinSet` registers its entry waker this way when a member joins it, so that
+    /// the member's completion queues it, in completion order.
+    pub(crate) fn register_join_waker(&self, waker: &Waker) -> bool {
+        let join = self.join.lock();
+        if join.finished {
+            return true;
+        }
+        let cx = Context::from_waker(waker);
+        match crate::task::register_waker(
+            || self.join.lock(),
+            join,
+            &cx,
+            |join| &mut join.waker,
+            |join| join.finished,
+        ) {
+            None => false,
+            Some(_finished) => true,
+        }
+    }
+
     /// The body of [`Join::detach`].
     pub(crate) fn detach_handle(&self) {
         let (result, waker) = {
@@ -348,6 +370,10 @@ where
 
     fn detach(&self) {
         self.detach_handle();
+    }
+
+    fn register_waker(&self, waker: &Waker) -> bool {
+        self.register_join_waker(waker)
     }
 }
 

@@ -18,6 +18,9 @@ use crate::task::id::Id;
 pub(crate) trait Join<T>: Abort {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, Failure>>;
     fn detach(&self);
+    /// Stores `waker` as the one the task's completion wakes, unless the task has finished;
+    /// returns whether it has (then nothing is stored).
+    fn register_waker(&self, waker: &std::task::Waker) -> bool;
 }
 
 /// An owned permission to await a spawned task's result.
@@ -56,6 +59,13 @@ impl<T> JoinHandle<T> {
 
     pub(crate) fn set_key(&mut self, key: Option<TaskKey>) {
         self.key = key;
+    }
+
+    /// Stores `waker` as the one the task's completion wakes (as a poll would, without taking
+    /// the result), unless the task has finished: returns whether it has, and then stores
+    /// nothing. What a `JoinSet` does to each member it takes in.
+    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> bool {
+        self.cell.register_waker(waker)
     }
 
     /// Cancels the task. Its future is dropped the next time a worker would poll it (at once

@@ -14,11 +14,13 @@
 //! not an owning path back to anything that could keep a task alive.
 //!
 //! Protocol:
-//! 1. Spawn: the task is spawned, its join handle goes into a vacant slot `i`, and `i` is
-//!    pushed onto the ready list at once (the handle has not been polled, so no waker is
-//!    registered yet), and the set's waker, if one is stored, is taken and woken as in step
-//!    3: a set shared behind a lock can get a member while another task waits in
-//!    `poll_join_next`. No allocation but the task's own once `wakers[i]` exists.
+//! 1. Spawn: the task is spawned, its join handle goes into a vacant slot `i`, and `wakers[i]`
+//!    is registered in its cell at once (without polling the handle), so that its completion
+//!    pushes `i` (step 3) and results come out in completion order, as Tokio's do. If the task
+//!    has already finished, nothing is registered: `i` is pushed and the set's waker, if one
+//!    is stored, taken and woken, as in step 3 (a set shared behind a lock can get a member
+//!    while another task waits in `poll_join_next`). No allocation but the task's own once
+//!    `wakers[i]` exists.
 //! 2. Join (`poll_join_next`): pop an index; a vacant slot's index is stale and skipped. Poll
 //!    that slot's handle with `wakers[i]`: `Ready` takes the result and frees the slot;
 //!    `Pending` (a spurious entry) has now registered `wakers[i]` in the cell, so the member is
@@ -30,8 +32,8 @@
 //!    list's lock.
 //!
 //! **Invariant:** every member is at all times on the ready list, or its cell holds
-//! `wakers[i]`. Step 1 puts it on the list; a pop either returns its result or registers
-//! (step 2); the cell's registration and its completion are ordered by the cell's lock, so a
+//! `wakers[i]`. Step 1 registers it or puts it on the list; a pop either returns its result
+//! or registers (step 2); the cell's registration and its completion are ordered by the cell's lock, so a
 //! completion after a registration wakes `wakers[i]` and pushes `i`. Hence no completion is
 //! lost, and as the set's waker is stored and taken under the ready list's lock, no wake-up of
 //! the set is lost either.
@@ -427,18 +429,15 @@ impl<T> JoinSet<T> {
             }
         };
         self.len += 1;
-        // The push wakes a poller waiting in `poll_join_next` (the set may be shared behind
-        // a lock, so another task can spawn into it while one waits), as an entry waker's
-        // push does: the new member's handle has no waker in its cell yet, so its completion
-        // wakes nobody, and without this the waiter would sleep through it.
-        let waker = {
-            let mut ready = self.ready.state.lock();
-            ready.indices.push_back(index);
-            ready.waker.take()
-        };
-        // Woken outside the lock: the waiting task may be polled on this very thread.
-        if let Some(waker) = waker {
-            waker.wake();
+        // The member's cell gets the slot's waker now, so that its completion queues it:
+        // results come out in the order the members complete, also those never polled (as
+        // Tokio's, whose insert sets the join waker too). Pushed here only if it has already
+        // finished, as an entry waker's push would: that also wakes a poller waiting in
+        // `poll_join_next` (the set may be shared behind a lock, so another task can spawn
+        // into it while one waits).
+        let handle = self.slots[index].as_ref().expect("just inserted");
+        if handle.register_waker(&self.wakers[index]) {
+            self.wakers[index].wake_by_ref();
         }
     }
 }

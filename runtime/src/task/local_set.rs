@@ -479,6 +479,10 @@ where
     fn detach(&self) {
         self.0.detach_handle();
     }
+
+    fn register_waker(&self, waker: &std::task::Waker) -> bool {
+        self.0.register_join_waker(waker)
+    }
 }
 
 /// The set's hold on a task: what its `LocalScheduler` polls.
