@@ -138,8 +138,10 @@ impl<T: 'static> LocalKey<T> {
     pub fn with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> R {
         match self.try_with(f) {
             Ok(result) => result,
+            // Tokio's words first, so that a test written for Tokio's panic matches.
             Err(AccessError(())) => panic!(
-                "genrt: a task-local value was read outside any scope of its key (set it with \
+                "cannot access a task-local storage value without setting it first (genrt: a \
+                 task-local value was read outside any scope of its key; set it with \
                  LocalKey::scope or sync_scope, or read it with try_with)"
             ),
         }
@@ -252,12 +254,15 @@ impl ScopeError {
     #[track_caller]
     fn panic(self) -> ! {
         match self {
+            // Tokio's words first (its `ScopeInnerErr`), then genrt's.
             ScopeError::Borrowed => panic!(
-                "genrt: a scope of a task-local key was entered inside `with` of the same key"
+                "cannot enter a task-local scope while the task-local storage is borrowed \
+                 (genrt: a scope of a task-local key was entered inside `with` of the same key)"
             ),
             ScopeError::Destroyed => panic!(
-                "genrt: a scope of a task-local key was entered while the thread's \
-                 thread-locals were being destroyed"
+                "cannot enter a task-local scope during or after destruction of the underlying \
+                 thread-local (genrt: a scope of a task-local key was entered while the \
+                 thread's thread-locals were being destroyed)"
             ),
         }
     }
@@ -314,10 +319,10 @@ impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        let future = this
-            .future
-            .as_mut()
-            .expect("genrt: a TaskLocalFuture was polled after it completed");
+        let future = this.future.as_mut().expect(
+            "`TaskLocalFuture` polled after completion (genrt: a TaskLocalFuture was polled \
+                 after it completed)",
+        );
         let polled = this.key.enter(&mut this.value, || future.as_mut().poll(cx));
         match polled {
             Ok(Poll::Ready(output)) => {
