@@ -33,10 +33,10 @@
 //!
 //! **Invariant:** every member is at all times on the ready list, or its cell holds
 //! `wakers[i]`. Step 1 registers it or puts it on the list; a pop either returns its result
-//! or registers (step 2); the cell's registration and its completion are ordered by the cell's lock, so a
-//! completion after a registration wakes `wakers[i]` and pushes `i`. Hence no completion is
-//! lost, and as the set's waker is stored and taken under the ready list's lock, no wake-up of
-//! the set is lost either.
+//! or registers (step 2); the cell's registration and its completion are ordered by the
+//! cell's lock, so a completion after a registration wakes `wakers[i]` and pushes `i`. Hence
+//! no completion is lost, and as the set's waker is stored and taken under the ready list's
+//! lock, no wake-up of the set is lost either.
 //!
 //! Stale and duplicate indices are harmless: a vacant slot is skipped, and polling a pending
 //! member again only re-registers the same waker (`will_wake`, no clone). Each push answers one
