@@ -6,7 +6,9 @@
 //! an idle worker is notified), the thread stops being a worker until `f` returns (what `f`
 //! spawns or wakes goes to the shared queue; `block_on` works inside), and a *stand-in* runs
 //! on a thread of the blocking pool: it takes queued tasks one at a time from the shared queue
-//! and the workers' deques and polls them, and fires due timers, until `f` returns. So
+//! and the workers' deques (which of the two it looks at first alternates, so that tasks it
+//! polls that yield, which go back to the shared queue, cannot starve the blocked worker's
+//! deque) and polls them, and fires due timers, until `f` returns. So
 //! queued tasks keep running even if every worker blocks at once. The stand-in waits for
 //! work in slices of at most 1 ms, never for ever; it is told to stop when `f` returns or
 //! unwinds, and finishes the poll it is in first.
@@ -169,12 +171,16 @@ impl StandIn {
     fn run(&self, runtime: &genrt_scheduler::Handle) {
         // A task polled here that blocks in place gets a stand-in of its own.
         let _standing_in = runtime.enter_stand_in();
+        // Which source `run_stolen` looks at first rotates with it (see there).
+        let mut turn = 0usize;
         // Acquire: pairs with the Release store of `Stop::drop`.
         while !self.stop.load(Ordering::Acquire) {
             if runtime.is_closed() {
                 return;
             }
-            if runtime.run_stolen() {
+            let ran = runtime.run_stolen(turn);
+            turn = turn.wrapping_add(1);
+            if ran {
                 continue;
             }
             let mut sleep = self.sleep.lock();

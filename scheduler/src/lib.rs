@@ -777,31 +777,49 @@ impl Handle {
     /// Returns whether a task ran. What a thread standing in for a blocked worker calls in a
     /// loop (the runtime crate's `block_in_place`), so that queued tasks run even while every
     /// worker blocks.
-    pub fn run_stolen(&self) -> bool {
+    ///
+    /// `turn` counts the caller's calls (0, 1, 2, ...): it decides where the search starts,
+    /// so that no source starves another. On even turns the injector comes first, on odd ones
+    /// the deques, starting from a deque that moves on each time. A task this thread polls
+    /// that is woken meanwhile goes back to the injector (this thread has no queue), so a
+    /// search that always began there would, beside a task that yields for ever, never reach
+    /// the blocked worker's deque again.
+    ///
+    /// ```
+    /// use genrt_scheduler::{Config, Scheduler};
+    ///
+    /// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+    /// // Nothing is queued: nothing runs, whichever source comes first.
+    /// assert!(!scheduler.handle().run_stolen(0));
+    /// assert!(!scheduler.handle().run_stolen(1));
+    /// ```
+    pub fn run_stolen(&self, turn: usize) -> bool {
         let shared = &*self.shared;
         // Present for settle from before it takes a key until the poll has ended.
         let _present = shared.idle.enter_foreign();
         shared.timers.process_if_due(shared, None);
+        let deques_first = turn % 2 == 1;
+        let workers = shared.stealers.len();
+        let start = (turn / 2) % workers.max(1);
+        let take = |steal: Steal<TaskKey>, retry: &mut bool| match steal {
+            Steal::Success(key) => Some(key),
+            Steal::Retry => {
+                *retry = true;
+                None
+            }
+            Steal::Empty => None,
+        };
+        let from_deques = |retry: &mut bool| {
+            (0..workers).find_map(|i| take(shared.stealers[(start + i) % workers].steal(), retry))
+        };
         let mut key = None;
         for _ in 0..4 {
             let mut retry = false;
-            match shared.injector.steal() {
-                Steal::Success(k) => key = Some(k),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
-            }
-            if key.is_none() {
-                for stealer in shared.stealers.iter() {
-                    match stealer.steal() {
-                        Steal::Success(k) => {
-                            key = Some(k);
-                            break;
-                        }
-                        Steal::Retry => retry = true,
-                        Steal::Empty => {}
-                    }
-                }
-            }
+            key = if deques_first {
+                from_deques(&mut retry).or_else(|| take(shared.injector.steal(), &mut retry))
+            } else {
+                take(shared.injector.steal(), &mut retry).or_else(|| from_deques(&mut retry))
+            };
             if key.is_some() || !retry {
                 break;
             }

@@ -989,3 +989,60 @@ fn the_runtime_dropped_from_a_task_a_stand_in_polls() {
         });
     }
 }
+
+/// Liveness of a stand-in: the only worker blocks in place on a task queued behind it,
+/// behind tasks that yield for ever (all in its local queue, spilled to the stand-in). The
+/// stand-in polls both kinds of work, so the queued task must run within a bound however
+/// often the spinners yield (a stand-in that looks at the shared queue first, where the
+/// spinners it polls go back, never reaches the blocked worker's queue again).
+#[test]
+fn yielding_tasks_do_not_starve_a_stand_ins_queued_task() {
+    for spinners in [1, 3] {
+        Watchdog::new("a stand-in beside yielding tasks").run(move || {
+            let rt = multi(1).build().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let blocker = {
+                let stop = stop.clone();
+                rt.spawn(async move {
+                    let spinners: Vec<_> = (0..spinners)
+                        .map(|_| {
+                            let stop = stop.clone();
+                            genrt::spawn(async move {
+                                while !stop.load(Ordering::SeqCst) {
+                                    genrt::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    let ran = Arc::new(AtomicBool::new(false));
+                    let flag = ran.clone();
+                    // Behind the spinners in this worker's queues; the block spills them all.
+                    drop(genrt::spawn(
+                        async move { flag.store(true, Ordering::SeqCst) },
+                    ));
+                    let seen = genrt::task::block_in_place(move || {
+                        let deadline = std::time::Instant::now() + DEADLINE / 3;
+                        while !ran.load(Ordering::SeqCst) {
+                            if std::time::Instant::now() > deadline {
+                                return false;
+                            }
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                        true
+                    });
+                    stop.store(true, Ordering::SeqCst);
+                    for spinner in spinners {
+                        spinner.await.unwrap();
+                    }
+                    seen
+                })
+            };
+            let seen = wait_for("the blocked task", blocker).unwrap();
+            assert!(
+                seen,
+                "{spinners} spinners: the task queued behind the blocked worker never ran"
+            );
+            drop(rt);
+        });
+    }
+}
