@@ -176,6 +176,11 @@ impl StandIn {
         // Acquire: pairs with the Release store of `Stop::drop`.
         while !self.stop.load(Ordering::Acquire) {
             if runtime.is_closed() {
+                // Closed by a task's panic (`UnhandledPanic::ShutdownRuntime`): the other
+                // tasks are cancelled by the workers as they leave their loops, but the worker
+                // this thread stands in for leaves none until `f` returns, and `f` may wait for
+                // one of them to end. So cancel them here, as a worker leaving its loop would.
+                runtime.sweep_if_panicked();
                 return;
             }
             let ran = runtime.run_stolen(turn);

@@ -966,8 +966,10 @@ pub enum UnhandledPanic {
     Ignore,
     /// The first panic shuts the runtime down promptly, from the worker that caught it
     /// (nothing waits there, so nothing deadlocks): the panicking task's handle reports the
-    /// panic; every other task is cancelled by the workers as they leave their loops (its
-    /// handle reports cancelled); later spawns are cancelled at once; every `block_on` in
+    /// panic; every other task is cancelled by the workers as they leave their loops, or by
+    /// the thread standing in for a worker blocked in
+    /// [`block_in_place`](crate::task::block_in_place) (its handle reports cancelled); later
+    /// spawns are cancelled at once; every `block_on` in
     /// progress on the runtime, and any later one, panics with a message saying a task
     /// panicked. Dropping the runtime afterwards finishes the shutdown as usual. A panic of a
     /// blocking closure ([`Runtime::spawn_blocking`]) does not count, as in Tokio: only its

@@ -848,6 +848,26 @@ impl Handle {
         self.shared.is_panicked()
     }
 
+    /// For a thread standing in for a blocked worker ([`Handle::enter_stand_in`]) that sees
+    /// the scheduler closed: if a task's panic closed it ([`Handle::task_panicked`]), cancels
+    /// every task that is not being polled, as each worker does as it leaves its loop. A
+    /// worker blocked in place leaves no loop until its closure returns, and that closure may
+    /// wait for one of those tasks to end: with every worker blocked, nobody else would
+    /// cancel them before the runtime's drop. Otherwise (not closed, or closed by a shutdown,
+    /// which sweeps itself) it does nothing. Idempotent: each task is cancelled once.
+    ///
+    /// ```
+    /// use genrt_scheduler::{Config, Scheduler};
+    ///
+    /// let scheduler = Scheduler::start(Config::new(1)).unwrap();
+    /// scheduler.handle().sweep_if_panicked(); // not closed: nothing happens
+    /// ```
+    pub fn sweep_if_panicked(&self) {
+        if self.shared.is_panicked() {
+            self.shared.sweep(None);
+        }
+    }
+
     /// Wakes `waker` when the scheduler closes, until the returned guard is dropped. Check
     /// [`Handle::is_closed`] after this returns: a close that happened before is not
     /// reported.

@@ -1046,3 +1046,53 @@ fn yielding_tasks_do_not_starve_a_stand_ins_queued_task() {
         });
     }
 }
+
+/// Under `UnhandledPanic::ShutdownRuntime`, a task panics while the only worker blocks in
+/// place waiting for a pending task's future to be dropped: the runtime closes, and every
+/// task that is not being polled is cancelled promptly (as when a worker leaves its loop),
+/// without waiting for the runtime's drop. (In Tokio the thread the core was handed to runs
+/// the shutdown of every task.)
+#[test]
+fn shutdown_on_panic_while_the_only_worker_blocks_in_place_cancels_the_queued_tasks() {
+    let _quiet = quiet_panics();
+    for workers in [1, 2] {
+        Watchdog::new("ShutdownRuntime while blocked in place").run(move || {
+            let rt = multi(workers)
+                .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
+                .build()
+                .unwrap();
+            let (blocked_tx, blocked) = mpsc::channel();
+            let waiter = rt.spawn(async move {
+                // Pending for ever, holding the sender the closure waits on: the closure hears
+                // of it when its future is dropped. (Not a `block_on` of its handle:
+                // `block_on` panics once the runtime shut down on a panic.)
+                let (tx, rx) = mpsc::channel::<()>();
+                drop(genrt::spawn(async move {
+                    let _tx = tx;
+                    std::future::pending::<()>().await
+                }));
+                genrt::task::block_in_place(move || {
+                    blocked_tx.send(()).unwrap();
+                    rx.recv_timeout(DEADLINE / 2)
+                })
+            });
+            recv(&blocked, "the worker blocking in place");
+            let (panicked_tx, panicked) = mpsc::channel();
+            drop(rt.spawn(async move {
+                panicked_tx.send(()).unwrap();
+                panic!("{INTENTIONAL}: shuts the runtime down");
+            }));
+            recv(&panicked, "the panicking task");
+            let outcome = wait_for("the task blocked in place on a queued task", waiter);
+            // Ok(Err(Disconnected)): the queued task's future was dropped (or it ran, blocked
+            // on the gate, and was dropped when its poll returned). A timeout: nobody
+            // cancelled it until the runtime's drop.
+            assert_eq!(
+                outcome.map_err(|e| e.to_string()),
+                Ok(Err(mpsc::RecvTimeoutError::Disconnected)),
+                "{workers} workers"
+            );
+            drop(rt);
+        });
+    }
+}
