@@ -178,8 +178,10 @@
 //!
 //! Dropping a core drops every command before its drop returns (waiting for a step in
 //! progress on a worker to end), whether it runs on a runtime of its own, dropped next, or
-//! on the caller's, which lives on without them; a command that held the last reference and
-//! so dropped the core inside its own step is dropped when that step ends. A request the
+//! on the caller's, which lives on without them (with the model: a step task still queued on
+//! it, for a command woken just before the drop, holds only that command's tracker, as a
+//! held request does); a command that held the last reference and so dropped the core inside
+//! its own step is dropped when that step ends. A request the
 //! shell still holds keeps crux's own request state, the command's 32-byte tracker and the
 //! core's settle counter (a few words), never the command nor the core's model: resolving
 //! it afterwards is a no-op (`tests/leak.rs` measures 776 bytes per held request, against
@@ -238,7 +240,7 @@ use crux_core::{App, Command, Resolvable, ResolveError};
 use parking_lot::Mutex;
 
 use cell::{drop_quietly, CommandCell};
-use settle::{busy, Dispatch, Settle, Tracker, NOTIFIED, RUNNING};
+use settle::{busy, Dispatch, Settle, StepTask, Tracker, NOTIFIED, RUNNING};
 
 /// Which order events emitted by different commands reach `update` in.
 ///
@@ -969,57 +971,21 @@ where
     A: App + Send + Sync + 'static,
     A::Model: Send + 'static,
 {
-    /// A step task on the core's runtime: it holds the core (not the other way round) and
-    /// ends with the step.
+    /// A step task on the core's runtime. It holds only the tracker, not the core: one still
+    /// queued when the core drops (a worker was busy) must not keep the model, the app and
+    /// the outbox alive on the caller's runtime after the drop.
     fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>) {
         let handle = self.handle.clone();
-        drop(handle.spawn(StepTask {
-            shared: Some(self),
-            tracker,
-        }));
+        drop(self);
+        drop(handle.spawn(StepTask::new(tracker)));
     }
-}
 
-/// A step on a worker: [`Shared::run`] once. Dropped without running (its runtime shut
-/// down), it uncounts the command and leaves the core a panic saying why, for the next
-/// settling call: a hang otherwise.
-struct StepTask<A>
-where
-    A: App + Send + Sync + 'static,
-    A::Model: Send + 'static,
-{
-    /// `None` once run.
-    shared: Option<Arc<Shared<A>>>,
-    tracker: Arc<Tracker>,
-}
-
-impl<A> std::future::Future for StepTask<A>
-where
-    A: App + Send + Sync + 'static,
-    A::Model: Send + 'static,
-{
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if let Some(shared) = self.shared.take() {
-            shared.run(&self.tracker, false);
-        }
-        std::task::Poll::Ready(())
+    fn step_on_worker(self: Arc<Self>, tracker: &Arc<Tracker>) {
+        self.run(tracker, false);
     }
-}
 
-impl<A> Drop for StepTask<A>
-where
-    A: App + Send + Sync + 'static,
-    A::Model: Send + 'static,
-{
-    fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            shared.runtime_gone(&self.tracker);
-        }
+    fn step_dropped(self: Arc<Self>, tracker: &Arc<Tracker>) {
+        self.runtime_gone(tracker);
     }
 }
 

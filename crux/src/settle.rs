@@ -95,8 +95,61 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 /// Where a command woken outside an inline call goes: its core, which steps it on a worker.
 pub(crate) trait Dispatch: Send + Sync {
-    /// Steps `tracker`'s command on one of the runtime's workers.
+    /// Steps `tracker`'s command on one of the runtime's workers (spawns a [`StepTask`]).
     fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>);
+    /// A [`StepTask`] runs on a worker: one step of `tracker`'s command.
+    fn step_on_worker(self: Arc<Self>, tracker: &Arc<Tracker>);
+    /// A [`StepTask`] was dropped without running (its runtime shut down under the core).
+    fn step_dropped(self: Arc<Self>, tracker: &Arc<Tracker>);
+}
+
+/// A step on a worker, for a command woken from outside a call (or a second command an
+/// event started). It holds the command's tracker and nothing of the core: it reaches the
+/// core through the settle's `Weak`, which the core's drop clears, so a step task still
+/// queued on the caller's runtime after the core's drop keeps no more than a request the
+/// shell holds (it then only uncounts the command). Dropped without running while the core
+/// lives (the runtime shut down), it hands the tracker to [`Dispatch::step_dropped`].
+pub(crate) struct StepTask {
+    /// `None` once run.
+    tracker: Option<Arc<Tracker>>,
+}
+
+impl StepTask {
+    /// A step task for `tracker` (just made `NOTIFIED`).
+    pub(crate) fn new(tracker: Arc<Tracker>) -> StepTask {
+        StepTask {
+            tracker: Some(tracker),
+        }
+    }
+}
+
+impl std::future::Future for StepTask {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if let Some(tracker) = self.tracker.take() {
+            match tracker.settle.core() {
+                Some(core) => core.step_on_worker(&tracker),
+                // The core is gone: nobody waits on its count any more.
+                None => tracker.finish(),
+            }
+        }
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for StepTask {
+    fn drop(&mut self) {
+        if let Some(tracker) = self.tracker.take() {
+            match tracker.settle.core() {
+                Some(core) => core.step_dropped(&tracker),
+                None => tracker.finish(),
+            }
+        }
+    }
 }
 
 /// One core's count of runnable or running commands, the waiters for it to reach zero, and
@@ -221,10 +274,14 @@ impl Settle {
     /// Hands `tracker` (just made `NOTIFIED`) to the core for a worker; nothing if the core
     /// is gone (then nobody waits on this count any more).
     fn dispatch(&self, tracker: Arc<Tracker>) {
-        let core = self.core.read().as_ref().and_then(Weak::upgrade);
-        if let Some(core) = core {
+        if let Some(core) = self.core() {
             core.dispatch(tracker);
         }
+    }
+
+    /// The core, unless it has dropped (or is dropping and done with its commands).
+    fn core(&self) -> Option<Arc<dyn Dispatch>> {
+        self.core.read().as_ref().and_then(Weak::upgrade)
     }
 
     /// The current count (for tests and debugging).
