@@ -134,6 +134,10 @@ where
                 Stepped::Finished
             }
             Err(payload) => {
+                if cell.root {
+                    // Every command of a `Fifo` core goes with its root: no more spawns.
+                    self.root_ending();
+                }
                 // Its executor may be inconsistent: drop it now.
                 drop_quietly(command.take());
                 Stepped::Panicked(payload)

@@ -792,36 +792,41 @@ where
     /// Starts a command `update` returned on the caller's thread, stepping it here first
     /// (its own cell, or the root it is spawned into).
     fn start(self: &Arc<Self>, command: Command<A::Effect, A::Event>) {
-        // Not under the root's lock: the root's step takes it for the events it emits.
-        let root = self
-            .root
-            .lock()
-            .as_ref()
-            .map(|root| (root.context.clone(), root.tracker.waker()));
-        match root {
-            None => {
-                if let Some(tracker) = self.new_cell(command, false, RUNNING) {
-                    self.run(&tracker, true);
-                }
+        let root = self.root.lock();
+        let Some(root_ref) = root.as_ref() else {
+            drop(root);
+            if let Some(tracker) = self.new_cell(command, false, RUNNING) {
+                self.run(&tracker, true);
             }
-            Some((context, waker)) => {
-                if self.root_dead.load(Relaxed) {
-                    // Why the root is gone first (a dead runtime's message), if not told yet.
-                    let told = self.panics.lock().pop_front();
-                    if let Some(payload) = told {
-                        std::panic::resume_unwind(payload);
-                    }
-                    panic!(
-                        "genrt_crux::Core: under EventOrder::Fifo, a command panicked (or the \
-                         runtime the core runs on shut down), which ended the root command and \
-                         every command of this core; build a new core"
-                    );
-                }
-                context.spawn(|ctx| command.into_future(ctx));
-                drop(context);
-                self.wake_root(waker);
+            return;
+        };
+        // Checked and spawned under the root's lock, which the root's end takes to set
+        // `root_dead` before it drops the root: spawning into a root whose task queue is
+        // already dropped would panic inside crux ("tasks channel disconnected").
+        if self.root_dead.load(Relaxed) {
+            drop(root);
+            // Why the root is gone first (a dead runtime's message), if not told yet.
+            let told = self.panics.lock().pop_front();
+            if let Some(payload) = told {
+                std::panic::resume_unwind(payload);
             }
+            panic!(
+                "genrt_crux::Core: under EventOrder::Fifo, a command panicked (or the \
+                 runtime the core runs on shut down), which ended the root command and \
+                 every command of this core; build a new core"
+            );
         }
+        root_ref.context.spawn(|ctx| command.into_future(ctx));
+        let waker = root_ref.tracker.waker();
+        drop(root);
+        self.wake_root(waker);
+    }
+
+    /// The root command of a `Fifo` core is ending (a panic, or its dead runtime): from now
+    /// on `start` spawns nothing into it. Called before the root is dropped.
+    pub(crate) fn root_ending(&self) {
+        let _root = self.root.lock();
+        self.root_dead.store(true, Relaxed);
     }
 
     /// The root command's waker under `EventOrder::Fifo` (`None` otherwise, or once it is
@@ -917,8 +922,8 @@ where
         let cell = self.cells.lock().map.remove(&tracker.id());
         if let Some(cell) = cell {
             if cell.root {
-                // Every command of a `Fifo` core went with its root.
-                self.root_dead.store(true, Relaxed);
+                // Every command of a `Fifo` core goes with its root.
+                self.root_ending();
             }
             let command = cell.command.lock().take();
             drop_quietly(command);

@@ -80,8 +80,32 @@ pub enum Event {
     Log(String),
     /// A scripted command shape (see `shape`).
     Shape(u8),
+    /// A request, a stream and an event whose command asks again and sends another event
+    /// whose command asks again: four requests, all with ids derived from `id`.
+    Burst(u64),
+    /// From `Burst`: a request and an event.
+    Split(u64),
+    /// From `Split`: a request.
+    Leaf(u64),
+    /// A command holding `Blocker` in its future, suspended on a request.
+    Block(Slot<Blocker>),
+    /// A command that panics in its first step.
+    PanicAtOnce,
     /// Does nothing.
     Nop,
+}
+
+/// Held in a command's future: its drop says so on `dropping`, then waits for `release`.
+pub struct Blocker {
+    pub dropping: std::sync::mpsc::Sender<()>,
+    pub release: std::sync::mpsc::Receiver<()>,
+}
+
+impl Drop for Blocker {
+    fn drop(&mut self) {
+        let _ = self.dropping.send(());
+        let _ = self.release.recv_timeout(support::DEADLINE);
+    }
 }
 
 /// Counts its drops: a model that says when the core let go of it.
@@ -123,6 +147,25 @@ impl App for Adv {
                 Command::done()
             }
             Event::Shape(k) => shape(k),
+            Event::Burst(id) => Command::all([
+                Command::request_from_shell(Ask(10 * id)).then_send(|v| log(format!("a {v}"))),
+                Command::event(Event::Split(id)),
+                Command::stream_from_shell(Ticks(10 * id + 1)).then_send(|v| log(format!("t {v}"))),
+            ]),
+            Event::Split(id) => Command::all([
+                Command::request_from_shell(Ask(10 * id + 2)).then_send(|v| log(format!("a {v}"))),
+                Command::event(Event::Leaf(10 * id + 3)),
+            ]),
+            Event::Leaf(n) => {
+                Command::request_from_shell(Ask(n)).then_send(|v| log(format!("a {v}")))
+            }
+            Event::Block(blocker) => Command::new(move |ctx| async move {
+                let _blocker = blocker.lock().unwrap().take();
+                let _ = ctx.request_from_shell(Ask(0)).await;
+            }),
+            Event::PanicAtOnce => Command::new(|_ctx| async move {
+                panic!("{}: the command panics at once", support::INTENTIONAL);
+            }),
             Event::Nop => Command::done(),
         }
     }
@@ -254,5 +297,317 @@ fn a_step_task_queued_on_the_callers_runtime_does_not_keep_the_dropped_cores_mod
             "the core's model outlived the core's drop (a step task queued on the caller's \
              runtime held the core)"
         );
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Parity with crux_core::Core on shapes the other parity tests lack.
+// ---------------------------------------------------------------------------------------
+
+/// The two cores' common interface, so one scripted shell drives both.
+trait Drive {
+    fn event(&self, event: Event) -> Vec<Effect>;
+    fn ask(
+        &self,
+        request: &mut Request<Ask>,
+        value: u64,
+    ) -> Result<Vec<Effect>, crux_core::ResolveError>;
+    fn tick(
+        &self,
+        request: &mut Request<Ticks>,
+        value: u64,
+    ) -> Result<Vec<Effect>, crux_core::ResolveError>;
+    fn view(&self) -> Vec<String>;
+}
+
+macro_rules! drive {
+    ($core:ty) => {
+        impl Drive for $core {
+            fn event(&self, event: Event) -> Vec<Effect> {
+                self.process_event(event)
+            }
+            fn ask(
+                &self,
+                request: &mut Request<Ask>,
+                value: u64,
+            ) -> Result<Vec<Effect>, crux_core::ResolveError> {
+                self.resolve(request, value)
+            }
+            fn tick(
+                &self,
+                request: &mut Request<Ticks>,
+                value: u64,
+            ) -> Result<Vec<Effect>, crux_core::ResolveError> {
+                self.resolve(request, value)
+            }
+            fn view(&self) -> Vec<String> {
+                self.view()
+            }
+        }
+    };
+}
+
+drive!(crux_core::Core<Adv>);
+drive!(Core<Adv>);
+
+/// What one session saw: each call's effects, and the final view.
+#[derive(Debug, PartialEq, Eq)]
+struct Session {
+    calls: Vec<Vec<String>>,
+    view: Vec<String>,
+}
+
+/// Starts every shape, then answers the newest request first (a LIFO shell: requests are
+/// resolved in the reverse of the order they came), each `Ask(n)` with `2n + 1`; a stream is
+/// answered three times, then dropped, and a `Nop` event lets its end run. Notifications are
+/// dropped. With `sort`, each call's effects are sorted before the shell sees them (the
+/// order across commands is not crux_core's under `EventOrder::Completion`).
+fn session(core: &dyn Drive, sort: bool) -> Session {
+    let mut calls = Vec::new();
+    let mut pending = Vec::new();
+    let mut record = |mut effects: Vec<Effect>, pending: &mut Vec<Effect>| {
+        if sort {
+            effects.sort_by_key(describe);
+        }
+        calls.push(effects.iter().map(describe).collect::<Vec<_>>());
+        pending.extend(effects);
+    };
+    for k in 0..3 {
+        record(core.event(Event::Shape(k)), &mut pending);
+    }
+    while let Some(effect) = pending.pop() {
+        match effect {
+            Effect::Ask(mut request) => {
+                let value = 2 * request.operation.0 + 1;
+                let effects = core.ask(&mut request, value).expect("a first resolve");
+                record(effects, &mut pending);
+            }
+            Effect::Ticks(mut request) => {
+                for i in 0..3 {
+                    let effects = core.tick(&mut request, 100 + i).expect("a stream item");
+                    record(effects, &mut pending);
+                }
+                drop(request);
+                record(core.event(Event::Nop), &mut pending);
+            }
+            Effect::Note(_) | Effect::Render(_) => {}
+        }
+    }
+    let mut view = core.view();
+    if sort {
+        view.sort();
+    }
+    Session { calls, view }
+}
+
+fn parity(order: EventOrder, own_runtime: bool) {
+    let sort = order == EventOrder::Completion;
+    let expected = session(&crux_core::Core::<Adv>::new(), sort);
+    assert!(
+        expected.view.iter().any(|line| line == "t end") && expected.calls.len() > 10,
+        "the script runs every shape: {expected:?}"
+    );
+    let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+    for round in 0..10 {
+        let options = Options::new().event_order(order);
+        let options = if own_runtime {
+            options
+        } else {
+            options.runtime(rt.handle().clone())
+        };
+        let core = Core::with_options(Adv, Model::default(), options);
+        let got = session(&core, sort);
+        assert_eq!(got, expected, "{order:?}, round {round}");
+    }
+}
+
+/// Under `EventOrder::Fifo`: crux_core's effects, call by call, and its view, exactly.
+#[test]
+fn fifo_matches_crux_core_on_interleaved_nested_and_outliving_shapes() {
+    let _serial = serial();
+    Watchdog::new("Fifo parity on new shapes").run(|| {
+        parity(EventOrder::Fifo, true);
+        parity(EventOrder::Fifo, false);
+    });
+}
+
+/// Under `EventOrder::Completion`: the same effects per call and the same view, up to order.
+#[test]
+fn completion_matches_crux_core_on_interleaved_nested_and_outliving_shapes() {
+    let _serial = serial();
+    Watchdog::new("Completion parity on new shapes").run(|| {
+        parity(EventOrder::Completion, true);
+        parity(EventOrder::Completion, false);
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Every effect returned by exactly one call.
+// ---------------------------------------------------------------------------------------
+
+/// Answers every request in `effects` and in what the answers return, on this thread,
+/// recording each effect in `seen` (which must not have it yet); a stream is answered twice,
+/// then dropped. Every fourth one-shot request is dropped unanswered instead.
+fn answer_all(
+    core: &Core<Adv>,
+    effects: Vec<Effect>,
+    seen: &Mutex<std::collections::HashSet<String>>,
+) {
+    let mut pending = effects;
+    while let Some(effect) = pending.pop() {
+        let name = describe(&effect);
+        assert!(
+            seen.lock().unwrap().insert(name.clone()),
+            "{name} was returned by two calls"
+        );
+        match effect {
+            Effect::Ask(mut request) => {
+                if request.operation.0 % 4 == 3 {
+                    drop(request);
+                    pending.extend(core.process_event(Event::Nop));
+                } else {
+                    let v = request.operation.0;
+                    pending.extend(core.resolve(&mut request, v).expect("a first resolve"));
+                    assert!(
+                        core.resolve(&mut request, v).is_err(),
+                        "a second resolve errs"
+                    );
+                }
+            }
+            Effect::Ticks(mut request) => {
+                for i in 0..2 {
+                    pending.extend(core.resolve(&mut request, i).expect("a stream item"));
+                }
+                drop(request);
+            }
+            Effect::Note(_) | Effect::Render(_) => panic!("no notifications here"),
+        }
+    }
+}
+
+/// 8 shell threads each start bursts (every burst: four requests, two of its commands
+/// started by events, one of them on a worker) and answer what their calls return, while
+/// the others do the same: every request is returned by exactly one call (none lost, none
+/// twice), and every answered one reaches the model.
+fn exactly_once(order: EventOrder, own_runtime: bool) {
+    const THREADS: u64 = 8;
+    const BURSTS: u64 = 12;
+    let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+    let options = Options::new().event_order(order);
+    let options = if own_runtime {
+        options
+    } else {
+        options.runtime(rt.handle().clone())
+    };
+    let core = Arc::new(Core::with_options(Adv, Model::default(), options));
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let barrier = Arc::new(std::sync::Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (core, seen, barrier) = (core.clone(), seen.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for b in 0..BURSTS {
+                    let id = 1 + t * BURSTS + b;
+                    answer_all(&core, core.process_event(Event::Burst(id)), &seen);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    // Anything no call returned yet comes back now.
+    answer_all(&core, core.process_event(Event::Nop), &seen);
+    let bursts = THREADS * BURSTS;
+    assert_eq!(
+        seen.lock().unwrap().len() as u64,
+        4 * bursts,
+        "{order:?}: every request returned once"
+    );
+    let dropped = (1..=bursts)
+        .flat_map(|id| [10 * id, 10 * id + 2, 10 * id + 3])
+        .filter(|n| n % 4 == 3)
+        .count() as u64;
+    let log = core.view();
+    assert_eq!(
+        log.len() as u64,
+        3 * bursts - dropped + 2 * bursts,
+        "{order:?}: every answer reached update"
+    );
+}
+
+#[test]
+fn every_effect_is_returned_by_exactly_one_call_under_concurrent_calls() {
+    let _serial = serial();
+    Watchdog::new("exactly once under 8 shell threads").run(|| {
+        for round in 0..4 {
+            let own = round % 2 == 0;
+            exactly_once(EventOrder::Completion, own);
+            exactly_once(EventOrder::Fifo, own);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A Fifo core whose root is ending.
+// ---------------------------------------------------------------------------------------
+
+/// Under `EventOrder::Fifo` a panic ends the root command and every command of the core, and
+/// `process_event` then panics with a message saying so (crate docs, "Panics"). A
+/// `process_event` on another thread while the root is being dropped (here, a command's
+/// future takes its time to drop) must say so too, not fail inside crux with "tasks channel
+/// disconnected" from spawning into the root whose task queue is already gone.
+#[test]
+fn under_fifo_process_event_racing_the_roots_end_panics_with_the_documented_message() {
+    let _serial = serial();
+    let _quiet = support::quiet_panics();
+    Watchdog::new("process_event racing the Fifo root's end").run_reporting(|p| {
+        for own_runtime in [true, false] {
+            let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+            let options = Options::new().event_order(EventOrder::Fifo);
+            let options = if own_runtime {
+                options
+            } else {
+                options.runtime(rt.handle().clone())
+            };
+            let core = Arc::new(Core::with_options(Adv, Model::default(), options));
+            let (dropping_tx, dropping) = std::sync::mpsc::channel();
+            let (release, release_rx) = std::sync::mpsc::channel();
+            let blocker = Blocker {
+                dropping: dropping_tx,
+                release: release_rx,
+            };
+            p.at("a command holding the blocker");
+            let held = core.process_event(Event::Block(slot(blocker)));
+            assert_eq!(held.len(), 1);
+            p.at("a panicking command on another thread");
+            let panicking = {
+                let core = core.clone();
+                std::thread::spawn(move || {
+                    support::panic_text(|| core.process_event(Event::PanicAtOnce))
+                })
+            };
+            support::recv(&dropping, "the root's drop reaches the blocker");
+            p.at("process_event while the root drops");
+            let racing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                core.process_event(Event::Nop)
+            }));
+            release.send(()).unwrap();
+            let racing = racing.expect_err("a Fifo core whose root ended panics");
+            let text = support::panic_message(&*racing).unwrap_or_default();
+            assert!(
+                text.contains("EventOrder::Fifo") || text.starts_with(support::INTENTIONAL),
+                "the racing call panicked with {text:?}"
+            );
+            p.at("the panicking call");
+            let first = panicking.join().unwrap();
+            assert!(first.starts_with(support::INTENTIONAL), "{first:?}");
+            p.at("a later call");
+            let later = support::panic_text(|| core.process_event(Event::Nop));
+            assert!(later.contains("EventOrder::Fifo"), "{later:?}");
+            drop(held);
+            drop(core);
+        }
     });
 }
