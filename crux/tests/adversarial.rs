@@ -87,6 +87,8 @@ pub enum Event {
     Split(u64),
     /// From `Split`: a request.
     Leaf(u64),
+    /// `Ask(n)`, then `Ask(answer + 1)`, then `Log`.
+    Chain(u64),
     /// A command holding `Blocker` in its future, suspended on a request.
     Block(Slot<Blocker>),
     /// A command that panics in its first step.
@@ -159,6 +161,9 @@ impl App for Adv {
             Event::Leaf(n) => {
                 Command::request_from_shell(Ask(n)).then_send(|v| log(format!("a {v}")))
             }
+            Event::Chain(n) => Command::request_from_shell(Ask(n))
+                .then_request(|v| Command::request_from_shell(Ask(v + 1)))
+                .then_send(|v| log(format!("chain {v}"))),
             Event::Block(blocker) => Command::new(move |ctx| async move {
                 let _blocker = blocker.lock().unwrap().take();
                 let _ = ctx.request_from_shell(Ask(0)).await;
@@ -231,14 +236,6 @@ fn shape(k: u8) -> Command<Effect, Event> {
             ctx.send_event(log("parent done"));
         }),
         _ => Command::done(),
-    }
-}
-
-fn only_ask(mut effects: Vec<Effect>) -> Request<Ask> {
-    assert_eq!(effects.len(), 1, "{effects:?}");
-    match effects.pop() {
-        Some(Effect::Ask(request)) => request,
-        other => panic!("expected an Ask, got {other:?}"),
     }
 }
 
@@ -608,6 +605,192 @@ fn under_fifo_process_event_racing_the_roots_end_panics_with_the_documented_mess
             assert!(later.contains("EventOrder::Fifo"), "{later:?}");
             drop(held);
             drop(core);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A request resolved through another core.
+// ---------------------------------------------------------------------------------------
+
+/// What resolving core `b`'s request through core `a` gives: `a`'s result, `b`'s next
+/// call's effects, `b`'s view after it, and a resolve of `b`'s last request through `a`
+/// after `b` dropped.
+fn across<C: Drive>(a: &C, b: C) -> (Vec<String>, Vec<String>, Vec<String>, bool) {
+    let mut effects = b.event(Event::Chain(5));
+    assert_eq!(effects.len(), 1);
+    let Some(Effect::Ask(mut request)) = effects.pop() else {
+        panic!("an Ask")
+    };
+    let from_a: Vec<String> = a
+        .ask(&mut request, 20)
+        .expect("resolves")
+        .iter()
+        .map(describe)
+        .collect();
+    let mut next = b.event(Event::Nop);
+    let next_names = next.iter().map(describe).collect();
+    let Some(Effect::Ask(mut second)) = next.pop() else {
+        panic!("b's next call returns its follow-up request: {next_names:?}")
+    };
+    let view = b.view();
+    drop(b);
+    let after_drop = a
+        .ask(&mut second, 1)
+        .is_ok_and(|effects| effects.is_empty());
+    (from_a, next_names, view, after_drop)
+}
+
+/// A request belongs to its core's command, whichever core's `resolve` takes it: as in
+/// crux_core, the call on the other core returns nothing of it, the owning core's next call
+/// returns the follow-up effects, and once the owning core has dropped, resolving its request
+/// through another core is a quiet `Ok(vec![])`.
+#[test]
+fn a_request_resolved_through_another_core_runs_in_its_own_core() {
+    let _serial = serial();
+    Watchdog::new("a request resolved through another core").run(|| {
+        let expected = across(&crux_core::Core::<Adv>::new(), crux_core::Core::new());
+        assert_eq!(
+            expected,
+            (vec![], vec!["ask 21".to_string()], vec![], true),
+            "crux_core"
+        );
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        for order in [EventOrder::Completion, EventOrder::Fifo] {
+            for shared_runtime in [false, true] {
+                let options = || {
+                    let options = Options::new().event_order(order);
+                    if shared_runtime {
+                        options.runtime(rt.handle().clone())
+                    } else {
+                        options
+                    }
+                };
+                let a = Core::with_options(Adv, Model::default(), options());
+                let b = Core::with_options(Adv, Model::default(), options());
+                let got = across(&a, b);
+                assert_eq!(got, expected, "{order:?}, shared runtime: {shared_runtime}");
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Panicking commands among concurrent calls.
+// ---------------------------------------------------------------------------------------
+
+/// Runs a call; a re-raised intentional panic counts in `reraised` and gives no effects.
+fn call(reraised: &AtomicUsize, f: impl FnOnce() -> Vec<Effect>) -> Vec<Effect> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(effects) => effects,
+        Err(payload) => {
+            let text = support::panic_message(&*payload).unwrap_or_default();
+            assert!(text.starts_with(support::INTENTIONAL), "{text:?}");
+            reraised.fetch_add(1, SeqCst);
+            Vec::new()
+        }
+    }
+}
+
+/// [`answer_all`], where any call may re-raise a panic of a command started elsewhere.
+fn answer_all_reraising(
+    core: &Core<Adv>,
+    effects: Vec<Effect>,
+    seen: &Mutex<std::collections::HashSet<String>>,
+    reraised: &AtomicUsize,
+) {
+    let mut pending = effects;
+    while let Some(effect) = pending.pop() {
+        let name = describe(&effect);
+        assert!(
+            seen.lock().unwrap().insert(name.clone()),
+            "{name} was returned by two calls"
+        );
+        match effect {
+            Effect::Ask(mut request) => {
+                let v = request.operation.0;
+                pending.extend(call(reraised, || {
+                    core.resolve(&mut request, v).expect("a first resolve")
+                }));
+            }
+            Effect::Ticks(mut request) => {
+                for i in 0..2 {
+                    pending.extend(call(reraised, || {
+                        core.resolve(&mut request, i).expect("a stream item")
+                    }));
+                }
+            }
+            Effect::Note(_) | Effect::Render(_) => panic!("no notifications here"),
+        }
+    }
+}
+
+/// Under `EventOrder::Completion`, 8 shell threads start bursts and panicking commands and
+/// answer what their calls return: every panic is re-raised by exactly one call (some on
+/// another thread than the one that started it), the effects a re-raising call would have
+/// returned come back from a later call (none lost, none twice), and the core carries on.
+#[test]
+fn panics_among_concurrent_calls_are_reraised_once_and_lose_no_effect() {
+    let _serial = serial();
+    let _quiet = support::quiet_panics();
+    Watchdog::new("panics among concurrent calls").run(|| {
+        const THREADS: u64 = 8;
+        const ROUNDS: u64 = 10;
+        for own_runtime in [true, false] {
+            let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+            let core = Arc::new(if own_runtime {
+                Core::<Adv>::new()
+            } else {
+                Core::with_runtime(rt.handle().clone())
+            });
+            let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+            let reraised = Arc::new(AtomicUsize::new(0));
+            let barrier = Arc::new(std::sync::Barrier::new(THREADS as usize));
+            let threads: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (core, seen) = (core.clone(), seen.clone());
+                    let (reraised, barrier) = (reraised.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        for r in 0..ROUNDS {
+                            let id = 1 + t * ROUNDS + r;
+                            let effects = call(&reraised, || core.process_event(Event::Burst(id)));
+                            let more = call(&reraised, || core.process_event(Event::PanicAtOnce));
+                            answer_all_reraising(&core, effects, &seen, &reraised);
+                            answer_all_reraising(&core, more, &seen, &reraised);
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            // What re-raising calls did not return comes back now, one panic per call.
+            loop {
+                let before = reraised.load(SeqCst);
+                let effects = call(&reraised, || core.process_event(Event::Nop));
+                let quiet = reraised.load(SeqCst) == before && effects.is_empty();
+                answer_all_reraising(&core, effects, &seen, &reraised);
+                if quiet {
+                    break;
+                }
+            }
+            let bursts = THREADS * ROUNDS;
+            assert_eq!(
+                reraised.load(SeqCst) as u64,
+                bursts,
+                "every panic is re-raised exactly once"
+            );
+            assert_eq!(
+                seen.lock().unwrap().len() as u64,
+                4 * bursts,
+                "every request returned once"
+            );
+            assert_eq!(
+                core.view().len() as u64,
+                3 * bursts + 2 * bursts,
+                "every answer reached update"
+            );
         }
     });
 }
