@@ -144,10 +144,73 @@ impl std::future::Future for StepTask {
 impl Drop for StepTask {
     fn drop(&mut self) {
         if let Some(tracker) = self.tracker.take() {
-            match tracker.settle.core() {
-                Some(core) => core.step_dropped(&tracker),
-                None => tracker.finish(),
+            dropped::handle(tracker);
+        }
+    }
+}
+
+/// Step tasks dropped without running, one after the other: the command such a drop ends
+/// may wake another of the core's commands, whose step task the dead runtime drops at once,
+/// inside the first drop; handled there, a chain of commands each waking the next would nest
+/// one drop per link and overflow the stack. The outermost drop on a thread handles the ones
+/// dropped inside it after its own, in a loop.
+mod dropped {
+    use super::*;
+    use std::collections::VecDeque;
+
+    thread_local! {
+        /// `Some` while a step task's drop is handled on this thread: the trackers of step
+        /// tasks dropped inside it, waiting for their turn.
+        static QUEUE: RefCell<Option<VecDeque<Arc<Tracker>>>> = const { RefCell::new(None) };
+    }
+
+    /// Hands a dropped step task's tracker to its core ([`Dispatch::step_dropped`]), or
+    /// uncounts it if the core is gone; queued if this thread is handling one already.
+    pub(super) fn handle(tracker: Arc<Tracker>) {
+        let mut tracker = Some(tracker);
+        let outermost = QUEUE
+            .try_with(|q| {
+                let mut q = q.borrow_mut();
+                match q.as_mut() {
+                    Some(queue) => {
+                        queue.extend(tracker.take());
+                        false
+                    }
+                    None => {
+                        *q = Some(VecDeque::new());
+                        true
+                    }
+                }
+            })
+            // Thread-locals gone (a thread exiting): handled here, nested if need be.
+            .unwrap_or(false);
+        let Some(tracker) = tracker else {
+            return;
+        };
+        if !outermost {
+            one(&tracker);
+            return;
+        }
+        /// Handles what was queued meanwhile, then ends the outermost drop (also if one
+        /// of them unwinds: the queue must not be left on for this thread's next drop).
+        struct Drain;
+        impl Drop for Drain {
+            fn drop(&mut self) {
+                while let Some(tracker) = QUEUE.with(|q| q.borrow_mut().as_mut()?.pop_front()) {
+                    one(&tracker);
+                }
+                QUEUE.with(|q| *q.borrow_mut() = None);
             }
+        }
+        let _drain = Drain;
+        one(&tracker);
+    }
+
+    fn one(tracker: &Arc<Tracker>) {
+        match tracker.settle.core() {
+            Some(core) => core.step_dropped(tracker),
+            // The core is gone: nobody waits on its count any more.
+            None => tracker.finish(),
         }
     }
 }

@@ -87,6 +87,11 @@ pub enum Event {
     Split(u64),
     /// From `Split`: a request.
     Leaf(u64),
+    /// A command holding `tx` in its future while it awaits `rx` (its drop drops `tx`).
+    Link {
+        rx: Slot<oneshot::Receiver<()>>,
+        tx: Slot<oneshot::Sender<()>>,
+    },
     /// `Ask(n)`, then `Ask(answer + 1)`, then `Log`.
     Chain(u64),
     /// A command holding `Blocker` in its future, suspended on a request.
@@ -161,6 +166,12 @@ impl App for Adv {
             Event::Leaf(n) => {
                 Command::request_from_shell(Ask(n)).then_send(|v| log(format!("a {v}")))
             }
+            Event::Link { rx, tx } => Command::new(move |ctx| async move {
+                let rx = rx.lock().unwrap().take().unwrap();
+                let _tx = tx.lock().unwrap().take().unwrap();
+                let _ = rx.await;
+                ctx.send_event(log("link"));
+            }),
             Event::Chain(n) => Command::request_from_shell(Ask(n))
                 .then_request(|v| Command::request_from_shell(Ask(v + 1)))
                 .then_send(|v| log(format!("chain {v}"))),
@@ -792,5 +803,46 @@ fn panics_among_concurrent_calls_are_reraised_once_and_lose_no_effect() {
                 "every answer reached update"
             );
         }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A runtime dropped before its core, with a long chain of commands.
+// ---------------------------------------------------------------------------------------
+
+/// The crate docs ("A runtime dropped before its core"): a command that needs a worker of a
+/// dead runtime is dropped, and the next call panics with a message. Here each command holds
+/// the sender the next one awaits, so each drop wakes the next, whose step task the dead
+/// runtime drops at once, which drops that command: a chain of `LINKS` commands must be
+/// dropped without one nested call per link (a stack overflow aborts the process).
+#[test]
+fn a_long_chain_of_commands_dropped_for_a_dead_runtime_does_not_overflow_the_stack() {
+    const LINKS: usize = 20_000;
+    let _serial = serial();
+    let _quiet = support::quiet_panics();
+    Watchdog::new("a chain of commands dropped for a dead runtime").run_reporting(|p| {
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        let core = Core::<Adv>::with_runtime(rt.handle().clone());
+        p.at("building the chain");
+        let (first_tx, mut rx) = oneshot::channel::<()>();
+        for _ in 0..LINKS {
+            let (tx, next_rx) = oneshot::channel::<()>();
+            let effects = core.process_event(Event::Link {
+                rx: slot(rx),
+                tx: slot(tx),
+            });
+            assert!(effects.is_empty());
+            rx = next_rx;
+        }
+        p.at("dropping the runtime");
+        drop(rt);
+        p.at("waking the first link from outside");
+        drop(first_tx);
+        p.at("the next call");
+        let text = support::panic_text(|| core.process_event(Event::Nop));
+        assert!(text.contains("has shut down"), "{text:?}");
+        assert!(core.view().is_empty(), "no link ran");
+        drop(rx);
+        drop(core);
     });
 }
