@@ -92,6 +92,8 @@ pub enum Event {
         rx: Slot<oneshot::Receiver<()>>,
         tx: Slot<oneshot::Sender<()>>,
     },
+    /// A request whose command holds a drop counter, and sends `Fetch` once answered.
+    Held(Arc<AtomicUsize>),
     /// `Ask(n)`, then `Ask(answer + 1)`, then `Log`.
     Chain(u64),
     /// A command holding `Blocker` in its future, suspended on a request.
@@ -171,6 +173,11 @@ impl App for Adv {
                 let _tx = tx.lock().unwrap().take().unwrap();
                 let _ = rx.await;
                 ctx.send_event(log("link"));
+            }),
+            Event::Held(drops) => Command::new(move |ctx| async move {
+                let _count = DropCount(drops);
+                let v = ctx.request_from_shell(Ask(1)).await;
+                ctx.send_event(Event::Fetch(v));
             }),
             Event::Chain(n) => Command::request_from_shell(Ask(n))
                 .then_request(|v| Command::request_from_shell(Ask(v + 1)))
@@ -844,5 +851,109 @@ fn a_long_chain_of_commands_dropped_for_a_dead_runtime_does_not_overflow_the_sta
         assert!(core.view().is_empty(), "no link ran");
         drop(rx);
         drop(core);
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The last reference dropped by whichever shell thread ends last.
+// ---------------------------------------------------------------------------------------
+
+/// 4 shell threads share a core: each calls it, answers what it gets, resolves some held
+/// requests directly (as a middleware's thread would) and opens gates from outside, then
+/// drops its reference; the last one drops the core, while the others may still be
+/// resolving their held requests. When every thread is done, every command future and the
+/// model have been dropped exactly once, nothing hung, and resolving a held request after the
+/// drop is an error or a no-op, never a panic.
+#[test]
+fn the_core_dropped_by_whichever_shell_thread_ends_last_leaves_nothing() {
+    let _serial = serial();
+    Watchdog::new("the last reference on a shell thread").run_reporting(|p| {
+        const THREADS: usize = 4;
+        const HELD: usize = 30;
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        for round in 0..24 {
+            p.at_round("a round", round);
+            let order = if round % 2 == 0 {
+                EventOrder::Completion
+            } else {
+                EventOrder::Fifo
+            };
+            let options = Options::new().event_order(order);
+            let options = if round % 4 < 2 {
+                options
+            } else {
+                options.runtime(rt.handle().clone())
+            };
+            let model_drops = Arc::new(AtomicUsize::new(0));
+            let model = Model {
+                log: Vec::new(),
+                dropped: Some(DropCount(model_drops.clone())),
+            };
+            let core = Arc::new(Core::with_options(Adv, model, options));
+            let command_drops = Arc::new(AtomicUsize::new(0));
+            let barrier = Arc::new(std::sync::Barrier::new(THREADS));
+            let threads: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let core = core.clone();
+                    let (drops, barrier) = (command_drops.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        // Any call may return another thread's effects: each thread takes
+                        // what its own calls return.
+                        let asks = |effects: Vec<Effect>| {
+                            effects.into_iter().filter_map(|effect| match effect {
+                                Effect::Ask(request) => Some(request),
+                                other => panic!("only requests here: {other:?}"),
+                            })
+                        };
+                        let mut held = Vec::new();
+                        let mut gates = Vec::new();
+                        for _ in 0..HELD {
+                            held.extend(asks(core.process_event(Event::Held(drops.clone()))));
+                            let (gate, rx) = oneshot::channel();
+                            held.extend(asks(core.process_event(Event::Gate(slot(rx)))));
+                            gates.push(gate);
+                        }
+                        barrier.wait();
+                        // Half the held requests through the core (and what that returns), a
+                        // quarter directly, a quarter left for after the drop.
+                        let mut i = 0;
+                        while i < held.len() {
+                            match i % 4 {
+                                0 | 1 => {
+                                    let more = core.resolve(&mut held[i], 3).expect("resolves");
+                                    held.extend(asks(more));
+                                }
+                                2 => held[i].resolve(5).expect("resolves directly"),
+                                _ => {}
+                            }
+                            i += 1;
+                        }
+                        for (i, gate) in gates.into_iter().enumerate() {
+                            if (i + t) % 2 == 0 {
+                                let _ = gate.send(());
+                            }
+                        }
+                        drop(core);
+                        // The core may be gone now: held requests resolve to an error or
+                        // to nothing.
+                        for request in &mut held {
+                            let _ = request.resolve(6);
+                        }
+                    })
+                })
+                .collect();
+            drop(core);
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            support::wait_until("the model is dropped", || model_drops.load(SeqCst) == 1);
+            assert_eq!(
+                command_drops.load(SeqCst),
+                THREADS * HELD,
+                "{order:?}: every command future is dropped once, when the core drops at the \
+                 latest"
+            );
+            assert_eq!(model_drops.load(SeqCst), 1);
+        }
     });
 }
