@@ -900,8 +900,8 @@ fn the_core_dropped_by_whichever_shell_thread_ends_last_leaves_nothing() {
                         // Any call may return another thread's effects: each thread takes
                         // what its own calls return.
                         let asks = |effects: Vec<Effect>| {
-                            effects.into_iter().filter_map(|effect| match effect {
-                                Effect::Ask(request) => Some(request),
+                            effects.into_iter().map(|effect| match effect {
+                                Effect::Ask(request) => request,
                                 other => panic!("only requests here: {other:?}"),
                             })
                         };
