@@ -859,7 +859,7 @@ where
             // The first such command steps on this thread after this step; any other on a
             // worker, in parallel with this one.
             if let Some(tracker) = settle::next::offer(tracker) {
-                self.clone().dispatch(tracker);
+                self.dispatch(tracker);
             }
         }
     }
@@ -979,10 +979,8 @@ where
     /// A step task on the core's runtime. It holds only the tracker, not the core: one still
     /// queued when the core drops (a worker was busy) must not keep the model, the app and
     /// the outbox alive on the caller's runtime after the drop.
-    fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>) {
-        let handle = self.handle.clone();
-        drop(self);
-        drop(handle.spawn(StepTask::new(tracker)));
+    fn dispatch(&self, tracker: Arc<Tracker>) {
+        drop(self.handle.spawn(StepTask::new(tracker)));
     }
 
     fn step_on_worker(self: Arc<Self>, tracker: &Arc<Tracker>) {

@@ -96,7 +96,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 /// Where a command woken outside an inline call goes: its core, which steps it on a worker.
 pub(crate) trait Dispatch: Send + Sync {
     /// Steps `tracker`'s command on one of the runtime's workers (spawns a [`StepTask`]).
-    fn dispatch(self: Arc<Self>, tracker: Arc<Tracker>);
+    fn dispatch(&self, tracker: Arc<Tracker>);
     /// A [`StepTask`] runs on a worker: one step of `tracker`'s command.
     fn step_on_worker(self: Arc<Self>, tracker: &Arc<Tracker>);
     /// A [`StepTask`] was dropped without running (its runtime shut down under the core).
