@@ -918,15 +918,11 @@ where
     fn runtime_gone(&self, tracker: &Arc<Tracker>) {
         // Not `if let Some(cell) = self.cells.lock()...`: the guard would live through the
         // block, and the command's drop can wake another command of this core, whose step
-        // task the dead runtime drops at once, back in here on this thread.
+        // task the dead runtime drops at once (handled after this one, `settle::dropped`).
         let cell = self.cells.lock().map.remove(&tracker.id());
-        if let Some(cell) = cell {
-            if cell.root {
-                // Every command of a `Fifo` core goes with its root.
-                self.root_ending();
-            }
-            let command = cell.command.lock().take();
-            drop_quietly(command);
+        if cell.as_ref().is_some_and(|cell| cell.root) {
+            // Every command of a `Fifo` core goes with its root.
+            self.root_ending();
         }
         if !self.cells.lock().closed {
             let message = "genrt_crux::Core: the genrt runtime this core runs on has shut down \
@@ -934,7 +930,14 @@ where
                            or give it a runtime of its own (Core::new)";
             self.panics.lock().push_back(Box::new(message));
         }
+        // Uncounted (after the message, which a call settling at once must see) before its
+        // command drops: that drop may call this core (a `Drop` calling `process_event`),
+        // and the call must not wait for the very command being dropped.
         tracker.finish();
+        if let Some(cell) = cell {
+            let command = cell.command.lock().take();
+            drop_quietly(command);
+        }
     }
 
     /// Forgets an ended command's cell.
@@ -945,6 +948,7 @@ where
 
     /// Waits for the settle; re-raises a recorded panic or returns the outbox.
     fn settle(&self) -> Vec<A::Effect> {
+        settle::dropped::drain();
         self.settle.wait();
         let panic = self.panics.lock().pop_front();
         if let Some(payload) = panic {

@@ -154,7 +154,7 @@ impl Drop for StepTask {
 /// inside the first drop; handled there, a chain of commands each waking the next would nest
 /// one drop per link and overflow the stack. The outermost drop on a thread handles the ones
 /// dropped inside it after its own, in a loop.
-mod dropped {
+pub(crate) mod dropped {
     use super::*;
     use std::collections::VecDeque;
 
@@ -196,14 +196,25 @@ mod dropped {
         struct Drain;
         impl Drop for Drain {
             fn drop(&mut self) {
-                while let Some(tracker) = QUEUE.with(|q| q.borrow_mut().as_mut()?.pop_front()) {
-                    one(&tracker);
-                }
+                drain();
                 QUEUE.with(|q| *q.borrow_mut() = None);
             }
         }
         let _drain = Drain;
         one(&tracker);
+    }
+
+    /// Handles the step tasks queued on this thread, if it is inside the handling of one: a
+    /// settling call made from there (a dropped command's `Drop` calling `process_event`)
+    /// would otherwise wait for commands whose turn comes only after it returns.
+    pub(crate) fn drain() {
+        while let Some(tracker) = QUEUE
+            .try_with(|q| q.borrow_mut().as_mut()?.pop_front())
+            .ok()
+            .flatten()
+        {
+            one(&tracker);
+        }
     }
 
     fn one(tracker: &Arc<Tracker>) {

@@ -94,6 +94,11 @@ pub enum Event {
     },
     /// A request whose command holds a drop counter, and sends `Fetch` once answered.
     Held(Arc<AtomicUsize>),
+    /// A command holding a `CallOnDrop` while it awaits `rx`.
+    LinkCalling {
+        rx: Slot<oneshot::Receiver<()>>,
+        on_drop: Slot<CallOnDrop>,
+    },
     /// `Ask(n)`, then `Ask(answer + 1)`, then `Log`.
     Chain(u64),
     /// A command holding `Blocker` in its future, suspended on a request.
@@ -114,6 +119,31 @@ impl Drop for Blocker {
     fn drop(&mut self) {
         let _ = self.dropping.send(());
         let _ = self.release.recv_timeout(support::DEADLINE);
+    }
+}
+
+/// Dropped, drops `tx` (waking the command awaiting it), then calls `process_event(Nop)` on
+/// `core` and records how the call ended in `outcome`.
+pub struct CallOnDrop {
+    pub tx: Option<oneshot::Sender<()>>,
+    pub core: std::sync::Weak<Core<Adv>>,
+    pub outcome: Arc<Mutex<Option<String>>>,
+}
+
+impl Drop for CallOnDrop {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(core) = self.core.upgrade() {
+            let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                core.process_event(Event::Nop)
+            })) {
+                Ok(effects) => format!("{} effects", effects.len()),
+                Err(payload) => support::panic_message(&*payload)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            *self.outcome.lock().unwrap() = Some(outcome);
+        }
     }
 }
 
@@ -178,6 +208,12 @@ impl App for Adv {
                 let _count = DropCount(drops);
                 let v = ctx.request_from_shell(Ask(1)).await;
                 ctx.send_event(Event::Fetch(v));
+            }),
+            Event::LinkCalling { rx, on_drop } => Command::new(move |ctx| async move {
+                let rx = rx.lock().unwrap().take().unwrap();
+                let _on_drop = on_drop.lock().unwrap().take().unwrap();
+                let _ = rx.await;
+                ctx.send_event(log("link"));
             }),
             Event::Chain(n) => Command::request_from_shell(Ask(n))
                 .then_request(|v| Command::request_from_shell(Ask(v + 1)))
@@ -955,5 +991,49 @@ fn the_core_dropped_by_whichever_shell_thread_ends_last_leaves_nothing() {
             );
             assert_eq!(model_drops.load(SeqCst), 1);
         }
+    });
+}
+
+/// As above, with a command whose drop (for the dead runtime) wakes the next link and then
+/// calls `process_event` on the core: that call must not wait for the link it woke, whose
+/// dropped step task waits for its turn on this very thread; it panics with the dead
+/// runtime's message like any call on such a core.
+#[test]
+fn a_call_from_a_command_dropped_for_a_dead_runtime_does_not_wait_for_itself() {
+    let _serial = serial();
+    let _quiet = support::quiet_panics();
+    Watchdog::new("a call from a dropped command's Drop").run_reporting(|p| {
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        let core = Arc::new(Core::<Adv>::with_runtime(rt.handle().clone()));
+        let (next_tx, next_rx) = oneshot::channel::<()>();
+        assert!(core
+            .process_event(Event::Link {
+                rx: slot(next_rx),
+                tx: slot(oneshot::channel::<()>().0),
+            })
+            .is_empty());
+        let (first_tx, first_rx) = oneshot::channel::<()>();
+        let outcome = Arc::new(Mutex::new(None));
+        let on_drop = CallOnDrop {
+            tx: Some(next_tx),
+            core: Arc::downgrade(&core),
+            outcome: outcome.clone(),
+        };
+        assert!(core
+            .process_event(Event::LinkCalling {
+                rx: slot(first_rx),
+                on_drop: slot(on_drop),
+            })
+            .is_empty());
+        p.at("dropping the runtime");
+        drop(rt);
+        p.at("waking the first link from outside");
+        drop(first_tx);
+        let outcome = outcome.lock().unwrap().take();
+        let outcome = outcome.expect("the dropped command called process_event");
+        assert!(outcome.contains("has shut down"), "{outcome:?}");
+        p.at("the next call");
+        let _ = support::panic_text(|| core.process_event(Event::Nop));
+        assert!(core.view().is_empty(), "no link ran");
     });
 }
