@@ -94,6 +94,8 @@ pub enum Event {
     },
     /// A request whose command holds a drop counter, and sends `Fetch` once answered.
     Held(Arc<AtomicUsize>),
+    /// A command that awaits `rx`, then logs `gate {n}` and asks `Ask(n)`.
+    Numbered(u64, Slot<oneshot::Receiver<()>>),
     /// A command holding a `CallOnDrop` while it awaits `rx`.
     LinkCalling {
         rx: Slot<oneshot::Receiver<()>>,
@@ -208,6 +210,13 @@ impl App for Adv {
                 let _count = DropCount(drops);
                 let v = ctx.request_from_shell(Ask(1)).await;
                 ctx.send_event(Event::Fetch(v));
+            }),
+            Event::Numbered(n, rx) => Command::new(move |ctx| async move {
+                let rx = rx.lock().unwrap().take().unwrap();
+                let _ = rx.await;
+                ctx.send_event(log(format!("gate {n}")));
+                let v = ctx.request_from_shell(Ask(n)).await;
+                ctx.send_event(log(format!("answer {v}")));
             }),
             Event::LinkCalling { rx, on_drop } => Command::new(move |ctx| async move {
                 let rx = rx.lock().unwrap().take().unwrap();
@@ -1035,5 +1044,75 @@ fn a_call_from_a_command_dropped_for_a_dead_runtime_does_not_wait_for_itself() {
         p.at("the next call");
         let _ = support::panic_text(|| core.process_event(Event::Nop));
         assert!(core.view().is_empty(), "no link ran");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Fifo: wakes from outside any call, in crux_core's order.
+// ---------------------------------------------------------------------------------------
+
+/// Commands woken from a plain thread between calls, in a scrambled order: under
+/// `EventOrder::Fifo` they run in the next call, in the order they were woken, as crux_core
+/// runs its root's ready queue; their requests, answered newest-first, too.
+fn wakes_between_calls(
+    core: &dyn Drive,
+    make: &dyn Fn(u64, Slot<oneshot::Receiver<()>>) -> Event,
+) -> Session {
+    const GATES: u64 = 6;
+    let mut calls = Vec::new();
+    let mut gates = Vec::new();
+    for n in 0..GATES {
+        let (tx, rx) = oneshot::channel();
+        calls.push(
+            core.event(make(n, slot(rx)))
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>(),
+        );
+        gates.push(Some(tx));
+    }
+    let order = [3, 1, 5, 0, 4, 2];
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in order {
+                gates[i].take().unwrap().send(()).unwrap();
+            }
+        });
+    });
+    let mut pending = core.event(Event::Nop);
+    calls.push(pending.iter().map(describe).collect());
+    while let Some(effect) = pending.pop() {
+        let Effect::Ask(mut request) = effect else {
+            panic!("only requests")
+        };
+        let v = request.operation.0 + 10;
+        let more = core.ask(&mut request, v).unwrap();
+        calls.push(more.iter().map(describe).collect());
+        pending.extend(more);
+    }
+    Session {
+        calls,
+        view: core.view(),
+    }
+}
+
+#[test]
+fn under_fifo_commands_woken_between_calls_run_in_crux_cores_order() {
+    let _serial = serial();
+    Watchdog::new("Fifo: wakes between calls").run(|| {
+        let make = |n, rx| Event::Numbered(n, rx);
+        let expected = wakes_between_calls(&crux_core::Core::<Adv>::new(), &make);
+        assert!(expected.view.len() == 12, "{expected:?}");
+        let rt = genrt::Builder::new().worker_threads(2).build().unwrap();
+        for round in 0..10 {
+            let options = Options::new().event_order(EventOrder::Fifo);
+            let options = if round % 2 == 0 {
+                options
+            } else {
+                options.runtime(rt.handle().clone())
+            };
+            let core = Core::with_options(Adv, Model::default(), options);
+            assert_eq!(wakes_between_calls(&core, &make), expected, "round {round}");
+        }
     });
 }
