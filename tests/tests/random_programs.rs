@@ -4,7 +4,12 @@
 //! The configuration: multi-thread (1 to 4 workers) or current-thread (driven by the test
 //! thread's `block_on`, and sometimes by one or two more threads in `Handle::block_on` at
 //! once); sometimes a paused clock; odd `event_interval` and `global_queue_interval` values;
-//! 1 to 3 blocking threads; sometimes the root future runs inside a `LocalSet`.
+//! 1 to 3 blocking threads; sometimes the root future runs inside a `LocalSet`; sometimes
+//! thread park/unpark hooks (start/stop hooks always count threads); sometimes the root and
+//! the extra threads' `block_on` futures hold a `Handle::enter` guard across all their
+//! awaits; sometimes a foreign thread calls `Runtime::settle` (or `try_settle`, when a task
+//! may keep the runtime busy) in a loop while the program runs; on a current-thread runtime,
+//! sometimes `UnhandledPanic::ShutdownRuntime`, and sometimes nodes that pause the clock.
 //!
 //! The program: a tree of tasks ("nodes", depth at most 4, up to a few hundred). Each node
 //! runs a drawn sequence of operations: spawning children and awaiting, aborting (through
@@ -13,8 +18,25 @@
 //! `select!` over join handles; `yield_now`, `consume_budget`, `unconstrained`; sleeps and
 //! timeouts; blocking closures (computing, panicking, `Handle::block_on` of a yield, a sleep
 //! or a child task, resolving a shell request, driving a `LocalSet` with `spawn_local`
-//! leaves); `block_in_place` (multi-thread only); shell requests and streams resolved,
-//! abandoned or never resolved by a foreign thread pool; task-locals.
+//! leaves, entering nested `Handle::enter` guards and holding one across the awaits of a
+//! `Handle::block_on`); `block_in_place` (multi-thread only); shell requests and streams
+//! resolved, abandoned or never resolved by a foreign thread pool; task-locals; nested
+//! `Handle::enter` guards in a task (spawning a child inside, dropped in reverse order, the
+//! current runtime checked at each step); `time::pause`/`advance`/`resume` (current-thread
+//! runtimes whose clock does not start paused). `JoinSet`s also hold blocking closures
+//! (`spawn_blocking`, computing or panicking, joined or left to the set's end: after an
+//! `abort_all` each is completed or cancelled as it had started or not, and its closure is
+//! dropped exactly once), and spawn with `spawn_on`/`spawn_blocking_on` too.
+//!
+//! A quarter of the nodes spawned as tasks have a *bomb*: a value whose `Drop` panics, beside
+//! the future (so it goes off when the task's cell drops the future) or, for doomed nodes,
+//! inside it among what it holds (armed at the first poll; the rest of what it holds is then
+//! dropped while the panic unwinds). As in Tokio, a completed task's output stands (the
+//! panic is dropped), a cancelled one reports `is_panic` with the bomb's payload (checked
+//! wherever the parent sees the result), and the runtime's shutdown drops every other
+//! future all the same (the drop counts). A poll that panics drops its future while that
+//! panic unwinds, so a bomb then stays quiet (a second panic would abort the process, in
+//! Tokio too).
 //!
 //! Every node has a kind that fixes its outcome: *normal* (completes with its value),
 //! *panicker* (panics at its end; its `JoinError` says panic), *doomed* (does its work, tells
@@ -30,7 +52,15 @@
 //! Then: every node's future was dropped exactly once, its outcome is the expected one, every
 //! join result its parent saw was the expected one (and seen only after the future was
 //! dropped), nothing else went wrong inside (`errors`), and, with `GENRT_FUZZ_MEMORY=1`, live
-//! bytes are back at the baseline (the counting allocator).
+//! bytes are back at the baseline (the counting allocator). Also: after the root returns,
+//! the runtime settles (`try_settle`, 30 s) unless a task may yield for ever; after a `Join`
+//! ending the metrics are exact (`live_tasks` 0, `completed == spawned`, `spawned` the
+//! number of tasks the program made, an empty global queue); once the runtime's threads
+//! exited, every ending has `completed == spawned`, every thread started stopped (at least
+//! one per worker), no thread is left parked (park and unpark hooks alternate on each
+//! thread, and no thread stops parked), and every hook ran in the runtime's context.
+//! Under `ShutdownRuntime` (never with the `Join` ending) outcomes are checked as in an early
+//! ending, and a `block_on` may panic only with the runtime's "a task panicked" message.
 //!
 //! The live-byte check is opt-in because of an open observation: in about 55,000
 //! memory-checked release seeds it failed 4 times, by 11, 6,467, 8,040 and 8,827 bytes, each
@@ -51,21 +81,36 @@
 //!
 //! Known limits the generator keeps clear of (each would hang in Tokio too): a blocking
 //! closure waiting for the runtime in a program that blocks in place, and fewer blocking
-//! threads than `block_in_place` closures that may wait at once (see `Plan::draw`).
+//! threads than `block_in_place` closures that may wait at once (see `Plan::draw`). Not
+//! drawn, by design: an `EnterGuard` held across an await of a task (it is not `Send`, as
+//! Tokio's; in a `LocalSet` task, another task polled meanwhile would see the context, and
+//! two such tasks would drop their guards out of order, which panics in Tokio too); a
+//! settle check while a `block_in_place` closure may wait for a paused clock nobody
+//! advances (genrt documents that the clock does not auto-advance then); `time::pause` on
+//! a multi-thread runtime (it panics, as Tokio's).
+//!
+//! An observation about the harness, not the runtime: a thread just spawned has no name until
+//! it starts running, so after an early `shutdown_background` "no thread named `rp-rt`" held
+//! while workers had not started yet (found by the hooks' counts: 0 of 4 workers had
+//! started). The wait for the runtime's threads now first waits, through the start and stop
+//! hooks, for every worker to have started and stopped; this may be what the open late-free
+//! observation above saw.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 use futures::task::AtomicWaker;
+use futures::FutureExt;
 use genrt::shell::{self, Resolver, ShellStream, StreamResolver};
 use genrt::task::{JoinSet, LocalSet};
 use genrt::{AbortHandle, Handle, JoinError, JoinHandle};
@@ -90,6 +135,8 @@ const THREADS: &str = "rp-rt";
 const MAX_DEPTH: u8 = 4;
 /// Foreign threads resolving shell requests.
 const POOL_THREADS: usize = 2;
+/// What a `block_on` panics with once a task's panic shut the runtime down.
+const SHUT_BY_PANIC: &str = "a task panicked and the runtime is configured with";
 
 genrt::task_local! {
     static TL: u64;
@@ -177,6 +224,28 @@ struct Config {
     /// that nothing hangs, every future made is dropped exactly once, no node ends in a
     /// state its kind forbids, and live bytes come back.
     early: bool,
+    /// Thread start/stop and park/unpark hooks count their calls (see `Hooks`).
+    hooks: bool,
+    /// The root future, and the extra threads' `block_on` futures, hold a `Handle::enter`
+    /// guard of their runtime across all their awaits.
+    enter: bool,
+    /// A foreign thread calls `Runtime::settle` (`try_settle`, when a task may keep the
+    /// runtime busy) in a loop while the program runs.
+    settler: bool,
+    /// Nodes pause, advance and resume the clock (`Op::Pause`): a current-thread runtime
+    /// whose clock does not start paused.
+    pauses: bool,
+    /// `UnhandledPanic::ShutdownRuntime` (current-thread only, as in Tokio; never with the
+    /// `Join` ending, which needs the runtime alive): the first task that panics shuts the
+    /// runtime down, every `block_on` panics, and outcomes are then as in an early ending.
+    shutdown_on_panic: bool,
+}
+
+impl Config {
+    /// Whether the runtime may end with work in flight: outcomes then depend on timing.
+    fn lax(&self) -> bool {
+        self.early || self.shutdown_on_panic
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,6 +334,16 @@ enum BlockingOp {
     Detached(u64),
     /// A `LocalSet` driven by `Handle::block_on`, with these leaves spawned on it.
     Local(Vec<(usize, LocalFate)>),
+    /// Checks the blocking thread's runtime context, enters `n` nested guards of it, then
+    /// `Handle::block_on` of a future that enters once more and holds that guard across
+    /// `yields` yields (and a sleep of `sleep` ms, where sleeps are fine, and a spawned
+    /// task's join, where waiting for the runtime is); every guard dropped in reverse order.
+    Enter {
+        n: u8,
+        yields: u8,
+        sleep: Option<u8>,
+        spawn: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,13 +373,42 @@ enum Op {
     /// `timeout(1 hour, child)`: the child always finishes first.
     TimeoutOk(usize),
     Child(usize, Fate),
-    Set(Vec<(usize, bool)>, SetEnd),
+    Set(SetSpec),
     Join2(usize, usize),
     Select(usize),
     Blocking(BlockingOp),
     BlockInPlace(Bip),
     Shell(ShellOp),
     TaskLocal(u64, Vec<Op>),
+    /// `n` nested `Handle::enter` guards of the current runtime (a task cannot hold one
+    /// across an await: the guard is not `Send`, as in Tokio), a child spawned inside the
+    /// innermost, the guards dropped in reverse order, the child awaited.
+    Enter(u8, Option<usize>),
+    /// `time::pause`, `time::advance` by this many milliseconds, `time::resume`, under the
+    /// world's clock lock (`Config::pauses`).
+    Pause(u8),
+}
+
+/// A `JoinSet` op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SetSpec {
+    /// Nodes spawned in the set; `true`: a doomed leaf aborted at once (no ready wait).
+    members: Vec<(usize, bool)>,
+    /// Blocking closures spawned in the set (`JoinSet::spawn_blocking`).
+    blocking: Vec<SetBlocking>,
+    end: SetEnd,
+    /// Members spawned with `spawn_on`/`spawn_blocking_on` and `Handle::current()`.
+    on: bool,
+}
+
+/// A blocking closure in a `JoinSet`: returns `bvalue(id)`, or panics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SetBlocking {
+    id: usize,
+    panics: bool,
+    /// Joined by the set's `join_next` loop; otherwise left to the set's end (an
+    /// `abort_all` then sees it completed or cancelled, as it had started or not).
+    joined: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +419,9 @@ struct NodeSpec {
     local: bool,
     /// Run by a thread of its own in `Handle::block_on`.
     top_of_thread: bool,
+    /// Its future holds a `Bomb`: a value whose `Drop` panics (unless the thread is already
+    /// panicking). Only for nodes spawned as tasks of the runtime.
+    bomb: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -320,6 +431,8 @@ struct Plan {
     nodes: Vec<NodeSpec>,
     /// Nodes run by extra threads in `Handle::block_on`.
     extra: Vec<usize>,
+    /// Blocking closures spawned in `JoinSet`s (`SetBlocking::id` is below this).
+    blockers: usize,
 }
 
 /// What the ops of a node (and of its whole subtree) may do.
@@ -348,6 +461,7 @@ struct Gen<'a> {
     config: &'a Config,
     nodes: Vec<NodeSpec>,
     budget: usize,
+    blockers: usize,
 }
 
 impl Gen<'_> {
@@ -370,6 +484,7 @@ impl Gen<'_> {
             ops: Vec::new(),
             local: false,
             top_of_thread: false,
+            bomb: false,
         });
         self.nodes.len() - 1
     }
@@ -377,6 +492,9 @@ impl Gen<'_> {
     /// A node of `kind` at `scope`, its ops drawn. The budget was taken by the caller.
     fn node(&mut self, kind: Kind, scope: Scope) -> usize {
         let id = self.push(kind);
+        // Every node made here is spawned as a task of the runtime, whose cell catches a
+        // panic of its future's `Drop` (see `Bomb`).
+        self.nodes[id].bomb = self.rng.chance(25);
         let ops = match kind {
             Kind::Racy => self.leaf_ops(scope),
             Kind::Doomed(_) if self.rng.chance(40) => self.leaf_ops(scope),
@@ -536,6 +654,19 @@ impl Gen<'_> {
                 }
                 50..=59 if can_child => {
                     let mut members = Vec::new();
+                    let mut blocking = Vec::new();
+                    // Blocking members never wait for anything (a `block_in_place`
+                    // program's closures must not): they compute or panic.
+                    if !scope.blocking_free && self.rng.chance(40) {
+                        for _ in 0..1 + self.rng.below(3) {
+                            blocking.push(SetBlocking {
+                                id: self.blockers,
+                                panics: self.rng.chance(25),
+                                joined: self.rng.chance(50),
+                            });
+                            self.blockers += 1;
+                        }
+                    }
                     for _ in 0..1 + self.rng.below(5) {
                         if !self.take() {
                             break;
@@ -547,7 +678,7 @@ impl Gen<'_> {
                             && self.rng.chance(50);
                         members.push((id, early));
                     }
-                    if members.is_empty() {
+                    if members.is_empty() && blocking.is_empty() {
                         continue;
                     }
                     let end = self.rng.pick(&[
@@ -557,7 +688,12 @@ impl Gen<'_> {
                         SetEnd::Detach,
                         SetEnd::Hold,
                     ]);
-                    Op::Set(members, end)
+                    Op::Set(SetSpec {
+                        members,
+                        blocking,
+                        end,
+                        on: self.rng.chance(30),
+                    })
                 }
                 60..=62 if can_child && self.budget >= 2 => {
                     self.budget -= 2;
@@ -589,7 +725,8 @@ impl Gen<'_> {
                         Kind::Panicker(PanicSite::Plain)
                     };
                     let scope = Scope {
-                        closed: scope.closed || self.config.paused,
+                        // Another node's `Op::Pause` pauses the clock for a while too.
+                        closed: scope.closed || self.config.paused || self.config.pauses,
                         ..child
                     };
                     Op::TimeoutOk(self.node(kind, scope))
@@ -621,6 +758,19 @@ impl Gen<'_> {
                     let inner = (0..1 + self.rng.below(3)).map(|_| self.op(scope)).collect();
                     Op::TaskLocal(self.rng.below(1 << 40), inner)
                 }
+                95..=96 => {
+                    let n = 1 + self.rng.below(3) as u8;
+                    let child = (can_child && self.rng.chance(60) && self.take()).then(|| {
+                        let kind = if self.rng.chance(80) {
+                            Kind::Normal
+                        } else {
+                            Kind::Panicker(PanicSite::Plain)
+                        };
+                        self.node(kind, child)
+                    });
+                    Op::Enter(n, child)
+                }
+                97..=98 if self.config.pauses => Op::Pause(self.rng.below(5) as u8),
                 _ => continue,
             };
             return op;
@@ -637,13 +787,13 @@ impl Gen<'_> {
         // Tokio); in an early ending that is expected, but its report (a backtrace, whose
         // first resolution caches the binary's debug info for good) would spoil the live-byte
         // check: no sleeps in blocking closures there.
-        let sleeps_ok = waits_ok && !self.config.early;
+        let sleeps_ok = waits_ok && !self.config.lax();
         let child = Scope {
             blocking_free: true,
             ..Gen::child_scope(scope)
         };
         loop {
-            return match self.rng.below(8) {
+            return match self.rng.below(9) {
                 0 => BlockingOp::Compute(self.rng.below(1000)),
                 1 => BlockingOp::Panic,
                 2 => BlockingOp::BlockOnYield,
@@ -672,6 +822,9 @@ impl Gen<'_> {
                         };
                         let id = self.push(kind);
                         self.nodes[id].local = true;
+                        // A `LocalSet`'s task cell catches a `Drop` panic as the runtime's
+                        // does (an abort reports it; the set's drop goes on).
+                        self.nodes[id].bomb = self.rng.chance(25);
                         self.nodes[id].ops = (0..self.rng.below(3))
                             .map(|_| match self.rng.below(3) {
                                 0 => Op::Yield(1 + self.rng.below(3) as u8),
@@ -683,6 +836,12 @@ impl Gen<'_> {
                     }
                     BlockingOp::Local(leaves)
                 }
+                8 => BlockingOp::Enter {
+                    n: self.rng.below(3) as u8,
+                    yields: self.rng.below(3) as u8,
+                    sleep: (sleeps_ok && self.rng.chance(40)).then(|| self.rng.below(3) as u8),
+                    spawn: waits_ok && self.rng.chance(50),
+                },
                 _ => continue,
             };
         }
@@ -705,9 +864,10 @@ impl Plan {
             _ => Ending::Background,
         };
         let max_blocking = 1 + rng.below(3) as usize;
+        let paused = rng.chance(30);
         let config = Config {
             flavor,
-            paused: rng.chance(30),
+            paused,
             event_interval: rng.chance(50).then(|| rng.pick(&odd)),
             global_queue_interval: rng.chance(50).then(|| rng.pick(&odd)),
             max_blocking,
@@ -723,6 +883,13 @@ impl Plan {
                 Ending::Background => rng.below(max_blocking as u64 + 1) as usize,
                 _ => 0,
             },
+            hooks: rng.chance(50),
+            enter: rng.chance(30),
+            settler: rng.chance(20),
+            pauses: flavor == Flavor::Current && !paused && rng.chance(40),
+            shutdown_on_panic: flavor == Flavor::Current
+                && ending != Ending::Join
+                && rng.chance(30),
         };
         let budget = 20 + rng.below(280) as usize;
         let mut gen = Gen {
@@ -730,6 +897,7 @@ impl Plan {
             config: &config,
             nodes: Vec::new(),
             budget,
+            blockers: 0,
         };
         let top_scope = Scope {
             depth: 0,
@@ -768,6 +936,7 @@ impl Plan {
             gen.nodes[id].top_of_thread = true;
             extra.push(id);
         }
+        let blockers = gen.blockers;
         let mut nodes = gen.nodes;
         let mut config = config;
         if config.bip {
@@ -798,6 +967,7 @@ impl Plan {
             config,
             nodes,
             extra,
+            blockers,
         }
     }
 }
@@ -808,7 +978,7 @@ impl fmt::Display for Plan {
             |pred: &dyn Fn(&NodeSpec) -> bool| self.nodes.iter().filter(|n| pred(n)).count();
         write!(
             f,
-            "seed {}: {:?}; {} nodes ({} panickers, {} doomed, {} racy, {} local), {} extra block_on threads",
+            "seed {}: {:?}; {} nodes ({} panickers, {} doomed, {} racy, {} local, {} bombs), {} extra block_on threads, {} blocking set members",
             self.seed,
             self.config,
             self.nodes.len(),
@@ -816,7 +986,9 @@ impl fmt::Display for Plan {
             count(&|n| matches!(n.kind, Kind::Doomed(_))),
             count(&|n| n.kind == Kind::Racy),
             count(&|n| n.local),
-            self.extra.len()
+            count(&|n| n.bomb),
+            self.extra.len(),
+            self.blockers
         )
     }
 }
@@ -861,6 +1033,8 @@ struct World {
     settled: AtomicUsize,
     dropped: AtomicUsize,
     saw: Vec<AtomicU8>,
+    /// Whether the node's bomb inside its future is there (its first poll ran).
+    armed: Vec<AtomicBool>,
     root_waker: AtomicWaker,
     errors: Mutex<Vec<String>>,
     /// Abort handles of the doomed nodes left parked (the `Join` ending aborts them).
@@ -870,6 +1044,16 @@ struct World {
     /// Releases the stuck blocking closures.
     stuck: Mutex<Vec<mpsc::Sender<()>>>,
     pool: Arc<Pool>,
+    /// Per blocking set member: its closure was made, ran, and was dropped (how many times).
+    bmade: Vec<AtomicBool>,
+    bran: Vec<AtomicBool>,
+    bdrops: Vec<AtomicU8>,
+    /// The runtime's id, set once it is built.
+    rt_id: OnceLock<genrt::runtime::Id>,
+    /// Held by an `Op::Pause` from its `pause` to its `resume`.
+    clock: futures::lock::Mutex<()>,
+    /// Tasks spawned that are not nodes.
+    tasks: AtomicUsize,
 }
 
 type Held = Box<dyn Any + Send>;
@@ -887,6 +1071,7 @@ impl World {
             settled_flags: (0..n).map(|_| AtomicBool::new(false)).collect(),
             created: (0..n).map(|_| AtomicBool::new(false)).collect(),
             saw: (0..n).map(|_| AtomicU8::new(SAW_NOTHING)).collect(),
+            armed: (0..n).map(|_| AtomicBool::new(false)).collect(),
             settled: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
             root_waker: AtomicWaker::new(),
@@ -895,7 +1080,24 @@ impl World {
             graveyard: Mutex::new(Vec::new()),
             stuck: Mutex::new(Vec::new()),
             pool: Arc::new(Pool::default()),
+            bmade: (0..plan.blockers).map(|_| AtomicBool::new(false)).collect(),
+            bran: (0..plan.blockers).map(|_| AtomicBool::new(false)).collect(),
+            bdrops: (0..plan.blockers).map(|_| AtomicU8::new(0)).collect(),
+            rt_id: OnceLock::new(),
+            clock: futures::lock::Mutex::new(()),
+            tasks: AtomicUsize::new(0),
             plan,
+        }
+    }
+
+    /// Checks that this thread's current runtime is the program's (`how` says where).
+    fn check_current(&self, id: usize, how: &str) {
+        let current = Handle::try_current().map(|h| h.id());
+        if current.as_ref().ok() != self.rt_id.get() {
+            self.error(format!(
+                "node {id}: {how}: the current runtime is {current:?}, not {:?}",
+                self.rt_id.get()
+            ));
         }
     }
 
@@ -910,13 +1112,26 @@ impl World {
     /// An error about what a node saw, which an early ending can cause (a child or member
     /// cancelled by the shutdown while its parent still ran): ignored then.
     fn soft_error(&self, message: String) {
-        if !self.plan.config.early {
+        if !self.plan.config.lax() {
             self.error(message);
         }
     }
 
     fn kind(&self, id: usize) -> Kind {
         self.plan.nodes[id].kind
+    }
+
+    fn bomb(&self, id: usize) -> bool {
+        self.plan.nodes[id].bomb
+    }
+
+    /// Checks that a join error is the panic of node `id`'s `Bomb`.
+    fn check_bomb(&self, id: usize, e: JoinError, how: &str) {
+        let payload = e.into_panic();
+        let text = panic_message(&*payload).unwrap_or("");
+        if !text.contains(&format!("node {id}: a bomb")) {
+            self.soft_error(format!("node {id} {how}: bomb panic message {text:?}"));
+        }
     }
 
     fn settle(&self, id: usize) {
@@ -944,11 +1159,23 @@ impl World {
                 self.kind(id)
             ));
         }
+        // A cancelled future whose `Drop` panics makes its task report that panic, as in
+        // Tokio; a completed one's `Drop` panic is dropped (its output stands).
+        // A bomb inside the future is armed at its first poll.
+        let bomb = self.bomb(id)
+            && (!bomb_inside(id, &self.plan.nodes[id]) || self.armed[id].load(SeqCst));
         match (self.kind(id), result) {
             (Kind::Normal, Ok(v)) if v == value(id) => {}
             (Kind::Racy, Ok(v)) if v == value(id) => self.saw[id].store(SAW_COMPLETED, SeqCst),
-            (Kind::Racy, Err(e)) if e.is_cancelled() => self.saw[id].store(SAW_CANCELLED, SeqCst),
-            (Kind::Doomed(_), Err(e)) if e.is_cancelled() => {}
+            (Kind::Racy, Err(e)) if !bomb && e.is_cancelled() => {
+                self.saw[id].store(SAW_CANCELLED, SeqCst)
+            }
+            (Kind::Racy, Err(e)) if bomb && e.is_panic() => {
+                self.saw[id].store(SAW_CANCELLED, SeqCst);
+                self.check_bomb(id, e, how);
+            }
+            (Kind::Doomed(_), Err(e)) if !bomb && e.is_cancelled() => {}
+            (Kind::Doomed(_), Err(e)) if bomb && e.is_panic() => self.check_bomb(id, e, how),
             (Kind::Panicker(_), Err(e)) if e.is_panic() => {
                 let payload = e.into_panic();
                 let text = panic_message(&*payload).unwrap_or("");
@@ -984,10 +1211,34 @@ impl Drop for Guard {
     }
 }
 
+/// Whether node `id`'s bomb (if it has one) is inside its future, where it is armed at the
+/// first poll (a doomed task, which never completes, half the time), rather than beside it.
+fn bomb_inside(id: usize, spec: &NodeSpec) -> bool {
+    matches!(spec.kind, Kind::Doomed(_)) && !spec.local && id % 2 == 0
+}
+
+/// Panics when dropped, unless the thread is already panicking (a panic while unwinding
+/// aborts the process: the future of a task whose poll panics is dropped while that panic
+/// unwinds, in Tokio too). Its panic unwinds through the rest of `Guarded`'s drop, which
+/// still drops the guard.
+struct Bomb(usize);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{INTENTIONAL}: node {}: a bomb went off", self.0);
+        }
+    }
+}
+
 /// A node's future and its guard: the future is dropped first (a field's drop order), so
-/// that whatever it holds (a shell request) is gone once the drop is counted.
+/// that whatever it holds (a shell request) is gone once the drop is counted. The bomb is
+/// outside the future: an `async` block drops its locals when it completes, inside the
+/// poll, where a bomb's panic would be the task's; here it goes off only when the task's
+/// cell drops the future (completed: the panic is dropped; cancelled: it is the result).
 struct Guarded<F: ?Sized> {
     future: Pin<Box<F>>,
+    _bomb: Option<Bomb>,
     _guard: Guard,
 }
 
@@ -1010,6 +1261,10 @@ fn node(
         world: world.clone(),
         id,
     };
+    // A doomed node (which never completes) holds its bomb inside its future half the time,
+    // first among what it holds: the rest is dropped while the bomb's panic unwinds.
+    let inside = world.plan.nodes[id].bomb && bomb_inside(id, &world.plan.nodes[id]);
+    let bomb = (world.plan.nodes[id].bomb && !inside).then(|| Bomb(id));
     let body = async move {
         let w = &world;
         w.set_state(id, RUNNING);
@@ -1020,11 +1275,16 @@ fn node(
         }
         let spec = &w.plan.nodes[id];
         let mut held: Vec<Held> = Vec::new();
+        if inside {
+            held.push(Box::new(Bomb(id)));
+            w.armed[id].store(true, SeqCst);
+        }
         run_ops(w, id, &spec.ops, &mut held).await;
         finish(w, id, held, ready).await
     };
     Guarded {
         future: Box::pin(body),
+        _bomb: bomb,
         _guard: guard,
     }
 }
@@ -1122,6 +1382,7 @@ fn local_leaf(world: Arc<World>, id: usize) -> Guarded<dyn Future<Output = u64>>
         world: world.clone(),
         id,
     };
+    let bomb = world.plan.nodes[id].bomb.then(|| Bomb(id));
     let body = async move {
         let w = &world;
         w.set_state(id, RUNNING);
@@ -1160,6 +1421,7 @@ fn local_leaf(world: Arc<World>, id: usize) -> Guarded<dyn Future<Output = u64>>
     };
     Guarded {
         future: Box::pin(body),
+        _bomb: bomb,
         _guard: guard,
     }
 }
@@ -1292,7 +1554,44 @@ async fn run_op(w: &Arc<World>, id: usize, op: &Op, held: &mut Vec<Held>) {
                 }
             }
         }
-        Op::Set(members, end) => run_set(w, id, members, *end, held).await,
+        Op::Set(spec) => run_set(w, id, spec, held).await,
+        Op::Enter(n, child) => {
+            w.check_current(id, "before entering");
+            let join = {
+                let handles: Vec<Handle> = (0..*n).map(|_| Handle::current()).collect();
+                let mut guards = Vec::new();
+                for handle in &handles {
+                    guards.push(handle.enter());
+                    w.check_current(id, "inside an enter guard");
+                }
+                let join = child.map(|child| (child, spawn_child(w, child).0));
+                // In reverse order, as guards must be.
+                while let Some(guard) = guards.pop() {
+                    drop(guard);
+                    w.check_current(id, "after dropping an enter guard");
+                }
+                join
+            };
+            if let Some((child, join)) = join {
+                w.check(child, join.await, "spawned inside enter guards");
+            }
+        }
+        Op::Pause(ms) => {
+            let _clock = w.clock.lock().await;
+            genrt::time::pause();
+            // (The clock may also jump by itself meanwhile: an idle driver auto-advances a
+            // paused clock while another thread's `block_on` future runs, in Tokio too.)
+            let start = genrt::time::Instant::now();
+            let by = Duration::from_millis((*ms).into());
+            genrt::time::advance(by).await;
+            let moved = start.elapsed();
+            if moved < by {
+                w.error(format!(
+                    "node {id}: the clock advanced {moved:?}, asked {by:?}"
+                ));
+            }
+            genrt::time::resume();
+        }
         Op::Join2(a, b) => {
             let (ha, _) = spawn_child(w, *a);
             let (hb, _) = spawn_child(w, *b);
@@ -1316,10 +1615,20 @@ async fn run_op(w: &Arc<World>, id: usize, op: &Op, held: &mut Vec<Held>) {
                 Bip::Compute => {
                     std::hint::black_box((0..1000u64).sum::<u64>());
                 }
-                Bip::Yield => Handle::current().block_on(async {
-                    genrt::yield_now().await;
-                    genrt::yield_now().await;
-                }),
+                Bip::Yield => {
+                    // Inside the closure the worker's runtime is current; an enter guard of
+                    // it may be held around (and across the awaits of) a `block_on`.
+                    world.check_current(id, "in block_in_place");
+                    let handle = Handle::current();
+                    let entered = (id % 2 == 0).then(|| handle.enter());
+                    handle.block_on(async {
+                        genrt::yield_now().await;
+                        genrt::yield_now().await;
+                        world.check_current(id, "in block_in_place's block_on");
+                    });
+                    drop(entered);
+                    world.check_current(id, "in block_in_place, after block_on");
+                }
                 Bip::Child(child) => {
                     let (handle, _) = spawn_child(&world, child);
                     let result = Handle::current().block_on(handle);
@@ -1350,18 +1659,71 @@ async fn run_op(w: &Arc<World>, id: usize, op: &Op, held: &mut Vec<Held>) {
     }
 }
 
-async fn run_set(
-    w: &Arc<World>,
+/// A member of a `JoinSet`: a node or a blocking closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Member {
+    Node(usize),
+    Blocking(SetBlocking),
+}
+
+/// The value a blocking set member returns.
+fn bvalue(id: usize) -> u64 {
+    id as u64 * 1_000 + 3
+}
+
+/// Counts the drop of a blocking set member's closure.
+struct BlockingGuard {
+    world: Arc<World>,
     id: usize,
-    members: &[(usize, bool)],
-    end: SetEnd,
-    held: &mut Vec<Held>,
-) {
+}
+
+impl Drop for BlockingGuard {
+    fn drop(&mut self) {
+        self.world.bdrops[self.id].fetch_add(1, SeqCst);
+    }
+}
+
+impl World {
+    /// Checks a join result of a set member.
+    fn check_member(&self, member: Member, result: Result<u64, JoinError>, how: &str) {
+        let b = match member {
+            Member::Node(node) => return self.check(node, result, how),
+            Member::Blocking(b) => b,
+        };
+        // The closure is gone (run or dropped unrun) before its handle reports.
+        let drops = self.bdrops[b.id].load(SeqCst);
+        let ran = self.bran[b.id].load(SeqCst);
+        if drops != 1 {
+            self.error(format!(
+                "blocking member {} {how}: reported {result:?} with its closure dropped {drops} times",
+                b.id
+            ));
+        }
+        let fine = match result {
+            Ok(v) => ran && !b.panics && v == bvalue(b.id),
+            Err(e) if e.is_panic() => {
+                ran && b.panics
+                    && panic_message(&*e.into_panic())
+                        .is_some_and(|m| m.contains(&format!("blocking member {}:", b.id)))
+            }
+            // Cancelled: only by an abort, before it started.
+            Err(e) => e.is_cancelled() && !b.joined && !ran,
+        };
+        if !fine {
+            self.soft_error(format!(
+                "blocking member {b:?} {how}: ran {ran}, got an unexpected result"
+            ));
+        }
+    }
+}
+
+async fn run_set(w: &Arc<World>, id: usize, spec: &SetSpec, held: &mut Vec<Held>) {
     let mut set = JoinSet::new();
     let mut ids = Vec::new();
     let mut readies = Vec::new();
     let mut aborts = Vec::new();
-    for &(member, early) in members {
+    let handle = Handle::current();
+    for &(member, early) in &spec.members {
         let (tx, rx) = match w.kind(member) {
             Kind::Doomed(_) => {
                 let (tx, rx) = oneshot::channel();
@@ -1369,8 +1731,13 @@ async fn run_set(
             }
             _ => (None, None),
         };
-        let abort = set.spawn(node(w.clone(), member, tx));
-        ids.push((abort.id(), member));
+        let future = node(w.clone(), member, tx);
+        let abort = if spec.on {
+            set.spawn_on(future, &handle)
+        } else {
+            set.spawn(future)
+        };
+        ids.push((abort.id(), Member::Node(member)));
         if let Some(rx) = rx {
             if !early {
                 readies.push((member, rx));
@@ -1378,11 +1745,33 @@ async fn run_set(
             aborts.push((member, abort));
         }
     }
+    for &b in &spec.blocking {
+        w.bmade[b.id].store(true, SeqCst);
+        let guard = BlockingGuard {
+            world: w.clone(),
+            id: b.id,
+        };
+        let closure = move || {
+            let guard = guard;
+            guard.world.bran[b.id].store(true, SeqCst);
+            if b.panics {
+                panic!("{INTENTIONAL}: blocking member {}: panics", b.id);
+            }
+            bvalue(b.id)
+        };
+        let abort = if spec.on {
+            set.spawn_blocking_on(closure, &handle)
+        } else {
+            set.spawn_blocking(closure)
+        };
+        ids.push((abort.id(), Member::Blocking(b)));
+    }
     let member_of = |task: genrt::task::Id| ids.iter().find(|(t, _)| *t == task).map(|(_, m)| *m);
-    let mut joinable = members
-        .iter()
-        .filter(|(m, _)| matches!(w.kind(*m), Kind::Normal | Kind::Panicker(_)))
-        .count();
+    let joins = |member: Member| match member {
+        Member::Node(m) => matches!(w.kind(m), Kind::Normal | Kind::Panicker(_)),
+        Member::Blocking(b) => b.joined,
+    };
+    let mut joinable = ids.iter().filter(|(_, m)| joins(*m)).count();
     while joinable > 0 {
         let (task, result) = match set.join_next_with_id().await {
             Some(Ok((task, v))) => (task, Ok(v)),
@@ -1400,15 +1789,15 @@ async fn run_set(
             ));
             continue;
         };
-        if matches!(w.kind(member), Kind::Normal | Kind::Panicker(_)) {
+        if joins(member) {
             joinable -= 1;
         }
-        w.check(member, result, "joined from a set");
+        w.check_member(member, result, "joined from a set");
     }
     for (member, ready) in readies {
         wait_ready(w, member, Some(ready)).await;
     }
-    match end {
+    match spec.end {
         SetEnd::AbortAll => {
             set.abort_all();
             while let Some(result) = set.join_next_with_id().await {
@@ -1417,7 +1806,7 @@ async fn run_set(
                     Err(e) => (e.id(), Err(e)),
                 };
                 match member_of(task) {
-                    Some(member) => w.check(member, result, "drained after abort_all"),
+                    Some(member) => w.check_member(member, result, "drained after abort_all"),
                     None => {
                         w.soft_error(format!("node {id}: unknown task {task:?} after abort_all"))
                     }
@@ -1532,6 +1921,53 @@ async fn run_blocking(w: &Arc<World>, id: usize, op: &BlockingOp) {
             })
             .await;
             expect_ok(result, "LocalSet");
+        }
+        &BlockingOp::Enter {
+            n,
+            yields,
+            sleep,
+            spawn,
+        } => {
+            let (handle, world) = (Handle::current(), w.clone());
+            let result = genrt::spawn_blocking(move || {
+                let w = &world;
+                // A blocking thread runs its closure inside the runtime's context.
+                w.check_current(id, "in a blocking closure");
+                let handles: Vec<Handle> = (0..n).map(|_| handle.clone()).collect();
+                let mut guards = Vec::new();
+                for handle in &handles {
+                    guards.push(handle.enter());
+                    w.check_current(id, "in a blocking closure's enter guard");
+                }
+                handle.block_on(async {
+                    // Held across every await of this future (not a task: it may).
+                    let current = Handle::current();
+                    let guard = current.enter();
+                    w.check_current(id, "in block_on, in an enter guard");
+                    for _ in 0..yields {
+                        genrt::yield_now().await;
+                        w.check_current(id, "in block_on, after a yield");
+                    }
+                    if let Some(ms) = sleep {
+                        genrt::time::sleep(Duration::from_millis(ms.into())).await;
+                    }
+                    if spawn {
+                        w.tasks.fetch_add(1, SeqCst);
+                        let join = genrt::spawn(async { 5u8 });
+                        if join.await.ok() != Some(5) {
+                            w.soft_error(format!("node {id}: a task spawned in block_on failed"));
+                        }
+                    }
+                    w.check_current(id, "in block_on, at its end");
+                    drop(guard);
+                });
+                while let Some(guard) = guards.pop() {
+                    drop(guard);
+                    w.check_current(id, "in a blocking closure, after dropping a guard");
+                }
+            })
+            .await;
+            expect_ok(result, "enter guards");
         }
     }
 }
@@ -1776,6 +2212,10 @@ async fn wait_all(
 
 /// The root: spawns the top node, waits for every node to settle, prepares the ending.
 async fn root(w: Arc<World>, mut ticks: Option<ShellStream<()>>, p: Progress) {
+    // Held across every await of the root (a `block_on` future may hold one); on a
+    // current-thread runtime this thread runs tasks meanwhile.
+    let handle = Handle::current();
+    let entered = w.plan.config.enter.then(|| handle.enter());
     let top = if w.plan.config.root_local {
         genrt::task::spawn_local(node(w.clone(), 0, None))
     } else {
@@ -1821,6 +2261,11 @@ async fn root(w: Arc<World>, mut ticks: Option<ShellStream<()>>, p: Progress) {
         }
         Ending::Drop => {}
     }
+    if entered.is_some() {
+        w.check_current(0, "the root, in an enter guard");
+    }
+    drop(entered);
+    w.check_current(0, "the root, at its end");
     p.at("root: returning");
 }
 
@@ -1836,7 +2281,79 @@ struct Totals {
     endings: [u64; 4],
 }
 
-fn build(config: &Config) -> genrt::Runtime {
+/// What the thread hooks saw (`Config::hooks`).
+#[derive(Default)]
+struct Hooks {
+    started: AtomicUsize,
+    stopped: AtomicUsize,
+    /// Per thread: parked (the park hook ran, the unpark hook not yet).
+    parked: Mutex<HashMap<thread::ThreadId, bool>>,
+    /// The runtimes current in the hooks (`None`: none).
+    seen: Mutex<Vec<Option<genrt::runtime::Id>>>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Hooks {
+    fn saw_current(&self) {
+        let id = Handle::try_current().ok().map(|h| h.id());
+        let mut seen = lock(&self.seen);
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+
+    /// Flips this thread's parked flag from `from`; an error if it was not `from`.
+    fn flip(&self, from: bool, what: &str) {
+        self.saw_current();
+        let mut parked = lock(&self.parked);
+        let flag = parked.entry(thread::current().id()).or_insert(false);
+        if *flag != from {
+            lock(&self.errors).push(format!(
+                "{what} hook on {:?} with the thread {}",
+                thread::current().name(),
+                if *flag { "parked" } else { "not parked" }
+            ));
+        }
+        *flag = !from;
+    }
+
+    /// Checks, once every thread of the runtime exited: each started thread stopped, no
+    /// thread left parked, every hook ran in the runtime's context.
+    fn check(&self, w: &World, config: &Config) -> Vec<String> {
+        let mut errors = std::mem::take(&mut *lock(&self.errors));
+        let (started, stopped) = (self.started.load(SeqCst), self.stopped.load(SeqCst));
+        if started != stopped {
+            errors.push(format!(
+                "hooks: {started} threads started, {stopped} stopped"
+            ));
+        }
+        if let Flavor::Multi(workers) = config.flavor {
+            if started < workers {
+                errors.push(format!(
+                    "hooks: {started} threads started, of {workers} workers"
+                ));
+            }
+        }
+        let parked: Vec<_> = lock(&self.parked)
+            .iter()
+            .filter(|(_, &p)| p)
+            .map(|(t, _)| *t)
+            .collect();
+        if !parked.is_empty() {
+            errors.push(format!("hooks: threads left parked: {parked:?}"));
+        }
+        let seen = lock(&self.seen);
+        if seen.iter().any(|id| id.as_ref() != w.rt_id.get()) {
+            errors.push(format!(
+                "hooks: ran in the context of {seen:?}, not only {:?}",
+                w.rt_id.get()
+            ));
+        }
+        errors
+    }
+}
+
+fn build(config: &Config, hooks: &Arc<Hooks>) -> genrt::Runtime {
     let mut builder = match config.flavor {
         Flavor::Multi(workers) => {
             let mut b = genrt::Builder::new_multi_thread();
@@ -1845,6 +2362,9 @@ fn build(config: &Config) -> genrt::Runtime {
         }
         Flavor::Current => genrt::Builder::new_current_thread(),
     };
+    if config.shutdown_on_panic {
+        builder.unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime);
+    }
     builder
         .max_blocking_threads(config.max_blocking)
         .start_paused(config.paused)
@@ -1854,6 +2374,35 @@ fn build(config: &Config) -> genrt::Runtime {
     }
     if let Some(ticks) = config.global_queue_interval {
         builder.global_queue_interval(ticks);
+    }
+    // Start and stop hooks always: they tell when the runtime's threads are gone (see
+    // `run_plan`).
+    {
+        let h = hooks.clone();
+        builder.on_thread_start(move || {
+            h.saw_current();
+            if thread::current().name() != Some(THREADS) {
+                lock(&h.errors).push(format!(
+                    "the start hook ran on {:?}",
+                    thread::current().name()
+                ));
+            }
+            h.started.fetch_add(1, SeqCst);
+        });
+        let h = hooks.clone();
+        builder.on_thread_stop(move || {
+            h.saw_current();
+            if lock(&h.parked).get(&thread::current().id()) == Some(&true) {
+                lock(&h.errors).push("a thread stopped parked".into());
+            }
+            h.stopped.fetch_add(1, SeqCst);
+        });
+    }
+    if config.hooks {
+        let h = hooks.clone();
+        builder.on_thread_park(move || h.flip(false, "park"));
+        let h = hooks.clone();
+        builder.on_thread_unpark(move || h.flip(true, "unpark"));
     }
     builder.build().expect("the runtime starts")
 }
@@ -1870,7 +2419,12 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
             thread::spawn(move || pool.work())
         })
         .collect();
-    let rt = build(&config);
+    let hooks = Arc::new(Hooks::default());
+    let rt = build(&config, &hooks);
+    world
+        .rt_id
+        .set(rt.handle().id())
+        .expect("the runtime's id is set once");
 
     // The extra block_on threads, each running a top node of its own.
     let extra: Vec<_> = world
@@ -1880,8 +2434,18 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
         .map(|&id| {
             let (handle, w) = (rt.handle().clone(), world.clone());
             thread::spawn(move || {
+                let enter = w.plan.config.enter;
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    handle.block_on(node(w.clone(), id, None))
+                    let future = node(w.clone(), id, None);
+                    handle.block_on(async {
+                        // Held across the node's awaits (see `root`).
+                        // A panicker's panic is caught here, to drop the guard in order first.
+                        let current = Handle::current();
+                        let entered = enter.then(|| current.enter());
+                        let out = std::panic::AssertUnwindSafe(future).catch_unwind().await;
+                        drop(entered);
+                        out.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+                    })
                 }));
                 let drops = w.drops[id].load(SeqCst);
                 let outcome = match out {
@@ -1889,6 +2453,7 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
                     Err(payload) => format!("panic {:?}", panic_message(&*payload)),
                 };
                 let fine = match w.kind(id) {
+                    _ if w.plan.config.shutdown_on_panic && outcome.contains(SHUT_BY_PANIC) => true,
                     Kind::Normal => outcome == format!("Ok({})", value(id)),
                     _ => outcome.contains(&format!("node {id}:")),
                 };
@@ -1917,11 +2482,51 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
 
     p.at(format!("seed {seed}: running"));
     let driver = root(world.clone(), ticks, p.clone());
-    if config.root_local {
-        LocalSet::new().block_on(&rt, driver);
-    } else {
-        rt.block_on(driver);
-    }
+    let settling = AtomicBool::new(config.settler);
+    // Whether `settle` always comes back: no task yields for ever, and no `block_in_place`
+    // may wait for a paused clock nobody advances (see the check after the program).
+    let busy_plan = world
+        .plan
+        .nodes
+        .iter()
+        .any(|n| n.kind == Kind::Doomed(Park::Busy));
+    // A `block_in_place` closure may wait for a paused clock that nothing advances any more
+    // once the root's ticks are over (an early ending): the worker counts as busy
+    // meanwhile and the clock does not auto-advance (documented on `block_in_place`), so
+    // `settle` waits until the ending cancels the task it waits for.
+    let stalled = config.early && config.paused && config.bip;
+    let settles = !(busy_plan || stalled);
+    thread::scope(|scope| {
+        if config.settler {
+            // A foreign thread settling while the program runs: on a current-thread
+            // runtime it waits for the `block_on` threads, or drives in their stead.
+            let (rt, settling) = (&rt, &settling);
+            scope.spawn(move || {
+                while settling.load(SeqCst) {
+                    if settles {
+                        rt.settle();
+                    } else {
+                        rt.try_settle(Duration::from_millis(2));
+                    }
+                }
+            });
+        }
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if config.root_local {
+                LocalSet::new().block_on(&rt, driver);
+            } else {
+                rt.block_on(driver);
+            }
+        }));
+        settling.store(false, SeqCst);
+        if let Err(payload) = out {
+            let text = panic_message(&*payload).unwrap_or("");
+            // Only a task's panic under `ShutdownRuntime` may end the root's `block_on`.
+            if !(config.shutdown_on_panic && text.contains(SHUT_BY_PANIC)) {
+                world.error(format!("the root's block_on panicked: {text:?}"));
+            }
+        }
+    });
     p.at(format!("seed {seed}: joining the extra threads"));
     for thread in extra {
         thread
@@ -1929,15 +2534,42 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
             .map_err(|_| "an extra block_on thread panicked".to_string())?;
     }
 
+    // Without a task that yields for ever, the runtime settles: nothing else keeps it
+    // busy (a wake from outside, a blocking closure ending, may come after). In an early
+    // ending a busy node may not be made yet: any not dropped counts.
+    let busy = (0..world.total())
+        .any(|i| world.kind(i) == Kind::Doomed(Park::Busy) && world.drops[i].load(SeqCst) == 0);
+    // Nor when `stalled`.
+    if !busy && !stalled {
+        p.at(format!("seed {seed}: settling"));
+        if !rt.try_settle(Duration::from_secs(30)) {
+            world.error("the runtime did not settle in 30 s with no busy task".into());
+        }
+    }
+    let metrics = rt.metrics();
     p.at(format!("seed {seed}: ending {:?}", config.ending));
     // Strict: every future was dropped by the time the ending returned.
     let strict = match config.ending {
         Ending::Join | Ending::Drop => {
-            if config.ending == Ending::Join && matches!(config.flavor, Flavor::Multi(_)) {
+            if config.ending == Ending::Join {
+                // Every task joined: the counters are exact once settled.
                 rt.settle();
-                let alive = rt.metrics().num_alive_tasks();
-                if alive != 0 {
-                    world.error(format!("{alive} tasks alive after every one was joined"));
+                let m = metrics.snapshot();
+                let spawned = (0..world.total())
+                    .filter(|&i| {
+                        let n = &world.plan.nodes[i];
+                        world.created[i].load(SeqCst) && !n.local && !n.top_of_thread
+                    })
+                    .count()
+                    + world.tasks.load(SeqCst);
+                if m.live_tasks != 0
+                    || m.completed != m.spawned
+                    || m.spawned != spawned as u64
+                    || m.global_queue_depth != 0
+                {
+                    world.error(format!(
+                        "metrics after every task was joined: {m:?}; {spawned} tasks spawned"
+                    ));
                 }
             }
             drop(rt);
@@ -1975,7 +2607,19 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     }
     lock(&world.stuck).clear();
     // No future is made once the runtime's threads are gone (a blocking closure's
-    // `LocalSet` makes leaves): then every one made must be dropped.
+    // `LocalSet` makes leaves): then every one made must be dropped. A thread just spawned
+    // has no name yet (it names itself as it starts), so after an early background
+    // shutdown no thread may be named yet while the workers are still to run: the start
+    // and stop hooks count them first (every worker stopped, every thread started
+    // stopped), then no thread of the name is left.
+    let workers = match config.flavor {
+        Flavor::Multi(workers) => workers,
+        Flavor::Current => 0,
+    };
+    wait_until("every worker started stopped its thread", || {
+        let stopped = hooks.stopped.load(SeqCst);
+        stopped >= workers && stopped == hooks.started.load(SeqCst)
+    });
     wait_until("the runtime's threads exited", || {
         support::counting::threads_named(THREADS).is_none_or(|n| n == 0)
     });
@@ -1987,6 +2631,25 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     wait_until("every node's future dropped", || {
         world.dropped.load(SeqCst) >= made(&world)
     });
+    wait_until("every blocking member's closure dropped", || {
+        (0..world.plan.blockers)
+            .all(|b| world.bdrops[b].load(SeqCst) > 0 || !world.bmade[b].load(SeqCst))
+    });
+    for b in 0..world.plan.blockers {
+        let drops = world.bdrops[b].load(SeqCst);
+        if drops != u8::from(world.bmade[b].load(SeqCst)) {
+            world.error(format!(
+                "blocking member {b}: its closure dropped {drops} times"
+            ));
+        }
+    }
+    // Every task left the runtime: finished, or cancelled by the ending.
+    let m = metrics.snapshot();
+    if m.live_tasks != 0 || m.completed != m.spawned {
+        world.error(format!("metrics once the runtime's threads exited: {m:?}"));
+    }
+    let errors = hooks.check(&world, &config);
+    lock(&world.errors).extend(errors);
     p.at(format!("seed {seed}: draining the pool"));
     world.pool.close();
     for thread in pool_threads {
@@ -2004,7 +2667,7 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     for id in 0..world.total() {
         let state = world.states[id].load(SeqCst);
         let drops = world.drops[id].load(SeqCst);
-        let (expected, made): (&[u8], u8) = match (world.kind(id), config.early) {
+        let (expected, made): (&[u8], u8) = match (world.kind(id), config.lax()) {
             _ if !world.created[id].load(SeqCst) => (&[NOT_STARTED], 0),
             (Kind::Normal, false) => (&[COMPLETED], 1),
             (Kind::Panicker(_), false) => (&[PANICKED], 1),
@@ -2013,7 +2676,7 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
             (Kind::Doomed(_), _) => (&[CANCELLED], 1),
             (Kind::Racy, _) => (&[COMPLETED, CANCELLED], 1),
         };
-        if !config.early && made == 0 {
+        if !config.lax() && made == 0 {
             errors.push(format!("node {id}: never made"));
         }
         if !expected.contains(&state) || drops != made {
