@@ -8,8 +8,10 @@
 //! thread park/unpark hooks (start/stop hooks always count threads); sometimes the root and
 //! the extra threads' `block_on` futures hold a `Handle::enter` guard across all their
 //! awaits; sometimes a foreign thread calls `Runtime::settle` (or `try_settle`, when a task
-//! may keep the runtime busy) in a loop while the program runs; on a current-thread runtime,
-//! sometimes `UnhandledPanic::ShutdownRuntime`, and sometimes nodes that pause the clock.
+//! may keep the runtime busy) in a loop while the program runs; sometimes
+//! `UnhandledPanic::ShutdownRuntime` (on both flavours: genrt supports it on a multi-thread
+//! runtime too, which Tokio does not); on a current-thread runtime, sometimes nodes that
+//! pause the clock.
 //!
 //! The program: a tree of tasks ("nodes", depth at most 4, up to a few hundred). Each node
 //! runs a drawn sequence of operations: spawning children and awaiting, aborting (through
@@ -254,7 +256,8 @@ struct Config {
     /// Nodes pause, advance and resume the clock (`Op::Pause`): a current-thread runtime
     /// whose clock does not start paused.
     pauses: bool,
-    /// `UnhandledPanic::ShutdownRuntime` (current-thread only, as in Tokio; never with the
+    /// `UnhandledPanic::ShutdownRuntime` (on both flavours: genrt documents it for a
+    /// multi-thread runtime too, where Tokio has it on current-thread only; never with the
     /// `Join` ending, which needs the runtime alive): the first task that panics shuts the
     /// runtime down, every `block_on` panics, and outcomes are then as in an early ending.
     shutdown_on_panic: bool,
@@ -929,9 +932,7 @@ impl Plan {
             enter: rng.chance(30),
             settler: rng.chance(20),
             pauses: flavor == Flavor::Current && !paused && rng.chance(40),
-            shutdown_on_panic: flavor == Flavor::Current
-                && ending != Ending::Join
-                && rng.chance(30),
+            shutdown_on_panic: ending != Ending::Join && rng.chance(30),
         };
         let budget = 20 + rng.below(280) as usize;
         let mut gen = Gen {
