@@ -107,7 +107,13 @@
 //! while workers had not started yet (found by the hooks' counts: 0 of 4 workers had
 //! started). The wait for the runtime's threads now first waits, through the start and stop
 //! hooks, for every worker to have started and stopped; this may be what the open late-free
-//! observation above saw.
+//! observation above saw (a blocking thread spawned just before a shutdown can still slip
+//! through: the hooks only count threads that started). After that change, 22,000
+//! memory-checked release seeds (82,000..104,000) passed, where the old rate predicts
+//! about 1.6 failures: suggestive, not conclusive, so the check stays opt-in. Also, any
+//! panic reported by the hook while the test runs goes into the harness's captured output,
+//! which stays allocated: an unexpected panic report fails the live-byte check by its
+//! length (see `QuietShutdowns`).
 
 use std::any::Any;
 use std::collections::HashMap;
