@@ -159,22 +159,28 @@ pub fn assert_counting() {
 /// How long quiescing may wait for threads to exit or sleep before it fails.
 const QUIESCE_LIMIT: Duration = Duration::from_secs(60);
 
-/// Live bytes and thread count at a point where everything a measurement keeps for its whole
-/// run is allocated; [`Baseline::check`] compares against it.
+/// Live bytes and threads at a point where everything a measurement keeps for its whole run
+/// is allocated; [`Baseline::check`] compares against it.
 pub struct Baseline {
     bytes: isize,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 }
 
 impl Baseline {
     /// Quiesces the process (see [`quiesce`]) and records its live bytes and threads.
+    ///
+    /// The threads kept are those alive both before and after quiescing: a thread joined just
+    /// before (a watchdog's, a runtime's worker) can still be listed for a moment, and a later
+    /// thread may be given its id.
     #[track_caller]
     pub fn take() -> Baseline {
-        let threads = thread_count();
-        Baseline {
-            bytes: quiesce(threads),
-            threads,
+        let mut threads = threads();
+        let bytes = quiesce(threads.as_ref());
+        if let Some(threads) = &mut threads {
+            // In place: the baseline's own allocation is the one its bytes were read with.
+            threads.keep_alive();
         }
+        Baseline { bytes, threads }
     }
 
     /// The live bytes recorded.
@@ -186,7 +192,7 @@ impl Baseline {
     /// with [`Baseline::bytes`].
     #[track_caller]
     pub fn measure(&self) -> isize {
-        quiesce(self.threads)
+        quiesce(self.threads.as_ref())
     }
 
     /// Quiesces the process and fails unless live bytes are back at the baseline exactly.
@@ -202,11 +208,67 @@ impl Baseline {
     }
 }
 
+/// The ids of this process's threads at one moment (Linux `/proc/self/task`), to wait until
+/// every thread started since has exited ([`Threads::others`]).
+///
+/// Ids, not a count: a thread that has been joined can still be listed for a moment (the
+/// kernel wakes the joiner before it removes the thread), so a count read just after a join
+/// can be one or two above the process's steady threads, and a later wait for "no more
+/// threads than that" would then let as many threads started since go unnoticed. Names are
+/// no better: a thread carries its creator's name until it first runs and names itself.
+#[derive(Clone, Debug)]
+pub struct Threads(Vec<u32>);
+
+/// The ids of the process's threads now, in no particular order, where the platform tells.
+fn thread_ids() -> Option<Vec<u32>> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(
+        tasks
+            .filter_map(|task| task.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+    )
+}
+
+/// The process's threads now, where the platform tells (Linux `/proc`).
+pub fn threads() -> Option<Threads> {
+    thread_ids().map(Threads)
+}
+
+impl Threads {
+    /// Threads alive now that are not in this snapshot: threads started since it (or given
+    /// the id of one of its threads that has exited since: keep the snapshot's threads
+    /// alive, as [`Baseline`] does).
+    pub fn others(&self) -> usize {
+        thread_ids().map_or(0, |now| {
+            now.iter().filter(|id| !self.0.contains(id)).count()
+        })
+    }
+
+    /// How many threads the snapshot holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the snapshot holds no thread.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Drops from the snapshot, in place, the threads that have exited since.
+    fn keep_alive(&mut self) {
+        if let Some(now) = thread_ids() {
+            self.0.retain(|id| now.contains(id));
+        }
+    }
+}
+
 /// Number of threads of this process named `name` (as `/proc/self/task/*/comm` shows a
 /// name: at most 15 bytes), where the platform tells (Linux `/proc`). For a test that waits
 /// until the threads of the runtimes it made (named with `Builder::thread_name`) have exited:
 /// a runtime shut down in the background, or one whose blocking threads are not joined,
-/// leaves its threads to exit on their own.
+/// leaves its threads to exit on their own. A thread that has not run yet still has its
+/// creator's name (a thread names itself when it starts), so this can miss a runtime thread
+/// started just before its runtime's shutdown; [`Threads::others`] does not.
 pub fn threads_named(name: &str) -> Option<usize> {
     let tasks = std::fs::read_dir("/proc/self/task").ok()?;
     Some(
@@ -232,12 +294,15 @@ pub fn thread_count() -> Option<usize> {
 /// 1. the first time, grows parking_lot's table of parked threads to its size for more
 ///    threads than a measurement runs, so that it cannot grow during one; see
 ///    `grow_parking_lot_table`;
-/// 2. waits until the process has no more threads than `threads` (the count at the baseline):
+/// 2. waits until the process has no thread that `threads` (the baseline's) does not hold:
 ///    threads started since (a runtime's workers, foreign threads) have exited and freed their
 ///    thread-locals. `Runtime`'s drop joins its workers, so this normally holds at once; that
 ///    the drop really waits is tested in `tests/tests/shutdown.rs`
 ///    (`dropping_the_runtime_joins_its_worker_threads`), so that a regression there is
-///    reported by that test rather than as a flaky byte count;
+///    reported by that test rather than as a flaky byte count. A runtime shut down in the
+///    background leaves its threads to exit by themselves, and one started just before the
+///    shutdown may not have run yet (on a loaded machine, for hundreds of milliseconds); it
+///    frees what it holds, its runtime's last reference among them, only when it exits;
 /// 3. waits until the test harness's main thread sleeps: after starting a test it makes a few
 ///    allocations of its own (its table of running tests, its channel's wait context) before
 ///    it blocks waiting for results, and on a loaded machine that can come after a baseline.
@@ -248,15 +313,16 @@ pub fn thread_count() -> Option<usize> {
 ///
 /// Fails if a wait takes longer than a generous limit: only a hang gets there.
 #[track_caller]
-pub fn quiesce(threads: Option<usize>) -> isize {
+pub fn quiesce(threads: Option<&Threads>) -> isize {
     grow_parking_lot_table();
     let deadline = Instant::now() + QUIESCE_LIMIT;
     if let Some(threads) = threads {
-        while thread_count().is_some_and(|now| now > threads) {
+        while threads.others() > 0 {
             assert!(
                 Instant::now() < deadline,
-                "threads of the last round did not exit within {QUIESCE_LIMIT:?}: {:?} now, {threads} at the baseline",
-                thread_count()
+                "threads of the last round did not exit within {QUIESCE_LIMIT:?}: {:?} now, {} at the baseline",
+                thread_count(),
+                threads.len()
             );
             thread::sleep(Duration::from_millis(1));
         }
@@ -277,7 +343,7 @@ pub fn quiesce(threads: Option<usize>) -> isize {
 /// warm-up of the memory binaries that measure whole runtimes.
 #[track_caller]
 pub fn warm_up_runtime() {
-    let threads = thread_count();
+    let threads = threads();
     let rt = crate::runtime(2);
     let done = Arc::new(AtomicUsize::new(0));
     let task = {
@@ -292,7 +358,7 @@ pub fn warm_up_runtime() {
         done.load(Ordering::SeqCst) == 1 && rt.metrics().snapshot().live_tasks == 0
     });
     crate::drop_runtime(rt);
-    quiesce(threads);
+    quiesce(threads.as_ref());
 }
 
 /// The threads `grow_parking_lot_table` sizes parking_lot's table for: more than any binary

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use support::counting::{quiesce, thread_count, Baseline, CountingAlloc};
+use support::counting::{quiesce, threads, Baseline, CountingAlloc};
 use support::{drop_runtime, runtime, wait_for, wait_until};
 
 #[global_allocator]
@@ -18,7 +18,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 /// helpers the measurement uses, so that lazily allocated process-global state exists before
 /// the baseline is taken.
 fn warm_up() {
-    let threads = thread_count();
+    let threads = threads();
     let rt = runtime(2);
     wait_for(
         "a warm-up task",
@@ -27,7 +27,7 @@ fn warm_up() {
     .unwrap();
     wait_for("a warm-up closure", rt.spawn_blocking(|| 1)).unwrap();
     drop_runtime(rt);
-    quiesce(threads);
+    quiesce(threads.as_ref());
 }
 
 /// The blocking pool gives back every byte with the runtime: closures queued at shutdown
