@@ -73,14 +73,17 @@
 //! (in 15,000 release seeds: about 29,600 from tasks, 4,700 from blocking closures, 10,500
 //! blocking members cancelled).
 //!
-//! The live-byte check is opt-in because of an open observation: in about 55,000
-//! memory-checked release seeds it failed 4 times, by 11, 6,467, 8,040 and 8,827 bytes, each
-//! after an early `shutdown_background` or `shutdown_timeout` of 0-1 ms, none reproducible
-//! alone, and the 11 bytes were gone half a second later (freed late, not leaked; the
-//! measurement already waits for the runtime's threads to exit and drains crossbeam-epoch).
-//! What frees them late is not known yet; at 200 seeds a run it would fail about one CI run
-//! in 70. The endings that join every thread (`Join`, `Drop`, `shutdown_timeout(MAX)`) never
-//! failed it; whole-runtime byte counts are checked deterministically by `memory*.rs`,
+//! The live-byte check is opt-in because of an observation: in about 55,000 memory-checked
+//! release seeds it failed 4 times, by 11, 6,467, 8,040 and 8,827 bytes, each after an early
+//! `shutdown_background` or `shutdown_timeout` of 0-1 ms, none reproducible alone, the bytes
+//! freed late rather than leaked. The cause was the measurement's: a blocking thread started
+//! by the root (on the watchdog thread) just before such a shutdown, not yet run on a loaded
+//! machine, still had its creator's name, so the wait for the runtime's threads by name
+//! missed it; and the baseline's thread count, read just after a join, sometimes still
+//! counted the joined thread, so the wait for "no more threads than at the baseline" let one
+//! more go. Both waits now go by thread ids (`support::counting::Threads`). The endings that
+//! join every thread (`Join`, `Drop`, `shutdown_timeout(MAX)`) never failed it;
+//! whole-runtime byte counts are checked deterministically by `memory*.rs`,
 //! `race_review*.rs` and the stress tests.
 //!
 //! Run more seeds with `GENRT_FUZZ_SEEDS=<count>` from `GENRT_FUZZ_START=<first>`; replay one
@@ -2527,6 +2530,9 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     let config = plan.config.clone();
     let seed = plan.seed;
     p.at(format!("seed {seed}: building"));
+    // Every thread started from here on (the runtime's, the pool's, the ticker, the extra
+    // `block_on` threads) has exited by the time this returns.
+    let before = support::counting::threads();
     let world = Arc::new(World::new(plan));
     let pool_threads: Vec<_> = (0..POOL_THREADS)
         .map(|_| {
@@ -2786,6 +2792,14 @@ fn run_plan(plan: Plan, p: &Progress) -> Result<(), String> {
     if let Some(ticker) = ticker {
         ticker.join().unwrap();
     }
+    // The wait by name above misses a runtime thread that has not run yet: it still has the
+    // name of the thread that started it (a blocking thread started by the root, on this
+    // watchdog thread, just before a background shutdown), and on a loaded machine it can
+    // stay so for hundreds of milliseconds; it frees what it holds (its runtime's last
+    // reference among them) only when it exits.
+    wait_until("every thread the seed started exited", || {
+        before.as_ref().is_none_or(|before| before.others() == 0)
+    });
     lock(&world.graveyard).clear();
 
     // The outcome.
@@ -2921,7 +2935,7 @@ fn random_programs() {
     let _quiet_shutdowns = QuietShutdowns::install();
     let start = env_u64("GENRT_FUZZ_START").unwrap_or(0);
     let seeds = env_u64("GENRT_FUZZ_SEEDS").unwrap_or(DEFAULT_SEEDS);
-    // Opt-in: see the module docs (an open observation of late frees).
+    // Opt-in: see the module docs (late frees after early shutdowns, the measurement's).
     let memory = env_u64("GENRT_FUZZ_MEMORY") == Some(1);
     let mut totals = Totals::default();
     // Warm-up: seeds far from the ones checked, so that lazily allocated process state
