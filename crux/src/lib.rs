@@ -261,7 +261,10 @@ pub enum EventOrder {
     /// commands, exactly as in crux_core's `process`. Commands no longer run in parallel
     /// with each other, and, as in crux_core, a command woken from outside any call (a
     /// request the shell drops, a channel fed by another thread, a genrt timer) runs in the
-    /// core's next call.
+    /// core's next call. Under concurrent calls on one core the order is crux_core's per
+    /// step of the root, not per call: crux_core's lock finishes one call's cascade of
+    /// events before the next call starts, while here a command woken by another thread's
+    /// `resolve` may be stepped in the middle of this call's cascade.
     Fifo,
 }
 
