@@ -80,7 +80,11 @@ pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
 /// Dropped from inside one of its own tasks, the runtime cannot wait for the worker it is
 /// running on, nor drop the future that is running the drop: it shuts down everything else,
 /// joins the other workers and returns; that worker drops the running task's future as soon
-/// as its poll returns, then exits. Nothing deadlocks.
+/// as its poll returns, then exits. The drop itself waits for nothing on that worker; it
+/// does wait for the other workers and for running blocking closures, so a closure (or a
+/// worker inside [`block_in_place`](crate::task::block_in_place)) that waits for the
+/// dropping task to finish waits for ever, a cycle of the caller's own making. Tokio
+/// refuses a drop from a task with a panic instead.
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
