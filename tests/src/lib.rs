@@ -35,5 +35,5 @@ pub use stress::{
     assert_dropped_once, count_dropped_at_most_once, drop_counts, report, DropCounts, DropOnce,
     LIMIT, SETTLE_LIMIT, WORKERS,
 };
-pub use wait::{recv, serial, wait_for, wait_until, DEADLINE};
+pub use wait::{recv, serial, wait_for, wait_until, Gate, DEADLINE};
 pub use watchdog::{Armed, Progress, Watchdog};

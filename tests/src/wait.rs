@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -89,5 +89,40 @@ pub fn wait_for<F: Future>(what: &str, future: F) -> F::Output {
         }
         // A spurious return only costs one more poll; the bound is re-checked each time.
         thread::park_timeout((deadline - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// A latch that threads (blocking closures, foreign threads) wait on until the test opens
+/// it. Bounded: a waiter still waiting after [`DEADLINE`] panics, which a blocking
+/// closure's join handle then reports.
+///
+/// ```
+/// let gate = support::Gate::default();
+/// let waiter = {
+///     let gate = gate.clone();
+///     std::thread::spawn(move || gate.wait())
+/// };
+/// gate.open();
+/// waiter.join().unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// Opens the gate for every waiter, present and future.
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0 .1.notify_all();
+    }
+
+    /// Waits until the gate is open; panics after [`DEADLINE`].
+    #[track_caller]
+    pub fn wait(&self) {
+        let (open, cv) = &*self.0;
+        let guard = open.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = cv
+            .wait_timeout_while(guard, DEADLINE, |open| !*open)
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(*guard, "a gate stayed closed for {DEADLINE:?}");
     }
 }

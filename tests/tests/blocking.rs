@@ -10,38 +10,14 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use support::{
-    drop_runtime, panic_message, quiet_panics, recv, wait_for, wait_until, Watchdog, DEADLINE,
-    INTENTIONAL,
+    drop_runtime, panic_message, quiet_panics, recv, wait_for, wait_until, Gate, Watchdog,
+    DEADLINE, INTENTIONAL,
 };
-
-/// A latch that closures wait on until the test opens it (bounded: a closure still waiting
-/// after [`DEADLINE`] panics, which its join handle then reports).
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-
-    fn wait(&self) {
-        let (open, cv) = &*self.0;
-        let guard = open.lock().unwrap();
-        let (guard, timeout) = cv
-            .wait_timeout_while(guard, DEADLINE, |open| !*open)
-            .unwrap();
-        assert!(
-            *guard && !timeout.timed_out(),
-            "a blocking closure waited {DEADLINE:?} for its gate"
-        );
-    }
-}
 
 /// Sets its flag when dropped: tells whether a closure (which owns it) was dropped.
 struct DropFlag(Arc<AtomicBool>);

@@ -14,40 +14,16 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use support::counting::threads_named;
 use support::{
-    panic_message, quiet_panics, recv, serial, wait_for, wait_until, DropCounter, Watchdog,
+    panic_message, quiet_panics, recv, serial, wait_for, wait_until, DropCounter, Gate, Watchdog,
     DEADLINE, INTENTIONAL,
 };
-
-/// A latch that closures wait on until the test opens it (bounded: a closure still waiting
-/// after [`DEADLINE`] panics, which its join handle then reports).
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-
-    fn wait(&self) {
-        let (open, cv) = &*self.0;
-        let guard = open.lock().unwrap();
-        let (guard, timeout) = cv
-            .wait_timeout_while(guard, DEADLINE, |open| !*open)
-            .unwrap();
-        assert!(
-            *guard && !timeout.timed_out(),
-            "a closure waited {DEADLINE:?} for its gate"
-        );
-    }
-}
 
 /// Counts thread starts, stops and `thread_name_fn` calls of one runtime, whose threads it
 /// names `name` (at most 15 bytes, so that [`threads_named`] finds them).

@@ -50,37 +50,17 @@
 //!   drivers genrt does not have.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-use support::{recv, wait_for, Watchdog, DEADLINE};
+use support::{recv, wait_for, Gate, Watchdog, DEADLINE};
 
 fn rt() -> genrt::Runtime {
     genrt::Builder::new()
         .worker_threads(2)
         .build()
         .expect("the runtime starts")
-}
-
-/// Held closed until the test opens it; a waiter gives up (panics) after [`DEADLINE`].
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-
-    fn wait(&self) {
-        let (open, cv) = &*self.0;
-        let guard = open.lock().unwrap();
-        let (guard, _) = cv
-            .wait_timeout_while(guard, DEADLINE, |open| !*open)
-            .unwrap();
-        assert!(*guard, "the gate stayed closed for {DEADLINE:?}");
-    }
 }
 
 // ---- rt_common.rs ----
