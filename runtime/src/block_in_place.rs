@@ -46,9 +46,9 @@ const STAND_IN_WAIT: Duration = Duration::from_millis(1);
 /// Its timers are shut down by then: a sleep `f` waits on (through `block_on`) panics as a
 /// timer of a runtime that shut down does, and the task ends with that panic; a sleep the
 /// task awaits after `f` stays pending, and the task ends cancelled when that poll returns
-/// (as a task whose poll outlived `shutdown_timeout` does). Until the worker thread exits, the runtime keeps its registry entry
-/// (one of the 1,024 runtimes a process may have alive): an `f` that never returns keeps it
-/// for good.
+/// (as a task whose poll outlived `shutdown_timeout` does). Until the worker thread exits,
+/// the runtime keeps its registry entry (one of the 1,024 runtimes a process may have
+/// alive): an `f` that never returns keeps it for good.
 ///
 /// Each stand-in is a thread of the blocking pool and counts against
 /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads), as Tokio's

@@ -296,16 +296,15 @@ where
             return true;
         }
         let cx = Context::from_waker(waker);
-        match crate::task::register_waker(
+        // `Some` (the lock again): the task finished while the waker was being cloned.
+        crate::task::register_waker(
             || self.join.lock(),
             join,
             &cx,
             |join| &mut join.waker,
             |join| join.finished,
-        ) {
-            None => false,
-            Some(_finished) => true,
-        }
+        )
+        .is_some()
     }
 
     /// The body of [`Join::detach`].

@@ -587,13 +587,13 @@ impl TimerEntry {
                 .reschedule(id, when, timers.clock.nanos(deadline));
             if matches!(outcome, Some(Ok(()))) {
                 self.tick = when;
-            }
-            if matches!(outcome, Some(Ok(()))) && when < timers.next.load(Ordering::Relaxed) {
-                // SeqCst: as in `insert`.
-                timers.next.store(when, Ordering::SeqCst);
-                drop(state);
-                timers.kick(shared, when);
-                return;
+                if when < timers.next.load(Ordering::Relaxed) {
+                    // SeqCst: as in `insert`.
+                    timers.next.store(when, Ordering::SeqCst);
+                    drop(state);
+                    timers.kick(shared, when);
+                    return;
+                }
             }
             outcome
         };
