@@ -277,6 +277,12 @@ impl JoinError {
     /// # Panics
     ///
     /// If the task was cancelled rather than panicked; see [`JoinError::try_into_panic`].
+    ///
+    /// ```
+    /// let rt = genrt::Runtime::new().unwrap();
+    /// let err = rt.block_on(rt.spawn(async { std::panic::panic_any(7u32) })).unwrap_err();
+    /// assert_eq!(err.into_panic().downcast_ref::<u32>(), Some(&7));
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()

@@ -377,6 +377,16 @@ impl Drop for LocalSet {
 
 /// The guard of [`LocalSet::enter`]: the set stays the thread's current one until it is
 /// dropped (on the same thread: it is not `Send`).
+///
+/// ```
+/// let local = genrt::task::LocalSet::new();
+/// let guard = local.enter();
+/// // Outside `block_on`, but inside the set: the task is queued on it.
+/// let handle = genrt::task::spawn_local(async { 5 });
+/// drop(guard);
+/// let rt = genrt::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(local.block_on(&rt, handle).unwrap(), 5);
+/// ```
 pub struct LocalEnterGuard {
     _entered: Entered,
 }
