@@ -16,7 +16,8 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// per CPU): the body becomes the future of the runtime's `block_on`.
 ///
 /// Arguments, as Tokio's: `flavor = "multi_thread"` (the default) or `"current_thread"`
-/// (one worker), `worker_threads = N`, `start_paused = true|false`, `name = "runtime name"`
+/// (one worker), `worker_threads = N` (multi-thread only; not 0), `start_paused = true|false`,
+/// `name = "runtime name"`
 /// (`Builder::name`), `unhandled_panic = "ignore"|"shutdown_runtime"`
 /// (`Builder::unhandled_panic`), and `crate = "path"` to name genrt under another path. The
 /// examples are on `genrt::main`.
@@ -77,7 +78,8 @@ enum Kind {
 
 struct Options {
     current_thread: bool,
-    worker_threads: Option<TokenStream>,
+    /// The value of `worker_threads = ...`, and the span of its key for errors.
+    worker_threads: Option<(TokenStream, Span)>,
     start_paused: Option<TokenStream>,
     /// The string literal of `name = "..."`.
     name: Option<TokenStream>,
@@ -153,7 +155,12 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
                     }
                 };
             }
-            "worker_threads" => options.worker_threads = Some(value_tokens),
+            "worker_threads" => {
+                if is_zero_literal(value) {
+                    return Err((value[0].span(), "`worker_threads` may not be 0".to_string()));
+                }
+                options.worker_threads = Some((value_tokens, key.span()));
+            }
             "start_paused" => options.start_paused = Some(value_tokens),
             "name" => {
                 let text = string_literal(value)
@@ -194,7 +201,9 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
                     .ok_or_else(|| (key.span(), "crate must be a string literal".to_string()))?;
                 options.krate = text
                     .parse()
-                    .map_err(|_| (value[0].span(), format!("`{text}` is not a path")))?;
+                    .ok()
+                    .filter(is_path)
+                    .ok_or_else(|| (value[0].span(), format!("`{text}` is not a path")))?;
             }
             other => {
                 return Err((
@@ -207,7 +216,78 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Options, (Span, String)> 
             }
         }
     }
+    // The builder would ignore the count (a current-thread runtime has one worker), and a
+    // test written for several workers would run on one, so it is refused, as in
+    // tokio-macros.
+    if let (true, Some((_, span))) = (options.current_thread, &options.worker_threads) {
+        let attribute = match kind {
+            Kind::Main => "genrt::main",
+            Kind::Test => "genrt::test",
+        };
+        return Err((
+            *span,
+            format!(
+                "the `worker_threads` option requires the `multi_thread` runtime flavor: use \
+                 `#[{attribute}(flavor = \"multi_thread\", worker_threads = ..)]`"
+            ),
+        ));
+    }
     Ok(options)
+}
+
+/// Whether `tokens` is an integer literal of value 0 (`0`, `0usize`, `0_0`, `0x0`).
+fn is_zero_literal(tokens: &[TokenTree]) -> bool {
+    const SUFFIXES: [&str; 12] = [
+        "usize", "u128", "u64", "u32", "u16", "u8", "isize", "i128", "i64", "i32", "i16", "i8",
+    ];
+    let [TokenTree::Literal(literal)] = tokens else {
+        return false;
+    };
+    let text = literal.to_string().replace('_', "");
+    let text = SUFFIXES
+        .iter()
+        .find_map(|suffix| text.strip_suffix(suffix))
+        .unwrap_or(&text);
+    let (digits, radix) = match text.get(..2) {
+        Some("0x") => (&text[2..], 16),
+        Some("0o") => (&text[2..], 8),
+        Some("0b") => (&text[2..], 2),
+        _ => (text, 10),
+    };
+    u128::from_str_radix(digits, radix) == Ok(0)
+}
+
+/// Whether `path` is a path: `a::b`, `::a::b`, `crate::a` (identifiers between `::`).
+fn is_path(path: &TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = path.clone().into_iter().collect();
+    path_segments(&tokens).is_some()
+}
+
+/// The identifiers of `tokens` if they are a path (an optional leading `::`, then
+/// identifiers between `::`).
+fn path_segments(tokens: &[TokenTree]) -> Option<Vec<String>> {
+    let is_colons = |tokens: &[TokenTree]| {
+        matches!(tokens, [TokenTree::Punct(a), TokenTree::Punct(b), ..]
+            if a.as_char() == ':' && b.as_char() == ':')
+    };
+    let mut rest = tokens;
+    if is_colons(rest) {
+        rest = &rest[2..];
+    }
+    let mut segments = Vec::new();
+    loop {
+        let [TokenTree::Ident(segment), tail @ ..] = rest else {
+            return None;
+        };
+        segments.push(segment.to_string());
+        if tail.is_empty() {
+            return Some(segments);
+        }
+        if !is_colons(tail) {
+            return None;
+        }
+        rest = &tail[2..];
+    }
 }
 
 /// The text of a string literal token, if `tokens` is one.
@@ -309,7 +389,7 @@ fn rewrite(
         "new_multi_thread"
     };
     let mut runtime = format!("{krate}::runtime::Builder::{builder}()");
-    if let Some(workers) = &options.worker_threads {
+    if let Some((workers, _)) = &options.worker_threads {
         runtime.push_str(&format!(".worker_threads({workers})"));
     }
     if let Some(paused) = &options.start_paused {

@@ -139,6 +139,21 @@ pub use macros::support as __private;
 /// #[genrt::main(name = "\n")]
 /// async fn main() {}
 /// ```
+///
+/// `worker_threads` needs the multi-thread flavor, as in Tokio (a current-thread runtime has
+/// one worker whatever the count, so the count would be ignored):
+///
+/// ```compile_fail
+/// #[genrt::main(flavor = "current_thread", worker_threads = 2)]
+/// async fn main() {}
+/// ```
+///
+/// and may not be 0 (a run-time error otherwise: `Builder::build` refuses it):
+///
+/// ```compile_fail
+/// #[genrt::main(worker_threads = 0)]
+/// async fn main() {}
+/// ```
 pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by
@@ -155,6 +170,16 @@ pub use genrt_macros::main;
 ///     genrt::time::sleep(std::time::Duration::from_secs(60)).await;
 ///     assert!(start.elapsed() >= std::time::Duration::from_secs(60));
 /// }
+/// # fn main() {}
+/// ```
+///
+/// A test has a current-thread runtime unless told otherwise, so `worker_threads` alone is
+/// an error, as in Tokio (it would be ignored: one worker, whatever the count); write
+/// `flavor = "multi_thread"` with it:
+///
+/// ```compile_fail
+/// #[genrt::test(worker_threads = 2)]
+/// async fn on_two_workers() {}
 /// # fn main() {}
 /// ```
 pub use genrt_macros::test;
