@@ -348,15 +348,13 @@ fn rewrite(
     };
     tokens.remove(async_at);
     let fn_at = fn_at - 1;
+    let signature = locate_signature(&tokens, fn_at)?;
     // A test, or a function named `main`, must take no arguments: nothing would provide
     // them. Any other function may (`self` too): its body captures them, as in Tokio.
     let is_main =
         matches!(tokens.get(fn_at + 1), Some(TokenTree::Ident(i)) if i.to_string() == "main");
-    if let Some(TokenTree::Group(params)) = tokens.get(fn_at + 2) {
-        if params.delimiter() == Delimiter::Parenthesis
-            && !params.stream().is_empty()
-            && (kind == Kind::Test || is_main)
-        {
+    if let TokenTree::Group(params) = &tokens[signature.params] {
+        if !params.stream().is_empty() && (kind == Kind::Test || is_main) {
             let what = if kind == Kind::Main {
                 "the main function cannot accept arguments"
             } else {
@@ -365,13 +363,9 @@ fn rewrite(
             return Err((params.span(), what.to_string()));
         }
     }
-    // The return type, if any: what follows `->` in the signature.
-    let arrow = tokens.windows(2).position(|w| {
-        matches!((&w[0], &w[1]), (TokenTree::Punct(a), TokenTree::Punct(b))
-            if a.as_char() == '-' && b.as_char() == '>')
-    });
-    let output: TokenStream = match arrow {
-        Some(at) => tokens[at + 2..].iter().cloned().collect(),
+    // The return type, if any: from after `->` to a `where` clause or the body.
+    let output: TokenStream = match signature.output {
+        Some(range) => tokens[range].iter().cloned().collect(),
         None => parse("()"),
     };
     // A return type that cannot be named in a `let` (`!`, unstable there; `impl Trait`) is
@@ -381,6 +375,24 @@ fn rewrite(
         TokenTree::Ident(i) => i.to_string() == "impl",
         _ => false,
     });
+    // Inner attributes of the body (`#![allow(..)]`) are not allowed on the `async` block it
+    // becomes: they go on the function, after its outer attributes, as tokio-macros does.
+    let (inner_attributes, body) = split_inner_attributes(body);
+    let outer_end = outer_attributes_end(&tokens);
+    if kind == Kind::Test {
+        // A `#[test]` of its own would register the function a second time (it would run
+        // twice, with a warning only): refused, as in tokio-macros.
+        let attributes = tokens[..outer_end].iter().chain(&inner_attributes);
+        if let Some(span) = find_test_attribute(attributes) {
+            return Err((
+                span,
+                "second test attribute is supplied: `#[genrt::test]` already marks the \
+                 function `#[test]`; remove the other one"
+                    .to_string(),
+            ));
+        }
+    }
+    tokens.splice(outer_end..outer_end, inner_attributes);
 
     let krate = &options.krate;
     let builder = if options.current_thread {
@@ -428,6 +440,130 @@ fn rewrite(
     out.extend(tokens);
     out.extend([TokenTree::Group(Group::new(Delimiter::Brace, new_body))]);
     Ok(out)
+}
+
+/// Where the parts of a function's signature are in its tokens (`async` removed).
+struct Signature {
+    /// The index of the parenthesized parameters.
+    params: usize,
+    /// The return type's tokens, after `->` and before a `where` clause, if there is one.
+    output: Option<std::ops::Range<usize>>,
+}
+
+/// The parameters and the return type of the function whose `fn` is at `fn_at`: past its
+/// name and its generics (`<...>`, in which a `->` is an arrow, not a closing bracket).
+fn locate_signature(tokens: &[TokenTree], fn_at: usize) -> Result<Signature, (Span, String)> {
+    let is_punct = |at: usize, c: char| is_punct(tokens.get(at), c);
+    // `-` joint with the `>` after it.
+    let is_arrow_head = |at: usize| {
+        at > 0
+            && matches!(&tokens[at - 1], TokenTree::Punct(p)
+                if p.as_char() == '-' && p.spacing() == Spacing::Joint)
+    };
+    let mut at = fn_at + 2;
+    if is_punct(at, '<') {
+        let mut depth = 0usize;
+        loop {
+            match tokens.get(at) {
+                Some(TokenTree::Punct(p)) if p.as_char() == '<' => depth += 1,
+                Some(TokenTree::Punct(p)) if p.as_char() == '>' && !is_arrow_head(at) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        at += 1;
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            }
+            at += 1;
+        }
+    }
+    match tokens.get(at) {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {}
+        _ => {
+            return Err((
+                tokens[fn_at].span(),
+                "expected the function's parameters".to_string(),
+            ))
+        }
+    }
+    let params = at;
+    let output = if is_punct(at + 1, '-') && is_punct(at + 2, '>') {
+        let start = at + 3;
+        let end = tokens[start..]
+            .iter()
+            .position(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "where"))
+            .map_or(tokens.len(), |offset| start + offset);
+        Some(start..end)
+    } else {
+        None
+    };
+    Ok(Signature { params, output })
+}
+
+/// The body's inner attributes (`#![..]`), made outer (`#[..]`), and the body without them.
+fn split_inner_attributes(body: Group) -> (Vec<TokenTree>, Group) {
+    let tokens: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut attributes = Vec::new();
+    let mut at = 0;
+    while let [TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(attribute), ..] =
+        &tokens[at..]
+    {
+        if hash.as_char() != '#'
+            || bang.as_char() != '!'
+            || attribute.delimiter() != Delimiter::Bracket
+        {
+            break;
+        }
+        attributes.push(TokenTree::Punct(hash.clone()));
+        attributes.push(TokenTree::Group(attribute.clone()));
+        at += 3;
+    }
+    if at == 0 {
+        return (attributes, body);
+    }
+    let mut rest = Group::new(Delimiter::Brace, tokens[at..].iter().cloned().collect());
+    rest.set_span(body.span());
+    (attributes, rest)
+}
+
+/// The index just past the outer attributes (`#[..]`) at the start of `tokens`.
+fn outer_attributes_end(tokens: &[TokenTree]) -> usize {
+    let mut at = 0;
+    while let [TokenTree::Punct(hash), TokenTree::Group(attribute), ..] = &tokens[at..] {
+        if hash.as_char() != '#' || attribute.delimiter() != Delimiter::Bracket {
+            break;
+        }
+        at += 2;
+    }
+    at
+}
+
+/// The span of the first test attribute among `attributes` (`#` and `[..]` pairs):
+/// `#[test]`, or the prelude's path to it (`#[::core::prelude::v1::test]`,
+/// `#[std::prelude::rust_2021::test]`), as tokio-macros recognizes them.
+fn find_test_attribute<'a>(attributes: impl Iterator<Item = &'a TokenTree>) -> Option<Span> {
+    attributes.into_iter().find_map(|tree| {
+        let TokenTree::Group(group) = tree else {
+            return None;
+        };
+        let path: Vec<TokenTree> = group.stream().into_iter().collect();
+        let segments = path_segments(&path)?;
+        let is_test = match &segments[..] {
+            [test] => test == "test" && path.len() == 1,
+            [root, prelude, _, test] => {
+                (root == "core" || root == "std") && prelude == "prelude" && test == "test"
+            }
+            _ => false,
+        };
+        is_test.then(|| group.span())
+    })
+}
+
+/// Whether `tree` is the punctuation `c`.
+fn is_punct(tree: Option<&TokenTree>, c: char) -> bool {
+    matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == c)
 }
 
 /// Tokens of generated code (always valid).

@@ -154,6 +154,22 @@ pub use macros::support as __private;
 /// #[genrt::main(worker_threads = 0)]
 /// async fn main() {}
 /// ```
+///
+/// Generics, a `where` clause and inner attributes of the body are kept, as in Tokio (inner
+/// attributes go on the function):
+///
+/// ```
+/// #[genrt::main(flavor = "current_thread")]
+/// async fn call<F: Fn() -> u32>(f: F) -> u32
+/// where
+///     F: Send,
+/// {
+///     #![allow(clippy::redundant_closure_call)]
+///     f()
+/// }
+///
+/// assert_eq!(call(|| 7), 7);
+/// ```
 pub use genrt_macros::main;
 
 /// Runs an `async fn` test on a genrt runtime of its own, as Tokio's `#[tokio::test]`: by
@@ -180,6 +196,16 @@ pub use genrt_macros::main;
 /// ```compile_fail
 /// #[genrt::test(worker_threads = 2)]
 /// async fn on_two_workers() {}
+/// # fn main() {}
+/// ```
+///
+/// `#[genrt::test]` marks the function `#[test]`; a second test attribute is an error, as in
+/// Tokio (the test would be registered, and run, twice):
+///
+/// ```compile_fail
+/// #[genrt::test]
+/// #[test]
+/// async fn twice() {}
 /// # fn main() {}
 /// ```
 pub use genrt_macros::test;
