@@ -18,7 +18,9 @@
 //! ```
 //!
 //! Each request is one allocation: the state both halves share. No lock is held while a
-//! waker is woken.
+//! waker is woken. A request that completes, and each value (or the end) of a stream, spends
+//! one unit of the cooperative budget (`task::coop`), as Tokio's `oneshot` and `mpsc`
+//! receivers do: a loop over a stream that never runs dry yields to the other tasks.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -85,6 +87,12 @@ impl<T> Future for ShellRequest<T> {
     type Output = Result<T, Abandoned>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // One unit of the cooperative budget when the request completes, as Tokio's
+        // `oneshot::Receiver` (`task::coop`); taken before the lock, since a spent budget
+        // wakes `cx`.
+        let Poll::Ready(spend) = crate::task::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
         let mut state = self.shared.lock();
         assert!(
             !state.done,
@@ -93,10 +101,12 @@ impl<T> Future for ShellRequest<T> {
         loop {
             if let Some(value) = state.value.take() {
                 state.done = true;
+                spend.made_progress();
                 return Poll::Ready(Ok(value));
             }
             if !state.resolver_alive {
                 state.done = true;
+                spend.made_progress();
                 return Poll::Ready(Err(Abandoned(())));
             }
             match crate::task::register_waker(
@@ -335,12 +345,20 @@ impl<T> ShellStream<T> {
     /// assert_eq!(rt.block_on(poll_fn(|cx| stream.poll_next(cx))), Some(5));
     /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // One unit of the cooperative budget per value (and for the end), as Tokio's
+        // `mpsc::Receiver::recv` (`task::coop`): a loop over a stream that never runs dry
+        // yields. Taken before the lock, since a spent budget wakes `cx`.
+        let Poll::Ready(spend) = crate::task::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
         let mut state = self.shared.lock();
         loop {
             if let Some(value) = state.queue.pop_front() {
+                spend.made_progress();
                 return Poll::Ready(Some(value));
             }
             if !state.sender_alive {
+                spend.made_progress();
                 return Poll::Ready(None);
             }
             match crate::task::register_waker(

@@ -6,8 +6,10 @@
 //! and keeps its worker from every other task queued behind it. So each poll of a task (and
 //! each poll of a `block_on` future) starts with a budget of 128 units; genrt's
 //! leaf futures ([`JoinHandle`](crate::JoinHandle), [`JoinSet::join_next`](
-//! crate::JoinSet::join_next), [`Sleep`](crate::time::Sleep), [`consume_budget`],
-//! [`cooperative`]) spend one unit each time they complete, and once the budget is spent
+//! crate::JoinSet::join_next), [`Sleep`](crate::time::Sleep), [`ShellRequest`](
+//! crate::shell::ShellRequest) and [`ShellStream`](crate::shell::ShellStream)'s values (as
+//! Tokio's `oneshot` and `mpsc` receivers), [`consume_budget`], [`cooperative`]) spend one
+//! unit each time they complete, and once the budget is spent
 //! they return `Pending` after waking their task, which then goes to the back of its
 //! worker's queue as [`yield_now`](crate::yield_now) does. A poll that returns `Pending`
 //! for its own reasons spends nothing. [`unconstrained`] opts a future out.
