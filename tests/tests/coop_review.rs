@@ -4,7 +4,8 @@
 //! - Shell requests and streams spend the budget as Tokio's `oneshot` and `mpsc` receivers
 //!   do: a loop over a stream that is always ready, or over requests already resolved, ran
 //!   for ever inside `timeout` (the timer was never polled: the inner future was never
-//!   pending) and starved the other tasks of a one-worker or current-thread runtime.
+//!   pending) and starved the other tasks of a one-worker or current-thread runtime. Tokio's
+//!   `rt_common::coop` and `coop_unconstrained` in their channel form.
 //!
 //! Every wait is bounded (a watchdog); no test asserts a time: orders, counts, and that
 //! something happens at all.
@@ -166,5 +167,42 @@ fn shell_futures_spend_one_unit_on_completion_and_keep_their_value_when_out_of_b
             assert_eq!(request.await, Ok(9));
         }))
         .unwrap();
+    });
+}
+
+/// Tokio's `rt_common::coop` and `coop_unconstrained` in their channel form, with a
+/// `ShellStream` for Tokio's unbounded `mpsc` channel (genrt's nearest; `rt_common_ports.rs`
+/// skipped them for want of a coop-aware channel), on each flavor: one poll that receives
+/// 1,000 queued values is cut short by the budget, unless unconstrained, where every one of
+/// them is ready.
+#[test]
+fn coop_and_coop_unconstrained_with_a_shell_stream() {
+    Watchdog::new("coop with a ShellStream").run(|| {
+        for (flavor, rt) in runtimes() {
+            rt.block_on(async {
+                let (mut stream, resolver) = genrt::shell::stream::<()>();
+                for _ in 0..1_000 {
+                    resolver.send(()).unwrap();
+                }
+                let yielded = poll_fn(|cx| {
+                    Poll::Ready((0..1_000).any(|_| stream.poll_next(cx).is_pending()))
+                })
+                .await;
+                assert!(yielded, "{flavor}: did not yield");
+            });
+            rt.block_on(async {
+                let (mut stream, resolver) = genrt::shell::stream::<()>();
+                for _ in 0..1_000 {
+                    resolver.send(()).unwrap();
+                }
+                genrt::task::unconstrained(poll_fn(|cx| {
+                    for _ in 0..1_000 {
+                        assert_eq!(stream.poll_next(cx), Poll::Ready(Some(())), "{flavor}");
+                    }
+                    Poll::Ready(())
+                }))
+                .await;
+            });
+        }
     });
 }

@@ -1,8 +1,8 @@
 //! Tokio's `rt_common.rs` (its tests of every runtime flavor), ported to genrt: each test
 //! runs on a current-thread runtime, a 4-worker and a 1-worker multi-thread runtime, as in
 //! Tokio (`rt_test!`). Tests that need Tokio's I/O (`*_socket`, `client_server_*`,
-//! `io_*`) or its coop-aware channels (`coop`, `coop_unconstrained`) are not ported
-//! (`coop_consume_budget` is, in `coop.rs`); `ping_pong_saturation`,
+//! `io_*`) are not ported; `coop` and `coop_unconstrained` are in `coop_review.rs` (with a
+//! `ShellStream` for Tokio's coop-aware channel) and `coop_consume_budget` in `coop.rs`; `ping_pong_saturation`,
 //! `create_rt_in_block_on`, `panic_in_task`, `runtime_in_thread_local` and the thread-local
 //! wakes are in `tokio_ports.rs`; `shutdown_timeout` and `shutdown_timeout_0` are in
 //! `blocking_tokio_ports.rs` (with a gate instead of Tokio's 10,000 s sleep, and no upper
