@@ -12,6 +12,13 @@
 //!
 //! A wake that schedules a task queues its key and wakes the owner's waker (the one the last
 //! `tick` was polled with), so the future driving the scheduler is polled again.
+//!
+//! A task woken during its own poll (a yield, a spent cooperative budget) is not polled again
+//! in the same `tick`: it is queued when the tick ends, and `tick` then says that tasks are
+//! queued, so the owner yields before the next turn. Tokio defers a local task's yield the
+//! same way (to its worker's defer list, woken after the worker's other tasks and its
+//! driver): a task that yields to let the runtime's other tasks (or timers) run first is not
+//! polled 61 times before they do.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -151,6 +158,9 @@ pub struct LocalScheduler {
     /// The tasks, by slot; touched only on the owner thread, never across a task's poll.
     tasks: RefCell<Vec<Option<Rc<dyn LocalTask>>>>,
     live: Cell<usize>,
+    /// Tasks woken during their own poll in the current `tick`, queued when it ends (module
+    /// docs); empty between ticks.
+    yielded: RefCell<Vec<TaskKey>>,
     /// Set when the drop begins: a task spawned from a dropped future's `Drop` is cancelled
     /// at once.
     closing: Cell<bool>,
@@ -179,6 +189,7 @@ impl LocalScheduler {
             registration: Some(registration),
             tasks: RefCell::new(Vec::new()),
             live: Cell::new(0),
+            yielded: RefCell::new(Vec::new()),
             closing: Cell::new(false),
             _owner_thread: PhantomData,
         })
@@ -222,22 +233,19 @@ impl LocalScheduler {
         self.live.get()
     }
 
-    /// Polls scheduled tasks, in wake order, at most `max` of them. Returns whether tasks
+    /// Polls scheduled tasks, in wake order, at most `max` of them; a task woken during its
+    /// own poll is queued again only when the tick ends (module docs). Returns whether tasks
     /// are still queued (the caller then polls again soon: it should wake itself). When it
     /// returns `false`, `cx`'s waker is woken by the next wake that schedules a task.
     pub fn tick(&self, cx: &Context<'_>, max: usize) -> bool {
         for _ in 0..max {
-            let key = {
-                let mut queue = self.shared.queue.lock();
-                match queue.keys.pop_front() {
-                    Some(key) => key,
-                    None => {
-                        drop(queue);
-                        return self.register_owner(cx.waker());
-                    }
-                }
+            let Some(key) = self.shared.queue.lock().keys.pop_front() else {
+                break;
             };
             self.run(key);
+        }
+        if self.queue_yielded() {
+            return true;
         }
         let queue = self.shared.queue.lock();
         if queue.keys.is_empty() {
@@ -297,8 +305,9 @@ impl LocalScheduler {
             }
             Poll::Pending => match guard.finish_pending() {
                 AfterPoll::Idle => {}
-                // Woken during its own poll (a yield): to the back of the queue.
-                AfterPoll::Reschedule => self.shared.push_and_wake(key),
+                // Woken during its own poll (a yield): to the back of the queue when the tick
+                // ends (module docs).
+                AfterPoll::Reschedule => self.yielded.borrow_mut().push(key),
                 AfterPoll::Cancel(guard) => {
                     let _ = catch_unwind(AssertUnwindSafe(|| task.shutdown()));
                     guard.complete();
@@ -307,6 +316,24 @@ impl LocalScheduler {
             },
         }
         drop(task);
+    }
+
+    /// Queues the tasks that yielded during this tick, in yield order, waking the owner's
+    /// waker if one is stored; returns whether there were any.
+    fn queue_yielded(&self) -> bool {
+        let yielded = std::mem::take(&mut *self.yielded.borrow_mut());
+        if yielded.is_empty() {
+            return false;
+        }
+        let owner = {
+            let mut queue = self.shared.queue.lock();
+            queue.keys.extend(yielded);
+            queue.owner.take()
+        };
+        if let Some(owner) = owner {
+            owner.wake();
+        }
+        true
     }
 
     /// A finished task leaves the list (its `Rc` is dropped outside the borrow).
@@ -337,6 +364,7 @@ impl LocalScheduler {
             }
         }
         self.shared.queue.lock().keys.clear();
+        self.yielded.borrow_mut().clear();
     }
 }
 

@@ -6,6 +6,8 @@
 //!   for ever inside `timeout` (the timer was never polled: the inner future was never
 //!   pending) and starved the other tasks of a one-worker or current-thread runtime. Tokio's
 //!   `rt_common::coop` and `coop_unconstrained` in their channel form.
+//! - A `LocalSet` task that yields waits, as in Tokio, until the runtime's other tasks ran: it
+//!   was polled again within the same turn of its set, up to 61 times.
 //!
 //! Every wait is bounded (a watchdog); no test asserts a time: orders, counts, and that
 //! something happens at all.
@@ -205,4 +207,37 @@ fn coop_and_coop_unconstrained_with_a_shell_stream() {
             });
         }
     });
+}
+
+/// Tokio defers a task that yields until its worker has run the other tasks and polled its
+/// driver, also a `LocalSet`'s task (its waker goes to the worker's defer list, and the set
+/// polls it again when its owner is polled again). A local task that yielded was queued at
+/// the back of its set's queue and polled again within the same turn of the set (up to 61
+/// times), so the runtime's task it waited for had not run: 61 yields instead of 1 here.
+#[test]
+fn a_yield_in_a_local_task_lets_the_runtime_tasks_run_first() {
+    let rt = genrt::Builder::new_current_thread().build().unwrap();
+    let yields = Watchdog::new("a local task's yield").run(move || {
+        let local = genrt::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let ran = Arc::new(AtomicBool::new(false));
+            // Queued on the runtime before the local task's first poll.
+            let task = genrt::spawn({
+                let ran = ran.clone();
+                async move { ran.store(true, Ordering::Release) }
+            });
+            let local_task = genrt::task::spawn_local(async move {
+                let mut yields = 0;
+                while !ran.load(Ordering::Acquire) {
+                    yields += 1;
+                    genrt::yield_now().await;
+                }
+                yields
+            });
+            let yields = local_task.await.unwrap();
+            task.await.unwrap();
+            yields
+        })
+    });
+    assert_eq!(yields, 1, "one yield lets the runtime's queued task run");
 }
