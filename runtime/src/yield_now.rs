@@ -6,7 +6,10 @@ use std::task::{Context, Poll};
 
 /// Gives other tasks a turn: the current task goes to the back of its worker's queue.
 ///
-/// A task that loops on `yield_now` cannot starve other tasks.
+/// A task that loops on `yield_now` cannot starve other tasks. As in Tokio, the task is
+/// polled again only after the tasks already queued on its worker and the timers that are
+/// due; a [`LocalSet`](crate::task::LocalSet)'s task, in its set's next turn, once the task
+/// driving the set has yielded in its turn.
 ///
 /// ```
 /// let rt = genrt::Runtime::new().unwrap();
