@@ -36,9 +36,11 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        // A wake during the task's own poll marks it NOTIFIED; once this poll returns, the
-        // worker puts it on its deferred list, which reaches the back of its deque within a
+        // A wake during the task's own poll marks it NOTIFIED; marked as a yield, once this
+        // poll returns the worker puts it on its deferred list (not its deque, where idle
+        // workers would be woken for it), which reaches the back of its deque within a
         // bounded number of ticks (see genrt-scheduler's `worker` module).
+        genrt_scheduler::mark_yield();
         cx.waker().wake_by_ref();
         Poll::Pending
     }

@@ -332,6 +332,22 @@ pub(crate) fn worker_index() -> Option<usize> {
     .flatten()
 }
 
+/// Marks the poll in progress on this thread's worker (the innermost context's, else its
+/// `home`) as a yield: a wake of the task during this poll sends it to the worker's deferred
+/// list, not to its deque (`worker.rs`, "Where a key goes"). Does nothing elsewhere.
+pub(crate) fn mark_yield() {
+    with(|c| {
+        let c = c?;
+        let local = c
+            .worker
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .or_else(|| c.home.as_ref()?.1.upgrade())?;
+        local.mark_yield();
+        Some(())
+    });
+}
+
 /// The worker-local state if this thread's innermost context holds `shared`'s worker (a
 /// worker thread, a driver, a driver's root).
 pub(crate) fn local_worker(shared: &Shared) -> Option<Rc<Local>> {

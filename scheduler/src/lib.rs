@@ -129,6 +129,22 @@ pub fn worker_index() -> Option<usize> {
     context::worker_index()
 }
 
+/// Says that the current task's wake of itself, made in this poll, is a yield (`yield_now`,
+/// a spent coop budget; Tokio's `context::defer`): once the poll returns, the task waits on
+/// its worker's deferred list, run after the worker's queues drain (or at its next
+/// maintenance tick) and visible to no other worker, so that a task looping on yields does
+/// not wake idle workers. Any other wake of a task during its own poll sends it to the back
+/// of the worker's deque, where an idle worker, notified, may steal it (Tokio's
+/// `schedule_task(task, is_yield = true)`). Call it right before the wake. Does nothing on a
+/// thread that is not polling a worker's task.
+///
+/// ```
+/// genrt_scheduler::mark_yield(); // outside a runtime: nothing to mark
+/// ```
+pub fn mark_yield() {
+    context::mark_yield();
+}
+
 /// Whether the calling thread runs a driven (current-thread) runtime's work: inside its
 /// `block_on` (the future, or the tasks the thread runs there), or driving it in `settle`,
 /// also inside an `enter` of any runtime there. Such a thread has no other worker to hand

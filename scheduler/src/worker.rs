@@ -5,8 +5,17 @@
 //! | event                                       | queue                                    |
 //! |---------------------------------------------|------------------------------------------|
 //! | spawn or wake (of an idle task) on a worker | the worker's LIFO slot; a displaced key goes to the back of the deque |
-//! | task woken during its own poll (yield)      | the worker's deferred list               |
+//! | task woken during its own poll, yielding    | the worker's deferred list               |
+//! | task woken during its own poll otherwise    | the back of the deque (as in Tokio)      |
 //! | spawn or wake on any other thread           | the injector                             |
+//!
+//! A task yields when it calls `mark_yield` before its wake (`yield_now`, a spent coop
+//! budget: Tokio's `context::defer`). A task that wakes itself without yielding (a
+//! `FuturesUnordered`, a channel, a hand-written future) goes where the other workers see
+//! it, with a notification: the worker's next poll may block, and an idle worker must not
+//! watch the task wait meanwhile. A yield stays aside, seen by nobody, so that a task looping
+//! on `yield_now` does not wake idle workers for nothing. A driver (one worker, no thief)
+//! defers both.
 //!
 //! Only a push to the deque or the injector notifies an idle worker: a key in the LIFO slot
 //! runs right after the current poll on this worker, so waking another worker for it would
@@ -35,13 +44,13 @@
 //!    foreign spawns back for `LIFO_POLL_CAP + 1` ticks at most, not [`INJECTOR_INTERVAL`].
 //! 4. The front of the deque (FIFO), then the injector.
 //! 5. The deferred list, after the timers that are due fire (to the back of the deque, ahead
-//!    of it): every task that yielded (woke itself during its poll) since the last time,
-//!    moved to the back of the deque in yield order. A yielding task therefore
-//!    waits until the deque and the injector are drained once, or until step 1, whichever
-//!    comes first: a task looping on `yield_now` gets one poll per round and cannot hold the
-//!    injector back, even when every task of the deque yields (Tokio's `defer` list plays the
-//!    same part, woken every 61 ticks). Moving them to the deque makes them stealable and
-//!    notifies an idle worker.
+//!    of it): every task that yielded (woke itself during its poll after `mark_yield`)
+//!    since the last time, moved to the back of the deque in yield order. A yielding task
+//!    therefore waits until the deque and the injector are drained once, or until step 1,
+//!    whichever comes first: a task looping on `yield_now` gets one poll per round and
+//!    cannot hold the injector back, even when every task of the deque yields (Tokio's
+//!    `defer` list plays the same part, woken every 61 ticks). Moving them to the deque makes
+//!    them stealable and notifies an idle worker.
 //! 6. Otherwise process the timers that are due, if any (`time`; a busy worker also does it
 //!    every [`DEFERRED_INTERVAL`]th tick, with step 1);
 //! 7. Otherwise search: steal half of a random victim's deque (`steal_batch_and_pop`), then
@@ -102,9 +111,12 @@ pub(crate) struct Local {
     index: usize,
     deque: Worker<TaskKey>,
     lifo: Cell<Option<TaskKey>>,
-    /// Tasks woken during their own poll, run after the deque and the injector (step 5), or
-    /// moved to the deque by step 1.
+    /// Tasks that yielded (woke themselves during their own poll after [`Local::mark_yield`]),
+    /// run after the deque and the injector (step 5), or moved to the deque by step 1.
     deferred: RefCell<Vec<TaskKey>>,
+    /// Set by [`Local::mark_yield`] during a poll, cleared when the next poll starts: the
+    /// task's wake of itself in this poll is a yield.
+    yielded: Cell<bool>,
     /// Slots of tasks this worker completed, for its next spawns (`genrt_waker::FreeCache`);
     /// handed to the shared free list in batches and before the worker parks.
     pub(crate) free: FreeCache,
@@ -117,8 +129,15 @@ impl Local {
             deque,
             lifo: Cell::new(None),
             deferred: RefCell::new(Vec::new()),
+            yielded: Cell::new(false),
             free: FreeCache::default(),
         }
+    }
+
+    /// The task being polled yields: its wake of itself in this poll defers it (see
+    /// `genrt_scheduler::mark_yield`).
+    pub(crate) fn mark_yield(&self) {
+        self.yielded.set(true);
     }
 
     pub(crate) fn index(&self) -> usize {
@@ -935,6 +954,7 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
     };
     let waker = genrt_waker::waker(key);
     let mut cx = Context::from_waker(&waker);
+    local.yielded.set(false);
     match task::poll(&guard, &mut cx) {
         Poll::Ready(()) => {
             drop(guard.complete_cached(&local.free));
@@ -942,7 +962,15 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
         }
         Poll::Pending => match guard.finish_pending() {
             AfterPoll::Idle => {}
-            AfterPoll::Reschedule => local.defer(key),
+            // Woken during its poll. A yield waits aside, unseen by the other workers; any
+            // other self-wake goes where they see it, with a notification (Tokio's
+            // `yield_now(task)`): the worker may be about to block in its next poll, and an
+            // idle worker must not watch the task wait meanwhile. A driver (one worker, no
+            // thief) defers both.
+            AfterPoll::Reschedule if local.yielded.take() || shared.driver.is_some() => {
+                local.defer(key)
+            }
+            AfterPoll::Reschedule => local.push_back(shared, key),
             AfterPoll::Cancel(guard) => {
                 task::cancel(guard);
                 shared.count(Some(local), Event::Completed);

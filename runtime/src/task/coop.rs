@@ -128,6 +128,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     match left {
         None => Poll::Ready(RestoreOnPending::new(false)),
         Some(0) => {
+            genrt_scheduler::mark_yield();
             cx.waker().wake_by_ref();
             Poll::Pending
         }
@@ -244,6 +245,7 @@ pub(crate) fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
     if has_budget_remaining() {
         Poll::Ready(())
     } else {
+        genrt_scheduler::mark_yield();
         cx.waker().wake_by_ref();
         Poll::Pending
     }
