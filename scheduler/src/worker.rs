@@ -26,7 +26,7 @@
 //!
 //! The two intervals below are the defaults of `Config::event_interval` and
 //! `Config::global_queue_interval` (Tokio's names); the bounds hold with configured ones,
-//! except a `global_queue_interval` below `LIFO_POLL_CAP + 2`: then step 2 may come more
+//! except a `global_queue_interval` below `LIFO_POLL_CAP + 3`: then step 2 may come more
 //! than once between two pops of the deque, and at 1, a steady stream of foreign spawns
 //! keeps the deque from being popped at all (as in Tokio, which looks at its global queue
 //! first on such ticks too).
@@ -42,7 +42,10 @@
 //!    its batch going ahead of that key: a chain of tasks, each spawning or waking the next
 //!    on a worker that stalls in each poll (Tokio's `spawn_many_remote_busy2`), holds
 //!    foreign spawns back for `LIFO_POLL_CAP + 1` ticks at most, not [`INJECTOR_INTERVAL`].
-//! 4. The front of the deque (FIFO), then the injector.
+//! 4. The front of the deque (FIFO), then the injector; but right after a poll whose task
+//!    woke itself without yielding (now at the back of the deque), the injector first, once
+//!    between two pops of the deque, so that such a task and one waiting in the injector take
+//!    turns, also on a one-worker runtime (a yield, deferred, waits for both anyway).
 //! 5. The deferred list, after the timers that are due fire (to the back of the deque, ahead
 //!    of it): every task that yielded (woke itself during its poll after `mark_yield`)
 //!    since the last time, moved to the back of the deque in yield order. A yielding task
@@ -62,9 +65,9 @@
 //! whatever the other tasks do. A key in the LIFO slot runs within two ticks (the next one,
 //! or the one after an injector tick), unless it is moved to the deque. A key in the deferred
 //! list reaches the deque within [`DEFERRED_INTERVAL`] ticks. The deque is FIFO and at least
-//! one tick in every `LIFO_POLL_CAP + 3` pops it (at most `LIFO_POLL_CAP` LIFO polls, the
-//! injector poll of step 3 and one of step 2 come between two pops), so a key at position
-//! `p` runs within `p * (LIFO_POLL_CAP + 3)` ticks; `p` is at most the number of tasks
+//! one tick in every `LIFO_POLL_CAP + 4` pops it (at most `LIFO_POLL_CAP` LIFO polls, the
+//! injector poll of step 3, the one of step 4 and one of step 2 come between two pops), so
+//! a key at position `p` runs within `p * (LIFO_POLL_CAP + 4)` ticks; `p` is at most the number of tasks
 //! queued on the worker, because a task's key is in at most one queue at a time (the slot's
 //! SCHEDULED bit). A key in the injector is taken within [`INJECTOR_INTERVAL`] ticks of
 //! reaching its front, by any worker. A thief may move a key to another worker's deque, which only restarts the same
@@ -117,6 +120,9 @@ pub(crate) struct Local {
     /// Set by [`Local::mark_yield`] during a poll, cleared when the next poll starts: the
     /// task's wake of itself in this poll is a yield.
     yielded: Cell<bool>,
+    /// Set when a task that woke itself without yielding went to the back of the deque,
+    /// taken by the next `next_task` (step 4 of the module docs).
+    requeued: Cell<bool>,
     /// Slots of tasks this worker completed, for its next spawns (`genrt_waker::FreeCache`);
     /// handed to the shared free list in batches and before the worker parks.
     pub(crate) free: FreeCache,
@@ -130,6 +136,7 @@ impl Local {
             lifo: Cell::new(None),
             deferred: RefCell::new(Vec::new()),
             yielded: Cell::new(false),
+            requeued: Cell::new(false),
             free: FreeCache::default(),
         }
     }
@@ -283,6 +290,8 @@ struct Core {
     until_injector: u32,
     intervals: Intervals,
     lifo_polls: u32,
+    /// Step 4's injector poll after a self-wake came since the last pop of the deque.
+    injector_after_requeue: bool,
     searching: bool,
     rng: u64,
     /// Start of the current busy stretch (since the loop began or the last park ended), for
@@ -706,6 +715,7 @@ impl Core {
             until_injector: intervals.injector,
             intervals,
             lifo_polls: 0,
+            injector_after_requeue: false,
             searching: false,
             rng: 0x9e37_79b9_7f4a_7c15 ^ (local.index() as u64 + 1),
             busy_since: std::time::Instant::now(),
@@ -771,6 +781,16 @@ impl Core {
             }
         }
         self.lifo_polls = 0;
+        // Step 4: a task that woke itself is at the back of the deque; one waiting in the
+        // injector goes first, once between two pops (a stream of self-waking foreign tasks
+        // must not keep the deque from being popped).
+        if local.requeued.take() && !self.injector_after_requeue {
+            self.injector_after_requeue = true;
+            if let Some(key) = shared.steal_injector(local) {
+                return Some(key);
+            }
+        }
+        self.injector_after_requeue = false;
         local
             .deque
             .pop()
@@ -970,7 +990,10 @@ fn run_task(shared: &Shared, local: &Local, key: TaskKey) {
             AfterPoll::Reschedule if local.yielded.take() || shared.driver.is_some() => {
                 local.defer(key)
             }
-            AfterPoll::Reschedule => local.push_back(shared, key),
+            AfterPoll::Reschedule => {
+                local.push_back(shared, key);
+                local.requeued.set(true);
+            }
             AfterPoll::Cancel(guard) => {
                 task::cancel(guard);
                 shared.count(Some(local), Event::Completed);
