@@ -238,9 +238,9 @@ impl Drop for Finish<'_> {
 fn check_not_panicked(handle: &Handle) {
     if handle.inner.is_panicked() {
         panic!(
-            "genrt: a task panicked and the runtime is configured with \
-             UnhandledPanic::ShutdownRuntime, so it has shut down and block_on cannot go on; \
-             see the panic message above for the task's panic"
+            "genrt: a spawned task panicked and the runtime is configured to shut down on \
+             unhandled panic (Tokio's words; UnhandledPanic::ShutdownRuntime), so it has shut \
+             down and block_on cannot go on; see the panic message above for the task's panic"
         );
     }
 }

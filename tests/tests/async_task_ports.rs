@@ -761,7 +761,7 @@ fn join_join_twice() {
             .expect_err("polling a handle after its result panics");
         let message = panic_message(&*again).unwrap_or_default();
         assert!(
-            message.contains("after it returned its result"),
+            message.contains("JoinHandle polled after completion"),
             "{message}"
         );
         drop(task);

@@ -265,7 +265,7 @@ fn polling_a_join_handle_after_it_returned_its_result_panics_with_a_message() {
     .expect_err("a second poll after the result must panic");
     let message = panic_message(&*payload).unwrap_or_default();
     assert!(
-        message.contains("polled after it returned its result"),
+        message.contains("JoinHandle polled after completion"),
         "{message:?}"
     );
     drop(join);

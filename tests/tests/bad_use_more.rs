@@ -777,7 +777,7 @@ fn a_runtime_shut_down_by_a_panic_still_settles_and_refuses_block_on_clearly() {
         panic_text(|| rt.block_on(async { 1 }))
     });
     assert!(
-        message.contains("a task panicked") && message.contains("ShutdownRuntime"),
+        message.contains("a spawned task panicked") && message.contains("ShutdownRuntime"),
         "{message:?}"
     );
 }

@@ -225,7 +225,7 @@ fn a_panic_under_shutdown_runtime_on_a_current_thread_runtime_cancels_the_other_
             .is_cancelled());
         assert_eq!(rt.metrics().num_alive_tasks(), 0);
         let later = panic_text(|| rt.block_on(async { 1 }));
-        assert!(later.contains("a task panicked"), "{later}");
+        assert!(later.contains("a spawned task panicked"), "{later}");
         // The same when the panic happens while a host settles the runtime.
         let rt = Builder::new_current_thread()
             .unhandled_panic(genrt::UnhandledPanic::ShutdownRuntime)
@@ -240,7 +240,7 @@ fn a_panic_under_shutdown_runtime_on_a_current_thread_runtime_cancels_the_other_
             .is_cancelled());
         message
     });
-    assert!(message.contains("a task panicked"), "{message}");
+    assert!(message.contains("a spawned task panicked"), "{message}");
 }
 
 // runtime/src/runtime.rs, `Runtime::shutdown_background`: "[`shutdown_timeout`] with a zero

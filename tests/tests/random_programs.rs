@@ -68,7 +68,7 @@
 //! one per worker), no thread is left parked (park and unpark hooks alternate on each
 //! thread, and no thread stops parked), and every hook ran in the runtime's context.
 //! Under `ShutdownRuntime` (never with the `Join` ending) outcomes are checked as in an early
-//! ending, and a `block_on` may panic only with the runtime's "a task panicked" message.
+//! ending, and a `block_on` may panic only with the runtime's "a spawned task panicked" message.
 //! The closing report counts the bomb panics and cancelled blocking members the parents saw
 //! (in 15,000 release seeds: about 29,600 from tasks, 4,700 from blocking closures, 10,500
 //! blocking members cancelled).
@@ -160,7 +160,7 @@ const MAX_DEPTH: u8 = 4;
 /// Foreign threads resolving shell requests.
 const POOL_THREADS: usize = 2;
 /// What a `block_on` panics with once a task's panic shut the runtime down.
-const SHUT_BY_PANIC: &str = "a task panicked and the runtime is configured with";
+const SHUT_BY_PANIC: &str = "a spawned task panicked and the runtime is configured to shut down";
 
 genrt::task_local! {
     static TL: u64;

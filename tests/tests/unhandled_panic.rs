@@ -48,7 +48,7 @@ fn shutdown_on_panic() {
             pending::<()>().await;
         })
     });
-    assert!(message.contains("a task panicked"), "{message}");
+    assert!(message.contains("a spawned task panicked"), "{message}");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn spawns_do_nothing() {
             pending::<()>().await;
         })
     });
-    assert!(message.contains("a task panicked"), "{message}");
+    assert!(message.contains("a spawned task panicked"), "{message}");
     let task = rt1.spawn(async {});
     assert!(wait_for("a spawn after the close", task)
         .unwrap_err()
@@ -96,7 +96,7 @@ fn shutdown_all_concurrent_block_on() {
     for thread in threads {
         let err = Watchdog::new("a block_on thread").run(move || thread.join().unwrap_err());
         let message = panic_message(&*err).unwrap_or_default();
-        assert!(message.contains("a task panicked"), "{message}");
+        assert!(message.contains("a spawned task panicked"), "{message}");
     }
     let rt = Arc::into_inner(rt).expect("the threads are gone");
     drop_runtime(rt);
@@ -140,7 +140,7 @@ fn block_on_awaiting_the_panicking_task_panics() {
                 .map_err(|e| e.is_panic())
         })
     });
-    assert!(message.contains("a task panicked"), "{message}");
+    assert!(message.contains("a spawned task panicked"), "{message}");
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn block_on_after_the_close_panics() {
     let message = panic_of("Handle::block_on after the close", move || {
         handle.block_on(async { 1 })
     });
-    assert!(message.contains("a task panicked"), "{message}");
+    assert!(message.contains("a spawned task panicked"), "{message}");
 }
 
 #[test]

@@ -271,7 +271,8 @@ where
             }
             assert!(
                 !join.finished,
-                "genrt: a JoinHandle was polled after it returned its result"
+                "genrt: JoinHandle polled after completion (Tokio's words): it already \
+                 returned its result"
             );
             match crate::task::register_waker(
                 || self.join.lock(),

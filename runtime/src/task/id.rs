@@ -127,9 +127,10 @@ crate::loom::thread_local! {
 /// ```
 #[track_caller]
 pub fn id() -> Id {
+    // Tokio's words first, so that a test written for Tokio's panic matches.
     try_id().expect(
-        "genrt::task::id called outside a task (in a block_on future or on a thread that is not \
-         running one); use genrt::task::try_id",
+        "Can't get a task id when not inside a task (genrt::task::id called outside a task: in \
+         a block_on future or on a thread that is not running one); use genrt::task::try_id",
     )
 }
 
