@@ -11,14 +11,28 @@
 //!   after completion") and `task::id` outside a task ("Can't get a task id when not inside a
 //!   task"); genrt's own words follow Tokio's.
 //!
+//! Checked and kept (each can fail): a future's `Drop` run by shutdown, on each flavor, sees
+//! its runtime (`Handle::current`), and its `spawn`/`spawn_blocking` return handles that are
+//! cancelled at once (no panic); futures that wake themselves from their `Drop` during each
+//! of the three shutdowns; a runtime dropped inside a `spawn_blocking` closure of its own, a
+//! `block_in_place` closure, a `LocalSet` task, another runtime's task and `block_on` and
+//! another runtime's shutdown sweep; the last `Arc<Runtime>` dropped by its own task as it
+//! completes, is aborted, or drops it in its body; join and abort handles queried, aborted
+//! and awaited (from another runtime) after the drop; `JoinError`'s texts.
+//!
 //! Every test runs under a `support::Watchdog`; none bounds a real-time duration from above.
 
-use std::future::pending;
+use std::future::{pending, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use futures::FutureExt;
-use genrt::{Builder, Runtime, UnhandledPanic};
-use support::{panic_message, quiet_panics, Watchdog, INTENTIONAL};
+use genrt::{Builder, Handle, Runtime, UnhandledPanic};
+use support::{panic_message, quiet_panics, recv, DropCounter, Watchdog, DEADLINE, INTENTIONAL};
 
 fn mt(workers: usize) -> Runtime {
     Builder::new_multi_thread()
@@ -33,6 +47,13 @@ fn ct() -> Runtime {
 
 /// A runtime flavor: its name, and how to build one.
 type Flavor = (&'static str, fn() -> Runtime);
+
+/// The three flavors of Tokio's `rt_test!`, by name.
+const FLAVORS: [Flavor; 3] = [
+    ("current-thread", ct),
+    ("1 worker", || mt(1)),
+    ("4 workers", || mt(4)),
+];
 
 /// Tokio's panic under `UnhandledPanic::ShutdownRuntime`, which its tests match on.
 const TOKIO_SHUTDOWN_ON_PANIC: &str =
@@ -143,5 +164,432 @@ fn task_id_outside_a_task_panics_with_tokios_words() {
             "{message}"
         );
         assert!(message.contains("try_id"), "{message}");
+    }
+}
+
+// ---------------------------------------------------------------- drops during shutdown
+
+/// What the `Drop` of a [`SpawnsOnDrop`] saw, counted over several futures.
+#[derive(Default)]
+struct Seen {
+    dropped: AtomicUsize,
+    in_runtime: AtomicUsize,
+    spawn_cancelled: AtomicUsize,
+    spawn_blocking_cancelled: AtomicUsize,
+}
+
+/// Pending for ever; its `Drop` looks up the current runtime and spawns on it, a task and a
+/// blocking closure, each of whose handles must be cancelled at once (Tokio: a spawn during
+/// shutdown returns a handle that resolves to cancelled; no panic, no leak).
+struct SpawnsOnDrop(Arc<Seen>);
+
+impl Future for SpawnsOnDrop {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+impl Drop for SpawnsOnDrop {
+    fn drop(&mut self) {
+        let seen = &self.0;
+        if Handle::try_current().is_ok() {
+            seen.in_runtime.fetch_add(1, Ordering::SeqCst);
+            let cancelled = |result: Option<Result<(), genrt::JoinError>>| matches!(result, Some(Err(e)) if e.is_cancelled());
+            if cancelled(genrt::spawn(async {}).now_or_never()) {
+                seen.spawn_cancelled.fetch_add(1, Ordering::SeqCst);
+            }
+            if cancelled(genrt::spawn_blocking(|| {}).now_or_never()) {
+                seen.spawn_blocking_cancelled.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        seen.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Shutdown drops each task's future inside the runtime's context, on every flavor, for tasks
+/// polled before and tasks never polled; what their `Drop`s spawn is cancelled at once.
+#[test]
+fn a_drop_during_shutdown_sees_its_runtime_and_its_spawns_are_cancelled() {
+    const TASKS: usize = 4;
+    for (name, build) in FLAVORS {
+        for polled in [true, false] {
+            let (seen, made) = Watchdog::new(name).run(move || {
+                let rt = build();
+                let seen = Arc::new(Seen::default());
+                let (tx, rx) = mpsc::channel();
+                let joins: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let (seen, tx) = (seen.clone(), tx.clone());
+                        rt.spawn(async move {
+                            let future = SpawnsOnDrop(seen);
+                            tx.send(()).unwrap();
+                            future.await
+                        })
+                    })
+                    .collect();
+                if polled {
+                    // A current-thread runtime runs its tasks inside `block_on`.
+                    rt.block_on(async {
+                        for _ in 0..TASKS {
+                            while rx.try_recv().is_err() {
+                                genrt::yield_now().await;
+                            }
+                        }
+                    });
+                }
+                drop(rt);
+                for join in joins {
+                    let result = join.now_or_never().expect("ready after the drop");
+                    assert!(result.unwrap_err().is_cancelled());
+                }
+                // Unpolled, an `async` block has not made its `SpawnsOnDrop` yet (a worker
+                // may have polled some of them before the drop).
+                let made = if polled { TASKS } else { rx.try_iter().count() };
+                (seen, made)
+            });
+            let counts = [
+                seen.dropped.load(Ordering::SeqCst),
+                seen.in_runtime.load(Ordering::SeqCst),
+                seen.spawn_cancelled.load(Ordering::SeqCst),
+                seen.spawn_blocking_cancelled.load(Ordering::SeqCst),
+            ];
+            assert_eq!(counts, [made; 4], "{name}, polled: {polled}");
+        }
+    }
+}
+
+/// Pending for ever, keeping its latest waker; its `Drop` wakes it, twice.
+struct WakesItselfOnDrop {
+    waker: Option<Waker>,
+    _drop: DropCounter,
+}
+
+impl Future for WakesItselfOnDrop {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for WakesItselfOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake_by_ref();
+            waker.wake();
+        }
+    }
+}
+
+/// Futures that wake their own task from their `Drop`, while shutdown drops them, on every
+/// flavor and each of the three shutdowns: each is dropped once and every handle is
+/// cancelled, nothing hangs.
+#[test]
+fn futures_that_wake_themselves_from_their_drop_during_each_shutdown() {
+    const TASKS: usize = 20;
+    for (name, build) in FLAVORS {
+        for ending in ["drop", "shutdown_timeout", "shutdown_background"] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let counter = drops.clone();
+            Watchdog::new(name).run(move || {
+                let rt = build();
+                let (tx, rx) = mpsc::channel();
+                let joins: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let (tx, drop) = (tx.clone(), DropCounter(counter.clone()));
+                        rt.spawn(async move {
+                            let future = WakesItselfOnDrop {
+                                waker: None,
+                                _drop: drop,
+                            };
+                            tx.send(()).unwrap();
+                            future.await
+                        })
+                    })
+                    .collect();
+                rt.block_on(async {
+                    for _ in 0..TASKS {
+                        while rx.try_recv().is_err() {
+                            genrt::yield_now().await;
+                        }
+                    }
+                });
+                match ending {
+                    "drop" => drop(rt),
+                    "shutdown_timeout" => assert!(rt.shutdown_timeout(DEADLINE)),
+                    _ => rt.shutdown_background(),
+                }
+                for join in joins {
+                    let result = join.now_or_never().expect("ready after the shutdown");
+                    assert!(result.unwrap_err().is_cancelled());
+                }
+            });
+            assert_eq!(drops.load(Ordering::SeqCst), TASKS, "{name}, {ending}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- where a runtime is dropped
+
+/// A runtime behind a lock, for code that drops it from somewhere it cannot be moved to.
+type Slot = Arc<Mutex<Option<Runtime>>>;
+
+fn slot(rt: Runtime) -> Slot {
+    Arc::new(Mutex::new(Some(rt)))
+}
+
+fn take(slot: &Slot) -> Runtime {
+    slot.lock().unwrap().take().expect("the runtime is there")
+}
+
+/// A runtime dropped inside one of its own blocking closures (fine in Tokio): the drop
+/// returns (it does not wait for the closure it runs in), its tasks are cancelled, the
+/// closure's result is delivered.
+#[test]
+fn a_runtime_dropped_inside_its_own_blocking_closure() {
+    for (name, build) in FLAVORS {
+        Watchdog::new(name).run(move || {
+            let rt = slot(build());
+            let handle = rt.lock().unwrap().as_ref().unwrap().handle().clone();
+            let pending = handle.spawn(pending::<()>());
+            let closure = handle.spawn_blocking(move || {
+                drop(take(&rt));
+                Handle::current().spawn(async {})
+            });
+            let spawned = futures::executor::block_on(closure).expect("the closure's result");
+            assert!(futures::executor::block_on(spawned)
+                .unwrap_err()
+                .is_cancelled());
+            assert!(futures::executor::block_on(pending)
+                .unwrap_err()
+                .is_cancelled());
+        });
+    }
+}
+
+/// A runtime dropped from a `LocalSet` task inside its own `Handle::block_on`: the drop
+/// returns, and later spawns from the task are cancelled at once.
+#[test]
+fn a_runtime_dropped_from_a_local_set_task_in_its_own_block_on() {
+    for (name, build) in FLAVORS {
+        Watchdog::new(name).run(move || {
+            let rt = slot(build());
+            let handle = rt.lock().unwrap().as_ref().unwrap().handle().clone();
+            let pending = handle.spawn(pending::<()>());
+            let local = genrt::task::LocalSet::new();
+            let late = handle.block_on(local.run_until(async move {
+                genrt::task::spawn_local(async move {
+                    drop(take(&rt));
+                    genrt::yield_now().await;
+                    genrt::spawn(async {}).await
+                })
+                .await
+                .expect("the local task completes")
+            }));
+            assert!(late.unwrap_err().is_cancelled(), "{name}");
+            assert!(pending.now_or_never().unwrap().unwrap_err().is_cancelled());
+        });
+    }
+}
+
+/// A runtime of each flavor dropped inside another runtime: in a task, in a `block_in_place`
+/// closure, in `block_on`, by `shutdown_background` in a task, and by the other runtime's
+/// shutdown (a task of it owns the runtime). Each drop cancels the runtime's tasks and
+/// returns.
+#[test]
+fn a_runtime_dropped_inside_another_runtime() {
+    for (name, build) in FLAVORS {
+        Watchdog::new(name).run(move || {
+            let outer = mt(2);
+            let assert_cancelled = |join: genrt::JoinHandle<()>, how: &str| {
+                let result = join.now_or_never().expect("ready after the drop");
+                assert!(result.unwrap_err().is_cancelled(), "{name}: {how}");
+            };
+
+            let inner = build();
+            let pending_task = inner.spawn(pending::<()>());
+            outer
+                .block_on(outer.spawn(async move { drop(inner) }))
+                .unwrap();
+            assert_cancelled(pending_task, "dropped in a task");
+
+            let inner = build();
+            let pending_task = inner.spawn(pending::<()>());
+            outer
+                .block_on(outer.spawn(async move {
+                    genrt::task::block_in_place(move || drop(inner));
+                }))
+                .unwrap();
+            assert_cancelled(pending_task, "dropped in block_in_place");
+
+            let inner = build();
+            let pending_task = inner.spawn(pending::<()>());
+            outer.block_on(async move { drop(inner) });
+            assert_cancelled(pending_task, "dropped in block_on");
+
+            let inner = build();
+            let pending_task = inner.spawn(pending::<()>());
+            outer
+                .block_on(outer.spawn(async move { inner.shutdown_background() }))
+                .unwrap();
+            assert_cancelled(pending_task, "shut down in the background from a task");
+
+            for (outer_name, build_outer) in FLAVORS {
+                let outer = build_outer();
+                let inner = build();
+                let pending_task = inner.spawn(pending::<()>());
+                let (tx, rx) = mpsc::channel();
+                let owner = outer.spawn(async move {
+                    let _inner = inner;
+                    tx.send(()).unwrap();
+                    pending::<()>().await
+                });
+                outer.block_on(async {
+                    while rx.try_recv().is_err() {
+                        genrt::yield_now().await;
+                    }
+                });
+                drop(outer);
+                assert_cancelled(owner, outer_name);
+                assert_cancelled(pending_task, "dropped by another runtime's shutdown");
+            }
+        });
+    }
+}
+
+/// The last `Arc<Runtime>` held by one of its own tasks, which drops it as its future is
+/// dropped after completing, as it is aborted, or in its body: the runtime shuts down from
+/// inside itself, on a worker or on a current-thread runtime's driver, without a hang, and
+/// its other tasks are cancelled.
+#[test]
+fn the_last_arc_of_a_runtime_dropped_by_its_own_task() {
+    for (name, build) in FLAVORS {
+        for how in ["completes", "aborted", "in its body"] {
+            Watchdog::new(name).run(move || {
+                let rt = Arc::new(build());
+                let handle = rt.handle().clone();
+                let other = rt.spawn(pending::<()>());
+                let own = rt.clone();
+                // Sent once this thread has dropped its `Arc`: the task's is the last.
+                let (dropped, last) = futures::channel::oneshot::channel::<()>();
+                let join = match how {
+                    "completes" => rt.spawn(async move {
+                        let _own = own;
+                        last.await.unwrap();
+                        1
+                    }),
+                    "aborted" => rt.spawn(async move {
+                        let _own = own;
+                        let _last = last;
+                        pending::<()>().await;
+                        1
+                    }),
+                    _ => rt.spawn(async move {
+                        last.await.unwrap();
+                        drop(own);
+                        let late = genrt::spawn(async {}).await;
+                        assert!(late.unwrap_err().is_cancelled());
+                        3
+                    }),
+                };
+                let abort = join.abort_handle();
+                drop(rt);
+                let _ = dropped.send(());
+                if how == "aborted" {
+                    abort.abort();
+                }
+                if name == "current-thread" {
+                    // Nobody drives it otherwise; the drive ends with the runtime's drop.
+                    handle.block_on(async {
+                        while !abort.is_finished() {
+                            genrt::yield_now().await;
+                        }
+                    });
+                }
+                let result = futures::executor::block_on(join);
+                match how {
+                    "aborted" => assert!(result.unwrap_err().is_cancelled()),
+                    "completes" => assert_eq!(result.unwrap(), 1),
+                    _ => assert_eq!(result.unwrap(), 3),
+                }
+                let other = futures::executor::block_on(other);
+                assert!(other.unwrap_err().is_cancelled(), "{name}, {how}");
+                assert!(handle.try_enter().is_none(), "{name}, {how}: still open");
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------- handles after the drop
+
+/// Join and abort handles after their runtime is gone: finished, aborts do nothing, the id
+/// stays, awaiting (in another runtime) gives the cancelled error with that id; spawns and
+/// blocking spawns through a kept `Handle` are cancelled at once.
+#[test]
+fn join_and_abort_handles_after_the_drop() {
+    for (name, build) in FLAVORS {
+        Watchdog::new(name).run(move || {
+            let rt = build();
+            let handle = rt.handle().clone();
+            let join = rt.spawn(pending::<()>());
+            let abort = join.abort_handle();
+            let id = join.id();
+            drop(rt);
+            assert!(join.is_finished() && abort.is_finished(), "{name}");
+            assert_eq!((join.id(), abort.id()), (id, id));
+            abort.abort();
+            join.abort();
+            let other = mt(1);
+            let error = other.block_on(join).unwrap_err();
+            assert!(error.is_cancelled(), "{name}");
+            assert_eq!(error.id(), id);
+            assert_eq!(error.to_string(), format!("task {id} was cancelled"));
+
+            let late = handle.spawn(async { 1 });
+            assert!(late.is_finished(), "{name}");
+            let late_id = late.id();
+            let error = late.now_or_never().expect("ready at once").unwrap_err();
+            assert!(error.is_cancelled() && error.id() == late_id, "{name}");
+            let blocking = handle.spawn_blocking(|| 1);
+            assert!(blocking.now_or_never().unwrap().unwrap_err().is_cancelled());
+            assert_eq!(handle.metrics().num_alive_tasks(), 0, "{name}");
+        });
+    }
+}
+
+/// `shutdown_timeout` with a task blocked in synchronous code and another that keeps
+/// spawning: it gives up on the first (returns `false`) and cancels the rest; the first's
+/// future is dropped once its poll returns, and its handle resolves to cancelled.
+#[test]
+fn shutdown_timeout_leaves_a_blocked_task_and_stops_a_spawning_one() {
+    for (name, build) in &FLAVORS[1..] {
+        Watchdog::new(name).run(move || {
+            let rt = build();
+            let (release, blocked) = mpsc::channel::<()>();
+            let (started_tx, started) = mpsc::channel();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let drop = DropCounter(drops.clone());
+            let stuck = rt.spawn(async move {
+                let _drop = drop;
+                started_tx.send(()).unwrap();
+                let _ = blocked.recv();
+                genrt::yield_now().await;
+            });
+            let spawner = rt.spawn(async {
+                loop {
+                    genrt::spawn(genrt::yield_now());
+                    genrt::yield_now().await;
+                }
+            });
+            recv(&started, "the blocked task to start");
+            assert!(!rt.shutdown_timeout(Duration::from_millis(50)));
+            assert!(spawner.now_or_never().unwrap().unwrap_err().is_cancelled());
+            assert_eq!(drops.load(Ordering::SeqCst), 0, "dropped while polled");
+            std::mem::drop(release);
+            let result = futures::executor::block_on(stuck);
+            assert!(result.unwrap_err().is_cancelled(), "{name}");
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
     }
 }
