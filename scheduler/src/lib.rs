@@ -37,7 +37,9 @@
 //!    future's `Drop` may look it up; a spawn there is cancelled at once): every task not
 //!    being polled is claimed and cancelled (its future dropped, its join handle told); a
 //!    task being polled by a worker still running (blocked in place, or past the timeout)
-//!    is flagged, and that worker cancels it when its poll returns. Every timer entry
+//!    is flagged, and that worker cancels it when its poll returns; the keys left in the
+//!    injector, which name those tasks, are dropped (as Tokio drains its injection queue,
+//!    so `global_queue_depth` reads 0 after shutdown). Every timer entry
 //!    left is dropped and its waker woken ([`time`] module docs: who frees an entry; a
 //!    closure blocked in place may be waiting in a `block_on` of a sleep); a flagged task
 //!    that polls a timer before its poll returns finds it pending, anyone else a panic

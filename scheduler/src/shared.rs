@@ -238,7 +238,10 @@ impl Shared {
     /// Shutdown, step 4 (also run by each worker leaving a runtime closed on panic): every
     /// task not being polled is claimed and cancelled; a task being polled is flagged and its
     /// poller cancels it when the poll returns. Claims are compare-and-swaps, so concurrent
-    /// sweeps cancel each task once.
+    /// sweeps cancel each task once. Then the injector's keys are dropped: each names a task
+    /// just cancelled (or one a poller cancels as its poll returns), which no worker will look
+    /// for, and `global_queue_depth` reads 0 with no task left (Tokio drains its injection
+    /// queue at shutdown too).
     pub(crate) fn sweep(&self, local: Option<&Local>) {
         for slot in 0..self.slab.high_water() {
             if let Claim::Claimed(guard) = self.slab.claim(slot, None) {
@@ -246,6 +249,7 @@ impl Shared {
                 self.count(local, Event::Completed);
             }
         }
+        while !matches!(self.injector.steal(), Steal::Empty) {}
     }
 
     pub(crate) fn count(&self, local: Option<&Local>, event: Event) {

@@ -10,6 +10,10 @@
 //!   `shutdown_on_panic`), a `JoinHandle` polled again after its result ("JoinHandle polled
 //!   after completion") and `task::id` outside a task ("Can't get a task id when not inside a
 //!   task"); genrt's own words follow Tokio's.
+//! - `global_queue_depth` after shutdown counted the keys of tasks spawned from outside and
+//!   never run, although the sweep had cancelled them (`num_alive_tasks` read 0): Tokio
+//!   drains its injection queue at shutdown, and now so does the sweep
+//!   (`the_global_queue_is_empty_after_the_drop`).
 //!
 //! Checked and kept (each can fail): a future's `Drop` run by shutdown, on each flavor, sees
 //! its runtime (`Handle::current`), and its `spawn`/`spawn_blocking` return handles that are
@@ -32,7 +36,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use genrt::{Builder, Handle, Runtime, UnhandledPanic};
-use support::{panic_message, quiet_panics, recv, DropCounter, Watchdog, DEADLINE, INTENTIONAL};
+use support::{
+    panic_message, quiet_panics, recv, wait_until, DropCounter, Watchdog, DEADLINE, INTENTIONAL,
+};
 
 fn mt(workers: usize) -> Runtime {
     Builder::new_multi_thread()
@@ -591,5 +597,57 @@ fn shutdown_timeout_leaves_a_blocked_task_and_stops_a_spawning_one() {
             assert!(result.unwrap_err().is_cancelled(), "{name}");
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
+    }
+}
+
+/// After the drop nothing is queued: `global_queue_depth` is 0, as in Tokio (whose shutdown
+/// drains its injection queue), beside `num_alive_tasks`. It stayed at the number of keys
+/// spawned from outside and never run (a current-thread runtime nobody drove, here 5), which
+/// name nothing once the sweep cancelled their tasks.
+#[test]
+fn the_global_queue_is_empty_after_the_drop() {
+    for (name, build) in FLAVORS {
+        let (before, after) = Watchdog::new(name).run(move || {
+            let rt = build();
+            let metrics = rt.metrics();
+            let (release, blocked) = mpsc::channel::<()>();
+            let (started_tx, started) = mpsc::channel();
+            let mut joins = Vec::new();
+            if name != "current-thread" {
+                // Keep the one worker (every worker, for 4) busy, so that keys stay queued.
+                let workers = metrics.num_workers();
+                let blocked = Arc::new(Mutex::new(blocked));
+                for _ in 0..workers {
+                    let (blocked, started_tx) = (blocked.clone(), started_tx.clone());
+                    joins.push(rt.spawn(async move {
+                        started_tx.send(()).unwrap();
+                        let _ = blocked.lock().unwrap().recv();
+                    }));
+                }
+                for _ in 0..workers {
+                    recv(&started, "a worker to block");
+                }
+            }
+            joins.extend((0..5).map(|_| rt.spawn(async {})));
+            let before = metrics.global_queue_depth();
+            if name == "current-thread" {
+                drop(rt);
+            } else {
+                // The blocked workers are left behind, then released.
+                assert!(!rt.shutdown_timeout(Duration::from_millis(10)));
+                drop(release);
+            }
+            for join in joins {
+                let _ = futures::executor::block_on(join);
+            }
+            // A left-behind worker counts its task's end just after the handle saw it.
+            wait_until("no task alive", || metrics.num_alive_tasks() == 0);
+            (
+                before,
+                (metrics.global_queue_depth(), metrics.num_alive_tasks()),
+            )
+        });
+        assert!(before >= 5, "{name}: {before} queued before the drop");
+        assert_eq!(after, (0, 0), "{name}: (global queue depth, alive tasks)");
     }
 }
