@@ -14,6 +14,13 @@
 //!   never run, although the sweep had cancelled them (`num_alive_tasks` read 0): Tokio
 //!   drains its injection queue at shutdown, and now so does the sweep
 //!   (`the_global_queue_is_empty_after_the_drop`).
+//! - A future whose `Drop` panicked right after it returned its output: genrt dropped that
+//!   panic and reported the output, and its cell's comment said Tokio does the same. Tokio's
+//!   `Core::poll` drops the future inside the poll's `catch_unwind`, so the task reports the
+//!   panic (its output dropped) and `unhandled_panic` applies; now so does genrt's
+//!   (`a_completed_futures_drop_panic_is_the_tasks_panic`, on every flavor and in a
+//!   `LocalSet`; `..._counts_for_shutdown_runtime`, which hung before: the `block_on` waited
+//!   for ever on a runtime that never shut down).
 //!
 //! Checked and kept (each can fail): a future's `Drop` run by shutdown, on each flavor, sees
 //! its runtime (`Handle::current`), and its `spawn`/`spawn_blocking` return handles that are
@@ -649,5 +656,89 @@ fn the_global_queue_is_empty_after_the_drop() {
         });
         assert!(before >= 5, "{name}: {before} queued before the drop");
         assert_eq!(after, (0, 0), "{name}: (global queue depth, alive tasks)");
+    }
+}
+
+// ---------------------------------------------------------------- a completed future's drop
+
+/// Ready at its first poll with a `DropCounter` (the task's output); its own `Drop` panics.
+struct ReadyThenPanicsOnDrop(Option<DropCounter>);
+
+impl Future for ReadyThenPanicsOnDrop {
+    type Output = DropCounter;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<DropCounter> {
+        Poll::Ready(self.0.take().expect("polled once"))
+    }
+}
+
+impl Drop for ReadyThenPanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{INTENTIONAL}: the completed future's drop");
+        }
+    }
+}
+
+/// A future whose `Drop` panics after it returned its output makes its task report that
+/// panic, as in Tokio (its `Core::poll` drops the future inside the poll's `catch_unwind`),
+/// and the output is dropped, on every flavor and in a `LocalSet`. genrt dropped that panic
+/// and reported the output.
+#[test]
+fn a_completed_futures_drop_panic_is_the_tasks_panic() {
+    let _quiet = quiet_panics();
+    for (name, build) in FLAVORS {
+        let (outputs, spawned, local) = Watchdog::new(name).run(move || {
+            let rt = build();
+            let outputs = Arc::new(AtomicUsize::new(0));
+            let future = ReadyThenPanicsOnDrop(Some(DropCounter(outputs.clone())));
+            let spawned = rt.block_on(rt.spawn(future)).map(drop);
+            let future = ReadyThenPanicsOnDrop(Some(DropCounter(outputs.clone())));
+            let set = genrt::task::LocalSet::new();
+            let local = rt
+                .block_on(set.run_until(async move { genrt::task::spawn_local(future).await }))
+                .map(drop);
+            (outputs.load(Ordering::SeqCst), spawned, local)
+        });
+        for (how, result) in [("spawned", spawned), ("local", local)] {
+            let error = result.expect_err("the drop's panic is the task's");
+            assert!(error.is_panic(), "{name}, {how}: {error:?}");
+            let message = text_of(error.into_panic());
+            assert!(message.contains("the completed future's drop"), "{message}");
+        }
+        assert_eq!(outputs, 2, "{name}: each output dropped once");
+    }
+}
+
+/// Under `UnhandledPanic::ShutdownRuntime` that panic shuts the runtime down, as a panic of
+/// the poll does (Tokio calls its `unhandled_panic` for both).
+#[test]
+fn a_completed_futures_drop_panic_counts_for_shutdown_runtime() {
+    let _quiet = quiet_panics();
+    let flavors: [Flavor; 2] = [
+        ("current-thread", || {
+            Builder::new_current_thread()
+                .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+                .build()
+                .unwrap()
+        }),
+        ("2 workers", || shutdown_on_panic_mt(2)),
+    ];
+    for (name, build) in flavors {
+        let message = Watchdog::new(name).run(move || {
+            let rt = build();
+            let payload = catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(async {
+                    let future = ReadyThenPanicsOnDrop(Some(DropCounter(Default::default())));
+                    genrt::spawn(future);
+                    pending::<()>().await;
+                })
+            }))
+            .expect_err("the block_on panics");
+            text_of(payload)
+        });
+        assert!(
+            message.contains(TOKIO_SHUTDOWN_ON_PANIC),
+            "{name}: {message}"
+        );
     }
 }

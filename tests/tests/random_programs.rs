@@ -39,8 +39,10 @@
 //! or, for doomed tasks, inside it among what it holds (armed at the first poll; the rest of
 //! what it holds is then dropped while the panic unwinds). A blocking set member's closure
 //! may capture one too, defused when the closure runs: dropped unrun (aborted, or at the
-//! runtime's end), the member reports the bomb's panic instead of cancelled. As in Tokio, a completed task's output stands (the
-//! panic is dropped), a cancelled one reports `is_panic` with the bomb's payload (checked
+//! runtime's end), the member reports the bomb's panic instead of cancelled. A bomb beside a
+//! future that completes is defused as it returns (a panic in the `Drop` of a completed
+//! future is its task's panic, as in Tokio; `lifecycle_review.rs` covers it), so a completed
+//! task's output stands; a cancelled one reports `is_panic` with the bomb's payload (checked
 //! wherever the parent sees the result), and the runtime's shutdown drops every other
 //! future all the same (the drop counts). A poll that panics drops its future while that
 //! panic unwinds, so a bomb then stays quiet (a second panic would abort the process, in
@@ -1215,7 +1217,7 @@ impl World {
             ));
         }
         // A cancelled future whose `Drop` panics makes its task report that panic, as in
-        // Tokio; a completed one's `Drop` panic is dropped (its output stands).
+        // Tokio; a completed one's bomb was defused as it returned (its output stands).
         // A bomb inside the future is armed at its first poll.
         let bomb = self.bomb(id)
             && (!bomb_inside(id, &self.plan.nodes[id]) || self.armed[id].load(SeqCst));
@@ -1278,6 +1280,13 @@ fn bomb_inside(id: usize, spec: &NodeSpec) -> bool {
 /// still drops the guard.
 struct Bomb(usize);
 
+impl Bomb {
+    /// Drops it without a bang.
+    fn defuse(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Bomb {
     fn drop(&mut self) {
         if !std::thread::panicking() {
@@ -1290,10 +1299,13 @@ impl Drop for Bomb {
 /// that whatever it holds (a shell request) is gone once the drop is counted. The bomb is
 /// outside the future: an `async` block drops its locals when it completes, inside the
 /// poll, where a bomb's panic would be the task's; here it goes off only when the task's
-/// cell drops the future (completed: the panic is dropped; cancelled: it is the result).
+/// cell drops a future that did not complete (cancelled: the panic is the result). A
+/// completed future's bomb is defused as it returns: a panic in the `Drop` of a future that
+/// has returned would be its task's panic too, as in Tokio (`lifecycle_review.rs` checks
+/// that), and would change a normal node's outcome.
 struct Guarded<F: ?Sized> {
     future: Pin<Box<F>>,
-    _bomb: Option<Bomb>,
+    bomb: Option<Bomb>,
     _guard: Guard,
 }
 
@@ -1301,7 +1313,13 @@ impl<F: Future + ?Sized> Future for Guarded<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.future.as_mut().poll(cx)
+        let poll = self.future.as_mut().poll(cx);
+        if poll.is_ready() {
+            if let Some(bomb) = self.bomb.take() {
+                bomb.defuse();
+            }
+        }
+        poll
     }
 }
 
@@ -1339,7 +1357,7 @@ fn node(
     };
     Guarded {
         future: Box::pin(body),
-        _bomb: bomb,
+        bomb,
         _guard: guard,
     }
 }
@@ -1483,7 +1501,7 @@ fn local_leaf(world: Arc<World>, id: usize) -> Guarded<dyn Future<Output = u64>>
     };
     Guarded {
         future: Box::pin(body),
-        _bomb: bomb,
+        bomb,
         _guard: guard,
     }
 }

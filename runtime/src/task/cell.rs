@@ -19,7 +19,9 @@
 //! Whatever this module drops on a user's behalf (the future, an output or a panic payload
 //! nobody will read) is dropped under `catch_unwind`: a panic in a `Drop` never unwinds into a
 //! worker or into the code that dropped a join handle. A cancelled future whose `Drop` panics
-//! makes its task report that panic, as in Tokio. One exception, Tokio's too: a future whose
+//! makes its task report that panic, as in Tokio; so does one whose `Drop` panics right
+//! after it returned its output (which is then dropped), also as in Tokio, where that drop
+//! runs inside the poll's `catch_unwind`. One exception, Tokio's too: a future whose
 //! poll panics is dropped while that panic unwinds (its `Drop` sees `thread::panicking()`),
 //! so a panic in that `Drop` aborts the process, as Rust does for any panic while unwinding.
 
@@ -186,25 +188,20 @@ where
             }
             match catch_unwind(AssertUnwindSafe(|| Self::poll_in_place(slot, cx))) {
                 Ok(Poll::Pending) => (Poll::Pending, None),
-                // The task has its result; a panic in the future's `Drop` after that is
-                // dropped (Tokio ignores it too).
-                Ok(Poll::Ready(output)) => {
-                    drop_quietly(Self::drop_future(slot));
-                    (Poll::Ready(()), self.finish(Ok(output)))
-                }
+                Ok(Poll::Ready(output)) => match Self::drop_future(slot) {
+                    Ok(()) => (Poll::Ready(()), self.finish(Ok(output))),
+                    // A panic in the future's `Drop` after it returned is the task's panic,
+                    // as in Tokio, whose `Core::poll` drops the future inside the poll's
+                    // `catch_unwind`: the output is dropped and the panic policy applies.
+                    Err(payload) => {
+                        drop_quietly(output);
+                        (Poll::Ready(()), self.finish_panicked(payload, report_panic))
+                    }
+                },
                 // The future was dropped while the panic unwound (`poll_in_place`).
                 Err(payload) => {
-                    // The panic policy, off the hot path: the runtime closes first (under
-                    // `UnhandledPanic::ShutdownRuntime`), so that whoever the result below
-                    // wakes already sees it closed; a `block_on` awaiting this very task
-                    // panics instead of returning the panic as a value.
-                    if report_panic {
-                        if let Some(runtime) = genrt_scheduler::Handle::current() {
-                            runtime.task_panicked();
-                        }
-                    }
                     drop_quietly(Self::drop_future(slot));
-                    (Poll::Ready(()), self.finish(Err(Failure::panic(payload))))
+                    (Poll::Ready(()), self.finish_panicked(payload, report_panic))
                 }
             }
         });
@@ -214,6 +211,22 @@ where
             waker.wake();
         }
         poll
+    }
+
+    /// Records a panic of the task's poll (or of its future's `Drop` right after it returned)
+    /// as its result, after applying the runtime's panic policy if `report_panic`; returns
+    /// the join handle's waker (see [`TaskCell::finish`]). The policy comes first, off the
+    /// hot path: the runtime closes (under `UnhandledPanic::ShutdownRuntime`) before the
+    /// result wakes anyone, so that a `block_on` awaiting this very task panics instead of
+    /// returning the panic as a value.
+    #[must_use]
+    fn finish_panicked(&self, payload: Box<dyn Any + Send>, report_panic: bool) -> Option<Waker> {
+        if report_panic {
+            if let Some(runtime) = genrt_scheduler::Handle::current() {
+                runtime.task_panicked();
+            }
+        }
+        self.finish(Err(Failure::panic(payload)))
     }
 
     /// Polls the future in `slot` (which holds one). If the poll panics, the future is
