@@ -8,8 +8,9 @@
 //!   `UnhandledPanic::ShutdownRuntime` ("a spawned task panicked and the runtime is configured
 //!   to shut down on unhandled panic", Tokio's `rt_basic.rs`/`rt_common.rs`
 //!   `shutdown_on_panic`), a `JoinHandle` polled again after its result ("JoinHandle polled
-//!   after completion") and `task::id` outside a task ("Can't get a task id when not inside a
-//!   task"); genrt's own words follow Tokio's.
+//!   after completion"), `task::id` outside a task ("Can't get a task id when not inside a
+//!   task") and `JoinError::into_panic` of a cancelled task's error ("`JoinError` reason is
+//!   not a panic."); genrt's own words follow Tokio's.
 //! - `global_queue_depth` after shutdown counted the keys of tasks spawned from outside and
 //!   never run, although the sweep had cancelled them (`num_alive_tasks` read 0): Tokio
 //!   drains its injection queue at shutdown, and now so does the sweep
@@ -29,7 +30,9 @@
 //! `block_in_place` closure, a `LocalSet` task, another runtime's task and `block_on` and
 //! another runtime's shutdown sweep; the last `Arc<Runtime>` dropped by its own task as it
 //! completes, is aborted, or drops it in its body; join and abort handles queried, aborted
-//! and awaited (from another runtime) after the drop; `JoinError`'s texts.
+//! and awaited (from another runtime) after the drop; `JoinError`'s texts; a task's output
+//! dropped by the thread that drops the handle of a finished task, or by the runtime (in its
+//! context) when the handle went first.
 //!
 //! Every test runs under a `support::Watchdog`; none bounds a real-time duration from above.
 
@@ -178,6 +181,22 @@ fn task_id_outside_a_task_panics_with_tokios_words() {
         );
         assert!(message.contains("try_id"), "{message}");
     }
+}
+
+/// `JoinError::into_panic` on a cancelled task's error panics with Tokio's words (its
+/// `expect`), genrt's advice after them.
+#[test]
+#[should_panic(expected = "`JoinError` reason is not a panic.")]
+fn into_panic_of_a_cancelled_tasks_error_panics_with_tokios_words() {
+    let _quiet = quiet_panics();
+    Watchdog::new("into_panic of a cancelled task's error").run(|| {
+        let rt = mt(1);
+        let join = rt.spawn(pending::<()>());
+        join.abort();
+        let error = rt.block_on(join).unwrap_err();
+        assert!(error.is_cancelled());
+        error.into_panic()
+    });
 }
 
 // ---------------------------------------------------------------- drops during shutdown
@@ -740,5 +759,82 @@ fn a_completed_futures_drop_panic_counts_for_shutdown_runtime() {
             message.contains(TOKIO_SHUTDOWN_ON_PANIC),
             "{name}: {message}"
         );
+    }
+}
+
+// ---------------------------------------------------------------- where an output is dropped
+
+/// Where an output's `Drop` ran: its thread, its task id, whether a runtime was current.
+type DropSite = (std::thread::ThreadId, Option<genrt::task::Id>, bool);
+
+/// A task's output that reports where it is dropped.
+struct ReportsItsDrop(mpsc::Sender<DropSite>);
+
+impl Drop for ReportsItsDrop {
+    fn drop(&mut self) {
+        let site = (
+            std::thread::current().id(),
+            genrt::task::try_id(),
+            Handle::try_current().is_ok(),
+        );
+        let _ = self.0.send(site);
+    }
+}
+
+/// A task's output is dropped where Tokio drops it: by the thread that drops the join handle
+/// of a finished task (inside the task's id, outside any runtime there), and by the runtime,
+/// inside its context and the task's id, when the handle was dropped first.
+#[test]
+fn outputs_are_dropped_by_the_handle_or_by_the_runtime() {
+    for (name, build) in FLAVORS {
+        Watchdog::new(name).run(move || {
+            let rt = build();
+            let (tx, sites) = mpsc::channel();
+
+            // Finished, then the handle dropped on another thread.
+            let output = ReportsItsDrop(tx.clone());
+            let join = rt.spawn(async move { output });
+            let id = join.id();
+            rt.block_on(async {
+                while !join.is_finished() {
+                    genrt::yield_now().await;
+                }
+            });
+            let dropper = std::thread::spawn(move || {
+                drop(join);
+                std::thread::current().id()
+            });
+            let dropper = dropper.join().unwrap();
+            let site = recv(&sites, "the output's drop");
+            assert_eq!(site, (dropper, Some(id), false), "{name}: by the handle");
+
+            // The handle dropped first: the runtime drops the output as the task finishes.
+            let (go, gate) = futures::channel::oneshot::channel::<()>();
+            let output = ReportsItsDrop(tx.clone());
+            let join = rt.spawn(async move {
+                gate.await.unwrap();
+                output
+            });
+            let id = join.id();
+            drop(join);
+            go.send(()).unwrap();
+            let site = if name == "current-thread" {
+                // This thread drives it.
+                rt.block_on(async {
+                    loop {
+                        if let Ok(site) = sites.try_recv() {
+                            break site;
+                        }
+                        genrt::yield_now().await;
+                    }
+                })
+            } else {
+                recv(&sites, "the output's drop")
+            };
+            assert_eq!((site.1, site.2), (Some(id), true), "{name}: by the runtime");
+            if name != "current-thread" {
+                assert_ne!(site.0, std::thread::current().id(), "{name}: on a worker");
+            }
+        });
     }
 }

@@ -27,11 +27,13 @@ fn next_line() -> (String, u32) {
 
 #[test]
 fn misuse_panics_point_at_the_callers_line() {
-    // genrt's misuse messages all start with "genrt"; any other panic (a failed assertion)
-    // goes to the default hook and shows in the log.
+    // genrt's misuse messages all start with "genrt", or with Tokio's words and then
+    // "(genrt: "; any other panic (a failed assertion) goes to the default hook and shows in
+    // the log.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !support::panic_message(info.payload()).is_some_and(|m| m.starts_with("genrt")) {
+        let genrts = |m: &str| m.starts_with("genrt") || m.contains("(genrt: ");
+        if !support::panic_message(info.payload()).is_some_and(genrts) {
             return default_hook(info);
         }
         if let Some(at) = info.location() {

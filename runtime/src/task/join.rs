@@ -285,8 +285,11 @@ impl JoinError {
     /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .expect("genrt: JoinError::into_panic called on a cancelled task's error; check is_panic() first")
+        // Tokio's words first, so that a test written for Tokio's panic matches.
+        self.try_into_panic().expect(
+            "`JoinError` reason is not a panic. (genrt: JoinError::into_panic called on a \
+             cancelled task's error; check is_panic() first)",
+        )
     }
 
     /// The panic payload, or the error back if the task was cancelled.
