@@ -34,6 +34,16 @@
 //! dropped by the thread that drops the handle of a finished task, or by the runtime (in its
 //! context) when the handle went first.
 //!
+//! Noticed and left as genrt's documented choices (Tokio differs): `Handle::block_on` and
+//! `Handle::enter` through the handle of a dropped runtime panic ("cannot enter a runtime
+//! that has been dropped"), where Tokio runs the future (only a timer in it panics) and
+//! enters: a genrt context routes the thread's wakes by runtime id, and a dropped runtime's
+//! registry entry may already belong to a new runtime (`bad_use_more.rs` pins the panic;
+//! an enter guard held across the shutdown keeps Tokio's behaviour, `rt_handle_ports.rs`).
+//! A timer polled after its runtime shut down panics with genrt's words, not Tokio's "A
+//! Tokio 1.x context was found, but it is being shutdown." A runtime dropped inside its own
+//! task shuts down without waiting for that worker, where Tokio panics (`Runtime`'s docs).
+//!
 //! Every test runs under a `support::Watchdog`; none bounds a real-time duration from above.
 
 use std::future::{pending, Future};
