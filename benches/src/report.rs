@@ -32,7 +32,7 @@ pub struct Report {
     pub aa: bool,
     /// The `--filter`, if any.
     pub filter: Option<String>,
-    /// The machine, in words (CPU model and logical CPUs).
+    /// The machine, in words (CPU model, logical CPUs, the registry's barrier).
     pub machine: String,
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,

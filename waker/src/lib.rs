@@ -14,6 +14,7 @@
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("genrt packs a 64-bit task key into a waker's data word and needs 64-bit pointers");
 
+mod barrier;
 mod key;
 mod loom;
 #[cfg(all(test, loom))]
@@ -23,6 +24,7 @@ mod slab;
 mod state;
 mod vtable;
 
+pub use barrier::is_asymmetric;
 pub use key::{RuntimeId, TaskKey, MAX_RUNTIMES};
 pub use slab::{AfterPoll, Claim, FreeCache, PageRef, PollGuard, Slab, FREE_BATCH, SLAB_CAPACITY};
 pub use state::WakeOutcome;

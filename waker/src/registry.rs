@@ -32,7 +32,9 @@
 //!
 //! - W1. store `1 + index` into `r.announce` (Release: pairs with U3's Acquire load, see the
 //!   proof);
-//! - W2. a SeqCst fence (pairs with U2's);
+//! - W2. a SeqCst fence (pairs with U2's), or only a compiler fence where U2 is the
+//!   system-wide `membarrier` (`barrier.rs`: the same proof, with the kernel's barrier in the
+//!   waking thread standing for W2's fence);
 //! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
 //!   vtable (W2 also serves the target as a coalesced wake's fence: `state.rs`);
 //! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load). A waker the
@@ -45,7 +47,8 @@
 //!
 //! - U1. swap `target` to null (Acquire: pairs with register's Release, as this thread
 //!   releases the target);
-//! - U2. a SeqCst fence (pairs with W2's);
+//! - U2. a SeqCst fence (pairs with W2's), and the system-wide `membarrier` where W2 is
+//!   only a compiler fence (`barrier.rs`);
 //! - U3. for every record: load `announce` (Acquire) until it has been seen once not holding
 //!   `1 + index` (spin, then yield: a wake in its window runs the runtime's `wake`, a few
 //!   atomics, and never user code);
@@ -184,8 +187,8 @@ pub trait WakeTarget: Send + Sync + 'static {
     /// when it comes through the registry. It must not wake other key wakers.
     fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome;
 
-    /// The wake through the registry (`context` is `None`), called after the waking thread's
-    /// `fence(SeqCst)` (W2), which follows every write the waker's wake publishes: a target
+    /// The wake through the registry (`context` is `None`), called after a `fence(SeqCst)` of
+    /// the waking thread (W2's, or one of its own where W2 is asymmetric), which follows every write the waker's wake publishes: a target
     /// may hand that fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a
     /// coalesced wake costs no second fence (the argument needs only that the fence comes
     /// after the waker's writes and before the read of the state word; what the registry or
@@ -724,6 +727,9 @@ pub struct Registration {
 pub fn register<T: WakeTarget>(
     make: impl FnOnce(WakeContext, u32) -> Arc<T>,
 ) -> io::Result<(Arc<T>, Registration)> {
+    // Before any target is published: every wake and unregistering of a target then agrees on
+    // the kind of W2/U2 barrier (`barrier.rs`).
+    crate::barrier::enable();
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
     for offset in 0..ENTRIES {
         let index = (start + offset) % ENTRIES;
@@ -794,8 +800,8 @@ impl Drop for Registration {
         // through the vtable stored before it.
         let target = entry.target.swap(ptr::null_mut(), Ordering::Acquire);
         let vtable = entry.vtable.load(Ordering::Relaxed);
-        // U2: pairs with W2's fence (see the proof in the module docs).
-        fence(Ordering::SeqCst);
+        // U2: pairs with W2 (see the proof in the module docs and `barrier.rs`).
+        crate::barrier::heavy();
         // U3.
         let busy = index + 1;
         for record in RECORD_POOL.iter() {
@@ -1096,10 +1102,11 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // W4 when this scope ends, also if the target's code panics: a record left announcing
     // the entry would make the runtime's unregistering wait for ever.
     let _window = Window(record);
-    // W2: pairs with U2's fence. It also follows every write of this thread that the wake
-    // publishes, so the slot's state may use it as a coalesced wake's fence (`wake_fenced`,
-    // "Fenced by the caller" in `state.rs`).
-    fence(Ordering::SeqCst);
+    // W2: pairs with U2. It also follows every write of this thread that the wake publishes,
+    // so when it is a full fence (`fenced`) the slot's state may use it as a coalesced wake's
+    // fence ("Fenced by the caller" in `state.rs`); when it is asymmetric (`barrier.rs`) a
+    // coalesced wake fences itself, and a stale one needs no fence.
+    let fenced = crate::barrier::light();
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
     // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
@@ -1121,7 +1128,7 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
                 // it kept (every cached page has it), so `state` is the key's slot's state
                 // word (`PageCache::peek`, `slab::state_at`).
                 let state = unsafe { &*state };
-                match state.wake_fenced(key.generation()) {
+                match state.wake_after_barrier(key.generation(), fenced) {
                     WakeOutcome::Stale => record.count_stale(index),
                     WakeOutcome::Coalesced => {}
                     // SAFETY: `target` is live and of the vtable's type (above).
@@ -1129,7 +1136,7 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
                 }
             }
             // SAFETY: as above; this record's window is open.
-            _ => unsafe { wake_uncached(record, entry, target, registration, key) },
+            _ => unsafe { wake_uncached(record, entry, target, registration, key, fenced) },
         }
     }
 }
@@ -1178,7 +1185,8 @@ fn close_and_wake(record: &Record, waker: Waker) {
 /// The wake of `wake_through_entry` when the record does not know the key's page under
 /// this registration: asks the target for the page and remembers it, or calls the
 /// target's `wake_fenced` if it keeps no slab (or has not installed that page, which makes
-/// the key stale). Counts a stale wake.
+/// the key stale). Counts a stale wake. Issues a `fence(SeqCst)` first unless W2 was one
+/// (`fenced`): the target's `wake_fenced` and the state's fenced wake count on it.
 ///
 /// # Safety
 ///
@@ -1192,7 +1200,11 @@ unsafe fn wake_uncached(
     target: *const (),
     registration: u64,
     key: TaskKey,
+    fenced: bool,
 ) {
+    if !fenced {
+        fence(Ordering::SeqCst);
+    }
     let index = key.runtime().index();
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target`, and `target` live in this window (the

@@ -204,6 +204,13 @@ impl SlotState {
         self.wake_inner(generation, true)
     }
 
+    /// [`SlotState::wake_fenced`] if `fenced` (the caller issued `fence(SeqCst)` after the
+    /// writes this wake publishes), else [`SlotState::wake`] (the registry's W2, which is a
+    /// full fence or not, `barrier.rs` in this crate).
+    pub(crate) fn wake_after_barrier(&self, generation: u32, fenced: bool) -> WakeOutcome {
+        self.wake_inner(generation, fenced)
+    }
+
     fn wake_inner(&self, generation: u32, fenced: bool) -> WakeOutcome {
         // Acquire: as `transition`'s first load.
         let mut current = Snapshot(self.0.load(Ordering::Acquire));

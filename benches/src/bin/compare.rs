@@ -91,7 +91,8 @@ fn workspace_root() -> &'static Path {
         .expect("genrt-benches lies in a folder of the workspace")
 }
 
-/// The CPU model and the number of logical CPUs, for the report.
+/// The CPU model, the number of logical CPUs and the registry's barrier (`genrt_waker::barrier`),
+/// for the report.
 fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -103,7 +104,13 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{model}, {cpus} logical CPUs")
+    // Known once a runtime was built (the first registration decides): call after the runs.
+    let barrier = if genrt_waker::is_asymmetric() {
+        "membarrier"
+    } else {
+        "SeqCst fences"
+    };
+    format!("{model}, {cpus} logical CPUs, registry barrier: {barrier}")
 }
 
 fn main() -> ExitCode {
