@@ -780,16 +780,19 @@ impl Core {
                 return foreign;
             }
         }
-        self.lifo_polls = 0;
         // Step 4: a task that woke itself is at the back of the deque; one waiting in the
         // injector goes first, once between two pops (a stream of self-waking foreign tasks
-        // must not keep the deque from being popped).
+        // must not keep the deque from being popped). `lifo_polls` is reset only past this
+        // point: the LIFO cap counts the LIFO polls between two pops of the deque, and a
+        // reset here let a second run of them (and a second injector poll at the cap) come
+        // before the next pop.
         if local.requeued.take() && !self.injector_after_requeue {
             self.injector_after_requeue = true;
             if let Some(key) = shared.steal_injector(local) {
                 return Some(key);
             }
         }
+        self.lifo_polls = 0;
         self.injector_after_requeue = false;
         local
             .deque

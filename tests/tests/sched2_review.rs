@@ -1,0 +1,186 @@
+//! A review (adversarial) of where a task woken during its own poll goes on a multi-thread
+//! worker (`scheduler/src/worker.rs`, "Where a key goes", "Picking the next task",
+//! "Fairness"): a self-wake that is not a yield goes to the back of the worker's deque with
+//! a notification, a yield (`genrt_scheduler::mark_yield`: `yield_now`, a spent budget) to
+//! the deferred list, and right after such a requeue the next pick looks at the injector
+//! first, once between two pops of the deque.
+//!
+//! - The fairness bound (a key at position `p` of a worker's deque runs within
+//!   `p * (LIFO_POLL_CAP + 4)` of the worker's ticks) is checked by counting polls, not
+//!   time, on one worker and on two (the other blocked): a spawn chain in the LIFO slot
+//!   beside a stream of foreign tasks that wake themselves and start chains of their own.
+//!   The injector poll after a requeue reset the LIFO cap, so a second run of LIFO polls
+//!   (and a second injector poll at the cap) came before the next pop: the deque's first key
+//!   waited 10 ticks, not 7 (found by this review, fixed).
+//!
+//! Every wait is bounded (a watchdog, `wait_for`); no test measures time.
+
+use std::future::{poll_fn, Future};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+
+use support::{drop_runtime, wait_for, wait_until, Gate, Watchdog};
+
+/// `LIFO_POLL_CAP` of `scheduler/src/worker.rs` (Tokio's `MAX_LIFO_POLLS_PER_TICK`).
+const LIFO_POLL_CAP: u64 = 3;
+
+/// What the tasks of one scenario share: a count of every poll of theirs (on one worker, the
+/// worker's ticks: no timer is set) and a flag that ends their chains.
+#[derive(Clone, Default)]
+struct Ticks {
+    polls: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticks {
+    fn now(&self) -> u64 {
+        self.polls.load(Ordering::SeqCst)
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// `future`, counting each of its polls.
+    fn counted<F: Future + Send + 'static>(
+        &self,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static {
+        let polls = self.polls.clone();
+        let mut future = Box::pin(future);
+        poll_fn(move |cx| {
+            polls.fetch_add(1, Ordering::SeqCst);
+            future.as_mut().poll(cx)
+        })
+    }
+
+    /// A spawn chain from the current worker: each link lands in the LIFO slot, spawns the
+    /// next and completes, until the scenario stops.
+    fn chain(&self) {
+        let ticks = self.clone();
+        genrt::spawn(self.counted(async move {
+            if !ticks.stopped() {
+                ticks.chain();
+            }
+        }));
+    }
+
+    /// A foreign task that starts a chain, wakes itself (not a yield: to the back of the
+    /// deque, with the injector looked at first on the next pick) and completes at its
+    /// second poll.
+    fn foreign(&self) -> impl Future<Output = ()> + Send + 'static {
+        let ticks = self.clone();
+        let mut first = true;
+        self.counted(poll_fn(move |cx| {
+            if !std::mem::take(&mut first) {
+                return Poll::Ready(());
+            }
+            if !ticks.stopped() {
+                ticks.chain();
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }))
+    }
+}
+
+/// The worker (the only one free) holds a task `v` first in its deque, a spawn chain in its
+/// LIFO slot and 1,000 self-waking foreign tasks (each starting a chain) in the injector:
+/// `v` must run within `LIFO_POLL_CAP + 4` ticks (position 1 of the deque). The tick-by-tick
+/// trace on the old code: 3 LIFO polls, the cap's injector poll, the requeue's injector poll
+/// (which reset the cap), 3 more LIFO polls, the cap's injector poll again, then `v`: 10.
+fn deque_front_within_the_bound(workers: usize, global_queue_interval: u32) {
+    let rt = genrt::Builder::new()
+        .worker_threads(workers)
+        .global_queue_interval(global_queue_interval)
+        .build()
+        .expect("the runtime starts");
+    let ticks = Ticks::default();
+    // With two workers, one blocks throughout: nobody steals `v`.
+    let other = Gate::default();
+    let blocker = (workers == 2).then(|| {
+        let (started, other) = (Arc::new(AtomicBool::new(false)), other.clone());
+        let blocker = rt.spawn({
+            let started = started.clone();
+            async move {
+                started.store(true, Ordering::SeqCst);
+                other.wait();
+            }
+        });
+        wait_until("the other worker blocks", || started.load(Ordering::SeqCst));
+        blocker
+    });
+    let staged = Gate::default();
+    let started = Arc::new(AtomicBool::new(false));
+    let (v_tx, v_rx) = std::sync::mpsc::channel();
+    let stage = rt.spawn({
+        let (ticks, staged, started) = (ticks.clone(), staged.clone(), started.clone());
+        async move {
+            started.store(true, Ordering::SeqCst);
+            staged.wait();
+            // `v` to the LIFO slot, then displaced to the deque (its only key) by the chain.
+            let v = genrt::spawn(ticks.counted({
+                let ticks = ticks.clone();
+                async move {
+                    ticks.stop.store(true, Ordering::SeqCst);
+                    ticks.now()
+                }
+            }));
+            ticks.chain();
+            v_tx.send(v).unwrap();
+            ticks.now()
+        }
+    });
+    wait_until("the staging task blocks the worker", || {
+        started.load(Ordering::SeqCst)
+    });
+    let foreign: Vec<_> = (0..1000).map(|_| rt.spawn(ticks.foreign())).collect();
+    staged.open();
+    let staged_at = wait_for("the staging task", stage).unwrap();
+    let v = support::recv(&v_rx, "the handle of v");
+    let v_at = wait_for("v", v).unwrap();
+    other.open();
+    if let Some(blocker) = blocker {
+        wait_for("the blocker", blocker).unwrap();
+    }
+    for task in foreign {
+        wait_for("a foreign task", task).unwrap();
+    }
+    drop_runtime(rt);
+    assert!(
+        v_at - staged_at <= LIFO_POLL_CAP + 4,
+        "{workers} workers, global_queue_interval {global_queue_interval}: the first key of \
+         the deque ran at the {}th tick, past the bound of LIFO_POLL_CAP + 4 = {}",
+        v_at - staged_at,
+        LIFO_POLL_CAP + 4
+    );
+}
+
+/// The default `global_queue_interval` (13) and the smallest one the bound holds with
+/// (`LIFO_POLL_CAP + 4`: one injector-first tick at most between two pops of the deque).
+const INTERVALS: [u32; 2] = [13, LIFO_POLL_CAP as u32 + 4];
+
+/// Rounds of each: where the injector-first ticks fall depends on the worker's ticks before
+/// the scenario (its idle ones too), so the rounds meet them at different places.
+const ROUNDS: usize = 10;
+
+/// [`deque_front_within_the_bound`] on a one-worker runtime.
+#[test]
+fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_one_worker() {
+    Watchdog::new("the fairness bound on one worker").run(|| {
+        for interval in INTERVALS.repeat(ROUNDS) {
+            deque_front_within_the_bound(1, interval);
+        }
+    });
+}
+
+/// [`deque_front_within_the_bound`] on two workers, the other one blocked.
+#[test]
+fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_two_workers() {
+    Watchdog::new("the fairness bound on two workers").run(|| {
+        for interval in INTERVALS.repeat(ROUNDS) {
+            deque_front_within_the_bound(2, interval);
+        }
+    });
+}
