@@ -26,10 +26,11 @@
 //!
 //! The two intervals below are the defaults of `Config::event_interval` and
 //! `Config::global_queue_interval` (Tokio's names); the bounds hold with configured ones,
-//! except a `global_queue_interval` below `LIFO_POLL_CAP + 3`: then step 2 may come more
-//! than once between two pops of the deque, and at 1, a steady stream of foreign spawns
-//! keeps the deque from being popped at all (as in Tokio, which looks at its global queue
-//! first on such ticks too).
+//! except a `global_queue_interval` below `LIFO_POLL_CAP + 4` (the ticks from one pop of the
+//! deque to the next, "Fairness"): then step 2 may come more than once between two pops of
+//! the deque (at `LIFO_POLL_CAP + 3`, on the tick that would have popped it), and at 1, a
+//! steady stream of foreign spawns keeps the deque from being popped at all (as in Tokio,
+//! which looks at its global queue first on such ticks too).
 //!
 //! 1. Every [`DEFERRED_INTERVAL`]th tick, the deferred list (below) moves to the back of the
 //!    deque, so a task that yielded is never held back for longer than that by tasks that
@@ -66,12 +67,13 @@
 //! or the one after an injector tick), unless it is moved to the deque. A key in the deferred
 //! list reaches the deque within [`DEFERRED_INTERVAL`] ticks. The deque is FIFO and at least
 //! one tick in every `LIFO_POLL_CAP + 4` pops it (at most `LIFO_POLL_CAP` LIFO polls, the
-//! injector poll of step 3, the one of step 4 and one of step 2 come between two pops), so
-//! a key at position `p` runs within `p * (LIFO_POLL_CAP + 4)` ticks; `p` is at most the number of tasks
+//! injector poll of step 3, the one of step 4 and one of step 2 come between two pops: the
+//! cap's count is reset only by a pop, or by finding the deque empty), so a key at position
+//! `p` runs within `p * (LIFO_POLL_CAP + 4)` ticks; `p` is at most the number of tasks
 //! queued on the worker, because a task's key is in at most one queue at a time (the slot's
 //! SCHEDULED bit). A key in the injector is taken within [`INJECTOR_INTERVAL`] ticks of
-//! reaching its front, by any worker. A thief may move a key to another worker's deque, which only restarts the same
-//! bound there.
+//! reaching its front, by any worker. A thief may move a key to another worker's deque,
+//! which only restarts the same bound there.
 
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};

@@ -11,7 +11,10 @@
 //!   beside a stream of foreign tasks that wake themselves and start chains of their own.
 //!   The injector poll after a requeue reset the LIFO cap, so a second run of LIFO polls
 //!   (and a second injector poll at the cap) came before the next pop: the deque's first key
-//!   waited 10 ticks, not 7 (found by this review, fixed).
+//!   waited 10 ticks, not 7 (found by this review, fixed). Each scenario runs at every
+//!   phase of the injector-first ticks, at the default `global_queue_interval` and at the
+//!   smallest one the bound holds with, `LIFO_POLL_CAP + 4` (the docs said `+ 3`, where the
+//!   first key waits 8 ticks: corrected).
 //!
 //! Every wait is bounded (a watchdog, `wait_for`); no test measures time.
 
@@ -90,7 +93,8 @@ impl Ticks {
 /// `v` must run within `LIFO_POLL_CAP + 4` ticks (position 1 of the deque). The tick-by-tick
 /// trace on the old code: 3 LIFO polls, the cap's injector poll, the requeue's injector poll
 /// (which reset the cap), 3 more LIFO polls, the cap's injector poll again, then `v`: 10.
-fn deque_front_within_the_bound(workers: usize, global_queue_interval: u32) {
+/// `shift` yields of the staging task first move the phase of the injector-first ticks.
+fn deque_front_within_the_bound(workers: usize, global_queue_interval: u32, shift: usize) {
     let rt = genrt::Builder::new()
         .worker_threads(workers)
         .global_queue_interval(global_queue_interval)
@@ -117,6 +121,11 @@ fn deque_front_within_the_bound(workers: usize, global_queue_interval: u32) {
     let stage = rt.spawn({
         let (ticks, staged, started) = (ticks.clone(), staged.clone(), started.clone());
         async move {
+            // `shift` ticks first (each yield, deferred, is one), so that the rounds meet the
+            // injector-first ticks at every place of the scenario.
+            for _ in 0..shift {
+                genrt::yield_now().await;
+            }
             started.store(true, Ordering::SeqCst);
             staged.wait();
             // `v` to the LIFO slot, then displaced to the deque (its only key) by the chain.
@@ -150,27 +159,26 @@ fn deque_front_within_the_bound(workers: usize, global_queue_interval: u32) {
     drop_runtime(rt);
     assert!(
         v_at - staged_at <= LIFO_POLL_CAP + 4,
-        "{workers} workers, global_queue_interval {global_queue_interval}: the first key of \
-         the deque ran at the {}th tick, past the bound of LIFO_POLL_CAP + 4 = {}",
+        "{workers} workers, global_queue_interval {global_queue_interval}, shift {shift}: the \
+         first key of the deque ran at the {}th tick, past the bound of LIFO_POLL_CAP + 4 = {}",
         v_at - staged_at,
         LIFO_POLL_CAP + 4
     );
 }
 
 /// The default `global_queue_interval` (13) and the smallest one the bound holds with
-/// (`LIFO_POLL_CAP + 4`: one injector-first tick at most between two pops of the deque).
+/// (`LIFO_POLL_CAP + 4`: one injector-first tick at most between two pops of the deque; at
+/// `LIFO_POLL_CAP + 3` the first key of the deque runs at the 8th tick at one phase).
 const INTERVALS: [u32; 2] = [13, LIFO_POLL_CAP as u32 + 4];
-
-/// Rounds of each: where the injector-first ticks fall depends on the worker's ticks before
-/// the scenario (its idle ones too), so the rounds meet them at different places.
-const ROUNDS: usize = 10;
 
 /// [`deque_front_within_the_bound`] on a one-worker runtime.
 #[test]
 fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_one_worker() {
     Watchdog::new("the fairness bound on one worker").run(|| {
-        for interval in INTERVALS.repeat(ROUNDS) {
-            deque_front_within_the_bound(1, interval);
+        for interval in INTERVALS {
+            for shift in 0..interval as usize {
+                deque_front_within_the_bound(1, interval, shift);
+            }
         }
     });
 }
@@ -179,8 +187,10 @@ fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_one
 #[test]
 fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_two_workers() {
     Watchdog::new("the fairness bound on two workers").run(|| {
-        for interval in INTERVALS.repeat(ROUNDS) {
-            deque_front_within_the_bound(2, interval);
+        for interval in INTERVALS {
+            for shift in 0..interval as usize {
+                deque_front_within_the_bound(2, interval, shift);
+            }
         }
     });
 }
