@@ -15,6 +15,10 @@
 //!   phase of the injector-first ticks, at the default `global_queue_interval` and at the
 //!   smallest one the bound holds with, `LIFO_POLL_CAP + 4` (the docs said `+ 3`, where the
 //!   first key waits 8 ticks: corrected).
+//! - Foreign wakes racing the poll (the wake finds the task `RUNNING`; the worker now sends
+//!   it to the back of its deque with a notification, not to the deferred list), mixed with
+//!   the task's own wakes, yields or not: no wake-up lost, no task polled by two threads at
+//!   once (checked by mutation: dropping half of those requeues hangs it).
 //!
 //! Every wait is bounded (a watchdog, `wait_for`); no test measures time.
 
@@ -193,4 +197,97 @@ fn the_deque_front_runs_within_the_bound_beside_self_waking_foreign_tasks_on_two
             }
         }
     });
+}
+
+/// What a [`racing_task`] shares with the threads that wake it: their increments, the
+/// latest waker, and whether a poll is in progress.
+#[derive(Default)]
+struct Raced {
+    count: AtomicU64,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+    in_poll: AtomicBool,
+}
+
+/// A task that finishes once `raced.count` reaches `target`. Each poll stores its waker
+/// first, so that a wake from now on lands during this poll (`RUNNING`, then the worker
+/// queues it: to the back of the deque, with a notification), spins a little to widen that
+/// window, and every third poll wakes itself too, as a yield (`yield_now`'s `mark_yield`)
+/// or not, alternately: a foreign wake and the task's own, in one poll, in either order.
+fn racing_task(raced: Arc<Raced>, target: u64) -> impl Future<Output = u64> + Send + 'static {
+    let mut polls = 0u64;
+    poll_fn(move |cx| {
+        assert!(
+            !raced.in_poll.swap(true, Ordering::SeqCst),
+            "a task was polled by two threads at once"
+        );
+        polls += 1;
+        *raced.waker.lock().unwrap() = Some(cx.waker().clone());
+        let seen = raced.count.load(Ordering::SeqCst);
+        for _ in 0..(polls % 64) * 8 {
+            std::hint::spin_loop();
+        }
+        let ready = seen >= target;
+        if !ready && polls % 3 == 0 {
+            if polls % 2 == 0 {
+                // A fresh `yield_now`'s first poll: marked a yield, then its wake.
+                let _ = std::pin::pin!(genrt::yield_now()).poll(cx);
+            } else {
+                cx.waker().wake_by_ref();
+            }
+        }
+        raced.in_poll.store(false, Ordering::SeqCst);
+        if ready {
+            Poll::Ready(polls)
+        } else {
+            Poll::Pending
+        }
+    })
+}
+
+/// Foreign threads wake tasks while their workers poll them (the wake finds the task
+/// `RUNNING`, and the worker sends it to the back of its deque with a notification, where an
+/// idle worker may steal it), some polls also waking themselves: every increment is seen
+/// (no wake-up lost), no task is polled by two threads at once, on 2 and 4 workers.
+#[test]
+fn foreign_wakes_racing_the_poll_are_never_lost_nor_doubled() {
+    const TASKS: usize = 4;
+    const WAKERS: usize = 3;
+    const WAKES: u64 = 2_000;
+    for workers in [2, 4] {
+        let rt = support::runtime(workers);
+        let handle = rt.handle().clone();
+        Watchdog::new("foreign wakes racing the poll").run(move || {
+            let raced: Vec<Arc<Raced>> = (0..TASKS).map(|_| Arc::default()).collect();
+            let tasks: Vec<_> = raced
+                .iter()
+                .map(|r| handle.spawn(racing_task(r.clone(), WAKERS as u64 * WAKES)))
+                .collect();
+            let threads: Vec<_> = (0..WAKERS)
+                .map(|t| {
+                    let raced = raced.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..WAKES {
+                            for r in &raced {
+                                r.count.fetch_add(1, Ordering::SeqCst);
+                                let waker = r.waker.lock().unwrap().clone();
+                                if let Some(waker) = waker {
+                                    waker.wake();
+                                }
+                            }
+                            if (i + t as u64) % 16 == 0 {
+                                std::thread::yield_now();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            for task in tasks {
+                assert!(wait_for("a task woken by foreign threads", task).unwrap() > 0);
+            }
+        });
+        drop_runtime(rt);
+    }
 }
