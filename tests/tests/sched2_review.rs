@@ -15,6 +15,10 @@
 //!   phase of the injector-first ticks, at the default `global_queue_interval` and at the
 //!   smallest one the bound holds with, `LIFO_POLL_CAP + 4` (the docs said `+ 3`, where the
 //!   first key waits 8 ticks: corrected).
+//! - A task looping on `yield_now` beside one that wakes itself without yielding at every
+//!   poll (so the deque never runs dry) and a LIFO spawn chain, at `event_interval` 61, 7, 2
+//!   and 1: the yielder runs within `e + 3 * (LIFO_POLL_CAP + 4)` ticks of its yield (step 1
+//!   moves it to the deque), the self-waker within `3 * (LIFO_POLL_CAP + 4)`.
 //! - Foreign wakes racing the poll (the wake finds the task `RUNNING`; the worker now sends
 //!   it to the back of its deque with a notification, not to the deferred list), mixed with
 //!   the task's own wakes, yields or not: no wake-up lost, no task polled by two threads at
@@ -290,4 +294,84 @@ fn foreign_wakes_racing_the_poll_are_never_lost_nor_doubled() {
         });
         drop_runtime(rt);
     }
+}
+
+/// On one worker with `event_interval` `e`: a task that wakes itself without yielding at
+/// every poll (always at the back of the deque, so the deque never runs dry and step 5
+/// never comes), a task looping on `yield_now` (deferred), and a LIFO spawn chain. The
+/// yielder reaches the deque within `e` ticks (step 1) and runs within `e` plus
+/// `p * (LIFO_POLL_CAP + 4)` ticks of its yield, `p` at most the 3 keys queued on the
+/// worker; the self-waker, first after at most 2 keys, within `3 * (LIFO_POLL_CAP + 4)`.
+/// Counted in polls: the largest gaps over 3,000 polls of the yielder.
+fn yielder_beside_a_self_waker(event_interval: u32) {
+    let rt = genrt::Builder::new()
+        .worker_threads(1)
+        .event_interval(event_interval)
+        .build()
+        .expect("the runtime starts");
+    let ticks = Ticks::default();
+    let (self_waker_gap, yielder_gap) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let scenario = rt.spawn({
+        let ticks = ticks.clone();
+        let (self_waker_gap, yielder_gap) = (self_waker_gap.clone(), yielder_gap.clone());
+        async move {
+            let self_waker = genrt::spawn(ticks.counted({
+                let ticks = ticks.clone();
+                let mut last = None;
+                poll_fn(move |cx| {
+                    let now = ticks.now();
+                    if let Some(last) = last.replace(now) {
+                        self_waker_gap.fetch_max(now - last, Ordering::SeqCst);
+                    }
+                    if ticks.stopped() {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                })
+            }));
+            let yielder = genrt::spawn(ticks.counted({
+                let ticks = ticks.clone();
+                async move {
+                    let mut last = ticks.now();
+                    for _ in 0..3_000 {
+                        genrt::yield_now().await;
+                        let now = ticks.now();
+                        yielder_gap.fetch_max(now - last, Ordering::SeqCst);
+                        last = now;
+                    }
+                    ticks.stop.store(true, Ordering::SeqCst);
+                }
+            }));
+            ticks.chain();
+            yielder.await.unwrap();
+            self_waker.await.unwrap();
+        }
+    });
+    wait_for("the scenario", scenario).unwrap();
+    drop_runtime(rt);
+    let (self_waker_gap, yielder_gap) = (
+        self_waker_gap.load(Ordering::SeqCst),
+        yielder_gap.load(Ordering::SeqCst),
+    );
+    let yielder_bound = u64::from(event_interval) + 3 * (LIFO_POLL_CAP + 4);
+    assert!(
+        yielder_gap <= yielder_bound,
+        "event_interval {event_interval}: a yielder waited {yielder_gap} ticks beside a \
+         self-waking task, past {yielder_bound}"
+    );
+    assert!(
+        self_waker_gap <= 3 * (LIFO_POLL_CAP + 4),
+        "event_interval {event_interval}: the self-waking task waited {self_waker_gap} ticks"
+    );
+}
+
+/// [`yielder_beside_a_self_waker`] at the default `event_interval` and at small ones.
+#[test]
+fn a_yielder_is_not_starved_by_a_task_that_wakes_itself_without_yielding() {
+    Watchdog::new("a yielder beside a self-waking task").run(|| {
+        for event_interval in [61, 7, 2, 1] {
+            yielder_beside_a_self_waker(event_interval);
+        }
+    });
 }
