@@ -52,7 +52,9 @@
 //!   written. A different value: the transition is decided again from it (it may now need
 //!   the CAS that schedules or notifies).
 //! - **poller** (`start_poll`): its CAS `C` takes `SCHEDULED` → `RUNNING`, then
-//!   `fence(SeqCst)` (`F_P`), and only then reads the task (polls the future).
+//!   `fence(SeqCst)` (`F_P`), and only then reads the task (polls the future). On x86 `F_P`
+//!   is `C` itself, a locked instruction and so a full barrier there, with a compiler fence
+//!   after it (`f_p`); loom and Miri check the fenced form.
 //!
 //! *Why no wake is lost.* Let the wake coalesce: its reload `R` read the value of some write
 //! `w` of the word, and that value is live with `SCHEDULED` and not `RUNNING`, or `RUNNING |
@@ -265,7 +267,7 @@ impl SlotState {
         if claimed {
             // F_P: pairs with F_W in `wake`. A waker whose coalesced wake counts on this poll
             // fenced before this fence, so the poll's reads see what it wrote (module docs).
-            fence(Ordering::SeqCst);
+            f_p();
         }
         claimed
     }
@@ -377,6 +379,21 @@ impl SlotState {
             }
         }
     }
+}
+
+/// `F_P`, right after a successful claim CAS (`start_poll`): a `fence(SeqCst)`, except on x86,
+/// where the claim's CAS was a locked instruction (`lock cmpxchg`, whatever its ordering),
+/// which the processor executes as a full barrier (Intel SDM vol. 3, 9.2.2: loads and stores
+/// are not reordered with locked instructions), so only the compiler must be kept from moving
+/// the poll's accesses above it. An `mfence` there costs 4-5 ns a poll on some hosts
+/// (BENCHMARKS.md, 2026-12-01) for nothing. crossbeam-epoch's `pin` uses a locked instruction
+/// as its x86 fence the same way. Loom and Miri check the C++ model: they get the fence.
+#[inline]
+fn f_p() {
+    #[cfg(all(any(target_arch = "x86_64", target_arch = "x86"), not(loom), not(miri)))]
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    #[cfg(not(all(any(target_arch = "x86_64", target_arch = "x86"), not(loom), not(miri))))]
+    fence(Ordering::SeqCst);
 }
 
 #[cfg(all(test, not(loom)))]
