@@ -16,7 +16,7 @@
 //! | `current_thread::run(init)` (waits for every spawned task) | `run_until(init)`, then awaiting the `LocalSet` |
 //! | `cancel_all_spawned`, dropping `Task`s | dropping the `LocalSet`, dropping a `JoinSet` |
 //! | `Task::detach` | dropping the `JoinHandle` |
-//! | `async_channel::bounded`, `fastrand` | `futures::channel::mpsc::channel`, a seeded xorshift |
+//! | `async_channel::bounded(1)`, `fastrand` | `futures::channel::mpsc::channel(0)` (one message per sender) with `SinkExt::feed` (`send` would also wait for the receiver to take the message), a seeded xorshift |
 //! | `cx.waker().notify()` (futures 0.2) | `cx.waker().wake_by_ref()` |
 //!
 //! # Ported
@@ -29,6 +29,9 @@
 //!   (`spawn_many` of 250 `yield_now`s whose handles are dropped, which cancels them: a
 //!   `JoinSet` dropped at once, 40 rounds; every task is gone afterwards); each on a
 //!   current-thread and a 2-worker runtime, with `spawn` and with a `LocalSet`.
+//! - async-executor `examples/limit.rs` (an executor that lets at most 10 tasks live: 15
+//!   sleeping and 25 chained tasks spawned through it and detached; each slot comes back when
+//!   its task's future is dropped, so only if a completed task's future is dropped at once).
 //! - futures-executor `tests/current_thread.rs` (the 0.2 `current_thread` executor, whose
 //!   scenarios `LocalSet` expresses): `spawning_from_init_future`,
 //!   `block_waits_for_non_daemon`, `spawn_many`, `outstanding_tasks_are_dropped_on_cancel`,
@@ -210,14 +213,14 @@ fn channel_ring(spawn: Spawner) -> BoxFuture<'static, usize> {
                     for _ in 0..RING_STEPS {
                         recv.next().await.expect("the previous task hung up");
                         hops.fetch_add(1, SeqCst);
-                        next_send.send(()).await.expect("the next task hung up");
+                        next_send.feed(()).await.expect("the next task hung up");
                     }
                 }
                 .boxed(),
             ));
         }
         for _ in 0..RING_STEPS {
-            first_send.send(()).await.unwrap();
+            first_send.feed(()).await.unwrap();
             current_recv.next().await.unwrap();
         }
         for task in tasks {
@@ -321,7 +324,7 @@ fn web_server(spawn: Spawner) -> BoxFuture<'static, Arc<ServerCounts>> {
                             }
                             for _ in 0..rng.below(SERVER_STEPS / 2, SERVER_STEPS) {
                                 let (resp_send, resp_recv) = oneshot::channel();
-                                db_send.send(resp_send).await.unwrap();
+                                db_send.feed(resp_send).await.unwrap();
                                 resp_recv.await.expect("the database dropped a request");
                                 counts.calls.fetch_add(1, SeqCst);
                             }
@@ -426,6 +429,132 @@ fn bench_spawn_batch() {
             );
         }
     });
+}
+
+// ---- async-executor: examples/limit.rs ----
+
+/// The example's `SharedState`: at most `max` tasks alive, and the tasks waiting for a slot
+/// (`event_listener::Event` in the source).
+struct Slots {
+    max: usize,
+    state: std::sync::Mutex<(usize, Vec<Waker>)>,
+    high_water: AtomicUsize,
+}
+
+impl Slots {
+    /// Waits for a free slot and takes it.
+    async fn acquire(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.state.lock().unwrap();
+            if state.0 < self.max {
+                state.0 += 1;
+                self.high_water.fetch_max(state.0, SeqCst);
+                Poll::Ready(())
+            } else {
+                state.1.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Gives a slot back and wakes every waiter (`notify(usize::MAX)` in the source).
+    fn release(&self) {
+        let waiters = {
+            let mut state = self.state.lock().unwrap();
+            state.0 -= 1;
+            std::mem::take(&mut state.1)
+        };
+        for waiter in waiters {
+            waiter.wake();
+        }
+    }
+}
+
+/// The example's `DecOnDrop`: its task's slot, given back when the task's future is dropped.
+struct DecOnDrop(Arc<Slots>);
+
+impl Drop for DecOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// The example's `LimitedExecutor::spawn`: waits for a slot, then spawns `future` holding it.
+async fn spawn_limited(
+    slots: &Arc<Slots>,
+    spawn: Spawner,
+    future: BoxFuture<'static, ()>,
+) -> JoinHandle<()> {
+    slots.acquire().await;
+    let slot = DecOnDrop(slots.clone());
+    spawn(
+        async move {
+            let _slot = slot;
+            future.await
+        }
+        .boxed(),
+    )
+}
+
+/// The example's `main`: 15 tasks sleeping 1-2 ms and 25 tasks passing a message down a
+/// chain, each spawned through a limit of 10 alive tasks and detached. A task's slot comes
+/// back when its future is dropped, which must happen when the task completes (a detached
+/// task's future is not kept until someone reads its output): otherwise the 11th spawn waits
+/// for ever.
+fn limited_executor(spawn: Spawner) -> BoxFuture<'static, usize> {
+    async move {
+        let slots = Arc::new(Slots {
+            max: 10,
+            state: std::sync::Mutex::new((0, Vec::new())),
+            high_water: AtomicUsize::new(0),
+        });
+        let mut rng = Rng(0x5eed);
+        for _ in 0..15 {
+            let pause = Duration::from_millis(rng.below(1, 3) as u64);
+            drop(
+                spawn_limited(
+                    &slots,
+                    spawn,
+                    async move { genrt::time::sleep(pause).await }.boxed(),
+                )
+                .await,
+            );
+        }
+        let (mut start_tx, start_rx) = mpsc::channel::<()>(0);
+        let mut current_rx = start_rx;
+        start_tx.feed(()).await.unwrap();
+        for _ in 0..25 {
+            let (mut next_tx, next_rx) = mpsc::channel::<()>(0);
+            let mut rx = std::mem::replace(&mut current_rx, next_rx);
+            drop(
+                spawn_limited(
+                    &slots,
+                    spawn,
+                    async move {
+                        rx.next().await.unwrap();
+                        next_tx.feed(()).await.unwrap();
+                    }
+                    .boxed(),
+                )
+                .await,
+            );
+        }
+        current_rx.next().await.unwrap();
+        slots.high_water.load(SeqCst)
+    }
+    .boxed()
+}
+
+// async-executor, examples/limit.rs.
+#[test]
+fn limited_executor_example() {
+    let results = watch("async-executor limit example", || {
+        on_every_way(limited_executor)
+    });
+    for (way, high_water) in results {
+        assert!(high_water <= 10, "{way}: {high_water} tasks alive at once");
+    }
 }
 
 // ---- futures-executor: tests/current_thread.rs (the 0.2 executor), on a LocalSet ----
