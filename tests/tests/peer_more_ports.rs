@@ -64,6 +64,22 @@
 //!   `default_runtime_name_should_be_none`, `different_runtime_names`; `macros_test.rs`
 //!   `test_macro_should_handle_the_name_if_provided`, `macro_rt_arg_unhandled_panic`'s
 //!   `unhandled_panic_shutdown_runtime` and `unhandled_panic_ignore`.
+//! - genrt's variants, where its design (timers that store a task's key, a runtime's own
+//!   clock, `LocalSet`s apart from runtimes) could differ from the peers': an interval, a
+//!   timeout and a reset sleep polled by a task and finished elsewhere; a `FuturesUnordered`
+//!   of 500 sleeps (polled with the set's wakers, not the task's); the paused clock exact on a
+//!   current-thread runtime run by 4 threads and a multi-thread one beside `block_on` threads;
+//!   a local task's handle awaited by a runtime task when the set is dropped; a `LocalSet`
+//!   that outlives the runtime it first ran on.
+//!
+//! # Found
+//!
+//! No genrt bug: every port passes (30 release runs of the file). One port hung at first and
+//! the fault was the translation: `futures`' `SinkExt::send` also flushes, which on a bounded
+//! channel waits for the receiver to take the message, where `async_channel`'s `send`
+//! returns once the message is queued; the ports use `SinkExt::feed` (the table above).
+//! async-std's `timeout` is an `async fn`, whose deadline starts at its first poll, where
+//! Tokio's and genrt's start at the call (`async_std_timeout_future_many`).
 //!
 //! # Skipped, and why
 //!
@@ -1261,4 +1277,245 @@ async fn unhandled_panic_ignore() {
     })
     .await;
     assert!(rt.is_err());
+}
+
+// ---- genrt's variants: the same scenarios pushed where genrt's design could differ ----
+
+// async-io, tests/timer.rs, `poll_across_tasks`, genrt's variant: an interval, a timeout and a
+// sleep reset to an earlier deadline, each polled first by a genrt task (which registers the
+// task's key, not a waker), then finished by a foreign executor or another task.
+#[test]
+// The timers and the task are handed out of the async blocks on purpose, to be awaited elsewhere.
+#[allow(clippy::async_yields_async)]
+fn timers_polled_by_a_task_then_finished_elsewhere() {
+    watch("timers moved out of their task", || {
+        for workers in [1, 2] {
+            let rt = Builder::new_multi_thread()
+                .worker_threads(workers)
+                .build()
+                .unwrap();
+            let mut interval = rt
+                .block_on(rt.spawn(async {
+                    let mut interval = genrt::time::interval(Duration::from_millis(20));
+                    interval.tick().await;
+                    let mut tick = Box::pin(interval.tick());
+                    assert!(futures::poll!(&mut tick).is_pending());
+                    drop(tick);
+                    interval
+                }))
+                .unwrap();
+            futures::executor::block_on(interval.tick());
+
+            let mut timeout = rt
+                .block_on(rt.spawn(async {
+                    let mut timeout = Box::pin(genrt::time::timeout(
+                        Duration::from_millis(20),
+                        futures::future::pending::<()>(),
+                    ));
+                    assert!(futures::poll!(&mut timeout).is_pending());
+                    timeout
+                }))
+                .unwrap();
+            assert!(futures::executor::block_on(&mut timeout).is_err());
+
+            let mut sleep = rt
+                .block_on(rt.spawn(async {
+                    let mut sleep = Box::pin(genrt::time::sleep(Duration::from_secs(3600)));
+                    assert!(futures::poll!(&mut sleep).is_pending());
+                    sleep
+                }))
+                .unwrap();
+            sleep
+                .as_mut()
+                .reset(genrt::time::Instant::now() + Duration::from_millis(10));
+            rt.block_on(rt.spawn(sleep)).unwrap();
+
+            // Moved while the first task is still alive and pending.
+            let (tx, rx) = oneshot::channel();
+            let (done_tx, done_rx) = oneshot::channel::<()>();
+            let first = rt.spawn(async move {
+                let mut sleep = Box::pin(genrt::time::sleep(Duration::from_millis(30)));
+                assert!(futures::poll!(&mut sleep).is_pending());
+                let _ = tx.send(sleep);
+                let _ = done_rx.await;
+            });
+            rt.block_on(rt.spawn(async move { rx.await.unwrap().await }))
+                .unwrap();
+            done_tx.send(()).unwrap();
+            rt.block_on(first).unwrap();
+        }
+    });
+}
+
+// futures, tests/stream_futures_unordered.rs (a `FuturesUnordered` driven by a task), with
+// genrt's sleeps: each sleep is polled with the set's own per-future waker, not the task's,
+// and must wake that one. 500 sleeps of 0-49 ms, in a task, on both flavors; on a paused
+// clock they complete in deadline order.
+#[test]
+fn futures_unordered_of_sleeps() {
+    watch("FuturesUnordered of sleeps", || {
+        for paused in [true, false] {
+            for rt in [
+                Builder::new_current_thread()
+                    .start_paused(paused)
+                    .build()
+                    .unwrap(),
+                Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .start_paused(paused)
+                    .build()
+                    .unwrap(),
+            ] {
+                let order = rt
+                    .block_on(rt.spawn(async {
+                        let mut set = futures::stream::FuturesUnordered::new();
+                        for i in 0..500u64 {
+                            let ms = (i * 7919) % 500 / 10;
+                            set.push(
+                                genrt::time::sleep(Duration::from_millis(ms)).map(move |_| ms),
+                            );
+                        }
+                        let mut order = Vec::new();
+                        while let Some(ms) = set.next().await {
+                            order.push(ms);
+                        }
+                        order
+                    }))
+                    .unwrap();
+                assert_eq!(order.len(), 500);
+                if paused {
+                    let mut sorted = order.clone();
+                    sorted.sort_unstable();
+                    assert_eq!(order, sorted, "a paused clock fires in deadline order");
+                }
+            }
+        }
+    });
+}
+
+// async-executor, benches `run` on several threads, genrt's variant with a paused clock: a
+// current-thread runtime run by 4 threads (and a multi-thread one, with and without extra
+// `block_on` threads) jumps its clock to exactly each next timer: 200 sleeps of 1-997 ms wake
+// at their deadline on the paused clock, never before and never past it. 10 rounds each.
+#[test]
+fn paused_clock_is_exact_with_several_drivers() {
+    async fn sleepers() -> Vec<(u64, Duration)> {
+        let start = genrt::time::Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..200u64 {
+            let ms = (i * 7919) % 997 + 1;
+            tasks.push(genrt::spawn(async move {
+                genrt::time::sleep(Duration::from_millis(ms)).await;
+                (ms, start.elapsed())
+            }));
+        }
+        let mut woke = Vec::new();
+        for task in tasks {
+            woke.push(task.await.unwrap());
+        }
+        woke
+    }
+    watch("paused clock with several drivers", || {
+        for round in 0..10 {
+            for (name, drivers, rt) in [
+                (
+                    "current-thread",
+                    0,
+                    Builder::new_current_thread().start_paused(true).build(),
+                ),
+                (
+                    "current-thread run by 4 threads",
+                    3,
+                    Builder::new_current_thread().start_paused(true).build(),
+                ),
+                (
+                    "multi-thread",
+                    0,
+                    Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .start_paused(true)
+                        .build(),
+                ),
+                (
+                    "multi-thread, 2 more block_on threads",
+                    2,
+                    Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .start_paused(true)
+                        .build(),
+                ),
+            ] {
+                let rt = Arc::new(rt.unwrap());
+                let driver = rt.clone();
+                let woke = with_runners(&rt, drivers, move || driver.block_on(sleepers()));
+                for (ms, at) in woke {
+                    assert_eq!(
+                        at,
+                        Duration::from_millis(ms),
+                        "{name}, round {round}: a {ms} ms sleep woke at {at:?}"
+                    );
+                }
+            }
+        }
+    });
+}
+
+// futures-executor, tests/current_thread.rs, `outstanding_tasks_are_dropped_on_cancel`,
+// genrt's variant: a local task's `JoinHandle` awaited by a task of the runtime (on another
+// thread for a multi-thread runtime) reports cancelled when the set is dropped, whether the
+// task never ran or was pending; one that finished keeps its output.
+#[test]
+fn local_join_handles_awaited_elsewhere_when_the_set_drops() {
+    watch("local handles when the set drops", || {
+        for (name, flavor) in FLAVORS {
+            let rt = flavor();
+            let local = LocalSet::new();
+            let never_run = local.spawn_local(async { 1u32 });
+            let waiting = rt.spawn(never_run);
+            drop(local);
+            let err = rt.block_on(waiting).unwrap().unwrap_err();
+            assert!(err.is_cancelled(), "{name}: {err:?}");
+
+            let local = LocalSet::new();
+            let pending = local.spawn_local(futures::future::pending::<u32>());
+            let finished = local.spawn_local(async { 5u32 });
+            let waiting = rt.spawn(async move { (pending.await, finished.await) });
+            local.block_on(&rt, genrt::time::sleep(Duration::from_millis(5)));
+            drop(local);
+            let (pending, finished) = rt.block_on(waiting).unwrap();
+            assert!(pending.unwrap_err().is_cancelled(), "{name}");
+            assert_eq!(finished.unwrap(), 5, "{name}");
+        }
+    });
+}
+
+// futures-executor, tests/current_thread.rs, genrt's variant: a `LocalSet` is not tied to
+// a runtime (as in Tokio): a local task started under one runtime, which is then dropped,
+// finishes under another, woken by a plain thread.
+#[test]
+// The timers and the task are handed out of the async blocks on purpose, to be awaited elsewhere.
+#[allow(clippy::async_yields_async)]
+fn a_local_set_outlives_the_runtime_it_first_ran_on() {
+    watch("a LocalSet across runtimes", || {
+        for first in [current_thread as fn() -> Runtime, multi_thread] {
+            for (name, second) in FLAVORS {
+                let rt1 = first();
+                let local = LocalSet::new();
+                let (tx, rx) = oneshot::channel::<u32>();
+                let task = local.block_on(&rt1, async {
+                    let task = spawn_local(async move {
+                        genrt::yield_now().await;
+                        rx.await.unwrap() + 1
+                    });
+                    genrt::yield_now().await;
+                    task
+                });
+                drop(rt1);
+                let sender = thread::spawn(move || tx.send(41).unwrap());
+                let rt2 = second();
+                assert_eq!(local.block_on(&rt2, task).unwrap(), 42, "{name}");
+                sender.join().unwrap();
+            }
+        }
+    });
 }
