@@ -100,9 +100,14 @@ mod imp {
     }
 
     pub(super) fn heavy_system_barrier() {
-        if membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {
-            // Registered, so the kernel cannot refuse (EINVAL/EPERM come only without the
-            // registration); wakes rely on it, so going on would risk a use after free.
+        if membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0
+            // Registered, so the kernel refuses only a process that lost the registration (a
+            // child of `fork`, should a kernel not carry it over; the Linux of this project's
+            // machine does). Register again and retry once.
+            && (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0
+                || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+        {
+            // Wakes rely on it, so going on would risk a use after free.
             eprintln!(
                 "genrt: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration: {}",
                 std::io::Error::last_os_error()
