@@ -10,6 +10,8 @@
 //! - [`futures`]: the small futures the scenarios are built from ([`Request`], [`ParkWaker`],
 //!   [`CountPolls`], [`DropCounter`]) and the runtime helpers ([`runtime`], [`settle`],
 //!   [`drop_runtime`]).
+//! - [`flavors`]: [`current_thread`], [`multi_thread`] (two workers) and [`FLAVORS`], the
+//!   runtimes the port files run their scenarios on.
 //! - [`panics`]: [`panic_message`] and [`quiet_panics`], for tests that panic on purpose.
 //! - [`hooked`]: [`clone_hook_waker`], a waker whose `clone` runs a closure.
 //! - [`counting`]: the counting allocator a binary installs with `#[global_allocator]`, and
@@ -17,6 +19,7 @@
 //! - [`stress`]: the settings and drop accounting of the stress tests.
 
 pub mod counting;
+pub mod flavors;
 pub mod futures;
 pub mod hooked;
 pub mod panics;
@@ -25,6 +28,7 @@ pub mod wait;
 pub mod watchdog;
 
 pub use counting::Baseline;
+pub use flavors::{current_thread, multi_thread, Flavor, FLAVORS};
 pub use futures::{
     drop_runtime, has_waker, mock, runtime, settle, take_waker, waker_slot, CountPolls,
     DropCounter, MockTask, ParkWaker, Request, WakerSlot,

@@ -113,23 +113,13 @@ use futures::task::SpawnExt;
 use genrt::runtime::RuntimeFlavor;
 use genrt::task::{self, LocalSet};
 use genrt::{Builder, JoinError, JoinHandle, Runtime};
+use support::{current_thread, multi_thread};
 use support::{
     drop_runtime, panic_message, quiet_panics, recv, take_waker, wait_for, wait_until, waker_slot,
     DropCounter, WakerSlot, Watchdog, DEADLINE, INTENTIONAL,
 };
 
 // ---- Runtimes ----
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
-}
-
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-}
 
 fn one_worker() -> Runtime {
     Builder::new_multi_thread()

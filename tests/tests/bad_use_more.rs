@@ -30,6 +30,7 @@ use genrt::task::LocalSet;
 use genrt::time::{self, Instant, MissedTickBehavior};
 use genrt::{Builder, JoinSet, Runtime};
 use support::counting::{assert_counting, thread_allocations, CountingAlloc};
+use support::current_thread;
 use support::{
     panic_message, panic_text, quiet_panics, recv, runtime, serial, DropCounter, Watchdog,
 };
@@ -44,11 +45,6 @@ const LIMIT: Duration = Duration::from_secs(10);
 #[track_caller]
 fn watch<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> T + Send + 'static) -> T {
     Watchdog::new(what).limit(LIMIT).run(f)
-}
-
-/// A current-thread runtime.
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
 }
 
 /// A current-thread runtime whose clock starts paused.

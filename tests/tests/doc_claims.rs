@@ -27,7 +27,8 @@ use futures::task::{Spawn, SpawnExt};
 use genrt::runtime::RuntimeFlavor;
 use genrt::task::{self, coop};
 use genrt::time::{self, Instant};
-use genrt::{Builder, Handle, JoinSet, Runtime};
+use genrt::{Builder, Handle, JoinSet};
+use support::current_thread;
 use support::{
     panic_text, quiet_panics, recv, runtime, wait_for, wait_until, DropCounter, Watchdog, DEADLINE,
     INTENTIONAL,
@@ -37,11 +38,6 @@ use support::{
 #[track_caller]
 fn watch<T: Send + 'static>(what: &'static str, f: impl FnOnce() -> T + Send + 'static) -> T {
     Watchdog::new(what).run(f)
-}
-
-/// A current-thread runtime.
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
 }
 
 /// A counter shared with a [`DropCounter`].

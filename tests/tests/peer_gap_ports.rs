@@ -109,32 +109,13 @@ use futures::task::{AtomicWaker, SpawnExt};
 use genrt::task::LocalSet;
 use genrt::time::{sleep, sleep_until, Instant};
 use genrt::{Builder, Handle, Runtime};
+use support::{current_thread, multi_thread, FLAVORS};
 use support::{
     drop_runtime, panic_message, panic_text, quiet_panics, recv, wait_for, wait_until, DropCounter,
     Watchdog, DEADLINE, INTENTIONAL,
 };
 
 // ---- Runtimes ----
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
-}
-
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-}
-
-/// A runtime flavor: its name, and how to build one.
-type Flavor = (&'static str, fn() -> Runtime);
-
-/// The flavors the scenarios run on.
-const FLAVORS: [Flavor; 2] = [
-    ("current-thread runtime", current_thread),
-    ("multi-thread runtime", multi_thread),
-];
 
 /// Runs `f` under a watchdog named `what`.
 #[track_caller]

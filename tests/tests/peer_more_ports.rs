@@ -116,27 +116,8 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use genrt::task::{spawn_local, LocalSet};
 use genrt::{Builder, JoinHandle, JoinSet, Runtime};
+use support::{current_thread, multi_thread, FLAVORS};
 use support::{panic_message, quiet_panics, Watchdog};
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
-}
-
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-}
-
-/// A runtime flavor: its name, and how to build one.
-type Flavor = (&'static str, fn() -> Runtime);
-
-/// The flavors the scenarios run on.
-const FLAVORS: [Flavor; 2] = [
-    ("current-thread runtime", current_thread),
-    ("multi-thread runtime", multi_thread),
-];
 
 /// Runs `f` under a watchdog named `what`.
 #[track_caller]
