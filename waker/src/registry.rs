@@ -36,7 +36,9 @@
 //!   system-wide `membarrier` (`barrier.rs`: the same proof, with the kernel's barrier in the
 //!   waking thread standing for W2's fence);
 //! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
-//!   vtable (W2 also serves the target as a coalesced wake's fence: `state.rs`);
+//!   vtable (a full W2 also serves the target as a coalesced wake's fence, `state.rs`; after
+//!   a light one the wake issues a fence of its own first, or, on a cached page, lets the
+//!   slot's state fence a coalesced wake itself);
 //! - W4. store 0 into `r.announce` (Release: pairs with U3's Acquire load). A waker the
 //!   target hands back (`WakeTarget::wake_fenced_deferred`) is woken after W4: no code but
 //!   the target's own runs inside the window. (Its call is the window's last use of the
