@@ -1,0 +1,312 @@
+//! An adversarial review of the registry's asymmetric W2/U2 barrier (`waker/src/barrier.rs`:
+//! a compiler fence on the wake side, a `SeqCst` fence plus `membarrier` on the unregistering
+//! side) and of x86's `F_P` (the claim's locked CAS, `waker/src/state.rs`): what
+//! `stress_registry.rs`, `stale_wakers.rs` and `coalesced_wakes.rs` do not try.
+//!
+//! - U2 many times over: local sets built and dropped in a loop on several threads (each drop
+//!   unregisters, so each is one `membarrier`), with tasks pending, finished and never
+//!   polled, while other threads wake their keys at random: wakes of live sets (the page
+//!   cache's and the uncached path), of sets being dropped, of sets gone, and of entries taken
+//!   again by a later set. Nothing may crash, and every set's drop returns (the watchdog).
+//! - A coalesced wake through the registry with a light W2 fences itself (`fenced == false`
+//!   in `wake_through_entry`): a value written with `Relaxed` stores, then two wakes, from a
+//!   plain thread to a task of a local set (the `LocalShared` target, whose wakes hand the
+//!   owner's waker back to be woken after the window), and to a runtime's task while local
+//!   sets are built and dropped on other threads (their `membarrier` calls interrupt the
+//!   waking thread at random points of its window). A lost wake stops a round; the
+//!   watchdog fails the test.
+//!
+//! Run both with and without `GENRT_FULL_FENCES=1` (the report line names the barrier).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use genrt::task::LocalSet;
+use support::{drop_runtime, report, runtime, wait_until, Watchdog};
+
+/// Which barrier the process uses (decided at its first registration).
+fn barrier() -> &'static str {
+    if genrt_waker::is_asymmetric() {
+        "asymmetric (membarrier)"
+    } else {
+        "SeqCst fences"
+    }
+}
+
+/// Local sets each building thread makes and drops.
+const SETS: usize = if cfg!(debug_assertions) {
+    2_000
+} else {
+    20_000
+};
+/// Threads building and dropping local sets.
+const BUILDERS: usize = 3;
+/// Threads waking keys from the pool.
+const WAKERS: usize = 2;
+/// Wakers kept in the shared pool: the latest ones, from every set.
+const POOL: usize = 64;
+
+/// The wakers all waking threads wake: a ring of the latest `POOL`.
+#[derive(Default)]
+struct Pool {
+    wakers: Mutex<(Vec<Waker>, usize)>,
+}
+
+impl Pool {
+    fn put(&self, waker: &Waker) {
+        let mut ring = self.wakers.lock().unwrap();
+        let (wakers, next) = &mut *ring;
+        if wakers.len() < POOL {
+            wakers.push(waker.clone());
+        } else {
+            wakers[*next % POOL] = waker.clone();
+        }
+        *next += 1;
+    }
+
+    fn get(&self, seed: &mut u64) -> Option<Waker> {
+        let ring = self.wakers.lock().unwrap();
+        let wakers = &ring.0;
+        (!wakers.is_empty()).then(|| wakers[(next(seed) as usize) % wakers.len()].clone())
+    }
+}
+
+/// A tiny deterministic generator (xorshift).
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// Puts its waker in the pool at every poll; ready at poll `polls` (never when 0).
+struct Pooled {
+    pool: Arc<Pool>,
+    polls: usize,
+    seen: usize,
+}
+
+impl Future for Pooled {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.pool.put(cx.waker());
+        self.seen += 1;
+        if self.seen == self.polls {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn local_sets_dropped_in_a_loop_while_other_threads_wake_their_keys() {
+    let pool = Arc::new(Pool::default());
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let (watched_pool, watched_wakes) = (pool.clone(), wakes.clone());
+    Watchdog::new("local_sets_dropped_in_a_loop_while_other_threads_wake_their_keys")
+        .limit(support::stress::LIMIT)
+        .run(move || {
+            let (pool, wakes) = (watched_pool, watched_wakes);
+            let stop = Arc::new(AtomicBool::new(false));
+            let wakers: Vec<_> = (0..WAKERS)
+                .map(|w| {
+                    let (pool, stop, wakes) = (pool.clone(), stop.clone(), wakes.clone());
+                    thread::spawn(move || {
+                        let mut seed = 0x2545_f491_4f6c_dd1d ^ (w as u64 + 1);
+                        let mut count = 0;
+                        while !stop.load(Ordering::Relaxed) {
+                            match pool.get(&mut seed) {
+                                Some(waker) => {
+                                    waker.wake_by_ref();
+                                    waker.wake();
+                                    count += 2;
+                                }
+                                None => thread::yield_now(),
+                            }
+                        }
+                        wakes.fetch_add(count, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            let builders: Vec<_> = (0..BUILDERS)
+                .map(|b| {
+                    let pool = pool.clone();
+                    thread::spawn(move || {
+                        let rt = genrt::Builder::new_current_thread().build().unwrap();
+                        for set in 0..SETS {
+                            let local = LocalSet::new();
+                            for polls in 0..4 {
+                                drop(local.spawn_local(Pooled {
+                                    pool: pool.clone(),
+                                    polls,
+                                    seen: 0,
+                                }));
+                            }
+                            // Some sets are dropped with their tasks never polled.
+                            if (set + b) % 4 != 0 {
+                                local.block_on(&rt, async {
+                                    for _ in 0..3 {
+                                        genrt::task::yield_now().await;
+                                    }
+                                });
+                            }
+                            drop(local);
+                        }
+                    })
+                })
+                .collect();
+            for builder in builders {
+                builder.join().expect("a building thread");
+            }
+            stop.store(true, Ordering::Relaxed);
+            for waker in wakers {
+                waker.join().expect("a waking thread");
+            }
+        });
+    pool.wakers.lock().unwrap().0.clear();
+    report(format_args!(
+        "barrier_review: {} local sets built and dropped, {} foreign wakes; barrier: {}",
+        SETS * BUILDERS,
+        wakes.load(Ordering::Relaxed),
+        barrier()
+    ));
+}
+
+/// Rounds of the coalesced-wake tests. Under `membarrier` churn and a loaded machine a round
+/// can take 100 us, so the watchdogs have the stress limit (a lost wake stops the test for
+/// good, whatever the limit).
+const ROUNDS: u64 = if cfg!(debug_assertions) {
+    10_000
+} else {
+    100_000
+};
+
+/// What the waker and the task share.
+#[derive(Default)]
+struct Shared {
+    /// The value of the round, written `Relaxed` by the waker.
+    sent: AtomicU64,
+    /// The last value the task saw (`Release`, read `Acquire`).
+    acked: AtomicU64,
+    /// The task's waker, kept fresh by every poll.
+    waker: Mutex<Option<Waker>>,
+}
+
+/// Acknowledges each value it sees; pending until `ROUNDS` is seen.
+struct Follower(Arc<Shared>);
+
+impl Future for Follower {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = &self.0;
+        {
+            let mut slot = shared.waker.lock().unwrap();
+            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *slot = Some(cx.waker().clone());
+            }
+        }
+        // Relaxed: only the runtime's wake/poll ordering may carry the waker's write here.
+        let seen = shared.sent.load(Ordering::Relaxed);
+        shared.acked.store(seen, Ordering::Release);
+        if seen >= ROUNDS {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs the rounds from the calling thread: write, wake twice, wait for the acknowledgement.
+fn drive(shared: &Shared) {
+    let waker = loop {
+        if let Some(waker) = shared.waker.lock().unwrap().clone() {
+            break waker;
+        }
+        thread::yield_now();
+    };
+    for round in 1..=ROUNDS {
+        shared.sent.store(round, Ordering::Relaxed);
+        waker.wake_by_ref();
+        waker.wake_by_ref();
+        let mut spins = 0u32;
+        while shared.acked.load(Ordering::Acquire) < round {
+            spins += 1;
+            if spins % 64 == 0 {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// The local set's target through the registry: a coalesced wake of a task of a set, from a
+/// plain thread, fences itself when W2 is light; the scheduling wake hands the owner's waker
+/// back (`schedule_fenced_deferred`).
+#[test]
+fn coalesced_wakes_to_a_local_set_task_from_a_foreign_thread_are_never_lost() {
+    Watchdog::new("coalesced_wakes_to_a_local_set_task_from_a_foreign_thread_are_never_lost")
+        .limit(support::stress::LIMIT)
+        .run(|| {
+            let rt = genrt::Builder::new_current_thread().build().unwrap();
+            let local = LocalSet::new();
+            let shared = Arc::new(Shared::default());
+            let follower = local.spawn_local(Follower(shared.clone()));
+            let driver = {
+                let shared = shared.clone();
+                thread::spawn(move || drive(&shared))
+            };
+            local.block_on(&rt, follower).unwrap();
+            driver.join().expect("the driver");
+            assert_eq!(shared.acked.load(Ordering::Acquire), ROUNDS);
+        });
+    report(format_args!(
+        "barrier_review: {ROUNDS} rounds of coalesced wakes to a local set; barrier: {}",
+        barrier()
+    ));
+}
+
+/// A runtime's task woken by a plain thread (W2 light, the slot's own fence) while other
+/// threads build and drop local sets, each drop a `membarrier` that interrupts the waking
+/// thread and the polling worker anywhere in their windows.
+#[test]
+fn coalesced_wakes_are_never_lost_while_other_threads_unregister() {
+    Watchdog::new("coalesced_wakes_are_never_lost_while_other_threads_unregister")
+        .limit(support::stress::LIMIT)
+        .run(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let churn: Vec<_> = (0..2)
+                .map(|_| {
+                    let stop = stop.clone();
+                    thread::spawn(move || {
+                        let rt = genrt::Builder::new_current_thread().build().unwrap();
+                        let mut sets = 0usize;
+                        while !stop.load(Ordering::Relaxed) {
+                            let local = LocalSet::new();
+                            local.block_on(&rt, async {});
+                            drop(local);
+                            sets += 1;
+                        }
+                        sets
+                    })
+                })
+                .collect();
+            let rt = runtime(2);
+            let shared = Arc::new(Shared::default());
+            let handle = rt.spawn(Follower(shared.clone()));
+            drive(&shared);
+            wait_until("the follower's end", || handle.is_finished());
+            rt.block_on(handle).unwrap();
+            drop_runtime(rt);
+            stop.store(true, Ordering::Relaxed);
+            let sets: usize = churn.into_iter().map(|t| t.join().unwrap()).sum();
+            assert!(sets > 0, "the other threads unregistered");
+        });
+}
