@@ -15,6 +15,10 @@
 //!   sets are built and dropped on other threads (their `membarrier` calls interrupt the
 //!   waking thread at random points of its window). A lost wake stops a round; the
 //!   watchdog fails the test.
+//! - A process that refuses `membarrier` after its first registration (a seccomp filter
+//!   installed later, as a program sandboxing itself after start-up does) cannot go on safely
+//!   at its next unregistering: genrt aborts, and the message must name the likely cause and
+//!   `GENRT_FULL_FENCES` (it named neither, fixed).
 //!
 //! Run both with and without `GENRT_FULL_FENCES=1` (the report line names the barrier).
 
@@ -309,4 +313,121 @@ fn coalesced_wakes_are_never_lost_while_other_threads_unregister() {
             let sets: usize = churn.into_iter().map(|t| t.join().unwrap()).sum();
             assert!(sets > 0, "the other threads unregistered");
         });
+}
+
+/// Set in the child process of
+/// [`a_membarrier_refused_after_the_first_registration_fails_with_a_clear_message`].
+#[cfg(target_os = "linux")]
+const SECCOMP_CHILD: &str = "GENRT_BARRIER_REVIEW_SECCOMP_CHILD";
+
+/// A program that sandboxes itself after its runtime started (a seccomp filter without
+/// `membarrier`, as a strict allow-list installed after initialisation has) cannot go on once
+/// a local set or runtime is dropped: the wakes in flight used only a compiler fence, and the
+/// kernel now refuses the barrier that pairs with it, so genrt aborts (Tokio, which has no
+/// such barrier, would go on). The abort must say why and what to do instead: it said only
+/// that `membarrier` "failed after registration", naming neither the likely cause nor
+/// `GENRT_FULL_FENCES`. Run in a child process (the filter stays on its thread).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_membarrier_refused_after_the_first_registration_fails_with_a_clear_message() {
+    if std::env::var_os(SECCOMP_CHILD).is_none() {
+        let output = Watchdog::new("the child process").run(|| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "a_membarrier_refused_after_the_first_registration_fails_with_a_clear_message",
+                    "--test-threads=1",
+                    "--nocapture",
+                ])
+                .env(SECCOMP_CHILD, "1")
+                .env_remove("GENRT_FULL_FENCES")
+                .output()
+                .unwrap()
+        });
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stdout.contains("no asymmetric barrier here") {
+            report(format_args!(
+                "barrier_review: the kernel offers no membarrier; nothing to refuse"
+            ));
+            return;
+        }
+        assert!(
+            !output.status.success(),
+            "the child went on after a refused membarrier: {stdout}{stderr}"
+        );
+        assert!(
+            stderr.contains("GENRT_FULL_FENCES") && stderr.contains("seccomp"),
+            "the abort names neither the likely cause nor the switch: {stderr}"
+        );
+        return;
+    }
+    let local = LocalSet::new();
+    if !genrt_waker::is_asymmetric() {
+        println!("no asymmetric barrier here");
+        return;
+    }
+    refuse_membarrier_on_this_thread();
+    // Unregisters: U2's membarrier is refused, and so is the registration's retry.
+    drop(local);
+    println!("went on");
+}
+
+/// Installs a seccomp filter on the calling thread that fails `membarrier` with `EPERM` and
+/// allows every other system call.
+#[cfg(target_os = "linux")]
+fn refuse_membarrier_on_this_thread() {
+    // Classic BPF (linux/filter.h): load the system call number (`BPF_LD | BPF_W | BPF_ABS`),
+    // compare it (`BPF_JMP | BPF_JEQ | BPF_K`), return (`BPF_RET | BPF_K`).
+    const BPF_LD_W_ABS: u16 = 0x20;
+    const BPF_JMP_JEQ_K: u16 = 0x15;
+    const BPF_RET_K: u16 = 0x06;
+    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    let filter = [
+        // `seccomp_data.nr` is at offset 0.
+        libc::sock_filter {
+            code: BPF_LD_W_ABS,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: BPF_JMP_JEQ_K,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_membarrier as u32,
+        },
+        libc::sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        },
+        libc::sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_ALLOW,
+        },
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prctl` with these options reads only `program` and the filter it points to,
+    // both alive for the call; the kernel copies the filter.
+    let installed = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &program as *const libc::sock_fprog,
+            ) == 0
+    };
+    assert!(
+        installed,
+        "the seccomp filter: {}",
+        std::io::Error::last_os_error()
+    );
 }

@@ -35,7 +35,10 @@
 //! registers the process for the expedited command (`MEMBARRIER_CMD_REGISTER_PRIVATE_
 //! EXPEDITED`, Linux 4.14). If either fails (another kernel, a seccomp filter, Valgrind), or
 //! `GENRT_FULL_FENCES` is set in the environment (an A/B switch for benchmarks), both sides
-//! use `fence(SeqCst)` as before. The switch is read with `Relaxed`: a waking thread that
+//! use `fence(SeqCst)` as before. Once on, it cannot be turned off: a process that refuses
+//! `membarrier` later (a seccomp filter installed after its first runtime) aborts at its next
+//! unregistering, with a message that names the cause and `GENRT_FULL_FENCES`, which such a
+//! program must set. The switch is read with `Relaxed`: a waking thread that
 //! does not see it yet uses a full fence, which is always enough; an unregistering thread
 //! sees it, because its registration (which turned it on) happens-before its drop.
 //!
@@ -107,9 +110,14 @@ mod imp {
             && (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0
                 || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
         {
-            // Wakes rely on it, so going on would risk a use after free.
+            // Wakes rely on it, so going on would risk a use after free. Say why, and what to
+            // do instead: the likely cause is a sandbox installed after the first runtime.
             eprintln!(
-                "genrt: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration: {}",
+                "genrt: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration \
+                 ({}); wakes from other threads rely on it, so the process cannot go on. Was a \
+                 seccomp filter (or another sandbox) that refuses membarrier installed after \
+                 the first runtime or local set was built? Set GENRT_FULL_FENCES=1 in the \
+                 environment to use SeqCst fences instead of membarrier.",
                 std::io::Error::last_os_error()
             );
             std::process::abort();
