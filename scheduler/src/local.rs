@@ -174,7 +174,7 @@ impl LocalScheduler {
     /// Fails when the registry is full (as many runtimes and local schedulers alive at once
     /// as [`genrt_waker::MAX_RUNTIMES`]).
     pub fn new() -> io::Result<LocalScheduler> {
-        let (shared, registration) = registry::register(|context, base| {
+        let (shared, registration) = registry::register_local(|context, base| {
             Arc::new(LocalShared {
                 id: context.id(),
                 slab: Slab::new(base),

@@ -4,15 +4,16 @@
 //! `stress_registry.rs`, `stale_wakers.rs` and `coalesced_wakes.rs` do not try.
 //!
 //! - U2 many times over: local sets built and dropped in a loop on several threads (each drop
-//!   unregisters, so each is one `membarrier`), with tasks pending, finished and never
+//!   unregisters; local sets take the registry's fenced entries first, so this is the
+//!   full-fence pair; runtimes, below, take the `membarrier` one), with tasks pending, finished and never
 //!   polled, while other threads wake their keys at random: wakes of live sets (the page
 //!   cache's and the uncached path), of sets being dropped, of sets gone, and of entries taken
 //!   again by a later set. Nothing may crash, and every set's drop returns (the watchdog).
 //! - A coalesced wake through the registry with a light W2 fences itself (`fenced == false`
 //!   in `wake_through_entry`): a value written with `Relaxed` stores, then two wakes, from a
 //!   plain thread to a task of a local set (the `LocalShared` target, whose wakes hand the
-//!   owner's waker back to be woken after the window), and to a runtime's task while local
-//!   sets are built and dropped on other threads (their `membarrier` calls interrupt the
+//!   owner's waker back to be woken after the window), and to a runtime's task while
+//!   runtimes are built and dropped on other threads (their `membarrier` calls interrupt the
 //!   waking thread at random points of its window). A lost wake stops a round; the
 //!   watchdog fails the test.
 //! - A process that refuses `membarrier` after its first registration (a seccomp filter
@@ -278,7 +279,7 @@ fn coalesced_wakes_to_a_local_set_task_from_a_foreign_thread_are_never_lost() {
 }
 
 /// A runtime's task woken by a plain thread (W2 light, the slot's own fence) while other
-/// threads build and drop local sets, each drop a `membarrier` that interrupts the waking
+/// threads build and drop runtimes, each drop a `membarrier` that interrupts the waking
 /// thread and the polling worker anywhere in their windows.
 #[test]
 fn coalesced_wakes_are_never_lost_while_other_threads_unregister() {
@@ -290,15 +291,16 @@ fn coalesced_wakes_are_never_lost_while_other_threads_unregister() {
                 .map(|_| {
                     let stop = stop.clone();
                     thread::spawn(move || {
-                        let rt = genrt::Builder::new_current_thread().build().unwrap();
-                        let mut sets = 0usize;
+                        // Runtimes, not local sets: they take the entries whose
+                        // unregistering is a `membarrier` (`ASYMMETRIC_ENTRIES`).
+                        let mut built = 0usize;
                         while !stop.load(Ordering::Relaxed) {
-                            let local = LocalSet::new();
-                            local.block_on(&rt, async {});
-                            drop(local);
-                            sets += 1;
+                            let rt = genrt::Builder::new_current_thread().build().unwrap();
+                            rt.block_on(async {});
+                            drop(rt);
+                            built += 1;
                         }
-                        sets
+                        built
                     })
                 })
                 .collect();
@@ -362,14 +364,15 @@ fn a_membarrier_refused_after_the_first_registration_fails_with_a_clear_message(
         );
         return;
     }
-    let local = LocalSet::new();
+    // A runtime (local sets take the entries without the asymmetric pair first).
+    let rt = genrt::Builder::new_current_thread().build().unwrap();
     if !genrt_waker::is_asymmetric() {
         println!("no asymmetric barrier here");
         return;
     }
     refuse_membarrier_on_this_thread();
     // Unregisters: U2's membarrier is refused, and so is the registration's retry.
-    drop(local);
+    drop(rt);
     println!("went on");
 }
 

@@ -31,6 +31,9 @@
 //!
 //! # When it is used
 //!
+//! Only on the registry's entries below `ASYMMETRIC_ENTRIES` (`registry.rs`), which runtimes
+//! take first; local sets, made and dropped far more often, take the other entries first,
+//! where both sides keep `fence(SeqCst)`, so that a set's drop interrupts no other thread.
 //! Once per process, the first registration asks the kernel (`MEMBARRIER_CMD_QUERY`) and
 //! registers the process for the expedited command (`MEMBARRIER_CMD_REGISTER_PRIVATE_
 //! EXPEDITED`, Linux 4.14). If either fails (another kernel, a seccomp filter, Valgrind), or

@@ -34,7 +34,8 @@
 //!   proof);
 //! - W2. a SeqCst fence (pairs with U2's), or only a compiler fence where U2 is the
 //!   system-wide `membarrier` (`barrier.rs`: the same proof, with the kernel's barrier in the
-//!   waking thread standing for W2's fence);
+//!   waking thread standing for W2's fence): on the entries below `ASYMMETRIC_ENTRIES`, where
+//!   the kernel allows;
 //! - W3. load `target` (Acquire); if non-null, call the target's `wake_fenced` through the
 //!   vtable (a full W2 also serves the target as a coalesced wake's fence, `state.rs`; after
 //!   a light one the wake issues a fence of its own first, or, on a cached page, lets the
@@ -283,6 +284,33 @@ pub const SPARE_RECORDS: usize = if cfg!(loom) {
 };
 
 const _: () = assert!(ENTRIES <= MAX_RUNTIMES);
+
+/// Entries below this index pair a light W2 with a heavy U2 where the kernel allows
+/// (`barrier.rs`); the others use a `SeqCst` fence on both sides. Which pair an entry uses
+/// depends on its index alone, so a wake knows it before W1 and an unregistering agrees with
+/// every wake of the entry, whoever holds it. Runtimes look for an entry in the first range
+/// first, local sets in the second (a set is made and dropped far more often than a runtime,
+/// and a heavy U2 interrupts every running thread of the process: 16 µs a drop against 2.7
+/// under concurrent wakes, `barrier_review.rs`); each takes the other range when its own is
+/// full, so the capacity stays [`MAX_RUNTIMES`]. Under loom and Miri (no asymmetric barrier)
+/// every entry is in the first range.
+const ASYMMETRIC_ENTRIES: usize = if cfg!(any(loom, miri)) {
+    ENTRIES
+} else {
+    ENTRIES - ENTRIES / 4
+};
+
+/// Whether entry `index` uses the asymmetric pair (see [`ASYMMETRIC_ENTRIES`]).
+#[inline]
+fn asymmetric_entry(index: usize) -> bool {
+    index < ASYMMETRIC_ENTRIES
+}
+
+/// The indices of `range`, starting at the one `start` picks and wrapping around.
+fn rotated(range: std::ops::Range<usize>, start: usize) -> impl Iterator<Item = usize> {
+    let len = range.len();
+    (0..len).map(move |k| range.start + (start + k) % len)
+}
 
 /// `announce` of a record whose thread is inside no wake.
 const IDLE: usize = 0;
@@ -729,12 +757,33 @@ pub struct Registration {
 pub fn register<T: WakeTarget>(
     make: impl FnOnce(WakeContext, u32) -> Arc<T>,
 ) -> io::Result<(Arc<T>, Registration)> {
+    register_preferring(make, false)
+}
+
+/// [`register`] for a target made and dropped often (a `LocalSet`'s scheduler): it looks for
+/// an entry whose unregistering needs no system-wide barrier first (see
+/// `ASYMMETRIC_ENTRIES`), so its drop costs a fence, and its foreign wakes one too.
+pub fn register_local<T: WakeTarget>(
+    make: impl FnOnce(WakeContext, u32) -> Arc<T>,
+) -> io::Result<(Arc<T>, Registration)> {
+    register_preferring(make, true)
+}
+
+fn register_preferring<T: WakeTarget>(
+    make: impl FnOnce(WakeContext, u32) -> Arc<T>,
+    fenced_first: bool,
+) -> io::Result<(Arc<T>, Registration)> {
     // Before any target is published: every wake and unregistering of a target then agrees on
     // the kind of W2/U2 barrier (`barrier.rs`).
     crate::barrier::enable();
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
-    for offset in 0..ENTRIES {
-        let index = (start + offset) % ENTRIES;
+    let (asymmetric, fenced) = (0..ASYMMETRIC_ENTRIES, ASYMMETRIC_ENTRIES..ENTRIES);
+    let order: Box<dyn Iterator<Item = usize>> = if fenced_first {
+        Box::new(rotated(fenced, start).chain(rotated(asymmetric, start)))
+    } else {
+        Box::new(rotated(asymmetric, start).chain(rotated(fenced, start)))
+    };
+    for index in order {
         let entry = &REGISTRY[index];
         // Step 1. Acquire: pairs with the Release of U5.
         if entry.taken.load(Ordering::Relaxed)
@@ -802,8 +851,13 @@ impl Drop for Registration {
         // through the vtable stored before it.
         let target = entry.target.swap(ptr::null_mut(), Ordering::Acquire);
         let vtable = entry.vtable.load(Ordering::Relaxed);
-        // U2: pairs with W2 (see the proof in the module docs and `barrier.rs`).
-        crate::barrier::heavy();
+        // U2: pairs with W2 (see the proof in the module docs and `barrier.rs`); the entry's
+        // index says which pair (`ASYMMETRIC_ENTRIES`).
+        if asymmetric_entry(index) {
+            crate::barrier::heavy();
+        } else {
+            fence(Ordering::SeqCst);
+        }
         // U3.
         let busy = index + 1;
         for record in RECORD_POOL.iter() {
@@ -1108,7 +1162,12 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // so when it is a full fence (`fenced`) the slot's state may use it as a coalesced wake's
     // fence ("Fenced by the caller" in `state.rs`); when it is asymmetric (`barrier.rs`) a
     // coalesced wake fences itself, and a stale one needs no fence.
-    let fenced = crate::barrier::light();
+    let fenced = if asymmetric_entry(index) {
+        crate::barrier::light()
+    } else {
+        fence(Ordering::SeqCst);
+        true
+    };
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
     // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
@@ -1372,6 +1431,34 @@ mod tests {
         drop(root);
         waker(key).wake();
         assert_eq!(wakes(&registered), 1, "the registry path");
+    }
+
+    /// Runtimes take entries of the asymmetric range and local sets the others, while free,
+    /// and a foreign wake reaches either kind.
+    #[test]
+    fn local_targets_prefer_the_fenced_entries_and_runtimes_the_asymmetric_ones() {
+        let (runtime, _registration) = register_count(false);
+        let (local, _local_registration) = register_local(|context, _base| {
+            Arc::new(Count {
+                context,
+                wakes: AtomicUsize::new(0),
+                stale: false,
+            })
+        })
+        .expect("a free registry entry");
+        // Other tests of this binary hold a few entries at most, far from either range's size.
+        assert!(asymmetric_entry(runtime.context.id().index()));
+        assert!(!asymmetric_entry(local.context.id().index()));
+        for target in [&runtime, &local] {
+            let woken = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| waker(TaskKey::new(target.context.id(), 0, 0)).wake())
+                    .join()
+                    .unwrap();
+                target.wakes.load(Ordering::Relaxed)
+            });
+            assert_eq!(woken, 1);
+        }
     }
 
     #[test]
