@@ -12,6 +12,8 @@
 //!   [`drop_runtime`]).
 //! - [`flavors`]: [`current_thread`], [`multi_thread`] (two workers) and [`FLAVORS`], the
 //!   runtimes the port files run their scenarios on.
+//! - [`handoff`]: [`Handoff`], a value handed to a task by `Relaxed` stores and wakes alone
+//!   (the coalesced-wake stresses).
 //! - [`panics`]: [`panic_message`] and [`quiet_panics`], for tests that panic on purpose.
 //! - [`hooked`]: [`clone_hook_waker`], a waker whose `clone` runs a closure.
 //! - [`counting`]: the counting allocator a binary installs with `#[global_allocator]`, and
@@ -21,6 +23,7 @@
 pub mod counting;
 pub mod flavors;
 pub mod futures;
+pub mod handoff;
 pub mod hooked;
 pub mod panics;
 pub mod stress;
@@ -33,6 +36,7 @@ pub use futures::{
     drop_runtime, has_waker, mock, runtime, settle, take_waker, waker_slot, CountPolls,
     DropCounter, MockTask, ParkWaker, Request, WakerSlot,
 };
+pub use handoff::{Follower, Handoff};
 pub use hooked::clone_hook_waker;
 pub use panics::{panic_message, panic_text, quiet_panics, QuietPanics, INTENTIONAL};
 pub use stress::{

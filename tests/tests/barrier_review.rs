@@ -25,13 +25,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use genrt::task::LocalSet;
-use support::{drop_runtime, report, runtime, wait_until, Watchdog};
+use support::{drop_runtime, report, runtime, wait_until, Handoff, Watchdog};
 
 /// Which barrier the process uses (decided at its first registration).
 fn barrier() -> &'static str {
@@ -192,66 +192,6 @@ const ROUNDS: u64 = if cfg!(debug_assertions) {
     100_000
 };
 
-/// What the waker and the task share.
-#[derive(Default)]
-struct Shared {
-    /// The value of the round, written `Relaxed` by the waker.
-    sent: AtomicU64,
-    /// The last value the task saw (`Release`, read `Acquire`).
-    acked: AtomicU64,
-    /// The task's waker, kept fresh by every poll.
-    waker: Mutex<Option<Waker>>,
-}
-
-/// Acknowledges each value it sees; pending until `ROUNDS` is seen.
-struct Follower(Arc<Shared>);
-
-impl Future for Follower {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let shared = &self.0;
-        {
-            let mut slot = shared.waker.lock().unwrap();
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
-        }
-        // Relaxed: only the runtime's wake/poll ordering may carry the waker's write here.
-        let seen = shared.sent.load(Ordering::Relaxed);
-        shared.acked.store(seen, Ordering::Release);
-        if seen >= ROUNDS {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// Runs the rounds from the calling thread: write, wake twice, wait for the acknowledgement.
-fn drive(shared: &Shared) {
-    let waker = loop {
-        if let Some(waker) = shared.waker.lock().unwrap().clone() {
-            break waker;
-        }
-        thread::yield_now();
-    };
-    for round in 1..=ROUNDS {
-        shared.sent.store(round, Ordering::Relaxed);
-        waker.wake_by_ref();
-        waker.wake_by_ref();
-        let mut spins = 0u32;
-        while shared.acked.load(Ordering::Acquire) < round {
-            spins += 1;
-            if spins % 64 == 0 {
-                thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
-}
-
 /// The local set's target through the registry: a coalesced wake of a task of a set, from a
 /// plain thread, fences itself when W2 is light; the scheduling wake hands the owner's waker
 /// back (`schedule_fenced_deferred`).
@@ -262,15 +202,15 @@ fn coalesced_wakes_to_a_local_set_task_from_a_foreign_thread_are_never_lost() {
         .run(|| {
             let rt = genrt::Builder::new_current_thread().build().unwrap();
             let local = LocalSet::new();
-            let shared = Arc::new(Shared::default());
-            let follower = local.spawn_local(Follower(shared.clone()));
+            let handoff = Handoff::new(ROUNDS);
+            let follower = local.spawn_local(handoff.follower());
             let driver = {
-                let shared = shared.clone();
-                thread::spawn(move || drive(&shared))
+                let handoff = handoff.clone();
+                thread::spawn(move || handoff.drive())
             };
             local.block_on(&rt, follower).unwrap();
             driver.join().expect("the driver");
-            assert_eq!(shared.acked.load(Ordering::Acquire), ROUNDS);
+            assert!(handoff.is_done());
         });
     report(format_args!(
         "barrier_review: {ROUNDS} rounds of coalesced wakes to a local set; barrier: {}",
@@ -305,9 +245,9 @@ fn coalesced_wakes_are_never_lost_while_other_threads_unregister() {
                 })
                 .collect();
             let rt = runtime(2);
-            let shared = Arc::new(Shared::default());
-            let handle = rt.spawn(Follower(shared.clone()));
-            drive(&shared);
+            let handoff = Handoff::new(ROUNDS);
+            let handle = rt.spawn(handoff.follower());
+            handoff.drive();
             wait_until("the follower's end", || handle.is_finished());
             rt.block_on(handle).unwrap();
             drop_runtime(rt);

@@ -13,14 +13,7 @@
 //! (through the registry, `W2`) and from a thread inside the runtime's context (a blocking
 //! closure of the runtime, whose wakes skip the registry).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
-use std::thread;
-
-use support::{drop_runtime, runtime, wait_until, Watchdog};
+use support::{drop_runtime, runtime, wait_until, Handoff, Watchdog};
 
 /// Rounds per test: enough to cross many claims and polls in release.
 const ROUNDS: u64 = if cfg!(debug_assertions) {
@@ -29,78 +22,15 @@ const ROUNDS: u64 = if cfg!(debug_assertions) {
     200_000
 };
 
-/// What the waker and the task share.
-#[derive(Default)]
-struct Shared {
-    /// The value of the round, written `Relaxed` by the waker.
-    sent: AtomicU64,
-    /// The last value the task saw, written by the task (`Release`, read `Acquire`).
-    acked: AtomicU64,
-    /// The task's waker, kept fresh by every poll.
-    waker: Mutex<Option<Waker>>,
-    done: AtomicBool,
-}
-
-/// Acknowledges each value it sees; pending until `ROUNDS` is seen.
-struct Follower(Arc<Shared>);
-
-impl Future for Follower {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let shared = &self.0;
-        {
-            let mut slot = shared.waker.lock().unwrap();
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
-        }
-        // Relaxed: what this test checks is that the runtime's wake/poll ordering alone
-        // carries the waker's write here.
-        let seen = shared.sent.load(Ordering::Relaxed);
-        shared.acked.store(seen, Ordering::Release);
-        if seen >= ROUNDS {
-            shared.done.store(true, Ordering::Release);
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// Runs the rounds from the calling thread: write, wake twice, wait for the acknowledgement.
-fn drive(shared: &Shared) {
-    let waker = loop {
-        if let Some(waker) = shared.waker.lock().unwrap().clone() {
-            break waker;
-        }
-        thread::yield_now();
-    };
-    for round in 1..=ROUNDS {
-        shared.sent.store(round, Ordering::Relaxed);
-        waker.wake_by_ref();
-        waker.wake_by_ref();
-        let mut spins = 0u32;
-        while shared.acked.load(Ordering::Acquire) < round {
-            spins += 1;
-            if spins % 64 == 0 {
-                thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
-}
-
 #[test]
 fn coalesced_wakes_from_a_foreign_thread_are_never_lost() {
     Watchdog::new("coalesced_wakes_from_a_foreign_thread_are_never_lost").run(|| {
         for workers in [1, 2] {
             let rt = runtime(workers);
-            let shared = Arc::new(Shared::default());
-            let handle = rt.spawn(Follower(shared.clone()));
-            drive(&shared);
-            wait_until("the follower's end", || shared.done.load(Ordering::Acquire));
+            let handoff = Handoff::new(ROUNDS);
+            let handle = rt.spawn(handoff.follower());
+            handoff.drive();
+            wait_until("the follower's end", || handoff.is_done());
             rt.block_on(handle).unwrap();
             drop_runtime(rt);
         }
@@ -111,16 +41,16 @@ fn coalesced_wakes_from_a_foreign_thread_are_never_lost() {
 fn coalesced_wakes_from_inside_the_runtime_are_never_lost() {
     Watchdog::new("coalesced_wakes_from_inside_the_runtime_are_never_lost").run(|| {
         let rt = runtime(2);
-        let shared = Arc::new(Shared::default());
-        let follower = rt.spawn(Follower(shared.clone()));
+        let handoff = Handoff::new(ROUNDS);
+        let follower = rt.spawn(handoff.follower());
         // A blocking thread of the runtime is inside its context: its wakes go straight to
         // the runtime (no registry window, so no W2) and queue the task on the injector.
         let driver = {
-            let shared = shared.clone();
-            rt.spawn_blocking(move || drive(&shared))
+            let handoff = handoff.clone();
+            rt.spawn_blocking(move || handoff.drive())
         };
         rt.block_on(driver).unwrap();
-        wait_until("the follower's end", || shared.done.load(Ordering::Acquire));
+        wait_until("the follower's end", || handoff.is_done());
         rt.block_on(follower).unwrap();
         drop_runtime(rt);
     });
