@@ -316,12 +316,7 @@ pub(crate) fn spawn_target(shared: &Shared) -> Option<(Rc<Local>, bool)> {
 pub(crate) fn worker_index() -> Option<usize> {
     with(|c| {
         let c = c?;
-        let local = c
-            .worker
-            .as_ref()
-            .and_then(Weak::upgrade)
-            .or_else(|| c.home.as_ref()?.1.upgrade());
-        match local {
+        match worker_or_home(c) {
             Some(local) => Some(local.index()),
             // A driver (its tasks, or its root) inside an `enter` guard of another runtime:
             // still worker 0 of the runtime it drives, as Tokio's scheduler context.
@@ -337,15 +332,19 @@ pub(crate) fn worker_index() -> Option<usize> {
 /// list, not to its deque (`worker.rs`, "Where a key goes"). Does nothing elsewhere.
 pub(crate) fn mark_yield() {
     with(|c| {
-        let c = c?;
-        let local = c
-            .worker
-            .as_ref()
-            .and_then(Weak::upgrade)
-            .or_else(|| c.home.as_ref()?.1.upgrade())?;
-        local.mark_yield();
-        Some(())
+        if let Some(local) = c.and_then(worker_or_home) {
+            local.mark_yield();
+        }
     });
+}
+
+/// The worker whose queues `c` holds, else (inside an `enter` of another runtime on a
+/// multi-thread worker) its `home` worker.
+fn worker_or_home(c: &Context) -> Option<Rc<Local>> {
+    c.worker
+        .as_ref()
+        .and_then(Weak::upgrade)
+        .or_else(|| c.home.as_ref()?.1.upgrade())
 }
 
 /// The worker-local state if this thread's innermost context holds `shared`'s worker (a

@@ -321,13 +321,14 @@ impl LocalScheduler {
     /// Queues the tasks that yielded during this tick, in yield order, waking the owner's
     /// waker if one is stored; returns whether there were any.
     fn queue_yielded(&self) -> bool {
-        let yielded = std::mem::take(&mut *self.yielded.borrow_mut());
-        if yielded.is_empty() {
-            return false;
-        }
         let owner = {
+            // Drained, not taken: the list keeps its capacity for the next tick's yields.
+            let mut yielded = self.yielded.borrow_mut();
+            if yielded.is_empty() {
+                return false;
+            }
             let mut queue = self.shared.queue.lock();
-            queue.keys.extend(yielded);
+            queue.keys.extend(yielded.drain(..));
             queue.owner.take()
         };
         if let Some(owner) = owner {

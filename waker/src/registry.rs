@@ -191,8 +191,8 @@ pub trait WakeTarget: Send + Sync + 'static {
     fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome;
 
     /// The wake through the registry (`context` is `None`), called after a `fence(SeqCst)` of
-    /// the waking thread (W2's, or one of its own where W2 is asymmetric), which follows every write the waker's wake publishes: a target
-    /// may hand that fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a
+    /// the waking thread (W2's, or one of its own where W2 is asymmetric), which follows every
+    /// write the waker's wake publishes: a target may hand that fence on to [`Slab::wake_fenced`](crate::Slab::wake_fenced) so a
     /// coalesced wake costs no second fence (the argument needs only that the fence comes
     /// after the waker's writes and before the read of the state word; what the registry or
     /// the target write in between does not matter). By default, [`WakeTarget::wake`] with
@@ -777,13 +777,11 @@ fn register_preferring<T: WakeTarget>(
     // the kind of W2/U2 barrier (`barrier.rs`).
     crate::barrier::enable();
     let start = CURSOR.fetch_add(1, Ordering::Relaxed);
-    let (asymmetric, fenced) = (0..ASYMMETRIC_ENTRIES, ASYMMETRIC_ENTRIES..ENTRIES);
-    let order: Box<dyn Iterator<Item = usize>> = if fenced_first {
-        Box::new(rotated(fenced, start).chain(rotated(asymmetric, start)))
-    } else {
-        Box::new(rotated(asymmetric, start).chain(rotated(fenced, start)))
-    };
-    for index in order {
+    let (mut first, mut second) = (0..ASYMMETRIC_ENTRIES, ASYMMETRIC_ENTRIES..ENTRIES);
+    if fenced_first {
+        std::mem::swap(&mut first, &mut second);
+    }
+    for index in rotated(first, start).chain(rotated(second, start)) {
         let entry = &REGISTRY[index];
         // Step 1. Acquire: pairs with the Release of U5.
         if entry.taken.load(Ordering::Relaxed)
