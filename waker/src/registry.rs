@@ -306,6 +306,18 @@ fn asymmetric_entry(index: usize) -> bool {
     index < ASYMMETRIC_ENTRIES
 }
 
+/// Whether the W2 of this thread's open window on entry `index` was a full `fence(SeqCst)`,
+/// asked again after W3 loaded a target (so that the wake's fast path need not keep the
+/// answer in a register across its calls). Never `true` when W2 was light: the asymmetric
+/// barrier is switched on at most once and never off (`barrier.rs`), so once a W2 read it
+/// on, this later read does too. It may say `false` where W2 was a fence (that W2 read the
+/// switch before the registration that turned it on was visible); the caller then fences
+/// again, which costs a fence and is otherwise harmless.
+#[inline]
+fn w2_was_fence(index: usize) -> bool {
+    !(asymmetric_entry(index) && crate::barrier::is_asymmetric())
+}
+
 /// The indices of `range`, starting at the one `start` picks and wrapping around.
 fn rotated(range: std::ops::Range<usize>, start: usize) -> impl Iterator<Item = usize> {
     let len = range.len();
@@ -525,9 +537,12 @@ impl Record {
         self.in_use.swap(false, Ordering::Release);
     }
 
+    /// Counts a stale wake of entry `index` (past the table: nothing, which only loom's
+    /// smaller table allows). Never panics: `wake_through_entry` counts inside its window.
     fn count_stale(&self, index: usize) {
-        let counter = &self.stale.0[index];
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        if let Some(counter) = self.stale.0.get(index) {
+            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -1153,51 +1168,94 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // W1. Release: pairs with U3's Acquire load (a U3 that reads this store of a later wake
     // also sees the end of this thread's previous one).
     record.announce.store(index + 1, Ordering::Release);
-    // W4 when this scope ends, also if the target's code panics: a record left announcing
-    // the entry would make the runtime's unregistering wait for ever.
-    let _window = Window(record);
+    // From here to W4 this function runs no code but its own: loads, the slot state's
+    // transition and stores, none of which can panic. The calls that run a target's code
+    // (`schedule_and_close`, `wake_uncached`) close the window themselves, with a guard that
+    // also closes it if that code panics (a record left announcing the entry would make the
+    // runtime's unregistering wait for ever); so each call here is the last thing this path
+    // does, a tail call, and the stale and coalesced wakes save no registers for them.
+    //
     // W2: pairs with U2. It also follows every write of this thread that the wake publishes,
-    // so when it is a full fence (`fenced`) the slot's state may use it as a coalesced wake's
-    // fence ("Fenced by the caller" in `state.rs`); when it is asymmetric (`barrier.rs`) a
-    // coalesced wake fences itself, and a stale one needs no fence.
-    let fenced = if asymmetric_entry(index) {
-        crate::barrier::light()
+    // so when it is a full fence (`w2_was_fence`) the slot's state may use it as a coalesced
+    // wake's fence ("Fenced by the caller" in `state.rs`); when it is asymmetric
+    // (`barrier.rs`) a coalesced wake fences itself, and a stale one needs no fence.
+    if asymmetric_entry(index) {
+        crate::barrier::light();
     } else {
         fence(Ordering::SeqCst);
-        true
-    };
+    }
     // W3. Acquire: pairs with register's Release store (step 2), which also publishes the
     // vtable and the registration number loaded after it.
     let target = entry.target.load(Ordering::Acquire);
-    if !target.is_null() {
-        // Register (step 2) stored the vtable and the number before the target, and no
-        // re-registration can store any of them while this record announces the entry (U3
-        // waits for it first). U6 releases the target only after U3 saw this record leave
-        // the entry (W4, below). So `target` is live until W4, and of the type the entry's
-        // vtable was made for, and `registration` is its registration's number.
-        let registration = entry.registration.load(Ordering::Relaxed);
-        // The record's own data, looked up only once a runtime holds the entry (a wake of a
-        // dropped runtime reads no more than the protocol needs).
-        let cached = record.cache.peek(key.slot());
-        match cached {
-            Some((cached, state)) if cached == registration => {
-                // The cache holds a page of the registration that holds the entry in this
-                // window, so the page is alive until W4 (module docs, "Page caches").
-                // SAFETY: and `fill` stored it from a `PageRef` of that page, with the stride
-                // it kept (every cached page has it), so `state` is the key's slot's state
-                // word (`PageCache::peek`, `slab::state_at`).
-                let state = unsafe { &*state };
-                match state.wake_after_barrier(key.generation(), fenced) {
-                    WakeOutcome::Stale => record.count_stale(index),
-                    WakeOutcome::Coalesced => {}
-                    // SAFETY: `target` is live and of the vtable's type (above).
-                    WakeOutcome::Schedule => unsafe { schedule(record, entry, target, key) },
-                }
-            }
-            // SAFETY: as above; this record's window is open.
-            _ => unsafe { wake_uncached(record, entry, target, registration, key, fenced) },
-        }
+    if target.is_null() {
+        return close(record);
     }
+    // Register (step 2) stored the vtable and the number before the target, and no
+    // re-registration can store any of them while this record announces the entry (U3
+    // waits for it first). U6 releases the target only after U3 saw this record leave
+    // the entry (W4, below). So `target` is live until W4, and of the type the entry's
+    // vtable was made for, and `registration` is its registration's number (the same
+    // however often it is loaded before W4).
+    let registration = entry.registration.load(Ordering::Relaxed);
+    // The record's own data, looked up only once a runtime holds the entry (a wake of a
+    // dropped runtime reads no more than the protocol needs).
+    match record.cache.peek(key.slot()) {
+        Some((cached, state)) if cached == registration => {
+            // The cache holds a page of the registration that holds the entry in this
+            // window, so the page is alive until W4 (module docs, "Page caches").
+            // SAFETY: and `fill` stored it from a `PageRef` of that page, with the stride
+            // it kept (every cached page has it), so `state` is the key's slot's state
+            // word (`PageCache::peek`, `slab::state_at`).
+            let state = unsafe { &*state };
+            // The stale wake is decided here, with the few registers this path needs; a
+            // live one is decided again, in a call of its own.
+            if state.is_stale(key.generation()) {
+                record.count_stale(index);
+                close(record);
+            } else {
+                // SAFETY: `target` is live and of the vtable's type (above), `state` is the
+                // key's slot's state word alive until W4, inside this record's window,
+                // which the call closes.
+                unsafe { wake_live(record, entry, target, key, state) }
+            }
+        }
+        // SAFETY: as above; this record's window is open, and the call closes it.
+        _ => unsafe { wake_uncached(record, entry, target, key) },
+    }
+}
+
+/// The wake of `wake_through_entry` for a key whose slot was live when it looked: the slot's
+/// wake transition, then the target's `schedule_fenced` if that scheduled the task. Closes
+/// the window (W4) when it returns, also if the target's code panics.
+///
+/// # Safety
+///
+/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
+/// `entry` (non-null); `state` is the key's slot's state word, alive until W4 (a page of
+/// the registration holding the entry in this window).
+#[inline(never)]
+unsafe fn wake_live(
+    record: &Record,
+    entry: &Entry,
+    target: *const (),
+    key: TaskKey,
+    state: &SlotState,
+) {
+    let _window = Window(record);
+    let fenced = w2_was_fence(key.runtime().index());
+    match state.wake_after_barrier(key.generation(), fenced) {
+        WakeOutcome::Stale => record.count_stale(key.runtime().index()),
+        WakeOutcome::Coalesced => {}
+        // SAFETY: the caller's contract.
+        WakeOutcome::Schedule => unsafe { schedule(record, entry, target, key) },
+    }
+}
+
+/// Step W4: closes `record`'s window.
+#[inline]
+fn close(record: &Record) {
+    // W4. Release: pairs with U3's Acquire load.
+    record.announce.store(IDLE, Ordering::Release);
 }
 
 /// Closes a wake's W1-W4 window when dropped (step W4).
@@ -1205,8 +1263,7 @@ struct Window<'a>(&'a Record);
 
 impl Drop for Window<'_> {
     fn drop(&mut self) {
-        // W4. Release: pairs with U3's Acquire load.
-        self.0.announce.store(IDLE, Ordering::Release);
+        close(self.0);
     }
 }
 
@@ -1236,8 +1293,7 @@ unsafe fn schedule(record: &Record, entry: &Entry, target: *const (), key: TaskK
 #[cold]
 #[inline(never)]
 fn close_and_wake(record: &Record, waker: Waker) {
-    // W4. Release: pairs with U3's Acquire load.
-    record.announce.store(IDLE, Ordering::Release);
+    close(record);
     waker.wake();
 }
 
@@ -1245,26 +1301,23 @@ fn close_and_wake(record: &Record, waker: Waker) {
 /// this registration: asks the target for the page and remembers it, or calls the
 /// target's `wake_fenced` if it keeps no slab (or has not installed that page, which makes
 /// the key stale). Counts a stale wake. Issues a `fence(SeqCst)` first unless W2 was one
-/// (`fenced`): the target's `wake_fenced` and the state's fenced wake count on it.
+/// (`w2_was_fence`): the target's `wake_fenced` and the state's fenced wake count on it.
+/// Closes the window (W4) when it returns, also if the target's code panics.
 ///
 /// # Safety
 ///
 /// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
-/// `entry` (non-null) and `registration` was read from `entry` after it.
+/// `entry` (non-null).
 #[cold]
 #[inline(never)]
-unsafe fn wake_uncached(
-    record: &Record,
-    entry: &Entry,
-    target: *const (),
-    registration: u64,
-    key: TaskKey,
-    fenced: bool,
-) {
-    if !fenced {
+unsafe fn wake_uncached(record: &Record, entry: &Entry, target: *const (), key: TaskKey) {
+    let _window = Window(record);
+    let index = key.runtime().index();
+    if !w2_was_fence(index) {
         fence(Ordering::SeqCst);
     }
-    let index = key.runtime().index();
+    // The registration holding the entry in this window (see `wake_through_entry`).
+    let registration = entry.registration.load(Ordering::Relaxed);
     let vtable = entry.vtable.load(Ordering::Relaxed);
     // SAFETY: the vtable stored before `target`, and `target` live in this window (the
     // caller's contract, as in `wake_through_entry`).
@@ -1815,6 +1868,64 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(panicked, (true, true));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(registration);
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("unregistering waited for a wake that had panicked");
+    }
+
+    /// A target whose `schedule_fenced` panics, woken on the cached path (the page known to
+    /// the thread's record, the slot idle, so the wake schedules): the window is closed on
+    /// the way out there too (`wake_live`'s guard), so the runtime still unregisters and the
+    /// thread's record stays usable.
+    #[test]
+    fn a_target_panicking_in_schedule_fenced_on_the_cached_path_does_not_stall_unregistering() {
+        struct PanicsOnSchedule(Slabbed);
+        impl WakeTarget for PanicsOnSchedule {
+            fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome {
+                self.0.wake(key, context)
+            }
+            fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+                self.0.slab_page(page)
+            }
+            fn schedule_fenced(&self, _key: TaskKey) {
+                panic!("intentional panic in schedule_fenced");
+            }
+        }
+        let (runtime, registration) =
+            register(|context, base| Arc::new(PanicsOnSchedule(Slabbed::new(context, base))))
+                .expect("a free registry entry");
+        let id = runtime.0.context.id();
+        let (slot, generation) = runtime.0.slab.insert(7).unwrap();
+        let key = TaskKey::new(id, slot, generation);
+        let idle = || {
+            let guard = runtime.0.slab.start_poll(slot, generation).unwrap();
+            assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+        };
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // Scheduled: a coalesced wake on the uncached path, which caches the page.
+                    waker(key).wake_by_ref();
+                    assert_eq!(runtime.0.page_lookups.load(Ordering::Relaxed), 1);
+                    for _ in 0..2 {
+                        idle();
+                        let wake = std::panic::catch_unwind(|| waker(key).wake_by_ref());
+                        assert!(wake.is_err(), "schedule_fenced's panic reaches the waker");
+                    }
+                    // Both panicking wakes took the cached path; the record is usable after
+                    // them (a coalesced wake now: the slot is scheduled).
+                    assert_eq!(runtime.0.page_lookups.load(Ordering::Relaxed), 1);
+                    waker(key).wake_by_ref();
+                    assert_eq!(runtime.0.calls.load(Ordering::Relaxed), 0);
+                })
+                .join()
+                .unwrap();
+        });
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             drop(registration);

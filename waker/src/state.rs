@@ -206,6 +206,14 @@ impl SlotState {
         self.wake_inner(generation, true)
     }
 
+    /// Whether a wake of `generation` finds its task gone (stale) at this instant: the first
+    /// load of [`SlotState::wake`], for a caller that keeps the stale wake's path apart
+    /// from the rest (it then calls [`SlotState::wake_after_barrier`], which decides again).
+    pub(crate) fn is_stale(&self, generation: u32) -> bool {
+        // Acquire: as `wake`'s first load.
+        !Snapshot(self.0.load(Ordering::Acquire)).is_live(generation)
+    }
+
     /// [`SlotState::wake_fenced`] if `fenced` (the caller issued `fence(SeqCst)` after the
     /// writes this wake publishes), else [`SlotState::wake`] (the registry's W2, which is a
     /// full fence or not, `barrier.rs` in this crate).
