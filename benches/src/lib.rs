@@ -31,6 +31,7 @@ pub mod method;
 mod pool_rt;
 pub mod report;
 mod smol_rt;
+pub mod steady;
 pub mod suite;
 mod threads;
 pub mod tokio_rt;

@@ -314,9 +314,9 @@ pub fn chained_spawn<C: Contender>(workers: usize) -> Instance {
 // ---------------------------------------------------------------------------------------
 
 /// A real task waker, taken from inside a task of the contender.
-struct Probe {
-    waker: Waker,
-    polls: Arc<AtomicUsize>,
+pub(crate) struct Probe {
+    pub(crate) waker: Waker,
+    pub(crate) polls: Arc<AtomicUsize>,
     release: Arc<AtomicBool>,
 }
 
@@ -324,7 +324,7 @@ impl Probe {
     /// Spawns a task that hands out its waker on its first poll, counts its polls, and stays
     /// pending until released (`finish_now`: it finishes on its second poll, leaving a stale
     /// waker). Waits for the task to have finished in that case.
-    fn spawn<C: Contender>(rt: &C, finish_now: bool) -> Probe {
+    pub(crate) fn spawn<C: Contender>(rt: &C, finish_now: bool) -> Probe {
         let polls = Arc::new(AtomicUsize::new(0));
         let release = Arc::new(AtomicBool::new(finish_now));
         let (tx, rx) = mpsc::channel();

@@ -175,3 +175,27 @@ fn scaling_table_joins_runs() {
     assert!(table.contains("| effects/y | 4 | 1.00 µs/iter | | | 0.50 |"));
     assert!(genrt_benches::report::scaling_table(&[(2, "header\nbad line".into())]).is_err());
 }
+
+/// `wake_steady`'s runs on every contender and shape: the polls it reports are the woken
+/// tasks' own (at most one per wake, plus a poll in flight at the start), and the table has
+/// a line per shape and contender.
+#[test]
+fn steady_wake_runs_report_polls_per_wake_for_every_contender() {
+    use genrt_benches::steady::{self, Shape};
+    for shape in Shape::ALL {
+        for name in steady::CONTENDERS {
+            let sample = steady::run_named(name, shape, 2, 2_000).expect("a known contender");
+            assert!(sample.ns_per_wake > 0.0, "{name} {shape:?}: {sample:?}");
+            assert!(
+                (0.0..=1.01).contains(&sample.polls_per_wake),
+                "{name} {shape:?}: {sample:?}"
+            );
+        }
+    }
+    assert!(steady::run_named("nobody", Shape::Pending1t, 2, 1).is_none());
+    let table = steady::table(2, 1_000, 1);
+    assert_eq!(
+        table.lines().count(),
+        2 + Shape::ALL.len() * steady::CONTENDERS.len()
+    );
+}
