@@ -30,8 +30,8 @@ use std::thread::{self, ThreadId};
 use futures::FutureExt;
 use genrt::task::{self, AbortHandle, Id, JoinSet, LocalSet};
 use support::{
-    current_thread, multi_thread, quiet_panics, recv, wait_for, wait_until, Gate,
-    Watchdog, FLAVORS, INTENTIONAL,
+    current_thread, multi_thread, quiet_panics, recv, wait_for, wait_until, Gate, Watchdog,
+    FLAVORS, INTENTIONAL,
 };
 
 /// Rounds of the racy scenarios: enough to meet the races on 2 loaded cores in a debug build.
@@ -41,14 +41,17 @@ fn load(n: &AtomicUsize) -> usize {
     n.load(Ordering::SeqCst)
 }
 
+/// Where a [`DropProbe`] was dropped: the thread and the task (`task::try_id`).
+type DropSite = Arc<Mutex<Option<(ThreadId, Option<Id>)>>>;
+
 /// Sets its flag when dropped, and records the thread and the task it was dropped in.
 struct DropProbe {
     dropped: Arc<AtomicBool>,
-    seen: Arc<Mutex<Option<(ThreadId, Option<Id>)>>>,
+    seen: DropSite,
 }
 
 impl DropProbe {
-    fn new() -> (DropProbe, Arc<AtomicBool>, Arc<Mutex<Option<(ThreadId, Option<Id>)>>>) {
+    fn new() -> (DropProbe, Arc<AtomicBool>, DropSite) {
         let dropped = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(None));
         (
@@ -294,7 +297,10 @@ fn detached_members_never_show_up_in_reused_slots() {
             let mut seen = [false; 8];
             while let Some(result) = wait_for("a new member", set.join_next()) {
                 let i = result.unwrap();
-                assert!(i < 8, "round {round}: a detached member's value {i} came out");
+                assert!(
+                    i < 8,
+                    "round {round}: a detached member's value {i} came out"
+                );
                 assert!(!seen[i], "round {round}: member {i} came out twice");
                 seen[i] = true;
             }
@@ -428,9 +434,13 @@ fn a_dropped_sets_futures_drop_on_the_runtime_and_outputs_where_dropped() {
                 });
                 drop(set);
                 let me = thread::current().id();
-                for ((dropped, seen), abort) in output_probes.iter().zip(ids.iter().skip(1).step_by(2))
+                for ((dropped, seen), abort) in
+                    output_probes.iter().zip(ids.iter().skip(1).step_by(2))
                 {
-                    assert!(dropped.load(Ordering::SeqCst), "{name}: outputs drop with the set");
+                    assert!(
+                        dropped.load(Ordering::SeqCst),
+                        "{name}: outputs drop with the set"
+                    );
                     let (thread, task) = seen.lock().unwrap().unwrap();
                     assert_eq!(thread, me, "{name}: an output drops where the set drops");
                     assert_eq!(task, Some(abort.id()), "{name}: inside its task");
@@ -529,15 +539,15 @@ fn join_next_dropped_around_completions_loses_nothing() {
                 });
                 resolvers.push(Some(resolver));
             }
-            let mut seen = vec![false; ROUNDS];
-            for i in 0..ROUNDS {
+            let mut seen = [false; ROUNDS];
+            for (i, resolver) in resolvers.iter_mut().enumerate() {
                 // Polled once (pending), then the member completes, then dropped unpolled.
                 {
                     let mut next = pin!(set.join_next());
                     assert!(poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx)))
                         .await
                         .is_pending());
-                    resolvers[i].take().unwrap().resolve(()).unwrap();
+                    resolver.take().unwrap().resolve(()).unwrap();
                     if i % 2 == 0 {
                         // Let the member finish on a worker before the drop.
                         task::yield_now().await;
@@ -587,7 +597,11 @@ fn shutdown_with_members_whose_drop_panics() {
                 assert!(set.is_empty(), "{name}");
                 assert!(set.join_next().await.is_none(), "{name}");
             });
-            assert_eq!(load(&drops), 3, "{name}: every pending member's future dropped");
+            assert_eq!(
+                load(&drops),
+                3,
+                "{name}: every pending member's future dropped"
+            );
             Watchdog::new("dropping the runtime").run(move || drop(rt));
         }
     });
@@ -647,9 +661,14 @@ fn nested_scopes_survive_panics_at_every_level() {
                 LEVEL.get()
             });
             assert_eq!(rt.block_on(rt.spawn(outer)).unwrap(), 1, "{name}");
-            assert!(LEVEL.try_get().is_err(), "{name}: unset outside every scope");
             assert!(
-                rt.block_on(rt.spawn(async { LEVEL.try_get() })).unwrap().is_err(),
+                LEVEL.try_get().is_err(),
+                "{name}: unset outside every scope"
+            );
+            assert!(
+                rt.block_on(rt.spawn(async { LEVEL.try_get() }))
+                    .unwrap()
+                    .is_err(),
                 "{name}: nothing left behind on the runtime's threads"
             );
             Watchdog::new("dropping the runtime").run(move || drop(rt));
@@ -662,7 +681,8 @@ fn nested_scopes_survive_panics_at_every_level() {
 /// and the outer one the outer value, and in its task.
 #[test]
 fn an_aborted_task_drops_nested_scopes_inside_each_value() {
-    struct Probe(Arc<Mutex<Vec<(Option<u32>, Option<Id>)>>>);
+    type Seen = Arc<Mutex<Vec<(Option<u32>, Option<Id>)>>>;
+    struct Probe(Seen);
     impl Drop for Probe {
         fn drop(&mut self) {
             self.0
@@ -786,7 +806,11 @@ fn a_local_set_dropped_while_other_threads_wake_and_await_its_tasks() {
             for wake in wakes {
                 wake.join().unwrap();
             }
-            assert_eq!(joiner.join().unwrap(), 8, "round {round}: every handle cancelled");
+            assert_eq!(
+                joiner.join().unwrap(),
+                8,
+                "round {round}: every handle cancelled"
+            );
         }
         Watchdog::new("dropping the runtime").run(move || drop(rt));
     });
@@ -810,7 +834,10 @@ fn a_local_task_aborted_remotely_drops_on_the_sets_thread() {
             local.block_on(&rt, task::yield_now());
             let abort = handle.abort_handle();
             thread::spawn(move || abort.abort()).join().unwrap();
-            assert!(!dropped.load(Ordering::SeqCst), "not on the aborting thread");
+            assert!(
+                !dropped.load(Ordering::SeqCst),
+                "not on the aborting thread"
+            );
             assert!(!handle.is_finished(), "not before the set runs again");
             if drive {
                 let err = local.block_on(&rt, handle).unwrap_err();
@@ -863,7 +890,11 @@ fn local_tasks_spawned_from_drop_while_the_set_drops_are_cancelled() {
         }
         local.block_on(&rt, task::yield_now());
         drop(local);
-        assert_eq!(load(&drops), 4, "every task spawned in a Drop dropped at once");
+        assert_eq!(
+            load(&drops),
+            4,
+            "every task spawned in a Drop dropped at once"
+        );
         for handle in spawned.lock().unwrap().drain(..) {
             assert!(handle.is_finished());
             assert!(wait_for("a spawned handle", handle)
@@ -925,5 +956,160 @@ fn yielding_tasks_let_siblings_and_drivers_run() {
             });
             Watchdog::new("dropping the runtime").run(move || drop(rt));
         }
+    });
+}
+
+/// `JoinSet::spawn_blocking` members behind a busy pool (one blocking thread): `abort_all`
+/// cancels the queued closure, which then never runs, while the running one runs to its end;
+/// `shutdown` waits for it (Tokio's `spawn_blocking` and `AbortHandle` docs).
+#[test]
+fn abort_all_cancels_queued_blocking_members_and_shutdown_waits_for_running_ones() {
+    Watchdog::new("abort_all_cancels_queued_blocking_members").run(|| {
+        let rt = genrt::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let gate = Gate::default();
+        let (running_tx, running_rx) = mpsc::channel();
+        let queued_ran = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        let (held, done) = (gate.clone(), finished.clone());
+        let running = set.spawn_blocking_on(
+            move || {
+                running_tx.send(()).unwrap();
+                held.wait();
+                done.store(true, Ordering::SeqCst);
+            },
+            rt.handle(),
+        );
+        recv(&running_rx, "the first closure running");
+        let ran = queued_ran.clone();
+        let queued = set.spawn_blocking_on(move || ran.store(true, Ordering::SeqCst), rt.handle());
+        set.abort_all();
+        assert!(!running.is_finished() && !queued.is_finished());
+        let opener = thread::spawn(move || {
+            thread::yield_now();
+            gate.open();
+        });
+        wait_for("shutdown of the set", set.shutdown());
+        opener.join().unwrap();
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "shutdown waited for the running closure"
+        );
+        assert!(running.is_finished() && queued.is_finished());
+        assert!(
+            !queued_ran.load(Ordering::SeqCst),
+            "the aborted closure never ran"
+        );
+        Watchdog::new("dropping the runtime").run(move || drop(rt));
+    });
+}
+
+/// The waker of a join handle is woken outside the finished task: code it runs inline sees
+/// no task id (or its own), as in Tokio, whose `complete` wakes it after the task's id guard;
+/// for a runtime's task and a set's.
+#[test]
+fn a_join_waker_runs_outside_the_finished_task() {
+    struct IdOnWake(Mutex<Vec<Option<Id>>>);
+    impl std::task::Wake for IdOnWake {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.lock().unwrap().push(task::try_id());
+        }
+    }
+    Watchdog::new("a_join_waker_runs_outside_the_finished_task").run(|| {
+        for (name, build) in FLAVORS {
+            let rt = build();
+            let gate = Arc::new(AtomicBool::new(false));
+            let open = gate.clone();
+            let mut handle = rt.spawn(poll_fn(move |cx| {
+                if open.load(Ordering::SeqCst) {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }));
+            let woken = Arc::new(IdOnWake(Mutex::new(Vec::new())));
+            let waker = Waker::from(woken.clone());
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut handle).poll(&mut cx).is_pending());
+            gate.store(true, Ordering::SeqCst);
+            if name.starts_with("current") {
+                rt.block_on(task::yield_now());
+            }
+            wait_until("the join waker was woken", || {
+                !woken.0.lock().unwrap().is_empty()
+            });
+            assert_eq!(*woken.0.lock().unwrap(), [None], "{name}");
+            assert!(wait_for("the handle", handle).is_ok());
+
+            let local = LocalSet::new();
+            let mut local_handle = local.spawn_local(async { task::yield_now().await });
+            let woken = Arc::new(IdOnWake(Mutex::new(Vec::new())));
+            let waker = Waker::from(woken.clone());
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut local_handle)
+                .poll(&mut cx)
+                .is_pending());
+            local.block_on(&rt, async {
+                for _ in 0..3 {
+                    task::yield_now().await;
+                }
+            });
+            assert_eq!(*woken.0.lock().unwrap(), [None], "{name}: a set's task");
+            Watchdog::new("dropping the runtime").run(move || drop(rt));
+        }
+    });
+}
+
+/// `detach_all` racing the members' own completions (they finish as they start), the slots
+/// reused at once: the set joins each new member exactly once and never a detached one,
+/// whichever side of the detach each completion falls.
+#[test]
+fn detach_all_racing_completions_with_reused_slots() {
+    Watchdog::new("detach_all_racing_completions_with_reused_slots").run(|| {
+        let rt = multi_thread();
+        let mut set = JoinSet::new();
+        for round in 0..ROUNDS {
+            for i in 0..6usize {
+                set.spawn_on(async move { (round, i, true) }, rt.handle());
+            }
+            if round % 3 == 0 {
+                thread::yield_now();
+            }
+            set.detach_all();
+            let mut ids = Vec::new();
+            for i in 0..6usize {
+                let id = set
+                    .spawn_on(
+                        async move {
+                            if i % 2 == 0 {
+                                task::yield_now().await;
+                            }
+                            (round, i, false)
+                        },
+                        rt.handle(),
+                    )
+                    .id();
+                ids.push(id);
+            }
+            let mut seen = [false; 6];
+            while let Some(result) = wait_for("a member", set.join_next_with_id()) {
+                let (id, (r, i, detached)) = result.unwrap();
+                assert!(!detached, "round {round}: a detached member came out");
+                assert_eq!(r, round, "round {round}: a member of round {r} came out");
+                assert_eq!(id, ids[i]);
+                assert!(!seen[i], "round {round}: member {i} twice");
+                seen[i] = true;
+            }
+            assert!(seen.iter().all(|&seen| seen), "round {round}: {seen:?}");
+        }
+        Watchdog::new("dropping the runtime").run(move || drop(rt));
     });
 }
