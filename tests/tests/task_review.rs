@@ -76,55 +76,65 @@ impl Drop for DropProbe {
 // is_finished, abort of a running or completed task
 // ---------------------------------------------------------------------------------------------
 
-/// Tokio sets a task's `COMPLETE` bit (what `is_finished` reads) only after its future is
-/// dropped (`Core::store_output` drops the future first), for a completion, a panic and an
-/// abort alike. So code that sees `is_finished()` may rely on the future's resources being
-/// released: checked here from a thread that spins on `is_finished` while the task ends.
+/// Holds its future's drop until the test opens its gate, after saying that the drop began.
+struct SlowDrop {
+    dropping: mpsc::Sender<()>,
+    gate: Gate,
+}
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        let _ = self.dropping.send(());
+        self.gate.wait();
+    }
+}
+
+/// Tokio sets a task's `COMPLETE` bit (what `is_finished` reads, and what makes the join
+/// handle ready) only after its future is dropped (`Core::store_output` drops the future
+/// first), for a completion, a panic and an abort alike. So code that sees `is_finished()`
+/// or the result may rely on the future's resources being released. Checked with a future
+/// whose drop is held open: meanwhile the task is not finished and its handle not ready.
 #[test]
 fn is_finished_implies_the_future_was_dropped() {
     let _quiet = quiet_panics();
     Watchdog::new("is_finished_implies_the_future_was_dropped").run(|| {
         let rt = multi_thread();
-        for round in 0..ROUNDS {
-            let (probe, dropped, _) = DropProbe::new();
-            let go = Arc::new(AtomicBool::new(false));
-            let started = go.clone();
+        for ending in ["returns", "panics", "is aborted"] {
+            let (dropping_tx, dropping_rx) = mpsc::channel();
+            let gate = Gate::default();
+            let slow = SlowDrop {
+                dropping: dropping_tx,
+                gate: gate.clone(),
+            };
             let handle = rt.spawn(async move {
-                let _probe = probe;
-                // Ends three ways, by round: returns, panics, or is aborted while pending.
-                poll_fn(|cx| {
-                    if started.load(Ordering::SeqCst) {
-                        Poll::Ready(())
-                    } else {
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                })
-                .await;
-                match round % 3 {
-                    0 => 7u32,
-                    1 => panic!("{INTENTIONAL}: the task ends by panicking"),
+                let _slow = slow;
+                task::yield_now().await;
+                match ending {
+                    "returns" => 7u32,
+                    "panics" => panic!("{INTENTIONAL}: the task ends by panicking"),
                     _ => pending().await,
                 }
             });
             let abort = handle.abort_handle();
-            go.store(true, Ordering::SeqCst);
-            if round % 3 == 2 {
+            if ending == "is aborted" {
                 abort.abort();
             }
-            wait_until("the task is finished", || {
-                let finished = abort.is_finished();
-                assert!(
-                    !finished || dropped.load(Ordering::SeqCst),
-                    "round {round}: is_finished() is true while the future is not dropped"
-                );
-                finished
-            });
-            assert!(handle.is_finished());
-            let result = wait_for("the finished task", handle);
-            match round % 3 {
-                0 => assert_eq!(result.unwrap(), 7),
-                1 => assert!(result.unwrap_err().is_panic()),
+            let mut join = support::mock(handle);
+            recv(&dropping_rx, "the future's drop to begin");
+            assert!(
+                !abort.is_finished(),
+                "the task {ending}: is_finished() while its future is being dropped"
+            );
+            assert!(
+                join.poll().is_pending(),
+                "the task {ending}: its result is out while its future is being dropped"
+            );
+            gate.open();
+            wait_until("the task is finished", || abort.is_finished());
+            let result = wait_for("the finished task", poll_fn(|_| join.poll()));
+            match ending {
+                "returns" => assert_eq!(result.unwrap(), 7),
+                "panics" => assert!(result.unwrap_err().is_panic()),
                 _ => assert!(result.unwrap_err().is_cancelled()),
             }
         }
