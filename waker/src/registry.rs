@@ -597,18 +597,6 @@ struct Entered {
     context: Rc<dyn Any>,
 }
 
-/// The thread's record, once it looked for one.
-#[derive(Clone, Copy)]
-enum Held {
-    /// Not looked for yet.
-    None,
-    /// Claimed for the thread's lifetime.
-    Record(&'static Record),
-    /// The pool was full, or the thread handed its record back while exiting: every wake
-    /// borrows a spare record.
-    Spare,
-}
-
 /// The thread's state that every wake reads. It has no destructor, so an access is a plain
 /// thread-local load (no registration check) and it stays readable while the thread's other
 /// thread-locals are destroyed. What it points to is owned by [`Owner`].
@@ -619,7 +607,13 @@ struct Fast {
     /// Whether a wake on the local path is inside its target's `wake`: entering or leaving a
     /// context meanwhile (which could drop the `Entered` that wake uses) panics instead.
     waking: Cell<bool>,
-    record: Cell<Held>,
+    /// The record the thread claimed for its lifetime; `None` before it looked for one, and
+    /// for good once `spare` is set. An `Option` of a reference, so the wake's check is one
+    /// load and a test for null.
+    record: Cell<Option<&'static Record>>,
+    /// Set when the pool was full, or the thread handed its record back while exiting:
+    /// every wake borrows a spare record from then on.
+    spare: Cell<bool>,
 }
 
 /// The owning half of the thread's state, touched when a context is entered or left and
@@ -634,9 +628,9 @@ impl Fast {
     /// The thread's record, claiming one on first use; `None` if it must borrow a spare one.
     fn record(&self) -> Option<&'static Record> {
         match self.record.get() {
-            Held::Record(record) => Some(record),
-            Held::Spare => None,
-            Held::None => self.claim_record(),
+            Some(record) => Some(record),
+            None if self.spare.get() => None,
+            None => self.claim_record(),
         }
     }
 
@@ -650,7 +644,8 @@ impl Fast {
             found
         });
         let found = claimed.ok().flatten();
-        self.record.set(found.map_or(Held::Spare, Held::Record));
+        self.record.set(found);
+        self.spare.set(found.is_none());
         found
     }
 
@@ -678,7 +673,8 @@ impl Drop for Owner {
         let _ = FAST.try_with(|fast| {
             fast.entered.set(ptr::null());
             if self.claimed.get().is_some() {
-                fast.record.set(Held::Spare);
+                fast.record.set(None);
+                fast.spare.set(true);
             }
         });
         if let Some(record) = self.claimed.take() {
@@ -692,7 +688,8 @@ crate::loom::thread_local! {
         Fast {
             entered: Cell::new(ptr::null()),
             waking: Cell::new(false),
-            record: Cell::new(Held::None),
+            record: Cell::new(None),
+            spare: Cell::new(false),
         }
     };
 }
@@ -1088,7 +1085,7 @@ pub(crate) fn wake(key: TaskKey) {
         match fast.record.get() {
             // A record already inside a wake (a target that woke a key waker, against
             // `WakeTarget::wake`'s rule) is not reused: its announcement protects that wake.
-            Held::Record(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
+            Some(record) if record.announce.load(Ordering::Relaxed) == IDLE => {
                 wake_through_entry(record, key)
             }
             _ => wake_without_own_record(fast, key),
