@@ -689,61 +689,74 @@ fn resets_from_three_threads_never_lose_the_wake_of_a_sleep() {
 
 // ---- Exact instants on a paused clock ----
 
-/// Tasks on 3 paused workers chain sleeps of random durations (sub-millisecond ones
-/// included), timeouts and resets: each completes exactly at its deadline's millisecond tick
-/// (the clock stands on ticks and does not move while a task can run), never before, never
-/// after.
-#[test]
-fn chained_sleeps_on_three_paused_workers_land_exactly_on_their_ticks() {
-    let rt = paused(3);
-    let origin = rt.block_on(async { Instant::now() });
-    Watchdog::new("exact sleeps on three workers").run(move || {
-        let tasks: Vec<_> = (0..64u64)
-            .map(|seed| {
-                rt.spawn(async move {
-                    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-                    for step in 0..40 {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        let before = Instant::now();
-                        assert_eq!(
-                            (before - origin).subsec_nanos() % 1_000_000,
-                            0,
-                            "the clock stands on a tick"
-                        );
-                        let d = match x % 4 {
-                            0 => Duration::from_micros(x % 3000),
-                            1 => ms(x % 50),
-                            2 => Duration::from_nanos(x % 10_000_000),
-                            _ => Duration::from_secs(x % 5),
-                        };
-                        match (x >> 8) % 3 {
-                            0 => sleep(d).await,
-                            1 => {
-                                let r = timeout(d, std::future::pending::<()>()).await;
-                                assert!(r.is_err());
-                            }
-                            _ => {
-                                let mut s = sleep(d + Duration::from_secs(60));
-                                assert!(!poll_once(&mut s).await);
-                                Pin::new(&mut s).reset(before + d);
-                                s.await;
-                            }
-                        }
-                        assert_eq!(
-                            Instant::now() - before,
-                            ceil_ms(d),
-                            "seed {seed} step {step}: {d:?}"
-                        );
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            rt.block_on(task).unwrap();
+/// One chain of sleeps of random durations (sub-millisecond ones included), timeouts and
+/// resets, each checked to complete exactly at its deadline's millisecond tick: the clock
+/// stands on ticks (it started on one and only jumps to them) and does not move while a task
+/// can run or a `block_on` thread polls or is woken.
+async fn exact_chain(seed: u64, origin: Instant, steps: usize) {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for step in 0..steps {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let before = Instant::now();
+        assert_eq!(
+            (before - origin).subsec_nanos() % 1_000_000,
+            0,
+            "seed {seed} step {step}: the clock stands on a tick"
+        );
+        let d = match x % 4 {
+            0 => Duration::from_micros(x % 3000),
+            1 => ms(x % 50),
+            2 => Duration::from_nanos(x % 10_000_000),
+            _ => Duration::from_secs(x % 5),
+        };
+        match (x >> 8) % 3 {
+            0 => sleep(d).await,
+            1 => {
+                let r = timeout(d, std::future::pending::<()>()).await;
+                assert!(r.is_err());
+            }
+            _ => {
+                let mut s = sleep(d + Duration::from_secs(60));
+                assert!(!poll_once(&mut s).await);
+                Pin::new(&mut s).reset(before + d);
+                s.await;
+            }
         }
-    });
+        assert_eq!(
+            Instant::now() - before,
+            ceil_ms(d),
+            "seed {seed} step {step}: {d:?}"
+        );
+    }
+}
+
+/// Chains of exact sleeps in 64 tasks on 3 paused workers and in 2 threads' `block_on`s at
+/// once, then on a paused current-thread runtime driven by 3 threads' `block_on`s.
+#[test]
+fn chained_sleeps_on_a_paused_clock_land_exactly_on_their_ticks() {
+    for rt in [paused(3), paused_current_thread()] {
+        Watchdog::new("exact sleeps").run(move || {
+            let rt = Arc::new(rt);
+            let origin = rt.block_on(async { Instant::now() });
+            let tasks: Vec<_> = (0..64u64)
+                .map(|seed| rt.spawn(exact_chain(seed, origin, 40)))
+                .collect();
+            let threads: Vec<_> = (100..103u64)
+                .map(|seed| {
+                    let rt = rt.clone();
+                    std::thread::spawn(move || rt.block_on(exact_chain(seed, origin, 40)))
+                })
+                .collect();
+            for thread in threads {
+                thread.join().expect("a block_on chain");
+            }
+            for task in tasks {
+                rt.block_on(task).unwrap();
+            }
+        });
+    }
 }
 
 // ---- Intervals ----
