@@ -139,13 +139,17 @@ fn reset_after_doesnt_panic_max_duration() {
 // Tokio: tokio-rs/tokio, tests/time_sleep.rs, `long_wait_sleep_does_not_break_other_timers`.
 #[test]
 fn long_wait_sleep_does_not_break_other_timers() {
-    run_task("a 10 ms sleep beside a 2^36 * 10 ms one", paused(1), async {
-        genrt::spawn(sleep(ms(10 << 36)));
-        advance(ms((1 << 30) - 1)).await;
-        let start = Instant::now();
-        sleep(ms(10)).await;
-        assert_eq!(start.elapsed(), ms(10));
-    });
+    run_task(
+        "a 10 ms sleep beside a 2^36 * 10 ms one",
+        paused(1),
+        async {
+            genrt::spawn(sleep(ms(10 << 36)));
+            advance(ms((1 << 30) - 1)).await;
+            let start = Instant::now();
+            sleep(ms(10)).await;
+            assert_eq!(start.elapsed(), ms(10));
+        },
+    );
 }
 
 // Tokio: tokio-rs/tokio, tests/time_sleep.rs, `long_wait_sleep_does_not_corrupt_wheel`.
@@ -450,7 +454,10 @@ fn a_fired_unpolled_sleep_reset_later_waits_for_the_new_deadline() {
         assert!(s.is_elapsed());
         // A completed (polled) sleep reset later, likewise.
         Pin::new(&mut s).reset(start + ms(40));
-        assert!(!poll_once(&mut s).await, "completed sleep reset later is ready");
+        assert!(
+            !poll_once(&mut s).await,
+            "completed sleep reset later is ready"
+        );
         s.await;
         assert_eq!(start.elapsed(), ms(40));
     });
@@ -571,7 +578,8 @@ fn sleeps_dropped_or_reset_from_other_threads_while_they_fire() {
             let shared = Arc::new(Mutex::new(SharedSleep::default()));
             let deadline = {
                 let _guard = rt.enter();
-                let deadline = Instant::now() + Duration::from_micros(500 + (round as u64 % 7) * 200);
+                let deadline =
+                    Instant::now() + Duration::from_micros(500 + (round as u64 % 7) * 200);
                 shared.lock().unwrap().sleep = Some(sleep_until(deadline));
                 deadline
             };
@@ -649,7 +657,9 @@ fn resets_from_three_threads_never_lose_the_wake_of_a_sleep() {
                             x ^= x << 17;
                             let now = Instant::now();
                             let at = match x % 4 {
-                                0 => now.checked_sub(Duration::from_micros(x % 2000)).unwrap_or(now),
+                                0 => now
+                                    .checked_sub(Duration::from_micros(x % 2000))
+                                    .unwrap_or(now),
                                 1 => now + Duration::from_micros(x % 2000),
                                 2 => now + Duration::from_secs(3600),
                                 _ => now,
@@ -927,7 +937,10 @@ fn zero_and_nanosecond_durations() {
         assert!(poll_once(&mut zero).await, "a completed sleep stays ready");
         assert!(poll_once(&mut sleep_until(start)).await);
         let mut tiny = sleep(Duration::from_nanos(1));
-        assert!(!poll_once(&mut tiny).await, "1 ns ahead on a paused clock is ahead");
+        assert!(
+            !poll_once(&mut tiny).await,
+            "1 ns ahead on a paused clock is ahead"
+        );
         tiny.await;
         assert_eq!(start.elapsed(), ms(1));
         assert!(timeout(Duration::ZERO, std::future::pending::<()>())
@@ -983,6 +996,56 @@ fn far_durations_and_instants_do_not_panic_and_stay_pending() {
             sleep(ms(2)).await;
             assert!(start.elapsed() >= ms(2));
         })
+    });
+}
+
+/// 100 years: a paused clock advanced this far is 70 years past the "far future" (30 years,
+/// Tokio's) of the real time.
+const CENTURY: Duration = Duration::from_secs(86_400 * 365 * 100);
+
+/// An interval whose next instant overflows `Instant` puts it in the far future (30 years) of
+/// its own runtime's clock, wherever it is reset or polled: it used to be the far future of
+/// the *current* context's clock (the real time outside any runtime, another runtime's in its
+/// task), so on a paused clock advanced past that the next tick came at once. Tokio clamps the
+/// period to 30 years and adds it to the tick's own instant, so its interval stays on its own
+/// clock there.
+#[test]
+fn an_overflowing_interval_instant_is_far_on_its_own_runtime_s_clock() {
+    let rt = paused(1);
+    let other = runtime(1);
+    Watchdog::new("far instants of an interval on an advanced clock").run(move || {
+        let (mut reset_after, mut reset, mut polled_elsewhere) = rt.block_on(async {
+            advance(CENTURY).await;
+            let mut reset_after = interval(ms(10));
+            reset_after.tick().await;
+            let mut reset = interval(Duration::MAX);
+            reset.tick().await;
+            let polled_elsewhere = interval(Duration::MAX);
+            (reset_after, reset, polled_elsewhere)
+        });
+        // Outside any runtime.
+        reset_after.reset_after(Duration::MAX);
+        reset.reset();
+        // Its first tick (at once) polled by another runtime's `block_on` and by a plain
+        // executor: the next one must not be due.
+        other.block_on(polled_elsewhere.tick());
+        let mut executor_polled = rt.block_on(async { interval(Duration::MAX) });
+        futures::executor::block_on(executor_polled.tick());
+        rt.block_on(async {
+            assert!(
+                !poll_once(&mut Box::pin(reset_after.tick())).await,
+                "reset_after"
+            );
+            assert!(!poll_once(&mut Box::pin(reset.tick())).await, "reset");
+            assert!(
+                !poll_once(&mut Box::pin(polled_elsewhere.tick())).await,
+                "ticked in another runtime"
+            );
+            assert!(
+                !poll_once(&mut Box::pin(executor_polled.tick())).await,
+                "ticked outside any runtime"
+            );
+        });
     });
 }
 
@@ -1193,7 +1256,9 @@ fn timers_polled_after_their_runtime_dropped_panic_clearly() {
         Pin::new(&mut registered).reset(Instant::now() + ms(1));
         Pin::new(&mut s).reset(Instant::now() + ms(1));
         expect_panic("a sleep", &mut || other.block_on(&mut s));
-        expect_panic("a registered sleep", &mut || other.block_on(&mut registered));
+        expect_panic("a registered sleep", &mut || {
+            other.block_on(&mut registered)
+        });
         expect_panic("an interval", &mut || {
             other.block_on(every.tick());
         });
@@ -1237,7 +1302,10 @@ fn a_task_awaiting_a_sleep_of_a_runtime_that_drops_fails_instead_of_hanging() {
                 let err = waiter.block_on(join).unwrap_err();
                 let is_panic = err.is_panic();
                 let payload = err.into_panic();
-                (is_panic, panic_message(&*payload).unwrap_or_default().to_string())
+                (
+                    is_panic,
+                    panic_message(&*payload).unwrap_or_default().to_string(),
+                )
             });
             recv(&polled_rx, "the sleep registered");
             drop(owner);

@@ -114,7 +114,7 @@ impl MissedTickBehavior {
                 now.checked_add(period - into)
             }
         };
-        next.unwrap_or_else(far_future)
+        next.unwrap_or_else(|| far_future(now))
     }
 }
 
@@ -171,10 +171,11 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.delay.deadline();
+        // The far future of this interval's own clock, not the polling context's.
         let on_schedule = || {
             scheduled
                 .checked_add(self.period)
-                .unwrap_or_else(far_future)
+                .unwrap_or_else(|| far_future(self.delay.now()))
         };
         let next = match self.missed_tick_behavior {
             // `Burst` keeps the schedule however late the tick is: no clock read.
@@ -208,11 +209,10 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = self
-            .delay
-            .now()
+        let now = self.delay.now();
+        let next = now
             .checked_add(self.period)
-            .unwrap_or_else(far_future);
+            .unwrap_or_else(|| far_future(now));
         Pin::new(&mut self.delay).reset(next);
     }
 
@@ -252,11 +252,8 @@ impl Interval {
     /// });
     /// ```
     pub fn reset_after(&mut self, after: Duration) {
-        let next = self
-            .delay
-            .now()
-            .checked_add(after)
-            .unwrap_or_else(far_future);
+        let now = self.delay.now();
+        let next = now.checked_add(after).unwrap_or_else(|| far_future(now));
         Pin::new(&mut self.delay).reset(next);
     }
 

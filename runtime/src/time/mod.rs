@@ -173,8 +173,10 @@ pub fn resume() {
     }
 }
 
-/// How far in the future a deadline that overflows `Instant` is put (about 30 years, as
-/// Tokio does): it never fires in practice, and no arithmetic on it overflows.
-pub(crate) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+/// Where a deadline that overflows `Instant` is put: about 30 years after `now`, as Tokio
+/// does, so that it never fires in practice and no arithmetic on it overflows. `now` is the
+/// time on the clock of the timer's own runtime, which the current context's may not be (a
+/// paused clock advanced past 30 years would otherwise see it as passed at once).
+pub(crate) fn far_future(now: Instant) -> Instant {
+    now + Duration::from_secs(86_400 * 365 * 30)
 }

@@ -37,9 +37,8 @@ use super::{far_future, Instant};
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
     let (entry, now) = TimerEntry::current();
-    let deadline = Instant::from_std(now)
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
+    let now = Instant::from_std(now);
+    let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
     Sleep {
         deadline,
         due: duration.is_zero(),
