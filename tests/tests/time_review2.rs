@@ -24,7 +24,10 @@
 //! clock; sleeps dropped and reset from other threads while the wheel fires them; exact
 //! instants of many sleeps on several paused workers; interval alignment after late ticks for
 //! each `MissedTickBehavior` against Tokio's formulas (random, and at the 5 ms tolerance's
-//! edge); zero, sub-millisecond and far durations and instants; current-thread runtimes
+//! edge); zero, sub-millisecond and far durations and instants, and an interval instant that
+//! overflows `Instant` on a paused clock advanced a century (it was put in the far future of
+//! the *polling context's* clock, so the next tick came at once: fixed in
+//! `genrt::time::far_future`); current-thread runtimes
 //! driven only by `block_on` (also two of them handing over); the paused clock held by
 //! `spawn_blocking` closures (running, panicking, aborted while queued); timers used after
 //! their runtime dropped (a panic with genrt's message, never a hang).
@@ -216,10 +219,12 @@ fn drop_from_waker_drop() {
 }
 
 /// genrt's variants of `drop_from_waker_drop`: the stored waker is dropped when a poll with
-/// another waker replaces it, and when the timer fires; both drop a second timer.
+/// another waker replaces it, and when the timer fires; both drop a second timer. (On a
+/// paused current-thread runtime: its clock moves only where `block_on` drives it, not while
+/// the test thread polls under its guard.)
 #[test]
 fn a_waker_that_drops_a_timer_is_replaced_and_fired_outside_the_wheel_s_lock() {
-    let rt = paused(1);
+    let rt = paused_current_thread();
     Watchdog::new("wakers dropping timers when replaced or fired").run(move || {
         let _guard = rt.enter();
         let owner = |at| {
@@ -407,11 +412,14 @@ fn reset_should_stay_on_same_runtime() {
             .poll(&mut Context::from_waker(&noop))
             .is_pending());
         let mut sleep = rt2
-            .block_on(rt2.spawn(async move {
-                let at = sleep.deadline() + Duration::from_secs(3600);
-                sleep.as_mut().reset(at);
-                sleep
-            }))
+            .block_on(rt2.spawn(
+                #[allow(clippy::async_yields_async)]
+                async move {
+                    let at = sleep.deadline() + Duration::from_secs(3600);
+                    sleep.as_mut().reset(at);
+                    sleep
+                },
+            ))
             .unwrap();
         // On rt2's real clock this would take two hours (the watchdog's failure).
         rt1.block_on(sleep.as_mut());
@@ -742,8 +750,8 @@ async fn exact_chain(seed: u64, origin: Instant, steps: usize) {
     }
 }
 
-/// Chains of exact sleeps in 64 tasks on 3 paused workers and in 2 threads' `block_on`s at
-/// once, then on a paused current-thread runtime driven by 3 threads' `block_on`s.
+/// Chains of exact sleeps in 64 tasks and in 3 threads' `block_on`s at once: on 3 paused
+/// workers, then on a paused current-thread runtime (which those `block_on`s drive).
 #[test]
 fn chained_sleeps_on_a_paused_clock_land_exactly_on_their_ticks() {
     for rt in [paused(3), paused_current_thread()] {
@@ -1268,15 +1276,16 @@ fn timers_polled_after_their_runtime_dropped_panic_clearly() {
         });
         assert_eq!(other.block_on(ready), Ok(9));
         // In a task of the other runtime: the panic is the task's.
-        let mut s2 = {
+        let s2 = {
             let rt = runtime(1);
-            let s = rt.block_on(async { sleep(ms(1)) });
+            let s = {
+                let _guard = rt.enter();
+                sleep(ms(1))
+            };
             drop(rt);
             s
         };
-        let err = other
-            .block_on(other.spawn(async move { (&mut s2).await }))
-            .unwrap_err();
+        let err = other.block_on(other.spawn(s2)).unwrap_err();
         assert!(err.is_panic());
     });
 }
@@ -1289,7 +1298,10 @@ fn a_task_awaiting_a_sleep_of_a_runtime_that_drops_fails_instead_of_hanging() {
     for (name, build) in support::FLAVORS {
         Watchdog::new(name).run(move || {
             let owner = runtime(1);
-            let s = owner.block_on(async { sleep(Duration::from_secs(3600)) });
+            let s = {
+                let _guard = owner.enter();
+                sleep(Duration::from_secs(3600))
+            };
             let waiter = build();
             let (polled_tx, polled_rx) = mpsc::channel();
             let join = waiter.spawn(async move {
