@@ -6,9 +6,10 @@
 //! `will_wake` is key equality, a waker of a finished task wakes nothing, and cloning or
 //! dropping one copies a word.
 //!
-//! Every scenario runs inside a genrt task (`rt.spawn`, never the `block_on` future, whose
-//! waker is a standard `Arc` waker), so each primitive holds genrt key wakers, on three
-//! runtimes ([`RUNTIMES`]): current-thread, two workers, four workers. Each runs under the
+//! Every scenario runs inside a genrt task (`rt.spawn`: the `block_on` future's waker is a
+//! standard `Arc` waker), so each primitive holds genrt key wakers, on three runtimes
+//! ([`RUNTIMES`]): current-thread, two workers, four workers; most run again as the
+//! `block_on` future itself, beside the tasks they spawn. Each runs under the
 //! watchdog (`support::Watchdog`): a lost wake-up fails the test instead of hanging it. No
 //! test bounds a duration from above.
 //!
@@ -67,7 +68,7 @@ use std::mem;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -75,6 +76,7 @@ use futures::future::{self, poll_fn, FutureExt, TryFutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::task::AtomicWaker;
 use genrt::{Builder, Runtime};
+use genrt_waker::{key_of_waker, MAX_RUNTIMES};
 use support::{current_thread, multi_thread, recv, Flavor, Watchdog};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore};
 
@@ -113,7 +115,8 @@ where
     });
 }
 
-/// Runs `scenario` as a genrt task on each of [`RUNTIMES`].
+/// Runs `scenario` on each of [`RUNTIMES`]: as a genrt task, then as the `block_on` future
+/// itself (a standard waker, beside the key wakers of the tasks it spawns).
 fn in_task<F, Fut>(what: &str, scenario: F)
 where
     F: Fn() -> Fut + Send + Clone + 'static,
@@ -121,6 +124,12 @@ where
 {
     for (name, build) in RUNTIMES {
         run_task_on(&format!("{what} ({name})"), build, scenario.clone());
+        let scenario = scenario.clone();
+        Watchdog::new(&format!("{what} ({name}, in block_on)")).run(move || {
+            let rt = build();
+            rt.block_on(scenario());
+            drop(rt);
+        });
     }
 }
 
@@ -1514,4 +1523,332 @@ fn select_over_primitives() {
         }
         feeder.await.unwrap();
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local sets, other runtimes, current-thread drivers, block_in_place
+// ---------------------------------------------------------------------------------------------
+
+/// Written here: local tasks (a `LocalSet` driven by `block_on`, key wakers of the set's own
+/// registry entry) wait on Tokio primitives woken from plain threads and from tasks on the
+/// runtime: 50 oneshot receivers, 20 waiters of `notify_waiters` storms, and a bounded
+/// channel of capacity 1 between a runtime task and a local task, 1,000 messages each way.
+#[test]
+fn local_tasks_woken_through_primitives() {
+    for (name, build) in RUNTIMES {
+        Watchdog::new(&format!("local tasks on primitives ({name})")).run(move || {
+            let rt = build();
+            let local = genrt::task::LocalSet::new();
+            local.block_on(&rt, async {
+                // Oneshots: half sent from a thread, half from runtime tasks.
+                let mut receivers = Vec::new();
+                let mut from_thread = Vec::new();
+                for i in 0..50usize {
+                    let (tx, rx) = oneshot::channel::<usize>();
+                    receivers.push(genrt::task::spawn_local(async move {
+                        assert_eq!(rx.await.unwrap(), i)
+                    }));
+                    if i % 2 == 0 {
+                        from_thread.push((i, tx));
+                    } else {
+                        genrt::spawn(async move { tx.send(i).unwrap() });
+                    }
+                }
+                let sender = thread::spawn(move || {
+                    for (i, tx) in from_thread {
+                        tx.send(i).unwrap();
+                    }
+                });
+                // Notify storms from a thread until every local waiter woke 20 times.
+                let notify = Arc::new(Notify::new());
+                let stop = Arc::new(AtomicBool::new(false));
+                let wakes = Arc::new(AtomicUsize::new(0));
+                let waiters: Vec<_> = (0..20)
+                    .map(|_| {
+                        let (notify, stop, wakes) = (notify.clone(), stop.clone(), wakes.clone());
+                        genrt::task::spawn_local(async move {
+                            loop {
+                                let mut notified = pin!(notify.notified());
+                                notified.as_mut().enable();
+                                if stop.load(Ordering::SeqCst) {
+                                    return;
+                                }
+                                notified.await;
+                                wakes.fetch_add(1, Ordering::SeqCst);
+                            }
+                        })
+                    })
+                    .collect();
+                let stormer = {
+                    let (notify, wakes) = (notify.clone(), wakes.clone());
+                    thread::spawn(move || {
+                        let deadline = std::time::Instant::now() + support::DEADLINE;
+                        while wakes.load(Ordering::SeqCst) < 20 * 20 {
+                            notify.notify_waiters();
+                            assert!(std::time::Instant::now() < deadline, "no local task woke");
+                            thread::yield_now();
+                        }
+                    })
+                };
+                // Ping-pong between a runtime task and a local task.
+                let (to_local, mut local_rx) = mpsc::channel::<u32>(1);
+                let (to_rt, mut rt_rx) = mpsc::channel::<u32>(1);
+                let remote = genrt::spawn(async move {
+                    for i in 0..1000 {
+                        to_local.send(i).await.unwrap();
+                        assert_eq!(rt_rx.recv().await, Some(i));
+                    }
+                });
+                let echo = genrt::task::spawn_local(async move {
+                    while let Some(i) = local_rx.recv().await {
+                        to_rt.send(i).await.unwrap();
+                    }
+                });
+                for r in receivers {
+                    r.await.unwrap();
+                }
+                remote.await.unwrap();
+                echo.await.unwrap();
+                genrt::spawn_blocking(move || {
+                    sender.join().unwrap();
+                    stormer.join().unwrap();
+                })
+                .await
+                .unwrap();
+                stop.store(true, Ordering::SeqCst);
+                notify.notify_waiters();
+                for w in waiters {
+                    w.await.unwrap();
+                }
+            });
+            drop(local);
+            drop(rt);
+        });
+    }
+}
+
+/// Drives `local`'s tasks for a while on `rt`: a hundred turns of `run_until`.
+fn drive_local(rt: &Runtime, local: &genrt::task::LocalSet) {
+    local.block_on(rt, async {
+        for _ in 0..100 {
+            genrt::yield_now().await;
+        }
+    });
+}
+
+/// The registry entry a genrt key waker names: the runtime part of its key, bits 0..10 of
+/// the data word (the layout in `genrt-waker`'s `key.rs`).
+fn entry_of(waker: &Waker) -> usize {
+    assert!(key_of_waker(waker).is_some(), "not a genrt key waker");
+    waker.data().addr() & (MAX_RUNTIMES - 1)
+}
+
+/// The registry entry of `local`'s tasks, read from one it runs on `rt`.
+fn local_entry(rt: &Runtime, local: &genrt::task::LocalSet) -> usize {
+    let task = local.spawn_local(poll_fn(|cx| Poll::Ready(entry_of(cx.waker()))));
+    local.block_on(rt, task).unwrap()
+}
+
+/// The registry entry of `rt`'s tasks, read from one it runs.
+fn runtime_entry(rt: &Runtime) -> usize {
+    rt.block_on(rt.spawn(poll_fn(|cx| Poll::Ready(entry_of(cx.waker())))))
+        .unwrap()
+}
+
+/// Makes runtimes or sets with `make` (which says which entry each took) until one takes
+/// registry `entry`, dropping the others. The registry hands entries out in rotation, one
+/// step per registration, so this ends within a turn of the table, or a few if other tests
+/// hold the entry now and then.
+fn made_on_entry<T>(entry: usize, make: impl Fn() -> (T, usize)) -> T {
+    for _ in 0..8 * MAX_RUNTIMES {
+        let (made, taken) = make();
+        if taken == entry {
+            return made;
+        }
+    }
+    panic!("no registration took entry {entry} in {} tries", 8 * MAX_RUNTIMES);
+}
+
+/// Written here: a local task leaves its waker in futures' `mpsc::Receiver` and in a `Notify`
+/// (a leaked `Notified`); its set is dropped and new sets made until one takes the same
+/// registry entry (its slot generations start past the old set's, `key.rs`). Waking the old
+/// wakers must do nothing: no crash, no poll of the new set's tasks, which still finish when
+/// really notified.
+#[test]
+fn stale_wakers_of_a_dropped_local_set_are_no_ops() {
+    for (name, build) in RUNTIMES {
+        Watchdog::new(&format!("stale local wakers ({name})")).run(move || {
+            let rt = build();
+            let notify = Arc::new(Notify::new());
+            let (ftx, frx, entry) = {
+                let local = genrt::task::LocalSet::new();
+                // The same first task as in the new set below, so that the new set's tasks
+                // would take the stale key if the generations started over.
+                local_entry(&rt, &local);
+                let notify = notify.clone();
+                let kept = local.block_on(&rt, async move {
+                    genrt::task::spawn_local(async move {
+                        let (ftx, mut frx) = futures::channel::mpsc::unbounded::<u8>();
+                        let mut entry = 0;
+                        poll_fn(|cx| {
+                            entry = entry_of(cx.waker());
+                            assert!(frx.poll_next_unpin(cx).is_pending());
+                            let mut leaked = Box::pin(notify.notified());
+                            assert!(leaked.as_mut().poll(cx).is_pending());
+                            mem::forget(leaked);
+                            Poll::Ready(())
+                        })
+                        .await;
+                        (ftx, frx, entry)
+                    })
+                    .await
+                    .unwrap()
+                });
+                drop(local);
+                kept
+            };
+            let local = made_on_entry(entry, || {
+                let local = genrt::task::LocalSet::new();
+                let taken = local_entry(&rt, &local);
+                (local, taken)
+            });
+            let wake_them = Arc::new(Notify::new());
+            let polls: Vec<_> = (0..50).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+            let tasks: Vec<_> = polls
+                .iter()
+                .map(|p| local.spawn_local(count_polls_until(wake_them.clone(), p.clone())))
+                .collect();
+            drive_local(&rt, &local);
+            let before: Vec<_> = polls.iter().map(|p| p.load(Ordering::SeqCst)).collect();
+            assert!(before.iter().all(|p| *p == 1));
+            ftx.unbounded_send(1).unwrap();
+            notify.notify_waiters();
+            drive_local(&rt, &local);
+            let after: Vec<_> = polls.iter().map(|p| p.load(Ordering::SeqCst)).collect();
+            assert_eq!(before, after, "a stale wake polled a task of the new set");
+            wake_them.notify_waiters();
+            local.block_on(&rt, async move {
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            drop((local, frx));
+            drop(rt);
+        });
+    }
+}
+
+/// Written here: a task of a runtime leaves its waker in futures' `mpsc::Receiver`; the
+/// runtime is dropped and others built until one takes the same registry entry (its slot
+/// generations start past the old one's, `key.rs`). The old waker, woken, must poll none of
+/// the new runtime's tasks.
+#[test]
+fn stale_wakers_of_a_dropped_runtime_are_no_ops() {
+    for (name, build) in RUNTIMES {
+        Watchdog::new(&format!("stale runtime wakers ({name})")).run(move || {
+            let rt = build();
+            // The same first task as in the new runtime below, so that the new runtime's
+            // tasks would take the stale key if the generations started over.
+            runtime_entry(&rt);
+            let (ftx, frx, entry) = rt
+                .block_on(rt.spawn(async {
+                    let (ftx, mut frx) = futures::channel::mpsc::unbounded::<u8>();
+                    let entry = poll_fn(|cx| {
+                        assert!(frx.poll_next_unpin(cx).is_pending());
+                        Poll::Ready(entry_of(cx.waker()))
+                    })
+                    .await;
+                    (ftx, frx, entry)
+                }))
+                .unwrap();
+            drop(rt);
+            let rt = made_on_entry(entry, || {
+                let rt = build();
+                let taken = runtime_entry(&rt);
+                (rt, taken)
+            });
+            let wake_them = Arc::new(Notify::new());
+            let polls: Vec<_> = (0..100).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+            let tasks: Vec<_> = polls
+                .iter()
+                .map(|p| rt.spawn(count_polls_until(wake_them.clone(), p.clone())))
+                .collect();
+            settle(&rt, "the new runtime's tasks wait");
+            let before: Vec<_> = polls.iter().map(|p| p.load(Ordering::SeqCst)).collect();
+            ftx.unbounded_send(1).unwrap();
+            settle(&rt, "after the stale wake");
+            let after: Vec<_> = polls.iter().map(|p| p.load(Ordering::SeqCst)).collect();
+            assert_eq!(before, after, "a stale wake polled a task of the new runtime");
+            wake_them.notify_waiters();
+            rt.block_on(async move {
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            drop((rt, frx));
+        });
+    }
+}
+
+/// Written here: a current-thread runtime's task waits on a Tokio oneshot and a `Notify`;
+/// a plain thread fires both while no thread drives the runtime; the next `block_on` runs
+/// the task to completion (the wakes were kept, not lost).
+#[test]
+fn current_thread_task_woken_while_nobody_drives() {
+    Watchdog::new("current-thread wake while nobody drives").run(|| {
+        let rt = current_thread();
+        let (tx, rx) = oneshot::channel::<u32>();
+        let notify = Arc::new(Notify::new());
+        let task = {
+            let notify = notify.clone();
+            rt.spawn(async move {
+                let v = rx.await.unwrap();
+                notify.notified().await;
+                v
+            })
+        };
+        settle(&rt, "the task waits on the oneshot");
+        thread::spawn(move || tx.send(7).unwrap()).join().unwrap();
+        settle(&rt, "the task waits on the notify");
+        let n = notify.clone();
+        thread::spawn(move || n.notify_one()).join().unwrap();
+        assert_eq!(rt.block_on(task).unwrap(), 7);
+    });
+}
+
+/// Written here: a task blocks in place on Tokio's `Mutex::blocking_lock` and
+/// `Receiver::blocking_recv` while the task that releases the lock and sends was spawned
+/// just before it, so queued behind it on its worker (the LIFO slot); on one and on two
+/// workers, 50 rounds.
+#[test]
+fn block_in_place_on_tokio_blocking_calls() {
+    fn one_worker() -> Runtime {
+        support::runtime(1)
+    }
+    for (name, build) in [
+        ("one-worker runtime", one_worker as fn() -> Runtime),
+        ("two-worker runtime", multi_thread),
+    ] {
+        run_task_on(
+            &format!("block_in_place on blocking_lock ({name})"),
+            build,
+            || async {
+                for _ in 0..50 {
+                    let m = Arc::new(Mutex::new(0));
+                    let guard = m.clone().lock_owned().await;
+                    let (tx, mut rx) = mpsc::channel(1);
+                    genrt::spawn(async move {
+                        drop(guard);
+                        tx.send(5).await.unwrap();
+                    });
+                    let v = genrt::task::block_in_place(|| {
+                        *m.blocking_lock() += 1;
+                        rx.blocking_recv()
+                    });
+                    assert_eq!(v, Some(5));
+                    assert_eq!(*m.lock().await, 1);
+                }
+            },
+        );
+    }
 }
