@@ -1852,3 +1852,196 @@ fn block_in_place_on_tokio_blocking_calls() {
         );
     }
 }
+
+/// Written here: 200 tasks wait on one `Notify`; a plain thread aborts every other one while
+/// another calls `notify_waiters`, 20 rounds. A waiter aborted mid-storm leaves the list
+/// (its `Notified` is dropped with the task) or is woken as a finished task (a no-op); the
+/// others all finish, the aborted ones report cancelled or finished.
+#[test]
+fn notify_waiters_races_aborts() {
+    in_task("notify_waiters_races_aborts", || async {
+        for _ in 0..20 {
+            let notify = Arc::new(Notify::new());
+            let registered = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..200)
+                .map(|_| {
+                    let (notify, registered) = (notify.clone(), registered.clone());
+                    genrt::spawn(async move {
+                        let mut notified = pin!(notify.notified());
+                        notified.as_mut().enable();
+                        registered.fetch_add(1, Ordering::SeqCst);
+                        notified.await;
+                    })
+                })
+                .collect();
+            while registered.load(Ordering::SeqCst) < 200 {
+                genrt::yield_now().await;
+            }
+            let aborts: Vec<_> = tasks.iter().step_by(2).map(|t| t.abort_handle()).collect();
+            let aborter = thread::spawn(move || aborts.iter().for_each(|a| a.abort()));
+            let notifier = {
+                let notify = notify.clone();
+                thread::spawn(move || notify.notify_waiters())
+            };
+            for (i, t) in tasks.into_iter().enumerate() {
+                match t.await {
+                    Ok(()) => {}
+                    Err(e) => assert!(i % 2 == 0 && e.is_cancelled(), "task {i}: {e}"),
+                }
+            }
+            genrt::spawn_blocking(move || {
+                aborter.join().unwrap();
+                notifier.join().unwrap();
+            })
+            .await
+            .unwrap();
+        }
+    });
+}
+
+/// Written here: 100 tasks take permits of a `Semaphore` of 10 under 1 ms timeouts (genrt's
+/// timer cancels waiting acquires at random points), hold them across a yield, 20 times
+/// each; afterwards every permit is back.
+#[test]
+fn semaphore_acquires_cancelled_by_timeouts() {
+    in_task("semaphore_acquires_cancelled_by_timeouts", || async {
+        let sem = Arc::new(Semaphore::new(10));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let sem = sem.clone();
+                genrt::spawn(async move {
+                    let mut acquired = 0;
+                    while acquired < 20 {
+                        let attempt = sem.acquire();
+                        if let Ok(permit) =
+                            genrt::time::timeout(Duration::from_millis(1), attempt).await
+                        {
+                            let _permit = permit.unwrap();
+                            genrt::yield_now().await;
+                            acquired += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(sem.available_permits(), 10);
+    });
+}
+
+/// Written here: Tokio channels between tasks of three runtimes and a local set: a
+/// two-worker runtime, a current-thread runtime driven by its own thread's `block_on`, and
+/// a `LocalSet` on a third thread; a token goes round the ring 1,000 times, each hop a wake
+/// of another runtime's key.
+#[test]
+fn token_ring_across_runtimes() {
+    Watchdog::new("token ring across runtimes").run(|| {
+        const ROUNDS: u32 = 1000;
+        let (a_tx, mut a_rx) = mpsc::channel::<u32>(1);
+        let (b_tx, mut b_rx) = mpsc::channel::<u32>(1);
+        let (c_tx, mut c_rx) = mpsc::channel::<u32>(1);
+        let multi = multi_thread();
+        let hop_a = multi.spawn(async move {
+            // The ring's start: sends the token and forwards it until the last round.
+            b_tx.send(0).await.unwrap();
+            while let Some(n) = a_rx.recv().await {
+                if n == ROUNDS {
+                    return n;
+                }
+                b_tx.send(n + 1).await.unwrap();
+            }
+            unreachable!("the ring closed early")
+        });
+        let current = thread::spawn(move || {
+            let rt = current_thread();
+            rt.block_on(rt.spawn(async move {
+                while let Some(n) = b_rx.recv().await {
+                    if c_tx.send(n).await.is_err() {
+                        return;
+                    }
+                }
+            }))
+            .unwrap();
+        });
+        let local = thread::spawn(move || {
+            let rt = current_thread();
+            let set = genrt::task::LocalSet::new();
+            set.block_on(&rt, async move {
+                genrt::task::spawn_local(async move {
+                    while let Some(n) = c_rx.recv().await {
+                        if a_tx.send(n).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .await
+                .unwrap();
+            });
+        });
+        assert_eq!(support::wait_for("the ring's last round", hop_a).unwrap(), ROUNDS);
+        drop(multi);
+        current.join().unwrap();
+        local.join().unwrap();
+    });
+}
+
+/// Written here: runtimes dropped while plain threads keep waking their tasks through a
+/// `Notify` (`notify_waiters` takes the key wakers out of its list, then wakes them outside
+/// its lock: the wakes race the runtime's drop) and a Tokio `watch` channel, 20 rounds per
+/// flavor. Nothing may crash or hang; the primitives still work afterwards.
+#[test]
+fn runtime_dropped_while_threads_wake_its_tasks() {
+    for (name, build) in RUNTIMES {
+        Watchdog::new(&format!("runtime dropped under wakes ({name})")).run(move || {
+            let notify = Arc::new(Notify::new());
+            let (tx, rx) = watch::channel(0u64);
+            let stop = Arc::new(AtomicBool::new(false));
+            let stormers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (notify, tx, stop) = (notify.clone(), tx.clone(), stop.clone());
+                    thread::spawn(move || {
+                        while !stop.load(Ordering::SeqCst) {
+                            notify.notify_waiters();
+                            tx.send_modify(|v| *v += 1);
+                            thread::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            for _ in 0..20 {
+                let rt = build();
+                for i in 0..100 {
+                    let (notify, mut rx) = (notify.clone(), rx.clone());
+                    rt.spawn(async move {
+                        loop {
+                            if i % 2 == 0 {
+                                notify.notified().await;
+                            } else if rx.changed().await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                // A current-thread runtime runs its tasks only while driven.
+                let _ = rt.try_settle(Duration::from_millis(1));
+                drop(rt);
+            }
+            stop.store(true, Ordering::SeqCst);
+            for s in stormers {
+                s.join().unwrap();
+            }
+            // Still working: a permit and a value reach a task of a fresh runtime.
+            let rt = build();
+            notify.notify_one();
+            tx.send(u64::MAX).unwrap();
+            let mut rx = rx.clone();
+            rt.block_on(rt.spawn(async move {
+                notify.notified().await;
+                rx.wait_for(|v| *v == u64::MAX).await.unwrap();
+            }))
+            .unwrap();
+        });
+    }
+}
