@@ -47,7 +47,8 @@
 //! handles fed from other tasks and threads, `futures::select!` and `genrt::select!` over
 //! these primitives, local tasks on the primitives, a token ring across two runtimes and a
 //! set, `block_in_place` around Tokio's `blocking_lock`/`blocking_recv`, a current-thread
-//! task woken while nobody drives, and shutdown drops that wake tasks through primitives.
+//! task woken while nobody drives, several `block_on`s driving one current-thread runtime,
+//! and shutdown drops that wake tasks through primitives.
 //!
 //! genrt bugs found: none. Each scenario can fail: with wakes during a poll coalesced without
 //! `NOTIFIED` (`waker/src/state.rs`) 17 tests hang (the watchdog fails them); with the
@@ -2143,4 +2144,40 @@ fn shutdown_drops_wake_tasks_through_primitives() {
             }
         });
     }
+}
+
+/// Written here: four threads in `Handle::block_on` of one current-thread runtime at once
+/// (one drives its tasks, the others wait for a wake or for the driver to be free), each
+/// playing 300 rounds of ping-pong through Tokio channels with an echo task of its own, and
+/// finishing at different times: the driving passes between them.
+#[test]
+fn current_thread_runtime_driven_by_several_block_ons() {
+    Watchdog::new("several block_ons on a current-thread runtime").run(|| {
+        let rt = current_thread();
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let handle = rt.handle().clone();
+                thread::spawn(move || {
+                    let (ping_tx, mut ping_rx) = mpsc::channel::<u32>(1);
+                    let (pong_tx, mut pong_rx) = mpsc::channel::<u32>(1);
+                    let echo = handle.spawn(async move {
+                        while let Some(v) = ping_rx.recv().await {
+                            pong_tx.send(v).await.unwrap();
+                        }
+                    });
+                    handle.block_on(async move {
+                        for i in 0..300 * (t + 1) {
+                            ping_tx.send(i).await.unwrap();
+                            assert_eq!(pong_rx.recv().await, Some(i));
+                        }
+                        drop(ping_tx);
+                        echo.await.unwrap();
+                    });
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
 }
