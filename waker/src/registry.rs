@@ -44,7 +44,11 @@
 //!   target hands back (`WakeTarget::wake_fenced_deferred`) is woken after W4: no code but
 //!   the target's own runs inside the window. (Its call is the window's last use of the
 //!   target, so the cold path that has one closes the window early, wakes it, and leaves
-//!   the guard a second, harmless W4.)
+//!   the guard a second, harmless W4.) W4 is issued on every way out, a panicking target's
+//!   included: a stale wake on a cached page and a wake that finds no target store it
+//!   themselves (nothing between W1 and W4 on their path can panic), and the other paths
+//!   (`wake_live`: the slot's transition and the target's `schedule_fenced`;
+//!   `wake_uncached`) are tail calls that close the window with a guard of their own.
 //!
 //! Unregistering (`Registration::drop`):
 //!
