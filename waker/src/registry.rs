@@ -1171,7 +1171,7 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     record.announce.store(index + 1, Ordering::Release);
     // From here to W4 this function runs no code but its own: loads, the slot state's
     // transition and stores, none of which can panic. The calls that run a target's code
-    // (`schedule_and_close`, `wake_uncached`) close the window themselves, with a guard that
+    // (`wake_live`, `wake_uncached`) close the window themselves, with a guard that
     // also closes it if that code panics (a record left announcing the entry would make the
     // runtime's unregistering wait for ever); so each call here is the last thing this path
     // does, a tail call, and the stale and coalesced wakes save no registers for them.
