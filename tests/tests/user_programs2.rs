@@ -1122,3 +1122,189 @@ fn a_task_that_aborts_itself_is_cancelled_at_its_next_await() {
         });
     });
 }
+
+/// A `JoinSet` yields its tasks in the order they complete: on a paused clock, tasks
+/// sleeping 50, 49, ... 1 ms come out last spawned first, on every runtime.
+#[test]
+fn a_join_set_yields_in_completion_order_on_a_paused_clock() {
+    on_every_runtime("completion order", true, |rt, live| {
+        let live = live.clone();
+        rt.block_on(async move {
+            let mut set = JoinSet::new();
+            for i in 0..50u64 {
+                let live = live.clone();
+                set.spawn(async move {
+                    let _live = Live::new(&live);
+                    sleep(Duration::from_millis(50 - i)).await;
+                    i
+                });
+            }
+            let mut order = Vec::new();
+            while let Some(i) = set.join_next().await {
+                order.push(i.unwrap());
+            }
+            assert_eq!(order, (0..50).rev().collect::<Vec<_>>());
+        });
+    });
+}
+
+/// On a paused clock a busy runtime does not move time: a timer raced against 2,000 yields
+/// of another task loses, whichever worker runs what (Tokio advances only when idle).
+#[test]
+fn a_paused_clock_does_not_jump_while_a_task_yields() {
+    on_every_runtime("paused clock beside yields", true, |rt, live| {
+        let live = live.clone();
+        rt.block_on(async move {
+            let worker = {
+                let live = live.clone();
+                genrt::spawn(async move {
+                    let _live = Live::new(&live);
+                    let start = Instant::now();
+                    for _ in 0..2_000 {
+                        genrt::yield_now().await;
+                    }
+                    start.elapsed()
+                })
+            };
+            let start = Instant::now();
+            let winner = genrt::select! {
+                _ = sleep(Duration::from_millis(10)) => "the timer",
+                worked = worker => {
+                    assert_eq!(worked.unwrap(), Duration::ZERO);
+                    "the yields"
+                }
+            };
+            assert_eq!(winner, "the yields");
+            assert_eq!(start.elapsed(), Duration::ZERO);
+        });
+    });
+}
+
+/// `yield_now` puts the task at the back of the queue: two tasks that yield alternate on a
+/// current-thread runtime, as Tokio documents.
+#[test]
+fn yielding_tasks_alternate_on_a_current_thread_runtime() {
+    let _serial = serial();
+    Watchdog::new("alternating yields").run(|| {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let order = rt.block_on(async {
+            let tasks: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let log = log.clone();
+                    genrt::spawn(async move {
+                        for round in 0..3 {
+                            log.lock().unwrap().push(format!("{name}{round}"));
+                            genrt::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            std::mem::take(&mut *log.lock().unwrap())
+        });
+        assert_eq!(
+            order,
+            ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]
+        );
+        drop_runtime(rt);
+    });
+}
+
+/// A library that runs its own runtime inside a task of the application's: it builds one,
+/// uses it, and shuts it down in the background from async code (Tokio's advice for a
+/// runtime dropped in an async context). Its tasks' handles then report cancelled.
+#[test]
+fn a_runtime_owned_by_a_task_of_another_runtime() {
+    on_every_runtime("a nested library runtime", false, |rt, live| {
+        let live = live.clone();
+        rt.block_on(async move {
+            let library = Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            let answer = library.spawn(async { sleep(Duration::from_millis(2)).await; 42 });
+            assert_eq!(answer.await.unwrap(), 42);
+            let stuck = {
+                let live = live.clone();
+                library.spawn(async move {
+                    let _live = Live::new(&live);
+                    pending::<()>().await
+                })
+            };
+            genrt::yield_now().await;
+            library.shutdown_background();
+            let err = timeout(support::DEADLINE, stuck).await.unwrap().unwrap_err();
+            assert!(err.is_cancelled(), "{err}");
+            assert_eq!(live.load(Ordering::SeqCst), 0);
+        });
+    });
+}
+
+/// A single-threaded model (`Rc<RefCell<_>>`) in a `LocalSet`, fed by `Send` tasks over
+/// Tokio's mpsc: driven by `run_until` twice with work left between the calls, then awaited
+/// to completion; the set's tasks are dropped with it.
+#[test]
+fn a_local_set_model_fed_by_send_tasks_across_run_until_calls() {
+    on_every_runtime("a LocalSet model", true, |rt, live| {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let live = live.clone();
+        let model = Rc::new(RefCell::new(Vec::<u64>::new()));
+        let local = genrt::task::LocalSet::new();
+        let (tx, mut rx) = mpsc::channel::<u64>(4);
+        {
+            let (model, live) = (model.clone(), live.clone());
+            local.spawn_local(async move {
+                let _live = Live::new(&live);
+                while let Some(v) = rx.recv().await {
+                    model.borrow_mut().push(v);
+                    genrt::task::spawn_local({
+                        let model = model.clone();
+                        async move {
+                            sleep(Duration::from_millis(v)).await;
+                            model.borrow_mut().push(1_000 + v);
+                        }
+                    });
+                }
+            });
+        }
+        let feeder = {
+            let tx = tx.clone();
+            rt.spawn(async move {
+                for v in 1..=5 {
+                    tx.send(v).await.unwrap();
+                }
+            })
+        };
+        local.block_on(rt, async {
+            feeder.await.unwrap();
+            // Until the model saw the five values (not their echoes).
+            while model.borrow().len() < 5 {
+                genrt::yield_now().await;
+            }
+        });
+        // Work left between the calls: a send from another thread.
+        let sender = std::thread::spawn(move || tx.blocking_send(6).unwrap());
+        sender.join().unwrap();
+        let start = rt.block_on(async { Instant::now() });
+        // The receiving task ends only when every sender is gone: `tx` went with the thread,
+        // the feeder's clone with the feeder.
+        rt.block_on(async { timeout(Duration::from_secs(60), local).await })
+            .expect("the set finished");
+        let mut seen = model.borrow().clone();
+        let echoes = seen.split_off(6);
+        // Values in the order received; their echoes in any order (on a paused multi-thread
+        // runtime the clock may move between `block_on` calls, as nothing drives it there).
+        let (seen, mut echoes): (Vec<u64>, Vec<u64>) =
+            model.borrow().iter().partition(|&&v| v < 1_000);
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6]);
+        echoes.sort_unstable();
+        assert_eq!(echoes, [1_001, 1_002, 1_003, 1_004, 1_005, 1_006]);
+        assert!(rt.block_on(async { start.elapsed() }) <= Duration::from_millis(6));
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    });
+}
