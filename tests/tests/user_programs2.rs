@@ -1308,3 +1308,100 @@ fn a_local_set_model_fed_by_send_tasks_across_run_until_calls() {
         assert_eq!(live.load(Ordering::SeqCst), 0);
     });
 }
+
+/// A relay race on a paused clock: 200 tasks, each waiting for the baton from the one
+/// before (a oneshot, a blocking closure or a yield in between), holding it 1 ms, passing
+/// it on. Time moves only when every task waits on a timer, so the race takes exactly
+/// 200 ms of paused time and each runner starts on its own millisecond.
+#[test]
+fn a_relay_race_takes_exact_paused_time() {
+    on_every_runtime("a relay race", true, |rt, live| {
+        const RUNNERS: u64 = 200;
+        let live = live.clone();
+        rt.block_on(async move {
+            let start = Instant::now();
+            let (first_tx, mut baton) = oneshot::channel::<u64>();
+            let mut runners = JoinSet::new();
+            for i in 0..RUNNERS {
+                let (tx, next) = oneshot::channel::<u64>();
+                let from = std::mem::replace(&mut baton, next);
+                let live = live.clone();
+                runners.spawn(async move {
+                    let _live = Live::new(&live);
+                    let got = from.await.expect("the runner before passed the baton");
+                    let at = start.elapsed();
+                    match i % 3 {
+                        0 => genrt::yield_now().await,
+                        1 => {
+                            genrt::spawn_blocking(|| std::thread::yield_now()).await.unwrap();
+                        }
+                        _ => {}
+                    }
+                    sleep(Duration::from_millis(1)).await;
+                    tx.send(got + 1).unwrap();
+                    (i, at)
+                });
+            }
+            first_tx.send(0).unwrap();
+            assert_eq!(baton.await, Ok(RUNNERS));
+            assert_eq!(start.elapsed(), Duration::from_millis(RUNNERS));
+            let mut starts = BTreeMap::new();
+            while let Some(done) = runners.join_next().await {
+                let (i, at) = done.unwrap();
+                starts.insert(i, at);
+            }
+            let expected: BTreeMap<u64, Duration> =
+                (0..RUNNERS).map(|i| (i, Duration::from_millis(i))).collect();
+            assert_eq!(starts, expected);
+        });
+    });
+}
+
+/// Rounds of a simulation on a paused clock: 300 tasks each sleep their own length, then
+/// meet at Tokio's `Barrier`; every round ends when its slowest task arrives, so each task
+/// sees exactly the sum of the rounds' longest sleeps after each barrier.
+#[test]
+fn simulation_rounds_meet_at_a_barrier_at_exact_paused_instants() {
+    on_every_runtime("barrier rounds", true, |rt, live| {
+        const TASKS: u64 = 300;
+        const ROUNDS: u64 = 10;
+        fn length(task: u64, round: u64) -> u64 {
+            (task * 7919 + round * 104_729) % 37 + round % 3
+        }
+        let live = live.clone();
+        rt.block_on(async move {
+            let start = Instant::now();
+            let barrier = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
+            let mut set = JoinSet::new();
+            for task in 0..TASKS {
+                let (barrier, live) = (barrier.clone(), live.clone());
+                set.spawn(async move {
+                    let _live = Live::new(&live);
+                    let mut seen = Vec::new();
+                    let mut leaders = 0;
+                    for round in 0..ROUNDS {
+                        sleep(Duration::from_millis(length(task, round))).await;
+                        if barrier.wait().await.is_leader() {
+                            leaders += 1;
+                        }
+                        seen.push(start.elapsed());
+                    }
+                    (seen, leaders)
+                });
+            }
+            let mut expected = Vec::new();
+            let mut at = 0;
+            for round in 0..ROUNDS {
+                at += (0..TASKS).map(|t| length(t, round)).max().unwrap();
+                expected.push(Duration::from_millis(at));
+            }
+            let mut leaders = 0;
+            while let Some(done) = set.join_next().await {
+                let (seen, led) = done.unwrap();
+                assert_eq!(seen, expected);
+                leaders += led;
+            }
+            assert_eq!(leaders, ROUNDS, "one leader per round");
+        });
+    });
+}
