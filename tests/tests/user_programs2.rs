@@ -1295,8 +1295,6 @@ fn a_local_set_model_fed_by_send_tasks_across_run_until_calls() {
         // the feeder's clone with the feeder.
         rt.block_on(async { timeout(Duration::from_secs(60), local).await })
             .expect("the set finished");
-        let mut seen = model.borrow().clone();
-        let echoes = seen.split_off(6);
         // Values in the order received; their echoes in any order (on a paused multi-thread
         // runtime the clock may move between `block_on` calls, as nothing drives it there).
         let (seen, mut echoes): (Vec<u64>, Vec<u64>) =
@@ -1403,5 +1401,86 @@ fn simulation_rounds_meet_at_a_barrier_at_exact_paused_instants() {
             }
             assert_eq!(leaders, ROUNDS, "one leader per round");
         });
+    });
+}
+
+/// Deadlines that meet, as a paused-clock test meets them: a timeout and the sleep it guards
+/// expire on the same tick (the future is polled first: `Ok`), nested timeouts of the same
+/// length (the inner one reports), a `sleep_until` of an instant already past, and a
+/// `select!` between two sleeps of one deadline that always has a winner.
+#[test]
+fn deadlines_that_meet_on_a_paused_clock() {
+    on_every_runtime("deadlines that meet", true, |rt, _live| {
+        rt.block_on(async {
+            let ms = Duration::from_millis;
+            let start = Instant::now();
+            assert_eq!(timeout(ms(10), sleep(ms(10))).await, Ok(()));
+            assert_eq!(start.elapsed(), ms(10));
+            let nested = timeout(ms(10), timeout(ms(10), pending::<()>())).await;
+            assert!(matches!(nested, Ok(Err(_))), "{nested:?}");
+            assert_eq!(start.elapsed(), ms(20));
+            sleep_until_past(start).await;
+            assert_eq!(start.elapsed(), ms(20));
+            let deadline = Instant::now() + ms(5);
+            let winner = genrt::select! {
+                biased;
+                _ = genrt::time::sleep_until(deadline) => 1,
+                _ = genrt::time::sleep_until(deadline) => 2,
+            };
+            assert_eq!(winner, 1);
+            assert_eq!(start.elapsed(), ms(25));
+            let guarded = timeout(ms(3), async {
+                sleep(ms(1)).await;
+                sleep(ms(1)).await;
+                sleep(ms(1)).await;
+                "three sleeps"
+            });
+            assert_eq!(guarded.await, Ok("three sleeps"));
+            assert_eq!(start.elapsed(), ms(28));
+        });
+    });
+}
+
+async fn sleep_until_past(start: Instant) {
+    genrt::time::sleep_until(start).await;
+}
+
+/// A blocking worker outlives its runtime's `shutdown_timeout` and then reports back the way
+/// it always does: `genrt::spawn` and `Handle::block_on` of a `JoinHandle`. Tokio cancels a
+/// task spawned on a runtime that is shut down (its handle reports it), and panics on a timer
+/// polled there ("A Tokio 1.x context was found, but it is being shutdown."): genrt's panic
+/// says the same.
+#[test]
+fn a_blocking_worker_reports_back_after_its_runtime_shut_down() {
+    let _serial = serial();
+    Watchdog::new("a late blocking worker").run(|| {
+        for (name, rt) in runtimes(false) {
+            let gate = Gate::default();
+            let (started_tx, started_rx) = std::sync::mpsc::channel();
+            let worker = {
+                let gate = gate.clone();
+                rt.spawn_blocking(move || {
+                    started_tx.send(()).unwrap();
+                    gate.wait();
+                    let handle = genrt::Handle::current();
+                    let report = genrt::spawn(async { 1 });
+                    let joined = handle.block_on(report);
+                    let _quiet = support::quiet_panics();
+                    let timer = std::panic::catch_unwind(|| {
+                        handle.block_on(timeout(Duration::from_millis(1), pending::<()>()))
+                    });
+                    let message = support::panic_message(&*timer.unwrap_err())
+                        .unwrap_or_default()
+                        .to_string();
+                    (joined.map_err(|e| e.is_cancelled()), message)
+                })
+            };
+            support::recv(&started_rx, "the worker started");
+            assert!(!rt.shutdown_timeout(Duration::from_millis(10)), "{name}");
+            gate.open();
+            let (joined, message) = support::wait_for("the late worker", worker).unwrap();
+            assert_eq!(joined, Err(true), "{name}: the late spawn is cancelled");
+            assert!(message.contains("after its runtime shut down"), "{name}: {message}");
+        }
     });
 }
