@@ -54,6 +54,9 @@ impl Drop for Live {
     }
 }
 
+/// A program: runs on the runtime given, counting its futures alive in the counter given.
+type Program = fn(&Runtime, &Arc<AtomicUsize>);
+
 /// The runtimes each program runs on: current-thread, and multi-thread with 1, 2 and 4
 /// workers; `paused` starts the clock paused.
 fn runtimes(paused: bool) -> Vec<(String, Runtime)> {
@@ -79,7 +82,7 @@ fn runtimes(paused: bool) -> Vec<(String, Runtime)> {
 
 /// Runs `program` on every runtime of [`runtimes`], under a watchdog naming the runtime,
 /// then drops the runtime and checks that no future counted by `live` survived it.
-fn on_every_runtime(what: &'static str, paused: bool, program: fn(&Runtime, &Arc<AtomicUsize>)) {
+fn on_every_runtime(what: &'static str, paused: bool, program: Program) {
     let _serial = serial();
     for (name, rt) in runtimes(paused) {
         Watchdog::new(what).run_reporting(move |progress| {
@@ -317,7 +320,11 @@ fn pipeline_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
             .collect::<Vec<_>>(),
         "the consumer received a prefix, in order"
     );
-    assert!(received.len() <= 300, "{} items got past item 300", received.len());
+    assert!(
+        received.len() <= 300,
+        "{} items got past item 300",
+        received.len()
+    );
     // Item 300 in stage 2's hands, stage 1 holding one and blocked on a full channel, the
     // channel to stage 1 full, the producer blocked with the next.
     assert!(
@@ -392,9 +399,17 @@ fn pool_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
             })
             .collect();
         assert_eq!(results, expected);
-        assert_eq!(most.load(Ordering::SeqCst), POOL, "the semaphore bounds the pool");
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            POOL,
+            "the semaphore bounds the pool"
+        );
         assert_eq!(permits.available_permits(), POOL);
-        assert_eq!(start.elapsed(), expected_makespan(), "the paused clock's makespan");
+        assert_eq!(
+            start.elapsed(),
+            expected_makespan(),
+            "the paused clock's makespan"
+        );
     });
 }
 
@@ -537,7 +552,10 @@ fn broadcast_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
     }
     drop(done_tx);
     rt.block_on(async {
-        let all = ready.acquire_many(TASKS as u32).await.expect("never closed");
+        let all = ready
+            .acquire_many(TASKS as u32)
+            .await
+            .expect("never closed");
         all.forget();
         assert_eq!(notify.send(()).expect("1,000 subscribers"), TASKS);
         // Every task's sender closes the channel when the task ends.
@@ -659,7 +677,11 @@ fn cache_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
         // The abort is seen at the refresher's next poll; give it one.
         sleep(Duration::from_millis(10)).await;
         assert!(refresher.is_finished(), "the refresher was aborted");
-        assert_eq!(live.load(Ordering::SeqCst), 0, "the refresher's future was dropped");
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            0,
+            "the refresher's future was dropped"
+        );
         assert!(data.upgrade().is_none(), "nothing keeps the cache's data");
     });
 }
@@ -678,9 +700,9 @@ fn file(i: u64) -> Vec<u8> {
 }
 
 fn checksum(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn blocking_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
@@ -730,14 +752,18 @@ fn blocking_program(rt: &Runtime, live: &Arc<AtomicUsize>) {
             ids.push(id.expect("a job failed"));
         }
         ids.sort_unstable();
-        let mut expected_ids: Vec<u64> = (0..FILES).chain((0..FILES).map(|i| u64::MAX - i)).collect();
+        let mut expected_ids: Vec<u64> =
+            (0..FILES).chain((0..FILES).map(|i| u64::MAX - i)).collect();
         expected_ids.sort_unstable();
         assert_eq!(ids, expected_ids);
         aggregator.await.expect("the aggregator panicked")
     });
     let expected: BTreeMap<u64, u64> = (0..FILES).map(|i| (i, checksum(&file(i)))).collect();
     assert_eq!(sums, expected);
-    assert!(most_seen.load(Ordering::SeqCst) <= 3, "max_blocking_threads(3) bounds the closures");
+    assert!(
+        most_seen.load(Ordering::SeqCst) <= 3,
+        "max_blocking_threads(3) bounds the closures"
+    );
 }
 
 #[test]
@@ -864,7 +890,7 @@ fn memory_child() {
         return;
     }
     warm_up_runtime();
-    let programs: [(&str, bool, fn(&Runtime, &Arc<AtomicUsize>)); 3] = [
+    let programs: [(&str, bool, Program); 3] = [
         ("the actor program", false, actor_program),
         ("the pipeline program", false, pipeline_program),
         ("the worker pool program", true, pool_program),
@@ -973,7 +999,11 @@ fn a_paused_clock_waits_for_blocking_work_under_a_timeout() {
                 let result = timeout(Duration::from_secs(1), work).await;
                 assert_eq!(result.map(Result::ok), Ok(Some(i)), "closure {i} timed out");
             }
-            assert_eq!(start.elapsed(), Duration::ZERO, "the paused clock stood still");
+            assert_eq!(
+                start.elapsed(),
+                Duration::ZERO,
+                "the paused clock stood still"
+            );
         });
     });
 }
@@ -1002,7 +1032,8 @@ fn a_fair_mutex_held_across_sleeps_on_a_paused_clock() {
                 done.unwrap();
             }
             assert_eq!(start.elapsed(), Duration::from_secs(1));
-            let mut held_at: Vec<Duration> = shared.lock().await.iter().map(|(_, at)| *at).collect();
+            let mut held_at: Vec<Duration> =
+                shared.lock().await.iter().map(|(_, at)| *at).collect();
             held_at.sort_unstable();
             let expected: Vec<Duration> = (0..100).map(|i| Duration::from_millis(10 * i)).collect();
             assert_eq!(held_at, expected, "one holder at a time, back to back");
@@ -1057,7 +1088,11 @@ fn a_debouncer_resets_a_sleep_on_a_paused_clock() {
             let fired = debouncer.await.unwrap();
             assert_eq!(
                 fired,
-                [(ms(160), vec![1, 2, 3]), (ms(450), vec![4, 5]), (ms(1100), vec![6])]
+                [
+                    (ms(160), vec![1, 2, 3]),
+                    (ms(450), vec![4, 5]),
+                    (ms(1100), vec![6])
+                ]
             );
         });
     });
@@ -1226,7 +1261,10 @@ fn a_runtime_owned_by_a_task_of_another_runtime() {
                 .worker_threads(2)
                 .build()
                 .unwrap();
-            let answer = library.spawn(async { sleep(Duration::from_millis(2)).await; 42 });
+            let answer = library.spawn(async {
+                sleep(Duration::from_millis(2)).await;
+                42
+            });
             assert_eq!(answer.await.unwrap(), 42);
             let stuck = {
                 let live = live.clone();
@@ -1237,7 +1275,10 @@ fn a_runtime_owned_by_a_task_of_another_runtime() {
             };
             genrt::yield_now().await;
             library.shutdown_background();
-            let err = timeout(support::DEADLINE, stuck).await.unwrap().unwrap_err();
+            let err = timeout(support::DEADLINE, stuck)
+                .await
+                .unwrap()
+                .unwrap_err();
             assert!(err.is_cancelled(), "{err}");
             assert_eq!(live.load(Ordering::SeqCst), 0);
         });
@@ -1331,7 +1372,7 @@ fn a_relay_race_takes_exact_paused_time() {
                     match i % 3 {
                         0 => genrt::yield_now().await,
                         1 => {
-                            genrt::spawn_blocking(|| std::thread::yield_now()).await.unwrap();
+                            genrt::spawn_blocking(std::thread::yield_now).await.unwrap();
                         }
                         _ => {}
                     }
@@ -1348,8 +1389,9 @@ fn a_relay_race_takes_exact_paused_time() {
                 let (i, at) = done.unwrap();
                 starts.insert(i, at);
             }
-            let expected: BTreeMap<u64, Duration> =
-                (0..RUNNERS).map(|i| (i, Duration::from_millis(i))).collect();
+            let expected: BTreeMap<u64, Duration> = (0..RUNNERS)
+                .map(|i| (i, Duration::from_millis(i)))
+                .collect();
             assert_eq!(starts, expected);
         });
     });
@@ -1480,7 +1522,10 @@ fn a_blocking_worker_reports_back_after_its_runtime_shut_down() {
             gate.open();
             let (joined, message) = support::wait_for("the late worker", worker).unwrap();
             assert_eq!(joined, Err(true), "{name}: the late spawn is cancelled");
-            assert!(message.contains("after its runtime shut down"), "{name}: {message}");
+            assert!(
+                message.contains("after its runtime shut down"),
+                "{name}: {message}"
+            );
         }
     });
 }
