@@ -1631,6 +1631,48 @@ mod tests {
         assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3);
     }
 
+    /// Wakes from a thread-local's destructor that runs after `Owner`'s (destructors run in
+    /// the reverse order of their registration, so a thread-local touched before the
+    /// thread's first wake outlives `Owner`): they borrow spare records and never touch the
+    /// record the thread handed back, which another thread may hold by then. (The test above
+    /// registers its thread-local after `Owner`, so its wakes still find the record.)
+    #[test]
+    fn wakes_after_the_record_was_handed_back_borrow_spares() {
+        struct WakeOnDrop(TaskKey);
+        impl Drop for WakeOnDrop {
+            fn drop(&mut self) {
+                waker(self.0).wake_by_ref();
+                waker(self.0).wake();
+            }
+        }
+        std::thread_local! {
+            static EARLY: std::cell::RefCell<Option<WakeOnDrop>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let (runtime, registration) = register_count(true);
+        let index = runtime.context.id().index();
+        let key = TaskKey::new(runtime.context.id(), 0, 0);
+        let claimed = std::thread::spawn(move || {
+            // Registered for destruction first, so destroyed after `Owner`.
+            EARLY.with(|early| *early.borrow_mut() = Some(WakeOnDrop(key)));
+            waker(key).wake(); // claims a record: `Owner` is registered after `EARLY`
+            FAST.with(|fast| fast.record.get())
+        })
+        .join()
+        .unwrap()
+        .expect("the thread claimed a record");
+        assert_eq!(runtime.wakes.load(Ordering::Relaxed), 3);
+        assert_eq!(runtime.context.stale_wakes(), 3);
+        // Only this runtime's wakes count under its entry, and only this thread made any.
+        assert_eq!(claimed.stale.0[index].load(Ordering::Relaxed), 1);
+        let spares: u64 = RECORD_POOL[RECORDS..]
+            .iter()
+            .map(|r| r.stale.0[index].load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(spares, 2, "the destructor's wakes borrowed spare records");
+        drop(registration);
+    }
+
     /// A target that keeps its tasks in a slab and hands out its pages, as a runtime does.
     struct Slabbed {
         context: WakeContext,
@@ -1940,6 +1982,86 @@ mod tests {
         done_rx
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("unregistering waited for a wake that had panicked");
+    }
+
+    /// A target whose `schedule_fenced_deferred` hands back a waker that unregisters the
+    /// target and drops the last reference to it (its slab, and the page holding the woken
+    /// slot's state word, go with it: what a `LocalSet` driven from another thread may do),
+    /// woken on the cached path (`wake_live`, then `schedule`). The window is closed before
+    /// that waker runs (else its unregistering would wait for ever on this very thread), and
+    /// nothing of the target or the page is read after it (miri checks that part).
+    #[test]
+    fn a_deferred_waker_may_free_the_target_and_its_pages_on_the_cached_path() {
+        type Held = Option<(Arc<Deferring>, Registration)>;
+        /// Drops the target and its registration when woken.
+        struct Unregisters(std::sync::Mutex<Held>, AtomicUsize);
+        impl std::task::Wake for Unregisters {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.1.fetch_add(1, Ordering::Relaxed);
+                let held = self.0.lock().unwrap().take();
+                drop(held);
+            }
+        }
+        struct Deferring(Slabbed, Waker);
+        impl WakeTarget for Deferring {
+            fn wake(&self, key: TaskKey, context: Option<&dyn Any>) -> WakeOutcome {
+                self.0.wake(key, context)
+            }
+            fn slab_page(&self, page: usize) -> Option<PageRef<'_>> {
+                self.0.slab_page(page)
+            }
+            fn schedule_fenced_deferred(&self, key: TaskKey) -> Option<Waker> {
+                self.0.schedule_fenced(key);
+                Some(self.1.clone())
+            }
+        }
+        let then = Arc::new(Unregisters(
+            std::sync::Mutex::new(None),
+            AtomicUsize::new(0),
+        ));
+        let (runtime, registration) = register(|context, base| {
+            Arc::new(Deferring(
+                Slabbed::new(context, base),
+                Waker::from(then.clone()),
+            ))
+        })
+        .expect("a free registry entry");
+        let (slot, generation) = runtime.0.slab.insert(7).unwrap();
+        let key = TaskKey::new(runtime.0.context.id(), slot, generation);
+        // One thread, so one record: a coalesced wake on the uncached path caches the page.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let waking = std::thread::spawn(move || {
+            while rx.recv().is_ok() {
+                waker(key).wake_by_ref();
+                done_tx.send(()).unwrap();
+            }
+        });
+        let wake = || {
+            tx.send(()).unwrap();
+            done_rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("a wake on the waking thread did not finish within 30 s");
+        };
+        wake();
+        assert_eq!(runtime.0.page_lookups.load(Ordering::Relaxed), 1);
+        let guard = runtime.0.slab.start_poll(slot, generation).unwrap();
+        assert!(matches!(guard.finish_pending(), crate::AfterPoll::Idle));
+        let gone = Arc::downgrade(&runtime);
+        *then.0.lock().unwrap() = Some((runtime, registration));
+        // The slot is idle: this wake schedules on the cached page, and the waker handed back
+        // frees the target, its slab and that page.
+        wake();
+        assert_eq!(then.1.load(Ordering::Relaxed), 1, "the deferred waker ran");
+        assert!(
+            gone.upgrade().is_none(),
+            "the target was freed inside the wake"
+        );
+        drop(tx);
+        waking.join().unwrap();
     }
 
     /// A target whose `slab_page` hands out page 0 whatever page is asked for (a bug, in safe
