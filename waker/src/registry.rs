@@ -1202,15 +1202,15 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
     // dropped runtime reads no more than the protocol needs).
     match record.cache.peek(key.slot()) {
         Some((cached, state)) if cached == registration => {
+            // The stale wake is decided here, with the few registers this path needs; a
+            // live one is decided again, in a call of its own.
+            //
             // The cache holds a page of the registration that holds the entry in this
             // window, so the page is alive until W4 (module docs, "Page caches").
             // SAFETY: and `fill` stored it from a `PageRef` of that page, with the stride
             // it kept (every cached page has it), so `state` is the key's slot's state
             // word (`PageCache::peek`, `slab::state_at`).
-            let state = unsafe { &*state };
-            // The stale wake is decided here, with the few registers this path needs; a
-            // live one is decided again, in a call of its own.
-            if state.is_stale(key.generation()) {
+            if unsafe { &*state }.is_stale(key.generation()) {
                 record.count_stale(index);
                 close(record);
             } else {
@@ -1232,19 +1232,24 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
 /// # Safety
 ///
 /// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
-/// `entry` (non-null); `state` is the key's slot's state word, alive until W4 (a page of
-/// the registration holding the entry in this window).
+/// `entry` (non-null); `state` points to the key's slot's state word, alive until W4 (a page
+/// of the registration holding the entry in this window). A raw pointer, not a reference:
+/// the target's `schedule_fenced` may hand back a waker that this call wakes after an early
+/// W4 (`close_and_wake`), which may free the page before the call returns.
 #[inline(never)]
 unsafe fn wake_live(
     record: &Record,
     entry: &Entry,
     target: *const (),
     key: TaskKey,
-    state: &SlotState,
+    state: *const SlotState,
 ) {
     let _window = Window(record);
     let fenced = w2_was_fence(key.runtime().index());
-    match state.wake_after_barrier(key.generation(), fenced) {
+    // SAFETY: the window is open until `schedule` below, the only code that may close it
+    // early, runs; this is the state word's last use (the caller's contract).
+    let outcome = unsafe { (*state).wake_after_barrier(key.generation(), fenced) };
+    match outcome {
         WakeOutcome::Stale => record.count_stale(key.runtime().index()),
         WakeOutcome::Coalesced => {}
         // SAFETY: the caller's contract.
@@ -1325,15 +1330,23 @@ unsafe fn wake_uncached(record: &Record, entry: &Entry, target: *const (), key: 
     let vtable = unsafe { &*vtable };
     // A waker the target hands back is woken after W4, once the target is no longer used
     // (`close_and_wake`).
+    // A stale wake is counted inside the window (module docs): before `close_and_wake`, so
+    // that a target handing back a waker with a stale outcome is not credited to the next
+    // registration of the entry.
+    let count_stale = |outcome| {
+        if outcome == WakeOutcome::Stale {
+            record.count_stale(index);
+        }
+    };
     let wake_fenced = |target, key| {
         // SAFETY: as above.
         let (outcome, deferred) = unsafe { (vtable.wake)(target, key) };
+        count_stale(outcome);
         if let Some(waker) = deferred {
             close_and_wake(record, waker);
         }
-        outcome
     };
-    let outcome = match page_of(key.slot()) {
+    match page_of(key.slot()) {
         // Past any slab: only a target without one can know what the key names.
         None => wake_fenced(target, key),
         // SAFETY: as above.
@@ -1346,17 +1359,14 @@ unsafe fn wake_uncached(record: &Record, entry: &Entry, target: *const (), key: 
                 // (`page_of`).
                 let state = unsafe { state_at(found.0, found.1, offset) };
                 let outcome = state.wake_fenced(key.generation());
+                count_stale(outcome);
                 if outcome == WakeOutcome::Schedule {
                     // SAFETY: as above.
                     unsafe { schedule(record, entry, target, key) };
                 }
-                outcome
             }
             None => wake_fenced(target, key),
         },
-    };
-    if outcome == WakeOutcome::Stale {
-        record.count_stale(index);
     }
 }
 
