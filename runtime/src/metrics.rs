@@ -168,7 +168,8 @@ impl RuntimeMetrics {
         self.worker(worker).busy
     }
 
-    /// Times worker `worker` stole a batch of tasks from another worker.
+    /// Tasks worker `worker` stole from other workers, as Tokio's `worker_steal_count`: a
+    /// steal moves a batch of tasks, each counted (as seen right after the steal).
     ///
     /// # Panics
     ///
@@ -181,6 +182,26 @@ impl RuntimeMetrics {
     #[track_caller]
     pub fn worker_steal_count(&self, worker: usize) -> u64 {
         self.worker(worker).steals
+    }
+
+    /// Times worker `worker` stole from another worker (each time a batch of one or more
+    /// tasks), as Tokio's `worker_steal_operations`: at most
+    /// [`worker_steal_count`](RuntimeMetrics::worker_steal_count).
+    ///
+    /// # Panics
+    ///
+    /// If `worker` is not below [`num_workers`](RuntimeMetrics::num_workers).
+    ///
+    /// ```
+    /// let rt = genrt::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let metrics = rt.metrics();
+    /// for worker in 0..metrics.num_workers() {
+    ///     assert!(metrics.worker_steal_operations(worker) <= metrics.worker_steal_count(worker));
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn worker_steal_operations(&self, worker: usize) -> u64 {
+        self.worker(worker).steal_operations
     }
 
     #[track_caller]

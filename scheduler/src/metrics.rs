@@ -21,8 +21,12 @@ pub struct Metrics {
     pub spawned: u64,
     /// Tasks that left the runtime: finished, panicked, aborted or cancelled at shutdown.
     pub completed: u64,
-    /// Successful steals of a batch of tasks from another worker.
+    /// Tasks stolen from other workers (Tokio's `worker_steal_count`, summed): each steal
+    /// moves a batch, counted here by its tasks as seen right after the steal.
     pub steals: u64,
+    /// Successful steals from other workers, each one batch (Tokio's
+    /// `worker_steal_operations`, summed).
+    pub steal_operations: u64,
     /// Wakes whose key no longer named a live task, while the runtime was alive. Counted by
     /// each waking thread in its own record of the waker registry, summed on read.
     pub stale_wakes: u64,
@@ -93,8 +97,10 @@ pub struct WorkerMetrics {
     pub parks: u64,
     /// Times it woke from such a sleep: `parks`, or `parks - 1` while it sleeps.
     pub unparks: u64,
-    /// Successful steals of a batch of tasks from another worker.
+    /// Tasks it stole from other workers, counted as [`Metrics::steals`].
     pub steals: u64,
+    /// Its successful steals from other workers, each one batch.
+    pub steal_operations: u64,
     /// Time the worker spent in its run loop outside its sleeps, up to its last sleep (or
     /// its exit).
     pub busy: std::time::Duration,
@@ -106,6 +112,7 @@ pub(crate) struct Counters {
     spawned: AtomicU64,
     completed: AtomicU64,
     steals: AtomicU64,
+    steal_operations: AtomicU64,
     parks: AtomicU64,
     unparks: AtomicU64,
     /// Written only by the worker that owns these counters.
@@ -117,7 +124,6 @@ pub(crate) struct Counters {
 pub(crate) enum Event {
     Spawned,
     Completed,
-    Steal,
     Park,
     Unpark,
 }
@@ -127,7 +133,6 @@ impl Counters {
         let counter = match event {
             Event::Spawned => &self.spawned,
             Event::Completed => &self.completed,
-            Event::Steal => &self.steals,
             Event::Park => &self.parks,
             Event::Unpark => &self.unparks,
         };
@@ -140,6 +145,15 @@ impl Counters {
             _ => Ordering::Relaxed,
         };
         counter.fetch_add(1, order);
+    }
+
+    /// A successful steal of `tasks` tasks by the owning worker.
+    pub(crate) fn add_steal(&self, tasks: u64) {
+        // Only the owning worker writes these words: loads and stores, no read-modify-write.
+        let stolen = self.steals.load(Ordering::Relaxed).saturating_add(tasks);
+        self.steals.store(stolen, Ordering::Relaxed);
+        let operations = self.steal_operations.load(Ordering::Relaxed) + 1;
+        self.steal_operations.store(operations, Ordering::Relaxed);
     }
 
     /// A stretch of busy time of the owning worker.
@@ -155,6 +169,7 @@ impl Counters {
             parks: self.parks.load(Ordering::Relaxed),
             unparks: self.unparks.load(Ordering::Relaxed),
             steals: self.steals.load(Ordering::Relaxed),
+            steal_operations: self.steal_operations.load(Ordering::Relaxed),
             busy: std::time::Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
         }
     }
@@ -180,6 +195,7 @@ pub(crate) fn snapshot<'a>(
     for c in all {
         m.spawned += c.spawned.load(Ordering::Relaxed);
         m.steals += c.steals.load(Ordering::Relaxed);
+        m.steal_operations += c.steal_operations.load(Ordering::Relaxed);
         m.parks += c.parks.load(Ordering::Relaxed);
     }
     m.live_tasks = m.spawned.saturating_sub(m.completed);

@@ -257,6 +257,11 @@ impl Shared {
         self.counters[index].add(event);
     }
 
+    /// Counts a steal of `tasks` tasks by `local`'s worker from another worker.
+    pub(crate) fn count_steal(&self, local: &Local, tasks: u64) {
+        self.counters[local.index()].add_steal(tasks);
+    }
+
     /// Adds a busy stretch to `local`'s counters (its worker's busy time).
     pub(crate) fn add_busy(&self, local: &Local, busy: std::time::Duration) {
         self.counters[local.index()].add_busy(busy);

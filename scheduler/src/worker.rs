@@ -834,9 +834,13 @@ impl Core {
                 if victim == local.index() {
                     continue;
                 }
+                let before = local.deque.len();
                 match shared.stealers[victim].steal_batch_and_pop(&local.deque) {
                     Steal::Success(key) => {
-                        shared.count(Some(local), Event::Steal);
+                        // The batch: the key returned and what went into this deque (other
+                        // thieves may take some back at once; counted as seen now).
+                        let batch = local.deque.len().saturating_sub(before) + 1;
+                        shared.count_steal(local, batch as u64);
                         return Some(key);
                     }
                     Steal::Retry => retry = true,

@@ -117,3 +117,82 @@ fn tasks_spawned_from_outside_run_on_every_worker() {
     );
     drop_runtime(rt);
 }
+
+/// A steal moves a batch and counts each of its tasks (`worker_steal_count`, as Tokio's),
+/// and one operation per batch (`worker_steal_operations`). One worker holds nine children
+/// in its deque while it blocks; the other, released only then, can run them only by
+/// stealing, in batches of about half the deque (crossbeam's rule), so it counts nine tasks
+/// in fewer operations. Failed when a steal counted one, whatever its batch.
+#[test]
+fn a_steal_counts_every_task_of_its_batch() {
+    use std::sync::mpsc;
+    const CHILDREN: usize = 10;
+    support::Watchdog::new("a_steal_counts_every_task_of_its_batch").run(|| {
+        let rt = runtime(2);
+        // Occupies one worker until the children are queued on the other.
+        let (occupied_tx, occupied_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let occupier = rt.spawn(async move {
+            occupied_tx.send(thread::current().id()).unwrap();
+            release_rx.recv_timeout(DEADLINE).expect("released");
+        });
+        let occupied = occupied_rx
+            .recv_timeout(DEADLINE)
+            .expect("the occupier runs");
+        let done = Arc::new(AtomicUsize::new(0));
+        let (queued_tx, queued_rx) = mpsc::channel();
+        let parent = {
+            let done = done.clone();
+            rt.spawn(async move {
+                assert_ne!(thread::current().id(), occupied, "the other worker is busy");
+                // Each spawn displaces the previous child from the LIFO slot into this
+                // worker's deque: nine children there, the last one in the slot.
+                for _ in 0..CHILDREN {
+                    let done = done.clone();
+                    drop(genrt::spawn(async move {
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }));
+                }
+                queued_tx.send(()).unwrap();
+                // Blocks this worker until the deque's nine ran elsewhere.
+                let give_up = Instant::now() + DEADLINE;
+                while done.load(Ordering::SeqCst) < CHILDREN - 1 && Instant::now() < give_up {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        queued_rx
+            .recv_timeout(DEADLINE)
+            .expect("the children are queued");
+        release_tx.send(()).unwrap();
+        wait_for("the occupier", occupier).unwrap();
+        wait_for("the parent", parent).unwrap();
+        wait_until("every child ran", || {
+            done.load(Ordering::SeqCst) == CHILDREN
+        });
+        let metrics = rt.metrics();
+        let (tasks, operations): (u64, u64) = (0..metrics.num_workers())
+            .map(|w| {
+                (
+                    metrics.worker_steal_count(w),
+                    metrics.worker_steal_operations(w),
+                )
+            })
+            .fold((0, 0), |(t, o), (dt, dop)| (t + dt, o + dop));
+        assert_eq!(
+            tasks,
+            CHILDREN as u64 - 1,
+            "every child of the deque was stolen"
+        );
+        assert!(
+            (1..tasks).contains(&operations),
+            "{tasks} tasks stolen in {operations} operations: some batch held more than one"
+        );
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            (snapshot.steals, snapshot.steal_operations),
+            (tasks, operations)
+        );
+        drop_runtime(rt);
+    });
+}
