@@ -133,6 +133,11 @@ mod mocked {
         pub(crate) fn is_empty(&self) -> bool {
             self.queue.is_empty()
         }
+
+        /// The number of keys, as crossbeam's `Worker::len` (the steal metrics read it).
+        pub(crate) fn len(&self) -> usize {
+            self.queue.len()
+        }
     }
 
     impl<T> Stealer<T> {
