@@ -600,7 +600,10 @@ impl TimerEntry {
         match outcome {
             Some(Ok(())) => {}
             Some(Err(waiter)) => {
+                // Already due: the entry fired now (as Tokio's reset fires a due timer), so
+                // `is_elapsed` says so before the next poll, which completes at once.
                 self.id = None;
+                self.elapsed = true;
                 match waiter {
                     Waiter::Key(key) => genrt_waker::waker(key).wake(),
                     Waiter::Waker(waker) => waker.wake(),
