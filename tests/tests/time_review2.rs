@@ -502,6 +502,39 @@ fn a_registered_sleep_moved_later_or_earlier_completes_at_the_new_deadline() {
     });
 }
 
+/// A sleep that is not registered (never polled, or completed) reset to a deadline the
+/// runtime has already passed is elapsed at once, as Tokio's (its reset registers the timer
+/// and fires a due one); reset to a later deadline it is not, and waits for it.
+#[test]
+fn an_unregistered_sleep_reset_into_the_past_is_elapsed_at_once() {
+    run_task(
+        "an unregistered sleep reset into the past",
+        paused(1),
+        async {
+            let start = Instant::now();
+            advance(ms(5)).await;
+            // Never polled.
+            let mut fresh = sleep(ms(100));
+            assert!(!fresh.is_elapsed());
+            Pin::new(&mut fresh).reset(start + ms(1));
+            assert!(fresh.is_elapsed(), "never polled, reset into the past");
+            assert!(poll_once(&mut fresh).await);
+            // Completed, then reset into the past again, then later.
+            Pin::new(&mut fresh).reset(start);
+            assert!(fresh.is_elapsed(), "completed, reset into the past");
+            Pin::new(&mut fresh).reset(start + ms(20));
+            assert!(!fresh.is_elapsed(), "re-armed for later");
+            assert!(!poll_once(&mut fresh).await);
+            (&mut fresh).await;
+            assert_eq!(
+                start.elapsed(),
+                ms(20),
+                "the clock jumped to the new deadline only"
+            );
+        },
+    );
+}
+
 /// A registered sleep reset into the past completes at its next poll (it was woken), and is
 /// elapsed; a sleep reset to its own passed deadline after completing completes again.
 #[test]

@@ -572,14 +572,21 @@ impl TimerEntry {
 
     /// Re-arms the timer for `deadline`, also after it completed. A pending entry is moved in
     /// O(1) and keeps its waiter (if the new deadline is already due, that waiter is woken
-    /// now); otherwise the next poll registers a new one.
+    /// now); otherwise the next poll registers a new one. Either way a deadline already due
+    /// (its tick not after the wheel's `elapsed`, the test `insert` makes) leaves the entry
+    /// elapsed at once, as Tokio's reset registers the timer and fires a due one.
     pub fn reset(&mut self, deadline: Instant) {
         self.elapsed = false;
-        let (Some(shared), Some(id)) = (self.shared.as_deref(), self.id) else {
+        let Some(shared) = self.shared.as_deref() else {
             return;
         };
         let timers = &shared.timers;
         let when = timers.clock.deadline_tick(deadline);
+        let Some(id) = self.id else {
+            let state = timers.wheel.lock();
+            self.elapsed = !state.closed && when <= state.wheel.elapsed();
+            return;
+        };
         let outcome = {
             let mut state = timers.wheel.lock();
             let outcome = state
