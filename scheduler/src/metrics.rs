@@ -147,13 +147,12 @@ impl Counters {
         counter.fetch_add(1, order);
     }
 
-    /// A successful steal of `tasks` tasks by the owning worker.
+    /// A successful steal of `tasks` tasks by the owning worker (or a thread standing in for
+    /// it). Read-modify-writes: a steal is rare next to the polls it feeds, and these then
+    /// need no argument about who else may count.
     pub(crate) fn add_steal(&self, tasks: u64) {
-        // Only the owning worker writes these words: loads and stores, no read-modify-write.
-        let stolen = self.steals.load(Ordering::Relaxed).saturating_add(tasks);
-        self.steals.store(stolen, Ordering::Relaxed);
-        let operations = self.steal_operations.load(Ordering::Relaxed) + 1;
-        self.steal_operations.store(operations, Ordering::Relaxed);
+        self.steals.fetch_add(tasks, Ordering::Relaxed);
+        self.steal_operations.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A stretch of busy time of the owning worker.
