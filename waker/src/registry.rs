@@ -1752,7 +1752,7 @@ mod tests {
 
     #[test]
     fn slab_targets_are_woken_on_their_slots_and_called_only_to_queue() {
-        let (runtime, _registration) = register_slabbed();
+        let (runtime, registration) = register_slabbed();
         let id = runtime.context.id();
         // 100 tasks span pages 0 to 2 (32, 64 and 128 slots).
         let keys: Vec<TaskKey> = (0..100)
@@ -1799,6 +1799,22 @@ mod tests {
         assert_eq!(scheduled, keys[..50].to_vec());
         assert_eq!(runtime.calls.load(Ordering::Relaxed), 0);
         assert_eq!(runtime.context.stale_wakes() - stale_before, 100);
+        // Every wake closed its window (W4): a record left announcing the entry would make
+        // this wait for ever.
+        unregister_within_30s(registration);
+    }
+
+    /// Drops `registration` on a thread of its own and waits for it, at most 30 s: an
+    /// unregistering that waits for a window never closed fails the test instead of hanging.
+    fn unregister_within_30s(registration: Registration) {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(registration);
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("unregistering waited for a wake's window, left open");
     }
 
     #[test]
@@ -1926,14 +1942,7 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(panicked, (true, true));
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            drop(registration);
-            done_tx.send(()).unwrap();
-        });
-        done_rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("unregistering waited for a wake that had panicked");
+        unregister_within_30s(registration);
     }
 
     /// A target whose `schedule_fenced` panics, woken on the cached path (the page known to
@@ -1984,14 +1993,7 @@ mod tests {
                 .join()
                 .unwrap();
         });
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            drop(registration);
-            done_tx.send(()).unwrap();
-        });
-        done_rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("unregistering waited for a wake that had panicked");
+        unregister_within_30s(registration);
     }
 
     /// A target whose `schedule_fenced_deferred` hands back a waker that unregisters the
