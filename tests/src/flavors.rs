@@ -26,6 +26,38 @@ pub fn multi_thread() -> Runtime {
         .unwrap()
 }
 
+/// A multi-thread runtime of `workers` workers whose clock starts paused
+/// (`Builder::start_paused`), for exact timer tests.
+///
+/// ```
+/// let rt = support::paused(1);
+/// rt.block_on(async {
+///     let start = genrt::time::Instant::now();
+///     genrt::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+/// });
+/// ```
+pub fn paused(workers: usize) -> Runtime {
+    Builder::new()
+        .worker_threads(workers)
+        .start_paused(true)
+        .build()
+        .expect("the runtime starts")
+}
+
+/// A current-thread runtime whose clock starts paused.
+///
+/// ```
+/// let rt = support::paused_current_thread();
+/// assert_eq!(rt.metrics().num_workers(), 1);
+/// ```
+pub fn paused_current_thread() -> Runtime {
+    Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .expect("the runtime starts")
+}
+
 /// A runtime flavor: its name, and how to build one.
 pub type Flavor = (&'static str, fn() -> Runtime);
 

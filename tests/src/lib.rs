@@ -31,7 +31,7 @@ pub mod wait;
 pub mod watchdog;
 
 pub use counting::Baseline;
-pub use flavors::{current_thread, multi_thread, Flavor, FLAVORS};
+pub use flavors::{current_thread, multi_thread, paused, paused_current_thread, Flavor, FLAVORS};
 pub use futures::{
     drop_runtime, has_waker, mock, runtime, settle, take_waker, waker_slot, CountPolls,
     DropCounter, MockTask, ParkWaker, Request, WakerSlot,

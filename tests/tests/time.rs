@@ -14,18 +14,10 @@ use std::time::Duration;
 use futures::stream::{FuturesUnordered, StreamExt};
 use genrt::time::{advance, interval, sleep, sleep_until, timeout, Instant};
 
-use support::{panic_message, quiet_panics, runtime, wait_for, wait_until, Watchdog};
+use support::{panic_message, paused, quiet_panics, runtime, wait_for, wait_until, Watchdog};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn paused(workers: usize) -> genrt::Runtime {
-    genrt::Builder::new()
-        .worker_threads(workers)
-        .start_paused(true)
-        .build()
-        .expect("the runtime starts")
 }
 
 #[test]

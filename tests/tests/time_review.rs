@@ -30,21 +30,13 @@ use std::time::Duration;
 
 use genrt::time::{sleep, Instant};
 
-use support::{wait_until, Watchdog};
+use support::{paused, wait_until, Watchdog};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-fn paused(workers: usize) -> genrt::Runtime {
-    genrt::Builder::new()
-        .worker_threads(workers)
-        .start_paused(true)
-        .build()
-        .expect("the runtime starts")
-}
 
 /// Polls `future` once in the current task; returns whether it was ready.
 async fn poll_once<F: Future + Unpin>(future: &mut F) -> bool {

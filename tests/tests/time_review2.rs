@@ -48,27 +48,13 @@ use genrt::time::{
     MissedTickBehavior, Sleep,
 };
 
-use support::{panic_message, quiet_panics, recv, runtime, wait_for, wait_until, Gate, Watchdog};
+use support::{
+    panic_message, paused, paused_current_thread, quiet_panics, recv, runtime, wait_for,
+    wait_until, Gate, Watchdog,
+};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// A multi-thread runtime of `workers` whose clock starts paused.
-fn paused(workers: usize) -> genrt::Runtime {
-    genrt::Builder::new()
-        .worker_threads(workers)
-        .start_paused(true)
-        .build()
-        .expect("the runtime starts")
-}
-
-/// A current-thread runtime whose clock starts paused.
-fn paused_current_thread() -> genrt::Runtime {
-    genrt::Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .expect("the runtime starts")
 }
 
 /// Runs `body` as a task of `rt` and waits for it, under a watchdog.
