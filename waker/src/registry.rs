@@ -1214,15 +1214,30 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
                 record.count_stale(index);
                 close(record);
             } else {
-                // SAFETY: `target` is live and of the vtable's type (above), `state` is the
-                // key's slot's state word alive until W4, inside this record's window,
-                // which the call closes.
-                unsafe { wake_live(record, entry, target, key, state) }
+                // SAFETY: `state` is the key's slot's state word alive until W4, inside
+                // this record's window, in which W3 found the entry registered; the call
+                // closes the window.
+                unsafe { wake_live(record, entry, key, state) }
             }
         }
         // SAFETY: as above; this record's window is open, and the call closes it.
-        _ => unsafe { wake_uncached(record, entry, target, key) },
+        _ => unsafe { wake_uncached(record, entry, key) },
     }
+}
+
+/// W3 again, in a call made from `wake_through_entry`'s window: the target W3 loaded there
+/// (passing it would keep a register alive across the stale path, whose saves are its
+/// cost), or `None` if the entry has been emptied since (U1).
+///
+/// No registration can store another target while this record announces the entry (U3
+/// waits for it first), so a non-null load is W3's target, live until W4 (U6). A null one
+/// makes the wake what it would have been had W3 read null: dropped, before anything of the
+/// slot changed, which is a wake ordered after U1, as any wake that reads the entry empty.
+#[inline]
+fn target_again(entry: &Entry) -> Option<*const ()> {
+    // Acquire: as W3's load.
+    let target = entry.target.load(Ordering::Acquire);
+    (!target.is_null()).then_some(target)
 }
 
 /// The wake of `wake_through_entry` for a key whose slot was live when it looked: the slot's
@@ -1231,20 +1246,17 @@ fn wake_through_entry(record: &Record, key: TaskKey) {
 ///
 /// # Safety
 ///
-/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
-/// `entry` (non-null); `state` points to the key's slot's state word, alive until W4 (a page
-/// of the registration holding the entry in this window). A raw pointer, not a reference:
-/// the target's `schedule_fenced` may hand back a waker that this call wakes after an early
-/// W4 (`close_and_wake`), which may free the page before the call returns.
+/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded a non-null
+/// target from `entry`; `state` points to the key's slot's state word, alive until W4 (a
+/// page of the registration holding the entry in this window). A raw pointer, not a
+/// reference: the target's `schedule_fenced` may hand back a waker that this call wakes
+/// after an early W4 (`close_and_wake`), which may free the page before the call returns.
 #[inline(never)]
-unsafe fn wake_live(
-    record: &Record,
-    entry: &Entry,
-    target: *const (),
-    key: TaskKey,
-    state: *const SlotState,
-) {
+unsafe fn wake_live(record: &Record, entry: &Entry, key: TaskKey, state: *const SlotState) {
     let _window = Window(record);
+    let Some(target) = target_again(entry) else {
+        return;
+    };
     let fenced = w2_was_fence(key.runtime().index());
     // SAFETY: the window is open until `schedule` below, the only code that may close it
     // early, runs; this is the state word's last use (the caller's contract).
@@ -1312,12 +1324,15 @@ fn close_and_wake(record: &Record, waker: Waker) {
 ///
 /// # Safety
 ///
-/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded `target` from
-/// `entry` (non-null).
+/// Inside `record`'s W1-W4 window (held by this thread), in which W3 loaded a non-null
+/// target from `entry`.
 #[cold]
 #[inline(never)]
-unsafe fn wake_uncached(record: &Record, entry: &Entry, target: *const (), key: TaskKey) {
+unsafe fn wake_uncached(record: &Record, entry: &Entry, key: TaskKey) {
     let _window = Window(record);
+    let Some(target) = target_again(entry) else {
+        return;
+    };
     let index = key.runtime().index();
     if !w2_was_fence(index) {
         fence(Ordering::SeqCst);
