@@ -68,23 +68,6 @@ impl Handle {
         join
     }
 
-    /// [`Handle::spawn`], also returning an [`AbortHandle`] made from the same cell at no
-    /// extra allocation (for [`JoinSet`](crate::JoinSet)). The caller boxes a large future
-    /// (`cell::is_large`).
-    #[track_caller]
-    pub(crate) fn spawn_abortable<F>(&self, future: F) -> (JoinHandle<F::Output>, AbortHandle)
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let cell = Arc::new(TaskCell::new(future));
-        let abort = unsize_arc!(cell.clone() => dyn Abort);
-        let mut join = JoinHandle::new(unsize_arc!(cell.clone() => dyn Join<F::Output>));
-        let key = self.inner.spawn(unsize_arc!(cell => dyn Task));
-        join.set_key(key);
-        (join, AbortHandle::new(abort, key))
-    }
-
     /// Runs `f` on a blocking thread of this runtime and returns its [`JoinHandle`]: for
     /// code that blocks (file I/O, a synchronous library, a long computation), which must not
     /// run on a worker thread.

@@ -411,3 +411,20 @@ fn try_current_error_tells_a_missing_context_from_a_destroyed_thread_local() {
     assert!(!missing && destroyed, "{text}");
     assert!(text.contains("being destroyed"), "{text}");
 }
+
+/// Tokio's `JoinHandle<T>` methods carry no bound on `T`: generic code over any handle (a
+/// helper taking `&JoinHandle<T>`) compiles and cancels through the abort handle it takes.
+#[test]
+fn abort_handle_is_available_on_a_handle_of_any_output_type() {
+    fn abort_of<T>(handle: &genrt::JoinHandle<T>) -> genrt::AbortHandle {
+        handle.abort_handle()
+    }
+    let rt = genrt::Runtime::new().unwrap();
+    let join = rt.spawn(std::future::pending::<String>());
+    let abort = abort_of(&join);
+    assert_eq!(abort.id(), join.id());
+    abort.abort();
+    let err = rt.block_on(join).unwrap_err();
+    assert!(err.is_cancelled());
+    assert!(abort.is_finished());
+}

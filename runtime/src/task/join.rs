@@ -96,15 +96,9 @@ impl<T> JoinHandle<T> {
     /// assert!(rt.block_on(join).unwrap_err().is_cancelled());
     /// assert!(abort.is_finished());
     /// ```
-    pub fn abort_handle(&self) -> AbortHandle
-    where
-        T: 'static,
-    {
-        // One small allocation: `Arc<dyn Join<T>>` cannot become `Arc<dyn Abort>` without
-        // trait upcasting (Rust 1.86, above this crate's MSRV). `JoinSet` does not pay it: it
-        // takes both views of the cell at spawn time (`Handle::spawn_abortable`).
-        let cell = Arc::new(JoinAbort(self.cell.clone()));
-        AbortHandle::new(unsize_arc!(cell => dyn Abort), self.key)
+    pub fn abort_handle(&self) -> AbortHandle {
+        // The same cell seen as `dyn Abort` (its supertrait): no allocation, no bound on `T`.
+        AbortHandle::new(unsize_arc!(self.cell.clone() => dyn Abort), self.key)
     }
 
     /// The task's [`Id`]: the value [`genrt::task::id`](crate::task::id) returns inside it,
@@ -132,23 +126,6 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.is_finished()
-    }
-}
-
-/// A join handle's cell seen as `dyn Abort`, for [`JoinHandle::abort_handle`].
-struct JoinAbort<T>(Arc<dyn Join<T>>);
-
-impl<T> Abort for JoinAbort<T> {
-    fn request_abort(&self) {
-        self.0.request_abort();
-    }
-
-    fn is_finished(&self) -> bool {
-        self.0.is_finished()
-    }
-
-    fn id(&self) -> Id {
-        self.0.id()
     }
 }
 

@@ -491,11 +491,8 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let (join, abort) = if cell::is_large::<F>() {
-            handle.spawn_abortable(Box::pin(future))
-        } else {
-            handle.spawn_abortable(future)
-        };
+        let join = handle.spawn(future);
+        let abort = join.abort_handle();
         self.insert(join);
         abort
     }
