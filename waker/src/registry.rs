@@ -48,7 +48,10 @@
 //!   included: a stale wake on a cached page and a wake that finds no target store it
 //!   themselves (nothing between W1 and W4 on their path can panic), and the other paths
 //!   (`wake_live`: the slot's transition and the target's `schedule_fenced`;
-//!   `wake_uncached`) are tail calls that close the window with a guard of their own.
+//!   `wake_uncached`) are tail calls that close the window with a guard of their own. They
+//!   load `target` again rather than take W3's value as an argument (`target_again`): inside
+//!   the window the entry holds that same pointer or, after U1, null, which makes the wake
+//!   one that read null at W3 (it has changed nothing yet).
 //!
 //! Unregistering (`Registration::drop`):
 //!
