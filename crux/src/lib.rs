@@ -111,9 +111,11 @@
 //! on the caller's arena lock (crux's channels are 128-byte aligned, and an aligned
 //! allocation always takes the lock); crux_core's one lock happens to keep the two apart.
 //! It is the main cause of the `crux/fan_out` gap in BENCHMARKS.md (about 6,700 futex calls
-//! per iteration on that one lock, against 2,200 under crux_core). Apps whose commands
-//! allocate heavily and are resolved from several threads may want a thread-caching global
-//! allocator (not measured here).
+//! per iteration on that one lock, against 2,200 under crux_core). With a thread-caching
+//! allocator the gap turns round: under mimalloc (`--features mimalloc` of the comparison)
+//! `crux/fan_out` takes 0.83-0.90 of crux_core's time, against 1.12-1.29 under glibc's
+//! malloc (BENCHMARKS.md, 2026-12-01 15:10). Apps whose commands allocate heavily and are
+//! resolved from several threads may want one as their global allocator.
 //!
 //! # Ordering
 //!

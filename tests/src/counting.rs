@@ -19,8 +19,13 @@
 //! threads).
 //!
 //! Nothing here measures time: the limit on quiescing only turns a hang into a failure.
+//!
+//! The allocator it wraps is the system's (glibc's malloc on Linux), or mimalloc with the
+//! crate's `mimalloc` feature ([`INNER`] names it): a way to measure how much of a figure is
+//! the system allocator's (`cargo run --release -p genrt-benches --features mimalloc --bin
+//! compare`). Nothing of genrt depends on it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
@@ -32,7 +37,20 @@ use std::time::{Duration, Instant};
 // The counting allocator.
 // ---------------------------------------------------------------------------------------------
 
-/// Wraps the system allocator and counts live bytes and allocations, process-wide and per
+#[cfg(feature = "mimalloc")]
+use mimalloc::MiMalloc as Inner;
+#[cfg(not(feature = "mimalloc"))]
+use std::alloc::System as Inner;
+
+/// The allocator [`CountingAlloc`] forwards to: `"system"`, or `"mimalloc"` with the
+/// crate's `mimalloc` feature.
+pub const INNER: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
+
+/// Wraps the system allocator (or [`INNER`]) and counts live bytes and allocations, process-wide and per
 /// thread, unless [paused](pause). A `realloc` counts as freeing the old block and allocating
 /// the new one.
 pub struct CountingAlloc;
@@ -63,12 +81,12 @@ fn record_allocation(bytes: usize) {
     let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
+// SAFETY: every method forwards to the inner allocator (`System`, or mimalloc) with the caller's arguments unchanged; the only
 // addition is bookkeeping on atomics and a destructor-less thread-local, which never allocates.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
+        let ptr = unsafe { Inner.alloc(layout) };
         if !ptr.is_null() && counting() {
             record_allocation(layout.size());
         }
@@ -78,7 +96,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc_zeroed`'s
         // contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
+        let ptr = unsafe { Inner.alloc_zeroed(layout) };
         if !ptr.is_null() && counting() {
             record_allocation(layout.size());
         }
@@ -86,18 +104,18 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from `System`,
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from the inner one,
         // with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { Inner.dealloc(ptr, layout) };
         if counting() {
             LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`, and the caller
+        // SAFETY: forwarded unchanged; `ptr` came from the inner allocator with `layout`, and the caller
         // upholds `GlobalAlloc::realloc`'s contract for `new_size`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        let new = unsafe { Inner.realloc(ptr, layout, new_size) };
         if !new.is_null() && counting() {
             LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
             record_allocation(new_size);

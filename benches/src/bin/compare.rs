@@ -110,7 +110,10 @@ fn machine() -> String {
     } else {
         "SeqCst fences"
     };
-    format!("{model}, {cpus} logical CPUs, registry barrier: {barrier}")
+    format!(
+        "{model}, {cpus} logical CPUs, registry barrier: {barrier}, allocator: {}",
+        support::counting::INNER
+    )
 }
 
 fn main() -> ExitCode {
