@@ -773,6 +773,23 @@ struct Cells<A: App> {
     closed: bool,
 }
 
+impl<A: App> Cells<A> {
+    /// Forgets the cell of tracker `id`. The map gives memory back once it is a quarter full
+    /// (to half full): a burst of commands does not keep its peak's table for the core's
+    /// life, and a core that stays large pays an amortised constant per removal.
+    fn remove(&mut self, id: usize) -> Option<Arc<CommandCell<A>>> {
+        let cell = self.map.remove(&id);
+        let capacity = self.map.capacity();
+        if capacity > MIN_CELLS_CAPACITY && self.map.len() * 4 < capacity {
+            self.map.shrink_to(self.map.len() * 2);
+        }
+        cell
+    }
+}
+
+/// A core's cell map keeps at least this much room (no shrinking below it).
+const MIN_CELLS_CAPACITY: usize = 64;
+
 impl<A: App> Default for Cells<A> {
     fn default() -> Cells<A> {
         Cells {
@@ -924,7 +941,7 @@ where
         // Not `if let Some(cell) = self.cells.lock()...`: the guard would live through the
         // block, and the command's drop can wake another command of this core, whose step
         // task the dead runtime drops at once (handled after this one, `settle::dropped`).
-        let cell = self.cells.lock().map.remove(&tracker.id());
+        let cell = self.cells.lock().remove(tracker.id());
         if cell.as_ref().is_some_and(|cell| cell.root) {
             // Every command of a `Fifo` core goes with its root.
             self.root_ending();
@@ -947,7 +964,7 @@ where
 
     /// Forgets an ended command's cell.
     fn remove_cell(&self, tracker: &Arc<Tracker>) {
-        let cell = self.cells.lock().map.remove(&tracker.id());
+        let cell = self.cells.lock().remove(tracker.id());
         drop(cell);
     }
 
