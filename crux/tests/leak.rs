@@ -172,29 +172,37 @@ fn a_dropped_core_frees_every_command_and_its_held_requests_keep_no_more_than_cr
 }
 
 /// An app whose commands each wait for one request and end, leaving the model unchanged:
-/// what a burst of them costs a live core is only the core's own bookkeeping.
-#[derive(Default)]
-struct Burst;
+/// what a burst of them costs a live core is only the core's own bookkeeping. (In a module of
+/// its own: crux's `effect` macro makes public items without docs.)
+mod burst {
+    /// The app.
+    #[derive(Default)]
+    pub struct Burst;
 
-#[crux_core::macros::effect]
-pub enum BurstEffect {
-    Ask(common::Ask),
-}
-
-impl crux_core::App for Burst {
-    type Event = ();
-    type Model = ();
-    type ViewModel = ();
-    type Effect = BurstEffect;
-
-    fn update(&self, (): (), _model: &mut ()) -> crux_core::Command<BurstEffect, ()> {
-        crux_core::Command::new(|ctx| async move {
-            ctx.request_from_shell(common::Ask(1)).await;
-        })
+    /// The burst app's one effect.
+    #[crux_core::macros::effect]
+    pub enum BurstEffect {
+        /// A request of one command.
+        Ask(crate::common::Ask),
     }
 
-    fn view(&self, _model: &()) {}
+    impl crux_core::App for Burst {
+        type Event = ();
+        type Model = ();
+        type ViewModel = ();
+        type Effect = BurstEffect;
+
+        fn update(&self, (): (), _model: &mut ()) -> crux_core::Command<BurstEffect, ()> {
+            crux_core::Command::new(|ctx| async move {
+                ctx.request_from_shell(crate::common::Ask(1)).await;
+            })
+        }
+
+        fn view(&self, _model: &()) {}
+    }
 }
+
+use burst::{Burst, BurstEffect};
 
 /// A live core gives back what a finished burst of commands took: after 10,000 suspended
 /// commands are resolved and end, it keeps less than 16 KiB of the 10,000 commands' memory
