@@ -8,12 +8,19 @@
 //!
 //! `row` is `round_trip_1`, `round_trip_16`, `fan_out` or `cpu_heavy` (the `compare` rows of
 //! the same names, 2 workers). Prints the median, 10th and 90th percentile of the iteration
-//! times after 20 warm-up iterations.
+//! times after 20 warm-up iterations, and the allocator (the system's, or mimalloc with
+//! `--features mimalloc`, as for `compare`).
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use genrt_benches::crux_rows::{self as workloads, Instance};
+use support::counting::{self, CountingAlloc};
+
+/// The allocator of every benchmark binary, here only for its choice of inner allocator
+/// (`--features mimalloc`): counting is paused for the whole run.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 fn instance(core: &str, row: &str) -> Option<Instance> {
     const WORKERS: usize = 2;
@@ -31,6 +38,7 @@ fn instance(core: &str, row: &str) -> Option<Instance> {
 }
 
 fn main() -> ExitCode {
+    let _paused = counting::pause();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let iterations = match args.get(2).map(|n| n.parse::<usize>()) {
         None => 200,
@@ -67,10 +75,12 @@ fn main() -> ExitCode {
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     println!(
-        "{core} crux/{row}: median {:.2} ms/iter, p10 {:.2}, p90 {:.2} ({iterations} iterations)",
+        "{core} crux/{row}: median {:.2} ms/iter, p10 {:.2}, p90 {:.2} ({iterations} iterations, \
+         allocator: {})",
         at(0.5),
         at(0.1),
-        at(0.9)
+        at(0.9),
+        counting::INNER
     );
     ExitCode::SUCCESS
 }
