@@ -419,12 +419,12 @@ fn abort_handle_is_available_on_a_handle_of_any_output_type() {
     fn abort_of<T>(handle: &genrt::JoinHandle<T>) -> genrt::AbortHandle {
         handle.abort_handle()
     }
-    let rt = genrt::Runtime::new().unwrap();
+    let rt = runtime(2);
     let join = rt.spawn(std::future::pending::<String>());
     let abort = abort_of(&join);
     assert_eq!(abort.id(), join.id());
     abort.abort();
-    let err = rt.block_on(join).unwrap_err();
+    let err = wait_for("the task aborted through a generic helper", join).unwrap_err();
     assert!(err.is_cancelled());
     assert!(abort.is_finished());
 }
