@@ -41,6 +41,24 @@ impl Drop for DropCounter {
     }
 }
 
+/// Counts live instances: +1 when made, -1 when dropped. Put one in a future to count the
+/// futures of a program that are still alive.
+pub struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    /// A new instance, counted in `count`.
+    pub fn new(count: &Arc<AtomicUsize>) -> Live {
+        count.fetch_add(1, Ordering::SeqCst);
+        Live(count.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A future that counts its polls and stays pending forever; it keeps its latest waker in
 /// `waker` so that the test can wake it on purpose.
 pub struct CountPolls {

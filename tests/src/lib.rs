@@ -34,7 +34,7 @@ pub use counting::Baseline;
 pub use flavors::{current_thread, multi_thread, paused, paused_current_thread, Flavor, FLAVORS};
 pub use futures::{
     drop_runtime, has_waker, mock, runtime, settle, take_waker, waker_slot, CountPolls,
-    DropCounter, MockTask, ParkWaker, Request, WakerSlot,
+    DropCounter, Live, MockTask, ParkWaker, Request, WakerSlot,
 };
 pub use handoff::{Follower, Handoff};
 pub use hooked::clone_hook_waker;

@@ -28,8 +28,8 @@ use genrt::task::{JoinSet, LocalSet};
 use genrt::time::{interval, sleep, timeout, Instant, MissedTickBehavior};
 use genrt::JoinHandle;
 use support::{
-    drop_runtime, panic_message, quiet_panics, serial, wait_for, wait_until, DropCounter, Watchdog,
-    INTENTIONAL,
+    drop_runtime, panic_message, quiet_panics, serial, wait_for, wait_until, DropCounter, Live,
+    Watchdog, INTENTIONAL,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -63,23 +63,6 @@ fn seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1)
-}
-
-/// Counts live instances: +1 when made, -1 when dropped. Put one in a future to count the
-/// futures alive.
-struct Live(Arc<AtomicUsize>);
-
-impl Live {
-    fn new(count: &Arc<AtomicUsize>) -> Live {
-        count.fetch_add(1, Ordering::SeqCst);
-        Live(count.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// This process's threads: (thread id, name), from `/proc/self/task`.

@@ -28,7 +28,7 @@ use genrt::task::JoinSet;
 use genrt::time::{sleep, timeout, Instant};
 use genrt::{Builder, Runtime};
 use support::counting::{warm_up_runtime, Baseline, CountingAlloc};
-use support::{drop_runtime, serial, Gate, Watchdog};
+use support::{drop_runtime, serial, Gate, Live, Watchdog};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, RwLock, Semaphore};
 
 #[global_allocator]
@@ -37,22 +37,6 @@ static ALLOC: CountingAlloc = CountingAlloc;
 // ---------------------------------------------------------------------------------------------
 // Helpers a user would write.
 // ---------------------------------------------------------------------------------------------
-
-/// Counts live instances: +1 when made, -1 when dropped.
-struct Live(Arc<AtomicUsize>);
-
-impl Live {
-    fn new(count: &Arc<AtomicUsize>) -> Live {
-        count.fetch_add(1, Ordering::SeqCst);
-        Live(count.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// A program: runs on the runtime given, counting its futures alive in the counter given.
 type Program = fn(&Runtime, &Arc<AtomicUsize>);
